@@ -1,1 +1,21 @@
-export {};
+/**
+ * @zufs/zuf-core: the app half of zufs (the zuf of ZUFS). The binary contract lives in
+ * `@zufs/zuf-core/api` and is re-exported here; this module adds the zuf-root (shared memory and
+ * state), dispatch over the ZT grid, the mount channel, shared buffer pools and shared-memory locks.
+ */
+export * from './api/index.js';
+export {
+  type CallOptions,
+  Channel,
+  Dispatcher,
+  dispatcherFor,
+  MAX_RETRIES,
+  type OverflowHandler,
+} from './dispatch.js';
+export { isZufsError, ZufsError } from './errors.js';
+export { LockTimeoutError, SharedMutex } from './locks.js';
+export { fsTypes, type MountInfo, mountFs, remountFs, umountFs } from './mount.js';
+export { POOL_PAGE, type PoolDescriptor, SharedPool } from './pools.js';
+export { publishFsTypes, type RegisteredFsType, readFsInfo } from './registry.js';
+export * from './root.js';
+export { attachZufRoot, Slot, ZufRoot } from './zuf-root.js';

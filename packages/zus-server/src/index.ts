@@ -1,1 +1,17 @@
-export {};
+/**
+ * @zufs/zus-server: the server half of zufs (the zus of ZUFS). startServer() runs a supervisor, a
+ * mount thread and a grid of ZT worker threads; filesystem types are ES modules (the plugin API).
+ */
+export { Errno, isZufsError as isZusError, ZufsError as ZusError } from '@zufs/zuf-core';
+export { iiCookie, iiIno, iiSb } from './cookies.js';
+export type {
+  AttachContext,
+  FsType,
+  MountRequest,
+  MountResult,
+  OpContext,
+  StatfsOut,
+  SuperBlock,
+} from './plugin.js';
+export { defineFsType } from './plugin.js';
+export { type ServerOptions, startServer, type ZusServer } from './server.js';

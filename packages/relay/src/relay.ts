@@ -1,0 +1,429 @@
+// The relay: a two-party baton between an app thread and a ZT (server thread), after ZUFS relay.h.
+//
+// Each direction has a futex-style word: EMPTY (0), POSTED (1), PARKED (2).
+//   waiter: spin while EMPTY; then CAS EMPTY->PARKED and Atomics.wait(word, PARKED); consume: store EMPTY.
+//   waker:  old = exchange(word, POSTED); notify only if old was PARKED.
+// No lost wakeup: the waiter only sleeps through Atomics.wait(word, PARKED), which atomically re-checks
+// the value. If the waker's exchange came before the waiter's CAS, the CAS fails (word is POSTED) and
+// the waiter does not park. If it came after, the waker saw PARKED and notifies; a waiter that has not
+// yet entered Atomics.wait then finds POSTED there and returns at once. Only the waiter writes
+// EMPTY/PARKED and only the waker writes POSTED, once per wait (the baton alternates), so a post is
+// never overwritten. break() sets BROKEN before it posts both words, and every wait checks BROKEN at
+// its start and after it sees POSTED.
+import {
+  grow,
+  PROBE_EVERY,
+  type RelayOptions,
+  relayDefaults,
+  shrink,
+  spinWhileEmpty,
+  usToIters,
+} from './spin.js';
+
+export const RELAY_BYTES = 64;
+/** Woken by the peer. */
+export const RELAY_OK = 0;
+/** Bit: the app wait was interrupted (timeout or abort) and went on waiting. */
+export const RELAY_INTR = 1;
+/** Bit: the relay is broken (server failed or stopping). */
+export const RELAY_BROKEN = 2;
+/** Bit, fssWait only: nothing came within timeoutMs. */
+export const RELAY_TIMEOUT = 4;
+
+/** Int32 word indices inside the 64-byte relay (for debuggers and tests; use the methods). */
+export const RelayWord = {
+  /** app -> ZT baton: EMPTY 0, POSTED 1, PARKED 2 */
+  FSS: 0,
+  /** ZT -> app baton */
+  APP: 1,
+  /** 1: the channel is free to grab */
+  FSS_WAITING: 2,
+  /** 1: an app waits for the reply */
+  APP_WAITING: 3,
+  BROKEN: 4,
+  /** 1: the current app wait was interrupted */
+  INTR: 5,
+  FSS_SPINS: 6,
+  FSS_PARKS: 7,
+  FSS_WAKEUPS: 8,
+  APP_SPINS: 9,
+  APP_PARKS: 10,
+  APP_WAKEUPS: 11,
+} as const;
+
+const FSS = 0;
+const APP = 1;
+const FSS_WAITING = 2;
+const APP_WAITING = 3;
+const BROKEN = 4;
+const INTR = 5;
+const FSS_SPINS = 6;
+const FSS_PARKS = 7;
+const FSS_WAKEUPS = 8;
+const APP_SPINS = 9;
+const APP_PARKS = 10;
+const APP_WAKEUPS = 11;
+const WORDS = RELAY_BYTES / 4;
+
+const EMPTY = 0;
+const POSTED = 1;
+const PARKED = 2;
+
+/** Counters since init or resetCounters (uint32, wrapping). */
+export interface RelayCounters {
+  /** fssWait calls answered while spinning. */
+  fssSpins: number;
+  /** fssWait calls that parked (once per wait, whatever the number of park slices). */
+  fssParks: number;
+  /** Atomics.notify issued by fssWakeup (the ZT was parked). */
+  fssWakeups: number;
+  appSpins: number;
+  appParks: number;
+  /** Atomics.notify issued by appWakeup (the app was parked). */
+  appWakeups: number;
+}
+
+export interface AppWaitOptions {
+  /** After this long (counted from the park) the wait is interrupted: INTR raised, waiting goes on. */
+  timeoutMs?: number;
+  /** Aborting it interrupts the wait the same way. */
+  signal?: AbortSignal;
+  /** Called once when the wait is interrupted. If it throws, the error is rethrown after the wait ends. */
+  onInterrupt?: () => void;
+}
+
+type WaitAsyncResult = { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync: (...a: unknown[]) => WaitAsyncResult }).waitAsync;
+const noop = (): void => {};
+const KEEP_ALIVE_MS = 0x7fffffff;
+
+const inc = (w: Int32Array, i: number): void => {
+  // Each counter has one writer at a time (the side that owns it), so a plain increment is enough.
+  w[i] = (w[i] + 1) | 0;
+};
+
+export class Relay {
+  private readonly w: Int32Array;
+  private readonly minSpin: number;
+  private readonly maxSpin: number;
+  private readonly sliceMs: number;
+  // Thread-local adaptive state, per side.
+  private fssBudget: number;
+  private appBudget: number;
+  private fssParkRun = 0;
+  private appParkRun = 0;
+
+  constructor(sab: SharedArrayBuffer, byteOffset = 0, opts?: RelayOptions) {
+    if (!(sab instanceof SharedArrayBuffer)) throw new TypeError('Relay needs a SharedArrayBuffer');
+    if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % 4 !== 0) {
+      throw new RangeError(`relay byteOffset must be a non-negative multiple of 4, got ${byteOffset}`);
+    }
+    if (byteOffset + RELAY_BYTES > sab.byteLength) {
+      throw new RangeError(`relay at ${byteOffset} does not fit in ${sab.byteLength} bytes`);
+    }
+    this.w = new Int32Array(sab, byteOffset, WORDS);
+    const d = relayDefaults;
+    const maxUs = opts?.maxSpinUs ?? d.maxSpinUs;
+    const minUs = Math.min(opts?.minSpinUs ?? d.minSpinUs, maxUs);
+    let initUs = opts?.initialSpinUs ?? d.initialSpinUs;
+    if (Number.isNaN(initUs)) initUs = maxUs;
+    this.minSpin = usToIters(minUs);
+    this.maxSpin = usToIters(maxUs);
+    this.fssBudget = this.appBudget = Math.min(this.maxSpin, Math.max(this.minSpin, usToIters(initUs)));
+    this.sliceMs = opts?.parkSliceMs ?? d.parkSliceMs;
+    if (!(this.sliceMs > 0)) throw new RangeError(`parkSliceMs must be > 0, got ${this.sliceMs}`);
+  }
+
+  /** Zeroes the relay's words (before any thread uses them) and returns a Relay on them. */
+  static init(sab: SharedArrayBuffer, byteOffset = 0, opts?: RelayOptions): Relay {
+    const r = new Relay(sab, byteOffset, opts);
+    for (let i = 0; i < WORDS; i++) Atomics.store(r.w, i, 0);
+    return r;
+  }
+
+  // ---- ZT (file-system server) side ----
+
+  /** The channel is free to grab. Called once when the ZT starts; afterwards the app calls appRelease. */
+  fssReady(): void {
+    Atomics.store(this.w, FSS_WAITING, 1);
+  }
+
+  /** Spins, then parks until fssWakeup or break. Returns RELAY_OK, RELAY_BROKEN or RELAY_TIMEOUT. */
+  fssWait(timeoutMs = Number.POSITIVE_INFINITY): number {
+    const w = this.w;
+    if (Atomics.load(w, BROKEN) !== 0) return RELAY_BROKEN;
+    const spun = this.fssSpin();
+    if (!spun && !(timeoutMs > 0)) return RELAY_TIMEOUT; // a poll: no park
+    if (spun || Atomics.compareExchange(w, FSS, EMPTY, PARKED) !== EMPTY) {
+      inc(w, FSS_SPINS);
+      return this.consume(FSS);
+    }
+    inc(w, FSS_PARKS);
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      let slice = this.sliceMs;
+      if (deadline !== Number.POSITIVE_INFINITY) {
+        const left = deadline - performance.now();
+        // Retract the park; if the CAS fails, a post won the race and is consumed below.
+        if (left <= 0 && Atomics.compareExchange(w, FSS, PARKED, EMPTY) === PARKED) return RELAY_TIMEOUT;
+        if (left < slice) slice = left > 0 ? left : 0;
+      }
+      Atomics.wait(w, FSS, PARKED, slice);
+      if (Atomics.load(w, FSS) !== PARKED) return this.consume(FSS);
+    }
+  }
+
+  /** fssWait for a thread that keeps its event loop (Atomics.waitAsync; keeps the loop alive). */
+  async fssWaitAsync(timeoutMs = Number.POSITIVE_INFINITY): Promise<number> {
+    const w = this.w;
+    if (Atomics.load(w, BROKEN) !== 0) return RELAY_BROKEN;
+    const spun = this.fssSpin();
+    if (!spun && !(timeoutMs > 0)) return RELAY_TIMEOUT; // a poll: no park
+    if (spun || Atomics.compareExchange(w, FSS, EMPTY, PARKED) !== EMPTY) {
+      inc(w, FSS_SPINS);
+      return this.consume(FSS);
+    }
+    inc(w, FSS_PARKS);
+    const deadline = performance.now() + timeoutMs;
+    const keepAlive = setTimeout(noop, KEEP_ALIVE_MS);
+    try {
+      for (;;) {
+        let slice = this.sliceMs;
+        if (deadline !== Number.POSITIVE_INFINITY) {
+          const left = deadline - performance.now();
+          if (left <= 0 && Atomics.compareExchange(w, FSS, PARKED, EMPTY) === PARKED) return RELAY_TIMEOUT;
+          if (left < slice) slice = left > 0 ? left : 0;
+        }
+        const r = waitAsync(w, FSS, PARKED, slice);
+        if (r.async) await r.value;
+        if (Atomics.load(w, FSS) !== PARKED) return this.consume(FSS);
+      }
+    } finally {
+      clearTimeout(keepAlive);
+    }
+  }
+
+  /** Hands the baton back to the app: app_waiting = false, post the app word, notify only if parked. */
+  appWakeup(): void {
+    const w = this.w;
+    Atomics.store(w, APP_WAITING, 0);
+    if (Atomics.exchange(w, APP, POSTED) === PARKED) {
+      inc(w, APP_WAKEUPS); // before the notify, so the woken peer sees it counted
+      Atomics.notify(w, APP, 1);
+    }
+  }
+
+  isAppWaiting(): boolean {
+    return Atomics.load(this.w, APP_WAITING) !== 0;
+  }
+
+  /** True when the current app wait was interrupted (the ZT may cut the operation short). */
+  isInterrupted(): boolean {
+    return Atomics.load(this.w, INTR) !== 0;
+  }
+
+  // ---- app side ----
+
+  /** Takes the channel if it is free (CAS fss_waiting 1 -> 0): of racing threads, one wins. */
+  grabIfFssWaiting(): boolean {
+    return Atomics.compareExchange(this.w, FSS_WAITING, 1, 0) === 1;
+  }
+
+  /** Posts the fss word; notifies only if the ZT is parked. */
+  fssWakeup(): void {
+    const w = this.w;
+    if (Atomics.exchange(w, FSS, POSTED) === PARKED) {
+      inc(w, FSS_WAKEUPS); // before the notify, so the woken peer sees it counted
+      Atomics.notify(w, FSS, 1);
+    }
+  }
+
+  /**
+   * Wakes the ZT and waits for its appWakeup. Returns RELAY_OK, or RELAY_BROKEN, with RELAY_INTR set
+   * when the wait was interrupted (it still waited for the reply: the ZT may be writing the app's buffer).
+   */
+  appWakeupAndWait(opts?: AppWaitOptions): number {
+    if (!this.startRequest()) return RELAY_BROKEN;
+    return this.waitCont(opts);
+  }
+
+  /** appWakeupAndWait for a thread that keeps its event loop (Atomics.waitAsync; abort via 'abort'). */
+  appWakeupAndWaitAsync(opts?: AppWaitOptions): Promise<number> {
+    if (!this.startRequest()) return Promise.resolve(RELAY_BROKEN);
+    return this.waitContAsync(opts);
+  }
+
+  /** Waits for the ZT's reply without waking it (relay_fss_wakeup_app_wait_cont). Same results. */
+  waitCont(opts?: AppWaitOptions): number {
+    const w = this.w;
+    if (Atomics.load(w, BROKEN) !== 0) return RELAY_BROKEN;
+    if (this.appSpin() || Atomics.compareExchange(w, APP, EMPTY, PARKED) !== EMPTY) {
+      inc(w, APP_SPINS);
+      return this.consume(APP);
+    }
+    inc(w, APP_PARKS);
+    const timeoutMs = opts?.timeoutMs;
+    const signal = opts?.signal;
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
+    let intr = 0;
+    let error: unknown;
+    for (;;) {
+      let slice = this.sliceMs;
+      if (intr === 0) {
+        const left = deadline === Number.POSITIVE_INFINITY ? slice : deadline - performance.now();
+        if (left <= 0 || signal?.aborted) {
+          intr = RELAY_INTR;
+          Atomics.store(w, INTR, 1);
+          try {
+            opts?.onInterrupt?.();
+          } catch (e) {
+            error ??= e;
+          }
+        } else if (left < slice) slice = left;
+      }
+      Atomics.wait(w, APP, PARKED, slice);
+      if (Atomics.load(w, APP) !== PARKED) break;
+    }
+    const r = this.consume(APP) | intr;
+    if (error !== undefined) throw error;
+    return r;
+  }
+
+  /** waitCont for a thread that keeps its event loop. */
+  async waitContAsync(opts?: AppWaitOptions): Promise<number> {
+    const w = this.w;
+    if (Atomics.load(w, BROKEN) !== 0) return RELAY_BROKEN;
+    if (this.appSpin() || Atomics.compareExchange(w, APP, EMPTY, PARKED) !== EMPTY) {
+      inc(w, APP_SPINS);
+      return this.consume(APP);
+    }
+    inc(w, APP_PARKS);
+    const timeoutMs = opts?.timeoutMs;
+    const signal = opts?.signal;
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
+    let intr = 0;
+    let error: unknown;
+    const interrupt = (): void => {
+      if (intr !== 0) return;
+      intr = RELAY_INTR;
+      Atomics.store(w, INTR, 1);
+      try {
+        opts?.onInterrupt?.();
+      } catch (e) {
+        error ??= e;
+      }
+    };
+    signal?.addEventListener('abort', interrupt);
+    const keepAlive = setTimeout(noop, KEEP_ALIVE_MS);
+    try {
+      for (;;) {
+        let slice = this.sliceMs;
+        if (intr === 0) {
+          const left = deadline === Number.POSITIVE_INFINITY ? slice : deadline - performance.now();
+          if (left <= 0 || signal?.aborted) interrupt();
+          else if (left < slice) slice = left;
+        }
+        const r = waitAsync(w, APP, PARKED, slice);
+        if (r.async) await r.value;
+        if (Atomics.load(w, APP) !== PARKED) break;
+      }
+    } finally {
+      clearTimeout(keepAlive);
+      signal?.removeEventListener('abort', interrupt);
+    }
+    const r = this.consume(APP) | intr;
+    if (error !== undefined) throw error;
+    return r;
+  }
+
+  /** The app has read the reply: the channel is free to grab again (see README, "fss_waiting"). */
+  appRelease(): void {
+    Atomics.store(this.w, FSS_WAITING, 1);
+  }
+
+  // ---- both ----
+
+  /** Marks the relay broken and wakes both sides: every present and future wait returns RELAY_BROKEN. */
+  break(): void {
+    const w = this.w;
+    Atomics.store(w, BROKEN, 1);
+    Atomics.exchange(w, FSS, POSTED);
+    Atomics.exchange(w, APP, POSTED);
+    // Not counted: break may come from any thread, and counters have one writer each.
+    Atomics.notify(w, FSS);
+    Atomics.notify(w, APP);
+  }
+
+  isBroken(): boolean {
+    return Atomics.load(this.w, BROKEN) !== 0;
+  }
+
+  counters(): RelayCounters {
+    const w = this.w;
+    return {
+      fssSpins: Atomics.load(w, FSS_SPINS) >>> 0,
+      fssParks: Atomics.load(w, FSS_PARKS) >>> 0,
+      fssWakeups: Atomics.load(w, FSS_WAKEUPS) >>> 0,
+      appSpins: Atomics.load(w, APP_SPINS) >>> 0,
+      appParks: Atomics.load(w, APP_PARKS) >>> 0,
+      appWakeups: Atomics.load(w, APP_WAKEUPS) >>> 0,
+    };
+  }
+
+  /** Zeroes the counters. Call it while both sides are quiet (the counters have other writers). */
+  resetCounters(): void {
+    for (let i = FSS_SPINS; i <= APP_WAKEUPS; i++) Atomics.store(this.w, i, 0);
+  }
+
+  // ---- internals ----
+
+  /** Starts an app request: app_waiting, clear INTR, wake the ZT. False when broken. */
+  private startRequest(): boolean {
+    const w = this.w;
+    if (Atomics.load(w, BROKEN) !== 0) return false;
+    Atomics.store(w, APP_WAITING, 1);
+    if (Atomics.load(w, INTR) !== 0) Atomics.store(w, INTR, 0);
+    this.fssWakeup();
+    return true;
+  }
+
+  /** Takes a post: BROKEN wins over it; otherwise the word goes back to EMPTY. */
+  private consume(word: number): number {
+    const w = this.w;
+    if (Atomics.load(w, BROKEN) !== 0) return RELAY_BROKEN;
+    Atomics.store(w, word, EMPTY);
+    return RELAY_OK;
+  }
+
+  // The two spin phases are written out per side so that each keeps its own budget in plain fields.
+
+  /** Spins on the fss word; adapts the ZT-side budget. True when a post (or break) came. */
+  private fssSpin(): boolean {
+    const probe = this.fssParkRun >= PROBE_EVERY;
+    const k = spinWhileEmpty(this.w, FSS, probe ? this.maxSpin : this.fssBudget);
+    if (probe) this.fssParkRun = 0;
+    if (k >= 0) {
+      this.fssBudget = grow(k > this.fssBudget ? k : this.fssBudget, this.maxSpin);
+      this.fssParkRun = 0;
+      return true;
+    }
+    this.fssBudget = shrink(this.fssBudget, this.minSpin);
+    this.fssParkRun++;
+    return false;
+  }
+
+  /** Spins on the app word; adapts the app-side budget. */
+  private appSpin(): boolean {
+    const probe = this.appParkRun >= PROBE_EVERY;
+    const k = spinWhileEmpty(this.w, APP, probe ? this.maxSpin : this.appBudget);
+    if (probe) this.appParkRun = 0;
+    if (k >= 0) {
+      this.appBudget = grow(k > this.appBudget ? k : this.appBudget, this.maxSpin);
+      this.appParkRun = 0;
+      return true;
+    }
+    this.appBudget = shrink(this.appBudget, this.minSpin);
+    this.appParkRun++;
+    return false;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Inodes and names: ZUFS_OP_NEW_INODE, FREE_INODE, EVICT_INODE, LOOKUP, ADD_DENTRY, REMOVE_DENTRY,
+ * RENAME. Names are zufs_str (a length byte and up to 255 bytes of UTF-8).
+ */
+import { IocHdrLayout } from './hdr.js';
+import { ZusInodeLayout } from './inode.js';
+import { defineStruct, field } from './layout.js';
+
+// ~~~ zufs_ioc_new_inode.flags / zufs_ioc_evict_inode.flags ~~~
+/** NEW_INODE: an O_TMPFILE inode, not linked in a directory. */
+export const ZI_TMPFILE = 1;
+/** EVICT_INODE: the inode lost a lookup race; free the cookie, do not evict the inode. */
+export const ZI_LOOKUP_RACE = 1;
+
+// ~~~ zufs_ioc_rename.flags (renameat2) ~~~
+export const RENAME_NOREPLACE = 1 << 0;
+export const RENAME_EXCHANGE = 1 << 1;
+export const RENAME_WHITEOUT = 1 << 2;
+
+/** ZUFS_OP_NEW_INODE: create an inode from `zi` and (unless ZI_TMPFILE) link it as `str` in `dir_ii`. */
+export const IocNewInodeLayout = defineStruct('zufs_ioc_new_inode', [
+  /*   0 */ field.struct('hdr', IocHdrLayout),
+  // IN
+  /*  24 */ field.struct('zi', ZusInodeLayout), // mode, uid, gid, times, rdev / symlink ...
+  /* 152 */ field.cookie('dir_ii'), //            the directory (the root for a tmpfile)
+  /* 160 */ field.zstr('str'),
+  /* 416 */ field.u64('flags'), //               ZI_TMPFILE
+  // OUT
+  /* 424 */ field.dpp('_zi'), //                  where the new zus_inode is
+  /* 432 */ field.cookie('zus_ii'),
+]); /* 440 */
+export const IocNewInode = IocNewInodeLayout.off;
+
+/** ZUFS_OP_FREE_INODE (last link and last user gone) and ZUFS_OP_EVICT_INODE (the app forgets it). */
+export const IocEvictInodeLayout = defineStruct('zufs_ioc_evict_inode', [
+  /*  0 */ field.struct('hdr', IocHdrLayout),
+  /* 24 */ field.cookie('zus_ii'),
+  /* 32 */ field.u64('flags'), // ZI_LOOKUP_RACE
+]); /* 40 */
+export const IocEvictInode = IocEvictInodeLayout.off;
+
+/** ZUFS_OP_LOOKUP: `str` in `dir_ii`; the reply is the inode's dpp and cookie (or -ENOENT). */
+export const IocLookupLayout = defineStruct('zufs_ioc_lookup', [
+  /*   0 */ field.struct('hdr', IocHdrLayout),
+  /*  24 */ field.cookie('dir_ii'), // IN
+  /*  32 */ field.zstr('str'), //      IN
+  /* 288 */ field.dpp('_zi'), //       OUT
+  /* 296 */ field.cookie('zus_ii'), // OUT
+]); /* 304 */
+export const IocLookup = IocLookupLayout.off;
+
+/** ZUFS_OP_ADD_DENTRY (link `zus_ii` as `str`) and ZUFS_OP_REMOVE_DENTRY (unlink, rmdir). */
+export const IocDentryLayout = defineStruct('zufs_ioc_dentry', [
+  /*   0 */ field.struct('hdr', IocHdrLayout),
+  /*  24 */ field.cookie('zus_ii'), //     IN
+  /*  32 */ field.cookie('zus_dir_ii'), // IN
+  /*  40 */ field.zstr('str'), //          IN
+  /* 296 */ field.u64('ino'), //           OUT
+]); /* 304 */
+export const IocDentry = IocDentryLayout.off;
+
+/** ZUFS_OP_RENAME: move `old_d_str` of `old_dir_ii` to `new_d_str` of `new_dir_ii`. */
+export const IocRenameLayout = defineStruct('zufs_ioc_rename', [
+  /*   0 */ field.struct('hdr', IocHdrLayout),
+  // IN
+  /*  24 */ field.cookie('old_dir_ii'),
+  /*  32 */ field.cookie('new_dir_ii'),
+  /*  40 */ field.cookie('old_zus_ii'), // the inode moved
+  /*  48 */ field.cookie('new_zus_ii'), // the inode replaced at the target (0: none)
+  /*  56 */ field.zstr('old_d_str'),
+  /* 312 */ field.zstr('new_d_str'),
+  /* 568 */ field.time('time'), //         ctime/mtime to set, ns
+  /* 576 */ field.u64('flags'), //        RENAME_*
+]); /* 584 */
+export const IocRename = IocRenameLayout.off;

@@ -1,0 +1,125 @@
+/**
+ * struct zus_inode: the 128-byte inode both sides read. The filesystem keeps it (in pmem for a pmem
+ * filesystem) and hands its dpp to the app side, which serves stat from it without a dispatch.
+ * Times are u64 nanoseconds since the epoch (see getTimespec / getTimeMs in layout.ts).
+ */
+import { defineStruct, field } from './layout.js';
+
+export const ZUFS_INODE_SIZE = 128;
+export const ZUFS_INODE_BITS = 7;
+/** A symlink target shorter than this lives in the inode itself (i_symlink). */
+export const ZUFS_SYMLINK_INLINE_MAX = 32;
+
+const ZiOnDiskLayout = defineStruct('__zi_on_disk_desc', [/* 0 */ field.array('a', 'u64', 2)]); /* 16 */
+
+const ZiDirLayout = defineStruct('_zu_dir', [
+  /* 0 */ field.u64('dir_root'), // filesystem's own: where the directory's entries start
+  /* 8 */ field.u64('parent'), //   ino of the parent directory (what ".." resolves to)
+]); /* 16 */
+
+export const ZusInodeLayout = defineStruct('zus_inode', [
+  /*   0 */ field.u16('i_flags'), //           ZI_S_* / ZUFS_S_IMMUTABLE
+  /*   2 */ field.u16('i_mode'), //            file type and permission bits (S_IF*)
+  /*   4 */ field.u32('i_nlink'),
+  /*   8 */ field.u64('i_size'),
+  /*  16 */ field.struct('i_on_disk', ZiOnDiskLayout), // the filesystem's own placement data
+  /*  32 */ field.u64('i_blocks'),
+  /*  40 */ field.time('i_mtime'),
+  /*  48 */ field.time('i_ctime'),
+  /*  56 */ field.time('i_atime'),
+  /*  64 */ field.u64('i_ino'), //            (a cache-line boundary)
+  /*  72 */ field.u32('i_uid'),
+  /*  76 */ field.u32('i_gid'),
+  /*  80 */ field.u64('i_xattr'), //          the filesystem's own xattr placement (0: none)
+  /*  88 */ field.u64('i_generation'),
+  /*  96 */ field.union(
+    field.u32('i_rdev'), //                    device inodes: encodeDev(major, minor)
+    field.bytes('i_symlink', ZUFS_SYMLINK_INLINE_MAX), // short symlinks (i_size < 32)
+    field.dpp('i_sym_dpp'), //                  long symlinks: where the target is
+    field.struct('i_dir', ZiDirLayout), //      directories
+  ),
+]); /* 128 */
+
+/** Byte offsets of struct zus_inode (SIZE 128, i_ino at 64). */
+export const ZusInode = ZusInodeLayout.off;
+export type ZusInodeValue = ReturnType<typeof ZusInodeLayout.create>;
+
+// ~~~ i_flags ~~~
+// The low bits are the VFS inode flags (S_SYNC ...) as Linux numbers them; ZUFS_S_IMMUTABLE is ZUFS's
+// own bit for "immutable and no atime".
+export const ZI_S_SYNC = 0x1;
+export const ZI_S_NOATIME = 0x2;
+export const ZI_S_APPEND = 0x4;
+export const ZI_S_IMMUTABLE = 0x8;
+export const ZI_S_DIRSYNC = 0x40;
+export const ZUFS_S_IMMUTABLE = 0o4000;
+
+export function ziIsImmutable(iFlags: number): boolean {
+  return (iFlags & (ZUFS_S_IMMUTABLE | ZI_S_IMMUTABLE)) !== 0;
+}
+
+export function ziIsAppend(iFlags: number): boolean {
+  return (iFlags & ZI_S_APPEND) !== 0;
+}
+
+export function ziNoAtime(iFlags: number): boolean {
+  return (iFlags & (ZI_S_NOATIME | ZUFS_S_IMMUTABLE)) !== 0;
+}
+
+// ~~~ i_mode ~~~
+export const S_IFMT = 0o170000;
+export const S_IFSOCK = 0o140000;
+export const S_IFLNK = 0o120000;
+export const S_IFREG = 0o100000;
+export const S_IFBLK = 0o060000;
+export const S_IFDIR = 0o040000;
+export const S_IFCHR = 0o020000;
+export const S_IFIFO = 0o010000;
+export const S_ISUID = 0o4000;
+export const S_ISGID = 0o2000;
+export const S_ISVTX = 0o1000;
+/** Permission bits (rwx for user, group, other). */
+export const S_IRWXUGO = 0o777;
+/** Every bit but the type. */
+export const S_IALLUGO = 0o7777;
+
+export const isDir = (mode: number) => (mode & S_IFMT) === S_IFDIR;
+export const isReg = (mode: number) => (mode & S_IFMT) === S_IFREG;
+export const isLnk = (mode: number) => (mode & S_IFMT) === S_IFLNK;
+export const isChr = (mode: number) => (mode & S_IFMT) === S_IFCHR;
+export const isBlk = (mode: number) => (mode & S_IFMT) === S_IFBLK;
+export const isFifo = (mode: number) => (mode & S_IFMT) === S_IFIFO;
+export const isSock = (mode: number) => (mode & S_IFMT) === S_IFSOCK;
+
+// ~~~ directory entry types (zufs_dir_entry.type, Dirent) ~~~
+export const DT_UNKNOWN = 0;
+export const DT_FIFO = 1;
+export const DT_CHR = 2;
+export const DT_DIR = 4;
+export const DT_BLK = 6;
+export const DT_REG = 8;
+export const DT_LNK = 10;
+export const DT_SOCK = 12;
+
+/** The DT_* type of a mode. */
+export function modeToDtype(mode: number): number {
+  return (mode & S_IFMT) >>> 12;
+}
+
+/** The S_IF* type bits of a DT_* type. */
+export function dtypeToMode(dtype: number): number {
+  return (dtype & 0xf) << 12;
+}
+
+// ~~~ i_rdev: Linux's 32-bit device number encoding ~~~
+export function encodeDev(major: number, minor: number): number {
+  return ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0;
+}
+
+export function devMajor(dev: number): number {
+  return (dev & 0xfff00) >>> 8;
+}
+
+export function devMinor(dev: number): number {
+  return ((dev & 0xff) | ((dev >>> 12) & 0xfff00)) >>> 0;
+}

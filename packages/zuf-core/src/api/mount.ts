@@ -1,0 +1,108 @@
+/**
+ * Registering filesystem types and mounting: register_fs_info, zufs_mount_info and the operations
+ * of the mount channel (ZUFS_M_*), served by the server's mount thread.
+ * Kernel pointers of zus_api.h (struct zus_fs_info *, zus_sb_info *, zus_inode_info *) are u64
+ * cookies here: the server decides what they mean and gets them back in later requests.
+ */
+import { IocHdrLayout } from './hdr.js';
+import { defineStruct, field } from './layout.js';
+
+// ~~~ operations on the mount channel: zufs_ioc_hdr.operation ~~~
+export const ZUFS_M_MOUNT = 1;
+export const ZUFS_M_UMOUNT = 2;
+export const ZUFS_M_REMOUNT = 3;
+/** Read / write the server's dynamic debug settings (zufs_ddbg_info). */
+export const ZUFS_M_DDBG_RD = 4;
+export const ZUFS_M_DDBG_WR = 5;
+
+// ~~~ mount flags: zufs_parse_options.mount_flags ~~~
+export const ZUFS_M_PEDANTIC = 0x1;
+export const ZUFS_M_EPHEMERAL = 0x2;
+export const ZUFS_M_SILENT = 0x4;
+export const ZUFS_M_PRIVATE = 0x8;
+
+// ~~~ remount flags: zufs_mount_info.remount_flags ~~~
+export const ZUFS_REM_WAS_RO = 0x1;
+export const ZUFS_REM_WILL_RO = 0x2;
+
+// ~~~ filesystem capabilities: zufs_mount_info.fs_caps ~~~
+export const ZUFS_FSC_ACL_ON = 0x1;
+/** Reads are GET_MULTY (the server returns block dpps) + one copy by the app side. */
+export const ZUFS_FSC_NIO_READS = 0x2;
+/** Writes likewise (GET_MULTY for write, copy, PUT_MULTY). */
+export const ZUFS_FSC_NIO_WRITES = 0x4;
+
+export const RegisterFsInfoLayout = defineStruct('register_fs_info', [
+  /*  0 */ field.cstr('fsname', 16), //     NUL terminated, at most 15 bytes
+  /* 16 */ field.u32('FS_magic'),
+  /* 20 */ field.u32('FS_ver_major'), //   the filesystem's own (on-disk) version
+  /* 24 */ field.u32('FS_ver_minor'),
+  /* 28 */ field.u32('notused'),
+  /* 32 */ field.u64('dt_offset'),
+  /* 40 */ field.u64('s_maxbytes'),
+  /* 48 */ field.u32('s_time_gran'), //     timestamp granularity, ns
+  /* 52 */ field.u32('def_mode'),
+]); /* 56 */
+export const RegisterFsInfo = RegisterFsInfoLayout.off;
+
+export const IocRegisterFsLayout = defineStruct('zufs_ioc_register_fs', [
+  /*  0 */ field.struct('hdr', IocHdrLayout),
+  /* 24 */ field.cookie('zus_zfi'), //        the server's cookie for this filesystem type
+  /* 32 */ field.struct('rfi', RegisterFsInfoLayout),
+]); /* 88 */
+export const IocRegisterFs = IocRegisterFsLayout.off;
+
+export const ZufsParseOptionsLayout = defineStruct('zufs_parse_options', [
+  /*  0 */ field.u64('mount_flags'), //      ZUFS_M_PEDANTIC ...
+  /*  8 */ field.u32('pedantic'),
+  /* 12 */ field.u32('mount_options_len'),
+  /* 16 */ field.mark('mount_options'), //  mount_options_len bytes of text follow
+]); /* 16 */
+export const ZufsParseOptions = ZufsParseOptionsLayout.off;
+
+/** zufs_mount_info, with its `po` (zufs_parse_options) flattened into it. */
+export const ZufsMountInfoLayout = defineStruct('zufs_mount_info', [
+  // IN
+  /*  0 */ field.cookie('zus_zfi'), //        which filesystem type
+  /*  8 */ field.u64('remount_flags'), //    ZUFS_REM_*
+  /* 16 */ field.u64('sb_id'), //            the app side's id of this mount
+  /* 24 */ field.u16('num_cpu'),
+  /* 26 */ field.u16('num_channels'),
+  /* 28 */ field.u32('__pad'),
+  // OUT
+  /* 32 */ field.cookie('zus_sbi'), //        the server's cookie for the superblock
+  /* 40 */ field.cookie('zus_ii'), //         ... for the root inode (mount is also iget of root)
+  /* 48 */ field.dpp('_zi'), //               where the root's zus_inode is
+  /* 56 */ field.u32('fs_caps'), //           ZUFS_FSC_*
+  /* 60 */ field.u32('s_blocksize_bits'),
+  // IN: mount options, variable length, last
+  /* 64 */ field.inline(ZufsParseOptionsLayout, 'po'),
+]); /* 80 */
+export const ZufsMountInfo = ZufsMountInfoLayout.off;
+
+export const ZufsDdbgInfoLayout = defineStruct('zufs_ddbg_info', [
+  /*  0 */ field.u64('id'), //   IN: where to start; OUT: the last id
+  /*  8 */ field.u64('len'), //  IN: room for msg; OUT: bytes of msg
+  /* 16 */ field.mark('msg'),
+]); /* 16 */
+export const ZufsDdbgInfo = ZufsDdbgInfoLayout.off;
+
+/**
+ * struct zufs_ioc_mount: ZUFS_M_MOUNT / UMOUNT / REMOUNT carry a zufs_mount_info (`zmi`, flattened:
+ * `IocMount.zus_zfi`, `IocMount.mount_options` ...); ZUFS_M_DDBG_* a zufs_ddbg_info (`zdi`).
+ */
+export const IocMountLayout = defineStruct('zufs_ioc_mount', [
+  /*  0 */ field.struct('hdr', IocHdrLayout),
+  /* 24 */ field.union(field.inline(ZufsMountInfoLayout, 'zmi'), field.struct('zdi', ZufsDdbgInfoLayout)),
+]); /* 104 */
+export const IocMount = IocMountLayout.off;
+
+/** Mount without the app side's mount table (a private, in-process mount). */
+export const IocMountPrivateLayout = defineStruct('zufs_ioc_mount_private', [
+  /*  0 */ field.struct('hdr', IocHdrLayout),
+  /* 24 */ field.u32('mount_fd'),
+  /* 28 */ field.u32('is_umount'),
+  /* 32 */ field.struct('rfi', RegisterFsInfoLayout),
+  /* 88 */ field.struct('zmi', ZufsMountInfoLayout), // last: its mount options follow
+]); /* 168 */
+export const IocMountPrivate = IocMountPrivateLayout.off;

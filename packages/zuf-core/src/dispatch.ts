@@ -1,0 +1,313 @@
+/**
+ * Dispatch, the app side of an operation: take a channel of the grid (home ZT by thread, CAS grab),
+ * fill the operation buffer, hand the baton to the ZT, wait, read the reply, give the channel back.
+ *
+ *   const ch = dispatcher.acquire();
+ *   ch.begin(ZUFS_OP_NOOP, IocHdr.SIZE);
+ *   const err = ch.call();        // 0 or a negative errno
+ *   ... read the reply from ch.op ...
+ *   ch.release();
+ *
+ * Nothing on this path allocates: the Channel objects, their views and wait options are made once.
+ */
+import { threadId } from 'node:worker_threads';
+import { type AppWaitOptions, RELAY_BROKEN, RELAY_INTR } from '@zufs/relay';
+import {
+  Errno,
+  EZUF_RETRY_DONE,
+  EZUFS_RETRY,
+  IocHdr,
+  IocIO,
+  PIGY_BYTES,
+  pigyOffset,
+  setU64,
+  ZUFS_H_HAS_PIGY_PUT,
+  ZUFS_H_INTR,
+  ZUFS_OP_PUT_MULTY,
+} from './api/index.js';
+import { ZufsError } from './errors.js';
+import { CTL_GRID_GEN, CTL_GRID_WAITERS } from './root.js';
+import type { Slot, ZufRoot } from './zuf-root.js';
+
+const EIO = -Errno.EIO;
+const EBUSY = -Errno.EBUSY;
+
+/**
+ * Called when the ZT answered -EZUFS_RETRY and the caller gave a handler, or when the reply does not
+ * fit (out_len > out_max). Returns EZUF_RETRY_DONE to dispatch again, else the final result (0 or -errno).
+ */
+export type OverflowHandler = (ch: Channel) => number;
+
+export interface CallOptions {
+  /** After this long the wait is interrupted: ZUFS_H_INTR is set and the wait goes on (the ZT may still write). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  overflow?: OverflowHandler;
+}
+
+/** How often an EZUFS_RETRY without a handler is dispatched again before the call gives up with EBUSY. */
+export const MAX_RETRIES = 64;
+const PARK_SLICE_MS = 50;
+
+export class Channel {
+  readonly op: DataView;
+  readonly opBytes: Uint8Array;
+  readonly window: Uint8Array;
+  readonly windowView: DataView;
+  /** True when the last call's wait was interrupted (timeout or abort) before the reply came. */
+  interrupted = false;
+  private readonly waitOpts: AppWaitOptions;
+
+  constructor(
+    private readonly root: ZufRoot,
+    private readonly dispatcher: Dispatcher,
+    readonly slot: Slot,
+  ) {
+    this.op = slot.op;
+    this.opBytes = slot.opBytes;
+    this.window = slot.window;
+    this.windowView = slot.windowView;
+    const op = this.op;
+    this.waitOpts = {
+      timeoutMs: undefined,
+      signal: undefined,
+      onInterrupt: () => op.setUint16(IocHdr.flags, op.getUint16(IocHdr.flags, true) | ZUFS_H_INTR, true),
+    };
+  }
+
+  /** Largest request or reply that fits (the tail of the buffer carries piggy-backed requests). */
+  get capacity(): number {
+    return this.op.byteLength - PIGY_BYTES;
+  }
+
+  /** Writes a fresh header. outStart/outMax describe where the caller expects the reply and how much fits. */
+  begin(operation: number, inLen: number, outStart = 0, outMax = 0): void {
+    const v = this.op;
+    v.setInt32(IocHdr.err, 0, true);
+    v.setUint16(IocHdr.in_len, inLen, true);
+    v.setUint16(IocHdr.out_max, outMax, true);
+    v.setUint16(IocHdr.out_start, outStart, true);
+    v.setUint16(IocHdr.out_len, 0, true);
+    v.setUint16(IocHdr.operation, operation, true);
+    v.setUint16(IocHdr.flags, 0, true);
+    v.setUint32(IocHdr.offset, 0, true);
+    v.setUint32(IocHdr.len, 0, true);
+  }
+
+  /** Points the header at app data already placed in the map window. */
+  setData(offset: number, len: number): void {
+    this.op.setUint32(IocHdr.offset, offset, true);
+    this.op.setUint32(IocHdr.len, len, true);
+  }
+
+  get err(): number {
+    return this.op.getInt32(IocHdr.err, true);
+  }
+
+  get outLen(): number {
+    return this.op.getUint16(IocHdr.out_len, true);
+  }
+
+  /** Dispatches the operation in the buffer and waits for the ZT. Returns 0 or a negative errno. */
+  call(opts?: CallOptions): number {
+    const w = this.prepareWait(opts);
+    let retries = 0;
+    for (;;) {
+      if (!this.root.isServing()) return EIO;
+      if (this.dispatcher.pigyLen > 0) this.attachPigy();
+      const r = this.slot.relay.appWakeupAndWait(w);
+      const res = this.afterReply(r, opts, retries++);
+      if (res !== EZUF_RETRY_DONE) return res;
+    }
+  }
+
+  /** As call(), for threads that must keep their event loop running (Atomics.waitAsync). */
+  async callAsync(opts?: CallOptions): Promise<number> {
+    const w = this.prepareWait(opts);
+    let retries = 0;
+    for (;;) {
+      if (!this.root.isServing()) return EIO;
+      if (this.dispatcher.pigyLen > 0) this.attachPigy();
+      const r = await this.slot.relay.appWakeupAndWaitAsync(w);
+      const res = this.afterReply(r, opts, retries++);
+      if (res !== EZUF_RETRY_DONE) return res;
+    }
+  }
+
+  /** Gives the channel back to the grid; wakes one thread parked for a free channel, if any. */
+  release(): void {
+    this.slot.relay.appRelease();
+    this.dispatcher.channelFreed();
+  }
+
+  private prepareWait(opts: CallOptions | undefined): AppWaitOptions | undefined {
+    this.interrupted = false;
+    if (!opts || (opts.timeoutMs === undefined && opts.signal === undefined)) return undefined;
+    this.waitOpts.timeoutMs = opts.timeoutMs;
+    this.waitOpts.signal = opts.signal;
+    return this.waitOpts;
+  }
+
+  /** Returns the call's result, or EZUF_RETRY_DONE to dispatch once more. */
+  private afterReply(r: number, opts: CallOptions | undefined, retries: number): number {
+    if (r & RELAY_BROKEN) return EIO;
+    if (r & RELAY_INTR) this.interrupted = true;
+    const v = this.op;
+    const err = v.getInt32(IocHdr.err, true);
+    const overflow = opts?.overflow;
+    if (
+      (err === -EZUFS_RETRY && overflow) ||
+      v.getUint16(IocHdr.out_len, true) > v.getUint16(IocHdr.out_max, true)
+    ) {
+      // A reply that does not fit, with nobody to handle it, is a malformed reply.
+      if (!overflow) return EIO;
+      const o = overflow(this);
+      if (o === EZUF_RETRY_DONE) this.rearm();
+      return o;
+    }
+    if (err === -EZUFS_RETRY) {
+      if (retries >= MAX_RETRIES) return EBUSY;
+      // The server asked to try again (busy); back off a little after the first few.
+      if (retries >= 4) Atomics.wait(this.dispatcher.sleepWord, 0, 0, Math.min(retries - 3, 10));
+      this.rearm();
+      return EZUF_RETRY_DONE;
+    }
+    return err;
+  }
+
+  private rearm(): void {
+    const v = this.op;
+    v.setInt32(IocHdr.err, 0, true);
+    v.setUint16(IocHdr.out_len, 0, true);
+  }
+
+  private attachPigy(): void {
+    const d = this.dispatcher;
+    this.opBytes.set(d.pigyBytes.subarray(0, d.pigyLen), pigyOffset(this.op.byteLength));
+    this.op.setUint16(IocHdr.flags, this.op.getUint16(IocHdr.flags, true) | ZUFS_H_HAS_PIGY_PUT, true);
+    d.pigyLen = 0;
+  }
+}
+
+/** The app side of a zuf-root in one thread: its channels and its home ZT. */
+export class Dispatcher {
+  /** The home ZT of this thread: its channels are tried first. */
+  readonly home: number;
+  /** A request (e.g. PUT_MULTY) to ride on the next dispatch, ZUFS_H_HAS_PIGY_PUT. */
+  readonly pigyBytes = new Uint8Array(PIGY_BYTES);
+  readonly pigy = new DataView(this.pigyBytes.buffer);
+  pigyLen = 0;
+  /** A private word to sleep on (Atomics.wait needs shared memory). */
+  readonly sleepWord = new Int32Array(new SharedArrayBuffer(4));
+  private readonly channels: readonly Channel[];
+  private readonly mountChannel: Channel;
+  private readonly ctl: Int32Array;
+
+  constructor(
+    readonly root: ZufRoot,
+    home = threadId,
+  ) {
+    this.home = home % root.zts;
+    this.channels = root.slots.slice(0, root.gridSize).map((s) => new Channel(root, this, s));
+    this.mountChannel = new Channel(root, this, root.mountSlot);
+    this.ctl = root.ctl;
+  }
+
+  /**
+   * Takes a free channel: the home ZT's channels first, then the others; when every channel is
+   * busy, parks on the grid-wide "channel freed" word. Throws EIO when the server has failed or
+   * stopped, ETIMEDOUT after timeoutMs.
+   */
+  acquire(timeoutMs = Number.POSITIVE_INFINITY): Channel {
+    const ch = this.tryAcquire();
+    return ch ?? this.acquireSlow(timeoutMs, false);
+  }
+
+  /** Takes the mount channel (mount, umount, remount are served by the mount thread). */
+  acquireMount(timeoutMs = Number.POSITIVE_INFINITY): Channel {
+    if (this.mountChannel.slot.relay.grabIfFssWaiting()) return this.mountChannel;
+    return this.acquireSlow(timeoutMs, true);
+  }
+
+  /**
+   * Queues a PUT_MULTY to ride on this thread's next dispatch (ZUFS_H_HAS_PIGY_PUT): the server
+   * releases what a GET_MULTY of [filepos, filepos + len) took, without a round trip of its own.
+   * Returns the zufs_ioc_IO at `pigy` so the caller can add io-map entries.
+   */
+  setPigyPut(zusIi: number, filepos: number, len: number): DataView {
+    const v = this.pigy;
+    this.pigyBytes.fill(0, 0, IocIO.SIZE);
+    v.setUint16(IocHdr.in_len, IocIO.SIZE, true);
+    v.setUint16(IocHdr.operation, ZUFS_OP_PUT_MULTY, true);
+    v.setUint32(IocHdr.len, len, true);
+    setU64(v, IocIO.zus_ii, zusIi);
+    setU64(v, IocIO.filepos, filepos);
+    this.pigyLen = IocIO.SIZE;
+    return v;
+  }
+
+  tryAcquire(): Channel | null {
+    const chans = this.channels;
+    const nch = this.root.channels;
+    const zts = this.root.zts;
+    for (let k = 0; k < zts; k++) {
+      let z = this.home + k;
+      if (z >= zts) z -= zts;
+      const base = z * nch;
+      for (let c = 0; c < nch; c++) {
+        const ch = chans[base + c];
+        if (ch.slot.relay.grabIfFssWaiting()) return ch;
+      }
+    }
+    return null;
+  }
+
+  /** @internal */
+  channelFreed(): void {
+    const ctl = this.ctl;
+    if (Atomics.load(ctl, CTL_GRID_WAITERS) > 0) {
+      Atomics.add(ctl, CTL_GRID_GEN, 1);
+      Atomics.notify(ctl, CTL_GRID_GEN);
+    }
+  }
+
+  private acquireSlow(timeoutMs: number, mount: boolean): Channel {
+    const ctl = this.ctl;
+    const root = this.root;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (!root.isServing()) throw ZufsError.fromErrno(Errno.EIO, 'dispatch', 'zufs server is not serving');
+      // Announce the wait before the last look, so a release between the two cannot be missed.
+      const gen = Atomics.load(ctl, CTL_GRID_GEN);
+      Atomics.add(ctl, CTL_GRID_WAITERS, 1);
+      const ch = mount
+        ? this.mountChannel.slot.relay.grabIfFssWaiting()
+          ? this.mountChannel
+          : null
+        : this.tryAcquire();
+      if (ch) {
+        Atomics.sub(ctl, CTL_GRID_WAITERS, 1);
+        return ch;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        Atomics.sub(ctl, CTL_GRID_WAITERS, 1);
+        throw ZufsError.fromErrno(Errno.ETIMEDOUT, 'dispatch', `no free channel within ${timeoutMs} ms`);
+      }
+      Atomics.wait(ctl, CTL_GRID_GEN, gen, Math.min(left, PARK_SLICE_MS));
+      Atomics.sub(ctl, CTL_GRID_WAITERS, 1);
+    }
+  }
+}
+
+const dispatchers = new WeakMap<ZufRoot, Dispatcher>();
+
+/** This thread's dispatcher for a root (one per thread and root). */
+export function dispatcherFor(root: ZufRoot): Dispatcher {
+  let d = dispatchers.get(root);
+  if (!d) {
+    d = new Dispatcher(root);
+    dispatchers.set(root, d);
+  }
+  return d;
+}

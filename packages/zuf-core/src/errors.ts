@@ -1,0 +1,32 @@
+import { errnoName } from './api/index.js';
+
+/**
+ * An error that carries a Linux errno. Plugins throw it for expected failures (ENOENT, EEXIST...):
+ * the ZT returns that errno to the caller. Apps receive it from the dispatch layer.
+ */
+export class ZufsError extends Error {
+  readonly errno: number;
+  readonly code: string;
+  readonly syscall?: string;
+
+  constructor(errno: number, message?: string, syscall?: string) {
+    const code = errnoName(errno) ?? `E${errno}`;
+    super(message ? `${code}: ${message}` : code);
+    this.name = 'ZufsError';
+    this.errno = errno;
+    this.code = code;
+    this.syscall = syscall;
+  }
+
+  static fromErrno(errno: number, syscall?: string, message?: string): ZufsError {
+    return new ZufsError(Math.abs(errno), message, syscall);
+  }
+}
+
+/** True for a ZufsError (also one made by another copy of this package). */
+export function isZufsError(e: unknown): e is ZufsError {
+  return (
+    e instanceof ZufsError ||
+    (e instanceof Error && typeof (e as ZufsError).errno === 'number' && e.name === 'ZufsError')
+  );
+}

@@ -1,0 +1,172 @@
+/**
+ * A thread's view of a zuf-root: the control words, the slots (relay + operation buffer + map
+ * window) of the ZT grid and the mount channel, the shared pools, the filesystem registry.
+ */
+import { Relay } from '@zufs/relay';
+import { DPP_POOL_PMEM, DPP_POOL_WINDOW, dppOffset, dppPool } from './api/index.js';
+import { SharedPool } from './pools.js';
+import {
+  CTL_FAIL_CODE,
+  CTL_GRID_GEN,
+  CTL_STATE,
+  CTL_STATE_GEN,
+  checkDescriptor,
+  relayOffset,
+  STATE_FAILED,
+  STATE_MOUNT_READY,
+  STATE_READY,
+  STATE_STOPPED,
+  type ZufRootDescriptor,
+} from './root.js';
+
+/** One channel of the grid (or the mount channel): the baton and the two buffers it guards. */
+export class Slot {
+  readonly relay: Relay;
+  /** The operation buffer: zufs_ioc_hdr followed by the operation's struct. */
+  readonly op: DataView;
+  readonly opBytes: Uint8Array;
+  /** The map window, where an app buffer that is not shared memory is bounced. */
+  readonly window: Uint8Array;
+  readonly windowView: DataView;
+
+  constructor(
+    d: ZufRootDescriptor,
+    readonly index: number,
+  ) {
+    this.relay = new Relay(d.control, relayOffset(index));
+    this.op = new DataView(d.ops, index * d.maxCommand, d.maxCommand);
+    this.opBytes = new Uint8Array(d.ops, index * d.maxCommand, d.maxCommand);
+    this.window = new Uint8Array(d.windows, index * d.windowSize, d.windowSize);
+    this.windowView = new DataView(d.windows, index * d.windowSize, d.windowSize);
+  }
+}
+
+const attached = new WeakMap<SharedArrayBuffer, ZufRoot>();
+
+/** Attaches this thread to a running server (cached: attaching twice returns the same view). */
+export function attachZufRoot(d: ZufRootDescriptor): ZufRoot {
+  checkDescriptor(d);
+  let root = attached.get(d.control);
+  if (!root) {
+    root = new ZufRoot(d);
+    attached.set(d.control, root);
+  }
+  return root;
+}
+
+export class ZufRoot {
+  readonly ctl: Int32Array;
+  readonly zts: number;
+  readonly channels: number;
+  /** Grid slots first (zt * channels + channel), then the mount channel. */
+  readonly slots: readonly Slot[];
+  readonly mountSlot: Slot;
+  readonly pools: readonly (SharedPool | null)[];
+
+  constructor(readonly descriptor: ZufRootDescriptor) {
+    this.ctl = new Int32Array(descriptor.control);
+    this.zts = descriptor.zts;
+    this.channels = descriptor.channels;
+    const n = this.zts * this.channels + 1;
+    const slots: Slot[] = [];
+    for (let i = 0; i < n; i++) slots.push(new Slot(descriptor, i));
+    this.slots = slots;
+    this.mountSlot = slots[n - 1];
+    this.pools = descriptor.pools.map((p) => (p ? new SharedPool(p) : null));
+  }
+
+  get gridSize(): number {
+    return this.zts * this.channels;
+  }
+
+  state(): number {
+    return Atomics.load(this.ctl, CTL_STATE);
+  }
+
+  /** True while operations may be dispatched to the grid. */
+  isServing(): boolean {
+    const s = Atomics.load(this.ctl, CTL_STATE);
+    return s === STATE_READY || s === STATE_MOUNT_READY;
+  }
+
+  failCode(): number {
+    return Atomics.load(this.ctl, CTL_FAIL_CODE);
+  }
+
+  /** Moves to a new state and wakes whoever waits for a state change. A failed or stopped root stays so. */
+  setState(state: number): void {
+    const cur = Atomics.load(this.ctl, CTL_STATE);
+    if (cur === STATE_FAILED || cur === STATE_STOPPED) return;
+    Atomics.store(this.ctl, CTL_STATE, state);
+    Atomics.add(this.ctl, CTL_STATE_GEN, 1);
+    Atomics.notify(this.ctl, CTL_STATE_GEN);
+  }
+
+  /**
+   * Server failed: from now on every operation is EIO. Breaks every relay, so app threads that wait
+   * on a ZT (parked or spinning) return at once, and wakes threads parked for a free channel.
+   */
+  fail(code = -1): void {
+    if (Atomics.compareExchange(this.ctl, CTL_FAIL_CODE, 0, code === 0 ? -1 : code) !== 0) {
+      // Already recorded; still make sure everything is broken.
+    }
+    Atomics.store(this.ctl, CTL_STATE, STATE_FAILED);
+    this.breakAll();
+  }
+
+  /** Stopped: like failed for callers, but no failure recorded. */
+  markStopped(): void {
+    Atomics.store(this.ctl, CTL_STATE, STATE_STOPPED);
+    this.breakAll();
+  }
+
+  /** BREAK_ALL: wake every waiter on every channel and every thread parked for a channel. */
+  breakAll(): void {
+    for (const s of this.slots) s.relay.break();
+    Atomics.add(this.ctl, CTL_GRID_GEN, 1);
+    Atomics.notify(this.ctl, CTL_GRID_GEN);
+    Atomics.add(this.ctl, CTL_STATE_GEN, 1);
+    Atomics.notify(this.ctl, CTL_STATE_GEN);
+  }
+
+  /** Waits (blocking) until the state leaves `from`, or the timeout passes. Returns the state. */
+  waitStateChange(from: number, timeoutMs: number): number {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const gen = Atomics.load(this.ctl, CTL_STATE_GEN);
+      const s = this.state();
+      const left = deadline - performance.now();
+      if (s !== from || left <= 0) return s;
+      Atomics.wait(this.ctl, CTL_STATE_GEN, gen, Math.min(left, 50));
+    }
+  }
+
+  pool(n: number): SharedPool {
+    const p = this.pools[n];
+    if (!p) throw new RangeError(`no shared buffer pool ${n}`);
+    return p;
+  }
+
+  /**
+   * A view of `len` bytes at a dpp in pools 1..6, or in a slot's window (pool 7, `slot` required).
+   * Returns null when the dpp is out of bounds: a malformed request must not reach other memory.
+   * Pool 0 (pmem) belongs to the filesystem, which resolves it itself.
+   */
+  resolveDpp(dpp: number, len: number, slot?: Slot): Uint8Array | null {
+    const pool = dppPool(dpp);
+    const off = dppOffset(dpp);
+    let buf: Uint8Array;
+    if (pool === DPP_POOL_WINDOW) {
+      if (!slot) return null;
+      buf = slot.window;
+    } else if (pool === DPP_POOL_PMEM) {
+      return null;
+    } else {
+      const p = this.pools[pool];
+      if (!p) return null;
+      buf = p.bytes;
+    }
+    if (!(len >= 0) || off + len > buf.byteLength) return null;
+    return buf.subarray(off, off + len);
+  }
+}

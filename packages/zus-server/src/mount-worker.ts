@@ -1,0 +1,144 @@
+/**
+ * Entry of the mount thread: registers the filesystem types, then serves the mount channel
+ * (ZUFS_M_MOUNT / UMOUNT / REMOUNT). It keeps its event loop (Atomics.waitAsync), so a filesystem's
+ * mount() may be async. A mount's descriptor is posted to every ZT's port.
+ */
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { RELAY_BROKEN, RELAY_TIMEOUT } from '@zufs/relay';
+import {
+  attachZufRoot,
+  CTL_MOUNT_GEN,
+  Errno,
+  getU64,
+  IocHdr,
+  IocMount,
+  isZufsError,
+  publishFsTypes,
+  setU64,
+  ZUFS_M_MOUNT,
+  ZUFS_M_REMOUNT,
+  ZUFS_M_UMOUNT,
+  type ZufRootDescriptor,
+  ZufsError,
+} from '@zufs/zuf-core';
+import { iiCookie } from './cookies.js';
+import { loadFsTypes } from './fs-loader.js';
+import type { MountNotice, WorkerEvent } from './messages.js';
+import type { FsType, MountResult } from './plugin.js';
+
+const data = workerData as { root: ZufRootDescriptor; filesystems: string[]; ztPorts: MessagePort[] };
+const post = (e: WorkerEvent) => parentPort!.postMessage(e);
+const log = (level: 'warn' | 'error', message: string) => post({ type: 'log', level, message });
+const root = attachZufRoot(data.root);
+const types = await loadFsTypes(data.filesystems);
+publishFsTypes(
+  root,
+  types.map((t) => ({
+    name: t.name,
+    magic: t.magic,
+    versionMajor: t.version?.major ?? 0,
+    versionMinor: t.version?.minor ?? 0,
+    maxBytes: t.maxBytes ?? Number.MAX_SAFE_INTEGER,
+    timeGranularityNs: t.timeGranularityNs ?? 1,
+    defaultMode: t.defaultMode ?? 0o755,
+  })),
+);
+
+interface Mount {
+  readonly type: FsType;
+  readonly fsIndex: number;
+  readonly descriptor: unknown;
+}
+const mounts = new Map<number, Mount>();
+let nextSbId = 1;
+const decoder = new TextDecoder();
+
+function notify(n: MountNotice): void {
+  for (const p of data.ztPorts) p.postMessage(n);
+  // Bumped after the notices are queued: a ZT that sees the new generation finds them on its port.
+  Atomics.add(root.ctl, CTL_MOUNT_GEN, 1);
+}
+
+function readOptions(v: DataView): string {
+  const len = v.getUint32(IocMount.mount_options_len, true);
+  const max = v.byteLength - IocMount.mount_options;
+  if (len > max) throw new ZufsError(Errno.EINVAL, 'mount options longer than the request');
+  return decoder.decode(new Uint8Array(v.buffer, v.byteOffset + IocMount.mount_options, len));
+}
+
+async function mount(v: DataView): Promise<number> {
+  const fsIndex = getU64(v, IocMount.zus_zfi) - 1;
+  const type = types[fsIndex];
+  if (!type) return -Errno.ENODEV;
+  const sbId = nextSbId++;
+  const res = (await type.mount({
+    sbId,
+    options: readOptions(v),
+    flags: getU64(v, IocMount.mount_flags),
+  })) as MountResult<unknown>;
+  if (!res || typeof res !== 'object' || !Number.isSafeInteger(res.rootIno) || res.rootIno < 0) {
+    throw new Error(`${type.name}.mount() returned no { descriptor, rootIno }`);
+  }
+  mounts.set(sbId, { type, fsIndex, descriptor: res.descriptor });
+  notify({ type: 'attach', sbId, fsIndex, descriptor: res.descriptor });
+  setU64(v, IocMount.zus_sbi, sbId);
+  setU64(v, IocMount.zus_ii, iiCookie(sbId, res.rootIno));
+  setU64(v, IocMount._zi, res.rootZi ?? 0);
+  v.setUint32(IocMount.fs_caps, res.caps ?? 0, true);
+  v.setUint32(IocMount.s_blocksize_bits, res.blocksizeBits ?? 12, true);
+  v.setUint16(IocHdr.out_len, IocMount.mount_options - IocMount.zus_sbi, true);
+  return 0;
+}
+
+async function umount(sbId: number): Promise<number> {
+  const m = mounts.get(sbId);
+  if (!m) return -Errno.EINVAL;
+  mounts.delete(sbId);
+  notify({ type: 'detach', sbId });
+  await m.type.umount?.(m.descriptor);
+  return 0;
+}
+
+async function handle(): Promise<void> {
+  const v = root.mountSlot.op;
+  const op = v.getUint16(IocHdr.operation, true);
+  let err = 0;
+  try {
+    if (op === ZUFS_M_MOUNT) err = await mount(v);
+    else if (op === ZUFS_M_UMOUNT) err = await umount(getU64(v, IocMount.zus_sbi));
+    else if (op === ZUFS_M_REMOUNT) {
+      const m = mounts.get(getU64(v, IocMount.zus_sbi));
+      if (!m) err = -Errno.EINVAL;
+      else await m.type.remount?.(m.descriptor, readOptions(v), getU64(v, IocMount.remount_flags));
+    } else err = -Errno.ENOTSUP;
+  } catch (e) {
+    if (isZufsError(e)) err = -e.errno;
+    else {
+      log('error', `mount thread: operation ${op} threw: ${e instanceof Error ? (e.stack ?? e.message) : e}`);
+      err = -Errno.EIO;
+    }
+  }
+  v.setInt32(IocHdr.err, err, true);
+}
+
+post({ type: 'registered', fsTypes: types.map((t) => t.name) });
+// ZUFS_M_MOUNT shares its number with ZUFS_OP_BREAK, so this channel is never sent a BREAK: the
+// supervisor breaks its relay instead, once it holds the channel (no mount operation in flight).
+const relay = root.mountSlot.relay;
+relay.fssReady();
+for (;;) {
+  const r = await relay.fssWaitAsync();
+  if (r & RELAY_BROKEN) break;
+  if (r & RELAY_TIMEOUT) continue;
+  await handle();
+  relay.appWakeup();
+}
+// Stopping: every mount still up gets its umount, once.
+for (const sbId of [...mounts.keys()]) {
+  try {
+    await umount(sbId);
+  } catch (e) {
+    log('warn', `umount of superblock ${sbId} at stop failed: ${e instanceof Error ? e.message : e}`);
+  }
+}
+for (const p of data.ztPorts) p.close();

@@ -1,0 +1,101 @@
+/** startServer(): the supervisor, the mount thread and the ZT grid, from the thread that calls it. */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import {
+  attachZufRoot,
+  createZufRoot,
+  DEFAULT_CHANNELS,
+  type ZufRoot,
+  type ZufRootDescriptor,
+} from '@zufs/zuf-core';
+import { normalizeSpecifier } from './fs-loader.js';
+import type { SupervisorEvent } from './messages.js';
+
+export interface ServerOptions {
+  /** Filesystem type modules (specifier, path or URL); each default-exports an FsType. */
+  filesystems?: readonly (string | URL)[];
+  /** ZT rows (ZUFS: one per CPU). Default: the CPU count. */
+  zts?: number;
+  /** Channels per ZT row, 1..4. Default 3. */
+  channels?: number;
+  /** Operation buffer size per channel. Default 64 KiB. */
+  maxCommand?: number;
+  /** Map window size per channel. Default 4 MiB (ZUS_API_MAP_MAX_SIZE). */
+  windowSize?: number;
+  /** Sizes of the shared buffer pools 1..6. Default one pool of 16 MiB. */
+  pools?: readonly number[];
+  /** How long stop() lets running operations finish before it ends the threads. Default 2000 ms. */
+  stopTimeoutMs?: number;
+  /** Where server threads' warnings and errors go. Default: console.error. */
+  onLog?: (level: 'warn' | 'error', message: string) => void;
+  /** Called once if a server thread dies (the server is then failed: every operation is EIO). */
+  onFailure?: (info: { who: string; code: number; message: string }) => void;
+}
+
+export interface ZusServer {
+  /** The zuf-root descriptor: attach to it from any thread (postMessage it to workers). */
+  readonly root: ZufRootDescriptor;
+  /** Names of the registered filesystem types. */
+  readonly fsTypes: readonly string[];
+  /** This thread's view of the root. */
+  readonly zufRoot: ZufRoot;
+  /** Breaks every ZT and the mount thread; resolves when no server thread is left. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startServer(opts: ServerOptions = {}): Promise<ZusServer> {
+  const root = createZufRoot({
+    zts: opts.zts ?? availableParallelism(),
+    channels: opts.channels ?? DEFAULT_CHANNELS,
+    maxCommand: opts.maxCommand,
+    windowSize: opts.windowSize,
+    pools: opts.pools,
+  });
+  const filesystems = (opts.filesystems ?? []).map(normalizeSpecifier);
+  const log = opts.onLog ?? ((level, message) => console.error(`zufs ${level}: ${message}`));
+  const supervisor = new Worker(new URL('./supervisor.js', import.meta.url), {
+    name: 'zufs-supervisor',
+    workerData: { root, filesystems, stopTimeoutMs: opts.stopTimeoutMs ?? 2000 },
+  });
+  const exited = new Promise<void>((resolve) => supervisor.once('exit', () => resolve()));
+  let failure: { who: string; code: number; message: string } | null = null;
+
+  const fsTypes = await new Promise<string[]>((resolve, reject) => {
+    supervisor.on('message', (e: SupervisorEvent) => {
+      switch (e.type) {
+        case 'ready':
+          return resolve(e.fsTypes);
+        case 'start-failed':
+          return reject(new Error(`zufs server failed to start: ${e.message}`));
+        case 'failed':
+          failure ??= { who: e.who, code: e.code, message: e.message };
+          log('error', `server thread ${e.who} died (code ${e.code}): ${e.message}; the server is failed`);
+          opts.onFailure?.(failure);
+          return;
+        case 'log':
+          return log(e.level, e.message);
+      }
+    });
+    supervisor.once('error', (e) => reject(e));
+    supervisor.once('exit', (code) => reject(new Error(`zufs server supervisor exited with code ${code}`)));
+  }).catch(async (e: unknown) => {
+    await supervisor.terminate();
+    throw e;
+  });
+
+  let stopping: Promise<void> | null = null;
+  const zufRoot = attachZufRoot(root);
+  return {
+    root,
+    fsTypes,
+    zufRoot,
+    stop() {
+      stopping ??= (async () => {
+        supervisor.postMessage({ type: 'stop' });
+        await exited;
+        zufRoot.markStopped();
+      })();
+      return stopping;
+    },
+  };
+}

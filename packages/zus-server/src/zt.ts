@@ -1,0 +1,187 @@
+/**
+ * The ZT loop: wait on the relay, decode the operation, call the plugin, encode the reply, hand the
+ * baton back. One ZT per grid slot, each a worker thread (a V8 isolate of its own).
+ */
+import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import { RELAY_BROKEN, RELAY_TIMEOUT } from '@zufs/relay';
+import {
+  CTL_MOUNT_GEN,
+  Errno,
+  getU64,
+  IocHdr,
+  IocIO,
+  IocIoctl,
+  isZufsError,
+  opName,
+  pigyOffset,
+  type Slot,
+  STATE_STOPPING,
+  ZUFS_H_HAS_PIGY_PUT,
+  ZUFS_OP_BREAK,
+  ZUFS_OP_NOOP,
+  ZUFS_OP_NULL,
+  ZUFS_OP_PUT_MULTY,
+  type ZufRoot,
+} from '@zufs/zuf-core';
+import { iiIno, iiSb } from './cookies.js';
+import type { MountNotice } from './messages.js';
+import { handleFsOp } from './ops.js';
+import type { FsType, OpContext, SuperBlock } from './plugin.js';
+
+const EIO = -Errno.EIO;
+
+export interface Mounted {
+  readonly sbId: number;
+  readonly type: FsType;
+  readonly sb: SuperBlock;
+}
+
+export class Zt {
+  private readonly mounts = new Map<number, Mounted>();
+  /** Operations answered, for diagnostics. */
+  served = 0;
+  private readonly capacity: number;
+  private mountGen = 0;
+  /** The argument area of an ioctl request (fixed: the operation buffer never moves). */
+  readonly ioctlArg: DataView;
+  readonly context: OpContext;
+
+  constructor(
+    readonly root: ZufRoot,
+    readonly slot: Slot,
+    private readonly types: readonly FsType[],
+    private readonly port: MessagePort,
+    private readonly log: (level: 'warn' | 'error', message: string) => void,
+  ) {
+    this.capacity = pigyOffset(slot.op.byteLength);
+    this.ioctlArg = new DataView(
+      slot.op.buffer,
+      slot.op.byteOffset + IocIoctl.arg,
+      this.capacity - IocIoctl.arg,
+    );
+    const relay = slot.relay;
+    this.context = { zt: slot.index, interrupted: () => relay.isInterrupted() };
+  }
+
+  /** Serves until BREAK or until the relay is broken (server stopped or failed). */
+  serve(): void {
+    const relay = this.slot.relay;
+    relay.fssReady();
+    for (;;) {
+      const r = relay.fssWait();
+      if (r & RELAY_BROKEN) return;
+      if (r & RELAY_TIMEOUT) continue;
+      const stop = this.handle();
+      this.served++;
+      relay.appWakeup();
+      if (stop) return;
+    }
+  }
+
+  /** Handles the operation in the slot's buffer; returns true for BREAK. */
+  handle(): boolean {
+    const v = this.slot.op;
+    const op = v.getUint16(IocHdr.operation, true);
+    let err = 0;
+    try {
+      if (v.getUint16(IocHdr.flags, true) & ZUFS_H_HAS_PIGY_PUT) this.pigyPut();
+      switch (op) {
+        case ZUFS_OP_NULL:
+          break;
+        case ZUFS_OP_BREAK:
+          // Only the supervisor breaks a ZT, when the server stops: an app cannot take one away.
+          if (this.root.state() !== STATE_STOPPING) {
+            err = -Errno.EPERM;
+            break;
+          }
+          v.setInt32(IocHdr.err, 0, true);
+          return true;
+        case ZUFS_OP_NOOP:
+          err = this.noop();
+          break;
+        default:
+          err = handleFsOp(this, op, v);
+      }
+    } catch (e) {
+      err = this.failedOp(op, e);
+    }
+    // out_len above out_max is the overflow protocol; past the buffer it is a malformed reply.
+    if (v.getUint16(IocHdr.out_start, true) + v.getUint16(IocHdr.out_len, true) > this.capacity) {
+      const n = v.getUint16(IocHdr.out_len, true);
+      this.log(
+        'error',
+        `ZT ${this.slot.index}: ${opName(op)} replied ${n} bytes, past the operation buffer: EIO`,
+      );
+      v.setUint16(IocHdr.out_len, 0, true);
+      err = EIO;
+    }
+    v.setInt32(IocHdr.err, err, true);
+    return false;
+  }
+
+  /** The superblock of a mount in this ZT (attached on first use; gone once unmounted). */
+  mounted(sbId: number): Mounted | undefined {
+    // One load per operation: a changed generation means mount notices wait on the port.
+    if (Atomics.load(this.root.ctl, CTL_MOUNT_GEN) !== this.mountGen) this.drainNotices();
+    return this.mounts.get(sbId);
+  }
+
+  /** A thrown typed errno becomes that errno; anything else is EIO and a log line. */
+  failedOp(op: number, e: unknown): number {
+    if (isZufsError(e) && e.errno > 0 && e.errno < 4096) return -e.errno;
+    const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    this.log('error', `ZT ${this.slot.index}: ${opName(op)} threw: ${msg}`);
+    return EIO;
+  }
+
+  private noop(): number {
+    // NOOP may carry data (window or pool dpp): check it is reachable, as a real operation would.
+    const v = this.slot.op;
+    const len = v.getUint32(IocHdr.len, true);
+    if (len === 0) return 0;
+    const off = v.getUint32(IocHdr.offset, true);
+    return off + len <= this.slot.window.byteLength ? 0 : -Errno.EINVAL;
+  }
+
+  /** A PUT_MULTY that rode in on this operation (ZUFS_H_HAS_PIGY_PUT): served first. */
+  private pigyPut(): void {
+    const v = this.slot.op;
+    const at = this.capacity;
+    if (v.getUint16(at + IocHdr.operation, true) !== ZUFS_OP_PUT_MULTY) return;
+    const ii = getU64(v, at + IocIO.zus_ii);
+    try {
+      this.mounted(iiSb(ii))?.sb.putMulty?.(iiIno(ii), v, at);
+    } catch (e) {
+      // The put belongs to an earlier operation; its failure must not fail this one.
+      this.failedOp(ZUFS_OP_PUT_MULTY, e);
+    }
+  }
+
+  /** Pulls mount notices the mount thread posted to this ZT (synchronously: the ZT never idles in its event loop). */
+  private drainNotices(): void {
+    this.mountGen = Atomics.load(this.root.ctl, CTL_MOUNT_GEN);
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
+      const n = m.message as MountNotice;
+      if (n.type === 'attach') {
+        const type = this.types[n.fsIndex];
+        try {
+          const sb = type.attach(n.descriptor, { sbId: n.sbId, root: this.root, zt: this.slot.index });
+          this.mounts.set(n.sbId, { sbId: n.sbId, type, sb });
+        } catch (e) {
+          this.log(
+            'error',
+            `ZT ${this.slot.index}: ${type.name}.attach threw: ${e instanceof Error ? e.message : e}`,
+          );
+        }
+      } else {
+        const m2 = this.mounts.get(n.sbId);
+        this.mounts.delete(n.sbId);
+        try {
+          m2?.sb.detach?.();
+        } catch {
+          // A failing detach loses nothing: the mount is gone either way.
+        }
+      }
+    }
+  }
+}
