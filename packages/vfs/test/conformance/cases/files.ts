@@ -1,0 +1,339 @@
+import { expect } from 'vitest';
+import type { Case } from '../case.js';
+import { cb, expectSyncUv } from '../helpers.js';
+
+/** Whole-file calls: readFile, writeFile, appendFile, copyFile, truncate, unlink, exists, access. */
+export const fileCases: Case[] = [
+  {
+    id: 'files/writefile-readfile-buffer',
+    title: 'writeFileSync a Buffer, readFileSync gives the same bytes as a Buffer',
+    run({ fs, p }) {
+      const data = Buffer.from([0, 1, 2, 253, 254, 255]);
+      expect(fs.writeFileSync(p('f'), data)).toBeUndefined();
+      const got = fs.readFileSync(p('f'));
+      expect(Buffer.isBuffer(got)).toBe(true);
+      expect(got.equals(data)).toBe(true);
+    },
+  },
+  {
+    id: 'files/writefile-typed-arrays',
+    title: 'writeFileSync accepts a Uint8Array and a DataView',
+    run({ fs, p }) {
+      fs.writeFileSync(p('u8'), new Uint8Array([104, 105]));
+      fs.writeFileSync(p('dv'), new DataView(new Uint8Array([111, 107]).buffer));
+      expect(fs.readFileSync(p('u8'), 'latin1')).toBe('hi');
+      expect(fs.readFileSync(p('dv'), 'latin1')).toBe('ok');
+    },
+  },
+  {
+    id: 'files/readfile-encodings',
+    title: 'readFileSync decodes with an encoding given as a string or as an option',
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'héllo');
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('héllo');
+      expect(fs.readFileSync(p('f'), { encoding: 'hex' })).toBe('68c3a96c6c6f');
+      expect(fs.readFileSync(p('f'), { encoding: 'base64' })).toBe('aMOpbGxv');
+      expect(fs.readFileSync(p('f'), 'latin1')).toBe('hÃ©llo');
+    },
+  },
+  {
+    id: 'files/writefile-encodings',
+    title: 'writeFileSync encodes a string with the encoding given',
+    run({ fs, p }) {
+      fs.writeFileSync(p('a'), 'aGVsbG8=', 'base64');
+      fs.writeFileSync(p('b'), '776f726c64', { encoding: 'hex' });
+      fs.writeFileSync(p('c'), 'é', 'latin1');
+      expect(fs.readFileSync(p('a'), 'utf8')).toBe('hello');
+      expect(fs.readFileSync(p('b'), 'utf8')).toBe('world');
+      expect([...fs.readFileSync(p('c'))]).toEqual([0xe9]);
+    },
+  },
+  {
+    id: 'files/writefile-truncates',
+    title: 'writeFileSync over a longer file leaves only the new content',
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'a long first version');
+      fs.writeFileSync(p('f'), 'short');
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('short');
+      expect(fs.statSync(p('f')).size).toBe(5);
+    },
+  },
+  {
+    id: 'files/writefile-flag-wx',
+    title: "writeFileSync with flag 'wx' creates a new file and fails with EEXIST on an existing one",
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'one', { flag: 'wx' });
+      expectSyncUv(() => fs.writeFileSync(p('f'), 'two', { flag: 'wx' }), {
+        code: 'EEXIST',
+        syscall: 'open',
+        path: p('f'),
+      });
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('one');
+    },
+  },
+  {
+    id: 'files/writefile-flag-a',
+    title: "writeFileSync with flag 'a' appends",
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'ab');
+      fs.writeFileSync(p('f'), 'cd', { flag: 'a' });
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('abcd');
+    },
+  },
+  {
+    id: 'files/writefile-flag-r-plus',
+    title: "writeFileSync with flag 'r+' overwrites in place without truncating, and needs the file",
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'abcdef');
+      fs.writeFileSync(p('f'), 'XY', { flag: 'r+' });
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('XYcdef');
+      expectSyncUv(() => fs.writeFileSync(p('g'), 'x', { flag: 'r+' }), {
+        code: 'ENOENT',
+        syscall: 'open',
+        path: p('g'),
+      });
+    },
+  },
+  {
+    id: 'files/writefile-mode',
+    title: 'writeFileSync applies mode (less the umask) when it creates the file, not when it exists',
+    run({ fs, p }) {
+      const umask = process.umask();
+      fs.writeFileSync(p('f'), 'x', { mode: 0o640 });
+      expect(fs.statSync(p('f')).mode & 0o777).toBe(0o640 & ~umask);
+      fs.writeFileSync(p('f'), 'y', { mode: 0o600 });
+      expect(fs.statSync(p('f')).mode & 0o777).toBe(0o640 & ~umask);
+      fs.writeFileSync(p('g'), 'x');
+      expect(fs.statSync(p('g')).mode & 0o777).toBe(0o666 & ~umask);
+    },
+  },
+  {
+    id: 'files/readfile-enoent',
+    title: 'readFileSync of a missing file throws ENOENT from open',
+    run({ fs, p }) {
+      expectSyncUv(() => fs.readFileSync(p('missing')), {
+        code: 'ENOENT',
+        syscall: 'open',
+        path: p('missing'),
+      });
+    },
+  },
+  {
+    id: 'files/readfile-dir-eisdir',
+    title: 'readFileSync of a directory throws EISDIR from read, without a path',
+    run({ fs, p }) {
+      fs.mkdirSync(p('d'));
+      expectSyncUv(() => fs.readFileSync(p('d')), { code: 'EISDIR', syscall: 'read' });
+    },
+  },
+  {
+    id: 'files/readfile-empty',
+    title: 'readFileSync of an empty file gives an empty Buffer, or an empty string with an encoding',
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), '');
+      expect(fs.readFileSync(p('f')).length).toBe(0);
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('');
+    },
+  },
+  {
+    id: 'files/appendfile',
+    title: 'appendFileSync creates the file, then appends; an encoding applies to the data',
+    run({ fs, p }) {
+      fs.appendFileSync(p('f'), 'ab');
+      fs.appendFileSync(p('f'), Buffer.from('cd'));
+      fs.appendFileSync(p('f'), '6566', 'hex');
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('abcdef');
+    },
+  },
+  {
+    id: 'files/appendfile-callback',
+    title: 'appendFile (callback) appends',
+    async run({ fs, p }) {
+      fs.writeFileSync(p('f'), '1');
+      await cb((done) => fs.appendFile(p('f'), '2', done));
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('12');
+    },
+  },
+  {
+    id: 'files/copyfile',
+    title: 'copyFileSync copies content and permission bits into a new file',
+    run({ fs, p }) {
+      fs.writeFileSync(p('src'), 'payload');
+      fs.chmodSync(p('src'), 0o751);
+      expect(fs.copyFileSync(p('src'), p('dst'))).toBeUndefined();
+      expect(fs.readFileSync(p('dst'), 'utf8')).toBe('payload');
+      expect(fs.statSync(p('dst')).mode & 0o7777).toBe(0o751);
+      expect(fs.statSync(p('dst')).ino).not.toBe(fs.statSync(p('src')).ino);
+    },
+  },
+  {
+    id: 'files/copyfile-overwrites',
+    title: 'copyFileSync replaces the content of an existing destination',
+    run({ fs, p }) {
+      fs.writeFileSync(p('src'), 'new');
+      fs.writeFileSync(p('dst'), 'old and longer');
+      fs.copyFileSync(p('src'), p('dst'));
+      expect(fs.readFileSync(p('dst'), 'utf8')).toBe('new');
+    },
+  },
+  {
+    id: 'files/copyfile-excl',
+    title: 'copyFileSync with COPYFILE_EXCL fails with EEXIST naming src and dest',
+    run({ fs, p }) {
+      fs.writeFileSync(p('src'), 'new');
+      fs.writeFileSync(p('dst'), 'old');
+      expectSyncUv(() => fs.copyFileSync(p('src'), p('dst'), fs.constants.COPYFILE_EXCL), {
+        code: 'EEXIST',
+        syscall: 'copyfile',
+        path: p('src'),
+        dest: p('dst'),
+      });
+      expect(fs.readFileSync(p('dst'), 'utf8')).toBe('old');
+      fs.copyFileSync(p('src'), p('new'), fs.constants.COPYFILE_EXCL);
+      expect(fs.readFileSync(p('new'), 'utf8')).toBe('new');
+    },
+  },
+  {
+    id: 'files/copyfile-enoent',
+    title: 'copyFileSync from a missing source throws ENOENT naming src and dest',
+    run({ fs, p }) {
+      expectSyncUv(() => fs.copyFileSync(p('missing'), p('dst')), {
+        code: 'ENOENT',
+        syscall: 'copyfile',
+        path: p('missing'),
+        dest: p('dst'),
+      });
+      expect(fs.existsSync(p('dst'))).toBe(false);
+    },
+  },
+  {
+    id: 'files/copyfile-follows-symlink',
+    title: 'copyFileSync through a symlink copies the target file',
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'data');
+      fs.symlinkSync('f', p('l'));
+      fs.copyFileSync(p('l'), p('copy'));
+      expect(fs.lstatSync(p('copy')).isFile()).toBe(true);
+      expect(fs.readFileSync(p('copy'), 'utf8')).toBe('data');
+    },
+  },
+  {
+    id: 'files/truncate',
+    title: 'truncateSync shrinks, then extends with zeros; no length means 0',
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'abcdef');
+      fs.truncateSync(p('f'), 3);
+      expect(fs.readFileSync(p('f'), 'latin1')).toBe('abc');
+      fs.truncateSync(p('f'), 6);
+      expect([...fs.readFileSync(p('f'))]).toEqual([97, 98, 99, 0, 0, 0]);
+      fs.truncateSync(p('f'));
+      expect(fs.statSync(p('f')).size).toBe(0);
+    },
+  },
+  {
+    id: 'files/truncate-enoent',
+    title: 'truncateSync of a missing file throws ENOENT from open',
+    run({ fs, p }) {
+      expectSyncUv(() => fs.truncateSync(p('missing'), 1), {
+        code: 'ENOENT',
+        syscall: 'open',
+        path: p('missing'),
+      });
+    },
+  },
+  {
+    id: 'files/unlink',
+    title: 'unlinkSync removes a file; a second unlink throws ENOENT',
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'x');
+      expect(fs.unlinkSync(p('f'))).toBeUndefined();
+      expect(fs.existsSync(p('f'))).toBe(false);
+      expectSyncUv(() => fs.unlinkSync(p('f')), { code: 'ENOENT', syscall: 'unlink', path: p('f') });
+    },
+  },
+  {
+    id: 'files/unlink-dir-eisdir',
+    title: 'unlinkSync of a directory throws EISDIR (Linux; POSIX allows EPERM)',
+    run({ fs, p }) {
+      fs.mkdirSync(p('d'));
+      expectSyncUv(() => fs.unlinkSync(p('d')), { code: 'EISDIR', syscall: 'unlink', path: p('d') });
+      expect(fs.statSync(p('d')).isDirectory()).toBe(true);
+    },
+  },
+  {
+    id: 'files/exists-sync',
+    title: 'existsSync is true for files and dirs, false for missing paths, dangling links and bad input',
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), '');
+      fs.mkdirSync(p('d'));
+      fs.symlinkSync('nowhere', p('dangling'));
+      expect(fs.existsSync(p('f'))).toBe(true);
+      expect(fs.existsSync(p('d'))).toBe(true);
+      expect(fs.existsSync(p('missing'))).toBe(false);
+      expect(fs.existsSync(p('dangling'))).toBe(false);
+      expect(fs.existsSync(p('f', 'below'))).toBe(false);
+      expect(fs.existsSync('')).toBe(false);
+      expect(fs.existsSync(undefined as unknown as string)).toBe(false);
+    },
+  },
+  {
+    id: 'files/exists-callback',
+    title: 'exists (callback) calls back with a single boolean, never an error',
+    async run({ fs, p }) {
+      fs.writeFileSync(p('f'), '');
+      const ask = (q: string) =>
+        new Promise<unknown[]>((resolve) => fs.exists(q, (...args: unknown[]) => resolve(args)));
+      expect(await ask(p('f'))).toEqual([true]);
+      expect(await ask(p('missing'))).toEqual([false]);
+    },
+  },
+  {
+    id: 'files/access',
+    title: 'accessSync passes for F_OK, R_OK and W_OK on an existing file, throws ENOENT for a missing one',
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), '');
+      const { F_OK, R_OK, W_OK } = fs.constants;
+      expect(fs.accessSync(p('f'))).toBeUndefined();
+      fs.accessSync(p('f'), F_OK);
+      fs.accessSync(p('f'), R_OK | W_OK);
+      expectSyncUv(() => fs.accessSync(p('missing'), F_OK), {
+        code: 'ENOENT',
+        syscall: 'access',
+        path: p('missing'),
+      });
+    },
+  },
+  {
+    id: 'files/access-root-rw',
+    title: 'as root, a mode 000 file still passes R_OK|W_OK and can be read and written',
+    root: true,
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'secret');
+      fs.chmodSync(p('f'), 0);
+      fs.accessSync(p('f'), fs.constants.R_OK | fs.constants.W_OK);
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('secret');
+      fs.writeFileSync(p('f'), 'changed');
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('changed');
+    },
+  },
+  {
+    id: 'files/access-root-exec',
+    title:
+      'as root, X_OK fails with EACCES on a file with no execute bit, passes with any one, and on any dir',
+    root: true,
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), '', { mode: 0o644 });
+      expectSyncUv(() => fs.accessSync(p('f'), fs.constants.X_OK), {
+        code: 'EACCES',
+        syscall: 'access',
+        path: p('f'),
+      });
+      fs.chmodSync(p('f'), 0o601);
+      fs.accessSync(p('f'), fs.constants.X_OK);
+      // Directories differ: root may search any directory, execute bits or not.
+      fs.mkdirSync(p('d'));
+      fs.chmodSync(p('d'), 0o600);
+      fs.accessSync(p('d'), fs.constants.X_OK);
+    },
+  },
+];

@@ -1,0 +1,25 @@
+import type { Case } from '../case.js';
+import { attrCases } from './attrs.js';
+import { dirCases } from './dirs.js';
+import { errorCases } from './errors.js';
+import { fdCases } from './fds.js';
+import { fileCases } from './files.js';
+import { formCases } from './forms.js';
+import { linkCases } from './links.js';
+import { renameCases } from './rename.js';
+import { streamCases } from './streams.js';
+import { xattrCases } from './xattr.js';
+
+/** Every conformance case, by area. */
+export const cases: Case[] = [
+  ...fileCases,
+  ...dirCases,
+  ...linkCases,
+  ...renameCases,
+  ...attrCases,
+  ...errorCases,
+  ...fdCases,
+  ...streamCases,
+  ...formCases,
+  ...xattrCases,
+];
