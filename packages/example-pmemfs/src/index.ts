@@ -1,1 +1,38 @@
-export {};
+/**
+ * @zufs/example-pmemfs: the reference persistent-memory filesystem of zufs. An image in one
+ * SharedArrayBuffer (optionally backed by a file), shared by every thread that mounts it.
+ */
+export type { CheckOptions } from './check.js';
+export { crc32c } from './crc32c.js';
+export { type DeviceDescriptor, MAX_DEVICE_SIZE, PAGE_SIZE, PmemDevice } from './device.js';
+export {
+  DIR_POS_DOT,
+  DIR_POS_DOTDOT,
+  DIR_POS_END,
+  MAX_DEPTH as DIR_MAX_DEPTH,
+  type ReaddirEmit,
+} from './dir.js';
+export { MAX_FILE_SIZE } from './file.js';
+export {
+  type InodeAttr,
+  type MountOptions,
+  type Name,
+  type NewInodeOptions,
+  PmemFs,
+  type PmemStatfs,
+  REMOVE_DIR,
+  type SetattrIn,
+} from './fs.js';
+export { DIR_ENTRY_NOMINAL, nowNs } from './inode.js';
+export { MAX_INODES, MIN_DEVICE_SIZE, type MkfsOptions, mkfs, planLayout } from './mkfs.js';
+export {
+  BLOCK_SIZE,
+  FORMAT_VERSION,
+  type Geometry,
+  INODE_SIZE,
+  LABEL_MAX,
+  PMEMFS_MAGIC,
+  ROOT_INO,
+} from './super.js';
+export { SYMLINK_MAX } from './symlink.js';
+export { XATTR_NAME_MAX, XATTR_SIZE_MAX } from './xattr.js';

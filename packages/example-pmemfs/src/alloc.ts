@@ -1,0 +1,168 @@
+/**
+ * Block and inode allocation: two bitmaps on pmem (a set bit is in use), free counts and search
+ * hints in the device's shared runtime words. Callers hold the metadata lock.
+ *
+ * Operations check the free count *before* they change anything (`needBlocks`), so that a full
+ * device fails with ENOSPC and leaves no half-made change behind.
+ */
+
+import { ZufsError } from '@zufs/zuf-core';
+import { Errno, getU64, setU64, ZusInode } from '@zufs/zuf-core/api';
+import {
+  BLOCK_SIZE,
+  RT_BLOCK_HINT,
+  RT_FREE_BLOCKS,
+  RT_FREE_INODES,
+  RT_INODE_HINT,
+  RT_STATE,
+  type Super,
+} from './super.js';
+
+const COUNT_WAIT_MS = 10_000;
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
+}
+
+function countUsed(sb: Super, byteOff: number, bits: number): number {
+  let used = 0;
+  const w0 = byteOff >>> 2;
+  const words = Math.ceil(bits / 32);
+  for (let i = 0; i < words; i++) {
+    let x = sb.u32[w0 + i];
+    if (i === words - 1 && bits % 32 !== 0) x &= (1 << (bits % 32)) - 1;
+    used += popcount(x);
+  }
+  return used;
+}
+
+/**
+ * Counts the free blocks and inodes once per device (the first thread to mount does it, the others
+ * wait for it), so the counts live in shared memory and are never persisted.
+ */
+export function initRuntime(sb: Super): void {
+  const rt = sb.rt;
+  if (Atomics.compareExchange(rt, RT_STATE, 0, 1) === 0) {
+    rt[RT_FREE_BLOCKS] = sb.g.dataBlocks - countUsed(sb, sb.bbmOff, sb.g.dataBlocks);
+    rt[RT_FREE_INODES] = sb.g.inodeCount - countUsed(sb, sb.ibmOff, sb.g.inodeCount);
+    rt[RT_BLOCK_HINT] = 0;
+    rt[RT_INODE_HINT] = 0;
+    Atomics.store(rt, RT_STATE, 2);
+    Atomics.notify(rt, RT_STATE);
+    return;
+  }
+  const deadline = performance.now() + COUNT_WAIT_MS;
+  while (Atomics.load(rt, RT_STATE) !== 2) {
+    const left = deadline - performance.now();
+    if (left <= 0) throw new ZufsError(Errno.EIO, 'another thread did not finish counting free space');
+    Atomics.wait(rt, RT_STATE, 1, left);
+  }
+}
+
+export function freeBlockCount(sb: Super): number {
+  return sb.rt[RT_FREE_BLOCKS];
+}
+
+export function freeInodeCount(sb: Super): number {
+  return sb.rt[RT_FREE_INODES];
+}
+
+/** Throws ENOSPC unless `n` blocks are free. */
+export function needBlocks(sb: Super, n: number): void {
+  if (n > sb.rt[RT_FREE_BLOCKS]) throw new ZufsError(Errno.ENOSPC, 'no free blocks');
+}
+
+/**
+ * Finds a clear bit in the bitmap at `byteOff` of `bits` bits, starting at word `hint`, sets it and
+ * returns its index (-1 when none is clear).
+ */
+function takeBit(sb: Super, byteOff: number, bits: number, hint: number): number {
+  const u32 = sb.u32;
+  const w0 = byteOff >>> 2;
+  const words = Math.ceil(bits / 32);
+  let w = hint < words ? hint : 0;
+  for (let n = 0; n < words; n++, w = w + 1 === words ? 0 : w + 1) {
+    const x = u32[w0 + w];
+    if (x === 0xffffffff) continue;
+    const free = ~x & (x + 1); // lowest clear bit
+    const b = 31 - Math.clz32(free);
+    const idx = w * 32 + b;
+    if (idx >= bits) continue;
+    u32[w0 + w] = (x | free) >>> 0;
+    sb.touch(byteOff + w * 4, 4);
+    return idx;
+  }
+  return -1;
+}
+
+function clearBit(sb: Super, byteOff: number, idx: number): void {
+  const at = (byteOff >>> 2) + (idx >>> 5);
+  sb.u32[at] = (sb.u32[at] & ~(1 << (idx & 31))) >>> 0;
+  sb.touch(at * 4, 4);
+}
+
+function testBit(sb: Super, byteOff: number, idx: number): boolean {
+  return (sb.u32[(byteOff >>> 2) + (idx >>> 5)] & (1 << (idx & 31))) !== 0;
+}
+
+export function isBlockUsed(sb: Super, bn: number): boolean {
+  return testBit(sb, sb.bbmOff, bn - sb.dataStart);
+}
+
+export function isInodeUsed(sb: Super, ino: number): boolean {
+  return ino > 0 && ino < sb.g.inodeCount && testBit(sb, sb.ibmOff, ino);
+}
+
+/**
+ * Allocates a block for inode `zi` (counted in its i_blocks), near `goal` (a block number, or 0 for
+ * the rotor), zeroed when `zero`. The caller made sure one is free (needBlocks).
+ */
+export function allocBlock(sb: Super, zi: number, goal: number, zero: boolean): number {
+  const hint = goal >= sb.dataStart && goal < sb.dataEnd ? (goal - sb.dataStart) >>> 5 : sb.rt[RT_BLOCK_HINT];
+  const idx = takeBit(sb, sb.bbmOff, sb.g.dataBlocks, hint);
+  if (idx < 0) throw new ZufsError(Errno.ENOSPC, 'no free blocks');
+  sb.rt[RT_FREE_BLOCKS]--;
+  sb.rt[RT_BLOCK_HINT] = idx >>> 5;
+  const bn = sb.dataStart + idx;
+  if (zero) sb.zeroBlock(bn);
+  addBlocks(sb, zi, 1);
+  return bn;
+}
+
+/** Frees block `bn` of inode `zi`. */
+export function freeBlock(sb: Super, zi: number, bn: number): void {
+  clearBit(sb, sb.bbmOff, bn - sb.dataStart);
+  sb.rt[RT_FREE_BLOCKS]++;
+  addBlocks(sb, zi, -1);
+}
+
+/** i_blocks counts 512-byte sectors, as st_blocks does. */
+function addBlocks(sb: Super, zi: number, n: number): void {
+  setU64(sb.dv, zi + ZusInode.i_blocks, getU64(sb.dv, zi + ZusInode.i_blocks) + n * (BLOCK_SIZE / 512));
+  sb.touch(zi + ZusInode.i_blocks, 8);
+}
+
+/** Allocates an inode number; ENOSPC when none is left. */
+export function allocIno(sb: Super): number {
+  if (sb.rt[RT_FREE_INODES] <= 0) throw new ZufsError(Errno.ENOSPC, 'no free inodes');
+  const ino = takeBit(sb, sb.ibmOff, sb.g.inodeCount, sb.rt[RT_INODE_HINT]);
+  if (ino < 0) throw new ZufsError(Errno.ENOSPC, 'no free inodes');
+  sb.rt[RT_FREE_INODES]--;
+  sb.rt[RT_INODE_HINT] = ino >>> 5;
+  return ino;
+}
+
+export function freeIno(sb: Super, ino: number): void {
+  clearBit(sb, sb.ibmOff, ino);
+  sb.rt[RT_FREE_INODES]++;
+}
+
+/** Used bits of each bitmap, counted from pmem (fsck compares them with the runtime counts). */
+export function countUsedBits(sb: Super): { blocks: number; inodes: number } {
+  return {
+    blocks: countUsed(sb, sb.bbmOff, sb.g.dataBlocks),
+    inodes: countUsed(sb, sb.ibmOff, sb.g.inodeCount),
+  };
+}

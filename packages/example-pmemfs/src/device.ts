@@ -1,0 +1,217 @@
+/**
+ * The pmem device: one SharedArrayBuffer holding the whole image, shared by every thread that
+ * attaches to it, optionally backed by an image file.
+ *
+ * Beside the image lives a small control buffer (DRAM only, never written to the file):
+ * - the metadata mutex every thread takes around a filesystem change,
+ * - a few runtime words the filesystem keeps for all threads (free counts, allocation hints),
+ * - the dirty map: one bit per 4 KiB page of the image. `persist()` sets bits with Atomics.or from
+ *   any thread; `flush()` (any one thread at a time) takes the bits with Atomics.exchange, writes
+ *   each run of consecutive dirty pages with one pwrite, and fdatasyncs. A page dirtied again while
+ *   a flush runs keeps (or gets back) its bit, so the next flush writes it.
+ */
+import * as fs from 'node:fs';
+import { SharedMutex } from '@zufs/zuf-core';
+
+/** The unit of dirty tracking and of the image size. */
+export const PAGE_SIZE = 4096;
+/** SharedArrayBuffers (and Uint8Arrays over them) stop at 4 GiB on Node 20. */
+export const MAX_DEVICE_SIZE = 2 ** 32;
+/** Words of the control buffer the filesystem may use for its runtime state. */
+export const RUNTIME_WORDS = 16;
+
+// Control buffer layout, in Int32 words.
+const W_MUTEX = 0;
+const W_FLUSH = 1;
+const W_RUNTIME = 4;
+const W_DIRTY = W_RUNTIME + RUNTIME_WORDS;
+
+const FLUSH_LOCK_MS = 120_000;
+
+/** Everything another thread needs to attach: plain data and SharedArrayBuffers (transferable). */
+export interface DeviceDescriptor {
+  /** The image file, or null for a memory-only device. */
+  readonly path: string | null;
+  readonly size: number;
+  readonly data: SharedArrayBuffer;
+  readonly ctl: SharedArrayBuffer;
+}
+
+function checkSize(size: number): void {
+  if (!Number.isSafeInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > MAX_DEVICE_SIZE) {
+    throw new RangeError(
+      `device size must be a positive multiple of ${PAGE_SIZE} up to ${MAX_DEVICE_SIZE} bytes, got ${size}`,
+    );
+  }
+}
+
+function newCtl(size: number, tracked: boolean): SharedArrayBuffer {
+  const dirtyWords = tracked ? Math.ceil(size / PAGE_SIZE / 32) : 0;
+  return new SharedArrayBuffer((W_DIRTY + dirtyWords) * 4);
+}
+
+export class PmemDevice {
+  readonly path: string | null;
+  readonly size: number;
+  readonly data: SharedArrayBuffer;
+  readonly ctl: SharedArrayBuffer;
+  /** The image, byte by byte. */
+  readonly u8: Uint8Array;
+  readonly dv: DataView;
+  /** The image as little-endian u32 words (index = byte offset / 4). */
+  readonly u32: Uint32Array;
+  /** The metadata lock, shared by every thread attached to this device. */
+  readonly mutex: SharedMutex;
+  /** RUNTIME_WORDS shared words for the filesystem's DRAM-only state. */
+  readonly runtime: Int32Array;
+  private readonly words: Int32Array;
+  private readonly flushLock: SharedMutex;
+  private fd: number | null = null;
+  private closed = false;
+
+  private constructor(desc: DeviceDescriptor) {
+    this.path = desc.path;
+    this.size = desc.size;
+    this.data = desc.data;
+    this.ctl = desc.ctl;
+    this.u8 = new Uint8Array(desc.data, 0, desc.size);
+    this.dv = new DataView(desc.data, 0, desc.size);
+    this.u32 = new Uint32Array(desc.data, 0, desc.size / 4);
+    this.words = new Int32Array(desc.ctl);
+    this.mutex = new SharedMutex(this.words, W_MUTEX);
+    this.flushLock = new SharedMutex(this.words, W_FLUSH);
+    this.runtime = this.words.subarray(W_RUNTIME, W_RUNTIME + RUNTIME_WORDS);
+  }
+
+  /** A memory-only device of `size` zero bytes (tests): persist() and flush() do nothing. */
+  static memory(size: number): PmemDevice {
+    checkSize(size);
+    return new PmemDevice({ path: null, size, data: new SharedArrayBuffer(size), ctl: newCtl(size, false) });
+  }
+
+  /** Creates (or truncates) the image file `path` with `size` zero bytes and opens it. */
+  static createFile(path: string, size: number): PmemDevice {
+    checkSize(size);
+    const fd = fs.openSync(path, 'w+', 0o644);
+    try {
+      fs.ftruncateSync(fd, size);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return PmemDevice.openFile(path);
+  }
+
+  /** Loads the image file `path` into a new SharedArrayBuffer. */
+  static openFile(path: string): PmemDevice {
+    const fd = fs.openSync(path, 'r+');
+    try {
+      const size = fs.fstatSync(fd).size;
+      checkSize(size);
+      const data = new SharedArrayBuffer(size);
+      const u8 = new Uint8Array(data);
+      for (let at = 0; at < size; ) {
+        const n = fs.readSync(fd, u8, at, Math.min(size - at, 1 << 26), at);
+        if (n <= 0) throw new Error(`${path}: short read at ${at} of ${size}`);
+        at += n;
+      }
+      const dev = new PmemDevice({ path, size, data, ctl: newCtl(size, true) });
+      dev.fd = fd;
+      return dev;
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** Another view of a device opened elsewhere (typically in another thread). */
+  static attach(desc: DeviceDescriptor): PmemDevice {
+    return new PmemDevice(desc);
+  }
+
+  descriptor(): DeviceDescriptor {
+    return { path: this.path, size: this.size, data: this.data, ctl: this.ctl };
+  }
+
+  /** Records that `[offset, offset + length)` changed and must reach the file at the next flush. */
+  persist(offset: number, length: number): void {
+    if (this.path === null || length <= 0) return;
+    const w = this.words;
+    const last = Math.floor((offset + length - 1) / PAGE_SIZE);
+    // Always a read-modify-write: it orders our data stores before the flusher's exchange.
+    for (let p = Math.floor(offset / PAGE_SIZE); p <= last; p++)
+      Atomics.or(w, W_DIRTY + (p >>> 5), 1 << (p & 31));
+  }
+
+  /** The dirty ranges as [offset, length] pairs, coalesced (for tests and tools). */
+  dirtyRanges(): [number, number][] {
+    const out: [number, number][] = [];
+    this.scanDirty(false, (off, len) => out.push([off, len]));
+    return out;
+  }
+
+  /**
+   * Writes every dirty range to the image file and fdatasyncs it; returns the bytes written. Flushes
+   * from different threads run one at a time, so when flush() returns, every persist() that returned
+   * before it began is durable.
+   */
+  flush(): number {
+    if (this.path === null) return 0;
+    this.checkOpen();
+    this.flushLock.lock(FLUSH_LOCK_MS);
+    try {
+      const fd = this.openFd();
+      let bytes = 0;
+      this.scanDirty(true, (off, len) => {
+        for (let done = 0; done < len; )
+          done += fs.writeSync(fd, this.u8, off + done, len - done, off + done);
+        bytes += len;
+      });
+      if (bytes > 0) fs.fdatasyncSync(fd);
+      return bytes;
+    } finally {
+      this.flushLock.unlock();
+    }
+  }
+
+  /** Flushes (file devices) and closes this thread's file descriptor. Other attachments stay usable. */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.flush();
+    } finally {
+      this.closed = true;
+      if (this.fd !== null) fs.closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('pmem device is closed');
+  }
+
+  private openFd(): number {
+    if (this.fd === null) this.fd = fs.openSync(this.path as string, 'r+');
+    return this.fd;
+  }
+
+  /** Calls `run(offset, length)` for each maximal run of dirty pages; `take` clears the bits read. */
+  private scanDirty(take: boolean, run: (offset: number, length: number) => void): void {
+    const w = this.words;
+    const pages = this.size / PAGE_SIZE;
+    let start = -1;
+    for (let i = W_DIRTY; i < w.length; i++) {
+      const bits = take ? (w[i] === 0 ? 0 : Atomics.exchange(w, i, 0)) : Atomics.load(w, i);
+      const base = (i - W_DIRTY) * 32;
+      if ((bits === 0 && start < 0) || (bits === -1 && start >= 0)) continue;
+      for (let b = 0; b < 32 && base + b < pages; b++) {
+        const dirty = (bits & (1 << b)) !== 0;
+        if (dirty && start < 0) start = base + b;
+        else if (!dirty && start >= 0) {
+          run(start * PAGE_SIZE, (base + b - start) * PAGE_SIZE);
+          start = -1;
+        }
+      }
+    }
+    if (start >= 0) run(start * PAGE_SIZE, (pages - start) * PAGE_SIZE);
+  }
+}

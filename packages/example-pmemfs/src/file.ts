@@ -1,0 +1,466 @@
+/**
+ * Block maps and file data.
+ *
+ * An inode's blocks are found through a radix tree of 4 KiB pointer blocks (1024 u32 block numbers
+ * each), rooted in i_on_disk (root block number + height):
+ *   height 0: the root is the data block of index 0 (a one-block file costs no pointer block),
+ *   height h: the root is a pointer block; the tree maps indexes below 1024^h.
+ * A zero pointer is a hole: it reads as zeros and owns no block. The tree grows a level on top when
+ * an index past its reach is mapped; subtrees are freed as soon as they are empty. Height 3 maps
+ * 2^30 blocks, so a file may reach 4 TiB (sparse, of course: the device itself stops at 4 GiB).
+ *
+ * Directories use the same map for their hash table (dir.ts).
+ */
+
+import { ZufsError } from '@zufs/zuf-core';
+import {
+  Errno,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
+  SEEK_DATA,
+  SEEK_HOLE,
+} from '@zufs/zuf-core/api';
+import { allocBlock, freeBlock, freeBlockCount, needBlocks } from './alloc.js';
+import { OD_FLAGS, OD_HEIGHT, OD_ROOT, setSize, size, stamp } from './inode.js';
+import { BLOCK_SHIFT, BLOCK_SIZE, type Super } from './super.js';
+
+const FANOUT_SHIFT = 10;
+const FANOUT = 1 << FANOUT_SHIFT;
+export const MAX_HEIGHT = 3;
+/** Largest file size: what a height-3 tree maps. */
+export const MAX_FILE_SIZE = 2 ** (FANOUT_SHIFT * MAX_HEIGHT + BLOCK_SHIFT);
+/** i_on_disk flag: the file may own blocks past its size (fallocate with KEEP_SIZE). */
+export const OD_F_PREALLOC = 2;
+
+const REACH = [1, 2 ** 10, 2 ** 20, 2 ** 30, 2 ** 40];
+/** Indexes a tree of height `h` maps (also: indexes under one slot of a level h + 1 block). */
+const reach = (h: number) => REACH[h];
+
+/** The smallest height that maps index `idx`. */
+function heightFor(idx: number): number {
+  let h = 0;
+  while (idx >= reach(h)) h++;
+  return h;
+}
+
+// The root pointer is a u32 of the inode: word index (zi + OD_ROOT) / 4. Pointer slots are addressed
+// by word index too: slot i of block bn is word bn * 1024 + i.
+const rootW = (zi: number) => (zi + OD_ROOT) >>> 2;
+
+function setWord(sb: Super, w: number, v: number): void {
+  sb.u32[w] = v;
+  sb.touch(w * 4, 4);
+}
+
+function setHeight(sb: Super, zi: number, h: number): void {
+  sb.u8[zi + OD_HEIGHT] = h;
+  sb.touch(zi + OD_HEIGHT, 1);
+}
+
+export function odFlags(sb: Super, zi: number): number {
+  return sb.dv.getUint16(zi + OD_FLAGS, true);
+}
+
+export function setOdFlags(sb: Super, zi: number, flags: number): void {
+  sb.dv.setUint16(zi + OD_FLAGS, flags, true);
+  sb.touch(zi + OD_FLAGS, 2);
+}
+
+/** The block mapped at index `idx`, or 0 for a hole. */
+export function mapGet(sb: Super, zi: number, idx: number): number {
+  let h = sb.u8[zi + OD_HEIGHT];
+  if (idx >= reach(h)) return 0;
+  const u32 = sb.u32;
+  let bn = u32[rootW(zi)];
+  while (h > 0 && bn !== 0) {
+    h--;
+    bn = u32[bn * FANOUT + (Math.floor(idx / reach(h)) & (FANOUT - 1))];
+  }
+  return bn;
+}
+
+/** How many blocks mapping index `idx` would allocate (0 when it is mapped). */
+export function mapCost(sb: Super, zi: number, idx: number): number {
+  const root = sb.u32[rootW(zi)];
+  const need = heightFor(idx);
+  if (root === 0) return need + 1;
+  const h = sb.u8[zi + OD_HEIGHT];
+  if (need > h) {
+    // New levels on top; below the highest non-zero digit of idx nothing exists yet.
+    let level = need;
+    while (Math.floor(idx / reach(level - 1)) % FANOUT === 0) level--;
+    return need - h + level;
+  }
+  let w = rootW(zi);
+  for (let level = h; level > 0; level--) {
+    const p = sb.u32[w];
+    if (p === 0) return level + 1;
+    w = p * FANOUT + (Math.floor(idx / reach(level - 1)) & (FANOUT - 1));
+  }
+  return sb.u32[w] === 0 ? 1 : 0;
+}
+
+/**
+ * Maps index `idx` (allocating the pointer blocks and the data block it lacks, near block `goal`)
+ * and returns its block. A new data block is zeroed when `zero`. The caller checked mapCost.
+ */
+export function mapEnsure(sb: Super, zi: number, idx: number, goal: number, zero: boolean): number {
+  const u32 = sb.u32;
+  const need = heightFor(idx);
+  let h = sb.u8[zi + OD_HEIGHT];
+  if (u32[rootW(zi)] === 0) {
+    if (h !== need) setHeight(sb, zi, (h = need));
+  } else {
+    while (h < need) {
+      const top = allocBlock(sb, zi, goal, true);
+      setWord(sb, top * FANOUT, u32[rootW(zi)]);
+      setWord(sb, rootW(zi), top);
+      setHeight(sb, zi, ++h);
+    }
+  }
+  let w = rootW(zi);
+  for (let level = h; level > 0; level--) {
+    let p = u32[w];
+    if (p === 0) setWord(sb, w, (p = allocBlock(sb, zi, goal, true)));
+    w = p * FANOUT + (Math.floor(idx / reach(level - 1)) & (FANOUT - 1));
+  }
+  let bn = u32[w];
+  if (bn === 0) setWord(sb, w, (bn = allocBlock(sb, zi, goal, zero)));
+  return bn;
+}
+
+/**
+ * Visits the mapped blocks of indexes in [from, to) in ascending order: `onData(idx, bn)` for data
+ * (return false to stop), `onPtr(bn, level)` for each pointer block on the way. Returns false when
+ * stopped.
+ */
+export function mapScan(
+  sb: Super,
+  zi: number,
+  from: number,
+  to: number,
+  onData: (idx: number, bn: number) => boolean | undefined,
+  onPtr?: (bn: number, level: number) => void,
+): boolean {
+  const h = sb.u8[zi + OD_HEIGHT];
+  if (from >= reach(h) || from >= to) return true;
+  return scan(sb, rootW(zi), h, 0, from, to, onData, onPtr);
+}
+
+function scan(
+  sb: Super,
+  w: number,
+  level: number,
+  base: number,
+  from: number,
+  to: number,
+  onData: (idx: number, bn: number) => boolean | undefined,
+  onPtr?: (bn: number, level: number) => void,
+): boolean {
+  const p = sb.u32[w];
+  if (p === 0) return true;
+  if (level === 0) return onData(base, p) !== false;
+  onPtr?.(p, level);
+  const span = reach(level - 1);
+  const lo = from > base ? Math.floor((from - base) / span) : 0;
+  const hi = Math.min(FANOUT, Math.ceil((to - base) / span));
+  for (let i = lo; i < hi; i++) {
+    if (!scan(sb, p * FANOUT + i, level - 1, base + i * span, from, to, onData, onPtr)) return false;
+  }
+  return true;
+}
+
+/** Frees the data blocks of indexes in [from, to), and the pointer blocks left empty. */
+export function mapFree(sb: Super, zi: number, from: number, to: number): void {
+  const h = sb.u8[zi + OD_HEIGHT];
+  if (from >= reach(h) || from >= to) return;
+  unmap(sb, zi, rootW(zi), h, 0, from, to);
+  if (sb.u32[rootW(zi)] === 0 && h !== 0) setHeight(sb, zi, 0);
+}
+
+function unmap(
+  sb: Super,
+  zi: number,
+  w: number,
+  level: number,
+  base: number,
+  from: number,
+  to: number,
+): void {
+  const u32 = sb.u32;
+  const p = u32[w];
+  if (p === 0) return;
+  if (level > 0) {
+    const span = reach(level - 1);
+    const lo = from > base ? Math.floor((from - base) / span) : 0;
+    const hi = Math.min(FANOUT, Math.ceil((to - base) / span));
+    for (let i = lo; i < hi; i++) unmap(sb, zi, p * FANOUT + i, level - 1, base + i * span, from, to);
+    const first = p * FANOUT;
+    for (let i = 0; i < FANOUT; i++) if (u32[first + i] !== 0) return;
+  }
+  freeBlock(sb, zi, p);
+  setWord(sb, w, 0);
+}
+
+/** Exactly how many blocks mapping every index of [from, to) would allocate. */
+export function mapRangeCost(sb: Super, zi: number, from: number, to: number): number {
+  if (from >= to) return 0;
+  const root = sb.u32[rootW(zi)];
+  const h = root === 0 ? 0 : sb.u8[zi + OD_HEIGHT];
+  const top = Math.max(h, heightFor(to - 1));
+  const existing = new Array<number>(top + 1).fill(0);
+  let mapped = 0;
+  if (root !== 0) {
+    mapScan(
+      sb,
+      zi,
+      from,
+      to,
+      () => {
+        mapped++;
+        return true;
+      },
+      (_bn, level) => existing[level]++,
+    );
+  }
+  let cost = to - from - mapped;
+  for (let level = 1; level <= top; level++) {
+    cost += Math.floor((to - 1) / reach(level)) - Math.floor(from / reach(level)) + 1 - existing[level];
+    // A level added on top of a non-empty tree also holds the old root, range or not.
+    if (root !== 0 && level > h && from >= reach(level)) cost++;
+  }
+  return cost;
+}
+
+// ~~~ file data ~~~
+
+/** Reads up to dest.length bytes at `off`; holes read as zeros. Returns the bytes read. */
+export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): number {
+  const sz = size(sb, zi);
+  if (off >= sz) return 0;
+  const n = Math.min(dest.length, sz - off);
+  const u8 = sb.u8;
+  for (let done = 0; done < n; ) {
+    const pos = off + done;
+    const inner = pos % BLOCK_SIZE;
+    const len = Math.min(BLOCK_SIZE - inner, n - done);
+    const bn = mapGet(sb, zi, Math.floor(pos / BLOCK_SIZE));
+    if (bn === 0) dest.fill(0, done, done + len);
+    else {
+      const at = bn * BLOCK_SIZE + inner;
+      dest.set(u8.subarray(at, at + len), done);
+    }
+    done += len;
+  }
+  return n;
+}
+
+/**
+ * Writes `src` at `off`, allocating blocks, without touching size or times. When the device fills
+ * up it stops at a block boundary and returns the bytes written (0: nothing fit).
+ */
+function writeRange(sb: Super, zi: number, off: number, src: Uint8Array): number {
+  const u8 = sb.u8;
+  let goal = 0;
+  let done = 0;
+  while (done < src.length) {
+    const pos = off + done;
+    const idx = Math.floor(pos / BLOCK_SIZE);
+    const inner = pos % BLOCK_SIZE;
+    const len = Math.min(BLOCK_SIZE - inner, src.length - done);
+    let bn = mapGet(sb, zi, idx);
+    if (bn === 0) {
+      if (mapCost(sb, zi, idx) > freeBlockCount(sb)) break;
+      if (goal === 0 && idx > 0) goal = mapGet(sb, zi, idx - 1) + 1;
+      bn = mapEnsure(sb, zi, idx, goal, len < BLOCK_SIZE);
+    }
+    const at = bn * BLOCK_SIZE + inner;
+    u8.set(src.subarray(done, done + len), at);
+    sb.touch(at, len);
+    goal = bn + 1;
+    done += len;
+  }
+  return done;
+}
+
+/** Where a write of `len` bytes at `off` must stop (EFBIG when it cannot start). */
+function clampToMax(off: number, len: number): number {
+  if (off >= MAX_FILE_SIZE && len > 0) throw new ZufsError(Errno.EFBIG, 'past the largest file size');
+  return Math.min(len, MAX_FILE_SIZE - off);
+}
+
+/** Writes `src` at `off`, extending the size; a short count when the device filled up. */
+export function fileWrite(sb: Super, zi: number, off: number, src: Uint8Array): number {
+  const len = clampToMax(off, src.length);
+  if (len === 0) return 0;
+  const done = writeRange(sb, zi, off, len < src.length ? src.subarray(0, len) : src);
+  if (done === 0) throw new ZufsError(Errno.ENOSPC, 'no free blocks');
+  if (off + done > size(sb, zi)) setSize(sb, zi, off + done);
+  stamp(sb, zi, 'mc');
+  return done;
+}
+
+/** Zeroes [off, off + len) in the blocks that are mapped; holes stay holes. */
+function zeroMapped(sb: Super, zi: number, off: number, len: number): void {
+  for (let done = 0; done < len; ) {
+    const pos = off + done;
+    const inner = pos % BLOCK_SIZE;
+    const n = Math.min(BLOCK_SIZE - inner, len - done);
+    const bn = mapGet(sb, zi, Math.floor(pos / BLOCK_SIZE));
+    if (bn !== 0) {
+      const at = bn * BLOCK_SIZE + inner;
+      sb.u8.fill(0, at, at + n);
+      sb.touch(at, n);
+    }
+    done += n;
+  }
+}
+
+/** Frees whole blocks inside [off, end) and zeroes the partial blocks at its edges. */
+function punch(sb: Super, zi: number, off: number, end: number): void {
+  const first = Math.ceil(off / BLOCK_SIZE);
+  const last = Math.floor(end / BLOCK_SIZE);
+  if (first >= last) {
+    zeroMapped(sb, zi, off, end - off);
+    return;
+  }
+  zeroMapped(sb, zi, off, first * BLOCK_SIZE - off);
+  mapFree(sb, zi, first, last);
+  zeroMapped(sb, zi, last * BLOCK_SIZE, end - last * BLOCK_SIZE);
+}
+
+/** Sets the size, freeing blocks past it and zeroing the tail of a partial last block. */
+export function fileTruncate(sb: Super, zi: number, newSize: number): void {
+  if (newSize > MAX_FILE_SIZE) throw new ZufsError(Errno.EFBIG, 'past the largest file size');
+  const old = size(sb, zi);
+  if (newSize < old || odFlags(sb, zi) & OD_F_PREALLOC) {
+    const keep = Math.ceil(newSize / BLOCK_SIZE);
+    if (newSize % BLOCK_SIZE !== 0) zeroMapped(sb, zi, newSize, keep * BLOCK_SIZE - newSize);
+    mapFree(sb, zi, keep, Infinity);
+    setOdFlags(sb, zi, odFlags(sb, zi) & ~OD_F_PREALLOC);
+  }
+  setSize(sb, zi, newSize);
+  stamp(sb, zi, 'mc');
+}
+
+/** Maps every block of [off, end), zeroing new ones; all or nothing (ENOSPC before any change). */
+function allocRange(sb: Super, zi: number, off: number, end: number): void {
+  const from = Math.floor(off / BLOCK_SIZE);
+  const to = Math.ceil(end / BLOCK_SIZE);
+  needBlocks(sb, mapRangeCost(sb, zi, from, to));
+  let goal = from > 0 ? mapGet(sb, zi, from - 1) + 1 : 0;
+  for (let idx = from; idx < to; idx++) goal = mapEnsure(sb, zi, idx, goal, true) + 1;
+}
+
+const FALLOC_MODES = new Set([
+  0,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_ZERO_RANGE,
+  FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+]);
+
+/** fallocate(2): allocate (0, KEEP_SIZE), PUNCH_HOLE | KEEP_SIZE, ZERO_RANGE [| KEEP_SIZE]. */
+export function fileFallocate(sb: Super, zi: number, mode: number, off: number, len: number): void {
+  if (!FALLOC_MODES.has(mode)) throw new ZufsError(Errno.EOPNOTSUPP, `fallocate mode ${mode}`);
+  if (off < 0 || len <= 0) throw new ZufsError(Errno.EINVAL, 'fallocate needs offset >= 0 and length > 0');
+  const end = off + len;
+  if (end > MAX_FILE_SIZE) throw new ZufsError(Errno.EFBIG, 'past the largest file size');
+  if (mode & FALLOC_FL_PUNCH_HOLE) {
+    punch(sb, zi, off, end);
+  } else {
+    allocRange(sb, zi, off, end);
+    if (mode & FALLOC_FL_ZERO_RANGE) zeroMapped(sb, zi, off, len);
+    const sz = size(sb, zi);
+    if (end > sz) {
+      if (mode & FALLOC_FL_KEEP_SIZE) setOdFlags(sb, zi, odFlags(sb, zi) | OD_F_PREALLOC);
+      else setSize(sb, zi, end);
+    }
+  }
+  stamp(sb, zi, 'mc');
+}
+
+/** lseek(2) with SEEK_DATA / SEEK_HOLE (ENXIO at or past the end of the file). */
+export function fileSeek(sb: Super, zi: number, off: number, whence: number): number {
+  if (whence !== SEEK_DATA && whence !== SEEK_HOLE) throw new ZufsError(Errno.EINVAL, `whence ${whence}`);
+  const sz = size(sb, zi);
+  if (off < 0 || off >= sz) throw new ZufsError(Errno.ENXIO, 'offset at or past the end of the file');
+  const from = Math.floor(off / BLOCK_SIZE);
+  const endIdx = Math.ceil(sz / BLOCK_SIZE);
+  let found = -1;
+  if (whence === SEEK_DATA) {
+    mapScan(sb, zi, from, endIdx, (idx) => {
+      found = idx;
+      return false;
+    });
+    if (found < 0) throw new ZufsError(Errno.ENXIO, 'no data past the offset');
+    return Math.max(off, found * BLOCK_SIZE);
+  }
+  let expect = from;
+  mapScan(sb, zi, from, endIdx, (idx) => {
+    if (idx !== expect) return false;
+    expect++;
+    return true;
+  });
+  return Math.min(sz, Math.max(off, expect * BLOCK_SIZE));
+}
+
+/**
+ * The pmem byte offsets of the blocks that hold [off, off + len) (clipped at the end of the file),
+ * one per block starting with the block of `off`; 0 for a hole. Fills at most out.length entries
+ * and returns how many it filled. A reader copies from out[0] + off % 4096 onwards.
+ */
+export function fileGetMulty(
+  sb: Super,
+  zi: number,
+  off: number,
+  len: number,
+  out: number[] | Float64Array,
+): number {
+  const sz = size(sb, zi);
+  if (off >= sz || len <= 0) return 0;
+  const end = Math.min(sz, off + len);
+  const first = Math.floor(off / BLOCK_SIZE);
+  const n = Math.min(out.length, Math.ceil(end / BLOCK_SIZE) - first);
+  for (let i = 0; i < n; i++) out[i] = mapGet(sb, zi, first + i) * BLOCK_SIZE;
+  return n;
+}
+
+/**
+ * Copies `len` bytes (clipped at the source's end) from one file to another, keeping holes as
+ * holes. Returns the bytes copied (short when the device fills up; ENOSPC when nothing fit).
+ */
+export function fileCopy(
+  sb: Super,
+  src: number,
+  srcOff: number,
+  dst: number,
+  dstOff: number,
+  len: number,
+): number {
+  const srcSize = size(sb, src);
+  len = Math.min(len, Math.max(0, srcSize - srcOff));
+  if (len === 0) return 0;
+  len = clampToMax(dstOff, len);
+  if (src === dst && srcOff < dstOff + len && dstOff < srcOff + len) {
+    throw new ZufsError(Errno.EINVAL, 'overlapping ranges in the same file');
+  }
+  let done = 0;
+  while (done < len) {
+    const s = srcOff + done;
+    const d = dstOff + done;
+    const n = Math.min(BLOCK_SIZE - (s % BLOCK_SIZE), BLOCK_SIZE - (d % BLOCK_SIZE), len - done);
+    const bn = mapGet(sb, src, Math.floor(s / BLOCK_SIZE));
+    if (bn === 0) zeroMapped(sb, dst, d, n);
+    else {
+      const at = bn * BLOCK_SIZE + (s % BLOCK_SIZE);
+      if (writeRange(sb, dst, d, sb.u8.subarray(at, at + n)) < n) break;
+    }
+    done += n;
+  }
+  if (done === 0) throw new ZufsError(Errno.ENOSPC, 'no free blocks');
+  if (dstOff + done > size(sb, dst)) setSize(sb, dst, dstOff + done);
+  stamp(sb, dst, 'mc');
+  return done;
+}
