@@ -1,7 +1,7 @@
 // The relay: a two-party baton between an app thread and a ZT (server thread), after ZUFS relay.h.
 //
 // Each direction has a futex-style word: EMPTY (0), POSTED (1), PARKED (2).
-//   waiter: spin while EMPTY; then CAS EMPTY->PARKED and Atomics.wait(word, PARKED); consume: store EMPTY.
+//   waiter: spin while EMPTY; then CAS EMPTY->PARKED and Atomics.wait(word, PARKED); consume: plain store EMPTY.
 //   waker:  old = exchange(word, POSTED); notify only if old was PARKED.
 // No lost wakeup: the waiter only sleeps through Atomics.wait(word, PARKED), which atomically re-checks
 // the value. If the waker's exchange came before the waiter's CAS, the CAS fails (word is POSTED) and
@@ -206,7 +206,7 @@ export class Relay {
   /** Hands the baton back to the app: app_waiting = false, post the app word, notify only if parked. */
   appWakeup(): void {
     const w = this.w;
-    Atomics.store(w, APP_WAITING, 0);
+    w[APP_WAITING] = 0; // informational: published by the exchange below
     if (Atomics.exchange(w, APP, POSTED) === PARKED) {
       inc(w, APP_WAKEUPS); // before the notify, so the woken peer sees it counted
       Atomics.notify(w, APP, 1);
@@ -381,7 +381,7 @@ export class Relay {
   private startRequest(): boolean {
     const w = this.w;
     if (Atomics.load(w, BROKEN) !== 0) return false;
-    Atomics.store(w, APP_WAITING, 1);
+    w[APP_WAITING] = 1; // informational: published by the fssWakeup exchange below
     if (Atomics.load(w, INTR) !== 0) Atomics.store(w, INTR, 0);
     this.fssWakeup();
     return true;
@@ -391,7 +391,10 @@ export class Relay {
   private consume(word: number): number {
     const w = this.w;
     if (Atomics.load(w, BROKEN) !== 0) return RELAY_BROKEN;
-    Atomics.store(w, word, EMPTY);
+    // A plain store is enough: the peer posts this word again only after it has seen our next
+    // post (an Atomics.exchange, which publishes this store first). A locked store here would
+    // cost as much as the whole handoff's useful work.
+    w[word] = EMPTY;
     return RELAY_OK;
   }
 

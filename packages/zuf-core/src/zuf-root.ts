@@ -147,6 +147,12 @@ export class ZufRoot {
     return p;
   }
 
+  /** True when `len` bytes at a dpp of pools 1..6 lie inside the pool (no view is made). */
+  dppInPool(dpp: number, len: number): boolean {
+    const p = this.pools[dppPool(dpp)];
+    return !!p && dppPool(dpp) !== DPP_POOL_WINDOW && len >= 0 && dppOffset(dpp) + len <= p.bytes.byteLength;
+  }
+
   /**
    * A view of `len` bytes at a dpp in pools 1..6, or in a slot's window (pool 7, `slot` required).
    * Returns null when the dpp is out of bounds: a malformed request must not reach other memory.

@@ -4,7 +4,7 @@
  * mount() may be async. A mount's descriptor is posted to every ZT's port.
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { RELAY_BROKEN, RELAY_TIMEOUT } from '@zufs/relay';
+import { RELAY_BROKEN, RELAY_TIMEOUT, relayDefaults } from '@zufs/relay';
 import {
   attachZufRoot,
   CTL_MOUNT_GEN,
@@ -25,10 +25,12 @@ import { iiCookie } from './cookies.js';
 import { loadFsTypes } from './fs-loader.js';
 import type { MountNotice, WorkerEvent } from './messages.js';
 import type { FsType, MountResult } from './plugin.js';
+import { IDLE_PARK_SLICE_MS } from './zt.js';
 
 const data = workerData as { root: ZufRootDescriptor; filesystems: string[]; ztPorts: MessagePort[] };
 const post = (e: WorkerEvent) => parentPort!.postMessage(e);
 const log = (level: 'warn' | 'error', message: string) => post({ type: 'log', level, message });
+relayDefaults.parkSliceMs = IDLE_PARK_SLICE_MS;
 const root = attachZufRoot(data.root);
 const types = await loadFsTypes(data.filesystems);
 publishFsTypes(

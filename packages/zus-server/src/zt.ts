@@ -11,6 +11,7 @@ import {
   IocHdr,
   IocIO,
   IocIoctl,
+  IocNoop,
   isZufsError,
   opName,
   pigyOffset,
@@ -29,6 +30,9 @@ import { handleFsOp } from './ops.js';
 import type { FsType, OpContext, SuperBlock } from './plugin.js';
 
 const EIO = -Errno.EIO;
+
+/** How long a parked ZT sleeps between looks at its relay when no notify comes. */
+export const IDLE_PARK_SLICE_MS = 250;
 
 export interface Mounted {
   readonly sbId: number;
@@ -135,10 +139,13 @@ export class Zt {
   }
 
   private noop(): number {
-    // NOOP may carry data (window or pool dpp): check it is reachable, as a real operation would.
+    // NOOP may carry data (window, or a pool dpp): check it is reachable, as a real operation would.
     const v = this.slot.op;
     const len = v.getUint32(IocHdr.len, true);
     if (len === 0) return 0;
+    if (v.getUint16(IocHdr.in_len, true) >= IocNoop.SIZE) {
+      return this.root.dppInPool(getU64(v, IocNoop.dpp), len) ? 0 : -Errno.EINVAL;
+    }
     const off = v.getUint32(IocHdr.offset, true);
     return off + len <= this.slot.window.byteLength ? 0 : -Errno.EINVAL;
   }

@@ -65,6 +65,7 @@ export * from './ioctl.js';
 export * from './layout.js';
 export * from './limits.js';
 export * from './mount.js';
+export * from './noop.js';
 export * from './ops.js';
 export * from './readdir.js';
 export * from './sb.js';
