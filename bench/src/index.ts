@@ -1,1 +1,6 @@
-export {};
+// @zufs/bench: the benchmark harness (private). The CLI is dist/run.js; suites are src/suites/<name>.ts.
+export * from './measure.js';
+export * from './registry.js';
+export * from './report.js';
+export * from './suite.js';
+export * from './threads.js';

@@ -1,1 +1,2 @@
-export {};
+export { benchCommand } from './commands/bench.js';
+export { demoCommand } from './commands/demo.js';

@@ -1,0 +1,65 @@
+// Smoke test of the bench CLI: runs the relay suite in --quick mode on the built dist and checks the
+// shape of the JSON. No timing assertions: these VMs are shared and noisy.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, ['bench/dist/run.js', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+
+const RELAY_CASES = [
+  'raw-spin-rt',
+  'raw-spin-1line-rt',
+  'raw-atomics-wait-idle-rt',
+  'raw-atomics-wait-rt',
+  'postmessage-rt',
+  'synckit-rt',
+  'relay-hot-rt',
+  'relay-parked-rt',
+];
+
+describe('pnpm bench', () => {
+  it('relay --json --quick prints one JSON object with every case', () => {
+    const r = run('relay', '--json', '--quick');
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const report = JSON.parse(lines[0]);
+    expect(report.suite).toBe('relay');
+    expect(report.machine.cpus).toBeGreaterThan(0);
+    expect(report.machine.node).toBe(process.version);
+    expect(report.cases.map((c: { name: string }) => c.name).sort()).toEqual([...RELAY_CASES].sort());
+    for (const c of report.cases) {
+      expect(c.median_ns, c.name).toBeGreaterThan(0);
+      expect(c.p99_ns, c.name).toBeGreaterThanOrEqual(c.median_ns);
+      expect(c.ops_per_s, c.name).toBeGreaterThan(0);
+      expect(c.samples, c.name).toBeGreaterThan(0);
+    }
+    const parked = report.cases.find((c: { name: string }) => c.name === 'relay-parked-rt');
+    expect(typeof parked.fss_parks_per_op).toBe('number');
+    for (const key of ['relay-hot-rt/raw-spin-rt', 'relay-parked-rt/raw-atomics-wait-rt']) {
+      expect(report.ratios[key], key).toBeGreaterThan(0);
+    }
+    // the human table goes to stderr
+    expect(r.stderr).toContain('relay-hot-rt/raw-spin-rt');
+  });
+
+  it('--filter runs only the matching cases', () => {
+    const r = run('relay', '--json', '--quick', '--filter', 'postmessage');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.cases.map((c: { name: string }) => c.name)).toEqual(['postmessage-rt']);
+  });
+
+  it('an unknown suite exits 2 and lists the suites', () => {
+    const r = run('no-such-suite');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('relay');
+    expect(r.stdout).toBe('');
+  });
+});
