@@ -36,3 +36,5 @@ export {
 } from './super.js';
 export { SYMLINK_MAX } from './symlink.js';
 export { XATTR_NAME_MAX, XATTR_SIZE_MAX } from './xattr.js';
+/** The filesystem type module, to pass to startServer({ filesystems: [PMEMFS_TYPE] }). */
+export const PMEMFS_TYPE: string = new URL('./fs-type.js', import.meta.url).href;

@@ -12,6 +12,7 @@ export type {
   OpContext,
   StatfsOut,
   SuperBlock,
+  ZName,
 } from './plugin.js';
 export { defineFsType } from './plugin.js';
 export { type ServerOptions, startServer, type ZusServer } from './server.js';

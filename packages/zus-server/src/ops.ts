@@ -1,24 +1,87 @@
 /**
  * The operation switch (zus-vfs of ZUFS): decode a request from the operation buffer, find the
  * superblock its cookie names, call the plugin, encode the reply. Returns 0 or a negative errno.
+ *
+ * Replies that hand the app an inode carry a 128-byte zus_inode copy right after the operation's
+ * struct (ziCopyAt): LOOKUP, NEW_INODE, ADD_DENTRY, REMOVE_DENTRY and SETATTR (whose copy is also the
+ * request's new values; a SETATTR with an empty mask is a getattr). See docs/decisions.md.
  */
 import {
   Errno,
+  type FiemapFill,
+  getTimeNs,
   getU64,
+  IocAttr,
+  IocClone,
+  IocDentry,
+  IocEvictInode,
+  IocFiemap,
   IocHdr,
+  IocIO,
   IocIoctl,
+  IocLookup,
+  IocMmapClose,
+  IocMountOptions,
+  IocNewInode,
+  IocReaddir,
+  IocRename,
+  IocSeek,
   IocStatfs,
+  IocSync,
+  IocXattr,
+  isLnk,
   Statfs64,
   setU64,
+  type ZdeIter,
+  ZI_TMPFILE,
+  ZUFS_INODE_SIZE,
+  ZUFS_MO_MAX,
+  ZUFS_OP_ADD_DENTRY,
+  ZUFS_OP_CLONE,
+  ZUFS_OP_COPY,
+  ZUFS_OP_EVICT_INODE,
+  ZUFS_OP_FALLOCATE,
+  ZUFS_OP_FIEMAP,
+  ZUFS_OP_FREE_INODE,
+  ZUFS_OP_GET_MULTY,
   ZUFS_OP_IOCTL,
+  ZUFS_OP_LLSEEK,
+  ZUFS_OP_LOOKUP,
+  ZUFS_OP_MMAP_CLOSE,
+  ZUFS_OP_NEW_INODE,
+  ZUFS_OP_PRE_READ,
+  ZUFS_OP_PUT_MULTY,
+  ZUFS_OP_READ,
+  ZUFS_OP_READDIR,
+  ZUFS_OP_REMOVE_DENTRY,
+  ZUFS_OP_RENAME,
+  ZUFS_OP_SETATTR,
+  ZUFS_OP_SHOW_OPTIONS,
   ZUFS_OP_STATFS,
+  ZUFS_OP_SYNC,
+  ZUFS_OP_WRITE,
+  ZUFS_OP_XATTR_GET,
+  ZUFS_OP_XATTR_LIST,
+  ZUFS_OP_XATTR_SET,
+  ZUFS_XATTR_SET_EMPTY,
+  ZUFS_XATTR_TRUSTED,
+  ZusInode,
+  zdeEmitInit,
 } from '@zufs/zuf-core';
-import { iiIno, iiSb } from './cookies.js';
-import type { StatfsOut } from './plugin.js';
-import type { Zt } from './zt.js';
+import { iiCookie, iiIno, iiSb } from './cookies.js';
+import type { StatfsOut, SuperBlock, ZName } from './plugin.js';
+import type { Mounted, Zt } from './zt.js';
 
 const ENOTSUP = -Errno.EOPNOTSUPP;
 const EINVAL = -Errno.EINVAL;
+
+/** Where a reply's zus_inode copy starts, after the operation's struct (8-byte aligned). */
+export const ZI_COPY = Object.freeze({
+  LOOKUP: IocLookup.SIZE,
+  NEW_INODE: IocNewInode.SIZE,
+  DENTRY: IocDentry.SIZE,
+  SETATTR: IocAttr.SIZE,
+});
 
 /** Scratch objects, one per thread: operations never allocate. */
 const statfsOut: StatfsOut = {
@@ -34,12 +97,224 @@ const statfsOut: StatfsOut = {
   flags: 0,
 };
 
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** A zufs_str of the request, viewed in place. */
+class ReqName implements ZName {
+  at = 0;
+  len = 0;
+  private cached: string | null = null;
+  constructor(readonly bytes: Uint8Array) {}
+  /** Points at the zufs_str at `at` of the buffer; false when its length is 0. */
+  set(at: number): boolean {
+    this.len = this.bytes[at];
+    this.at = at + 1;
+    this.cached = null;
+    return this.len > 0;
+  }
+  setRaw(at: number, len: number): void {
+    this.at = at;
+    this.len = len;
+    this.cached = null;
+  }
+  str(): string {
+    if (this.cached === null) this.cached = decoder.decode(this.bytes.subarray(this.at, this.at + this.len));
+    return this.cached;
+  }
+  equals(b: Uint8Array, bAt: number, bLen: number): boolean {
+    if (bLen !== this.len) return false;
+    const a = this.bytes;
+    for (let i = 0; i < bLen; i++) if (a[this.at + i] !== b[bAt + i]) return false;
+    return true;
+  }
+}
+
+interface Scratch {
+  v: DataView;
+  name1: ReqName;
+  name2: ReqName;
+  /** Request zus_inode of NEW_INODE. */
+  reqZi: DataView;
+  zi: { lookup: DataView; newInode: DataView; dentry: DataView; setattr: DataView };
+  iter: ZdeIter;
+  fill: FiemapFill;
+  windowView: DataView;
+}
+
+let scratch: Scratch | null = null;
+
+function scratchFor(zt: Zt, v: DataView): Scratch {
+  if (scratch && scratch.v === v) return scratch;
+  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  const zi = (at: number) => new DataView(v.buffer, v.byteOffset + at, ZUFS_INODE_SIZE);
+  const w = zt.slot.window;
+  const windowView = new DataView(w.buffer, w.byteOffset, w.byteLength);
+  scratch = {
+    v,
+    name1: new ReqName(bytes),
+    name2: new ReqName(bytes),
+    reqZi: zi(IocNewInode.zi),
+    zi: {
+      lookup: zi(ZI_COPY.LOOKUP),
+      newInode: zi(ZI_COPY.NEW_INODE),
+      dentry: zi(ZI_COPY.DENTRY),
+      setattr: zi(ZI_COPY.SETATTR),
+    },
+    iter: zdeEmitInit(windowView, 0, 0),
+    fill: { dv: windowView, at: 0, extentsMax: 0, extentsMapped: 0 },
+    windowView,
+  };
+  return scratch;
+}
+
+/** Sets out_len so the reply ends at byte `end` of the buffer. */
+function replyTo(v: DataView, end: number): void {
+  v.setUint16(IocHdr.out_len, Math.max(0, end - v.getUint16(IocHdr.out_start, true)), true);
+}
+
+/** The mount an inode cookie names, or null. */
+function mountOf(zt: Zt, v: DataView, at: number): Mounted | undefined {
+  return zt.mounted(iiSb(getU64(v, at)));
+}
+
+function inoAt(v: DataView, at: number): number {
+  return iiIno(getU64(v, at));
+}
+
+/** The window bytes [offset, offset + len) of the request, or pool bytes; null when out of bounds. */
+function dataOf(zt: Zt, v: DataView, pool: number): Uint8Array | null {
+  const off = v.getUint32(IocHdr.offset, true);
+  const len = v.getUint32(IocHdr.len, true);
+  const buf = pool === 0 ? zt.slot.window : (zt.root.pools[pool]?.bytes ?? null);
+  if (!buf || pool > 6 || off + len > buf.byteLength) return null;
+  return buf;
+}
+
+function writeZiCopy(sb: SuperBlock, ino: number, zi: DataView): void {
+  if (!sb.getattr) throw new Error('the filesystem has no getattr: it cannot answer an inode');
+  sb.getattr(ino, zi);
+}
+
 export function handleFsOp(zt: Zt, op: number, v: DataView): number {
   switch (op) {
     case ZUFS_OP_STATFS:
       return statfs(zt, v);
     case ZUFS_OP_IOCTL:
       return ioctl(zt, v);
+    case ZUFS_OP_SHOW_OPTIONS:
+      return showOptions(zt, v);
+    case ZUFS_OP_NEW_INODE:
+      return newInode(zt, v);
+    case ZUFS_OP_FREE_INODE:
+    case ZUFS_OP_EVICT_INODE: {
+      const m = mountOf(zt, v, IocEvictInode.zus_ii);
+      if (!m) return EINVAL;
+      const ino = inoAt(v, IocEvictInode.zus_ii);
+      if (op === ZUFS_OP_FREE_INODE) m.sb.freeInode?.(ino);
+      else m.sb.evictInode?.(ino, getU64(v, IocEvictInode.flags));
+      return 0;
+    }
+    case ZUFS_OP_LOOKUP:
+      return lookup(zt, v);
+    case ZUFS_OP_ADD_DENTRY:
+    case ZUFS_OP_REMOVE_DENTRY:
+      return dentry(zt, op, v);
+    case ZUFS_OP_RENAME:
+      return rename(zt, v);
+    case ZUFS_OP_READDIR:
+      return readdir(zt, v);
+    case ZUFS_OP_CLONE:
+    case ZUFS_OP_COPY: {
+      const m = mountOf(zt, v, IocClone.src_zus_ii);
+      if (!m || iiSb(getU64(v, IocClone.dst_zus_ii)) !== m.sbId) return -Errno.EXDEV;
+      if (!m.sb.clone) return ENOTSUP;
+      m.sb.clone(
+        inoAt(v, IocClone.src_zus_ii),
+        inoAt(v, IocClone.dst_zus_ii),
+        getU64(v, IocClone.pos_in),
+        getU64(v, IocClone.pos_out),
+        getU64(v, IocClone.len),
+        op === ZUFS_OP_COPY,
+      );
+      return 0;
+    }
+    case ZUFS_OP_READ:
+    case ZUFS_OP_WRITE:
+      return io(zt, op, v);
+    case ZUFS_OP_PRE_READ: {
+      const m = mountOf(zt, v, IocIO.zus_ii);
+      if (!m) return EINVAL;
+      m.sb.preRead?.(inoAt(v, IocIO.zus_ii), getU64(v, IocIO.filepos), v.getUint32(IocHdr.len, true));
+      return 0;
+    }
+    case ZUFS_OP_GET_MULTY: {
+      const m = mountOf(zt, v, IocIO.zus_ii);
+      if (!m) return EINVAL;
+      if (!m.sb.getMulty) return ENOTSUP;
+      m.sb.getMulty(inoAt(v, IocIO.zus_ii), v, 0);
+      return 0;
+    }
+    case ZUFS_OP_PUT_MULTY: {
+      const m = mountOf(zt, v, IocIO.zus_ii);
+      if (!m) return EINVAL;
+      m.sb.putMulty?.(inoAt(v, IocIO.zus_ii), v, 0);
+      return 0;
+    }
+    case ZUFS_OP_MMAP_CLOSE: {
+      const m = mountOf(zt, v, IocMmapClose.zus_ii);
+      if (!m) return EINVAL;
+      m.sb.mmapClose?.(inoAt(v, IocMmapClose.zus_ii), getU64(v, IocMmapClose.rw));
+      return 0;
+    }
+    case ZUFS_OP_SETATTR:
+      return setattr(zt, v);
+    case ZUFS_OP_SYNC: {
+      const m = mountOf(zt, v, IocSync.zus_ii);
+      if (!m) return EINVAL;
+      m.sb.sync?.(
+        inoAt(v, IocSync.zus_ii),
+        getU64(v, IocSync.offset),
+        getU64(v, IocSync.length),
+        getU64(v, IocSync.flags),
+      );
+      setU64(v, IocSync.write_unmapped, 0);
+      return 0;
+    }
+    case ZUFS_OP_FALLOCATE: {
+      const m = mountOf(zt, v, IocIO.zus_ii);
+      if (!m) return EINVAL;
+      if (!m.sb.fallocate) return ENOTSUP;
+      // The mode is the low word of rw (ZUFS_FL_TRUNCATE is its top bit).
+      m.sb.fallocate(
+        inoAt(v, IocIO.zus_ii),
+        v.getUint32(IocIO.rw, true),
+        getU64(v, IocIO.filepos),
+        v.getUint32(IocIO.last_pos + 4, true) === 0xffffffff
+          ? Number.MAX_SAFE_INTEGER
+          : getU64(v, IocIO.last_pos),
+      );
+      return 0;
+    }
+    case ZUFS_OP_LLSEEK: {
+      const m = mountOf(zt, v, IocSeek.zus_ii);
+      if (!m) return EINVAL;
+      if (!m.sb.seek) return ENOTSUP;
+      const off = m.sb.seek(
+        inoAt(v, IocSeek.zus_ii),
+        getU64(v, IocSeek.offset_in),
+        v.getUint32(IocSeek.whence, true),
+      );
+      setU64(v, IocSeek.offset_out, off);
+      replyTo(v, IocSeek.SIZE);
+      return 0;
+    }
+    case ZUFS_OP_XATTR_GET:
+    case ZUFS_OP_XATTR_SET:
+    case ZUFS_OP_XATTR_LIST:
+      return xattr(zt, op, v);
+    case ZUFS_OP_FIEMAP:
+      return fiemap(zt, v);
     default:
       return ENOTSUP;
   }
@@ -79,5 +354,220 @@ function ioctl(zt: Zt, v: DataView): number {
   const n = m.sb.ioctl(iiIno(ii), v.getUint32(IocIoctl.cmd, true), zt.ioctlArg, zt.context);
   if (!(n >= 0)) return EINVAL;
   v.setUint16(IocHdr.out_len, n, true);
+  return 0;
+}
+
+function showOptions(zt: Zt, v: DataView): number {
+  const m = zt.mounted(getU64(v, IocMountOptions.zus_sbi));
+  if (!m) return EINVAL;
+  const s = m.sb.showOptions?.() ?? '';
+  const bytes = new Uint8Array(v.buffer, v.byteOffset + IocMountOptions.buf, ZUFS_MO_MAX);
+  const r = encoder.encodeInto(s, bytes);
+  replyTo(v, IocMountOptions.buf + r.written);
+  return 0;
+}
+
+function newInode(zt: Zt, v: DataView): number {
+  const m = mountOf(zt, v, IocNewInode.dir_ii);
+  if (!m) return EINVAL;
+  if (!m.sb.newInode) return ENOTSUP;
+  const s = scratchFor(zt, v);
+  const flags = getU64(v, IocNewInode.flags);
+  const tmp = (flags & ZI_TMPFILE) !== 0;
+  if (!tmp && !s.name1.set(IocNewInode.str)) return -Errno.ENOENT;
+  let symlink: Uint8Array | null = null;
+  if (isLnk(s.reqZi.getUint16(ZusInode.i_mode, true))) {
+    const buf = dataOf(zt, v, 0);
+    if (!buf) return EINVAL;
+    const off = v.getUint32(IocHdr.offset, true);
+    symlink = buf.subarray(off, off + v.getUint32(IocHdr.len, true));
+  }
+  const ino = m.sb.newInode(inoAt(v, IocNewInode.dir_ii), tmp ? null : s.name1, s.reqZi, flags, symlink);
+  setU64(v, IocNewInode.zus_ii, iiCookie(m.sbId, ino));
+  setU64(v, IocNewInode._zi, m.sb.ziDpp?.(ino) ?? 0);
+  writeZiCopy(m.sb, ino, s.zi.newInode);
+  replyTo(v, ZI_COPY.NEW_INODE + ZUFS_INODE_SIZE);
+  return 0;
+}
+
+function lookup(zt: Zt, v: DataView): number {
+  const m = mountOf(zt, v, IocLookup.dir_ii);
+  if (!m) return EINVAL;
+  if (!m.sb.lookup) return ENOTSUP;
+  const s = scratchFor(zt, v);
+  if (!s.name1.set(IocLookup.str)) return -Errno.ENOENT;
+  const ino = m.sb.lookup(inoAt(v, IocLookup.dir_ii), s.name1);
+  setU64(v, IocLookup.zus_ii, iiCookie(m.sbId, ino));
+  setU64(v, IocLookup._zi, m.sb.ziDpp?.(ino) ?? 0);
+  writeZiCopy(m.sb, ino, s.zi.lookup);
+  replyTo(v, ZI_COPY.LOOKUP + ZUFS_INODE_SIZE);
+  return 0;
+}
+
+function dentry(zt: Zt, op: number, v: DataView): number {
+  const m = mountOf(zt, v, IocDentry.zus_dir_ii);
+  if (!m) return EINVAL;
+  if (iiSb(getU64(v, IocDentry.zus_ii)) !== m.sbId) return -Errno.EXDEV;
+  const s = scratchFor(zt, v);
+  if (!s.name1.set(IocDentry.str)) return -Errno.ENOENT;
+  const dir = inoAt(v, IocDentry.zus_dir_ii);
+  const ino = inoAt(v, IocDentry.zus_ii);
+  if (op === ZUFS_OP_ADD_DENTRY) {
+    if (!m.sb.addDentry) return ENOTSUP;
+    m.sb.addDentry(dir, ino, s.name1);
+  } else {
+    if (!m.sb.removeDentry) return ENOTSUP;
+    m.sb.removeDentry(dir, ino, s.name1);
+  }
+  setU64(v, IocDentry.ino, ino);
+  writeZiCopy(m.sb, ino, s.zi.dentry);
+  replyTo(v, ZI_COPY.DENTRY + ZUFS_INODE_SIZE);
+  return 0;
+}
+
+function rename(zt: Zt, v: DataView): number {
+  const m = mountOf(zt, v, IocRename.old_dir_ii);
+  if (!m) return EINVAL;
+  if (iiSb(getU64(v, IocRename.new_dir_ii)) !== m.sbId) return -Errno.EXDEV;
+  if (!m.sb.rename) return ENOTSUP;
+  const s = scratchFor(zt, v);
+  if (!s.name1.set(IocRename.old_d_str) || !s.name2.set(IocRename.new_d_str)) return -Errno.ENOENT;
+  m.sb.rename(
+    inoAt(v, IocRename.old_dir_ii),
+    s.name1,
+    inoAt(v, IocRename.new_dir_ii),
+    s.name2,
+    getU64(v, IocRename.flags),
+    getTimeNs(v, IocRename.time),
+  );
+  return 0;
+}
+
+function readdir(zt: Zt, v: DataView): number {
+  const m = mountOf(zt, v, IocReaddir.dir_ii);
+  if (!m) return EINVAL;
+  if (!m.sb.readdir) return ENOTSUP;
+  const s = scratchFor(zt, v);
+  if (!dataOf(zt, v, 0)) return EINVAL;
+  const it = zdeEmitInit(
+    s.windowView,
+    v.getUint32(IocHdr.offset, true),
+    v.getUint32(IocHdr.len, true),
+    s.iter,
+  );
+  m.sb.readdir(inoAt(v, IocReaddir.dir_ii), getU64(v, IocReaddir.pos), it);
+  v.setUint8(IocReaddir.more, it.more ? 1 : 0);
+  replyTo(v, IocReaddir.SIZE);
+  return 0;
+}
+
+function io(zt: Zt, op: number, v: DataView): number {
+  const m = mountOf(zt, v, IocIO.zus_ii);
+  if (!m) return EINVAL;
+  const pool = v.getUint32(IocIO.pool, true);
+  const buf = dataOf(zt, v, pool);
+  if (!buf) return EINVAL;
+  const ino = inoAt(v, IocIO.zus_ii);
+  const pos = getU64(v, IocIO.filepos);
+  const len = v.getUint32(IocHdr.len, true);
+  const at = v.getUint32(IocHdr.offset, true);
+  let end: number;
+  if (op === ZUFS_OP_READ) {
+    if (!m.sb.read) return ENOTSUP;
+    const n = m.sb.read(ino, pos, len, buf, at, zt.context);
+    if (!(n >= 0 && n <= len)) throw new Error(`read returned ${n} for ${len} bytes`);
+    end = pos + n;
+  } else {
+    if (!m.sb.write) return ENOTSUP;
+    end = m.sb.write(ino, pos, len, buf, at, v.getUint32(IocIO.rw, true), zt.context);
+    if (!Number.isSafeInteger(end) || end < 0) throw new Error(`write returned ${end}`);
+  }
+  setU64(v, IocIO.last_pos, end);
+  replyTo(v, IocIO.ziom);
+  return 0;
+}
+
+function setattr(zt: Zt, v: DataView): number {
+  const m = mountOf(zt, v, IocAttr.zus_ii);
+  if (!m) return EINVAL;
+  const s = scratchFor(zt, v);
+  const ino = inoAt(v, IocAttr.zus_ii);
+  const mask = v.getUint32(IocAttr.zuf_attr, true);
+  if (mask !== 0) {
+    if (!m.sb.setattr) return ENOTSUP;
+    m.sb.setattr(ino, mask, s.zi.setattr);
+  }
+  writeZiCopy(m.sb, ino, s.zi.setattr);
+  replyTo(v, ZI_COPY.SETATTR + ZUFS_INODE_SIZE);
+  return 0;
+}
+
+function xattr(zt: Zt, op: number, v: DataView): number {
+  const m = mountOf(zt, v, IocXattr.zus_ii);
+  if (!m) return EINVAL;
+  const s = scratchFor(zt, v);
+  const ino = inoAt(v, IocXattr.zus_ii);
+  const bytes = s.name1.bytes;
+  const cap = zt.ioctlArg.byteOffset - v.byteOffset + zt.ioctlArg.byteLength; // end of usable buffer
+  const size = v.getUint32(IocXattr.user_buf_size, true);
+  const buf = IocXattr.buf;
+  if (op === ZUFS_OP_XATTR_LIST) {
+    if (!m.sb.listxattr) return ENOTSUP;
+    const max = Math.min(size, cap - buf);
+    const n = m.sb.listxattr(
+      ino,
+      bytes,
+      buf,
+      max,
+      (v.getUint16(IocXattr.ioc_flags, true) & ZUFS_XATTR_TRUSTED) !== 0,
+    );
+    v.setUint32(IocXattr.user_buf_size, n, true);
+    replyTo(v, buf + (max === 0 ? 0 : n));
+    return 0;
+  }
+  const nameLen = v.getUint16(IocXattr.name_len, true);
+  if (nameLen < 2 || buf + nameLen > cap) return EINVAL;
+  s.name1.setRaw(buf, nameLen - 1); // without the NUL
+  const type = v.getUint32(IocXattr.type, true);
+  if (op === ZUFS_OP_XATTR_GET) {
+    if (!m.sb.getxattr) return ENOTSUP;
+    // The plugin writes the value after the name (which it may still be reading), then it moves to buf.
+    const at = buf + nameLen;
+    const max = Math.min(size, cap - at);
+    const n = m.sb.getxattr(ino, type, s.name1, bytes, at, max);
+    if (max > 0) bytes.copyWithin(buf, at, at + n);
+    v.setUint32(IocXattr.user_buf_size, n, true);
+    replyTo(v, buf + (max === 0 ? 0 : n));
+    return 0;
+  }
+  if (!m.sb.setxattr) return ENOTSUP;
+  const at = buf + nameLen;
+  if (at + size > cap) return -Errno.E2BIG;
+  const remove = size === 0 && (v.getUint16(IocXattr.ioc_flags, true) & ZUFS_XATTR_SET_EMPTY) === 0;
+  m.sb.setxattr(ino, type, s.name1, remove ? null : bytes, at, size, v.getUint32(IocXattr.flags, true));
+  return 0;
+}
+
+function fiemap(zt: Zt, v: DataView): number {
+  const m = mountOf(zt, v, IocFiemap.zus_ii);
+  if (!m) return EINVAL;
+  if (!m.sb.fiemap) return ENOTSUP;
+  const s = scratchFor(zt, v);
+  const max = v.getUint32(IocFiemap.extents_max, true);
+  const at = v.getUint32(IocHdr.offset, true);
+  if (max > 0 && at + max * 56 > zt.slot.window.byteLength) return EINVAL;
+  const f = s.fill;
+  f.at = at;
+  f.extentsMax = max;
+  f.extentsMapped = 0;
+  m.sb.fiemap(
+    inoAt(v, IocFiemap.zus_ii),
+    f,
+    getU64(v, IocFiemap.start),
+    getU64(v, IocFiemap.length),
+    v.getUint32(IocFiemap.flags, true),
+  );
+  v.setUint32(IocFiemap.extents_mapped, f.extentsMapped, true);
+  replyTo(v, IocFiemap.SIZE);
   return 0;
 }

@@ -6,7 +6,7 @@
  * returns a descriptor made of plain data and SharedArrayBuffers; every ZT `attach()`es to it and gets
  * its own superblock object. State that every ZT must see lives in shared memory.
  */
-import type { ZufRoot } from '@zufs/zuf-core';
+import type { FiemapFill, ZdeIter, ZufRoot } from '@zufs/zuf-core';
 
 export interface MountRequest {
   /** The superblock id the server gave this mount (unique for the server's life). */
@@ -59,19 +59,154 @@ export interface StatfsOut {
 }
 
 /**
- * The per-ZT superblock object a plugin returns from attach(). Methods that are absent answer
- * EOPNOTSUPP (or, for the ones ZUFS treats as optional, success). Throw a ZusError for an expected
+ * A name of a request (a zufs_str), as a view of the operation buffer: no copy and no allocation.
+ * `bytes[at .. at + len)` are the name's UTF-8 bytes; `str()` decodes them once (cached).
+ * Valid only during the call: the buffer is the next request's after the reply.
+ */
+export interface ZName {
+  readonly bytes: Uint8Array;
+  readonly at: number;
+  readonly len: number;
+  /** The name as a string (decoded on the first call, then cached until the next request). */
+  str(): string;
+  /** True when the name's bytes equal `b[bAt .. bAt + bLen)`. */
+  equals(b: Uint8Array, bAt: number, bLen: number): boolean;
+}
+
+/**
+ * The per-ZT superblock object a plugin returns from attach(): zus_sbi_operations and
+ * zus_zii_operations of zus_api.h in one object. Every operation is synchronous and gets primitive
+ * arguments (inode numbers, not cookies), views of the shared buffers and per-ZT scratch objects.
+ * Methods that are absent answer EOPNOTSUPP (or, for the ones ZUFS treats as optional, success:
+ * evictInode, freeInode, mmapClose, sync, preRead, putMulty). Throw a ZusError for an expected
  * failure; anything else thrown becomes EIO for that operation and a log line.
+ *
+ * Attributes (see docs/decisions.md, "Attributes travel as a zus_inode copy"): every operation that
+ * hands the app an inode (lookup, newInode, setattr / getattr, removeDentry) answers with a 128-byte
+ * zus_inode copy that the framework asks of getattr(); a filesystem that keeps its zus_inodes in
+ * shared pmem may also give their dpp with ziDpp().
  */
 export interface SuperBlock {
+  // ~~~ zus_sbi_operations ~~~
   statfs?(out: StatfsOut): void;
+  /** SHOW_OPTIONS: the mount options as text (at most ZUFS_MO_MAX bytes of UTF-8). */
+  showOptions?(): string;
+  /**
+   * NEW_INODE: create an inode from `zi` (i_mode, i_uid, i_gid, times, i_rdev; i_nlink and i_size
+   * are the filesystem's to set) and, unless `flags & ZI_TMPFILE` (then `name` is null), link it as
+   * `name` in directory `dir`. A symlink's target is `symlink` (a view, valid during the call).
+   * Returns the new inode number.
+   */
+  newInode?(dir: number, name: ZName | null, zi: DataView, flags: number, symlink: Uint8Array | null): number;
+  /** FREE_INODE: the app dropped an inode whose i_nlink is 0: free it and its blocks. */
+  freeInode?(ino: number): void;
+  /** LOOKUP: the inode number of `name` in directory `dir`; throw ENOENT when it is not there. */
+  lookup?(dir: number, name: ZName): number;
+  /** ADD_DENTRY (link): link inode `ino` as `name` in `dir` and raise its i_nlink. */
+  addDentry?(dir: number, ino: number, name: ZName): void;
+  /**
+   * REMOVE_DENTRY (unlink, rmdir): remove `name` (inode `ino`) from `dir` and lower its i_nlink (a
+   * directory's to 0); throw ENOTEMPTY for a directory that has entries. The app frees the inode
+   * (FREE_INODE) once i_nlink is 0 and it has no users left.
+   */
+  removeDentry?(dir: number, ino: number, name: ZName): void;
+  /**
+   * RENAME (renameat2): `flags` RENAME_NOREPLACE (EEXIST when the target exists) or RENAME_EXCHANGE
+   * (swap the two). A replaced target loses a link; `timeNs` is the ctime/mtime to set.
+   */
+  rename?(
+    oldDir: number,
+    oldName: ZName,
+    newDir: number,
+    newName: ZName,
+    flags: number,
+    timeNs: number,
+  ): void;
+  /**
+   * READDIR: emit entries of `dir` starting at cookie `pos` (0: the start) with zdeEmit(it, ino,
+   * DT_type, posOfNextEntry, name) until it returns false; the framework answers `more` from it.
+   * "." and ".." are not emitted (the app side makes them).
+   */
+  readdir?(dir: number, pos: number, it: ZdeIter): void;
+  /** The dpp (pool 0) of an inode's zus_inode when the filesystem keeps it in shared pmem, else 0. */
+  ziDpp?(ino: number): number;
+
+  // ~~~ zus_zii_operations ~~~
+  /** EVICT_INODE: the app forgot the inode (it keeps its links). `flags`: ZI_LOOKUP_RACE. */
+  evictInode?(ino: number, flags: number): void;
+  /** Writes the inode's 128-byte zus_inode into `zi` (the attribute copy of a reply). */
+  getattr?(ino: number, zi: DataView): void;
+  /** SETATTR: apply the fields named by `mask` (STATX_* | ZUFS_STATX_*) from `zi` (STATX_SIZE: truncate). */
+  setattr?(ino: number, mask: number, zi: DataView): void;
+  /**
+   * READ: copy up to `len` bytes at file position `pos` to `buf[at ..]` (the map window, or a shared
+   * pool). Returns the bytes read (short at end of file). A symlink reads as its target.
+   */
+  read?(ino: number, pos: number, len: number, buf: Uint8Array, at: number, ctx: OpContext): number;
+  /** PRE_READ: read-ahead hint for [pos, pos + len). */
+  preRead?(ino: number, pos: number, len: number): void;
+  /**
+   * WRITE: `len` bytes at `buf[at ..]` to file position `pos` (`rw & ZUFS_RW_APPEND`: at the end of
+   * the file, whatever `pos`). Returns the file position just past the last byte written.
+   */
+  write?(
+    ino: number,
+    pos: number,
+    len: number,
+    buf: Uint8Array,
+    at: number,
+    rw: number,
+    ctx: OpContext,
+  ): number;
+  /** GET_MULTY (NIO reads/writes): fill the io-map of the zufs_ioc_IO at `at` of `io`. */
+  getMulty?(ino: number, io: DataView, at: number): void;
+  /** PUT_MULTY: release what a GET_MULTY took. `io` holds a zufs_ioc_IO at byte `at`. */
+  putMulty?(ino: number, io: DataView, at: number): void;
+  /** MMAP_CLOSE: the last mapping of the file went away. */
+  mmapClose?(ino: number, rw: number): void;
+  /** SYNC: make [offset, offset + length) durable (length 0: all); `flags` ZUFS_SF_*. */
+  sync?(ino: number, offset: number, length: number, flags: number): void;
+  /**
+   * FALLOCATE: `mode` FALLOC_FL_* over [pos, end), or ZUFS_FL_TRUNCATE: set the size to `pos` and
+   * free what lies past it (`end` is then meaningless).
+   */
+  fallocate?(ino: number, mode: number, pos: number, end: number): void;
+  /** LLSEEK: SEEK_DATA / SEEK_HOLE from `offset`; returns the offset found (ENXIO past the end). */
+  seek?(ino: number, offset: number, whence: number): number;
+  /** CLONE / COPY (`copy` true): `len` bytes (0: to the end of src) from src@posIn to dst@posOut. */
+  clone?(src: number, dst: number, posIn: number, posOut: number, len: number, copy: boolean): void;
   /**
    * ioctl(2) on an inode: `arg` is the request's argument area (the reply goes there too). Returns the
    * number of reply bytes written at `arg`.
    */
   ioctl?(ino: number, cmd: number, arg: DataView, ctx: OpContext): number;
-  /** PUT_MULTY: release what a GET_MULTY took. `io` holds a zufs_ioc_IO at byte `at`. */
-  putMulty?(ino: number, io: DataView, at: number): void;
+  /**
+   * XATTR_GET: the value of `name` in namespace `type` (ZUF_XF_*, the name has no prefix) into
+   * `out[at .. at + max)`; returns its size. With `max` 0 only the size is asked; throw ERANGE when it
+   * does not fit, ENODATA when there is no such attribute.
+   */
+  getxattr?(ino: number, type: number, name: ZName, out: Uint8Array, at: number, max: number): number;
+  /**
+   * XATTR_SET: `value` is `buf[at .. at + len)`, or null for a removal (ENODATA when absent). `flags`
+   * XATTR_CREATE (EEXIST) / XATTR_REPLACE (ENODATA).
+   */
+  setxattr?(
+    ino: number,
+    type: number,
+    name: ZName,
+    buf: Uint8Array | null,
+    at: number,
+    len: number,
+    flags: number,
+  ): void;
+  /**
+   * XATTR_LIST: the full names ("user.x\0security.y\0") into `out[at .. at + max)`; returns their
+   * size (`max` 0: only the size; ERANGE when they do not fit). `trusted`: trusted.* may be listed.
+   */
+  listxattr?(ino: number, out: Uint8Array, at: number, max: number, trusted: boolean): number;
+  /** FIEMAP: add extents with fiemapFillNextExtent(fill, ...) for [start, start + length). */
+  fiemap?(ino: number, fill: FiemapFill, start: number, length: number, flags: number): void;
+
   /** Any operation the framework does not decode itself: the raw operation buffer and the slot's window. */
   operation?(operation: number, op: DataView, window: Uint8Array): number;
   /** Called in each ZT when the mount goes away. */

@@ -1,0 +1,204 @@
+/**
+ * pmemfs as a zufs filesystem type: the module the server loads in every worker
+ * (`startServer({ filesystems: ['@zufs/example-pmemfs/fs-type'] })`).
+ *
+ * mount() opens the image once, in the mount thread; every ZT attaches to the same SharedArrayBuffer.
+ * Its zus_inodes live in that shared image, so an inode's dpp (pool 0) is its byte offset there.
+ *
+ * Mount options: `image=/path/to/file` (an image made by mkfs), or `memory=<bytes>` for a fresh
+ * in-memory filesystem (tests, scratch space); `inodes=<n>` and `label=<s>` with `memory`.
+ */
+import {
+  encodeDpp,
+  getTimeNs,
+  getU64,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  STATX_ATIME,
+  STATX_CTIME,
+  STATX_GID,
+  STATX_MODE,
+  STATX_MTIME,
+  STATX_SIZE,
+  STATX_UID,
+  ZI_TMPFILE,
+  ZUF_XF_SECURITY,
+  ZUF_XF_SYSTEM,
+  ZUF_XF_TRUSTED,
+  ZUF_XF_USER,
+  ZUFS_FL_TRUNCATE,
+  ZUFS_RW_APPEND,
+  ZusInode,
+  zdeEmit,
+} from '@zufs/zuf-core/api';
+import { defineFsType, Errno, type SuperBlock, type ZName, ZusError } from '@zufs/zus-server';
+import { type DeviceDescriptor, PmemDevice } from './device.js';
+import { PmemFs, REMOVE_DIR, type SetattrIn } from './fs.js';
+import { mkfs } from './mkfs.js';
+import { BLOCK_SIZE, PMEMFS_MAGIC, ROOT_INO } from './super.js';
+
+const XATTR_PREFIX: Record<number, string> = {
+  [ZUF_XF_SECURITY]: 'security.',
+  [ZUF_XF_SYSTEM]: 'system.',
+  [ZUF_XF_TRUSTED]: 'trusted.',
+  [ZUF_XF_USER]: 'user.',
+};
+
+function parseOptions(s: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const part of s.split(',')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    m.set(eq < 0 ? part : part.slice(0, eq), eq < 0 ? '' : part.slice(eq + 1));
+  }
+  return m;
+}
+
+function openDevice(options: string): PmemDevice {
+  const o = parseOptions(options);
+  const image = o.get('image');
+  if (image) return PmemDevice.openFile(image);
+  const memory = o.get('memory');
+  if (memory) {
+    const dev = PmemDevice.memory(Number(memory));
+    mkfs(dev, { inodes: o.has('inodes') ? Number(o.get('inodes')) : undefined, label: o.get('label') });
+    return dev;
+  }
+  throw new ZusError(Errno.EINVAL, 'pmemfs needs image=<path> or memory=<bytes>');
+}
+
+const nameOf = (n: ZName): Uint8Array => n.bytes.subarray(n.at, n.at + n.len);
+
+/** The per-ZT superblock: zus_api operations mapped onto PmemFs. */
+function superBlock(fs: PmemFs): SuperBlock {
+  const dev = fs.device;
+  const attr: SetattrIn = {};
+  const xname = (type: number, n: ZName): string => {
+    const prefix = XATTR_PREFIX[type];
+    if (!prefix) throw new ZusError(Errno.EOPNOTSUPP, `xattr namespace ${type}`);
+    return prefix + n.str();
+  };
+  return {
+    statfs(out) {
+      const s = fs.statfs();
+      Object.assign(out, s);
+    },
+    newInode(dir, name, zi, flags, symlink) {
+      const tmpfile = (flags & ZI_TMPFILE) !== 0;
+      return fs.newInode(dir, name ? nameOf(name) : '', {
+        mode: zi.getUint16(ZusInode.i_mode, true),
+        uid: zi.getUint32(ZusInode.i_uid, true),
+        gid: zi.getUint32(ZusInode.i_gid, true),
+        rdev: zi.getUint32(ZusInode.i_rdev, true),
+        symlinkTarget: symlink ?? undefined,
+        tmpfile,
+      });
+    },
+    freeInode(ino) {
+      fs.evict(ino);
+    },
+    evictInode(ino) {
+      fs.evict(ino);
+    },
+    lookup(dir, name) {
+      const ino = fs.lookup(dir, nameOf(name));
+      if (ino === 0) throw new ZusError(Errno.ENOENT);
+      return ino;
+    },
+    addDentry(dir, ino, name) {
+      fs.addDentry(dir, ino, nameOf(name));
+    },
+    removeDentry(dir, ino, name) {
+      const isDir = (dev.dv.getUint16(fs.iget(ino) + ZusInode.i_mode, true) & S_IFMT) === S_IFDIR;
+      fs.removeDentry(dir, nameOf(name), isDir ? REMOVE_DIR : 0);
+    },
+    rename(oldDir, oldName, newDir, newName, flags) {
+      const replaced = fs.rename(oldDir, nameOf(oldName), newDir, nameOf(newName), flags);
+      // A replaced inode that lost its last link and has no users is freed by the app's FREE_INODE.
+      void replaced;
+    },
+    readdir(dir, pos, it) {
+      // '.' and '..' are the app side's: start past them.
+      fs.readdir(dir, pos < 2 ? 2 : pos, (ino, type, nextPos, name) => zdeEmit(it, ino, type, nextPos, name));
+    },
+    ziDpp(ino) {
+      return encodeDpp(fs.iget(ino), 0);
+    },
+    getattr(ino, zi) {
+      const at = fs.iget(ino);
+      new Uint8Array(zi.buffer, zi.byteOffset, ZusInode.SIZE).set(dev.u8.subarray(at, at + ZusInode.SIZE));
+    },
+    setattr(ino, mask, zi) {
+      attr.mode = mask & STATX_MODE ? zi.getUint16(ZusInode.i_mode, true) : undefined;
+      attr.uid = mask & STATX_UID ? zi.getUint32(ZusInode.i_uid, true) : undefined;
+      attr.gid = mask & STATX_GID ? zi.getUint32(ZusInode.i_gid, true) : undefined;
+      attr.size = mask & STATX_SIZE ? getU64(zi, ZusInode.i_size) : undefined;
+      attr.atime = mask & STATX_ATIME ? getTimeNs(zi, ZusInode.i_atime) : undefined;
+      attr.mtime = mask & STATX_MTIME ? getTimeNs(zi, ZusInode.i_mtime) : undefined;
+      attr.ctime = mask & STATX_CTIME ? getTimeNs(zi, ZusInode.i_ctime) : undefined;
+      fs.setattr(ino, mask, attr);
+    },
+    read(ino, pos, len, buf, at) {
+      if ((dev.dv.getUint16(fs.iget(ino) + ZusInode.i_mode, true) & S_IFMT) === S_IFLNK) {
+        // zus_api has no READLINK: a symlink reads as its target.
+        const target = fs.readlink(ino).subarray(pos);
+        const n = Math.min(len, target.length);
+        buf.set(target.subarray(0, n), at);
+        return n;
+      }
+      return fs.read(ino, pos, buf.subarray(at, at + len));
+    },
+    write(ino, pos, len, buf, at, rw) {
+      const start = rw & ZUFS_RW_APPEND ? fs.getattr(ino).size : pos;
+      return start + fs.write(ino, start, buf.subarray(at, at + len));
+    },
+    sync() {
+      fs.sync();
+    },
+    fallocate(ino, mode, pos, end) {
+      if (mode & ZUFS_FL_TRUNCATE) fs.truncate(ino, pos);
+      else fs.fallocate(ino, mode, pos, end - pos);
+    },
+    seek(ino, offset, whence) {
+      return fs.seek(ino, offset, whence);
+    },
+    clone(src, dst, posIn, posOut, len) {
+      fs.copyRange(src, posIn, dst, posOut, len === 0 ? Math.max(0, fs.getattr(src).size - posIn) : len);
+    },
+    getxattr(ino, type, name, out, at, max) {
+      return fs.getxattr(ino, xname(type, name), max === 0 ? null : out.subarray(at, at + max));
+    },
+    setxattr(ino, type, name, buf, at, len, flags) {
+      if (buf === null) fs.removexattr(ino, xname(type, name));
+      else fs.setxattr(ino, xname(type, name), buf.subarray(at, at + len), flags);
+    },
+    listxattr(ino, out, at, max) {
+      return fs.listxattr(ino, max === 0 ? null : out.subarray(at, at + max));
+    },
+  };
+}
+
+export default defineFsType<DeviceDescriptor>({
+  name: 'pmemfs',
+  magic: PMEMFS_MAGIC,
+  version: { major: 1, minor: 0 },
+  timeGranularityNs: 1,
+  mount({ options }) {
+    const fs = PmemFs.mount(openDevice(options));
+    return {
+      descriptor: fs.descriptor(),
+      rootIno: ROOT_INO,
+      rootZi: encodeDpp(fs.iget(ROOT_INO), 0),
+      blocksizeBits: Math.log2(BLOCK_SIZE),
+    };
+  },
+  attach(descriptor) {
+    return superBlock(PmemFs.attach(descriptor));
+  },
+  umount(descriptor) {
+    const dev = PmemDevice.attach(descriptor);
+    dev.flush();
+    dev.close();
+  },
+});

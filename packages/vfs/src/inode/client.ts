@@ -1,0 +1,850 @@
+/**
+ * The inode-level client: the app side of every zus_api operation for one mount, in one thread. The
+ * node:fs face and the FUSE bridge sit on it. Inodes are named by their zus_ii cookie (`ii`).
+ *
+ * Attributes: each reply that hands over an inode carries a 128-byte zus_inode copy after its struct
+ * (see docs/decisions.md, "Attributes travel as a zus_inode copy"). When the server also gives a
+ * pool-0 dpp and this client was given the filesystem's pmem, attributes are read from pmem instead
+ * (and getattr needs no dispatch).
+ */
+import {
+  type Channel,
+  type Dispatcher,
+  dispatcherFor,
+  dppOffset,
+  dppPool,
+  Errno,
+  getTimeNs,
+  getU64,
+  IocAttr,
+  IocClone,
+  IocDentry,
+  IocEvictInode,
+  IocFiemap,
+  IocHdr,
+  IocIO,
+  IocLookup,
+  IocMountOptions,
+  IocNewInode,
+  IocReaddir,
+  IocRename,
+  IocSeek,
+  IocStatfs,
+  IocSync,
+  IocXattr,
+  isDir,
+  type MountInfo,
+  readUtf8,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  SEEK_CUR,
+  SEEK_END,
+  SEEK_SET,
+  STATX_ATIME,
+  STATX_CTIME,
+  STATX_GID,
+  STATX_MODE,
+  STATX_MTIME,
+  STATX_SIZE,
+  STATX_UID,
+  Statfs64,
+  setTimeNs,
+  setU64,
+  utf8Length,
+  writeUtf8,
+  writeZstr,
+  type ZdeEntry,
+  type ZdeIter,
+  ZI_TMPFILE,
+  ZUF_XF_SECURITY,
+  ZUF_XF_SYSTEM,
+  ZUF_XF_TRUSTED,
+  ZUF_XF_USER,
+  ZUFS_FL_TRUNCATE,
+  ZUFS_INODE_SIZE,
+  ZUFS_MAX_SYMLINK,
+  ZUFS_MO_MAX,
+  ZUFS_NAME_LEN,
+  ZUFS_OP_ADD_DENTRY,
+  ZUFS_OP_CLONE,
+  ZUFS_OP_COPY,
+  ZUFS_OP_EVICT_INODE,
+  ZUFS_OP_FALLOCATE,
+  ZUFS_OP_FIEMAP,
+  ZUFS_OP_FREE_INODE,
+  ZUFS_OP_LLSEEK,
+  ZUFS_OP_LOOKUP,
+  ZUFS_OP_NEW_INODE,
+  ZUFS_OP_READ,
+  ZUFS_OP_READDIR,
+  ZUFS_OP_REMOVE_DENTRY,
+  ZUFS_OP_RENAME,
+  ZUFS_OP_SETATTR,
+  ZUFS_OP_SHOW_OPTIONS,
+  ZUFS_OP_STATFS,
+  ZUFS_OP_SYNC,
+  ZUFS_OP_WRITE,
+  ZUFS_OP_XATTR_GET,
+  ZUFS_OP_XATTR_LIST,
+  ZUFS_OP_XATTR_SET,
+  ZUFS_RW_APPEND,
+  ZUFS_SF_DATASYNC,
+  ZUFS_XATTR_SET_EMPTY,
+  ZUFS_XATTR_TRUSTED,
+  type ZufRoot,
+  ZufsError,
+  ZusInode,
+  zdeIterInit,
+  zdeNext,
+} from '@zufs/zuf-core';
+
+/** Where a reply's zus_inode copy starts: right after the operation's struct. */
+export const ZI_COPY = Object.freeze({
+  LOOKUP: IocLookup.SIZE,
+  NEW_INODE: IocNewInode.SIZE,
+  DENTRY: IocDentry.SIZE,
+  SETATTR: IocAttr.SIZE,
+});
+
+export interface InodeAttr {
+  ino: number;
+  mode: number;
+  nlink: number;
+  size: number;
+  blocks: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  flags: number;
+  generation: number;
+  atimeNs: number;
+  mtimeNs: number;
+  ctimeNs: number;
+}
+
+export interface LookupResult {
+  ii: number;
+  ino: number;
+  attr: InodeAttr;
+}
+
+export interface StatfsResult {
+  type: number;
+  bsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  namelen: number;
+  frsize: number;
+  flags: number;
+}
+
+export interface InodeClientOptions {
+  /** The filesystem's pmem (pool 0), for filesystems that share their zus_inodes: attributes are read there. */
+  pmem?: Uint8Array;
+  /** True when the inode still has users (open files): unlink then leaves FREE_INODE to release(). */
+  inUse?(ii: number): boolean;
+  /** Bytes of the app buffer a READDIR dispatch asks the server to fill (default 32 KiB, at most the window). */
+  readdirBytes?: number;
+}
+
+/** setattr input: the fields named by the STATX_* mask are taken. */
+export interface SetAttr {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  atimeNs?: number;
+  mtimeNs?: number;
+  ctimeNs?: number;
+}
+
+export function newAttr(): InodeAttr {
+  return {
+    ino: 0,
+    mode: 0,
+    nlink: 0,
+    size: 0,
+    blocks: 0,
+    uid: 0,
+    gid: 0,
+    rdev: 0,
+    flags: 0,
+    generation: 0,
+    atimeNs: 0,
+    mtimeNs: 0,
+    ctimeNs: 0,
+  };
+}
+
+/** Decodes a 128-byte zus_inode at `at` of `dv` into `out`. */
+export function readZusInode(dv: DataView, at: number, out: InodeAttr): InodeAttr {
+  out.flags = dv.getUint16(at + ZusInode.i_flags, true);
+  out.mode = dv.getUint16(at + ZusInode.i_mode, true);
+  out.nlink = dv.getUint32(at + ZusInode.i_nlink, true);
+  out.size = getU64(dv, at + ZusInode.i_size);
+  out.blocks = getU64(dv, at + ZusInode.i_blocks);
+  out.mtimeNs = getTimeNs(dv, at + ZusInode.i_mtime);
+  out.ctimeNs = getTimeNs(dv, at + ZusInode.i_ctime);
+  out.atimeNs = getTimeNs(dv, at + ZusInode.i_atime);
+  out.ino = getU64(dv, at + ZusInode.i_ino);
+  out.uid = dv.getUint32(at + ZusInode.i_uid, true);
+  out.gid = dv.getUint32(at + ZusInode.i_gid, true);
+  out.generation = getU64(dv, at + ZusInode.i_generation);
+  const t = out.mode & S_IFMT;
+  out.rdev = t === 0o020000 || t === 0o060000 ? dv.getUint32(at + 96, true) : 0;
+  return out;
+}
+
+const XATTR_PREFIXES: readonly [string, number][] = [
+  ['user.', ZUF_XF_USER],
+  ['trusted.', ZUF_XF_TRUSTED],
+  ['security.', ZUF_XF_SECURITY],
+  ['system.', ZUF_XF_SYSTEM],
+];
+
+const decoder = new TextDecoder();
+
+function fail(err: number, syscall: string, what?: string): never {
+  throw ZufsError.fromErrno(err, syscall, what);
+}
+
+export class InodeClient {
+  readonly rootIi: number;
+  readonly sbId: number;
+  private readonly d: Dispatcher;
+  private readonly pmemView: DataView | null;
+  private readonly ziDpps = new Map<number, number>();
+  private readonly readdirBytes: number;
+  private readonly linkBuf = new Uint8Array(ZUFS_MAX_SYMLINK);
+  private readonly iter: ZdeIter;
+  private readonly ent: ZdeEntry = { ino: 0, type: 0, pos: 0, name: '', nameAt: 0, nameLen: 0 };
+
+  constructor(
+    readonly root: ZufRoot,
+    readonly mount: MountInfo,
+    private readonly opts: InodeClientOptions = {},
+  ) {
+    this.rootIi = mount.rootIi;
+    this.sbId = mount.sbId;
+    this.d = dispatcherFor(root);
+    const p = opts.pmem;
+    this.pmemView = p ? new DataView(p.buffer, p.byteOffset, p.byteLength) : null;
+    if (mount.rootZi && p) this.ziDpps.set(mount.rootIi, mount.rootZi);
+    this.readdirBytes = Math.min(opts.readdirBytes ?? 32 * 1024, root.slots[0].window.byteLength);
+    this.iter = zdeIterInit(new DataView(new ArrayBuffer(0)), 0, 0);
+  }
+
+  // ~~~ names and attributes ~~~
+
+  /** LOOKUP: `name` in directory `dirIi`. Pass `out` to reuse a result object (no allocation). */
+  lookup(dirIi: number, name: string, out?: LookupResult): LookupResult {
+    const ch = this.begin(ZUFS_OP_LOOKUP, IocLookup.SIZE, IocLookup._zi, ZI_COPY.LOOKUP + ZUFS_INODE_SIZE);
+    try {
+      const v = ch.op;
+      setU64(v, IocLookup.dir_ii, dirIi);
+      this.name(v, IocLookup.str, name, 'lookup');
+      this.call(ch, 'lookup', name);
+      return this.inodeReply(v, IocLookup.zus_ii, IocLookup._zi, ZI_COPY.LOOKUP, out);
+    } finally {
+      ch.release();
+    }
+  }
+
+  /** The inode's attributes (a SETATTR with an empty mask, or a read of pmem). */
+  getattr(ii: number, out: InodeAttr = newAttr()): InodeAttr {
+    const dpp = this.ziDpps.get(ii);
+    if (dpp !== undefined && this.pmemView) return readZusInode(this.pmemView, dppOffset(dpp), out);
+    return this.setattrOp(ii, 0, undefined, out);
+  }
+
+  /** SETATTR of the fields named by `mask` (STATX_*); a size change is a truncate (FALLOCATE, as ZUFS). */
+  setattr(ii: number, mask: number, attrs: SetAttr, out: InodeAttr = newAttr()): InodeAttr {
+    if (mask & STATX_SIZE) {
+      this.truncate(ii, attrs.size ?? 0);
+      mask &= ~STATX_SIZE;
+    }
+    return this.setattrOp(ii, mask, attrs, out);
+  }
+
+  private setattrOp(ii: number, mask: number, a: SetAttr | undefined, out: InodeAttr): InodeAttr {
+    const ch = this.begin(
+      ZUFS_OP_SETATTR,
+      ZI_COPY.SETATTR + ZUFS_INODE_SIZE,
+      0,
+      ZI_COPY.SETATTR + ZUFS_INODE_SIZE,
+    );
+    try {
+      const v = ch.op;
+      setU64(v, IocAttr.zus_ii, ii);
+      v.setUint32(IocAttr.zuf_attr, mask, true);
+      const z = ZI_COPY.SETATTR;
+      if (a) {
+        if (mask & STATX_MODE) v.setUint16(z + ZusInode.i_mode, a.mode ?? 0, true);
+        if (mask & STATX_UID) v.setUint32(z + ZusInode.i_uid, a.uid ?? 0, true);
+        if (mask & STATX_GID) v.setUint32(z + ZusInode.i_gid, a.gid ?? 0, true);
+        if (mask & STATX_ATIME) setTimeNs(v, z + ZusInode.i_atime, a.atimeNs ?? 0);
+        if (mask & STATX_MTIME) setTimeNs(v, z + ZusInode.i_mtime, a.mtimeNs ?? 0);
+        if (mask & STATX_CTIME) setTimeNs(v, z + ZusInode.i_ctime, a.ctimeNs ?? 0);
+      }
+      this.call(ch, mask ? 'setattr' : 'getattr');
+      return readZusInode(v, z, out);
+    } finally {
+      ch.release();
+    }
+  }
+
+  create(dirIi: number, name: string, mode = 0o644, uid = 0, gid = 0): LookupResult {
+    return this.newInode(dirIi, name, S_IFREG | (mode & 0o7777), uid, gid, 0, null, 0, 'open');
+  }
+
+  mkdir(dirIi: number, name: string, mode = 0o755, uid = 0, gid = 0): LookupResult {
+    return this.newInode(dirIi, name, S_IFDIR | (mode & 0o7777), uid, gid, 0, null, 0, 'mkdir');
+  }
+
+  /** mknod: `mode` carries the type (S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK, S_IFREG). */
+  mknod(dirIi: number, name: string, mode: number, rdev = 0, uid = 0, gid = 0): LookupResult {
+    return this.newInode(dirIi, name, mode, uid, gid, rdev, null, 0, 'mknod');
+  }
+
+  symlink(dirIi: number, name: string, target: string, uid = 0, gid = 0): LookupResult {
+    return this.newInode(dirIi, name, S_IFLNK | 0o777, uid, gid, 0, target, 0, 'symlink');
+  }
+
+  /** An O_TMPFILE inode: not linked anywhere (i_nlink 0) until link(). */
+  tmpfile(mode = 0o600, uid = 0, gid = 0): LookupResult {
+    return this.newInode(this.rootIi, '', S_IFREG | (mode & 0o7777), uid, gid, 0, null, ZI_TMPFILE, 'open');
+  }
+
+  private newInode(
+    dirIi: number,
+    name: string,
+    mode: number,
+    uid: number,
+    gid: number,
+    rdev: number,
+    target: string | null,
+    flags: number,
+    syscall: string,
+  ): LookupResult {
+    const ch = this.begin(
+      ZUFS_OP_NEW_INODE,
+      IocNewInode.SIZE,
+      IocNewInode._zi,
+      ZI_COPY.NEW_INODE + ZUFS_INODE_SIZE - IocNewInode._zi,
+    );
+    try {
+      const v = ch.op;
+      ch.opBytes.fill(0, IocNewInode.zi, IocNewInode.SIZE);
+      const z = IocNewInode.zi;
+      v.setUint16(z + ZusInode.i_mode, mode, true);
+      v.setUint32(z + ZusInode.i_uid, uid, true);
+      v.setUint32(z + ZusInode.i_gid, gid, true);
+      v.setUint32(z + 96, rdev, true);
+      const now = Date.now() * 1e6;
+      setTimeNs(v, z + ZusInode.i_mtime, now);
+      setTimeNs(v, z + ZusInode.i_ctime, now);
+      setTimeNs(v, z + ZusInode.i_atime, now);
+      setU64(v, IocNewInode.dir_ii, dirIi);
+      if (!(flags & ZI_TMPFILE)) this.name(v, IocNewInode.str, name, syscall);
+      setU64(v, IocNewInode.flags, flags);
+      if (target !== null) {
+        const n = utf8Length(target);
+        if (n > ZUFS_MAX_SYMLINK) fail(Errno.ENAMETOOLONG, syscall, 'symlink target');
+        writeUtf8(ch.windowView, 0, target, n);
+        setU64(v, z + ZusInode.i_size, n);
+        ch.setData(0, n);
+      }
+      this.call(ch, syscall, name);
+      return this.inodeReply(v, IocNewInode.zus_ii, IocNewInode._zi, ZI_COPY.NEW_INODE);
+    } finally {
+      ch.release();
+    }
+  }
+
+  /** link(2): `ii` gets the name `name` in `dirIi`. Returns its attributes after. */
+  link(ii: number, dirIi: number, name: string): InodeAttr {
+    return this.dentry(ZUFS_OP_ADD_DENTRY, ii, dirIi, name, 'link');
+  }
+
+  /** unlink(2): not for directories (EISDIR). Frees the inode when its last link went and it has no users. */
+  unlink(dirIi: number, name: string): InodeAttr {
+    const e = this.lookup(dirIi, name);
+    if (isDir(e.attr.mode)) fail(Errno.EISDIR, 'unlink', name);
+    const a = this.dentry(ZUFS_OP_REMOVE_DENTRY, e.ii, dirIi, name, 'unlink');
+    if (a.nlink === 0 && !this.opts.inUse?.(e.ii)) this.release(e.ii, 0);
+    return a;
+  }
+
+  rmdir(dirIi: number, name: string): void {
+    const e = this.lookup(dirIi, name);
+    if (!isDir(e.attr.mode)) fail(Errno.ENOTDIR, 'rmdir', name);
+    const a = this.dentry(ZUFS_OP_REMOVE_DENTRY, e.ii, dirIi, name, 'rmdir');
+    if (a.nlink === 0 && !this.opts.inUse?.(e.ii)) this.release(e.ii, 0);
+  }
+
+  private dentry(op: number, ii: number, dirIi: number, name: string, syscall: string): InodeAttr {
+    const ch = this.begin(
+      op,
+      IocDentry.SIZE,
+      IocDentry.ino,
+      ZI_COPY.DENTRY + ZUFS_INODE_SIZE - IocDentry.ino,
+    );
+    try {
+      const v = ch.op;
+      setU64(v, IocDentry.zus_ii, ii);
+      setU64(v, IocDentry.zus_dir_ii, dirIi);
+      this.name(v, IocDentry.str, name, syscall);
+      this.call(ch, syscall, name);
+      return readZusInode(v, ZI_COPY.DENTRY, newAttr());
+    } finally {
+      ch.release();
+    }
+  }
+
+  /**
+   * The app forgets an inode: FREE_INODE when its i_nlink is 0 (`nlink` as last seen), else
+   * EVICT_INODE. The VFS calls this when the last user of an unlinked inode goes.
+   */
+  release(ii: number, nlink: number, flags = 0): void {
+    const ch = this.begin(nlink === 0 ? ZUFS_OP_FREE_INODE : ZUFS_OP_EVICT_INODE, IocEvictInode.SIZE);
+    try {
+      setU64(ch.op, IocEvictInode.zus_ii, ii);
+      setU64(ch.op, IocEvictInode.flags, flags);
+      this.call(ch, 'evict');
+      this.ziDpps.delete(ii);
+    } finally {
+      ch.release();
+    }
+  }
+
+  /** renameat2: RENAME_NOREPLACE / RENAME_EXCHANGE in `flags`. A replaced inode left without links is freed. */
+  rename(oldDirIi: number, oldName: string, newDirIi: number, newName: string, flags = 0): void {
+    const src = this.lookup(oldDirIi, oldName);
+    let dst: LookupResult | null = null;
+    try {
+      dst = this.lookup(newDirIi, newName);
+    } catch (e) {
+      if ((e as ZufsError).errno !== Errno.ENOENT) throw e;
+    }
+    if (dst && !(flags & 2) && dst.ino !== src.ino) {
+      if (isDir(src.attr.mode) && !isDir(dst.attr.mode)) fail(Errno.ENOTDIR, 'rename', newName);
+      if (!isDir(src.attr.mode) && isDir(dst.attr.mode)) fail(Errno.EISDIR, 'rename', newName);
+    }
+    const ch = this.begin(ZUFS_OP_RENAME, IocRename.SIZE);
+    try {
+      const v = ch.op;
+      setU64(v, IocRename.old_dir_ii, oldDirIi);
+      setU64(v, IocRename.new_dir_ii, newDirIi);
+      setU64(v, IocRename.old_zus_ii, src.ii);
+      setU64(v, IocRename.new_zus_ii, dst ? dst.ii : 0);
+      this.name(v, IocRename.old_d_str, oldName, 'rename');
+      this.name(v, IocRename.new_d_str, newName, 'rename');
+      setTimeNs(v, IocRename.time, Date.now() * 1e6);
+      setU64(v, IocRename.flags, flags);
+      this.call(ch, 'rename', oldName);
+    } finally {
+      ch.release();
+    }
+    if (dst && !(flags & 2) && dst.ino !== src.ino) {
+      const a = this.getattr(dst.ii);
+      if (a.nlink === 0 && !this.opts.inUse?.(dst.ii)) this.release(dst.ii, 0);
+    }
+  }
+
+  /**
+   * READDIR from cookie `pos` (0: the start; "." and ".." are not listed). `cb` gets each entry and
+   * the cookie to resume after it; returning false stops. Returns the cookie to resume at, or -1 when
+   * the directory was read to its end.
+   */
+  readdir(
+    dirIi: number,
+    pos: number,
+    cb: (name: string, ino: number, type: number, next: number) => unknown,
+  ): number {
+    for (;;) {
+      const ch = this.begin(
+        ZUFS_OP_READDIR,
+        IocReaddir.SIZE,
+        IocReaddir.more,
+        IocReaddir.SIZE - IocReaddir.more,
+      );
+      let more: boolean;
+      const names: string[] = [];
+      const nums: number[] = [];
+      try {
+        const v = ch.op;
+        setU64(v, IocReaddir.dir_ii, dirIi);
+        setU64(v, IocReaddir.pos, pos);
+        v.setUint8(IocReaddir.more, 0);
+        ch.setData(0, this.readdirBytes);
+        this.call(ch, 'readdir');
+        more = v.getUint8(IocReaddir.more) !== 0;
+        const it = zdeIterInit(ch.windowView, 0, this.readdirBytes, this.iter);
+        for (let e = zdeNext(it, this.ent); e; e = zdeNext(it, this.ent)) {
+          names.push(e.name);
+          nums.push(e.ino, e.type, e.pos);
+        }
+      } finally {
+        ch.release();
+      }
+      // Callbacks run with the channel given back: they may call this client again.
+      for (let i = 0; i < names.length; i++) {
+        pos = nums[i * 3 + 2];
+        if (cb(names[i], nums[i * 3], nums[i * 3 + 1], pos) === false) return pos;
+      }
+      if (!more) return -1;
+      if (names.length === 0) fail(Errno.EINVAL, 'readdir', 'an entry does not fit the buffer');
+    }
+  }
+
+  // ~~~ data ~~~
+
+  /** READ into `dest` from file position `pos`; returns the bytes read (short at end of file). */
+  read(ii: number, pos: number, dest: Uint8Array): number {
+    return this.io(ZUFS_OP_READ, ii, pos, dest, 0, 'read');
+  }
+
+  /** WRITE `src` at `pos` (`append`: at the end of the file); returns the file position after the write. */
+  write(ii: number, pos: number, src: Uint8Array, append = false): number {
+    return this.io(ZUFS_OP_WRITE, ii, pos, src, append ? ZUFS_RW_APPEND : 0, 'write');
+  }
+
+  private io(op: number, ii: number, pos: number, buf: Uint8Array, rw: number, syscall: string): number {
+    const pool = this.poolOf(buf);
+    const ch = this.begin(op, IocIO.SIZE, IocIO.last_pos, 8);
+    try {
+      const v = ch.op;
+      const win = ch.window;
+      const chunk = pool ? buf.length : win.byteLength;
+      let done = 0;
+      let end = pos;
+      do {
+        const n = Math.min(chunk, buf.length - done);
+        if (done > 0) ch.begin(op, IocIO.SIZE, IocIO.last_pos, 8);
+        ch.opBytes.fill(0, IocIO.zus_ii, IocIO.SIZE);
+        setU64(v, IocIO.zus_ii, ii);
+        setU64(v, IocIO.filepos, pos);
+        v.setUint32(IocIO.rw, rw, true);
+        if (pool) {
+          v.setUint32(IocIO.pool, pool, true);
+          ch.setData(buf.byteOffset - this.root.pools[pool]!.bytes.byteOffset, n);
+        } else {
+          ch.setData(0, n);
+          if (op === ZUFS_OP_WRITE && n > 0)
+            win.set(n === buf.length ? buf : buf.subarray(done, done + n), 0);
+        }
+        this.call(ch, syscall);
+        end = getU64(v, IocIO.last_pos);
+        if (op === ZUFS_OP_READ) {
+          const got = end - pos;
+          if (!pool && got > 0) buf.set(got === win.byteLength ? win : win.subarray(0, got), done);
+          done += got;
+          pos = end;
+          if (got < n) return done;
+        } else {
+          done += n;
+          pos = end;
+          rw &= ~ZUFS_RW_APPEND; // the rest follows the first chunk
+        }
+      } while (done < buf.length);
+      return op === ZUFS_OP_READ ? done : end;
+    } finally {
+      ch.release();
+    }
+  }
+
+  /** A shared pool (1..6) holding `buf`, or 0 when it must bounce through the window. */
+  private poolOf(buf: Uint8Array): number {
+    const pools = this.root.pools;
+    if (!(buf.buffer instanceof SharedArrayBuffer)) return 0;
+    for (let p = 1; p < pools.length && p <= 6; p++) {
+      const b = pools[p]?.bytes;
+      if (
+        b &&
+        b.buffer === buf.buffer &&
+        buf.byteOffset >= b.byteOffset &&
+        buf.byteOffset + buf.length <= b.byteOffset + b.byteLength
+      )
+        return p;
+    }
+    return 0;
+  }
+
+  truncate(ii: number, size: number): void {
+    this.fallocOp(ii, ZUFS_FL_TRUNCATE, size, -1, 'truncate');
+  }
+
+  /** fallocate(2): FALLOC_FL_* `mode` over [pos, pos + len). */
+  fallocate(ii: number, mode: number, pos: number, len: number): void {
+    this.fallocOp(ii, mode, pos, pos + len, 'fallocate');
+  }
+
+  private fallocOp(ii: number, mode: number, pos: number, end: number, syscall: string): void {
+    const ch = this.begin(ZUFS_OP_FALLOCATE, IocIO.SIZE);
+    try {
+      const v = ch.op;
+      ch.opBytes.fill(0, IocIO.zus_ii, IocIO.SIZE);
+      setU64(v, IocIO.zus_ii, ii);
+      setU64(v, IocIO.filepos, pos);
+      v.setUint32(IocIO.rw, mode >>> 0, true);
+      if (end < 0) {
+        v.setUint32(IocIO.last_pos, 0xffffffff, true);
+        v.setUint32(IocIO.last_pos + 4, 0xffffffff, true);
+      } else setU64(v, IocIO.last_pos, end);
+      this.call(ch, syscall);
+    } finally {
+      ch.release();
+    }
+  }
+
+  fsync(ii: number, datasync = false, offset = 0, length = 0): void {
+    const ch = this.begin(ZUFS_OP_SYNC, IocSync.SIZE);
+    try {
+      const v = ch.op;
+      setU64(v, IocSync.zus_ii, ii);
+      setU64(v, IocSync.offset, offset);
+      setU64(v, IocSync.length, length);
+      setU64(v, IocSync.flags, datasync ? ZUFS_SF_DATASYNC : 0);
+      this.call(ch, 'fsync');
+    } finally {
+      ch.release();
+    }
+  }
+
+  /** lseek(2): SEEK_SET / SEEK_END here, SEEK_DATA / SEEK_HOLE by the filesystem (ENXIO past the end). */
+  seek(ii: number, offset: number, whence: number): number {
+    if (whence === SEEK_SET) return offset;
+    if (whence === SEEK_END) return this.getattr(ii).size + offset;
+    if (whence === SEEK_CUR) fail(Errno.EINVAL, 'lseek', 'SEEK_CUR needs a file position');
+    const ch = this.begin(ZUFS_OP_LLSEEK, IocSeek.SIZE, IocSeek.offset_out, 8);
+    try {
+      const v = ch.op;
+      setU64(v, IocSeek.zus_ii, ii);
+      setU64(v, IocSeek.offset_in, offset);
+      v.setUint32(IocSeek.whence, whence, true);
+      this.call(ch, 'lseek');
+      return getU64(v, IocSeek.offset_out);
+    } finally {
+      ch.release();
+    }
+  }
+
+  /** CLONE (or COPY with `copy`): `len` bytes (0: to the end of src). */
+  clone(srcIi: number, dstIi: number, posIn: number, posOut: number, len: number, copy = false): void {
+    const ch = this.begin(copy ? ZUFS_OP_COPY : ZUFS_OP_CLONE, IocClone.SIZE);
+    try {
+      const v = ch.op;
+      setU64(v, IocClone.src_zus_ii, srcIi);
+      setU64(v, IocClone.dst_zus_ii, dstIi);
+      setU64(v, IocClone.pos_in, posIn);
+      setU64(v, IocClone.pos_out, posOut);
+      setU64(v, IocClone.len, len);
+      setU64(v, IocClone.len_up, Math.ceil(len / 4096) * 4096);
+      this.call(ch, copy ? 'copy_file_range' : 'ioctl_ficlone');
+    } finally {
+      ch.release();
+    }
+  }
+
+  /** FIEMAP: up to `max` extents as [logical, physical, length, flags]. */
+  fiemap(ii: number, start: number, length: number, max = 32): number[][] {
+    const ch = this.begin(ZUFS_OP_FIEMAP, IocFiemap.SIZE, IocFiemap.extents_mapped, 8);
+    try {
+      const v = ch.op;
+      setU64(v, IocFiemap.zus_ii, ii);
+      setU64(v, IocFiemap.start, start);
+      setU64(v, IocFiemap.length, length);
+      v.setUint32(IocFiemap.flags, 0, true);
+      v.setUint32(IocFiemap.extents_max, max, true);
+      ch.setData(0, max * 56);
+      this.call(ch, 'fiemap');
+      const n = v.getUint32(IocFiemap.extents_mapped, true);
+      const out: number[][] = [];
+      const w = ch.windowView;
+      for (let i = 0; i < Math.min(n, max); i++)
+        out.push([
+          getU64(w, i * 56),
+          getU64(w, i * 56 + 8),
+          getU64(w, i * 56 + 16),
+          w.getUint32(i * 56 + 40, true),
+        ]);
+      return out;
+    } finally {
+      ch.release();
+    }
+  }
+
+  readlink(ii: number): string {
+    const n = this.read(ii, 0, this.linkBuf);
+    return decoder.decode(this.linkBuf.subarray(0, n));
+  }
+
+  // ~~~ xattrs ~~~
+
+  getxattr(ii: number, name: string): Uint8Array {
+    const ch = this.begin(ZUFS_OP_XATTR_GET, IocXattr.SIZE, IocXattr.user_buf_size);
+    try {
+      const v = ch.op;
+      const at = this.xattrName(ch, ii, name, 'getxattr');
+      const room = ch.capacity - at;
+      v.setUint32(IocXattr.user_buf_size, room, true);
+      v.setUint16(IocHdr.out_max, ch.capacity - IocXattr.user_buf_size, true);
+      this.call(ch, 'getxattr', name);
+      const n = v.getUint32(IocXattr.user_buf_size, true);
+      return ch.opBytes.slice(IocXattr.buf, IocXattr.buf + n);
+    } finally {
+      ch.release();
+    }
+  }
+
+  /** setxattr(2): `flags` XATTR_CREATE / XATTR_REPLACE. */
+  setxattr(ii: number, name: string, value: Uint8Array, flags = 0): void {
+    this.xattrSet(ii, name, value, flags, 'setxattr');
+  }
+
+  removexattr(ii: number, name: string): void {
+    this.xattrSet(ii, name, null, 0, 'removexattr');
+  }
+
+  private xattrSet(ii: number, name: string, value: Uint8Array | null, flags: number, syscall: string): void {
+    const ch = this.begin(ZUFS_OP_XATTR_SET, IocXattr.SIZE);
+    try {
+      const v = ch.op;
+      const at = this.xattrName(ch, ii, name, syscall);
+      const n = value ? value.length : 0;
+      if (at + n > ch.capacity) fail(Errno.E2BIG, syscall, name);
+      if (value) ch.opBytes.set(value, at);
+      v.setUint32(IocXattr.flags, flags, true);
+      v.setUint32(IocXattr.user_buf_size, n, true);
+      if (value && n === 0) v.setUint16(IocXattr.ioc_flags, ZUFS_XATTR_SET_EMPTY, true);
+      v.setUint16(IocHdr.in_len, at + n, true);
+      this.call(ch, syscall, name);
+    } finally {
+      ch.release();
+    }
+  }
+
+  listxattr(ii: number): string[] {
+    const ch = this.begin(ZUFS_OP_XATTR_LIST, IocXattr.SIZE, IocXattr.user_buf_size, 0);
+    try {
+      const v = ch.op;
+      ch.opBytes.fill(0, IocXattr.zus_ii, IocXattr.SIZE);
+      setU64(v, IocXattr.zus_ii, ii);
+      v.setUint16(IocXattr.ioc_flags, ZUFS_XATTR_TRUSTED, true);
+      v.setUint32(IocXattr.user_buf_size, ch.capacity - IocXattr.buf, true);
+      v.setUint16(IocHdr.out_max, ch.capacity - IocXattr.user_buf_size, true);
+      this.call(ch, 'listxattr');
+      const n = v.getUint32(IocXattr.user_buf_size, true);
+      const s = readUtf8(v, IocXattr.buf, n);
+      return s.split('\0').filter((x) => x.length > 0);
+    } finally {
+      ch.release();
+    }
+  }
+
+  /** Writes the request head and the name (namespace in `type`, prefix stripped); returns where data goes. */
+  private xattrName(ch: Channel, ii: number, name: string, syscall: string): number {
+    const v = ch.op;
+    ch.opBytes.fill(0, IocXattr.zus_ii, IocXattr.SIZE);
+    setU64(v, IocXattr.zus_ii, ii);
+    let type = 0;
+    let bare = name;
+    for (const [p, t] of XATTR_PREFIXES) {
+      if (name.startsWith(p)) {
+        type = t;
+        bare = name.slice(p.length);
+        break;
+      }
+    }
+    if (!type) fail(Errno.EOPNOTSUPP, syscall, name);
+    const n = utf8Length(bare);
+    if (n === 0 || n > ZUFS_NAME_LEN) fail(n ? Errno.ERANGE : Errno.EINVAL, syscall, name);
+    writeUtf8(v, IocXattr.buf, bare, n);
+    v.setUint8(IocXattr.buf + n, 0);
+    v.setUint32(IocXattr.type, type, true);
+    v.setUint16(IocXattr.name_len, n + 1, true);
+    v.setUint16(IocHdr.in_len, IocXattr.buf + n + 1, true);
+    return IocXattr.buf + n + 1;
+  }
+
+  // ~~~ superblock ~~~
+
+  statfs(out?: StatfsResult): StatfsResult {
+    const ch = this.begin(ZUFS_OP_STATFS, IocStatfs.SIZE, IocStatfs.statfs_out, Statfs64.SIZE);
+    try {
+      const v = ch.op;
+      setU64(v, IocStatfs.zus_sbi, this.sbId);
+      this.call(ch, 'statfs');
+      const a = IocStatfs.statfs_out;
+      const o = out ?? ({} as StatfsResult);
+      o.type = getU64(v, a + Statfs64.f_type);
+      o.bsize = getU64(v, a + Statfs64.f_bsize);
+      o.blocks = getU64(v, a + Statfs64.f_blocks);
+      o.bfree = getU64(v, a + Statfs64.f_bfree);
+      o.bavail = getU64(v, a + Statfs64.f_bavail);
+      o.files = getU64(v, a + Statfs64.f_files);
+      o.ffree = getU64(v, a + Statfs64.f_ffree);
+      o.namelen = getU64(v, a + Statfs64.f_namelen);
+      o.frsize = getU64(v, a + Statfs64.f_frsize);
+      o.flags = getU64(v, a + Statfs64.f_flags);
+      return o;
+    } finally {
+      ch.release();
+    }
+  }
+
+  showOptions(): string {
+    const ch = this.begin(ZUFS_OP_SHOW_OPTIONS, IocMountOptions.SIZE, IocMountOptions.buf, ZUFS_MO_MAX);
+    try {
+      setU64(ch.op, IocMountOptions.zus_sbi, this.sbId);
+      this.call(ch, 'show_options');
+      return readUtf8(ch.op, IocMountOptions.buf, ch.outLen);
+    } finally {
+      ch.release();
+    }
+  }
+
+  // ~~~ plumbing ~~~
+
+  private begin(op: number, inLen: number, outStart = 0, outMax = 0): Channel {
+    const ch = this.d.acquire();
+    ch.begin(op, inLen, outStart, outMax);
+    return ch;
+  }
+
+  private call(ch: Channel, syscall: string, what?: string): void {
+    const err = ch.call();
+    if (err) fail(err, syscall, what);
+  }
+
+  private name(v: DataView, at: number, name: string, syscall: string): void {
+    const n = utf8Length(name);
+    if (n > ZUFS_NAME_LEN) fail(Errno.ENAMETOOLONG, syscall, name.slice(0, 32));
+    if (n === 0) fail(Errno.ENOENT, syscall, 'empty name');
+    writeZstr(v, at, name);
+  }
+
+  private inodeReply(
+    v: DataView,
+    iiAt: number,
+    ziAt: number,
+    copyAt: number,
+    out?: LookupResult,
+  ): LookupResult {
+    const ii = getU64(v, iiAt);
+    const dpp = getU64(v, ziAt);
+    const r = out ?? { ii: 0, ino: 0, attr: newAttr() };
+    r.ii = ii;
+    if (dpp !== 0 && this.pmemView && dppPool(dpp) === 0) {
+      this.ziDpps.set(ii, dpp);
+      readZusInode(this.pmemView, dppOffset(dpp), r.attr);
+    } else readZusInode(v, copyAt, r.attr);
+    r.ino = r.attr.ino;
+    return r;
+  }
+}

@@ -1,0 +1,11 @@
+export {
+  type InodeAttr,
+  InodeClient,
+  type InodeClientOptions,
+  type LookupResult,
+  newAttr,
+  readZusInode,
+  type SetAttr,
+  type StatfsResult,
+  ZI_COPY,
+} from './client.js';
