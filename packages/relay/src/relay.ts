@@ -43,13 +43,32 @@ export const RelayWord = {
   BROKEN: 4,
   /** 1: the current app wait was interrupted */
   INTR: 5,
+  // Counters, in the default placement (see RelayPlacement): the ZT's three, then the app's three.
   FSS_SPINS: 6,
   FSS_PARKS: 7,
-  FSS_WAKEUPS: 8,
+  APP_WAKEUPS: 8,
   APP_SPINS: 9,
   APP_PARKS: 10,
-  APP_WAKEUPS: 11,
+  FSS_WAKEUPS: 11,
 } as const;
+
+/** Bytes of the words both sides touch on every handoff (the rest are counters). */
+export const RELAY_HOT_BYTES = 24;
+/** Bytes of each side's counters. */
+export const RELAY_COUNTER_BYTES = 12;
+
+/**
+ * Where a relay's counters live, as byte offsets in the relay's SharedArrayBuffer. By default they
+ * follow the hot words (all in 64 bytes). A caller that packs the hot words into one cache line with
+ * other data (zuf-core puts the operation header there) moves the counters to lines of their own,
+ * one per side, so that counting never moves a line between the two cores.
+ */
+export interface RelayPlacement {
+  /** Counters the ZT writes: fss spins, fss parks, app wakeups. */
+  ztCountersAt: number;
+  /** Counters the app writes: app spins, app parks, fss wakeups. */
+  appCountersAt: number;
+}
 
 const FSS = 0;
 const APP = 1;
@@ -57,13 +76,14 @@ const FSS_WAITING = 2;
 const APP_WAITING = 3;
 const BROKEN = 4;
 const INTR = 5;
-const FSS_SPINS = 6;
-const FSS_PARKS = 7;
-const FSS_WAKEUPS = 8;
-const APP_SPINS = 9;
-const APP_PARKS = 10;
-const APP_WAKEUPS = 11;
-const WORDS = RELAY_BYTES / 4;
+const HOT_WORDS = RELAY_HOT_BYTES / 4;
+// Indices in the ZT's counters (zc) and the app's counters (ac).
+const FSS_SPINS = 0;
+const FSS_PARKS = 1;
+const APP_WAKEUPS = 2;
+const APP_SPINS = 0;
+const APP_PARKS = 1;
+const FSS_WAKEUPS = 2;
 
 const EMPTY = 0;
 const POSTED = 1;
@@ -104,6 +124,9 @@ const inc = (w: Int32Array, i: number): void => {
 
 export class Relay {
   private readonly w: Int32Array;
+  /** The ZT's counters and the app's counters. */
+  private readonly zc: Int32Array;
+  private readonly ac: Int32Array;
   private readonly minSpin: number;
   private readonly maxSpin: number;
   private readonly sliceMs: number;
@@ -113,15 +136,26 @@ export class Relay {
   private fssParkRun = 0;
   private appParkRun = 0;
 
-  constructor(sab: SharedArrayBuffer, byteOffset = 0, opts?: RelayOptions) {
+  constructor(sab: SharedArrayBuffer, byteOffset = 0, opts?: RelayOptions, placement?: RelayPlacement) {
     if (!(sab instanceof SharedArrayBuffer)) throw new TypeError('Relay needs a SharedArrayBuffer');
     if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % 4 !== 0) {
       throw new RangeError(`relay byteOffset must be a non-negative multiple of 4, got ${byteOffset}`);
     }
-    if (byteOffset + RELAY_BYTES > sab.byteLength) {
-      throw new RangeError(`relay at ${byteOffset} does not fit in ${sab.byteLength} bytes`);
+    const zAt = placement?.ztCountersAt ?? byteOffset + RELAY_HOT_BYTES;
+    const aAt = placement?.appCountersAt ?? byteOffset + RELAY_HOT_BYTES + RELAY_COUNTER_BYTES;
+    for (const [at, n] of [
+      // The default placement keeps all RELAY_BYTES (spare words included) for the relay.
+      [byteOffset, placement ? RELAY_HOT_BYTES : RELAY_BYTES],
+      [zAt, RELAY_COUNTER_BYTES],
+      [aAt, RELAY_COUNTER_BYTES],
+    ]) {
+      if (!Number.isInteger(at) || at < 0 || at % 4 !== 0 || at + n > sab.byteLength) {
+        throw new RangeError(`relay words at ${at} do not fit in ${sab.byteLength} bytes (or are unaligned)`);
+      }
     }
-    this.w = new Int32Array(sab, byteOffset, WORDS);
+    this.w = new Int32Array(sab, byteOffset, HOT_WORDS);
+    this.zc = new Int32Array(sab, zAt, 3);
+    this.ac = new Int32Array(sab, aAt, 3);
     const d = relayDefaults;
     const maxUs = opts?.maxSpinUs ?? d.maxSpinUs;
     const minUs = Math.min(opts?.minSpinUs ?? d.minSpinUs, maxUs);
@@ -135,9 +169,15 @@ export class Relay {
   }
 
   /** Zeroes the relay's words (before any thread uses them) and returns a Relay on them. */
-  static init(sab: SharedArrayBuffer, byteOffset = 0, opts?: RelayOptions): Relay {
-    const r = new Relay(sab, byteOffset, opts);
-    for (let i = 0; i < WORDS; i++) Atomics.store(r.w, i, 0);
+  static init(
+    sab: SharedArrayBuffer,
+    byteOffset = 0,
+    opts?: RelayOptions,
+    placement?: RelayPlacement,
+  ): Relay {
+    const r = new Relay(sab, byteOffset, opts, placement);
+    new Int32Array(sab, byteOffset, (placement ? RELAY_HOT_BYTES : RELAY_BYTES) / 4).fill(0);
+    r.resetCounters();
     return r;
   }
 
@@ -155,10 +195,10 @@ export class Relay {
     const spun = this.fssSpin();
     if (!spun && !(timeoutMs > 0)) return RELAY_TIMEOUT; // a poll: no park
     if (spun || Atomics.compareExchange(w, FSS, EMPTY, PARKED) !== EMPTY) {
-      inc(w, FSS_SPINS);
+      inc(this.zc, FSS_SPINS);
       return this.consume(FSS);
     }
-    inc(w, FSS_PARKS);
+    inc(this.zc, FSS_PARKS);
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       let slice = this.sliceMs;
@@ -180,10 +220,10 @@ export class Relay {
     const spun = this.fssSpin();
     if (!spun && !(timeoutMs > 0)) return RELAY_TIMEOUT; // a poll: no park
     if (spun || Atomics.compareExchange(w, FSS, EMPTY, PARKED) !== EMPTY) {
-      inc(w, FSS_SPINS);
+      inc(this.zc, FSS_SPINS);
       return this.consume(FSS);
     }
-    inc(w, FSS_PARKS);
+    inc(this.zc, FSS_PARKS);
     const deadline = performance.now() + timeoutMs;
     const keepAlive = setTimeout(noop, KEEP_ALIVE_MS);
     try {
@@ -208,7 +248,7 @@ export class Relay {
     const w = this.w;
     w[APP_WAITING] = 0; // informational: published by the exchange below
     if (Atomics.exchange(w, APP, POSTED) === PARKED) {
-      inc(w, APP_WAKEUPS); // before the notify, so the woken peer sees it counted
+      inc(this.zc, APP_WAKEUPS); // before the notify, so the woken peer sees it counted
       Atomics.notify(w, APP, 1);
     }
   }
@@ -233,7 +273,7 @@ export class Relay {
   fssWakeup(): void {
     const w = this.w;
     if (Atomics.exchange(w, FSS, POSTED) === PARKED) {
-      inc(w, FSS_WAKEUPS); // before the notify, so the woken peer sees it counted
+      inc(this.ac, FSS_WAKEUPS); // before the notify, so the woken peer sees it counted
       Atomics.notify(w, FSS, 1);
     }
   }
@@ -258,10 +298,10 @@ export class Relay {
     const w = this.w;
     if (Atomics.load(w, BROKEN) !== 0) return RELAY_BROKEN;
     if (this.appSpin() || Atomics.compareExchange(w, APP, EMPTY, PARKED) !== EMPTY) {
-      inc(w, APP_SPINS);
+      inc(this.ac, APP_SPINS);
       return this.consume(APP);
     }
-    inc(w, APP_PARKS);
+    inc(this.ac, APP_PARKS);
     const timeoutMs = opts?.timeoutMs;
     const signal = opts?.signal;
     const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
@@ -294,10 +334,10 @@ export class Relay {
     const w = this.w;
     if (Atomics.load(w, BROKEN) !== 0) return RELAY_BROKEN;
     if (this.appSpin() || Atomics.compareExchange(w, APP, EMPTY, PARKED) !== EMPTY) {
-      inc(w, APP_SPINS);
+      inc(this.ac, APP_SPINS);
       return this.consume(APP);
     }
-    inc(w, APP_PARKS);
+    inc(this.ac, APP_PARKS);
     const timeoutMs = opts?.timeoutMs;
     const signal = opts?.signal;
     const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
@@ -359,20 +399,23 @@ export class Relay {
   }
 
   counters(): RelayCounters {
-    const w = this.w;
+    const { zc, ac } = this;
     return {
-      fssSpins: Atomics.load(w, FSS_SPINS) >>> 0,
-      fssParks: Atomics.load(w, FSS_PARKS) >>> 0,
-      fssWakeups: Atomics.load(w, FSS_WAKEUPS) >>> 0,
-      appSpins: Atomics.load(w, APP_SPINS) >>> 0,
-      appParks: Atomics.load(w, APP_PARKS) >>> 0,
-      appWakeups: Atomics.load(w, APP_WAKEUPS) >>> 0,
+      fssSpins: Atomics.load(zc, FSS_SPINS) >>> 0,
+      fssParks: Atomics.load(zc, FSS_PARKS) >>> 0,
+      fssWakeups: Atomics.load(ac, FSS_WAKEUPS) >>> 0,
+      appSpins: Atomics.load(ac, APP_SPINS) >>> 0,
+      appParks: Atomics.load(ac, APP_PARKS) >>> 0,
+      appWakeups: Atomics.load(zc, APP_WAKEUPS) >>> 0,
     };
   }
 
   /** Zeroes the counters. Call it while both sides are quiet (the counters have other writers). */
   resetCounters(): void {
-    for (let i = FSS_SPINS; i <= APP_WAKEUPS; i++) Atomics.store(this.w, i, 0);
+    for (let i = 0; i < 3; i++) {
+      Atomics.store(this.zc, i, 0);
+      Atomics.store(this.ac, i, 0);
+    }
   }
 
   // ---- internals ----

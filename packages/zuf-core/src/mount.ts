@@ -28,8 +28,7 @@ export function fsTypes(root: ZufRoot): RegisteredFsType[] {
   const n = Atomics.load(root.ctl, CTL_FS_TYPES);
   const out: RegisteredFsType[] = [];
   const dv = new DataView(root.descriptor.control);
-  for (let i = 0; i < Math.min(n, MAX_FS_TYPES); i++)
-    out.push(readFsInfo(dv, registryOffset(root.slots.length, i), i));
+  for (let i = 0; i < Math.min(n, MAX_FS_TYPES); i++) out.push(readFsInfo(dv, registryOffset(i), i));
   return out;
 }
 

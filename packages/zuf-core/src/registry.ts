@@ -37,7 +37,7 @@ export function publishFsTypes(root: ZufRoot, types: readonly Omit<RegisteredFsT
   if (types.length > MAX_FS_TYPES) throw new RangeError(`at most ${MAX_FS_TYPES} filesystem types`);
   const dv = new DataView(root.descriptor.control);
   types.forEach((t, i) => {
-    const at = registryOffset(root.slots.length, i);
+    const at = registryOffset(i);
     const name = encoder.encode(t.name);
     new Uint8Array(root.descriptor.control, at + RegisterFsInfo.fsname, 16).fill(0).set(name.subarray(0, 15));
     dv.setUint32(at + RegisterFsInfo.FS_magic, t.magic, true);

@@ -4,13 +4,17 @@
  *
  * control SAB (Int32 words):
  *   [0..15]   header words (CTL_*)
- *   [16..]    relays, one per grid slot plus the mount channel (RELAY_BYTES each)
  *   then      the registered filesystem types (REGISTRY_ENTRY_BYTES each)
- * ops SAB:     one operation buffer (maxCommand bytes) per slot
+ * ops SAB:     one region per slot (grid slots, then the mount channel), slotBytes() each:
+ *   +0        the relay's hot words (24 bytes), alone in their cache line
+ *   +64       the operation buffer (maxCommand bytes). Measured: putting the 24-byte header in
+ *             the relay's line gains nothing, since the peer spinning on the line steals it back
+ *             between the header's stores (see docs/decisions.md)
+ *   then      the relay's counters, one cache line per side (counting never moves a line)
  * windows SAB: one map window (windowSize bytes) per slot
  * pools:       shared buffer pools 1..6 (the ALLOC_BUFFER analog), see pools.ts
  */
-import { RELAY_BYTES, Relay } from '@zufs/relay';
+import { RELAY_HOT_BYTES, Relay, type RelayPlacement } from '@zufs/relay';
 import { ZUFS_MAX_ZT_CHANNELS, ZUS_API_MAP_MAX_SIZE } from './api/index.js';
 import { type PoolDescriptor, SharedPool } from './pools.js';
 
@@ -108,20 +112,22 @@ export function createZufRoot(opts: ZufRootOptions): ZufRootDescriptor {
   const poolSizes = opts.pools ?? [16 * 1024 * 1024];
   if (poolSizes.length > 6) throw new RangeError('at most 6 shared buffer pools');
   const slots = zts * channels + 1;
-  const control = new SharedArrayBuffer(controlBytes(slots));
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  const ops = new SharedArrayBuffer(slots * slotBytes(maxCommand));
   const ctl = new Int32Array(control);
   ctl[CTL_MAGIC] = ZUF_ROOT_MAGIC;
   ctl[CTL_ZTS] = zts;
   ctl[CTL_CHANNELS] = channels;
   ctl[CTL_MAX_COMMAND] = maxCommand;
   ctl[CTL_WINDOW_SIZE] = windowSize;
-  for (let i = 0; i < slots; i++) Relay.init(control, relayOffset(i));
+  for (let i = 0; i < slots; i++)
+    Relay.init(ops, slotOffset(i, maxCommand), undefined, relayPlacement(i, maxCommand));
   const pools: (PoolDescriptor | null)[] = [null];
   for (const size of poolSizes) pools.push(SharedPool.create(size));
   return {
     magic: ZUF_ROOT_MAGIC,
     control,
-    ops: new SharedArrayBuffer(slots * maxCommand),
+    ops,
     windows: new SharedArrayBuffer(slots * windowSize),
     pools,
     zts,
@@ -131,17 +137,33 @@ export function createZufRoot(opts: ZufRootOptions): ZufRootDescriptor {
   };
 }
 
-export function relayOffset(slot: number): number {
-  return HEADER_BYTES + slot * RELAY_BYTES;
+/** Where the operation buffer starts in a slot's region (the line after the relay's hot words). */
+export const SLOT_OP_OFFSET = 64;
+const LINE = 64;
+const align = (n: number): number => Math.ceil(n / LINE) * LINE;
+
+/** Bytes of one slot's region in the ops SAB. */
+export function slotBytes(maxCommand: number): number {
+  return align(SLOT_OP_OFFSET + maxCommand) + 2 * LINE;
 }
 
-export function registryOffset(slots: number, index: number): number {
-  return HEADER_BYTES + slots * RELAY_BYTES + index * REGISTRY_ENTRY_BYTES;
+/** Byte offset of a slot's region (its relay) in the ops SAB. */
+export function slotOffset(slot: number, maxCommand: number): number {
+  return slot * slotBytes(maxCommand);
 }
 
-function controlBytes(slots: number): number {
-  return registryOffset(slots, MAX_FS_TYPES);
+/** The relay's counters: one line per side, after the operation buffer. */
+export function relayPlacement(slot: number, maxCommand: number): RelayPlacement {
+  const at = slotOffset(slot, maxCommand) + align(SLOT_OP_OFFSET + maxCommand);
+  return { ztCountersAt: at, appCountersAt: at + LINE };
 }
+
+export function registryOffset(index: number): number {
+  return HEADER_BYTES + index * REGISTRY_ENTRY_BYTES;
+}
+
+const CONTROL_BYTES = HEADER_BYTES + MAX_FS_TYPES * REGISTRY_ENTRY_BYTES;
+if (RELAY_HOT_BYTES > SLOT_OP_OFFSET) throw new Error('relay hot words overlap the operation buffer');
 
 /** Checks that a value received from another thread is a usable descriptor; throws a TypeError if not. */
 export function checkDescriptor(d: unknown): asserts d is ZufRootDescriptor {
@@ -159,8 +181,8 @@ export function checkDescriptor(d: unknown): asserts d is ZufRootDescriptor {
   }
   const slots = x.zts * x.channels + 1;
   if (
-    x.control.byteLength !== controlBytes(slots) ||
-    x.ops.byteLength !== slots * x.maxCommand ||
+    x.control.byteLength !== CONTROL_BYTES ||
+    x.ops.byteLength !== slots * slotBytes(x.maxCommand) ||
     x.windows.byteLength !== slots * x.windowSize ||
     new Int32Array(x.control)[CTL_MAGIC] !== ZUF_ROOT_MAGIC
   ) {

@@ -11,11 +11,13 @@ import {
   CTL_STATE,
   CTL_STATE_GEN,
   checkDescriptor,
-  relayOffset,
+  relayPlacement,
+  SLOT_OP_OFFSET,
   STATE_FAILED,
   STATE_MOUNT_READY,
   STATE_READY,
   STATE_STOPPED,
+  slotOffset,
   type ZufRootDescriptor,
 } from './root.js';
 
@@ -33,9 +35,10 @@ export class Slot {
     d: ZufRootDescriptor,
     readonly index: number,
   ) {
-    this.relay = new Relay(d.control, relayOffset(index));
-    this.op = new DataView(d.ops, index * d.maxCommand, d.maxCommand);
-    this.opBytes = new Uint8Array(d.ops, index * d.maxCommand, d.maxCommand);
+    const base = slotOffset(index, d.maxCommand);
+    this.relay = new Relay(d.ops, base, undefined, relayPlacement(index, d.maxCommand));
+    this.op = new DataView(d.ops, base + SLOT_OP_OFFSET, d.maxCommand);
+    this.opBytes = new Uint8Array(d.ops, base + SLOT_OP_OFFSET, d.maxCommand);
     this.window = new Uint8Array(d.windows, index * d.windowSize, d.windowSize);
     this.windowView = new DataView(d.windows, index * d.windowSize, d.windowSize);
   }
