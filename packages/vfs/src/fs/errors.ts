@@ -1,0 +1,101 @@
+/** Node-shaped errors: what node:fs throws for a failed libuv call, and its argument errors. */
+import { constants as osConstants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
+
+const sysMap = getSystemErrorMap();
+const errnos = osConstants.errno as Record<string, number>;
+
+export interface FsError extends Error {
+  errno: number;
+  code: string;
+  syscall: string;
+  path?: string;
+  dest?: string;
+}
+
+/** The Linux errno (positive) for a code such as 'ENOENT'. */
+export function errnoOf(code: string): number {
+  return errnos[code] ?? 0;
+}
+
+/** `CODE: text, syscall 'path' -> 'dest'`, with exactly the own properties errno, code, syscall, path, dest. */
+export function uvError(errno: number, syscall: string, path?: string, dest?: string): FsError {
+  const e = Math.abs(errno);
+  const [code, text] = sysMap.get(-e) ?? [`E${e}`, 'unknown error'];
+  let message = `${code}: ${text}, ${syscall}`;
+  if (path !== undefined) message += ` '${path}'`;
+  if (dest !== undefined) message += ` -> '${dest}'`;
+  const err = new Error(message) as FsError;
+  err.errno = -e;
+  err.code = code;
+  err.syscall = syscall;
+  if (path !== undefined) err.path = path;
+  if (dest !== undefined) err.dest = dest;
+  Error.captureStackTrace?.(err, uvError);
+  return err;
+}
+
+/** Throws the Node error for code `code` ('ENOENT'...). */
+export function fail(code: string, syscall: string, path?: string, dest?: string): never {
+  throw uvError(errnoOf(code), syscall, path, dest);
+}
+
+/** A Linux errno from anything thrown below (ZufsError carries a positive errno). */
+export function errnoFrom(e: unknown): number {
+  const n = (e as { errno?: unknown })?.errno;
+  if (typeof n === 'number' && (e as { name?: string }).name === 'ZufsError') return Math.abs(n);
+  throw e;
+}
+
+/** Runs `fn`, turning an inode-level ZufsError into the Node error for `syscall` on `path`. */
+export function wrap<T>(fn: () => T, syscall: string, path?: string, dest?: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw uvError(errnoFrom(e), syscall, path, dest);
+  }
+}
+
+/** Node's SystemError (thrown by JS-side checks in rm and cp). */
+export function systemError(
+  code: string,
+  title: string,
+  uvCode: string,
+  detail: string,
+  syscall: string,
+  path: string,
+  errno = errnoOf(uvCode),
+): Error {
+  const err = new Error(`${title}: ${syscall} returned ${uvCode} (${detail}) ${path}`) as Error &
+    Record<string, unknown>;
+  Object.defineProperty(err, 'name', { value: 'SystemError', enumerable: false, configurable: true });
+  err.code = code;
+  err.info = { code: uvCode, message: detail, path, syscall, errno };
+  err.errno = errno;
+  err.syscall = syscall;
+  err.path = path;
+  return err;
+}
+
+function nodeTypeError(code: string, message: string): TypeError {
+  const err = new TypeError(message) as TypeError & { code: string };
+  err.code = code;
+  return err;
+}
+
+export function invalidArgType(name: string, what: string, value: unknown): TypeError {
+  const got =
+    value === null
+      ? 'null'
+      : typeof value === 'object'
+        ? 'an instance of Object'
+        : `type ${typeof value} (${String(value)})`;
+  return nodeTypeError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be ${what}. Received ${got}`);
+}
+
+export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): TypeError {
+  return nodeTypeError(
+    'ERR_INVALID_ARG_VALUE',
+    `The argument '${name}' ${reason}. Received ${String(value)}`,
+  );
+}

@@ -1,0 +1,99 @@
+/** The file descriptor table: open flags, file position, and who still uses an inode. */
+import { constants } from 'node:fs';
+import { fail, invalidArgType, invalidArgValue } from './errors.js';
+
+const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC } = constants;
+
+const FLAGS: Record<string, number> = {
+  r: O_RDONLY,
+  rs: O_RDONLY | O_SYNC,
+  sr: O_RDONLY | O_SYNC,
+  'r+': O_RDWR,
+  'rs+': O_RDWR | O_SYNC,
+  'sr+': O_RDWR | O_SYNC,
+  w: O_TRUNC | O_CREAT | O_WRONLY,
+  wx: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  xw: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  'w+': O_TRUNC | O_CREAT | O_RDWR,
+  'wx+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  'xw+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  a: O_APPEND | O_CREAT | O_WRONLY,
+  ax: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  xa: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  as: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  sa: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  'a+': O_APPEND | O_CREAT | O_RDWR,
+  'ax+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'xa+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'as+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
+  'sa+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
+};
+
+/** Node's stringToFlags: 'r', 'w+', 'ax'... or a number. */
+export function parseFlags(flags: unknown, dflt = 'r'): number {
+  if (flags === undefined || flags === null) flags = dflt;
+  if (typeof flags === 'number') return flags;
+  if (typeof flags === 'string') {
+    const f = FLAGS[flags];
+    if (f !== undefined) return f;
+  }
+  throw invalidArgValue('flags', flags);
+}
+
+export interface OpenFile {
+  ii: number;
+  flags: number;
+  pos: number;
+  path: string;
+  readable: boolean;
+  writable: boolean;
+  append: boolean;
+  isDir: boolean;
+}
+
+export class FdTable {
+  private readonly files = new Map<number, OpenFile>();
+  private readonly users = new Map<number, number>();
+  private next = 3;
+
+  add(f: OpenFile): number {
+    while (this.files.has(this.next)) this.next++;
+    const fd = this.next++;
+    this.files.set(fd, f);
+    this.users.set(f.ii, (this.users.get(f.ii) ?? 0) + 1);
+    return fd;
+  }
+
+  get(fd: unknown, syscall: string): OpenFile {
+    checkFd(fd);
+    const f = this.files.get(fd as number);
+    if (!f) fail('EBADF', syscall);
+    return f;
+  }
+
+  /** Forgets `fd`; returns the file and whether it was its inode's last user. */
+  remove(fd: unknown, syscall: string): [OpenFile, boolean] {
+    const f = this.get(fd, syscall);
+    this.files.delete(fd as number);
+    if (this.next > (fd as number)) this.next = fd as number;
+    const n = (this.users.get(f.ii) ?? 1) - 1;
+    if (n > 0) this.users.set(f.ii, n);
+    else this.users.delete(f.ii);
+    return [f, n === 0];
+  }
+
+  inUse(ii: number): boolean {
+    return this.users.has(ii);
+  }
+}
+
+export function checkFd(fd: unknown): void {
+  if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd);
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
+    const e = new RangeError(`The value of "fd" is out of range. Received ${fd}`) as RangeError & {
+      code: string;
+    };
+    e.code = 'ERR_OUT_OF_RANGE';
+    throw e;
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * The node:fs face: the *Sync methods of ZufsSync, and the callback and promises forms derived from
+ * them generically (argument errors throw at once, as Node's do; others go to the callback or the
+ * promise). Streams are Node's own, given this face's open/read/write/close.
+ */
+import * as nodeFs from 'node:fs';
+import { invalidArgType, uvError } from './errors.js';
+import { toPath } from './paths.js';
+import { BigIntStats, Dirent, Stats } from './stats.js';
+import type { ZufsSync } from './sync.js';
+
+type AnyFn = (...args: unknown[]) => unknown;
+
+/** Sync methods with a callback and a promises twin. */
+const SYNC_NAMES = [
+  'access',
+  'appendFile',
+  'chmod',
+  'chown',
+  'close',
+  'copyFile',
+  'cp',
+  'fchmod',
+  'fchown',
+  'fdatasync',
+  'fstat',
+  'fsync',
+  'ftruncate',
+  'futimes',
+  'lchmod',
+  'lchown',
+  'link',
+  'lstat',
+  'lutimes',
+  'mkdir',
+  'mkdtemp',
+  'open',
+  'readdir',
+  'readFile',
+  'readlink',
+  'realpath',
+  'rename',
+  'rm',
+  'rmdir',
+  'stat',
+  'statfs',
+  'symlink',
+  'truncate',
+  'unlink',
+  'utimes',
+  'writeFile',
+] as const;
+
+/** Errors about the arguments (Node throws them synchronously, even for callback forms). */
+function isArgError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && code.startsWith('ERR_') && !code.startsWith('ERR_FS_');
+}
+
+function callbackForm(sync: AnyFn, results: (r: unknown, args: unknown[]) => unknown[] = (r) => [r]): AnyFn {
+  return (...args: unknown[]) => {
+    const cb = args.pop();
+    if (typeof cb !== 'function') throw invalidArgType('cb', 'of type function', cb);
+    let out: unknown[];
+    try {
+      out = [null, ...results(sync(...args), args)];
+    } catch (e) {
+      if (isArgError(e)) throw e;
+      out = [e];
+    }
+    process.nextTick(() => (cb as AnyFn)(...out));
+  };
+}
+
+/** What opendir gives: the entries read at open, handed out one by one. */
+export class Dir {
+  private i = 0;
+  private closed = false;
+  constructor(
+    readonly path: string,
+    private readonly ents: Dirent[],
+  ) {}
+  private check(): void {
+    if (this.closed) {
+      const e = new Error('Directory handle was closed') as Error & { code: string };
+      e.code = 'ERR_DIR_CLOSED';
+      throw e;
+    }
+  }
+  readSync(): Dirent | null {
+    this.check();
+    return this.ents[this.i++] ?? null;
+  }
+  read(cb?: (err: Error | null, d: Dirent | null) => void): Promise<Dirent | null> | undefined {
+    if (cb) {
+      const r = this.readSync();
+      process.nextTick(() => cb(null, r));
+      return undefined;
+    }
+    return Promise.resolve().then(() => this.readSync());
+  }
+  closeSync(): void {
+    this.check();
+    this.closed = true;
+  }
+  close(cb?: (err: Error | null) => void): Promise<void> | undefined {
+    if (cb) {
+      let err: Error | null = null;
+      try {
+        this.closeSync();
+      } catch (e) {
+        err = e as Error;
+      }
+      process.nextTick(() => cb(err));
+      return undefined;
+    }
+    return Promise.resolve().then(() => this.closeSync());
+  }
+  async *[Symbol.asyncIterator](): AsyncGenerator<Dirent> {
+    try {
+      for (let d = this.readSync(); d; d = this.readSync()) yield d;
+    } finally {
+      if (!this.closed) this.closeSync();
+    }
+  }
+  *[Symbol.iterator](): Generator<Dirent> {
+    try {
+      for (let d = this.readSync(); d; d = this.readSync()) yield d;
+    } finally {
+      if (!this.closed) this.closeSync();
+    }
+  }
+}
+
+/** A minimal FileHandle for promises.open. */
+export class FileHandle {
+  constructor(
+    readonly fd: number,
+    private readonly s: ZufsSync,
+  ) {}
+  async read(buffer: Uint8Array, offset?: number, length?: number, position?: number | null) {
+    const bytesRead = this.s.readSync(this.fd, buffer, offset, length, position);
+    return { bytesRead, buffer };
+  }
+  async write(buffer: Uint8Array | string, ...rest: unknown[]) {
+    const bytesWritten = this.s.writeSync(this.fd, buffer, ...(rest as [unknown, unknown, unknown]));
+    return { bytesWritten, buffer };
+  }
+  async readFile(o?: unknown) {
+    return this.s.readFileSync(this.fd, o);
+  }
+  async writeFile(data: unknown, o?: unknown) {
+    return this.s.writeFileSync(this.fd, data, o);
+  }
+  async appendFile(data: unknown, o?: unknown) {
+    return this.s.writeFileSync(this.fd, data, o);
+  }
+  async stat(o?: unknown) {
+    return this.s.fstatSync(this.fd, o);
+  }
+  async truncate(len?: number) {
+    return this.s.ftruncateSync(this.fd, len);
+  }
+  async sync() {
+    return this.s.fsyncSync(this.fd);
+  }
+  async datasync() {
+    return this.s.fdatasyncSync(this.fd);
+  }
+  async chmod(mode: number) {
+    return this.s.fchmodSync(this.fd, mode);
+  }
+  async utimes(a: unknown, m: unknown) {
+    return this.s.futimesSync(this.fd, a, m);
+  }
+  async writev(buffers: ArrayBufferView[], position?: number | null) {
+    const bytesWritten = this.s.writevSync(this.fd, buffers, position);
+    return { bytesWritten, buffers };
+  }
+  async readv(buffers: ArrayBufferView[], position?: number | null) {
+    const bytesRead = this.s.readvSync(this.fd, buffers, position);
+    return { bytesRead, buffers };
+  }
+  async chown(uid: number, gid: number) {
+    return this.s.fchownSync(this.fd, uid, gid);
+  }
+  async close() {
+    return this.s.closeSync(this.fd);
+  }
+}
+
+/** The methods the face has, typed as node:fs types them (it is meant as a drop-in). */
+export type ZufsFsMethod =
+  | (typeof SYNC_NAMES)[number]
+  | `${(typeof SYNC_NAMES)[number]}Sync`
+  | 'exists'
+  | 'existsSync'
+  | 'read'
+  | 'readSync'
+  | 'write'
+  | 'writeSync'
+  | 'readv'
+  | 'readvSync'
+  | 'writev'
+  | 'writevSync'
+  | 'opendir'
+  | 'opendirSync'
+  | 'createReadStream'
+  | 'createWriteStream'
+  | 'constants'
+  | 'Stats'
+  | 'BigIntStats'
+  | 'Dirent'
+  | 'Dir';
+
+export type ZufsPromisesMethod = (typeof SYNC_NAMES)[number] | 'opendir' | 'open' | 'constants';
+
+type NodePromises = typeof nodeFs.promises;
+
+export type ZufsFs = Pick<typeof nodeFs, Extract<ZufsFsMethod, keyof typeof nodeFs>> & {
+  promises: Pick<NodePromises, Extract<ZufsPromisesMethod, keyof NodePromises>>;
+};
+
+/** The node:fs-shaped object over `s`. */
+export function makeFs(s: ZufsSync): ZufsFs {
+  const fs: Record<string, unknown> = {};
+  const bind = (name: string) => (s as unknown as Record<string, AnyFn>)[name].bind(s) as AnyFn;
+  const promises: Record<string, AnyFn> = {};
+  for (const base of SYNC_NAMES) {
+    const sync = bind(`${base}Sync`);
+    fs[`${base}Sync`] = sync;
+    fs[base] = callbackForm(sync);
+    promises[base] = async (...args: unknown[]) => sync(...args);
+  }
+  for (const name of ['existsSync', 'readSync', 'writeSync', 'readvSync', 'writevSync'])
+    fs[name] = bind(name);
+
+  const nativeSync = bind('realpathNativeSync');
+  (fs.realpathSync as { native?: AnyFn }).native = nativeSync;
+  (fs.realpath as { native?: AnyFn }).native = callbackForm(nativeSync);
+  fs.exists = (path: unknown, cb: unknown) => {
+    if (typeof cb !== 'function') throw invalidArgType('cb', 'of type function', cb);
+    const r = s.existsSync(path);
+    process.nextTick(() => (cb as AnyFn)(r));
+  };
+  const rw = (sync: AnyFn) => callbackForm(sync, (n, args) => [n, args[1]]);
+  fs.read = rw(bind('readSync'));
+  fs.write = rw(bind('writeSync'));
+  fs.readv = rw(bind('readvSync'));
+  fs.writev = rw(bind('writevSync'));
+
+  const opendirSync = (path: unknown, o?: unknown) => {
+    const p = toPath(path);
+    void o;
+    try {
+      return new Dir(p, s.readdirSync(p, { withFileTypes: true }) as Dirent[]);
+    } catch (e) {
+      const n = (e as { errno?: unknown }).errno;
+      if (typeof n !== 'number') throw e;
+      throw uvError(n, 'opendir');
+    }
+  };
+  fs.opendirSync = opendirSync;
+  fs.opendir = callbackForm(opendirSync as AnyFn);
+  promises.opendir = async (...args: unknown[]) => opendirSync(args[0], args[1]);
+  promises.open = async (path: unknown, flags?: unknown, mode?: unknown) =>
+    new FileHandle(s.openSync(path, flags, mode), s);
+
+  const streamFs = { open: fs.open, read: fs.read, write: fs.write, writev: fs.writev, close: fs.close };
+  fs.createReadStream = (path: unknown, o?: unknown) => {
+    const op = typeof o === 'string' ? { encoding: o } : ((o ?? {}) as object);
+    return nodeFs.createReadStream(path as string, { ...op, fs: streamFs } as never);
+  };
+  fs.createWriteStream = (path: unknown, o?: unknown) => {
+    const op = typeof o === 'string' ? { encoding: o } : ((o ?? {}) as object);
+    return nodeFs.createWriteStream(path as string, { ...op, fs: streamFs } as never);
+  };
+  fs.constants = nodeFs.constants;
+  Object.assign(fs, nodeFs.constants);
+  fs.F_OK = nodeFs.constants.F_OK;
+  fs.Stats = Stats;
+  fs.BigIntStats = BigIntStats;
+  fs.Dirent = Dirent;
+  fs.Dir = Dir;
+  promises.constants = nodeFs.constants as unknown as AnyFn;
+  fs.promises = promises;
+  return fs as unknown as ZufsFs;
+}

@@ -1,0 +1,210 @@
+/**
+ * Path resolution on the inode client: components walked from the mount's root, symlinks followed
+ * (ELOOP after 40), '..' physical (after symlinks), ENAMETOOLONG, ENOTDIR, trailing slashes, and
+ * search permission on every directory passed.
+ */
+import { fileURLToPath } from 'node:url';
+import type { InodeAttr, InodeClient, LookupResult } from '../inode/client.js';
+import { errnoFrom, fail, invalidArgType, invalidArgValue, uvError } from './errors.js';
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+export const MAXSYMLINKS = 40;
+export const PATH_MAX = 4096;
+export const NAME_MAX = 255;
+
+export interface Cred {
+  uid: number;
+  gid: number;
+}
+
+export const R_OK = 4;
+export const W_OK = 2;
+export const X_OK = 1;
+
+export const isDirMode = (m: number) => (m & S_IFMT) === S_IFDIR;
+export const isLinkMode = (m: number) => (m & S_IFMT) === S_IFLNK;
+
+/** Linux's generic_permission: root bypasses r and w, and x when some x bit is set (or a directory). */
+export function permits(a: InodeAttr, cred: Cred, want: number): boolean {
+  if (cred.uid === 0) {
+    if (!(want & X_OK)) return true;
+    return isDirMode(a.mode) || (a.mode & 0o111) !== 0;
+  }
+  let bits: number;
+  if (a.uid === cred.uid) bits = (a.mode >> 6) & 7;
+  else if (a.gid === cred.gid) bits = (a.mode >> 3) & 7;
+  else bits = a.mode & 7;
+  return (bits & want) === want;
+}
+
+/** A path argument (string, Buffer, file: URL) as a string; Node's argument errors otherwise. */
+export function toPath(p: unknown, name = 'path'): string {
+  let s: string;
+  if (typeof p === 'string') s = p;
+  else if (p instanceof Uint8Array) s = Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString();
+  else if (p instanceof URL) {
+    if (p.protocol !== 'file:') {
+      const e = new TypeError('The URL must be of scheme file') as TypeError & { code: string };
+      e.code = 'ERR_INVALID_URL_SCHEME';
+      throw e;
+    }
+    s = fileURLToPath(p);
+  } else throw invalidArgType(name, 'of type string or an instance of Buffer or URL', p);
+  if (s.includes('\0'))
+    throw invalidArgValue(name, s, 'must be a string, Uint8Array, or URL without null bytes');
+  return s;
+}
+
+export interface Node {
+  ii: number;
+  attr: InodeAttr;
+}
+
+/** Where a path's last component lives: its directory, its name, and the entry if there is one. */
+export interface Parent {
+  dir: Node;
+  name: string;
+  /** The entry, not followed (null when absent). */
+  entry: LookupResult | null;
+  trailingSlash: boolean;
+  /** The name was '.' or '..': `entry` is that directory. */
+  dots: boolean;
+}
+
+export class Resolver {
+  constructor(
+    readonly c: InodeClient,
+    readonly cred: Cred,
+  ) {}
+
+  root(): Node {
+    return { ii: this.c.rootIi, attr: this.c.getattr(this.c.rootIi) };
+  }
+
+  private check(path: string, syscall: string): void {
+    if (path === '') fail('ENOENT', syscall, path);
+    if (Buffer.byteLength(path) >= PATH_MAX) fail('ENAMETOOLONG', syscall, path);
+  }
+
+  lookup(dir: Node, name: string, syscall: string, path: string): LookupResult | null {
+    if (Buffer.byteLength(name) > NAME_MAX) fail('ENAMETOOLONG', syscall, path);
+    try {
+      return this.c.lookup(dir.ii, name);
+    } catch (e) {
+      const n = errnoFrom(e);
+      if (n === 2) return null;
+      throw uvError(n, syscall, path);
+    }
+  }
+
+  /**
+   * Walks `comps` from `stack` (the directories down to where the walk stands), following symlinks
+   * in every component (and in the last when `followLast`). Returns the stack ending at the result.
+   */
+  private walk(stack: Node[], comps: string[], followLast: boolean, syscall: string, path: string): Node[] {
+    let links = 0;
+    const todo = comps.slice().reverse();
+    while (todo.length) {
+      const name = todo.pop()!;
+      if (name === '' || name === '.') {
+        if (!isDirMode(stack[stack.length - 1].attr.mode)) fail('ENOTDIR', syscall, path);
+        continue;
+      }
+      const cur = stack[stack.length - 1];
+      if (!isDirMode(cur.attr.mode)) fail('ENOTDIR', syscall, path);
+      if (!permits(cur.attr, this.cred, X_OK)) fail('EACCES', syscall, path);
+      if (name === '..') {
+        if (stack.length > 1) stack.pop();
+        continue;
+      }
+      const e = this.lookup(cur, name, syscall, path);
+      if (!e) fail('ENOENT', syscall, path);
+      const last = todo.length === 0;
+      if (isLinkMode(e.attr.mode) && (!last || followLast)) {
+        if (++links > MAXSYMLINKS) fail('ELOOP', syscall, path);
+        const target = this.c.readlink(e.ii);
+        if (target.startsWith('/')) stack.splice(1);
+        const parts = target.split('/');
+        for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]);
+        continue;
+      }
+      stack.push({ ii: e.ii, attr: e.attr });
+    }
+    return stack;
+  }
+
+  /** The inode `path` names (`follow`: through a final symlink). A trailing slash needs a directory. */
+  resolve(path: string, follow: boolean, syscall: string): Node {
+    this.check(path, syscall);
+    const trailing = /\/\.?$/.test(path) && path !== '/';
+    const comps = path.split('/');
+    const stack = this.walk([this.root()], comps, follow || trailing, syscall, path);
+    const n = stack[stack.length - 1];
+    if (trailing && !isDirMode(n.attr.mode)) fail('ENOTDIR', syscall, path);
+    return n;
+  }
+
+  /** The directory holding `path`'s last component, and that entry if it exists (not followed). */
+  parent(path: string, syscall: string): Parent {
+    this.check(path, syscall);
+    const comps = path.split('/');
+    let trailingSlash = false;
+    while (comps.length > 1 && comps[comps.length - 1] === '') {
+      comps.pop();
+      trailingSlash = true;
+    }
+    const name = comps.pop() ?? '';
+    const stack = this.walk([this.root()], comps, true, syscall, path);
+    const dir = stack[stack.length - 1];
+    if (!isDirMode(dir.attr.mode)) fail('ENOTDIR', syscall, path);
+    if (name === '' || name === '.' || name === '..') {
+      const st = name === '..' && stack.length > 1 ? stack[stack.length - 2] : dir;
+      const entry: LookupResult = { ii: st.ii, ino: st.attr.ino, attr: st.attr };
+      return { dir, name: name || '.', entry, trailingSlash: true, dots: true };
+    }
+    if (!permits(dir.attr, this.cred, X_OK)) fail('EACCES', syscall, path);
+    const entry = this.lookup(dir, name, syscall, path);
+    return { dir, name, entry, trailingSlash, dots: false };
+  }
+
+  /** The canonical path of `path` (symlinks resolved). */
+  realpath(path: string, syscall: string): string {
+    this.check(path, syscall);
+    const names: string[] = [];
+    let links = 0;
+    const stack: Node[] = [this.root()];
+    const todo = path.split('/').reverse();
+    while (todo.length) {
+      const name = todo.pop()!;
+      if (name === '' || name === '.') continue;
+      const cur = stack[stack.length - 1];
+      if (!isDirMode(cur.attr.mode)) fail('ENOTDIR', syscall, path);
+      if (name === '..') {
+        if (stack.length > 1) {
+          stack.pop();
+          names.pop();
+        }
+        continue;
+      }
+      if (!permits(cur.attr, this.cred, X_OK)) fail('EACCES', syscall, path);
+      const e = this.lookup(cur, name, syscall, path);
+      if (!e) fail('ENOENT', syscall, path);
+      if (isLinkMode(e.attr.mode)) {
+        if (++links > MAXSYMLINKS) fail('ELOOP', syscall, path);
+        const target = this.c.readlink(e.ii);
+        if (target.startsWith('/')) {
+          stack.splice(1);
+          names.length = 0;
+        }
+        const parts = target.split('/');
+        for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]);
+        continue;
+      }
+      stack.push({ ii: e.ii, attr: e.attr });
+      names.push(name);
+    }
+    return `/${names.join('/')}`;
+  }
+}

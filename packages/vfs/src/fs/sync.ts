@@ -1,0 +1,887 @@
+/** The *Sync methods of node:fs on a zufs mount, for one user (uid/gid). */
+import { constants } from 'node:fs';
+import { posix } from 'node:path';
+import { STATX_ATIME, STATX_CTIME, STATX_GID, STATX_MODE, STATX_MTIME, STATX_UID } from '@zufs/zuf-core';
+import type { InodeAttr, InodeClient, LookupResult } from '../inode/client.js';
+import { fail, invalidArgType, systemError, uvError, wrap } from './errors.js';
+import { checkFd, type FdTable, type OpenFile, parseFlags } from './fds.js';
+import {
+  type Cred,
+  isDirMode,
+  isLinkMode,
+  type Node,
+  permits,
+  R_OK,
+  Resolver,
+  toPath,
+  W_OK,
+  X_OK,
+} from './paths.js';
+import { type BigIntStats, Dirent, dtToMode, makeStats, type Stats } from './stats.js';
+
+const {
+  O_ACCMODE = 3,
+  O_RDONLY,
+  O_WRONLY,
+  O_RDWR,
+  O_CREAT,
+  O_EXCL,
+  O_TRUNC,
+  O_APPEND,
+  O_DIRECTORY,
+  O_NOFOLLOW,
+} = constants as typeof constants & { O_ACCMODE?: number };
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+/** What every face of one mount shares. */
+export interface Volume {
+  c: InodeClient;
+  fds: FdTable;
+}
+
+type Encoding = BufferEncoding | 'buffer' | null | undefined;
+type Opts = Record<string, unknown>;
+
+function opts(o: unknown, dflt: Opts = {}): Opts {
+  if (o === undefined || o === null) return dflt;
+  if (typeof o === 'string') return { ...dflt, encoding: o };
+  if (typeof o === 'object') return { ...dflt, ...(o as Opts) };
+  if (typeof o === 'function') return dflt;
+  throw invalidArgType('options', 'of type object', o);
+}
+
+function toBytes(data: unknown, encoding?: unknown, name = 'data'): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, (encoding as BufferEncoding) || 'utf8');
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw invalidArgType(name, 'of type string or an instance of Buffer, TypedArray, or DataView', data);
+}
+
+function toMode(m: unknown, dflt: number): number {
+  if (m === undefined || m === null) return dflt;
+  if (typeof m === 'number') return m;
+  if (typeof m === 'string' && /^[0-7]+$/.test(m)) return Number.parseInt(m, 8);
+  throw invalidArgType('mode', 'of type number', m);
+}
+
+/** Node's toUnixTimestamp, in ns. */
+function toNs(t: unknown, name: string): number {
+  if (t instanceof Date) return t.getTime() * 1e6;
+  if (typeof t === 'string' && t !== '' && !Number.isNaN(Number(t))) return Number(t) * 1e9;
+  if (typeof t === 'number' || typeof t === 'bigint') {
+    const n = Number(t);
+    if (!Number.isFinite(n) || n < 0) return Date.now() * 1e6;
+    return n * 1e9;
+  }
+  throw invalidArgType(name, 'of type number or an instance of Date', t);
+}
+
+function umask(): number {
+  return process.umask();
+}
+
+export class ZufsSync {
+  readonly r: Resolver;
+  readonly c: InodeClient;
+  readonly fds: FdTable;
+
+  constructor(
+    readonly vol: Volume,
+    readonly cred: Cred,
+  ) {
+    this.c = vol.c;
+    this.fds = vol.fds;
+    this.r = new Resolver(vol.c, cred);
+  }
+
+  // ~~~ helpers ~~~
+
+  private isOwner(a: InodeAttr): boolean {
+    return this.cred.uid === 0 || this.cred.uid === a.uid;
+  }
+
+  /** Write and search on `dir` to add or remove `entry` (and the sticky-dir rule for removing). */
+  private mayModify(
+    dir: Node,
+    entry: LookupResult | null,
+    syscall: string,
+    path: string,
+    dest?: string,
+  ): void {
+    if (!permits(dir.attr, this.cred, W_OK | X_OK)) fail('EACCES', syscall, path, dest);
+    if (
+      entry &&
+      dir.attr.mode & 0o1000 &&
+      this.cred.uid !== 0 &&
+      this.cred.uid !== dir.attr.uid &&
+      this.cred.uid !== entry.attr.uid
+    )
+      fail('EPERM', syscall, path, dest);
+  }
+
+  private release(f: OpenFile): void {
+    try {
+      const a = this.c.getattr(f.ii);
+      if (a.nlink === 0) this.c.release(f.ii, 0);
+    } catch {
+      // already gone
+    }
+  }
+
+  // ~~~ attributes ~~~
+
+  existsSync(path: unknown): boolean {
+    try {
+      this.r.resolve(toPath(path), true, 'stat');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  statSync(path: unknown, o?: unknown): Stats | BigIntStats | undefined {
+    const op = opts(o);
+    const p = toPath(path);
+    try {
+      return makeStats(this.r.resolve(p, true, 'stat').attr, op.bigint as boolean);
+    } catch (e) {
+      if (op.throwIfNoEntry === false && (e as { code?: string }).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  lstatSync(path: unknown, o?: unknown): Stats | BigIntStats | undefined {
+    const op = opts(o);
+    const p = toPath(path);
+    try {
+      return makeStats(this.r.resolve(p, false, 'lstat').attr, op.bigint as boolean);
+    } catch (e) {
+      if (op.throwIfNoEntry === false && (e as { code?: string }).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  fstatSync(fd: unknown, o?: unknown): Stats | BigIntStats {
+    const f = this.fds.get(fd, 'fstat');
+    return makeStats(
+      wrap(() => this.c.getattr(f.ii), 'fstat'),
+      opts(o).bigint as boolean,
+    );
+  }
+
+  accessSync(path: unknown, mode?: unknown): void {
+    const p = toPath(path);
+    const m = toMode(mode, 0) & 7;
+    const n = this.r.resolve(p, true, 'access');
+    if (m && !permits(n.attr, this.cred, m)) fail('EACCES', 'access', p);
+  }
+
+  private chmodNode(n: Node, mode: unknown, syscall: string, path?: string): void {
+    const m = toMode(mode, 0);
+    if (!this.isOwner(n.attr)) fail('EPERM', syscall, path);
+    let bits = m & 0o7777;
+    if (this.cred.uid !== 0 && n.attr.gid !== this.cred.gid) bits &= ~0o2000;
+    wrap(
+      () =>
+        this.c.setattr(n.ii, STATX_MODE | STATX_CTIME, {
+          mode: (n.attr.mode & S_IFMT) | bits,
+          ctimeNs: Date.now() * 1e6,
+        }),
+      syscall,
+      path,
+    );
+  }
+
+  chmodSync(path: unknown, mode: unknown): void {
+    const p = toPath(path);
+    this.chmodNode(this.r.resolve(p, true, 'chmod'), mode, 'chmod', p);
+  }
+
+  fchmodSync(fd: unknown, mode: unknown): void {
+    const f = this.fds.get(fd, 'fchmod');
+    this.chmodNode({ ii: f.ii, attr: this.c.getattr(f.ii) }, mode, 'fchmod');
+  }
+
+  lchmodSync(path: unknown, mode: unknown): void {
+    const p = toPath(path);
+    this.chmodNode(this.r.resolve(p, false, 'lchmod'), mode, 'lchmod', p);
+  }
+
+  private chownNode(n: Node, uid: unknown, gid: unknown, syscall: string, path?: string): void {
+    if (typeof uid !== 'number') throw invalidArgType('uid', 'of type number', uid);
+    if (typeof gid !== 'number') throw invalidArgType('gid', 'of type number', gid);
+    const a = n.attr;
+    const u = uid === -1 ? a.uid : uid;
+    const g = gid === -1 ? a.gid : gid;
+    if (this.cred.uid !== 0) {
+      if (u !== a.uid || a.uid !== this.cred.uid || (g !== a.gid && g !== this.cred.gid))
+        fail('EPERM', syscall, path);
+    }
+    let mode = a.mode;
+    if ((mode & S_IFMT) === S_IFREG && (uid !== -1 || gid !== -1)) {
+      mode &= ~0o4000;
+      if (mode & 0o010) mode &= ~0o2000;
+    }
+    wrap(
+      () =>
+        this.c.setattr(n.ii, STATX_UID | STATX_GID | STATX_MODE | STATX_CTIME, {
+          uid: u,
+          gid: g,
+          mode,
+          ctimeNs: Date.now() * 1e6,
+        }),
+      syscall,
+      path,
+    );
+  }
+
+  chownSync(path: unknown, uid: unknown, gid: unknown): void {
+    const p = toPath(path);
+    this.chownNode(this.r.resolve(p, true, 'chown'), uid, gid, 'chown', p);
+  }
+
+  lchownSync(path: unknown, uid: unknown, gid: unknown): void {
+    const p = toPath(path);
+    this.chownNode(this.r.resolve(p, false, 'lchown'), uid, gid, 'lchown', p);
+  }
+
+  fchownSync(fd: unknown, uid: unknown, gid: unknown): void {
+    const f = this.fds.get(fd, 'fchown');
+    this.chownNode({ ii: f.ii, attr: this.c.getattr(f.ii) }, uid, gid, 'fchown');
+  }
+
+  private utimesNode(n: Node, atime: unknown, mtime: unknown, syscall: string, path?: string): void {
+    const a = toNs(atime, 'atime');
+    const m = toNs(mtime, 'mtime');
+    if (!this.isOwner(n.attr)) fail('EPERM', syscall, path);
+    wrap(
+      () =>
+        this.c.setattr(n.ii, STATX_ATIME | STATX_MTIME | STATX_CTIME, {
+          atimeNs: a,
+          mtimeNs: m,
+          ctimeNs: Date.now() * 1e6,
+        }),
+      syscall,
+      path,
+    );
+  }
+
+  utimesSync(path: unknown, atime: unknown, mtime: unknown): void {
+    const p = toPath(path);
+    this.utimesNode(this.r.resolve(p, true, 'utime'), atime, mtime, 'utime', p);
+  }
+
+  lutimesSync(path: unknown, atime: unknown, mtime: unknown): void {
+    const p = toPath(path);
+    this.utimesNode(this.r.resolve(p, false, 'lutime'), atime, mtime, 'lutime', p);
+  }
+
+  futimesSync(fd: unknown, atime: unknown, mtime: unknown): void {
+    const f = this.fds.get(fd, 'futime');
+    this.utimesNode({ ii: f.ii, attr: this.c.getattr(f.ii) }, atime, mtime, 'futime');
+  }
+
+  statfsSync(path: unknown, o?: unknown): Record<string, number | bigint> {
+    const p = toPath(path);
+    this.r.resolve(p, true, 'statfs');
+    const s = wrap(() => this.c.statfs(), 'statfs', p);
+    const out = {
+      type: s.type,
+      bsize: s.bsize,
+      blocks: s.blocks,
+      bfree: s.bfree,
+      bavail: s.bavail,
+      files: s.files,
+      ffree: s.ffree,
+    };
+    if (opts(o).bigint) return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, BigInt(v)]));
+    return out;
+  }
+
+  // ~~~ file descriptors ~~~
+
+  openSync(path: unknown, flags?: unknown, mode?: unknown): number {
+    return this.openAt(toPath(path), parseFlags(flags), toMode(mode, 0o666), 0);
+  }
+
+  /** open(2) of `p`; `depth` counts the dangling symlinks O_CREAT went through. */
+  private openAt(p: string, fl: number, m: number, depth: number): number {
+    const acc = fl & O_ACCMODE;
+    let node: Node;
+    let created = false;
+    if (fl & O_CREAT) {
+      const par = this.r.parent(p, 'open');
+      let e = par.entry;
+      if (e && fl & O_EXCL) fail('EEXIST', 'open', p);
+      if (e && isLinkMode(e.attr.mode) && !(fl & O_NOFOLLOW)) {
+        let n: Node | null = null;
+        try {
+          n = this.r.resolve(p, true, 'open');
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ENOENT' || depth >= 40) throw err;
+        }
+        if (!n) {
+          // A dangling link: O_CREAT makes its target.
+          const t = this.c.readlink(e.ii);
+          const at = t.startsWith('/') ? t : posix.join(posix.dirname(p.startsWith('/') ? p : `/${p}`), t);
+          try {
+            return this.openAt(at, fl, m, depth + 1);
+          } catch (err) {
+            const n2 = (err as { errno?: unknown }).errno;
+            if (typeof n2 !== 'number') throw err;
+            throw uvError(n2, 'open', p);
+          }
+        }
+        node = n;
+        e = { ii: n.ii, ino: n.attr.ino, attr: n.attr };
+      }
+      if (e) node = { ii: e.ii, attr: e.attr };
+      else {
+        if (par.trailingSlash) fail('EISDIR', 'open', p);
+        this.mayModify(par.dir, null, 'open', p);
+        const r = wrap(
+          () => this.c.create(par.dir.ii, par.name, m & ~umask() & 0o7777, this.cred.uid, this.cred.gid),
+          'open',
+          p,
+        );
+        node = { ii: r.ii, attr: r.attr };
+        created = true;
+      }
+    } else node = this.r.resolve(p, !(fl & O_NOFOLLOW), 'open');
+    const a = node.attr;
+    if (isLinkMode(a.mode)) fail('ELOOP', 'open', p);
+    const isDir = isDirMode(a.mode);
+    if (fl & O_DIRECTORY && !isDir) fail('ENOTDIR', 'open', p);
+    if (isDir && (acc !== O_RDONLY || fl & O_CREAT)) fail('EISDIR', 'open', p);
+    if (!created) {
+      const want =
+        (acc === O_RDONLY ? R_OK : acc === O_WRONLY ? W_OK : R_OK | W_OK) | (fl & O_TRUNC ? W_OK : 0);
+      if (!permits(a, this.cred, want)) fail('EACCES', 'open', p);
+      if (fl & O_TRUNC && acc !== O_RDONLY && (a.mode & S_IFMT) === S_IFREG && a.size > 0)
+        wrap(() => this.c.truncate(node.ii, 0), 'open', p);
+    }
+    return this.fds.add({
+      ii: node.ii,
+      flags: fl,
+      pos: 0,
+      path: p,
+      readable: acc === O_RDONLY || acc === O_RDWR,
+      writable: acc === O_WRONLY || acc === O_RDWR,
+      append: (fl & O_APPEND) !== 0,
+      isDir,
+    });
+  }
+
+  closeSync(fd: unknown): void {
+    const [f, last] = this.fds.remove(fd, 'close');
+    if (last) this.release(f);
+  }
+
+  readSync(fd: unknown, buffer: unknown, offset?: unknown, length?: unknown, position?: unknown): number {
+    checkFd(fd);
+    if (!ArrayBuffer.isView(buffer))
+      throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
+    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    let off = 0;
+    let len = bytes.length;
+    let pos: unknown = null;
+    if (offset !== null && typeof offset === 'object') {
+      const o = offset as Opts;
+      off = (o.offset as number) ?? 0;
+      len = (o.length as number) ?? bytes.length - off;
+      pos = o.position ?? null;
+    } else {
+      if (offset !== undefined) off = offset as number;
+      len = length === undefined ? bytes.length - off : (length as number);
+      pos = position ?? null;
+    }
+    const f = this.fds.get(fd, 'read');
+    if (!f.readable) fail('EBADF', 'read');
+    if (f.isDir) fail('EISDIR', 'read');
+    if (len === 0) return 0;
+    const usePos = typeof pos === 'number' && pos >= 0 ? pos : typeof pos === 'bigint' ? Number(pos) : -1;
+    const at = usePos >= 0 ? usePos : f.pos;
+    const n = wrap(() => this.c.read(f.ii, at, bytes.subarray(off, off + len)), 'read');
+    if (usePos < 0) f.pos += n;
+    return n;
+  }
+
+  private writeBytes(f: OpenFile, src: Uint8Array, position: unknown): number {
+    if (!f.writable) fail('EBADF', 'write');
+    const usePos = typeof position === 'number' && position >= 0 ? position : -1;
+    if (f.append) {
+      const end = wrap(() => this.c.write(f.ii, 0, src, true), 'write');
+      f.pos = end;
+    } else {
+      const at = usePos >= 0 ? usePos : f.pos;
+      const end = wrap(() => this.c.write(f.ii, at, src), 'write');
+      if (usePos < 0) f.pos = end;
+    }
+    return src.length;
+  }
+
+  writeSync(fd: unknown, buffer: unknown, offset?: unknown, length?: unknown, position?: unknown): number {
+    checkFd(fd);
+    if (typeof buffer === 'string') {
+      const f = this.fds.get(fd, 'write');
+      const enc = typeof length === 'string' ? length : 'utf8';
+      return this.writeBytes(f, Buffer.from(buffer, enc as BufferEncoding), offset);
+    }
+    if (!ArrayBuffer.isView(buffer))
+      throw invalidArgType(
+        'buffer',
+        'of type string or an instance of Buffer, TypedArray, or DataView',
+        buffer,
+      );
+    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    let off = 0;
+    let len: number;
+    let pos: unknown = null;
+    if (offset !== null && typeof offset === 'object') {
+      const o = offset as Opts;
+      off = (o.offset as number) ?? 0;
+      len = (o.length as number) ?? bytes.length - off;
+      pos = o.position ?? null;
+    } else {
+      off = (offset as number) ?? 0;
+      len = length === undefined || length === null ? bytes.length - off : (length as number);
+      pos = position;
+    }
+    const f = this.fds.get(fd, 'write');
+    return this.writeBytes(f, bytes.subarray(off, off + len), pos);
+  }
+
+  readvSync(fd: unknown, buffers: readonly ArrayBufferView[], position?: unknown): number {
+    let total = 0;
+    let pos = typeof position === 'number' ? position : null;
+    for (const b of buffers) {
+      const n = this.readSync(fd, b, 0, b.byteLength, pos);
+      total += n;
+      if (pos !== null) pos += n;
+      if (n < b.byteLength) break;
+    }
+    return total;
+  }
+
+  writevSync(fd: unknown, buffers: readonly ArrayBufferView[], position?: unknown): number {
+    let total = 0;
+    let pos = typeof position === 'number' ? position : null;
+    for (const b of buffers) {
+      const n = this.writeSync(fd, b, 0, b.byteLength, pos);
+      total += n;
+      if (pos !== null) pos += n;
+    }
+    return total;
+  }
+
+  ftruncateSync(fd: unknown, len?: unknown): void {
+    const f = this.fds.get(fd, 'ftruncate');
+    if (!f.writable) fail('EINVAL', 'ftruncate');
+    wrap(() => this.c.truncate(f.ii, Math.max(0, (len as number) ?? 0)), 'ftruncate');
+  }
+
+  truncateSync(path: unknown, len?: unknown): void {
+    if (typeof path === 'number') {
+      this.ftruncateSync(path, len);
+      return;
+    }
+    const fd = this.openSync(path, 'r+');
+    try {
+      this.ftruncateSync(fd, len);
+    } finally {
+      this.closeSync(fd);
+    }
+  }
+
+  fsyncSync(fd: unknown): void {
+    const f = this.fds.get(fd, 'fsync');
+    wrap(() => this.c.fsync(f.ii), 'fsync');
+  }
+
+  fdatasyncSync(fd: unknown): void {
+    const f = this.fds.get(fd, 'fdatasync');
+    wrap(() => this.c.fsync(f.ii, true), 'fdatasync');
+  }
+
+  // ~~~ whole files ~~~
+
+  readFileSync(path: unknown, o?: unknown): string | Buffer {
+    const op = opts(o, { flag: 'r' });
+    const isFd = typeof path === 'number';
+    const fd = isFd ? (path as number) : this.openSync(toPath(path), op.flag);
+    try {
+      const f = this.fds.get(fd, 'read');
+      if (f.isDir) fail('EISDIR', 'read');
+      const chunks: Buffer[] = [];
+      let total = 0;
+      const size = this.c.getattr(f.ii).size;
+      let buf = Buffer.allocUnsafe(Math.max(size - (isFd ? f.pos : 0), 0) + 1);
+      for (;;) {
+        if (total === buf.length) {
+          chunks.push(buf);
+          buf = Buffer.allocUnsafe(64 * 1024);
+          total = 0;
+        }
+        const n = this.readSync(fd, buf, total, buf.length - total, null);
+        if (n === 0) break;
+        total += n;
+      }
+      chunks.push(buf.subarray(0, total));
+      const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      const enc = op.encoding as Encoding;
+      return enc && enc !== 'buffer' ? all.toString(enc) : all;
+    } finally {
+      if (!isFd) this.closeSync(fd);
+    }
+  }
+
+  writeFileSync(path: unknown, data: unknown, o?: unknown): void {
+    const op = opts(o, { flag: 'w', mode: 0o666, encoding: 'utf8' });
+    const bytes = toBytes(data, op.encoding);
+    const isFd = typeof path === 'number';
+    const fd = isFd ? (path as number) : this.openSync(toPath(path, 'file'), op.flag, op.mode);
+    try {
+      this.writeSync(fd, bytes, 0, bytes.length, null);
+    } finally {
+      if (!isFd) this.closeSync(fd);
+    }
+  }
+
+  appendFileSync(path: unknown, data: unknown, o?: unknown): void {
+    const op = opts(o, { flag: 'a', mode: 0o666, encoding: 'utf8' });
+    this.writeFileSync(path, data, op);
+  }
+
+  copyFileSync(src: unknown, dest: unknown, mode?: unknown): void {
+    const s = toPath(src, 'src');
+    const d = toPath(dest, 'dest');
+    const excl = (toMode(mode, 0) & constants.COPYFILE_EXCL) !== 0;
+    let data: Buffer;
+    let srcMode: number;
+    try {
+      const n = this.r.resolve(s, true, 'copyfile');
+      if (isDirMode(n.attr.mode)) fail('EISDIR', 'copyfile');
+      srcMode = n.attr.mode & 0o7777;
+      data = this.readFileSync(s) as Buffer;
+    } catch (e) {
+      throw uvError(-(e as { errno: number }).errno, 'copyfile', s, d);
+    }
+    try {
+      const fd = this.openSync(d, excl ? 'wx' : 'w', srcMode);
+      try {
+        this.writeSync(fd, data);
+      } finally {
+        this.closeSync(fd);
+      }
+    } catch (e) {
+      if ((e as { errno?: unknown }).errno === undefined) throw e;
+      throw uvError(-(e as { errno: number }).errno, 'copyfile', s, d);
+    }
+  }
+
+  // ~~~ names ~~~
+
+  mkdirSync(path: unknown, o?: unknown): string | undefined {
+    const op = typeof o === 'number' || typeof o === 'string' ? { mode: o } : opts(o);
+    const p = toPath(path);
+    const mode = toMode(op.mode, 0o777) & ~umask() & 0o7777;
+    if (!op.recursive) {
+      this.mkdirOne(p, mode);
+      return undefined;
+    }
+    const abs = p.startsWith('/') ? p : `/${p}`;
+    const parts = abs.split('/').filter((x) => x !== '');
+    let first: string | undefined;
+    for (let i = 1; i <= parts.length; i++) {
+      const sub = `/${parts.slice(0, i).join('/')}`;
+      let n: Node | null = null;
+      try {
+        n = this.r.resolve(sub, true, 'mkdir');
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code !== 'ENOENT') throw uvError(-(e as { errno: number }).errno, 'mkdir', p);
+      }
+      if (n) {
+        if (!isDirMode(n.attr.mode)) fail(i === parts.length ? 'EEXIST' : 'ENOTDIR', 'mkdir', p);
+        continue;
+      }
+      try {
+        this.mkdirOne(sub, mode);
+      } catch (e) {
+        throw uvError(-(e as { errno: number }).errno, 'mkdir', p);
+      }
+      first ??= p.startsWith('/') ? sub : sub.slice(1);
+    }
+    return first;
+  }
+
+  private mkdirOne(p: string, mode: number): void {
+    const par = this.r.parent(p, 'mkdir');
+    if (par.entry) fail('EEXIST', 'mkdir', p);
+    this.mayModify(par.dir, null, 'mkdir', p);
+    wrap(() => this.c.mkdir(par.dir.ii, par.name, mode, this.cred.uid, this.cred.gid), 'mkdir', p);
+  }
+
+  mkdtempSync(prefix: unknown, o?: unknown): string {
+    const pre = toPath(prefix, 'prefix');
+    const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+    for (let tries = 0; ; tries++) {
+      let s = pre;
+      for (let i = 0; i < 6; i++) s += chars[Math.floor(Math.random() * chars.length)];
+      try {
+        this.mkdirOne(s, 0o700);
+        const enc = opts(o).encoding as Encoding;
+        return enc === 'buffer' ? (Buffer.from(s) as unknown as string) : s;
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === 'EEXIST' && tries < 100) continue;
+        throw uvError(-(e as { errno: number }).errno, 'mkdtemp', `${pre}XXXXXX`);
+      }
+    }
+  }
+
+  /** Every entry of directory `n` as [name, S_IFMT type]. */
+  private entries(n: Node): [string, number][] {
+    const out: [string, number][] = [];
+    this.c.readdir(n.ii, 0, (name, _ino, type) => {
+      out.push([name, dtToMode(type)]);
+    });
+    return out;
+  }
+
+  readdirSync(path: unknown, o?: unknown): (string | Buffer | Dirent)[] {
+    const op = opts(o);
+    const p = toPath(path);
+    const out: (string | Buffer | Dirent)[] = [];
+    const walk = (dirPath: string, rel: string) => {
+      const n = this.r.resolve(dirPath, true, 'scandir');
+      if (!isDirMode(n.attr.mode)) fail('ENOTDIR', 'scandir', dirPath);
+      if (!permits(n.attr, this.cred, R_OK)) fail('EACCES', 'scandir', dirPath);
+      const ents = wrap(() => this.entries(n), 'scandir', dirPath);
+      for (const [name, type] of ents) {
+        const relName = rel ? `${rel}/${name}` : name;
+        if (op.withFileTypes) out.push(new Dirent(name, type, dirPath));
+        else if (op.encoding === 'buffer') out.push(Buffer.from(relName));
+        else out.push(relName);
+        if (op.recursive && isDirMode(type)) walk(`${dirPath}/${name}`, relName);
+      }
+    };
+    walk(p, '');
+    return out;
+  }
+
+  unlinkSync(path: unknown): void {
+    const p = toPath(path);
+    const par = this.r.parent(p, 'unlink');
+    const e = par.entry;
+    if (par.dots) fail('EISDIR', 'unlink', p);
+    if (!e) fail('ENOENT', 'unlink', p);
+    if (isDirMode(e.attr.mode)) fail('EISDIR', 'unlink', p);
+    if (par.trailingSlash) fail('ENOTDIR', 'unlink', p);
+    this.mayModify(par.dir, e, 'unlink', p);
+    wrap(() => this.c.unlink(par.dir.ii, par.name), 'unlink', p);
+  }
+
+  rmdirSync(path: unknown, o?: unknown): void {
+    const p = toPath(path);
+    if (opts(o).recursive) {
+      this.rmSync(p, { recursive: true });
+      return;
+    }
+    const par = this.r.parent(p, 'rmdir');
+    if (par.dots) {
+      if (par.name === '.') fail('EINVAL', 'rmdir', p);
+      fail('ENOTEMPTY', 'rmdir', p);
+    }
+    const e = par.entry;
+    if (!e) fail('ENOENT', 'rmdir', p);
+    if (!isDirMode(e.attr.mode)) fail('ENOTDIR', 'rmdir', p);
+    this.mayModify(par.dir, e, 'rmdir', p);
+    if (this.entries({ ii: e.ii, attr: e.attr }).length > 0) fail('ENOTEMPTY', 'rmdir', p);
+    wrap(() => this.c.rmdir(par.dir.ii, par.name), 'rmdir', p);
+  }
+
+  rmSync(path: unknown, o?: unknown): void {
+    const op = opts(o);
+    const p = toPath(path);
+    let st: Node;
+    try {
+      st = this.r.resolve(p, false, 'lstat');
+    } catch (e) {
+      if (op.force && (e as { code?: string }).code === 'ENOENT') return;
+      throw e;
+    }
+    if (isDirMode(st.attr.mode)) {
+      if (!op.recursive)
+        throw systemError('ERR_FS_EISDIR', 'Path is a directory', 'EISDIR', 'is a directory', 'rm', p, 21);
+      for (const [name] of wrap(() => this.entries(st), 'scandir', p)) this.rmSync(`${p}/${name}`, op);
+      this.rmdirSync(p);
+    } else this.unlinkSync(p);
+  }
+
+  renameSync(oldPath: unknown, newPath: unknown): void {
+    const o = toPath(oldPath, 'oldPath');
+    const n = toPath(newPath, 'newPath');
+    const e = (err: unknown) => uvError(errnoFrom2(err), 'rename', o, n);
+    let src: ReturnType<Resolver['parent']>;
+    let dst: ReturnType<Resolver['parent']>;
+    try {
+      src = this.r.parent(o, 'rename');
+      dst = this.r.parent(n, 'rename');
+    } catch (err) {
+      throw e(err);
+    }
+    const s = src.entry;
+    if (!s) fail('ENOENT', 'rename', o, n);
+    if (src.dots || dst.dots) fail('EBUSY', 'rename', o, n);
+    const sDir = isDirMode(s.attr.mode);
+    if (!sDir && (src.trailingSlash || dst.trailingSlash)) fail('ENOTDIR', 'rename', o, n);
+    const d = dst.entry;
+    if (d && d.ino === s.ino) return;
+    if (d) {
+      const dDir = isDirMode(d.attr.mode);
+      if (sDir && !dDir) fail('ENOTDIR', 'rename', o, n);
+      if (!sDir && dDir) fail('EISDIR', 'rename', o, n);
+      if (dDir && this.entries({ ii: d.ii, attr: d.attr }).length > 0) fail('ENOTEMPTY', 'rename', o, n);
+    }
+    if (sDir) {
+      // Moving a directory into its own subtree: is s an ancestor of dst's directory?
+      const so = this.r.realpath(o, 'rename');
+      const dd = this.r.realpath(n.replace(/\/+$/, '').replace(/[^/]*$/, '') || '/', 'rename');
+      if (dd === so || dd.startsWith(`${so}/`)) fail('EINVAL', 'rename', o, n);
+    }
+    this.mayModify(src.dir, s, 'rename', o, n);
+    this.mayModify(dst.dir, d, 'rename', o, n);
+    try {
+      this.c.rename(src.dir.ii, src.name, dst.dir.ii, dst.name);
+      this.c.setattr(s.ii, STATX_CTIME, { ctimeNs: Date.now() * 1e6 });
+    } catch (err) {
+      throw e(err);
+    }
+  }
+
+  symlinkSync(target: unknown, path: unknown, _type?: unknown): void {
+    const t = toPath(target, 'target');
+    const p = toPath(path);
+    let par: ReturnType<Resolver['parent']>;
+    try {
+      par = this.r.parent(p, 'symlink');
+    } catch (err) {
+      throw uvError(errnoFrom2(err), 'symlink', t, p);
+    }
+    if (par.entry) fail('EEXIST', 'symlink', t, p);
+    if (!permits(par.dir.attr, this.cred, W_OK | X_OK)) fail('EACCES', 'symlink', t, p);
+    wrap(() => this.c.symlink(par.dir.ii, par.name, t, this.cred.uid, this.cred.gid), 'symlink', t, p);
+  }
+
+  readlinkSync(path: unknown, o?: unknown): string | Buffer {
+    const p = toPath(path);
+    const n = this.r.resolve(p, false, 'readlink');
+    if (!isLinkMode(n.attr.mode)) fail('EINVAL', 'readlink', p);
+    const s = wrap(() => this.c.readlink(n.ii), 'readlink', p);
+    return opts(o).encoding === 'buffer' ? Buffer.from(s) : s;
+  }
+
+  linkSync(existingPath: unknown, newPath: unknown): void {
+    const o = toPath(existingPath, 'existingPath');
+    const n = toPath(newPath, 'newPath');
+    let src: Node;
+    let par: ReturnType<Resolver['parent']>;
+    try {
+      src = this.r.resolve(o, false, 'link');
+      par = this.r.parent(n, 'link');
+    } catch (err) {
+      throw uvError(errnoFrom2(err), 'link', o, n);
+    }
+    if (par.entry) fail('EEXIST', 'link', o, n);
+    if (isDirMode(src.attr.mode)) fail('EPERM', 'link', o, n);
+    if (!permits(par.dir.attr, this.cred, W_OK | X_OK)) fail('EACCES', 'link', o, n);
+    wrap(() => this.c.link(src.ii, par.dir.ii, par.name), 'link', o, n);
+  }
+
+  realpathSync(path: unknown, o?: unknown): string | Buffer {
+    const p = toPath(path);
+    const s = this.r.realpath(p, 'lstat');
+    return opts(o).encoding === 'buffer' ? Buffer.from(s) : s;
+  }
+
+  /** realpathSync.native: realpath(3), failing from 'realpath'. */
+  realpathNativeSync(path: unknown, o?: unknown): string | Buffer {
+    const p = toPath(path);
+    const s = this.r.realpath(p, 'realpath');
+    return opts(o).encoding === 'buffer' ? Buffer.from(s) : s;
+  }
+
+  // ~~~ trees ~~~
+
+  cpSync(src: unknown, dest: unknown, o?: unknown): void {
+    const op = opts(o, { force: true });
+    const s = toPath(src, 'src');
+    const d = toPath(dest, 'dest');
+    const st = this.r.resolve(s, !op.verbatimSymlinks && op.dereference === true, 'lstat');
+    if (isDirMode(st.attr.mode)) {
+      if (!op.recursive)
+        throw systemError(
+          'ERR_FS_EISDIR',
+          'Path is a directory',
+          'EISDIR',
+          `${s} is a directory (not copied)`,
+          'cp',
+          s,
+          22,
+        );
+      const rs = this.r.realpath(s, 'lstat');
+      let rd = d.startsWith('/') ? d : `/${d}`;
+      try {
+        rd = this.r.realpath(d, 'lstat');
+      } catch {
+        // not there yet
+      }
+      if (rd === rs || rd.startsWith(`${rs}/`))
+        throw systemError(
+          'ERR_FS_CP_EINVAL',
+          'Invalid src or dest',
+          'EINVAL',
+          `cannot copy ${s} to a subdirectory of self ${d}`,
+          'cp',
+          d,
+          22,
+        );
+      if (!this.existsSync(d)) this.mkdirSync(d, { mode: st.attr.mode & 0o7777 });
+      for (const [name] of this.entries(st)) this.cpSync(`${s}/${name}`, `${d}/${name}`, op);
+      return;
+    }
+    if (isLinkMode(st.attr.mode)) {
+      let t = this.c.readlink(st.ii);
+      if (!op.verbatimSymlinks && !t.startsWith('/')) t = posix.resolve('/', posix.dirname(s), t);
+      if (this.lstatSync(d, { throwIfNoEntry: false })) this.unlinkSync(d);
+      this.symlinkSync(t, d);
+      return;
+    }
+    const exists = this.lstatSync(d, { throwIfNoEntry: false });
+    if (exists) {
+      if (!op.force) {
+        if (op.errorOnExist)
+          throw systemError(
+            'ERR_FS_CP_EEXIST',
+            'Target already exists',
+            'EEXIST',
+            `${d} already exists`,
+            'cp',
+            d,
+            17,
+          );
+        return;
+      }
+    }
+    this.copyFileSync(s, d);
+    if (op.preserveTimestamps) this.utimesSync(d, st.attr.atimeNs / 1e9, st.attr.mtimeNs / 1e9);
+  }
+}
+
+function errnoFrom2(err: unknown): number {
+  const n = (err as { errno?: unknown })?.errno;
+  if (typeof n !== 'number') throw err;
+  return (err as { name?: string }).name === 'ZufsError' ? Math.abs(n) : -n;
+}

@@ -1,0 +1,143 @@
+// The node:fs face of @zufs/vfs on a real server (pmemfs in memory): what the conformance suite does
+// not reach: mounting, fds shared across users, inodes kept alive by open fds, symlink limits, streams.
+import { once } from 'node:events';
+import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
+import { mount, type ZufsMount } from '@zufs/vfs';
+import { attachZufRoot } from '@zufs/zuf-core';
+import { startServer, type ZusServer } from '@zufs/zus-server';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+let server: ZusServer;
+let fs: ZufsMount;
+
+beforeAll(async () => {
+  server = await startServer({ zts: 2, channels: 2, windowSize: 256 * 1024, filesystems: [PMEMFS_TYPE] });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+beforeEach(() => {
+  fs = mount(server.root, { type: 'pmemfs', options: `memory=${16 * 1024 * 1024}` });
+});
+afterEach(() => {
+  fs.umount();
+});
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code;
+  }
+  return undefined;
+}
+
+describe('mount', () => {
+  it('mounts from a descriptor or an attached root, acting as the process user by default', () => {
+    const other = mount(attachZufRoot(server.root), {
+      type: 'pmemfs',
+      options: 'memory=4194304',
+      uid: 5,
+      gid: 6,
+    });
+    try {
+      // A fresh volume's root is root's (0755): uid 5 may not create there.
+      expect(code(() => other.writeFileSync('/f', 'x'))).toBe('EACCES');
+      const root = other.asUser({ uid: 0, gid: 0 });
+      root.mkdirSync('/home');
+      root.chownSync('/home', 5, 6);
+      other.writeFileSync('/home/f', 'x');
+      expect([other.statSync('/home/f').uid, other.statSync('/home/f').gid]).toEqual([5, 6]);
+      fs.writeFileSync('/g', 'y');
+      expect(fs.statSync('/g').uid).toBe(process.getuid?.());
+      expect(fs.existsSync('/home')).toBe(false); // two volumes
+    } finally {
+      other.umount();
+    }
+  });
+
+  it('resolves relative paths against the mount root, which is its own parent', () => {
+    fs.mkdirSync('a/b', { recursive: true });
+    fs.writeFileSync('a/b/f', 'hi');
+    expect(fs.readFileSync('/a/b/f', 'utf8')).toBe('hi');
+    expect(fs.readFileSync('/../../a/./b/../b/f', 'utf8')).toBe('hi');
+    expect(fs.readdirSync('/')).toEqual(['a']);
+    expect(fs.realpathSync('a/b/..')).toBe('/a');
+  });
+});
+
+describe('paths', () => {
+  it('follows 40 symlinks in a chain and gives ELOOP at 41', () => {
+    fs.writeFileSync('/t', 'end');
+    fs.symlinkSync('t', '/l0');
+    for (let i = 1; i <= 40; i++) fs.symlinkSync(`l${i - 1}`, `/l${i}`);
+    expect(fs.readFileSync('/l39', 'utf8')).toBe('end');
+    expect(code(() => fs.readFileSync('/l40'))).toBe('ELOOP');
+    expect(fs.lstatSync('/l40').isSymbolicLink()).toBe(true);
+  });
+
+  it('gives ENAMETOOLONG for a 256-byte name and ENOTDIR through a file', () => {
+    expect(code(() => fs.writeFileSync(`/${'n'.repeat(256)}`, ''))).toBe('ENAMETOOLONG');
+    fs.writeFileSync(`/${'n'.repeat(255)}`, '');
+    fs.writeFileSync('/f', '');
+    expect(code(() => fs.statSync('/f/x'))).toBe('ENOTDIR');
+    expect(code(() => fs.statSync('/f/'))).toBe('ENOTDIR');
+  });
+});
+
+describe('file descriptors', () => {
+  it('keeps an unlinked file readable through its fd and frees it on close', () => {
+    const before = fs.statfsSync('/').ffree;
+    fs.writeFileSync('/f', 'still here');
+    const fd = fs.openSync('/f', 'r');
+    fs.unlinkSync('/f');
+    expect(fs.existsSync('/f')).toBe(false);
+    const buf = Buffer.alloc(10);
+    expect(fs.readSync(fd, buf, 0, 10, 0)).toBe(10);
+    expect(buf.toString()).toBe('still here');
+    expect(fs.fstatSync(fd).nlink).toBe(0);
+    fs.closeSync(fd);
+    expect(fs.statfsSync('/').ffree).toBe(before);
+    expect(code(() => fs.closeSync(fd))).toBe('EBADF');
+  });
+
+  it('shares one fd table between the users of a mount, each checked by its own ids', () => {
+    fs.writeFileSync('/secret', 's', { mode: 0o600 });
+    fs.writeFileSync('/open', 'o', { mode: 0o644 });
+    const nobody = fs.asUser({ uid: 1000, gid: 1000 });
+    expect(code(() => nobody.readFileSync('/secret'))).toBe('EACCES');
+    expect(code(() => nobody.writeFileSync('/open', 'x'))).toBe('EACCES');
+    expect(code(() => nobody.chmodSync('/open', 0o777))).toBe('EPERM');
+    const fd = nobody.openSync('/open', 'r');
+    expect(fs.readFileSync(fd, 'utf8')).toBe('o');
+    fs.closeSync(fd);
+    if (process.getuid?.() === 0) expect(fs.readFileSync('/secret', 'utf8')).toBe('s');
+  });
+});
+
+describe('forms', () => {
+  it('callback forms call back later and throw argument errors at once', async () => {
+    let called = false;
+    fs.writeFile('/f', 'cb', (err) => {
+      expect(err).toBeNull();
+      called = true;
+    });
+    expect(called).toBe(false);
+    await new Promise((r) => setImmediate(r));
+    expect(called).toBe(true);
+    expect(code(() => fs.stat('/x\0', () => {}))).toBe('ERR_INVALID_ARG_VALUE');
+    const err = await new Promise<NodeJS.ErrnoException | null>((r) => fs.stat('/missing', (e) => r(e)));
+    expect(err?.message).toBe("ENOENT: no such file or directory, stat '/missing'");
+    await expect(fs.promises.readFile('/missing')).rejects.toMatchObject({ code: 'ENOENT', errno: -2 });
+  });
+
+  it('streams a file in and out through Node streams', async () => {
+    const data = Buffer.alloc(300_000, 'abcdefg');
+    const ws = fs.createWriteStream('/big');
+    ws.end(data);
+    await once(ws, 'close');
+    const chunks: Buffer[] = [];
+    for await (const c of fs.createReadStream('/big', { highWaterMark: 64 * 1024 })) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+  });
+});
