@@ -186,6 +186,13 @@ export default defineFsType<DeviceDescriptor>({
   timeGranularityNs: 1,
   mount({ options }) {
     const fs = PmemFs.mount(openDevice(options));
+    // An app that named a channel gets the device, to read zus_inodes without a dispatch.
+    const publish = parseOptions(options).get('zufs_pmem');
+    if (publish) {
+      const bc = new BroadcastChannel(publish);
+      bc.postMessage(fs.descriptor().data);
+      bc.close();
+    }
     return {
       descriptor: fs.descriptor(),
       rootIno: ROOT_INO,

@@ -1,7 +1,15 @@
 export { type FsError, systemError, uvError } from './errors.js';
 export { FdTable, type OpenFile, parseFlags } from './fds.js';
 export { Dir, FileHandle, makeFs, type ZufsFs } from './forms.js';
-export { type MountOptions, mount, type ZufsMount } from './mount.js';
+export {
+  attachMount,
+  type MountDescriptor,
+  type MountOptions,
+  mount,
+  NS_ADD,
+  NS_GEN,
+  type ZufsMount,
+} from './mount.js';
 export { type Cred, Resolver } from './paths.js';
 export { BigIntStats, Dirent, Stats } from './stats.js';
 export { type Volume, ZufsSync } from './sync.js';

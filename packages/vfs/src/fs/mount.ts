@@ -1,4 +1,6 @@
 /** mount(): a zufs filesystem mounted and given a node:fs-shaped face. */
+
+import { BroadcastChannel, type MessagePort, receiveMessageOnPort, threadId } from 'node:worker_threads';
 import {
   attachZufRoot,
   type MountInfo,
@@ -23,29 +25,88 @@ export interface MountOptions {
   gid?: number;
 }
 
+/**
+ * What another thread needs to use the same mount (structured-cloneable: post it to a worker and
+ * call attachMount() there). `shared` holds the mount's namespace generation word, which every
+ * thread's name cache watches; `pmem` is the filesystem's shared zus_inodes when it publishes them.
+ */
+export interface MountDescriptor {
+  readonly root: ZufRootDescriptor;
+  readonly mount: MountInfo;
+  readonly shared: SharedArrayBuffer;
+  readonly pmem?: SharedArrayBuffer;
+}
+
 export type ZufsMount = ZufsFs & {
   readonly root: ZufRoot;
   readonly mount: MountInfo;
   readonly client: InodeClient;
+  /** The mount for another thread (attachMount()). */
+  readonly descriptor: MountDescriptor;
   /** The same mount (one fd table) seen by another user. */
   asUser(cred: Cred): ZufsFs;
   /** Unmounts the filesystem (open descriptors are dropped). */
   umount(): void;
 };
 
+/** Words of the mount's shared control block. */
+const SHARED_BYTES = 64;
+export const NS_GEN = 0;
+/** Bumped by every name added (create, mkdir, symlink, mknod, link). */
+export const NS_ADD = 1;
+let mounts = 0;
+
 export function mount(root: ZufRootDescriptor | ZufRoot, o: MountOptions): ZufsMount {
   const r = root instanceof ZufRoot ? root : attachZufRoot(root);
-  const m = mountFs(r, o.type, o.options ?? '');
+  // A filesystem that shares its zus_inodes may post its pmem to a channel the options name.
+  const token = `zufs-pmem-${process.pid}-${threadId}-${++mounts}`;
+  const bc = new BroadcastChannel(token);
+  let m: MountInfo;
+  let pmem: SharedArrayBuffer | undefined;
+  try {
+    const opts = o.options ?? '';
+    try {
+      m = mountFs(r, o.type, opts ? `${opts},zufs_pmem=${token}` : `zufs_pmem=${token}`);
+    } catch (e) {
+      // A filesystem strict about its options: mount without the offer.
+      if ((e as { errno?: number }).errno !== 22 && (e as { errno?: number }).errno !== -22) throw e;
+      m = mountFs(r, o.type, opts);
+    }
+    const msg = m.rootZi ? receiveMessageOnPort(bc as unknown as MessagePort) : undefined;
+    if (msg && msg.message instanceof SharedArrayBuffer) pmem = msg.message;
+  } finally {
+    bc.close();
+  }
+  const shared = new SharedArrayBuffer(SHARED_BYTES);
+  // The MountInfo carries them too: a thread given only (zuf-root descriptor, MountInfo) shares them.
+  const info = { ...m, shared, pmem } as MountInfo;
+  const d: MountDescriptor = { root: r.descriptor, mount: info, shared, pmem };
+  return face(r, d, o, () => umountFs(r, m.sbId));
+}
+
+/**
+ * The face of a mount made in another thread (its `descriptor`): names cached here stay coherent
+ * with every other thread's changes. Its file descriptors are this thread's own.
+ */
+export function attachMount(d: MountDescriptor, cred: Partial<Cred> = {}): ZufsMount {
+  return face(attachZufRoot(d.root), d, cred, () => {
+    throw new Error('umount from the thread that mounted');
+  });
+}
+
+function face(r: ZufRoot, d: MountDescriptor, o: Partial<Cred>, umount: () => void): ZufsMount {
   const fds = new FdTable();
-  const c = new InodeClient(r, m, { inUse: (ii) => fds.inUse(ii) });
+  const info: MountInfo = { ...d.mount, shared: d.shared, pmem: d.pmem } as MountInfo;
+  const c = new InodeClient(r, info, { inUse: (ii) => fds.inUse(ii) });
   const vol = { c, fds };
   const cred = { uid: o.uid ?? process.getuid?.() ?? 0, gid: o.gid ?? process.getgid?.() ?? 0 };
   const fs = makeFs(new ZufsSync(vol, cred)) as ZufsMount;
   return Object.assign(fs, {
     root: r,
-    mount: m,
+    mount: info,
     client: c,
+    descriptor: d,
     asUser: (who: Cred) => makeFs(new ZufsSync(vol, who)),
-    umount: () => umountFs(r, m.sbId),
+    umount,
   });
 }

@@ -73,11 +73,88 @@ export interface Parent {
   dots: boolean;
 }
 
+/** Names cached per thread and user before the cache is dropped whole. */
+const CACHE_MAX = 4096;
+
+/**
+ * Path resolution with a name cache: a path that resolved once maps to its inode until the mount's
+ * shared namespace generation moves (any thread's create, link, unlink, rename, chmod, chown...).
+ * Only successful walks are cached; attributes are always read fresh (pmem, or a getattr).
+ */
 export class Resolver {
+  private readonly gen: Int32Array | null;
+  private seen = -1;
+  private readonly followed = new Map<string, number>();
+  private readonly unfollowed = new Map<string, number>();
+  /** A path's last component's directory (followed), for parent(). */
+  private readonly dirs = new Map<string, number>();
+  /** A path's last component, not followed, for parent(). */
+  private readonly entries = new Map<string, number>();
+
   constructor(
     readonly c: InodeClient,
     readonly cred: Cred,
-  ) {}
+  ) {
+    this.gen = c.nsGen;
+  }
+
+  /** True when the cache may be used: it holds only entries of the current generation. */
+  private fresh(): boolean {
+    const w = this.gen;
+    if (w === null) return false;
+    const g = Atomics.load(w, 0);
+    if (g !== this.seen) {
+      this.seen = g;
+      this.drop();
+    }
+    return true;
+  }
+
+  /** Forgets every cached name. */
+  drop(): void {
+    this.followed.clear();
+    this.unfollowed.clear();
+    this.dirs.clear();
+    this.entries.clear();
+  }
+
+  private remember(m: Map<string, number>, path: string, ii: number): void {
+    if (m.size >= CACHE_MAX) m.clear();
+    m.set(path, ii);
+  }
+
+  /**
+   * The attributes of the inode `path` names, into `out` (no Node allocated on a cache hit).
+   * Same errors as resolve().
+   */
+  statPath(path: string, follow: boolean, syscall: string, out: InodeAttr): InodeAttr {
+    if (this.fresh()) {
+      const ii = (follow ? this.followed : this.unfollowed).get(path);
+      if (ii !== undefined) {
+        try {
+          return this.c.getattr(ii, out);
+        } catch {
+          this.drop();
+        }
+      }
+    }
+    const n = this.resolve(path, follow, syscall);
+    const a = n.attr;
+    out.ino = a.ino;
+    out.mode = a.mode;
+    out.nlink = a.nlink;
+    out.size = a.size;
+    out.blocks = a.blocks;
+    out.uid = a.uid;
+    out.gid = a.gid;
+    out.rdev = a.rdev;
+    out.flags = a.flags;
+    out.generation = a.generation;
+    out.atimeNs = a.atimeNs;
+    out.mtimeNs = a.mtimeNs;
+    out.ctimeNs = a.ctimeNs;
+    return out;
+  }
 
   root(): Node {
     return { ii: this.c.rootIi, attr: this.c.getattr(this.c.rootIi) };
@@ -91,7 +168,7 @@ export class Resolver {
   lookup(dir: Node, name: string, syscall: string, path: string): LookupResult | null {
     if (Buffer.byteLength(name) > NAME_MAX) fail('ENAMETOOLONG', syscall, path);
     try {
-      return this.c.lookup(dir.ii, name);
+      return this.c.find(dir.ii, name);
     } catch (e) {
       const n = errnoFrom(e);
       if (n === 2) return null;
@@ -137,6 +214,23 @@ export class Resolver {
 
   /** The inode `path` names (`follow`: through a final symlink). A trailing slash needs a directory. */
   resolve(path: string, follow: boolean, syscall: string): Node {
+    const cached = this.fresh();
+    if (cached) {
+      const ii = (follow ? this.followed : this.unfollowed).get(path);
+      if (ii !== undefined) {
+        try {
+          return { ii, attr: this.c.getattr(ii) };
+        } catch {
+          this.drop();
+        }
+      }
+    }
+    const n = this.walkPath(path, follow, syscall);
+    if (cached) this.remember(follow ? this.followed : this.unfollowed, path, n.ii);
+    return n;
+  }
+
+  private walkPath(path: string, follow: boolean, syscall: string): Node {
     this.check(path, syscall);
     const trailing = /\/\.?$/.test(path) && path !== '/';
     const comps = path.split('/');
@@ -156,7 +250,26 @@ export class Resolver {
       trailingSlash = true;
     }
     const name = comps.pop() ?? '';
-    const stack = this.walk([this.root()], comps, true, syscall, path);
+    const cached = this.fresh() && name !== '' && name !== '.' && name !== '..';
+    let stack: Node[] | null = null;
+    // The directory's key: the path up to its last name's slash (kept: '' and '/' differ).
+    let end = path.length;
+    while (end > 1 && path.charCodeAt(end - 1) === 47) end--;
+    const dirKey = cached ? path.slice(0, path.lastIndexOf('/', end - 1) + 1) : '';
+    if (cached) {
+      const ii = this.dirs.get(dirKey);
+      if (ii !== undefined) {
+        try {
+          stack = [{ ii, attr: this.c.getattr(ii) }];
+        } catch {
+          this.drop();
+        }
+      }
+    }
+    if (stack === null) {
+      stack = this.walk([this.root()], comps, true, syscall, path);
+      if (cached) this.remember(this.dirs, dirKey, stack[stack.length - 1].ii);
+    }
     const dir = stack[stack.length - 1];
     if (!isDirMode(dir.attr.mode)) fail('ENOTDIR', syscall, path);
     if (name === '' || name === '.' || name === '..') {
@@ -165,7 +278,20 @@ export class Resolver {
       return { dir, name: name || '.', entry, trailingSlash: true, dots: true };
     }
     if (!permits(dir.attr, this.cred, X_OK)) fail('EACCES', syscall, path);
-    const entry = this.lookup(dir, name, syscall, path);
+    let entry: LookupResult | null = null;
+    const ii = cached ? this.entries.get(path) : undefined;
+    if (ii !== undefined) {
+      try {
+        const attr = this.c.getattr(ii);
+        entry = { ii, ino: attr.ino, attr };
+      } catch {
+        this.drop();
+      }
+    }
+    if (entry === null) {
+      entry = this.lookup(dir, name, syscall, path);
+      if (entry && cached) this.remember(this.entries, path, entry.ii);
+    }
     return { dir, name, entry, trailingSlash, dots: false };
   }
 

@@ -2,8 +2,8 @@
 import { constants } from 'node:fs';
 import { posix } from 'node:path';
 import { STATX_ATIME, STATX_CTIME, STATX_GID, STATX_MODE, STATX_MTIME, STATX_UID } from '@zufs/zuf-core';
-import type { InodeAttr, InodeClient, LookupResult } from '../inode/client.js';
-import { fail, invalidArgType, systemError, uvError, wrap } from './errors.js';
+import { type InodeAttr, type InodeClient, type LookupResult, newAttr } from '../inode/client.js';
+import { errnoFrom, fail, invalidArgType, systemError, uvError, wrap } from './errors.js';
 import { checkFd, type FdTable, type OpenFile, parseFlags } from './fds.js';
 import {
   type Cred,
@@ -85,6 +85,8 @@ export class ZufsSync {
   readonly r: Resolver;
   readonly c: InodeClient;
   readonly fds: FdTable;
+  /** Scratch attributes for stat (makeStats copies them out). */
+  private readonly scratch = newAttr();
 
   constructor(
     readonly vol: Volume,
@@ -133,7 +135,7 @@ export class ZufsSync {
 
   existsSync(path: unknown): boolean {
     try {
-      this.r.resolve(toPath(path), true, 'stat');
+      this.r.statPath(toPath(path), true, 'stat', this.scratch);
       return true;
     } catch {
       return false;
@@ -141,10 +143,12 @@ export class ZufsSync {
   }
 
   statSync(path: unknown, o?: unknown): Stats | BigIntStats | undefined {
+    if (o === undefined && typeof path === 'string' && path !== '' && !path.includes('\0'))
+      return makeStats(this.r.statPath(path, true, 'stat', this.scratch), false);
     const op = opts(o);
     const p = toPath(path);
     try {
-      return makeStats(this.r.resolve(p, true, 'stat').attr, op.bigint as boolean);
+      return makeStats(this.r.statPath(p, true, 'stat', this.scratch), op.bigint as boolean);
     } catch (e) {
       if (op.throwIfNoEntry === false && (e as { code?: string }).code === 'ENOENT') return undefined;
       throw e;
@@ -155,7 +159,7 @@ export class ZufsSync {
     const op = opts(o);
     const p = toPath(path);
     try {
-      return makeStats(this.r.resolve(p, false, 'lstat').attr, op.bigint as boolean);
+      return makeStats(this.r.statPath(p, false, 'lstat', this.scratch), op.bigint as boolean);
     } catch (e) {
       if (op.throwIfNoEntry === false && (e as { code?: string }).code === 'ENOENT') return undefined;
       throw e;
@@ -324,7 +328,8 @@ export class ZufsSync {
         if (!n) {
           // A dangling link: O_CREAT makes its target.
           const t = this.c.readlink(e.ii);
-          const at = t.startsWith('/') ? t : posix.join(posix.dirname(p.startsWith('/') ? p : `/${p}`), t);
+          // Not posix.join: it would fold 'b/.' to 'b' (and '..' lexically), which open(2) does not.
+          const at = t.startsWith('/') ? t : `${posix.dirname(p.startsWith('/') ? p : `/${p}`)}/${t}`;
           try {
             return this.openAt(at, fl, m, depth + 1);
           } catch (err) {
@@ -382,7 +387,10 @@ export class ZufsSync {
     checkFd(fd);
     if (!ArrayBuffer.isView(buffer))
       throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
-    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    const bytes =
+      buffer instanceof Uint8Array
+        ? buffer
+        : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     let off = 0;
     let len = bytes.length;
     let pos: unknown = null;
@@ -402,7 +410,12 @@ export class ZufsSync {
     if (len === 0) return 0;
     const usePos = typeof pos === 'number' && pos >= 0 ? pos : typeof pos === 'bigint' ? Number(pos) : -1;
     const at = usePos >= 0 ? usePos : f.pos;
-    const n = wrap(() => this.c.read(f.ii, at, bytes.subarray(off, off + len)), 'read');
+    let n: number;
+    try {
+      n = this.c.read(f.ii, at, off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
+    } catch (e) {
+      throw uvError(errnoFrom(e), 'read');
+    }
     if (usePos < 0) f.pos += n;
     return n;
   }
@@ -410,13 +423,14 @@ export class ZufsSync {
   private writeBytes(f: OpenFile, src: Uint8Array, position: unknown): number {
     if (!f.writable) fail('EBADF', 'write');
     const usePos = typeof position === 'number' && position >= 0 ? position : -1;
-    if (f.append) {
-      const end = wrap(() => this.c.write(f.ii, 0, src, true), 'write');
-      f.pos = end;
-    } else {
-      const at = usePos >= 0 ? usePos : f.pos;
-      const end = wrap(() => this.c.write(f.ii, at, src), 'write');
-      if (usePos < 0) f.pos = end;
+    try {
+      if (f.append) f.pos = this.c.write(f.ii, 0, src, true);
+      else {
+        const end = this.c.write(f.ii, usePos >= 0 ? usePos : f.pos, src);
+        if (usePos < 0) f.pos = end;
+      }
+    } catch (e) {
+      throw uvError(errnoFrom(e), 'write');
     }
     return src.length;
   }
@@ -434,7 +448,10 @@ export class ZufsSync {
         'of type string or an instance of Buffer, TypedArray, or DataView',
         buffer,
       );
-    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    const bytes =
+      buffer instanceof Uint8Array
+        ? buffer
+        : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     let off = 0;
     let len: number;
     let pos: unknown = null;
@@ -449,7 +466,11 @@ export class ZufsSync {
       pos = position;
     }
     const f = this.fds.get(fd, 'write');
-    return this.writeBytes(f, bytes.subarray(off, off + len), pos);
+    return this.writeBytes(
+      f,
+      off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len),
+      pos,
+    );
   }
 
   readvSync(fd: unknown, buffers: readonly ArrayBufferView[], position?: unknown): number {
@@ -755,9 +776,13 @@ export class ZufsSync {
     this.mayModify(dst.dir, d, 'rename', o, n);
     try {
       this.c.rename(src.dir.ii, src.name, dst.dir.ii, dst.name);
-      this.c.setattr(s.ii, STATX_CTIME, { ctimeNs: Date.now() * 1e6 });
     } catch (err) {
       throw e(err);
+    }
+    try {
+      this.c.setattr(s.ii, STATX_CTIME, { ctimeNs: Date.now() * 1e6 });
+    } catch {
+      // The rename is done: another thread may have unlinked and freed the inode since.
     }
   }
 

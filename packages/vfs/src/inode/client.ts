@@ -150,6 +150,12 @@ export interface InodeClientOptions {
   inUse?(ii: number): boolean;
   /** Bytes of the app buffer a READDIR dispatch asks the server to fill (default 32 KiB, at most the window). */
   readdirBytes?: number;
+  /**
+   * The mount's namespace generations, shared by every thread of the mount: word 0 is bumped after
+   * every change that can break a resolution (unlink, rmdir, rename, chmod/chown, FREE_INODE), word 1
+   * (when present) after every name added (create, mkdir, mknod, symlink, link).
+   */
+  nsGen?: Int32Array;
 }
 
 /** setattr input: the fields named by the STATX_* mask are taken. */
@@ -223,6 +229,13 @@ export class InodeClient {
   private readonly linkBuf = new Uint8Array(ZUFS_MAX_SYMLINK);
   private readonly iter: ZdeIter;
   private readonly ent: ZdeEntry = { ino: 0, type: 0, pos: 0, name: '', nameAt: 0, nameLen: 0 };
+  /** The shared namespace generation word (index 0), or null when names are not cached. */
+  readonly nsGen: Int32Array | null;
+  /** Two reads of a zus_inode in pmem, compared: the server writes it without a lock we could take. */
+  private readonly ziA = new Uint8Array(ZUFS_INODE_SIZE);
+  private readonly ziB = new Uint8Array(ZUFS_INODE_SIZE);
+  private readonly ziView = new DataView(this.ziA.buffer);
+  private readonly pmemBytes: Uint8Array | null;
 
   constructor(
     readonly root: ZufRoot,
@@ -232,8 +245,13 @@ export class InodeClient {
     this.rootIi = mount.rootIi;
     this.sbId = mount.sbId;
     this.d = dispatcherFor(root);
-    const p = opts.pmem;
+    // vfs's mount() puts the namespace word and the published pmem on the MountInfo it hands out,
+    // so a client built in any thread from that (posted) MountInfo shares them.
+    const shared = mount as MountInfo & { shared?: SharedArrayBuffer; pmem?: SharedArrayBuffer };
+    const p = opts.pmem ?? (shared.pmem ? new Uint8Array(shared.pmem) : undefined);
     this.pmemView = p ? new DataView(p.buffer, p.byteOffset, p.byteLength) : null;
+    this.pmemBytes = p ?? null;
+    this.nsGen = opts.nsGen ?? (shared.shared ? new Int32Array(shared.shared, 0, 2) : null);
     if (mount.rootZi && p) this.ziDpps.set(mount.rootIi, mount.rootZi);
     this.readdirBytes = Math.min(opts.readdirBytes ?? 32 * 1024, root.slots[0].window.byteLength);
     this.iter = zdeIterInit(new DataView(new ArrayBuffer(0)), 0, 0);
@@ -243,12 +261,21 @@ export class InodeClient {
 
   /** LOOKUP: `name` in directory `dirIi`. Pass `out` to reuse a result object (no allocation). */
   lookup(dirIi: number, name: string, out?: LookupResult): LookupResult {
+    const r = this.find(dirIi, name, out);
+    if (r === null) fail(Errno.ENOENT, 'lookup', name);
+    return r;
+  }
+
+  /** lookup(), with null for a name that is not there (no error built: ENOENT is common). */
+  find(dirIi: number, name: string, out?: LookupResult): LookupResult | null {
     const ch = this.begin(ZUFS_OP_LOOKUP, IocLookup.SIZE, IocLookup._zi, ZI_COPY.LOOKUP + ZUFS_INODE_SIZE);
     try {
       const v = ch.op;
       setU64(v, IocLookup.dir_ii, dirIi);
       this.name(v, IocLookup.str, name, 'lookup');
-      this.call(ch, 'lookup', name);
+      const err = ch.call();
+      if (err === Errno.ENOENT) return null;
+      if (err) fail(err, 'lookup', name);
       return this.inodeReply(v, IocLookup.zus_ii, IocLookup._zi, ZI_COPY.LOOKUP, out);
     } finally {
       ch.release();
@@ -258,8 +285,46 @@ export class InodeClient {
   /** The inode's attributes (a SETATTR with an empty mask, or a read of pmem). */
   getattr(ii: number, out: InodeAttr = newAttr()): InodeAttr {
     const dpp = this.ziDpps.get(ii);
-    if (dpp !== undefined && this.pmemView) return readZusInode(this.pmemView, dppOffset(dpp), out);
+    if (dpp !== undefined && this.pmemBytes) return this.readPmemInode(dppOffset(dpp), out);
     return this.setattrOp(ii, 0, undefined, out);
+  }
+
+  /**
+   * A zus_inode read from pmem while a ZT may be writing it: copied until two consecutive copies
+   * agree (a torn copy differs from the next one unless the writer stopped in the same state).
+   */
+  private readPmemInode(at: number, out: InodeAttr): InodeAttr {
+    const p = this.pmemBytes!;
+    const a = this.ziA;
+    const b = this.ziB;
+    const src = p.subarray(at, at + ZUFS_INODE_SIZE);
+    a.set(src);
+    for (let tries = 0; ; tries++) {
+      b.set(src);
+      let same = true;
+      for (let i = 0; i < ZUFS_INODE_SIZE; i++)
+        if (a[i] !== b[i]) {
+          same = false;
+          break;
+        }
+      if (same || tries > 1000) break;
+      a.set(b);
+    }
+    return readZusInode(this.ziView, 0, out);
+  }
+
+  /** After a change that can break a resolution (a name gone or moved, a permission): word 0. */
+  private bumpNs(): void {
+    if (this.nsGen) Atomics.add(this.nsGen, 0, 1);
+  }
+
+  /**
+   * After a name was added: word 1. A path that resolved still resolves the same (it only went
+   * through names that existed), so positive name caches keep their entries; a negative cache
+   * would watch this word.
+   */
+  private bumpNsAdd(): void {
+    if (this.nsGen && this.nsGen.length > 1) Atomics.add(this.nsGen, 1, 1);
   }
 
   /** SETATTR of the fields named by `mask` (STATX_*); a size change is a truncate (FALLOCATE, as ZUFS). */
@@ -292,6 +357,7 @@ export class InodeClient {
         if (mask & STATX_CTIME) setTimeNs(v, z + ZusInode.i_ctime, a.ctimeNs ?? 0);
       }
       this.call(ch, mask ? 'setattr' : 'getattr');
+      if (mask & (STATX_MODE | STATX_UID | STATX_GID)) this.bumpNs();
       return readZusInode(v, z, out);
     } finally {
       ch.release();
@@ -360,6 +426,7 @@ export class InodeClient {
         ch.setData(0, n);
       }
       this.call(ch, syscall, name);
+      if (!(flags & ZI_TMPFILE)) this.bumpNsAdd();
       return this.inodeReply(v, IocNewInode.zus_ii, IocNewInode._zi, ZI_COPY.NEW_INODE);
     } finally {
       ch.release();
@@ -400,6 +467,8 @@ export class InodeClient {
       setU64(v, IocDentry.zus_dir_ii, dirIi);
       this.name(v, IocDentry.str, name, syscall);
       this.call(ch, syscall, name);
+      if (op === ZUFS_OP_ADD_DENTRY) this.bumpNsAdd();
+      else this.bumpNs();
       return readZusInode(v, ZI_COPY.DENTRY, newAttr());
     } finally {
       ch.release();
@@ -417,6 +486,7 @@ export class InodeClient {
       setU64(ch.op, IocEvictInode.flags, flags);
       this.call(ch, 'evict');
       this.ziDpps.delete(ii);
+      if (nlink === 0) this.bumpNs();
     } finally {
       ch.release();
     }
@@ -447,6 +517,7 @@ export class InodeClient {
       setTimeNs(v, IocRename.time, Date.now() * 1e6);
       setU64(v, IocRename.flags, flags);
       this.call(ch, 'rename', oldName);
+      this.bumpNs();
     } finally {
       ch.release();
     }
@@ -842,7 +913,7 @@ export class InodeClient {
     r.ii = ii;
     if (dpp !== 0 && this.pmemView && dppPool(dpp) === 0) {
       this.ziDpps.set(ii, dpp);
-      readZusInode(this.pmemView, dppOffset(dpp), r.attr);
+      this.readPmemInode(dppOffset(dpp), r.attr);
     } else readZusInode(v, copyAt, r.attr);
     r.ino = r.attr.ino;
     return r;

@@ -1,0 +1,106 @@
+// The name cache of @zufs/vfs: a path resolved once costs no LOOKUP until the namespace changes, and
+// the namespace generation is shared by every thread of the mount, so a rename or unlink in a worker
+// is seen by the main thread's very next call.
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
+import { attachMount, mount, NS_ADD, NS_GEN, type ZufsMount } from '@zufs/vfs';
+import { startServer, type ZusServer } from '@zufs/zus-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const WORKER = new URL('./fixtures/rename-worker.mjs', import.meta.url);
+
+let server: ZusServer;
+let fs: ZufsMount;
+
+beforeAll(async () => {
+  server = await startServer({ zts: 2, channels: 2, windowSize: 256 * 1024, filesystems: [PMEMFS_TYPE] });
+  fs = mount(server.root, { type: 'pmemfs', options: `memory=${16 * 1024 * 1024}` });
+});
+afterAll(async () => {
+  fs?.umount();
+  await server?.stop();
+});
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code;
+  }
+  return undefined;
+}
+
+describe('name cache', () => {
+  it('bumps the shared namespace generation on every namespace change', () => {
+    const gen = () => Atomics.load(new Int32Array(fs.descriptor.shared), NS_GEN);
+    const add = () => Atomics.load(new Int32Array(fs.descriptor.shared), NS_ADD);
+    const a0 = add();
+    const g1 = gen();
+    fs.mkdirSync('/g');
+    expect(add()).toBeGreaterThan(a0);
+    expect(gen()).toBe(g1);
+    fs.statSync('/g');
+    expect(gen()).toBe(g1);
+    fs.chmodSync('/g', 0o700);
+    expect(gen()).toBeGreaterThan(g1);
+    const a1 = add();
+    fs.writeFileSync('/g/f', 'x');
+    expect(add()).toBeGreaterThan(a1);
+    fs.linkSync('/g/f', '/g/l');
+    expect(add()).toBeGreaterThan(a1 + 1);
+    fs.unlinkSync('/g/l');
+    const g3 = gen();
+    fs.writeFileSync('/g/f', 'yy');
+    expect(gen()).toBe(g3);
+    fs.renameSync('/g/f', '/g/h');
+    expect(gen()).toBeGreaterThan(g3);
+  });
+
+  it('sees a name another face adds after a miss (no negative entries)', () => {
+    const other = attachMount(fs.descriptor);
+    fs.mkdirSync('/n');
+    expect(other.existsSync('/n/x')).toBe(false);
+    fs.writeFileSync('/n/x', 'hi');
+    expect(other.readFileSync('/n/x', 'utf8')).toBe('hi');
+    other.symlinkSync('x', '/n/s');
+    expect(fs.readFileSync('/n/s', 'utf8')).toBe('hi');
+  });
+
+  it('sees changes made through another face of the same mount in the same thread', () => {
+    fs.mkdirSync('/a/b/c', { recursive: true });
+    fs.writeFileSync('/a/b/c/f', 'one');
+    const other = attachMount(fs.descriptor);
+    expect(other.statSync('/a/b/c/f').size).toBe(3);
+    fs.renameSync('/a/b', '/a/B');
+    expect(code(() => other.statSync('/a/b/c/f'))).toBe('ENOENT');
+    expect(other.readFileSync('/a/B/c/f', 'utf8')).toBe('one');
+    fs.appendFileSync('/a/B/c/f', 'two');
+    expect(other.statSync('/a/B/c/f').size).toBe(6);
+  });
+
+  it('sees a rename and an unlink done in a worker at the next call', async () => {
+    fs.mkdirSync('/w/x', { recursive: true });
+    fs.writeFileSync('/w/x/old', 'moved');
+    fs.writeFileSync('/w/x/gone', 'bye');
+    // Warm this thread's cache on the paths the worker is about to change.
+    for (let i = 0; i < 3; i++) {
+      expect(fs.statSync('/w/x/old').size).toBe(5);
+      expect(fs.readFileSync('/w/x/gone', 'utf8')).toBe('bye');
+      expect(fs.existsSync('/w/x/new')).toBe(false);
+    }
+    const w = new Worker(WORKER, {
+      workerData: { mount: fs.descriptor, from: '/w/x/old', to: '/w/x/new', gone: '/w/x/gone' },
+    });
+    const [out] = await once(w, 'message');
+    await once(w, 'exit');
+    expect(out.error).toBeUndefined();
+    expect(out.before).toBe('moved');
+    expect(fs.statSync('/w/x/new').size).toBe(5);
+    expect(fs.readFileSync('/w/x/new', 'utf8')).toBe('moved');
+    expect(code(() => fs.statSync('/w/x/gone'))).toBe('ENOENT');
+    expect(code(() => fs.readFileSync('/w/x/gone'))).toBe('ENOENT');
+    expect(fs.readFileSync('/w/x/old', 'utf8')).toBe('new file');
+    expect(fs.statSync('/w/x/old').ino).not.toBe(fs.statSync('/w/x/new').ino);
+  });
+});
