@@ -33,6 +33,7 @@ import {
   Statfs64,
   setU64,
   type ZdeIter,
+  ZI_COPY,
   ZI_TMPFILE,
   ZUFS_INODE_SIZE,
   ZUFS_MO_MAX,
@@ -74,14 +75,6 @@ import type { Mounted, Zt } from './zt.js';
 
 const ENOTSUP = -Errno.EOPNOTSUPP;
 const EINVAL = -Errno.EINVAL;
-
-/** Where a reply's zus_inode copy starts, after the operation's struct (8-byte aligned). */
-export const ZI_COPY = Object.freeze({
-  LOOKUP: IocLookup.SIZE,
-  NEW_INODE: IocNewInode.SIZE,
-  DENTRY: IocDentry.SIZE,
-  SETATTR: IocAttr.SIZE,
-});
 
 /** Scratch objects, one per thread: operations never allocate. */
 const statfsOut: StatfsOut = {

@@ -57,6 +57,7 @@ import {
   writeZstr,
   type ZdeEntry,
   type ZdeIter,
+  ZI_COPY,
   ZI_TMPFILE,
   ZUF_XF_SECURITY,
   ZUF_XF_SYSTEM,
@@ -99,14 +100,6 @@ import {
   zdeIterInit,
   zdeNext,
 } from '@zufs/zuf-core';
-
-/** Where a reply's zus_inode copy starts: right after the operation's struct. */
-export const ZI_COPY = Object.freeze({
-  LOOKUP: IocLookup.SIZE,
-  NEW_INODE: IocNewInode.SIZE,
-  DENTRY: IocDentry.SIZE,
-  SETATTR: IocAttr.SIZE,
-});
 
 export interface InodeAttr {
   ino: number;

@@ -7,5 +7,4 @@ export {
   readZusInode,
   type SetAttr,
   type StatfsResult,
-  ZI_COPY,
 } from './client.js';

@@ -70,6 +70,7 @@ export * from './ops.js';
 export * from './readdir.js';
 export * from './sb.js';
 export * from './xattr.js';
+export * from './zi-copy.js';
 
 /** Every struct of the contract, by its C name. */
 export const ZUS_API_LAYOUTS: readonly Layout[] = Object.freeze([

@@ -1,0 +1,18 @@
+/**
+ * Attributes travel with the reply (see docs/decisions.md): every reply that names an inode carries
+ * a 128-byte zus_inode copy right after the operation's struct. These are the byte offsets of that
+ * copy in the operation buffer.
+ */
+import { IocAttr } from './attr.js';
+import { IocDentry, IocLookup, IocNewInode } from './dentry.js';
+
+export const ZI_COPY = Object.freeze({
+  /** LOOKUP */
+  LOOKUP: IocLookup.SIZE,
+  /** NEW_INODE */
+  NEW_INODE: IocNewInode.SIZE,
+  /** ADD_DENTRY, REMOVE_DENTRY */
+  DENTRY: IocDentry.SIZE,
+  /** SETATTR: carries the new values in and the result out */
+  SETATTR: IocAttr.SIZE,
+});
