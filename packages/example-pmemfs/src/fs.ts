@@ -14,6 +14,7 @@
 import { ZufsError } from '@zufs/zuf-core';
 import {
   DT_DIR,
+  decodeZusInodeAttr,
   Errno,
   getTimeNs,
   getU64,
@@ -39,6 +40,7 @@ import {
   ZUFS_LINK_MAX,
   ZUFS_NAME_LEN,
   ZusInode,
+  type ZusInodeAttr,
 } from '@zufs/zuf-core/api';
 import { allocIno, freeBlockCount, freeIno, freeInodeCount, initRuntime, needBlocks } from './alloc.js';
 import { type CheckOptions, fsCheck } from './check.js';
@@ -129,23 +131,7 @@ export interface SetattrIn {
 }
 
 /** A decoded zus_inode (for tools and tests; the fast path reads pmem at iget's offset). */
-export interface InodeAttr {
-  ino: number;
-  mode: number;
-  nlink: number;
-  size: number;
-  /** 512-byte units. */
-  blocks: number;
-  uid: number;
-  gid: number;
-  rdev: number;
-  /** ns since the epoch (doubles: exact to 256 ns). */
-  atimeNs: number;
-  mtimeNs: number;
-  ctimeNs: number;
-  generation: number;
-  flags: number;
-}
+export type InodeAttr = ZusInodeAttr;
 
 /** statfs, with the field names of zus-server's StatfsOut. */
 export interface PmemStatfs {
@@ -284,25 +270,7 @@ export class PmemFs {
   getattr(ino: number): InodeAttr {
     const sb = this.enter();
     try {
-      const zi = liveZi(sb, ino);
-      const dv = sb.dv;
-      const m = mode(sb, zi);
-      const isDev = (m & S_IFMT) === S_IFCHR || (m & S_IFMT) === S_IFBLK;
-      return {
-        ino,
-        mode: m,
-        nlink: nlink(sb, zi),
-        size: getU64(dv, zi + ZusInode.i_size),
-        blocks: getU64(dv, zi + ZusInode.i_blocks),
-        uid: dv.getUint32(zi + ZusInode.i_uid, true),
-        gid: dv.getUint32(zi + ZusInode.i_gid, true),
-        rdev: isDev ? dv.getUint32(zi + ZusInode.i_rdev, true) : 0,
-        atimeNs: getTimeNs(dv, zi + ZusInode.i_atime),
-        mtimeNs: getTimeNs(dv, zi + ZusInode.i_mtime),
-        ctimeNs: getTimeNs(dv, zi + ZusInode.i_ctime),
-        generation: getU64(dv, zi + ZusInode.i_generation),
-        flags: dv.getUint16(zi + ZusInode.i_flags, true),
-      };
+      return decodeZusInodeAttr(sb.dv, liveZi(sb, ino));
     } finally {
       this.leave();
     }

@@ -10,6 +10,7 @@
 import {
   type Channel,
   type Dispatcher,
+  decodeZusInodeAttr,
   dispatcherFor,
   dppOffset,
   dppPool,
@@ -34,6 +35,7 @@ import {
   IocXattr,
   isDir,
   type MountInfo,
+  newZusInodeAttr,
   readUtf8,
   S_IFDIR,
   S_IFLNK,
@@ -97,25 +99,13 @@ import {
   type ZufRoot,
   ZufsError,
   ZusInode,
+  type ZusInodeAttr,
   zdeIterInit,
   zdeNext,
 } from '@zufs/zuf-core';
 
-export interface InodeAttr {
-  ino: number;
-  mode: number;
-  nlink: number;
-  size: number;
-  blocks: number;
-  uid: number;
-  gid: number;
-  rdev: number;
-  flags: number;
-  generation: number;
-  atimeNs: number;
-  mtimeNs: number;
-  ctimeNs: number;
-}
+/** A decoded zus_inode (the api's ZusInodeAttr). */
+export type InodeAttr = ZusInodeAttr;
 
 export interface LookupResult {
   ii: number;
@@ -162,42 +152,11 @@ export interface SetAttr {
   ctimeNs?: number;
 }
 
-export function newAttr(): InodeAttr {
-  return {
-    ino: 0,
-    mode: 0,
-    nlink: 0,
-    size: 0,
-    blocks: 0,
-    uid: 0,
-    gid: 0,
-    rdev: 0,
-    flags: 0,
-    generation: 0,
-    atimeNs: 0,
-    mtimeNs: 0,
-    ctimeNs: 0,
-  };
-}
+export const newAttr = newZusInodeAttr;
 
 /** Decodes a 128-byte zus_inode at `at` of `dv` into `out`. */
-export function readZusInode(dv: DataView, at: number, out: InodeAttr): InodeAttr {
-  out.flags = dv.getUint16(at + ZusInode.i_flags, true);
-  out.mode = dv.getUint16(at + ZusInode.i_mode, true);
-  out.nlink = dv.getUint32(at + ZusInode.i_nlink, true);
-  out.size = getU64(dv, at + ZusInode.i_size);
-  out.blocks = getU64(dv, at + ZusInode.i_blocks);
-  out.mtimeNs = getTimeNs(dv, at + ZusInode.i_mtime);
-  out.ctimeNs = getTimeNs(dv, at + ZusInode.i_ctime);
-  out.atimeNs = getTimeNs(dv, at + ZusInode.i_atime);
-  out.ino = getU64(dv, at + ZusInode.i_ino);
-  out.uid = dv.getUint32(at + ZusInode.i_uid, true);
-  out.gid = dv.getUint32(at + ZusInode.i_gid, true);
-  out.generation = getU64(dv, at + ZusInode.i_generation);
-  const t = out.mode & S_IFMT;
-  out.rdev = t === 0o020000 || t === 0o060000 ? dv.getUint32(at + 96, true) : 0;
-  return out;
-}
+export const readZusInode = (dv: DataView, at: number, out: InodeAttr): InodeAttr =>
+  decodeZusInodeAttr(dv, at, out);
 
 const XATTR_PREFIXES: readonly [string, number][] = [
   ['user.', ZUF_XF_USER],

@@ -3,7 +3,7 @@
  * filesystem) and hands its dpp to the app side, which serves stat from it without a dispatch.
  * Times are u64 nanoseconds since the epoch (see getTimespec / getTimeMs in layout.ts).
  */
-import { defineStruct, field } from './layout.js';
+import { defineStruct, field, getTimeNs, getU64 } from './layout.js';
 
 export const ZUFS_INODE_SIZE = 128;
 export const ZUFS_INODE_BITS = 7;
@@ -122,4 +122,64 @@ export function devMajor(dev: number): number {
 
 export function devMinor(dev: number): number {
   return ((dev & 0xff) | ((dev >>> 12) & 0xfff00)) >>> 0;
+}
+
+/** A zus_inode decoded into numbers (times as ns since the epoch: doubles, exact to 256 ns). */
+export interface ZusInodeAttr {
+  ino: number;
+  mode: number;
+  nlink: number;
+  size: number;
+  /** 512-byte units. */
+  blocks: number;
+  uid: number;
+  gid: number;
+  /** Device number for character and block devices, else 0. */
+  rdev: number;
+  flags: number;
+  generation: number;
+  atimeNs: number;
+  mtimeNs: number;
+  ctimeNs: number;
+}
+
+export function newZusInodeAttr(): ZusInodeAttr {
+  return {
+    ino: 0,
+    mode: 0,
+    nlink: 0,
+    size: 0,
+    blocks: 0,
+    uid: 0,
+    gid: 0,
+    rdev: 0,
+    flags: 0,
+    generation: 0,
+    atimeNs: 0,
+    mtimeNs: 0,
+    ctimeNs: 0,
+  };
+}
+
+/** Decodes the 128-byte zus_inode at `at` of `dv` into `out` (a fresh object when not given). */
+export function decodeZusInodeAttr(
+  dv: DataView,
+  at: number,
+  out: ZusInodeAttr = newZusInodeAttr(),
+): ZusInodeAttr {
+  out.flags = dv.getUint16(at + ZusInode.i_flags, true);
+  out.mode = dv.getUint16(at + ZusInode.i_mode, true);
+  out.nlink = dv.getUint32(at + ZusInode.i_nlink, true);
+  out.size = getU64(dv, at + ZusInode.i_size);
+  out.blocks = getU64(dv, at + ZusInode.i_blocks);
+  out.mtimeNs = getTimeNs(dv, at + ZusInode.i_mtime);
+  out.ctimeNs = getTimeNs(dv, at + ZusInode.i_ctime);
+  out.atimeNs = getTimeNs(dv, at + ZusInode.i_atime);
+  out.ino = getU64(dv, at + ZusInode.i_ino);
+  out.uid = dv.getUint32(at + ZusInode.i_uid, true);
+  out.gid = dv.getUint32(at + ZusInode.i_gid, true);
+  out.generation = getU64(dv, at + ZusInode.i_generation);
+  const t = out.mode & S_IFMT;
+  out.rdev = t === S_IFCHR || t === S_IFBLK ? dv.getUint32(at + ZusInode.i_rdev, true) : 0;
+  return out;
 }
