@@ -163,6 +163,11 @@ function cpuPct(cpu: NodeJS.CpuUsage, wallMs: number): number {
 // The samples behind a result (kept out of the JSON), so that rounds of one case can be pooled.
 const samplesOf = new WeakMap<CaseResult, number[]>();
 
+/** The samples (ascending, ns per op) behind a result, to pool it with rounds measured elsewhere. */
+export function samplesOfResult(r: CaseResult): number[] | undefined {
+  return samplesOf.get(r);
+}
+
 /**
  * Builds a result from per-op samples (ns), for cases that sample by themselves. Results built here
  * (and by measureBatches / measureEach) keep their samples, so rounds pool exactly.

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { type CaseResult, round } from './measure.js';
-import type { RatioSpec, Suite } from './suite.js';
+import type { FloorSpec, RatioSpec, Suite } from './suite.js';
 
 export interface Machine {
   cpus: number;
@@ -26,6 +26,8 @@ export interface Report {
   ratios: Record<string, number>;
   /** "num/den" -> the target ratio (at most), where the suite sets one. */
   ratio_targets: Record<string, number>;
+  /** "case.field" -> { value, min }, for the suite's floors whose case ran. */
+  floors?: Record<string, { value: number; min: number }>;
   /** Other load on the machine during the run (Linux only). */
   noise?: Noise;
 }
@@ -43,6 +45,8 @@ export function machine(): Machine {
 }
 
 export const ratioKey = (r: RatioSpec): string => `${r.num}/${r.den}`;
+
+const floorKey = (f: FloorSpec): string => `${f.case}.${f.field}`;
 
 export function makeReport(
   suite: Suite,
@@ -62,6 +66,11 @@ export function makeReport(
     if (num && den && den.median_ns > 0) ratios[ratioKey(r)] = round(num.median_ns / den.median_ns, 3);
     if (r.target !== undefined) ratio_targets[ratioKey(r)] = r.target;
   }
+  const floors: Record<string, { value: number; min: number }> = {};
+  for (const f of suite.floors ?? []) {
+    const v = byName.get(f.case)?.[f.field];
+    if (typeof v === 'number') floors[floorKey(f)] = { value: v, min: f.min };
+  }
   return {
     suite: suite.name,
     machine: m,
@@ -72,6 +81,7 @@ export function makeReport(
     cases,
     ratios,
     ratio_targets,
+    ...(Object.keys(floors).length ? { floors } : {}),
     noise,
   };
 }
@@ -84,6 +94,7 @@ export function fmtNs(ns: number): string {
 }
 
 function fmtCount(x: number): string {
+  if (x >= 1e9) return `${(x / 1e9).toFixed(2)} G`;
   if (x >= 1e6) return `${(x / 1e6).toFixed(2)} M`;
   if (x >= 1e3) return `${(x / 1e3).toFixed(1)} k`;
   return `${x}`;
@@ -169,6 +180,17 @@ export function formatTable(report: Report, suite: Suite): string {
       ];
     });
     lines.push(table(rrows, [false, true, false, false]));
+  }
+  const floors = Object.entries(report.floors ?? {});
+  if (floors.length) {
+    lines.push('', 'floors:');
+    const frows = floors.map(([k, f]) => [
+      k,
+      fmtCount(f.value),
+      `target >= ${fmtCount(f.min)}`,
+      f.value >= f.min ? 'met' : 'MISSED',
+    ]);
+    lines.push(table(frows, [false, true, false, false]));
   }
   lines.push(
     '',

@@ -25,6 +25,14 @@ export interface RatioSpec {
   target?: number;
 }
 
+/** A floor on one field of one case (e.g. bytes_per_s of a streaming case), checked in the report. */
+export interface FloorSpec {
+  case: string;
+  field: string;
+  /** The field should be at least this. */
+  min: number;
+}
+
 /** The shape of a suite module (named exports, or the same object as the default export). */
 export interface Suite {
   name: string;
@@ -32,6 +40,7 @@ export interface Suite {
   /** The case every other case is compared with in the table ("x baseline" column). */
   baseline?: string;
   ratios?: RatioSpec[];
+  floors?: FloorSpec[];
   run(opts: SuiteOptions): Promise<CaseResult[]>;
 }
 

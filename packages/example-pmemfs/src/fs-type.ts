@@ -12,6 +12,11 @@ import {
   encodeDpp,
   getTimeNs,
   getU64,
+  IOM_NONE,
+  IocHdr,
+  IocIO,
+  iomEncode,
+  iomEncodeBn,
   S_IFDIR,
   S_IFLNK,
   S_IFMT,
@@ -22,6 +27,7 @@ import {
   STATX_MTIME,
   STATX_SIZE,
   STATX_UID,
+  setU64,
   ZI_TMPFILE,
   ZUF_XF_SECURITY,
   ZUF_XF_SYSTEM,
@@ -29,6 +35,7 @@ import {
   ZUF_XF_USER,
   ZUFS_FL_TRUNCATE,
   ZUFS_RW_APPEND,
+  ZufsIomap,
   ZusInode,
   zdeEmit,
 } from '@zufs/zuf-core/api';
@@ -74,6 +81,8 @@ const nameOf = (n: ZName): Uint8Array => n.bytes.subarray(n.at, n.at + n.len);
 function superBlock(fs: PmemFs): SuperBlock {
   const dev = fs.device;
   const attr: SetattrIn = {};
+  /** getMulty's block list (grown to the largest io-map asked for, then reused). */
+  let blocks = new Float64Array(0);
   const xname = (type: number, n: ZName): string => {
     const prefix = XATTR_PREFIX[type];
     if (!prefix) throw new ZusError(Errno.EOPNOTSUPP, `xattr namespace ${type}`);
@@ -148,6 +157,24 @@ function superBlock(fs: PmemFs): SuperBlock {
         return n;
       }
       return fs.read(ino, pos, buf.subarray(at, at + len));
+    },
+    getMulty(ino, io, at) {
+      // NIO read: the pmem block of each 4 KiB of [filepos, filepos + len), clipped at the file's end;
+      // the app copies from the shared device itself (and checks the server's change seqlock).
+      const pos = getU64(io, at + IocIO.filepos);
+      const len = io.getUint32(at + IocHdr.len, true);
+      const max = io.getUint32(at + IocIO.ziom + ZufsIomap.iom_max, true);
+      if (blocks.length < max) blocks = new Float64Array(max);
+      const n = fs.getMulty(ino, pos, len, blocks.length === max ? blocks : blocks.subarray(0, max));
+      for (let i = 0; i < n; i++) {
+        const e = at + IocIO.iom_e + i * 8;
+        if (blocks[i] === 0) iomEncode(io, e, IOM_NONE, 0);
+        else iomEncodeBn(io, e, blocks[i] / BLOCK_SIZE, 0);
+      }
+      const size = getU64(dev.dv, fs.iget(ino) + ZusInode.i_size);
+      const end = Math.min(size, pos + len, (Math.floor(pos / BLOCK_SIZE) + n) * BLOCK_SIZE);
+      io.setUint32(at + IocIO.ziom + ZufsIomap.iom_n, n, true);
+      setU64(io, at + IocIO.last_pos, n > 0 ? end : pos);
     },
     write(ino, pos, len, buf, at, rw) {
       const start = rw & ZUFS_RW_APPEND ? fs.getattr(ino).size : pos;

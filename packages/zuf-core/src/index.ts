@@ -4,6 +4,7 @@
  * state), dispatch over the ZT grid, the mount channel, shared buffer pools and shared-memory locks.
  */
 export * from './api/index.js';
+export { changeBegin, changeEnd, changeTicket, changeValid } from './change.js';
 export {
   type CallOptions,
   Channel,

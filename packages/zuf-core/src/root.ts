@@ -4,6 +4,8 @@
  *
  * control SAB (Int32 words):
  *   [0..15]   header words (CTL_*)
+ *   [16..31]  the change line (CHANGE_*): the server's seqlock around filesystem changes, on a cache
+ *             line of its own so its writes never evict the header words every dispatch reads
  *   then      the registered filesystem types (REGISTRY_ENTRY_BYTES each)
  * ops SAB:     one region per slot (grid slots, then the mount channel), slotBytes() each:
  *   +0        the relay's hot words (24 bytes), 16 bytes free
@@ -48,7 +50,11 @@ export const CTL_FAIL_CODE = 8; // why the server failed (exit code of the threa
 export const CTL_FS_TYPES = 9; // number of registered filesystem types
 export const CTL_STATE_GEN = 10; // bumped (and notified) on every state change
 export const CTL_MOUNT_GEN = 11; // bumped by the mount thread after it posts mount notices to the ZTs
-const HEADER_BYTES = 64;
+/** ZTs serving an operation that changes a filesystem (see change.ts). */
+export const CHANGE_ACTIVE = 16;
+/** Bumped when such an operation begins. */
+export const CHANGE_SEQ = 17;
+const HEADER_BYTES = 128;
 
 export const MAX_FS_TYPES = 16;
 export const REGISTRY_ENTRY_BYTES = 64;

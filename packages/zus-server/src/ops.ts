@@ -66,6 +66,7 @@ import {
   ZUFS_OP_XATTR_SET,
   ZUFS_XATTR_SET_EMPTY,
   ZUFS_XATTR_TRUSTED,
+  ZufsIomap,
   ZusInode,
   zdeEmitInit,
 } from '@zufs/zuf-core';
@@ -245,7 +246,12 @@ export function handleFsOp(zt: Zt, op: number, v: DataView): number {
       const m = mountOf(zt, v, IocIO.zus_ii);
       if (!m) return EINVAL;
       if (!m.sb.getMulty) return ENOTSUP;
+      // The io-map runs on past the struct, into the rest of the operation buffer: no further.
+      const max = v.getUint32(IocIO.ziom + ZufsIomap.iom_max, true);
+      if (IocIO.iom_e + max * 8 > zt.capacity) return EINVAL;
+      v.setUint32(IocIO.ziom + ZufsIomap.iom_n, 0, true);
       m.sb.getMulty(inoAt(v, IocIO.zus_ii), v, 0);
+      if (v.getUint32(IocIO.ziom + ZufsIomap.iom_n, true) > max) return -Errno.EIO;
       return 0;
     }
     case ZUFS_OP_PUT_MULTY: {

@@ -6,6 +6,8 @@ import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { RELAY_BROKEN, RELAY_TIMEOUT } from '@zufs/relay';
 import {
   CTL_MOUNT_GEN,
+  changeBegin,
+  changeEnd,
   Errno,
   getU64,
   IocHdr,
@@ -19,9 +21,20 @@ import {
   STATE_STOPPING,
   ZUFS_H_HAS_PIGY_PUT,
   ZUFS_OP_BREAK,
+  ZUFS_OP_FIEMAP,
+  ZUFS_OP_GET_MULTY,
+  ZUFS_OP_LLSEEK,
+  ZUFS_OP_LOOKUP,
   ZUFS_OP_NOOP,
   ZUFS_OP_NULL,
+  ZUFS_OP_PRE_READ,
   ZUFS_OP_PUT_MULTY,
+  ZUFS_OP_READDIR,
+  ZUFS_OP_SHOW_OPTIONS,
+  ZUFS_OP_STATFS,
+  ZUFS_OP_XATTR_GET,
+  ZUFS_OP_XATTR_LIST,
+  ZUFS_RW_WRITE,
   type ZufRoot,
 } from '@zufs/zuf-core';
 import { iiIno, iiSb } from './cookies.js';
@@ -30,6 +43,27 @@ import { handleFsOp } from './ops.js';
 import type { FsType, OpContext, SuperBlock } from './plugin.js';
 
 const EIO = -Errno.EIO;
+
+/**
+ * Operations that only read a filesystem: served without the change seqlock (change.ts in
+ * zuf-core). Everything else, including operations of plugins we cannot see into (IOCTL) and READ
+ * (a plugin may update atime), counts as a change.
+ */
+const READS_ONLY = new Uint8Array(32);
+for (const op of [
+  ZUFS_OP_STATFS,
+  ZUFS_OP_SHOW_OPTIONS,
+  ZUFS_OP_LOOKUP,
+  ZUFS_OP_READDIR,
+  ZUFS_OP_PRE_READ,
+  ZUFS_OP_LLSEEK,
+  ZUFS_OP_XATTR_GET,
+  ZUFS_OP_XATTR_LIST,
+  ZUFS_OP_FIEMAP,
+  ZUFS_OP_GET_MULTY,
+  ZUFS_OP_PUT_MULTY,
+])
+  READS_ONLY[op] = 1;
 
 /** How long a parked ZT sleeps between looks at its relay when no notify comes. */
 export const IDLE_PARK_SLICE_MS = 250;
@@ -44,7 +78,8 @@ export class Zt {
   private readonly mounts = new Map<number, Mounted>();
   /** Operations answered, for diagnostics. */
   served = 0;
-  private readonly capacity: number;
+  /** Bytes of the operation buffer a request or reply may use (the piggy-back tail excluded). */
+  readonly capacity: number;
   private mountGen = 0;
   /** The argument area of an ioctl request (fixed: the operation buffer never moves). */
   readonly ioctlArg: DataView;
@@ -82,6 +117,11 @@ export class Zt {
     }
   }
 
+  /** GET_MULTY may allocate blocks when it is for a write (ZUFS_RW_WRITE): then it is a change. */
+  private getMultyForWrite(op: number, v: DataView): boolean {
+    return op === ZUFS_OP_GET_MULTY && (v.getUint32(IocIO.rw, true) & ZUFS_RW_WRITE) !== 0;
+  }
+
   /** Handles the operation in the slot's buffer; returns true for BREAK. */
   handle(): boolean {
     const v = this.slot.op;
@@ -104,7 +144,17 @@ export class Zt {
           err = this.noop();
           break;
         default:
-          err = handleFsOp(this, op, v);
+          if (op < READS_ONLY.length && READS_ONLY[op] && !this.getMultyForWrite(op, v))
+            err = handleFsOp(this, op, v);
+          else {
+            // A change: app threads reading shared memory without a dispatch must see it happen.
+            changeBegin(this.root.ctl);
+            try {
+              err = handleFsOp(this, op, v);
+            } finally {
+              changeEnd(this.root.ctl);
+            }
+          }
       }
     } catch (e) {
       err = this.failedOp(op, e);

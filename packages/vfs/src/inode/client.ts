@@ -9,6 +9,8 @@
  */
 import {
   type Channel,
+  changeTicket,
+  changeValid,
   type Dispatcher,
   decodeZusInodeAttr,
   dispatcherFor,
@@ -33,6 +35,7 @@ import {
   IocStatfs,
   IocSync,
   IocXattr,
+  iomT1Bn,
   isDir,
   type MountInfo,
   newZusInodeAttr,
@@ -77,6 +80,7 @@ import {
   ZUFS_OP_FALLOCATE,
   ZUFS_OP_FIEMAP,
   ZUFS_OP_FREE_INODE,
+  ZUFS_OP_GET_MULTY,
   ZUFS_OP_LLSEEK,
   ZUFS_OP_LOOKUP,
   ZUFS_OP_NEW_INODE,
@@ -98,6 +102,7 @@ import {
   ZUFS_XATTR_TRUSTED,
   type ZufRoot,
   ZufsError,
+  ZufsIomap,
   ZusInode,
   type ZusInodeAttr,
   zdeIterInit,
@@ -166,6 +171,10 @@ const XATTR_PREFIXES: readonly [string, number][] = [
 ];
 
 const decoder = new TextDecoder();
+/** NIO reads address pmem in blocks of this size (zufs's PAGE_SIZE). */
+const BLOCK = 4096;
+/** Copies of a zus_inode from pmem tried while changes keep coming, before asking the server. */
+const PMEM_READ_TRIES = 64;
 
 function fail(err: number, syscall: string, what?: string): never {
   throw ZufsError.fromErrno(err, syscall, what);
@@ -183,9 +192,10 @@ export class InodeClient {
   private readonly ent: ZdeEntry = { ino: 0, type: 0, pos: 0, name: '', nameAt: 0, nameLen: 0 };
   /** The shared namespace generation word (index 0), or null when names are not cached. */
   readonly nsGen: Int32Array | null;
-  /** Two reads of a zus_inode in pmem, compared: the server writes it without a lock we could take. */
+  /** A zus_inode copied out of pmem (under the change seqlock), decoded from here. */
   private readonly ziA = new Uint8Array(ZUFS_INODE_SIZE);
-  private readonly ziB = new Uint8Array(ZUFS_INODE_SIZE);
+  /** NIO reads (GET_MULTY, then one copy from pmem): on until the filesystem says it has none. */
+  private nio: boolean;
   private readonly ziView = new DataView(this.ziA.buffer);
   private readonly pmemBytes: Uint8Array | null;
 
@@ -203,6 +213,7 @@ export class InodeClient {
     const p = opts.pmem ?? (shared.pmem ? new Uint8Array(shared.pmem) : undefined);
     this.pmemView = p ? new DataView(p.buffer, p.byteOffset, p.byteLength) : null;
     this.pmemBytes = p ?? null;
+    this.nio = this.pmemBytes !== null;
     this.nsGen = opts.nsGen ?? (shared.shared ? new Int32Array(shared.shared, 0, 2) : null);
     if (mount.rootZi && p) this.ziDpps.set(mount.rootIi, mount.rootZi);
     this.readdirBytes = Math.min(opts.readdirBytes ?? 32 * 1024, root.slots[0].window.byteLength);
@@ -237,32 +248,27 @@ export class InodeClient {
   /** The inode's attributes (a SETATTR with an empty mask, or a read of pmem). */
   getattr(ii: number, out: InodeAttr = newAttr()): InodeAttr {
     const dpp = this.ziDpps.get(ii);
-    if (dpp !== undefined && this.pmemBytes) return this.readPmemInode(dppOffset(dpp), out);
+    if (dpp !== undefined && this.pmemBytes && this.tryPmemInode(dppOffset(dpp), out)) return out;
     return this.setattrOp(ii, 0, undefined, out);
   }
 
   /**
-   * A zus_inode read from pmem while a ZT may be writing it: copied until two consecutive copies
-   * agree (a torn copy differs from the next one unless the writer stopped in the same state).
+   * A zus_inode read from pmem, under the server's change seqlock (zuf-core change.ts): copied while
+   * no ZT is changing anything, and kept only if no change began meanwhile. False when changes kept
+   * coming (the caller then asks the server).
    */
-  private readPmemInode(at: number, out: InodeAttr): InodeAttr {
+  private tryPmemInode(at: number, out: InodeAttr): boolean {
     const p = this.pmemBytes!;
-    const a = this.ziA;
-    const b = this.ziB;
-    const src = p.subarray(at, at + ZUFS_INODE_SIZE);
-    a.set(src);
-    for (let tries = 0; ; tries++) {
-      b.set(src);
-      let same = true;
-      for (let i = 0; i < ZUFS_INODE_SIZE; i++)
-        if (a[i] !== b[i]) {
-          same = false;
-          break;
-        }
-      if (same || tries > 1000) break;
-      a.set(b);
+    const ctl = this.root.ctl;
+    for (let tries = 0; tries < PMEM_READ_TRIES; tries++) {
+      const ticket = changeTicket(ctl);
+      if (ticket < 0) continue; // a change is being served: it takes a few microseconds
+      this.ziA.set(p.subarray(at, at + ZUFS_INODE_SIZE));
+      if (!changeValid(ctl, ticket)) continue;
+      readZusInode(this.ziView, 0, out);
+      return true;
     }
-    return readZusInode(this.ziView, 0, out);
+    return false;
   }
 
   /** After a change that can break a resolution (a name gone or moved, a permission): word 0. */
@@ -529,7 +535,73 @@ export class InodeClient {
 
   /** READ into `dest` from file position `pos`; returns the bytes read (short at end of file). */
   read(ii: number, pos: number, dest: Uint8Array): number {
+    if (this.nio && dest.length > 0) {
+      const n = this.nioRead(ii, pos, dest);
+      if (n >= 0) return n;
+    }
     return this.io(ZUFS_OP_READ, ii, pos, dest, 0, 'read');
+  }
+
+  /**
+   * NIO read, as ZUFS's: GET_MULTY asks where the file's blocks are in pmem, and the bytes are
+   * copied from there straight into `dest` (one copy, no window). Valid only if no change was served
+   * meanwhile (the change seqlock stands in for the block references ZUFS's GET_MULTY took: a
+   * truncate cannot hand our blocks to another file under us unnoticed). Returns -1 when the READ
+   * operation must do it instead: a change came, the filesystem has no GET_MULTY, or it refused.
+   */
+  private nioRead(ii: number, pos: number, dest: Uint8Array): number {
+    const ctl = this.root.ctl;
+    const ticket = changeTicket(ctl);
+    if (ticket < 0) return -1;
+    const pmem = this.pmemBytes!;
+    const ch = this.begin(ZUFS_OP_GET_MULTY, IocIO.SIZE, IocIO.last_pos, 8);
+    try {
+      const v = ch.op;
+      const maxIom = Math.floor((ch.capacity - IocIO.iom_e) / 8);
+      let done = 0;
+      while (done < dest.length) {
+        const at = pos + done;
+        const first = Math.floor(at / BLOCK);
+        const want = Math.min(dest.length - done, (maxIom - 1) * BLOCK);
+        if (done > 0) ch.begin(ZUFS_OP_GET_MULTY, IocIO.SIZE, IocIO.last_pos, 8);
+        ch.opBytes.fill(0, IocIO.zus_ii, IocIO.SIZE);
+        setU64(v, IocIO.zus_ii, ii);
+        setU64(v, IocIO.filepos, at);
+        v.setUint32(IocHdr.len, want, true);
+        v.setUint32(IocIO.ziom + ZufsIomap.iom_max, Math.ceil((at + want) / BLOCK) - first, true);
+        const err = ch.call();
+        if (err) {
+          if (err === -Errno.ENOTSUP || err === -Errno.EOPNOTSUPP) this.nio = false;
+          return -1;
+        }
+        const end = getU64(v, IocIO.last_pos);
+        const n = v.getUint32(IocIO.ziom + ZufsIomap.iom_n, true);
+        if (end <= at) break;
+        // Copy block runs that are contiguous in pmem with one set() each; holes read as zeros.
+        let p = at;
+        for (let i = 0; i < n && p < end; ) {
+          const e = IocIO.iom_e + i * 8;
+          const bn = iomT1Bn(v, e);
+          let j = i + 1;
+          if (bn > 0) while (j < n && iomT1Bn(v, IocIO.iom_e + j * 8) === bn + (j - i)) j++;
+          else while (j < n && iomT1Bn(v, IocIO.iom_e + j * 8) <= 0) j++;
+          const runEnd = Math.min(end, (first + j) * BLOCK);
+          const len = runEnd - p;
+          const to = done + (p - at);
+          if (bn > 0) {
+            const src = bn * BLOCK + (p - (first + i) * BLOCK);
+            dest.set(pmem.subarray(src, src + len), to);
+          } else dest.fill(0, to, to + len);
+          p = runEnd;
+          i = j;
+        }
+        done += end - at;
+        if (end < at + want) break; // end of file
+      }
+      return changeValid(ctl, ticket) ? done : -1;
+    } finally {
+      ch.release();
+    }
   }
 
   /** WRITE `src` at `pos` (`append`: at the end of the file); returns the file position after the write. */
@@ -863,10 +935,9 @@ export class InodeClient {
     const dpp = getU64(v, ziAt);
     const r = out ?? { ii: 0, ino: 0, attr: newAttr() };
     r.ii = ii;
-    if (dpp !== 0 && this.pmemView && dppPool(dpp) === 0) {
-      this.ziDpps.set(ii, dpp);
-      this.readPmemInode(dppOffset(dpp), r.attr);
-    } else readZusInode(v, copyAt, r.attr);
+    if (dpp !== 0 && this.pmemView && dppPool(dpp) === 0) this.ziDpps.set(ii, dpp);
+    // The reply's own copy is as fresh as pmem: no need to look there now.
+    readZusInode(v, copyAt, r.attr);
     r.ino = r.attr.ino;
     return r;
   }

@@ -1,0 +1,103 @@
+// The fs suite's targets: each is set up inside its own runner thread (workers/fs-runner.ts), so a
+// target's threads, caches and globals (ZenFS configures a process-wide `fs`) never meet another's.
+import * as nodeFs from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import type { AsyncFs, SyncFs } from './workloads.js';
+
+export interface Target {
+  /** Where the workloads put their files ('' for the root of a filesystem of our own). */
+  root: string;
+  sync?: SyncFs;
+  async?: AsyncFs;
+  close(): Promise<void>;
+}
+
+export const TARGETS = ['zufs', 'nodefs-tmpfs', 'memfs', 'zenfs-port', 'zenfs-memory'] as const;
+export type TargetName = (typeof TARGETS)[number];
+
+/** zufs: pmemfs in a 256 MiB memory device, served by a ZT per core, through the node:fs face. */
+async function zufs(): Promise<Target> {
+  const { PMEMFS_TYPE } = await import('@zufs/example-pmemfs');
+  const { startServer } = await import('@zufs/zus-server');
+  const { mount } = await import('@zufs/vfs');
+  const server = await startServer({ zts: availableParallelism(), channels: 2, filesystems: [PMEMFS_TYPE] });
+  const fs = mount(server.root, { type: 'pmemfs', options: `memory=${256 * 1024 * 1024}` });
+  return {
+    root: '',
+    sync: fs as unknown as SyncFs,
+    async close() {
+      fs.umount();
+      await server.stop();
+    },
+  };
+}
+
+/** node:fs on a tmpfs directory (/dev/shm; the OS temp directory where there is none). */
+async function nodefsTmpfs(): Promise<Target> {
+  const base = nodeFs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const root = nodeFs.mkdtempSync(join(base, 'zufs-bench-'));
+  return {
+    root,
+    sync: nodeFs as unknown as SyncFs,
+    async close() {
+      nodeFs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+async function memfs(): Promise<Target> {
+  const { Volume } = await import('memfs');
+  return { root: '', sync: new Volume() as unknown as SyncFs, close: async () => {} };
+}
+
+/** ZenFS with its InMemory backend, in this thread. */
+async function zenfsMemory(): Promise<Target> {
+  const zen = await import('@zenfs/core');
+  await zen.configure({ mounts: { '/': { backend: zen.InMemory } } });
+  return { root: '/bench', sync: zen.fs as unknown as SyncFs, close: async () => {} };
+}
+
+/**
+ * ZenFS's Port backend: the filesystem (InMemory) lives in another worker and every operation is an
+ * RPC over a MessagePort. It has no synchronous operations, so the workloads use fs.promises.
+ */
+async function zenfsPort(): Promise<Target> {
+  const zen = await import('@zenfs/core');
+  const { MessageChannel } = await import('node:worker_threads');
+  const { startWorker, stopWorker } = await import('../threads.js');
+  const { port1, port2 } = new MessageChannel();
+  const server: Worker = await startWorker(new URL('../workers/zenfs-port-server.js', import.meta.url), {
+    workerData: { port: port2 },
+    transferList: [port2],
+    execArgv: process.execArgv,
+  });
+  await zen.configure({ mounts: { '/port': { backend: zen.Port, port: port1 as never } } });
+  return {
+    root: '/port',
+    async: zen.fs.promises as unknown as AsyncFs,
+    async close() {
+      port1.close();
+      await stopWorker(server, () => server.postMessage('stop'));
+    },
+  };
+}
+
+export function openTarget(name: TargetName): Promise<Target> {
+  switch (name) {
+    case 'zufs':
+      return zufs();
+    case 'nodefs-tmpfs':
+      return nodefsTmpfs();
+    case 'memfs':
+      return memfs();
+    case 'zenfs-memory':
+      return zenfsMemory();
+    case 'zenfs-port':
+      return zenfsPort();
+  }
+}
+
+/** Node 20 defines WebSocket (which ZenFS's RPC module refers to) only with this flag. */
+export const ZENFS_NODE_FLAGS = ['--experimental-websocket'];

@@ -1,0 +1,115 @@
+// Suite "fs": file operations through the node:fs API on five targets, in the same run:
+//
+//   zufs          @zufs/vfs on pmemfs (256 MiB memory device), a ZT per core
+//   nodefs-tmpfs  node:fs on a tmpfs directory (/dev/shm): the kernel's page cache, through libuv
+//   memfs         memfs's Volume, in the measuring thread
+//   zenfs-port    ZenFS's Port backend: InMemory in another worker, each operation an RPC message
+//   zenfs-memory  ZenFS's InMemory backend, in the measuring thread
+//
+// Cases are `<target>:<op>` with the ops of fs/workloads.ts. Each target lives in a runner thread of
+// its own (workers/fs-runner.ts) that prepares the files untimed and measures what the suite asks;
+// cases run one at a time, grouped by op, in interleaved rounds. ZenFS needs WebSocket, which Node 20
+// defines only with --experimental-websocket: the ZenFS runners get that flag.
+import type { Worker } from 'node:worker_threads';
+import { TARGETS, type TargetName, ZENFS_NODE_FLAGS } from '../fs/targets.js';
+import { OPS, WORKLOADS } from '../fs/workloads.js';
+import { type CaseResult, resultFromSamples, round } from '../measure.js';
+import {
+  type CaseDef,
+  type FloorSpec,
+  type RatioSpec,
+  runCases,
+  type SuiteOptions,
+  selected,
+} from '../suite.js';
+import { startWorker, stopWorker } from '../threads.js';
+import type { RunnerReply, RunnerRequest } from '../workers/fs-runner.js';
+
+export const name = 'fs';
+export const description = 'node:fs operations on zufs vs node:fs on tmpfs, memfs, ZenFS (Port, InMemory)';
+export const baseline = 'zufs:stat';
+
+/** zufs's median over a peer's: at most `target` where the issue sets one. */
+function vs(op: string, peer: TargetName, target?: number): RatioSpec {
+  return { num: `zufs:${op}`, den: `${peer}:${op}`, target };
+}
+const FASTER: Record<string, number> = { stat: 4, 'pread-4k': 2, 'create-write-4k-close': 4 };
+export const ratios: RatioSpec[] = OPS.flatMap((op) => [
+  vs(op, 'nodefs-tmpfs', FASTER[op] ? 1 / FASTER[op] : undefined),
+  vs(op, 'memfs', FASTER[op] ? 1 / FASTER[op] : undefined),
+  vs(op, 'zenfs-memory'),
+  vs(op, 'zenfs-port', 1 / 100),
+]);
+export const floors: FloorSpec[] = [{ case: 'zufs:read-1m-seq', field: 'bytes_per_s', min: 4e9 }];
+
+const REPLY_TIMEOUT_MS = 120_000;
+
+class Runner {
+  private constructor(
+    readonly target: TargetName,
+    private readonly w: Worker,
+  ) {}
+
+  static async start(target: TargetName): Promise<Runner> {
+    const zen =
+      target.startsWith('zenfs') && typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'undefined';
+    const w = await startWorker(new URL('../workers/fs-runner.js', import.meta.url), {
+      workerData: { target },
+      execArgv: zen ? [...process.execArgv, ...ZENFS_NODE_FLAGS] : process.execArgv,
+    });
+    return new Runner(target, w);
+  }
+
+  /** One measurement of `op`, pooled by runCases with the other rounds. */
+  measure(op: string, opts: SuiteOptions): Promise<CaseResult> {
+    const name = `${this.target}:${op}`;
+    return new Promise((resolve, reject) => {
+      const done = (fn: () => void) => {
+        clearTimeout(timer);
+        this.w.off('message', onMessage);
+        this.w.off('error', onError);
+        fn();
+      };
+      const onMessage = (r: RunnerReply) => {
+        if ('ready' in r) return;
+        if ('error' in r) done(() => reject(new Error(`${name}: ${r.error}`)));
+        else done(() => resolve(resultFromSamples(name, r.samples, r.batchOps, r.cpuPct)));
+      };
+      const onError = (e: Error) => done(() => reject(new Error(`${name}: runner died: ${e.message}`)));
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`${name}: no result within ${REPLY_TIMEOUT_MS / 1000} s`))),
+        REPLY_TIMEOUT_MS,
+      );
+      this.w.on('message', onMessage);
+      this.w.on('error', onError);
+      this.w.postMessage({ measure: op, cfg: opts.cfg } satisfies RunnerRequest);
+    });
+  }
+
+  stop(): Promise<void> {
+    return stopWorker(this.w, () => this.w.postMessage({ stop: true } satisfies RunnerRequest), 10_000);
+  }
+}
+
+export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
+  const wanted = TARGETS.filter((t) => OPS.some((op) => selected(`${t}:${op}`, opts)));
+  const runners = new Map<TargetName, Runner>();
+  try {
+    for (const t of wanted) {
+      opts.log(`  starting target ${t}`);
+      runners.set(t, await Runner.start(t));
+    }
+    const cases: CaseDef[] = OPS.flatMap((op) =>
+      wanted.map((t) => ({ name: `${t}:${op}`, run: (o: SuiteOptions) => runners.get(t)!.measure(op, o) })),
+    );
+    const results = await runCases(cases, opts);
+    // bytes_per_s from the pooled median (averaging per-round rates would weigh slow rounds less).
+    for (const r of results) {
+      const bytes = WORKLOADS[r.name.slice(r.name.indexOf(':') + 1)].bytesPerOp;
+      if (bytes && r.median_ns > 0) r.bytes_per_s = round((bytes * 1e9) / r.median_ns);
+    }
+    return results;
+  } finally {
+    await Promise.all([...runners.values()].map((r) => r.stop()));
+  }
+}
