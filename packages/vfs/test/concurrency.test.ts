@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 function runWorker(data: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const w = new Worker(WORKER, { workerData: { root: server!.root, mount: fs!.mount, ...data } });
+  const w = new Worker(WORKER, { workerData: { descriptor: fs!.descriptor, ...data } });
   return new Promise((resolve, reject) => {
     w.once('message', (m) => {
       resolve(m);
@@ -93,14 +93,11 @@ describe('concurrency', () => {
     expect(f.readdirSync('/pp').length).toBe(3 * rounds);
   });
 
-  // BUG (vfs face: each thread's face has its own FdTable and InodeClient `inUse` only asks that
-  // table, src/fs/mount.ts + src/inode/client.ts): when another thread unlinks the last name of a
-  // file this thread holds open, the unlinking thread sees nlink 0 and no open fd of its own and
-  // frees the inode, so this thread's fd then fails with errno 116 (ESTALE), which the face also
-  // reports as code 'E116' (no name for it). Linux keeps the file until the last close. Found by the
-  // churn test below ('append' on a file another worker unlinked), reduced to this.
-  it.fails('a file open in one thread stays usable after another thread unlinks it', async () => {
+  // Found by the churn test below ('append' on a file another worker unlinked): each thread's fd
+  // table alone freed the inode. The mount's shared open counts (src/fs/open-counts.ts) keep it.
+  it('a file open in one thread stays usable after another thread unlinks it', async () => {
     const f = fs!;
+    const free0 = f.statfsSync('/').ffree;
     f.writeFileSync('/held', 'still here');
     const fd = f.openSync('/held', 'r+');
     try {
@@ -110,9 +107,11 @@ describe('concurrency', () => {
       expect(buf.toString()).toBe('still here');
       expect(f.writeSync(fd, 'more', 10)).toBe(4);
       expect(f.fstatSync(fd).nlink).toBe(0);
+      expect(f.statfsSync('/').ffree, 'the inode lives while open').toBe(free0 - 1);
     } finally {
       f.closeSync(fd);
     }
+    expect(f.statfsSync('/').ffree, 'the last close freed it').toBe(free0);
   });
 
   it('four workers and the main thread churning shared directories leave a consistent tree', async () => {

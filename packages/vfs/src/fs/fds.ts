@@ -51,12 +51,23 @@ export interface OpenFile {
   isDir: boolean;
 }
 
+/** Open files per inode across threads (the mount's OpenCounts), or just this table's. */
+export interface OpenCounter {
+  open(ii: number): void;
+  /** True when the close was the last of an inode that has lost its last link. */
+  close(ii: number): boolean;
+}
+
 export class FdTable {
   private readonly files = new Map<number, OpenFile>();
   private readonly users = new Map<number, number>();
   private next = 3;
 
+  /** `shared`: the mount's counts, so that an unlink in another thread keeps our open inode alive. */
+  constructor(private readonly shared?: OpenCounter) {}
+
   add(f: OpenFile): number {
+    this.shared?.open(f.ii);
     while (this.files.has(this.next)) this.next++;
     const fd = this.next++;
     this.files.set(fd, f);
@@ -71,7 +82,11 @@ export class FdTable {
     return f;
   }
 
-  /** Forgets `fd`; returns the file and whether it was its inode's last user. */
+  /**
+   * Forgets `fd`; returns the file and whether the inode must be freed now: with shared counts,
+   * when this was the last open file in any thread of an inode that lost its last link; without,
+   * when it was this table's last (the caller then checks the link count).
+   */
   remove(fd: unknown, syscall: string): [OpenFile, boolean] {
     const f = this.get(fd, syscall);
     this.files.delete(fd as number);
@@ -79,7 +94,13 @@ export class FdTable {
     const n = (this.users.get(f.ii) ?? 1) - 1;
     if (n > 0) this.users.set(f.ii, n);
     else this.users.delete(f.ii);
+    if (this.shared) return [f, this.shared.close(f.ii)];
     return [f, n === 0];
+  }
+
+  /** True when `fd`s of this table free inodes themselves (shared counts): see remove(). */
+  get sharedCounts(): boolean {
+    return this.shared !== undefined;
   }
 
   inUse(ii: number): boolean {

@@ -1,5 +1,5 @@
 export { type FsError, systemError, uvError } from './errors.js';
-export { FdTable, type OpenFile, parseFlags } from './fds.js';
+export { FdTable, type OpenCounter, type OpenFile, parseFlags } from './fds.js';
 export { Dir, FileHandle, makeFs, type ZufsFs } from './forms.js';
 export {
   attachMount,
@@ -10,6 +10,7 @@ export {
   NS_GEN,
   type ZufsMount,
 } from './mount.js';
+export { OpenCounts, openCountsBytes } from './open-counts.js';
 export { type Cred, Resolver } from './paths.js';
 export { BigIntStats, Dirent, Stats } from './stats.js';
 export { type Volume, ZufsSync } from './sync.js';

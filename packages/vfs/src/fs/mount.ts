@@ -12,6 +12,7 @@ import {
 import { InodeClient } from '../inode/client.js';
 import { FdTable } from './fds.js';
 import { makeFs, type ZufsFs } from './forms.js';
+import { OpenCounts, openCountsBytes } from './open-counts.js';
 import type { Cred } from './paths.js';
 import { ZufsSync } from './sync.js';
 
@@ -49,8 +50,14 @@ export type ZufsMount = ZufsFs & {
   umount(): void;
 };
 
-/** Words of the mount's shared control block. */
-const SHARED_BYTES = 64;
+/**
+ * The mount's shared control block: the namespace words (first cache line), then, on lines of their
+ * own, the open-file counts of every thread (open-counts.ts).
+ */
+const OPEN_COUNTS_AT = 128;
+/** Inodes that may be open at once in one mount (across all its threads). */
+const OPEN_INODES_MAX = 8192;
+const SHARED_BYTES = OPEN_COUNTS_AT + openCountsBytes(OPEN_INODES_MAX);
 export const NS_GEN = 0;
 /** Bumped by every name added (create, mkdir, symlink, mknod, link). */
 export const NS_ADD = 1;
@@ -95,9 +102,11 @@ export function attachMount(d: MountDescriptor, cred: Partial<Cred> = {}): ZufsM
 }
 
 function face(r: ZufRoot, d: MountDescriptor, o: Partial<Cred>, umount: () => void): ZufsMount {
-  const fds = new FdTable();
+  const counts = new OpenCounts(d.shared, OPEN_COUNTS_AT, OPEN_INODES_MAX);
+  const fds = new FdTable(counts);
   const info: MountInfo = { ...d.mount, shared: d.shared, pmem: d.pmem } as MountInfo;
-  const c = new InodeClient(r, info, { inUse: (ii) => fds.inUse(ii) });
+  // An inode whose last link goes while a thread has it open is freed by the last close.
+  const c = new InodeClient(r, info, { inUse: (ii) => counts.keepIfOpen(ii) });
   const vol = { c, fds };
   const cred = { uid: o.uid ?? process.getuid?.() ?? 0, gid: o.gid ?? process.getgid?.() ?? 0 };
   const fs = makeFs(new ZufsSync(vol, cred)) as ZufsMount;

@@ -122,10 +122,11 @@ export class ZufsSync {
       fail('EPERM', syscall, path, dest);
   }
 
+  /** The last close of `f`'s inode (in this thread, or in all with shared counts): free it if it is unlinked. */
   private release(f: OpenFile): void {
     try {
-      const a = this.c.getattr(f.ii);
-      if (a.nlink === 0) this.c.release(f.ii, 0);
+      if (this.fds.sharedCounts) this.c.release(f.ii, 0);
+      else if (this.c.getattr(f.ii).nlink === 0) this.c.release(f.ii, 0);
     } catch {
       // already gone
     }
@@ -312,6 +313,10 @@ export class ZufsSync {
   /** open(2) of `p`; `depth` counts the dangling symlinks O_CREAT went through. */
   private openAt(p: string, fl: number, m: number, depth: number): number {
     const acc = fl & O_ACCMODE;
+    // An unlink in another thread between our lookup and our open count could free the inode: the
+    // namespace word tells whether one may have happened (then the inode is checked once more).
+    const gen = this.c.nsGen;
+    const g0 = gen ? Atomics.load(gen, 0) : 0;
     let node: Node;
     let created = false;
     if (fl & O_CREAT) {
@@ -359,14 +364,14 @@ export class ZufsSync {
     const isDir = isDirMode(a.mode);
     if (fl & O_DIRECTORY && !isDir) fail('ENOTDIR', 'open', p);
     if (isDir && (acc !== O_RDONLY || fl & O_CREAT)) fail('EISDIR', 'open', p);
+    let truncate = false;
     if (!created) {
       const want =
         (acc === O_RDONLY ? R_OK : acc === O_WRONLY ? W_OK : R_OK | W_OK) | (fl & O_TRUNC ? W_OK : 0);
       if (!permits(a, this.cred, want)) fail('EACCES', 'open', p);
-      if (fl & O_TRUNC && acc !== O_RDONLY && (a.mode & S_IFMT) === S_IFREG && a.size > 0)
-        wrap(() => this.c.truncate(node.ii, 0), 'open', p);
+      truncate = (fl & O_TRUNC) !== 0 && acc !== O_RDONLY && (a.mode & S_IFMT) === S_IFREG && a.size > 0;
     }
-    return this.fds.add({
+    const fd = this.fds.add({
       ii: node.ii,
       flags: fl,
       pos: 0,
@@ -376,6 +381,24 @@ export class ZufsSync {
       append: (fl & O_APPEND) !== 0,
       isDir,
     });
+    try {
+      if (gen && Atomics.load(gen, 0) !== g0 && !this.sameInode(node)) fail('ENOENT', 'open', p);
+      if (truncate) wrap(() => this.c.truncate(node.ii, 0), 'open', p);
+    } catch (e) {
+      this.closeSync(fd);
+      throw e;
+    }
+    return fd;
+  }
+
+  /** True when `n` still names a live inode (not freed, its slot not reused: same generation). */
+  private sameInode(n: Node): boolean {
+    try {
+      const a = this.c.getattr(n.ii);
+      return a.mode !== 0 && a.generation === n.attr.generation;
+    } catch {
+      return false;
+    }
   }
 
   closeSync(fd: unknown): void {
