@@ -36,7 +36,7 @@ const NAMES = [
 ];
 const name = fc.constantFrom(...NAMES.slice(0, 8), ...NAMES.slice(0, 8), ...NAMES.slice(8));
 const path = fc.array(name, { minLength: 1, maxLength: 3 }).map((p) => p.join('/'));
-// Two-path operations (rename, link) use names within the limit: see the it.fails below.
+// Two-path operations (rename, link) use names within the limit; the over-long cases are the named test below.
 const okPath = fc
   .array(fc.constantFrom(...NAMES.slice(0, 10)), { minLength: 1, maxLength: 3 })
   .map((p) => p.join('/'));
@@ -229,11 +229,9 @@ describe('zufs vs node:fs', () => {
     }
   });
 
-  // BUG (vfs face, renameSync/linkSync in src/fs/sync.ts): Linux resolves both parent directories
-  // before looking up either last name, so rename('<256-byte name>', 'missing/x') is ENOENT (the
-  // destination's parent), but the face looks up the source's name first and throws ENAMETOOLONG.
-  // Found by the property above (shrunk to this single call).
-  it.fails('rename of an over-long name into a missing directory gives ENOENT like Linux', () => {
+  // Found by the property above (shrunk to this single call): Linux resolves both parent directories
+  // before looking up either last name, so a missing destination directory wins.
+  it('rename of an over-long name into a missing directory gives ENOENT like Linux', () => {
     const dir = nodeFs.mkdtempSync(join(tmpdir(), 'zufs-diff-'));
     const z = mount(server.root, { type: 'pmemfs', options: `memory=${4 * 1024 * 1024}` });
     try {

@@ -240,8 +240,12 @@ export class Resolver {
     return n;
   }
 
-  /** The directory holding `path`'s last component, and that entry if it exists (not followed). */
-  parent(path: string, syscall: string): Parent {
+  /**
+   * The directory holding `path`'s last component, and that entry if it exists (not followed).
+   * `lookupName` false leaves the entry to entryOf(): rename and link resolve both directories
+   * before either name, as Linux does (so a missing directory wins over an over-long name).
+   */
+  parent(path: string, syscall: string, lookupName = true): Parent {
     this.check(path, syscall);
     const comps = path.split('/');
     let trailingSlash = false;
@@ -278,6 +282,16 @@ export class Resolver {
       return { dir, name: name || '.', entry, trailingSlash: true, dots: true };
     }
     if (!permits(dir.attr, this.cred, X_OK)) fail('EACCES', syscall, path);
+    const par: Parent = { dir, name, entry: null, trailingSlash, dots: false };
+    if (lookupName) this.entryOf(par, path, syscall);
+    return par;
+  }
+
+  /** Looks up the last name of a parent() made without it; sets and returns `par.entry`. */
+  entryOf(par: Parent, path: string, syscall: string): LookupResult | null {
+    if (par.dots) return par.entry;
+    const { dir, name } = par;
+    const cached = this.fresh();
     let entry: LookupResult | null = null;
     const ii = cached ? this.entries.get(path) : undefined;
     if (ii !== undefined) {
@@ -292,7 +306,8 @@ export class Resolver {
       entry = this.lookup(dir, name, syscall, path);
       if (entry && cached) this.remember(this.entries, path, entry.ii);
     }
-    return { dir, name, entry, trailingSlash, dots: false };
+    par.entry = entry;
+    return entry;
   }
 
   /** The canonical path of `path` (symlinks resolved). */

@@ -771,8 +771,11 @@ export class ZufsSync {
     let src: ReturnType<Resolver['parent']>;
     let dst: ReturnType<Resolver['parent']>;
     try {
-      src = this.r.parent(o, 'rename');
-      dst = this.r.parent(n, 'rename');
+      // Both directories first, then both names (as Linux's renameat2).
+      src = this.r.parent(o, 'rename', false);
+      dst = this.r.parent(n, 'rename', false);
+      this.r.entryOf(src, o, 'rename');
+      this.r.entryOf(dst, n, 'rename');
     } catch (err) {
       throw e(err);
     }
