@@ -49,6 +49,19 @@ const SYNC_NAMES = [
   'unlink',
   'utimes',
   'writeFile',
+  // zufs's xattr extension (node:fs has none)
+  'getxattr',
+  'lgetxattr',
+  'fgetxattr',
+  'setxattr',
+  'lsetxattr',
+  'fsetxattr',
+  'listxattr',
+  'llistxattr',
+  'flistxattr',
+  'removexattr',
+  'lremovexattr',
+  'fremovexattr',
 ] as const;
 
 /** Errors about the arguments (Node throws them synchronously, even for callback forms). */
@@ -217,9 +230,42 @@ export type ZufsPromisesMethod = (typeof SYNC_NAMES)[number] | 'opendir' | 'open
 
 type NodePromises = typeof nodeFs.promises;
 
-export type ZufsFs = Pick<typeof nodeFs, Extract<ZufsFsMethod, keyof typeof nodeFs>> & {
-  promises: Pick<NodePromises, Extract<ZufsPromisesMethod, keyof NodePromises>>;
+type XPath = nodeFs.PathLike;
+type XEnc = BufferEncoding | 'buffer' | { encoding?: BufferEncoding | 'buffer' };
+type XFlag = { flag?: 'create' | 'replace' };
+type XCb<T = void> = (err: NodeJS.ErrnoException | null, value?: T) => void;
+
+/** zufs's extended-attribute extension, in the three forms (the l* forms do not follow a final symlink). */
+export interface ZufsXattrSync {
+  getxattrSync(path: XPath, name: string, options?: XEnc): Buffer | string;
+  lgetxattrSync(path: XPath, name: string, options?: XEnc): Buffer | string;
+  fgetxattrSync(fd: number, name: string, options?: XEnc): Buffer | string;
+  setxattrSync(path: XPath, name: string, value: string | Uint8Array, options?: XFlag): void;
+  lsetxattrSync(path: XPath, name: string, value: string | Uint8Array, options?: XFlag): void;
+  fsetxattrSync(fd: number, name: string, value: string | Uint8Array, options?: XFlag): void;
+  listxattrSync(path: XPath): string[];
+  llistxattrSync(path: XPath): string[];
+  flistxattrSync(fd: number): string[];
+  removexattrSync(path: XPath, name: string): void;
+  lremovexattrSync(path: XPath, name: string): void;
+  fremovexattrSync(fd: number, name: string): void;
+}
+type Promised<T> = {
+  [K in keyof T as K extends `${infer B}Sync` ? B : never]: T[K] extends (...a: infer A) => infer R
+    ? (...a: A) => Promise<R>
+    : never;
 };
+type Callbacked<T> = {
+  [K in keyof T as K extends `${infer B}Sync` ? B : never]: T[K] extends (...a: infer A) => infer R
+    ? (...a: [...A, XCb<R>]) => void
+    : never;
+};
+
+export type ZufsFs = Pick<typeof nodeFs, Extract<ZufsFsMethod, keyof typeof nodeFs>> &
+  ZufsXattrSync &
+  Callbacked<ZufsXattrSync> & {
+    promises: Pick<NodePromises, Extract<ZufsPromisesMethod, keyof NodePromises>> & Promised<ZufsXattrSync>;
+  };
 
 /** The node:fs-shaped object over `s`. */
 export function makeFs(s: ZufsSync): ZufsFs {

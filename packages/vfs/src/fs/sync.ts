@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { posix } from 'node:path';
 import { STATX_ATIME, STATX_CTIME, STATX_GID, STATX_MODE, STATX_MTIME, STATX_UID } from '@zufs/zuf-core';
 import { type InodeAttr, type InodeClient, type LookupResult, newAttr } from '../inode/client.js';
-import { errnoFrom, fail, invalidArgType, systemError, uvError, wrap } from './errors.js';
+import { errnoFrom, fail, invalidArgType, invalidArgValue, systemError, uvError, wrap } from './errors.js';
 import { checkFd, type FdTable, type OpenFile, parseFlags } from './fds.js';
 import {
   type Cred,
@@ -33,6 +33,7 @@ const {
 } = constants as typeof constants & { O_ACCMODE?: number };
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
 
 /** What every face of one mount shares. */
 export interface Volume {
@@ -79,6 +80,21 @@ function toNs(t: unknown, name: string): number {
 
 function umask(): number {
   return process.umask();
+}
+
+/** How an xattr call names its inode: a path followed, a path not followed, an fd. */
+type XattrOn = 'path' | 'link' | 'fd';
+const XATTR_SYSCALLS: Record<XattrOn, { get: string; set: string; list: string; remove: string }> = {
+  path: { get: 'getxattr', set: 'setxattr', list: 'listxattr', remove: 'removexattr' },
+  link: { get: 'lgetxattr', set: 'lsetxattr', list: 'llistxattr', remove: 'lremovexattr' },
+  fd: { get: 'fgetxattr', set: 'fsetxattr', list: 'flistxattr', remove: 'fremovexattr' },
+};
+const XATTR_CREATE = 1;
+const XATTR_REPLACE = 2;
+
+function xattrName(name: unknown): string {
+  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
+  return name;
 }
 
 export class ZufsSync {
@@ -302,6 +318,106 @@ export class ZufsSync {
     };
     if (opts(o).bigint) return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, BigInt(v)]));
     return out;
+  }
+
+  // ~~~ extended attributes (a zufs extension: node:fs has none) ~~~
+  // Named after the syscalls: getxattr follows a final symlink, lgetxattr does not, fgetxattr takes
+  // an fd. Permissions as Linux for user.*: read to get or list, write to set or remove, and only on
+  // regular files and directories; trusted.* and security.* writes need root.
+
+  private xattrTarget(how: XattrOn, target: unknown, syscall: string): { n: Node; path?: string } {
+    if (how === 'fd') {
+      const f = this.fds.get(target, syscall);
+      return { n: { ii: f.ii, attr: wrap(() => this.c.getattr(f.ii), syscall) } };
+    }
+    const path = toPath(target);
+    return { n: this.r.resolve(path, how === 'path', syscall), path };
+  }
+
+  private xattrGet(how: XattrOn, target: unknown, name: unknown, o?: unknown): Buffer | string {
+    const sys = XATTR_SYSCALLS[how].get;
+    const nm = xattrName(name);
+    const { n, path } = this.xattrTarget(how, target, sys);
+    if (!permits(n.attr, this.cred, R_OK)) fail('EACCES', sys, path);
+    const v = Buffer.from(wrap(() => this.c.getxattr(n.ii, nm), sys, path));
+    const enc = typeof o === 'string' ? o : (o as { encoding?: BufferEncoding } | undefined)?.encoding;
+    return enc && enc !== 'buffer' ? v.toString(enc as BufferEncoding) : v;
+  }
+
+  private xattrSet(how: XattrOn, target: unknown, name: unknown, value: unknown, o?: unknown): void {
+    const sys = XATTR_SYSCALLS[how].set;
+    const nm = xattrName(name);
+    const data = typeof value === 'string' ? Buffer.from(value) : value;
+    if (!(data instanceof Uint8Array))
+      throw invalidArgType('value', 'of type string or an instance of Buffer', value);
+    const flag = (o as { flag?: unknown } | undefined)?.flag;
+    if (flag !== undefined && flag !== 'create' && flag !== 'replace')
+      throw invalidArgValue('options.flag', flag, "must be 'create' or 'replace'");
+    const { n, path } = this.xattrTarget(how, target, sys);
+    this.mayWriteXattr(n, nm, sys, path);
+    const flags = flag === 'create' ? XATTR_CREATE : flag === 'replace' ? XATTR_REPLACE : 0;
+    wrap(() => this.c.setxattr(n.ii, nm, data, flags), sys, path);
+  }
+
+  private xattrList(how: XattrOn, target: unknown): string[] {
+    const sys = XATTR_SYSCALLS[how].list;
+    const { n, path } = this.xattrTarget(how, target, sys);
+    const names = wrap(() => this.c.listxattr(n.ii), sys, path);
+    // trusted.* is listed to root only, as Linux.
+    return this.cred.uid === 0 ? names : names.filter((x) => !x.startsWith('trusted.'));
+  }
+
+  private xattrRemove(how: XattrOn, target: unknown, name: unknown): void {
+    const sys = XATTR_SYSCALLS[how].remove;
+    const nm = xattrName(name);
+    const { n, path } = this.xattrTarget(how, target, sys);
+    this.mayWriteXattr(n, nm, sys, path);
+    wrap(() => this.c.removexattr(n.ii, nm), sys, path);
+  }
+
+  private mayWriteXattr(n: Node, name: string, sys: string, path?: string): void {
+    if (name.startsWith('user.')) {
+      const t = n.attr.mode & S_IFMT;
+      if (t !== S_IFREG && t !== S_IFDIR) fail('EPERM', sys, path);
+      if (!permits(n.attr, this.cred, W_OK)) fail('EACCES', sys, path);
+    } else if (this.cred.uid !== 0) fail('EPERM', sys, path);
+  }
+
+  getxattrSync(path: unknown, name: unknown, o?: unknown): Buffer | string {
+    return this.xattrGet('path', path, name, o);
+  }
+  lgetxattrSync(path: unknown, name: unknown, o?: unknown): Buffer | string {
+    return this.xattrGet('link', path, name, o);
+  }
+  fgetxattrSync(fd: unknown, name: unknown, o?: unknown): Buffer | string {
+    return this.xattrGet('fd', fd, name, o);
+  }
+  setxattrSync(path: unknown, name: unknown, value: unknown, o?: unknown): void {
+    this.xattrSet('path', path, name, value, o);
+  }
+  lsetxattrSync(path: unknown, name: unknown, value: unknown, o?: unknown): void {
+    this.xattrSet('link', path, name, value, o);
+  }
+  fsetxattrSync(fd: unknown, name: unknown, value: unknown, o?: unknown): void {
+    this.xattrSet('fd', fd, name, value, o);
+  }
+  listxattrSync(path: unknown): string[] {
+    return this.xattrList('path', path);
+  }
+  llistxattrSync(path: unknown): string[] {
+    return this.xattrList('link', path);
+  }
+  flistxattrSync(fd: unknown): string[] {
+    return this.xattrList('fd', fd);
+  }
+  removexattrSync(path: unknown, name: unknown): void {
+    this.xattrRemove('path', path, name);
+  }
+  lremovexattrSync(path: unknown, name: unknown): void {
+    this.xattrRemove('link', path, name);
+  }
+  fremovexattrSync(fd: unknown, name: unknown): void {
+    this.xattrRemove('fd', fd, name);
   }
 
   // ~~~ file descriptors ~~~
