@@ -916,15 +916,11 @@ export class ZufsSync {
     }
     this.mayModify(src.dir, s, 'rename', o, n);
     this.mayModify(dst.dir, d, 'rename', o, n);
+    // The filesystem stamps the moved inode's ctime (as Linux filesystems do in their rename).
     try {
       this.c.rename(src.dir.ii, src.name, dst.dir.ii, dst.name);
     } catch (err) {
       throw e(err);
-    }
-    try {
-      this.c.setattr(s.ii, STATX_CTIME, { ctimeNs: Date.now() * 1e6 });
-    } catch {
-      // The rename is done: another thread may have unlinked and freed the inode since.
     }
   }
 
