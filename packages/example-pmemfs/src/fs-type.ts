@@ -111,9 +111,7 @@ function superBlock(fs: PmemFs): SuperBlock {
       fs.evict(ino);
     },
     lookup(dir, name) {
-      const ino = fs.lookup(dir, nameOf(name));
-      if (ino === 0) throw new ZusError(Errno.ENOENT);
-      return ino;
+      return fs.lookup(dir, nameOf(name)); // 0: not there
     },
     addDentry(dir, ino, name) {
       fs.addDentry(dir, ino, nameOf(name));

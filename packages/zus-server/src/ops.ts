@@ -396,6 +396,7 @@ function lookup(zt: Zt, v: DataView): number {
   const s = scratchFor(zt, v);
   if (!s.name1.set(IocLookup.str)) return -Errno.ENOENT;
   const ino = m.sb.lookup(inoAt(v, IocLookup.dir_ii), s.name1);
+  if (ino === 0) return -Errno.ENOENT; // a miss is common: no exception needed for it
   setU64(v, IocLookup.zus_ii, iiCookie(m.sbId, ino));
   setU64(v, IocLookup._zi, m.sb.ziDpp?.(ino) ?? 0);
   writeZiCopy(m.sb, ino, s.zi.lookup);

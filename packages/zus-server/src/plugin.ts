@@ -100,7 +100,7 @@ export interface SuperBlock {
   newInode?(dir: number, name: ZName | null, zi: DataView, flags: number, symlink: Uint8Array | null): number;
   /** FREE_INODE: the app dropped an inode whose i_nlink is 0: free it and its blocks. */
   freeInode?(ino: number): void;
-  /** LOOKUP: the inode number of `name` in directory `dir`; throw ENOENT when it is not there. */
+  /** LOOKUP: the inode number of `name` in directory `dir`; 0 (or a thrown ENOENT) when it is not there. */
   lookup?(dir: number, name: ZName): number;
   /** ADD_DENTRY (link): link inode `ino` as `name` in `dir` and raise its i_nlink. */
   addDentry?(dir: number, ino: number, name: ZName): void;

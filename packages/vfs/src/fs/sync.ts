@@ -858,7 +858,7 @@ export class ZufsSync {
     if (!e) fail('ENOENT', 'rmdir', p);
     if (!isDirMode(e.attr.mode)) fail('ENOTDIR', 'rmdir', p);
     this.mayModify(par.dir, e, 'rmdir', p);
-    if (this.entries({ ii: e.ii, attr: e.attr }).length > 0) fail('ENOTEMPTY', 'rmdir', p);
+    // ENOTEMPTY is the filesystem's (REMOVE_DENTRY of a directory with entries): no READDIR here.
     wrap(() => this.c.rmdir(par.dir.ii, par.name), 'rmdir', p);
   }
 

@@ -237,7 +237,7 @@ export class InodeClient {
       setU64(v, IocLookup.dir_ii, dirIi);
       this.name(v, IocLookup.str, name, 'lookup');
       const err = ch.call();
-      if (err === Errno.ENOENT) return null;
+      if (err === -Errno.ENOENT) return null;
       if (err) fail(err, 'lookup', name);
       return this.inodeReply(v, IocLookup.zus_ii, IocLookup._zi, ZI_COPY.LOOKUP, out);
     } finally {
