@@ -5,8 +5,9 @@
  * mount() opens the image once, in the mount thread; every ZT attaches to the same SharedArrayBuffer.
  * Its zus_inodes live in that shared image, so an inode's dpp (pool 0) is its byte offset there.
  *
- * Mount options: `image=/path/to/file` (an image made by mkfs), or `memory=<bytes>` for a fresh
- * in-memory filesystem (tests, scratch space); `inodes=<n>` and `label=<s>` with `memory`.
+ * Mount options: `image=/path/to/file` (an image made by mkfs; `device=`, which vfs's
+ * `mount({ device })` passes, is the same), or `memory=<bytes>` for a fresh in-memory filesystem
+ * (tests, scratch space); `inodes=<n>` and `label=<s>` with `memory`.
  */
 import {
   encodeDpp,
@@ -64,7 +65,7 @@ function parseOptions(s: string): Map<string, string> {
 
 function openDevice(options: string): PmemDevice {
   const o = parseOptions(options);
-  const image = o.get('image');
+  const image = o.get('image') ?? o.get('device'); // device=: the face's mount({ device })
   if (image) return PmemDevice.openFile(image);
   const memory = o.get('memory');
   if (memory) {

@@ -1,7 +1,10 @@
 // The node:fs face of @zufs/vfs on a real server (pmemfs in memory): what the conformance suite does
 // not reach: mounting, fds shared across users, inodes kept alive by open fds, symlink limits, streams.
 import { once } from 'node:events';
-import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mkfs, PMEMFS_TYPE, PmemDevice } from '@zufs/example-pmemfs';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import { attachZufRoot } from '@zufs/zuf-core';
 import { startServer, type ZusServer } from '@zufs/zus-server';
@@ -33,6 +36,26 @@ function code(fn: () => unknown): string | undefined {
 }
 
 describe('mount', () => {
+  it('mounts a device (an image file) and finds its files again at the next mount', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zufs-dev-'));
+    try {
+      const image = join(dir, 'fs.img');
+      const dev = PmemDevice.createFile(image, 8 * 1024 * 1024);
+      mkfs(dev, { inodes: 256 });
+      dev.flush();
+      dev.close();
+      const a = mount(server.root, { type: 'pmemfs', device: image });
+      a.writeFileSync('/kept', 'on the device');
+      a.umount();
+      const b = mount(server.root, { type: 'pmemfs', device: image });
+      expect(b.readFileSync('/kept', 'utf8')).toBe('on the device');
+      b.umount();
+      expect(() => mount(server.root, { type: 'pmemfs', device: '/a,b' })).toThrow(/without commas/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('mounts from a descriptor or an attached root, acting as the process user by default', () => {
     const other = mount(attachZufRoot(server.root), {
       type: 'pmemfs',

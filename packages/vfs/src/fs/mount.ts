@@ -19,6 +19,11 @@ import { ZufsSync } from './sync.js';
 export interface MountOptions {
   /** The filesystem type registered with the server ('pmemfs'...). */
   type: string;
+  /**
+   * The device (source) to mount, e.g. an image file: passed to the filesystem as the `device=`
+   * option (pmemfs takes it as its image). No commas: mount options are comma-separated.
+   */
+  device?: string;
   /** Its mount options ('memory=67108864', 'image=/path'...). */
   options?: string;
   /** The user the face acts as (default: the process's). */
@@ -71,7 +76,11 @@ export function mount(root: ZufRootDescriptor | ZufRoot, o: MountOptions): ZufsM
   let m: MountInfo;
   let pmem: SharedArrayBuffer | undefined;
   try {
-    const opts = o.options ?? '';
+    if (o.device !== undefined && (typeof o.device !== 'string' || o.device.includes(',')))
+      throw new TypeError(`mount: device must be a path without commas, got ${String(o.device)}`);
+    const opts = [o.device === undefined ? '' : `device=${o.device}`, o.options ?? '']
+      .filter(Boolean)
+      .join(',');
     try {
       m = mountFs(r, o.type, opts ? `${opts},zufs_pmem=${token}` : `zufs_pmem=${token}`);
     } catch (e) {
