@@ -14,7 +14,7 @@ export {
   type OverflowHandler,
 } from './dispatch.js';
 export { isZufsError, ZufsError } from './errors.js';
-export { LockTimeoutError, SharedMutex } from './locks.js';
+export { LockTimeoutError, SharedMutex, SharedRwLock, SharedSeqlock } from './locks.js';
 export { fsTypes, type MountInfo, mountFs, remountFs, umountFs } from './mount.js';
 export { POOL_PAGE, type PoolDescriptor, SharedPool } from './pools.js';
 export { publishFsTypes, type RegisteredFsType, readFsInfo } from './registry.js';

@@ -8,8 +8,8 @@ const SLICE_MS = 50;
 
 export class LockTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
-  constructor(what: string, ms: number) {
-    super(`${what}: not acquired within ${ms} ms (a holder may have died)`);
+  constructor(what: string, ms: number, detail?: string) {
+    super(detail ? `${what}: ${detail}` : `${what}: not acquired within ${ms} ms (a holder may have died)`);
   }
 }
 
@@ -53,5 +53,272 @@ export class SharedMutex {
 
   isLocked(): boolean {
     return Atomics.load(this.w, this.i) !== 0;
+  }
+}
+
+// A reader/writer lock or a seqlock waiter spins this many times before it parks: a peer that is
+// running answers in ~0.2 us, a futex wake costs ~50 us, so a short critical section is best spun out.
+const RW_SPIN = 256;
+
+// SharedRwLock state word: bits 0-19 readers holding, bits 20-29 writers waiting, bit 30 writer holding.
+const READERS = 0xfffff;
+const WAITER = 1 << 20;
+const WAITERS = 0x3ff << 20;
+const WRITER = 1 << 30;
+
+/**
+ * A reader/writer lock on two words: [state, parked]. Many readers or one writer; writer preference:
+ * a writer that has to wait counts itself in the state word, and readers do not enter while that
+ * count is non-zero, so a stream of readers cannot starve it. Waiters spin, then park on the state
+ * word in bounded slices, counted in `parked`; an unlocker calls Atomics.notify only when that count
+ * is non-zero, so an uncontended or spinning handoff never enters the kernel.
+ *
+ * Lost wake-ups: a waiter raises `parked` and then waits on the state value it last saw; an unlocker
+ * changes the state and then reads `parked` (all sequentially consistent). Either the unlocker sees
+ * the waiter counted and notifies, or the waiter's wait sees the changed state and returns at once.
+ * Not reentrant: a reader that asks for a second read hold while a writer waits waits for itself.
+ */
+export class SharedRwLock {
+  static readonly WORDS = 2;
+  private readonly w: Int32Array;
+  private readonly i: number;
+
+  constructor(words: Int32Array, index: number) {
+    if (index < 0 || index + SharedRwLock.WORDS > words.length) throw new RangeError('SharedRwLock: index');
+    this.w = words;
+    this.i = index;
+  }
+
+  /** Takes a read hold if no writer holds or waits; never waits. */
+  tryRead(): boolean {
+    const w = this.w;
+    const i = this.i;
+    for (;;) {
+      const s = Atomics.load(w, i);
+      if (s & (WRITER | WAITERS) || (s & READERS) === READERS) return false;
+      // Only another reader's change can make the CAS fail while entry is allowed: try again.
+      if (Atomics.compareExchange(w, i, s, s + 1) === s) return true;
+    }
+  }
+
+  /** Takes the write hold if nobody holds the lock; never waits (and does not count as waiting). */
+  tryWrite(): boolean {
+    const s = Atomics.load(this.w, this.i);
+    return (s & (WRITER | READERS)) === 0 && Atomics.compareExchange(this.w, this.i, s, s | WRITER) === s;
+  }
+
+  lockRead(timeoutMs = 5000): void {
+    if (this.tryRead()) return;
+    const w = this.w;
+    const i = this.i;
+    for (let n = 0; n < RW_SPIN; n++) if (this.tryRead()) return;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const s = Atomics.load(w, i);
+      if (!(s & (WRITER | WAITERS))) {
+        if (Atomics.compareExchange(w, i, s, s + 1) === s) return;
+        continue;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) throw new LockTimeoutError('rwlock read', timeoutMs);
+      this.park(s, left);
+    }
+  }
+
+  lockWrite(timeoutMs = 5000): void {
+    if (this.tryWrite()) return;
+    const w = this.w;
+    const i = this.i;
+    // Count ourselves as waiting first: from here on no new reader enters.
+    Atomics.add(w, i, WAITER);
+    let deadline = 0;
+    for (let n = 0; ; n++) {
+      const s = Atomics.load(w, i);
+      if (!(s & (WRITER | READERS))) {
+        // Leave the waiting count and take the lock in one step.
+        if (Atomics.compareExchange(w, i, s, (s - WAITER) | WRITER) === s) return;
+        continue;
+      }
+      if (n < RW_SPIN) continue;
+      if (deadline === 0) deadline = performance.now() + timeoutMs;
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        // Readers held back by our waiting may be parked: let them re-check.
+        Atomics.sub(w, i, WAITER);
+        this.wake();
+        throw new LockTimeoutError('rwlock write', timeoutMs);
+      }
+      this.park(s, left);
+    }
+  }
+
+  unlockRead(): void {
+    const prev = Atomics.sub(this.w, this.i, 1);
+    if ((prev & READERS) === 0) {
+      Atomics.add(this.w, this.i, 1);
+      throw new Error('SharedRwLock.unlockRead: no read hold');
+    }
+    // The last reader out lets a waiting writer in.
+    if ((prev & READERS) === 1) this.wake();
+  }
+
+  unlockWrite(): void {
+    const prev = Atomics.sub(this.w, this.i, WRITER);
+    if (!(prev & WRITER)) {
+      Atomics.add(this.w, this.i, WRITER);
+      throw new Error('SharedRwLock.unlockWrite: no write hold');
+    }
+    this.wake();
+  }
+
+  /** Runs `fn` under a read hold. */
+  withRead<T>(fn: () => T, timeoutMs?: number): T {
+    this.lockRead(timeoutMs);
+    try {
+      return fn();
+    } finally {
+      this.unlockRead();
+    }
+  }
+
+  /** Runs `fn` under the write hold. */
+  withWrite<T>(fn: () => T, timeoutMs?: number): T {
+    this.lockWrite(timeoutMs);
+    try {
+      return fn();
+    } finally {
+      this.unlockWrite();
+    }
+  }
+
+  /** Readers holding the lock now (a snapshot, for diagnostics and tests). */
+  readers(): number {
+    return Atomics.load(this.w, this.i) & READERS;
+  }
+
+  writersWaiting(): number {
+    return (Atomics.load(this.w, this.i) & WAITERS) >>> 20;
+  }
+
+  isWriteLocked(): boolean {
+    return (Atomics.load(this.w, this.i) & WRITER) !== 0;
+  }
+
+  private park(seen: number, left: number): void {
+    Atomics.add(this.w, this.i + 1, 1);
+    Atomics.wait(this.w, this.i, seen, Math.min(SLICE_MS, left));
+    Atomics.sub(this.w, this.i + 1, 1);
+  }
+
+  private wake(): void {
+    // Readers and writers park on the same word and each re-checks: wake them all, but only if any.
+    if (Atomics.load(this.w, this.i + 1) !== 0) Atomics.notify(this.w, this.i);
+  }
+}
+
+/**
+ * A seqlock on two words: [sequence, parked]. The sequence is even when stable and odd while a writer
+ * writes; writers serialize by CAS-ing it from even to odd, so a second writer waits (spin, then park
+ * in bounded slices) and readers never hold anything up. A reader takes the sequence with readBegin(),
+ * reads the protected data, and must retry when readRetry(seq) says a write began meanwhile.
+ *
+ * Memory order: Atomics operations are sequentially consistent in JS and V8 moves no memory access
+ * across them; the protected data is read and written with plain typed-array accesses between them.
+ * The writer makes the sequence odd (Atomics.add, a full barrier), stores, then makes it even again
+ * (Atomics.add); stores are not reordered with stores on x86-64 (TSO), so a reader that loads the same
+ * even sequence before and after its loads (loads are not reordered with loads) saw no store of a
+ * write in progress: a torn snapshot always fails readRetry. Until then the reader must treat what it
+ * read as garbage (read() retries even when `fn` throws on it). On weakly ordered CPUs, read the
+ * protected words with Atomics.load for the same guarantee.
+ */
+export class SharedSeqlock {
+  static readonly WORDS = 2;
+  private readonly w: Int32Array;
+  private readonly i: number;
+
+  constructor(words: Int32Array, index: number) {
+    if (index < 0 || index + SharedSeqlock.WORDS > words.length) throw new RangeError('SharedSeqlock: index');
+    this.w = words;
+    this.i = index;
+  }
+
+  /** Begins a write if no other writer is writing; never waits. */
+  tryWriteBegin(): boolean {
+    const s = Atomics.load(this.w, this.i);
+    return (s & 1) === 0 && Atomics.compareExchange(this.w, this.i, s, s + 1) === s;
+  }
+
+  /** Makes the sequence odd: from here until writeEnd() readers retry. Waits for another writer. */
+  writeBegin(timeoutMs = 5000): void {
+    if (this.tryWriteBegin()) return;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const s = this.waitEven(deadline, timeoutMs, 'seqlock write');
+      if (Atomics.compareExchange(this.w, this.i, s, s + 1) === s) return;
+    }
+  }
+
+  /** Makes the sequence even again (the record is consistent) and wakes a parked waiter. */
+  writeEnd(): void {
+    const prev = Atomics.add(this.w, this.i, 1);
+    if ((prev & 1) === 0) {
+      Atomics.sub(this.w, this.i, 1);
+      throw new Error('SharedSeqlock.writeEnd: no write in progress');
+    }
+    if (Atomics.load(this.w, this.i + 1) !== 0) Atomics.notify(this.w, this.i);
+  }
+
+  /** The sequence to give readRetry(), once no write is in progress (waits a bounded time). */
+  readBegin(timeoutMs = 5000): number {
+    const s = Atomics.load(this.w, this.i);
+    return (s & 1) === 0 ? s : this.waitEven(performance.now() + timeoutMs, timeoutMs, 'seqlock read');
+  }
+
+  /** True when a write began since readBegin() returned `seq`: what was read may be torn. */
+  readRetry(seq: number): boolean {
+    return Atomics.load(this.w, this.i) !== seq;
+  }
+
+  /**
+   * Runs `fn` until it ran without a write in between and returns its result. `fn` reads the protected
+   * data and must not act on it (it may see a torn record, and may throw on it: that is retried too).
+   */
+  read<T>(fn: () => T, maxTries = 100_000, timeoutMs = 5000): T {
+    for (let n = 0; n < maxTries; n++) {
+      const seq = this.readBegin(timeoutMs);
+      let v: T;
+      try {
+        v = fn();
+      } catch (e) {
+        if (this.readRetry(seq)) continue;
+        throw e;
+      }
+      if (!this.readRetry(seq)) return v;
+    }
+    throw new LockTimeoutError('seqlock read', timeoutMs, `no consistent snapshot in ${maxTries} tries`);
+  }
+
+  /** The current sequence (odd: a write is in progress). */
+  sequence(): number {
+    return Atomics.load(this.w, this.i);
+  }
+
+  /** Spins, then parks in slices, until the sequence is even; returns it. */
+  private waitEven(deadline: number, timeoutMs: number, what: string): number {
+    const w = this.w;
+    const i = this.i;
+    for (let n = 0; n < RW_SPIN; n++) {
+      const s = Atomics.load(w, i);
+      if ((s & 1) === 0) return s;
+    }
+    for (;;) {
+      const s = Atomics.load(w, i);
+      if ((s & 1) === 0) return s;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new LockTimeoutError(what, timeoutMs);
+      Atomics.add(w, i + 1, 1);
+      Atomics.wait(w, i, s, Math.min(SLICE_MS, left));
+      Atomics.sub(w, i + 1, 1);
+    }
   }
 }

@@ -2,7 +2,15 @@
  * @zufs/zus-server: the server half of zufs (the zus of ZUFS). startServer() runs a supervisor, a
  * mount thread and a grid of ZT worker threads; filesystem types are ES modules (the plugin API).
  */
-export { Errno, isZufsError as isZusError, ZufsError as ZusError } from '@zufs/zuf-core';
+export {
+  Errno,
+  isZufsError as isZusError,
+  LockTimeoutError,
+  SharedMutex,
+  SharedRwLock,
+  SharedSeqlock,
+  ZufsError as ZusError,
+} from '@zufs/zuf-core';
 export { iiCookie, iiIno, iiSb } from './cookies.js';
 export type {
   AttachContext,
