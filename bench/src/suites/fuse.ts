@@ -1,0 +1,190 @@
+// Suite "fuse": a filesystem reached through the kernel by a program that is not Node (fsbench, C),
+// on three targets in the same run:
+//
+//   zufs-fuse   pmemfs (256 MiB memory device) served through @zufs/fuse: two reader threads
+//   libfuse-ll  our minimal in-memory server on Debian's libfuse3 low-level API, multi-threaded loop:
+//               the floor any FUSE server reaches on this machine
+//   tmpfs       a kernel tmpfs directory (/dev/shm): no server at all
+//
+// Cases `<target>:<op>` with one client thread and `<target>:<op>-2t` with two. Both FUSE servers
+// answer attributes with timeout 0 (every stat is a GETATTR); data files are opened O_DIRECT on
+// them (FSBENCH_DIRECT), so every read and write reaches the server rather than the page cache.
+// Needs root, /dev/fuse, gcc, pkg-config and libfuse3-dev; says which is missing otherwise.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { nativeProgram } from '../fuse/native.js';
+import { type CaseResult, resultFromSamples, round } from '../measure.js';
+import { type CaseDef, type RatioSpec, runCases, type SuiteOptions, selected } from '../suite.js';
+
+const exec = promisify(execFile);
+
+export const name = 'fuse';
+export const description = 'zufs through FUSE vs a libfuse3 low-level server and tmpfs, driven by a C client';
+export const baseline = 'libfuse-ll:stat';
+
+const TARGETS = ['zufs-fuse', 'libfuse-ll', 'tmpfs'] as const;
+type TargetName = (typeof TARGETS)[number];
+const OPS = ['stat', 'pread-4k', 'pwrite-4k', 'create-write-4k-close', 'read-1m-seq', 'write-1m-seq'];
+const MiB = 1024 * 1024;
+const BYTES: Record<string, number> = {
+  'pread-4k': 4096,
+  'pwrite-4k': 4096,
+  'read-1m-seq': MiB,
+  'write-1m-seq': MiB,
+};
+const VARIANTS = [
+  { suffix: '', threads: 1 },
+  { suffix: '-2t', threads: 2 },
+];
+
+export const ratios: RatioSpec[] = OPS.flatMap((op) =>
+  VARIANTS.flatMap(({ suffix }) => [
+    { num: `zufs-fuse:${op}${suffix}`, den: `libfuse-ll:${op}${suffix}`, target: 1.5 },
+    { num: `zufs-fuse:${op}${suffix}`, den: `tmpfs:${op}${suffix}` },
+  ]),
+);
+
+/** Why this machine cannot run the suite, or null. */
+export function unavailable(): string | null {
+  if (process.platform !== 'linux') return 'the fuse suite needs Linux';
+  if (!existsSync('/dev/fuse')) return 'the fuse suite needs /dev/fuse (modprobe fuse)';
+  if (process.getuid?.() !== 0) return 'the fuse suite needs root (it mounts filesystems)';
+  return null;
+}
+
+interface Target {
+  dir: string;
+  direct: boolean;
+  close(): Promise<void>;
+}
+
+async function umount(dir: string): Promise<void> {
+  await exec('umount', [dir]).catch(() => exec('umount', ['-l', dir]).catch(() => {}));
+}
+
+async function libfuseLl(base: string): Promise<Target> {
+  const dir = join(base, 'libfuse-ll');
+  mkdirSync(dir);
+  const child: ChildProcess = spawn(nativeProgram('libfuse-ll'), [dir, '--attr-timeout', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('libfuse-ll did not mount within 10 s')), 10_000);
+    child.stdout!.once('data', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`libfuse-ll exited (${code}) before it mounted`)));
+  });
+  return {
+    dir,
+    direct: true,
+    async close() {
+      await umount(dir);
+      if (child.exitCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
+async function zufsFuse(base: string): Promise<Target> {
+  const dir = join(base, 'zufs-fuse');
+  mkdirSync(dir);
+  const { PMEMFS_TYPE } = await import('@zufs/example-pmemfs');
+  const { startServer } = await import('@zufs/zus-server');
+  const { mountFuse } = await import('@zufs/fuse');
+  const server = await startServer({ zts: availableParallelism(), channels: 2, filesystems: [PMEMFS_TYPE] });
+  try {
+    const fuse = await mountFuse({
+      root: server.root,
+      type: 'pmemfs',
+      options: `memory=${256 * MiB}`,
+      mountpoint: dir,
+      readers: 2,
+      attrTimeout: 0,
+    });
+    return {
+      dir,
+      direct: true,
+      async close() {
+        await fuse.unmount();
+        await server.stop();
+      },
+    };
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+}
+
+async function tmpfs(base: string): Promise<Target> {
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : base, 'zufs-bench-tmpfs-'));
+  return { dir, direct: false, close: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const OPEN: Record<TargetName, (base: string) => Promise<Target>> = {
+  'zufs-fuse': zufsFuse,
+  'libfuse-ll': libfuseLl,
+  tmpfs,
+};
+
+/** One run of fsbench: samples (ns per op of each batch) and the aggregate rate. */
+async function fsbench(t: Target, op: string, threads: number, ms: number) {
+  const { stdout } = await exec(nativeProgram('fsbench'), ['run', op, t.dir, String(threads), String(ms)], {
+    env: { ...process.env, FSBENCH_DIRECT: t.direct ? '1' : '0' },
+    maxBuffer: 64 * MiB,
+    timeout: ms * 4 + 60_000,
+  });
+  const samples: number[] = [];
+  let ops = 0;
+  let wallNs = 0;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('s ')) samples.push(Number(line.slice(2)));
+    else if (line.startsWith('t ')) [ops, wallNs] = line.slice(2).split(' ').map(Number);
+  }
+  if (samples.length === 0 || wallNs <= 0) throw new Error(`fsbench ${op} gave no samples`);
+  return { samples, ops, wallNs };
+}
+
+export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
+  const why = unavailable();
+  if (why) throw new Error(why);
+  const base = mkdtempSync('/tmp/zufs-bench-fuse-');
+  const targets = new Map<TargetName, Target>();
+  try {
+    const wanted = TARGETS.filter((t) => OPS.some((op) => selected(`${t}:${op}`, opts)));
+    for (const t of wanted) {
+      opts.log(`  mounting ${t}`);
+      const target = await OPEN[t](base);
+      targets.set(t, target);
+      await exec(nativeProgram('fsbench'), ['prepare', target.dir]);
+    }
+    const ms = Math.max(100, Math.round(opts.cfg.budgetMs));
+    const cases: CaseDef[] = OPS.flatMap((op) =>
+      VARIANTS.flatMap(({ suffix, threads }) =>
+        wanted.map((t) => ({
+          name: `${t}:${op}${suffix}`,
+          async run() {
+            const r = await fsbench(targets.get(t)!, op, threads, ms);
+            // ops_per_s: every thread's operations over the wall time (the requests the server saw).
+            return resultFromSamples(`${t}:${op}${suffix}`, r.samples, op.includes('1m') ? 2 : 32, 0, {
+              client_threads: threads,
+              total_ops_per_s: Math.round((r.ops / r.wallNs) * 1e9),
+            });
+          },
+        })),
+      ),
+    );
+    const results = await runCases(cases, opts);
+    for (const r of results) {
+      const bytes = BYTES[r.name.slice(r.name.indexOf(':') + 1).replace(/-2t$/, '')];
+      if (bytes && typeof r.total_ops_per_s === 'number') r.bytes_per_s = round(bytes * r.total_ops_per_s);
+    }
+    return results;
+  } finally {
+    for (const t of targets.values()) await t.close().catch(() => {});
+    rmSync(base, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * A pmemfs image mounted in the kernel, end to end: start a zufs server with pmemfs, mount the image
+ * (vfs, `image=PATH`), serve it through FUSE, and on SIGINT / SIGTERM unmount cleanly (the image is
+ * flushed by pmemfs's umount) and stop the server. What `zufs mount IMAGE MOUNTPOINT` runs.
+ */
+import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
+import { startServer, type ZusServer } from '@zufs/zus-server';
+import { type FuseMount, type FuseMountOptions, mountFuse } from './session.js';
+
+export interface ImageMountOptions extends Omit<FuseMountOptions, 'root' | 'type' | 'options'> {
+  /** A pmemfs image file (made by mkfs). */
+  image: string;
+  /** Extra pmemfs mount options, appended after image=PATH. */
+  options?: string;
+  /** ZT rows of the server (default 2). */
+  zts?: number;
+  /** Unmount on SIGINT and SIGTERM (default true). */
+  handleSignals?: boolean;
+}
+
+export interface ImageMount {
+  readonly fuse: FuseMount;
+  readonly server: ZusServer;
+  /** Unmounts, flushes the image, stops the server; idempotent. */
+  close(): Promise<void>;
+  /** Settles once everything is closed (after close(), a signal, or a umount by anyone). */
+  readonly done: Promise<void>;
+}
+
+export async function mountImage(o: ImageMountOptions): Promise<ImageMount> {
+  const { image, options, zts, handleSignals, ...fuseOpts } = o;
+  const server = await startServer({ zts: zts ?? 2, filesystems: [PMEMFS_TYPE] });
+  let fuse: FuseMount;
+  try {
+    fuse = await mountFuse({
+      ...fuseOpts,
+      root: server.root,
+      type: 'pmemfs',
+      options: options ? `image=${image},${options}` : `image=${image}`,
+      fsName: fuseOpts.fsName ?? image,
+    });
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+  let closing: Promise<void> | undefined;
+  const onSignal = () => void close();
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      if (handleSignals !== false) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      // unmount() waits for the readers, then unmounts the vfs mount (pmemfs flushes the image).
+      await fuse.unmount();
+      await server.stop();
+    })());
+  if (handleSignals !== false) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  // A umount from outside ends the readers: close the rest too.
+  const done = fuse.done.then(() => close());
+  return { fuse, server, close, done };
+}

@@ -1,0 +1,101 @@
+/**
+ * A reader thread: blocks in read() on /dev/fuse (the fd is the process's, shared with every thread),
+ * hands each request to its own FuseHandler, which answers with one write(). It exits when the device
+ * says the connection is gone (ENODEV after umount) or after DESTROY.
+ */
+import { readSync, writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { InodeClient } from '@zufs/vfs';
+import { attachZufRoot, type MountInfo } from '@zufs/zuf-core';
+import { FuseHandler, type HandlerOptions, replyBufferSize, requestBufferSize } from './handler.js';
+import { LookupTable } from './lookups.js';
+import type { ReaderData } from './session.js';
+
+const d = workerData as ReaderData;
+const port = parentPort!;
+const log = (message: string) => port.postMessage({ type: 'log', message: `reader ${d.index}: ${message}` });
+
+const table = new LookupTable(d.lookups);
+const root = attachZufRoot(d.mount.root);
+const info = { ...d.mount.mount, shared: d.mount.shared, pmem: d.mount.pmem } as MountInfo;
+const client = new InodeClient(root, info, { inUse: (ii) => table.get(ii) > 0 });
+
+const errnoOf = (e: unknown): number => {
+  const n = (e as NodeJS.ErrnoException).errno;
+  return typeof n === 'number' ? Math.abs(n) : 5;
+};
+
+/**
+ * Request and reply buffers in the zuf-root's shared pool 1 when it has room: WRITE data is then read
+ * by the ZT where the kernel put it, and READ data lands in the reply, with no copy through a
+ * channel's window. Otherwise private buffers.
+ */
+function poolBuffers(): { request: Uint8Array; reply: Uint8Array } | undefined {
+  const pool = root.pools[1];
+  if (!pool) return undefined;
+  const reqSize = requestBufferSize(d.handler.maxWrite ?? 1 << 20);
+  const replySize = replyBufferSize(d.handler.maxWrite ?? 1 << 20);
+  const a = pool.alloc(reqSize);
+  if (a < 0) return undefined;
+  const b = pool.alloc(replySize);
+  if (b < 0) {
+    pool.free(a);
+    return undefined;
+  }
+  return { request: pool.bytes.subarray(a, a + reqSize), reply: pool.bytes.subarray(b, b + replySize) };
+}
+const buffers = d.pool === false ? undefined : poolBuffers();
+
+const opts: HandlerOptions = {
+  ...d.handler,
+  buffers,
+  client,
+  lookups: table,
+  log,
+  transport: {
+    write(bytes, len) {
+      try {
+        writeSync(d.fd, bytes, 0, len);
+        return 0;
+      } catch (e) {
+        // ENOENT: the request was interrupted or aborted; the kernel no longer waits for it.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log(`reply write: ${(e as Error).message}`);
+        return errnoOf(e);
+      }
+    },
+  },
+};
+const handler = new FuseHandler(opts);
+const buf = handler.request;
+
+let reason = 'destroyed';
+for (;;) {
+  let n: number;
+  try {
+    n = readSync(d.fd, buf, 0, buf.length, null);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EINTR' || code === 'EAGAIN' || code === 'ENOENT') continue;
+    reason = code === 'ENODEV' ? 'unmounted' : `read: ${(e as Error).message}`;
+    break;
+  }
+  if (n === 0) {
+    reason = 'end of device';
+    break;
+  }
+  const wasInit = handler.initialized;
+  try {
+    handler.handle(n);
+  } catch (e) {
+    // handle() answers every failure itself; this is the last guard so a reader never dies of one.
+    log(`request dropped: ${(e as Error)?.stack ?? e}`);
+  }
+  if (!wasInit && handler.initialized) port.postMessage({ type: 'init', minor: handler.protoMinor });
+  if (handler.destroyed) break;
+}
+if (buffers) {
+  const pool = root.pools[1]!;
+  pool.free(buffers.request.byteOffset - pool.bytes.byteOffset);
+  pool.free(buffers.reply.byteOffset - pool.bytes.byteOffset);
+}
+port.postMessage({ type: 'exit', reason });

@@ -1,0 +1,265 @@
+/**
+ * mountFuse(): a zufs mount made visible to every program through the kernel's FUSE. We open
+ * /dev/fuse, let mount(8) make the mount with that fd (-o fd=3: the kernel ties the device to the
+ * superblock), then reader worker threads serve the device. No libfuse, no fusermount: this needs root.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type MountDescriptor, mount as vfsMount, type ZufsMount } from '@zufs/vfs';
+import type { ZufRootDescriptor } from '@zufs/zuf-core';
+import type { HandlerOptions } from './handler.js';
+import { LookupTable } from './lookups.js';
+
+export interface FuseMountOptions {
+  /**
+   * The filesystem: a vfs mount's `descriptor` (the mount stays the caller's), or a zuf-root
+   * descriptor with `type` and `options` (mountFuse mounts it and unmounts it at the end).
+   */
+  root: MountDescriptor | ZufRootDescriptor;
+  /** Filesystem type and options, with a zuf-root descriptor ('pmemfs', 'image=/path'). */
+  type?: string;
+  options?: string;
+  /** An existing directory. */
+  mountpoint: string;
+  /** Reader threads (default 2). */
+  readers?: number;
+  /** Mount read-only (-o ro, and the handler refuses changes). */
+  readOnly?: boolean;
+  /** Let other users than root use the mount (-o allow_other). */
+  allowOther?: boolean;
+  /** The kernel checks permissions from the modes (-o default_permissions). Default true. */
+  defaultPermissions?: boolean;
+  /** New inodes get this owner instead of the calling process's. */
+  owner?: { uid: number; gid: number };
+  /** Seconds the kernel caches attributes (default 1; 0: every stat reaches the server). */
+  attrTimeout?: number;
+  /** Seconds the kernel caches names (default 1). */
+  entryTimeout?: number;
+  /** The source shown in /proc/mounts and df (default "zufs"). */
+  fsName?: string;
+  /** Largest write the kernel sends (default 1 MiB, at most 1 MiB). */
+  maxWrite?: number;
+  /** Offer READDIRPLUS (default true). */
+  readdirplus?: boolean;
+  /** Inodes the kernel can hold at once (size of the shared lookup-count table, default 2^20). */
+  maxInodes?: number;
+  /** Where reader threads' messages go (default console.error). */
+  log?: (message: string) => void;
+  /**
+   * Readers put their buffers in the zuf-root's shared pool 1 when it has room, so READ and WRITE
+   * data skip the copy through a channel's window (default true).
+   */
+  sharedBuffers?: boolean;
+}
+
+export interface FuseMount {
+  readonly mountpoint: string;
+  /** The vfs mount being served (for attachMount() elsewhere). */
+  readonly descriptor: MountDescriptor;
+  /** The kernel's lookup counts (shared with the readers). */
+  readonly lookups: LookupTable;
+  /** Unmounts (umount, else umount -l), waits for the readers; idempotent. */
+  unmount(): Promise<void>;
+  /** Settles when every reader has exited and the device is closed (after unmount, or a umount by anyone). */
+  readonly done: Promise<void>;
+}
+
+/** What a reader thread gets (structured-cloned). */
+export interface ReaderData {
+  index: number;
+  fd: number;
+  mount: MountDescriptor;
+  lookups: SharedArrayBuffer;
+  /** false: private buffers instead of the zuf-root's shared pool 1. */
+  pool?: boolean;
+  handler: Omit<HandlerOptions, 'client' | 'transport' | 'lookups' | 'log' | 'buffers'>;
+}
+
+const DEVICE = '/dev/fuse';
+const INIT_TIMEOUT_MS = 10_000;
+
+/** Thrown when this process cannot mount: not root, or no /dev/fuse. */
+export class FuseUnavailableError extends Error {
+  constructor(
+    readonly code: 'EPERM' | 'ENODEV',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FuseUnavailableError';
+  }
+}
+
+/** Why mounting cannot work here, or null when it can (root, and /dev/fuse exists). */
+export function fuseUnavailable(): FuseUnavailableError | null {
+  if (process.platform !== 'linux')
+    return new FuseUnavailableError('ENODEV', `@zufs/fuse needs Linux (this is ${process.platform})`);
+  if (!existsSync(DEVICE))
+    return new FuseUnavailableError('ENODEV', `${DEVICE} is missing: load the fuse module (modprobe fuse)`);
+  if (process.getuid?.() !== 0)
+    return new FuseUnavailableError('EPERM', 'mounting through /dev/fuse without fusermount needs root');
+  return null;
+}
+
+function isMountDescriptor(x: MountDescriptor | ZufRootDescriptor): x is MountDescriptor {
+  return 'mount' in x && 'shared' in x;
+}
+
+/** Runs a command, resolving with its exit code and output (never rejects). */
+function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((res) => {
+    execFile(cmd, args, { timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      res({ code, out: `${stdout}${stderr}`.trim() });
+    });
+  });
+}
+
+/** A mount left by a server that died answers ENOTCONN: lazily unmount it. */
+async function cleanStale(mountpoint: string): Promise<void> {
+  try {
+    statSync(mountpoint);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOTCONN') throw e;
+    await run('umount', ['-l', mountpoint]);
+  }
+}
+
+/** mount(8) with the device as the child's fd 3; -i: no /sbin/mount.fuse.zufs helper. */
+function mountWithFd(fd: number, source: string, mountpoint: string, opts: string): Promise<void> {
+  return new Promise((res, rej) => {
+    const child = spawn('mount', ['-i', '-t', 'fuse.zufs', '-o', opts, source, mountpoint], {
+      stdio: ['ignore', 'pipe', 'pipe', fd],
+    });
+    let out = '';
+    child.stdout?.on('data', (b) => (out += b));
+    child.stderr?.on('data', (b) => (out += b));
+    child.on('error', rej);
+    child.on('close', (code) =>
+      code === 0 ? res() : rej(new Error(`mount ${mountpoint} failed (${code}): ${out.trim()}`)),
+    );
+  });
+}
+
+export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
+  const why = fuseUnavailable();
+  if (why) throw why;
+  const mountpoint = resolve(o.mountpoint);
+  await cleanStale(mountpoint);
+  if (!statSync(mountpoint).isDirectory()) throw new Error(`${mountpoint} is not a directory`);
+  const log = o.log ?? ((m: string) => console.error(`@zufs/fuse: ${m}`));
+
+  let own: ZufsMount | undefined;
+  let descriptor: MountDescriptor;
+  if (isMountDescriptor(o.root)) descriptor = o.root;
+  else {
+    if (!o.type) throw new TypeError('mountFuse: a zuf-root descriptor needs `type` (and `options`)');
+    own = vfsMount(o.root, { type: o.type, options: o.options });
+    descriptor = own.descriptor;
+  }
+
+  const fd = openSync(DEVICE, 'r+');
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const defaultPermissions = o.defaultPermissions ?? true;
+  const mopts = ['fd=3', 'rootmode=40000', `user_id=${uid}`, `group_id=${gid}`];
+  if (o.allowOther) mopts.push('allow_other');
+  if (defaultPermissions) mopts.push('default_permissions');
+  if (o.readOnly) mopts.push('ro');
+  try {
+    await mountWithFd(fd, o.fsName ?? 'zufs', mountpoint, mopts.join(','));
+  } catch (e) {
+    closeSync(fd);
+    own?.umount();
+    throw e;
+  }
+
+  const lookups = LookupTable.create(o.maxInodes ?? 1 << 20);
+  const table = new LookupTable(lookups);
+  const n = Math.max(1, o.readers ?? 2);
+  const readers: Worker[] = [];
+  let exited = 0;
+  let unmounting = false;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let resolveInit!: () => void;
+  const inited = new Promise<void>((r) => (resolveInit = r));
+
+  const finish = async () => {
+    // Every reader is gone: a mount nobody serves would answer ENOTCONN; take it away.
+    if (!unmounting) {
+      unmounting = true;
+      await run('umount', ['-l', mountpoint]);
+    }
+    try {
+      closeSync(fd);
+    } catch {}
+    try {
+      own?.umount();
+    } catch (e) {
+      log(`vfs umount: ${(e as Error).message}`);
+    }
+    resolveDone();
+  };
+
+  const data: Omit<ReaderData, 'index'> = {
+    fd,
+    mount: descriptor,
+    lookups,
+    pool: o.sharedBuffers ?? true,
+    handler: {
+      maxWrite: o.maxWrite,
+      entryTimeout: o.entryTimeout,
+      attrTimeout: o.attrTimeout,
+      readdirplus: o.readdirplus,
+      readOnly: o.readOnly,
+      defaultPermissions,
+      owner: o.owner,
+      blksize: 2 ** (descriptor.mount.blocksizeBits || 12),
+    },
+  };
+  for (let i = 0; i < n; i++) {
+    const w = new Worker(new URL('./reader-worker.js', import.meta.url), {
+      workerData: { ...data, index: i },
+    });
+    w.on('message', (m: { type: string; message?: string; reason?: string }) => {
+      if (m.type === 'log') log(m.message!);
+      else if (m.type === 'init') resolveInit();
+    });
+    w.on('error', (e) => log(`reader ${i} failed: ${e.stack ?? e.message}`));
+    w.on('exit', () => {
+      if (++exited === n) void finish();
+    });
+    readers.push(w);
+  }
+
+  let unmountP: Promise<void> | undefined;
+  const unmount = (): Promise<void> =>
+    (unmountP ??= (async () => {
+      if (exited < n) {
+        unmounting = true;
+        const r = await run('umount', [mountpoint]);
+        if (r.code !== 0) {
+          log(`umount ${mountpoint}: ${r.out || r.code}; detaching (umount -l)`);
+          await run('umount', ['-l', mountpoint]);
+        }
+      }
+      await done;
+    })());
+
+  // The kernel sends INIT as soon as the mount exists; wait for a reader to answer it.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), INIT_TIMEOUT_MS)));
+  const first = await Promise.race([
+    inited.then(() => 'init' as const),
+    done.then(() => 'done' as const),
+    timeout,
+  ]);
+  clearTimeout(timer);
+  if (first !== 'init') {
+    await unmount();
+    throw new Error(`FUSE mount at ${mountpoint}: no INIT (${first})`);
+  }
+  return { mountpoint, descriptor, lookups: table, unmount, done };
+}

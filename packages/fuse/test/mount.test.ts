@@ -1,0 +1,237 @@
+// The kernel mount: a memory pmemfs served through /dev/fuse by reader workers of this process, used
+// by unmodified programs (cp, diff, tar, git, sqlite3, dd, sha256sum, coreutils, attr, df). The test
+// runs them with execFileSync: this thread blocks, the reader workers serve the mount.
+// Needs root and /dev/fuse: skipped without them, failed instead when ZUFS_REQUIRE_PRIVILEGED_TESTS=1.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
+import { type FuseMount, fuseUnavailable, mountFuse } from '@zufs/fuse';
+import { mount, type ZufsMount } from '@zufs/vfs';
+import { startServer, type ZusServer } from '@zufs/zus-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const REQUIRED = process.env.ZUFS_REQUIRE_PRIVILEGED_TESTS === '1';
+const why = fuseUnavailable();
+const VFS_SRC = resolve(new URL('../../vfs/src', import.meta.url).pathname);
+const MEMORY = 256 * 1024 * 1024;
+
+function have(tool: string): boolean {
+  try {
+    execFileSync('bash', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A test needing `tools`: skipped when one is missing, failed instead when privileged tests are required. */
+function itWith(tools: string[], name: string, fn: () => void, timeout = 120_000): void {
+  const missing = tools.filter((t) => !have(t));
+  if (missing.length === 0) it(name, fn, timeout);
+  else if (REQUIRED) it(name, () => expect.fail(`missing programs: ${missing.join(', ')}`));
+  else it.skip(`${name} (skipped: ${missing.join(', ')} not installed)`, fn);
+}
+
+function mounted(dir: string): boolean {
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[1] === dir);
+}
+
+if (why && REQUIRED) {
+  describe('kernel mount through /dev/fuse', () => {
+    it('can mount (ZUFS_REQUIRE_PRIVILEGED_TESTS=1)', () => {
+      expect.fail(`privileged tests are required but cannot run: ${why.message}`);
+    });
+  });
+} else {
+  describe.skipIf(why !== null)(
+    `kernel mount through /dev/fuse${why ? ` (skipped: ${why.message})` : ''}`,
+    () => {
+      let dir: string;
+      let mnt: string;
+      let server: ZusServer | undefined;
+      let m: FuseMount | undefined;
+      let face: ZufsMount | undefined;
+      const logs: string[] = [];
+
+      const sh = (cmd: string, cwd = mnt): string =>
+        execFileSync('bash', ['-c', `set -euo pipefail; ${cmd}`], {
+          cwd,
+          encoding: 'utf8',
+          timeout: 120_000,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+
+      beforeAll(async () => {
+        dir = mkdtempSync(join(tmpdir(), 'zufs-fuse-'));
+        mnt = join(dir, 'mnt');
+        mkdirSync(mnt);
+        server = await startServer({ zts: 2, channels: 3, filesystems: [PMEMFS_TYPE] });
+        // The kernel mount serves a vfs mount this thread also uses (its descriptor).
+        face = mount(server.root, { type: 'pmemfs', options: `memory=${MEMORY}` });
+        m = await mountFuse({
+          root: face.descriptor,
+          mountpoint: mnt,
+          readers: 2,
+          attrTimeout: 1,
+          entryTimeout: 1,
+          log: (s) => logs.push(s),
+        });
+      });
+
+      afterAll(async () => {
+        try {
+          if (m) await Promise.race([m.unmount(), new Promise((r) => setTimeout(r, 20_000))]);
+        } finally {
+          // Never leave a mount behind, whatever happened above.
+          if (mnt && mounted(mnt)) execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
+          try {
+            face?.umount();
+          } catch {}
+          await server?.stop();
+          if (dir) rmSync(dir, { recursive: true, force: true });
+        }
+      });
+
+      it('is a fuse.zufs mount of the right size', () => {
+        const line = readFileSync('/proc/mounts', 'utf8')
+          .split('\n')
+          .find((l) => l.split(' ')[1] === mnt);
+        expect(line).toMatch(/^zufs \S+ fuse\.zufs rw,/);
+        expect(line).toContain('default_permissions');
+        const size = Number(sh('df -B1 --output=size . | tail -1').trim());
+        expect(size).toBeGreaterThan(MEMORY * 0.8);
+        expect(size).toBeLessThanOrEqual(MEMORY);
+        expect(sh('stat -f -c %T .').trim()).toMatch(/fuse/);
+      });
+
+      it('is coherent with a vfs face of the same mount, both ways', () => {
+        face!.writeFileSync('/from-vfs.txt', 'written by @zufs/vfs\n');
+        expect(sh('cat from-vfs.txt')).toBe('written by @zufs/vfs\n');
+        sh('echo written by the kernel > from-kernel.txt && mkdir kdir');
+        expect(face!.readFileSync('/from-kernel.txt', 'utf8')).toBe('written by the kernel\n');
+        expect(face!.statSync('/kdir').isDirectory()).toBe(true);
+      });
+
+      it('cp -a of a source tree, then diff -r against the original', () => {
+        sh(`cp -a ${VFS_SRC} tree`);
+        sh(`diff -r ${VFS_SRC} tree`);
+        expect(statSync(join(mnt, 'tree/index.ts')).size).toBe(statSync(join(VFS_SRC, 'index.ts')).size);
+      });
+
+      it('tar c | tar x round trip', () => {
+        sh(`mkdir tarx && tar -C ${VFS_SRC} -cf - . | tar -C tarx -xf -`);
+        sh(`diff -r ${VFS_SRC} tarx`);
+        sh(
+          `tar -C tarx -cf ${dir}/back.tar . && mkdir ${dir}/untar && tar -C ${dir}/untar -xf ${dir}/back.tar`,
+        );
+        sh(`diff -r ${VFS_SRC} ${dir}/untar`);
+      });
+
+      itWith(['git'], 'git init, add, commit, log, status', () => {
+        sh('mkdir repo && cp -a tree repo/src');
+        const g = (args: string) =>
+          sh(
+            `git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main ${args}`,
+            join(mnt, 'repo'),
+          );
+        g('init -q');
+        g('add -A');
+        g('commit -q -m first');
+        writeFileSync(join(mnt, 'repo/src/extra.txt'), 'more\n');
+        g('add src/extra.txt');
+        g('commit -q -m second');
+        expect(g('log --format=%s').trim().split('\n')).toEqual(['second', 'first']);
+        expect(g('status --porcelain').trim()).toBe('');
+        expect(g('fsck --no-progress 2>&1 || true')).not.toMatch(/error|corrupt/i);
+      });
+
+      itWith(['sqlite3'], 'sqlite3: 10 000 rows in a transaction', () => {
+        const out = sh(
+          `sqlite3 db.sqlite "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+           BEGIN;
+           WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 10000)
+             INSERT INTO t(v) SELECT printf('row-%d', i) FROM c;
+           COMMIT;
+           SELECT count(*) FROM t;
+           PRAGMA integrity_check;"`,
+        );
+        expect(out.trim().split('\n')).toEqual(['10000', 'ok']);
+        expect(sh(`sqlite3 db.sqlite "SELECT v FROM t WHERE id = 9999"`).trim()).toBe('row-9999');
+      });
+
+      it('dd of 32 MiB random data: sha256sum equal to the host copy', () => {
+        sh(`dd if=/dev/urandom of=${dir}/rand.bin bs=1M count=32 status=none`);
+        sh(`dd if=${dir}/rand.bin of=big.bin bs=1M status=none conv=fsync`);
+        const sum = (p: string) => sh(`sha256sum ${p}`).split(' ')[0];
+        // Drop the page cache so the reads reach the server.
+        sh('sync; echo 1 > /proc/sys/vm/drop_caches 2>/dev/null || true');
+        expect(sum('big.bin')).toBe(sum(`${dir}/rand.bin`));
+        expect(statSync(join(mnt, 'big.bin')).size).toBe(32 * 1024 * 1024);
+      });
+
+      it('ln, ln -s, mv across directories, chmod, touch -d', () => {
+        sh('mkdir -p a/b c && echo data > a/b/f');
+        sh('ln a/b/f c/hard && ln -s ../a/b/f c/soft');
+        expect(sh('cat c/soft')).toBe('data\n');
+        expect(sh('readlink c/soft').trim()).toBe('../a/b/f');
+        expect(sh('stat -c %h a/b/f').trim()).toBe('2');
+        sh('mv a/b/f c/moved');
+        expect(sh('ls a/b').trim()).toBe('');
+        expect(sh('cat c/moved')).toBe('data\n');
+        expect(sh('stat -c %i c/moved').trim()).toBe(sh('stat -c %i c/hard').trim());
+        sh('mv a/b c/b2'); // a directory across directories
+        expect(sh('ls -d c/b2 && stat -c %h c').trim().split('\n')).toEqual(['c/b2', '3']);
+        sh('chmod 640 c/moved');
+        expect(sh('stat -c %a c/moved').trim()).toBe('640');
+        sh("touch -d '2001-02-03 04:05:06 UTC' c/moved");
+        expect(sh('TZ=UTC stat -c %y c/moved').trim()).toMatch(/^2001-02-03 04:05:06/);
+        expect(sh('ls -a c').trim().split('\n')).toEqual(['.', '..', 'b2', 'hard', 'moved', 'soft']);
+      });
+
+      itWith(['setfattr', 'getfattr'], 'setfattr / getfattr of a user.* xattr', () => {
+        sh('echo x > xa && setfattr -n user.color -v blue xa');
+        expect(sh('getfattr --only-values -n user.color xa')).toBe('blue');
+        expect(sh('getfattr -d xa')).toContain('user.color="blue"');
+        sh('setfattr -x user.color xa');
+        expect(sh('getfattr -d xa').trim()).toBe('');
+      });
+
+      it('an unlinked file stays readable while open (lookup counts), and is freed after', async () => {
+        const freeInodes = () => Number(sh('stat -f -c %d .').trim());
+        const before = freeInodes();
+        const out = sh('echo kept > open.txt; exec 3<open.txt; rm open.txt; sleep 0.1; cat <&3; exec 3<&-');
+        expect(out).toBe('kept\n');
+        expect(() => statSync(join(mnt, 'open.txt'))).toThrow(/ENOENT/);
+        // The kernel evicts an unlinked inode at its last close and sends FORGET, which frees it
+        // (dropping caches only hurries inodes still cached; a container may not allow it).
+        let after = -1;
+        for (let i = 0; i < 50 && after !== before; i++) {
+          sh('echo 2 > /proc/sys/vm/drop_caches 2>/dev/null || true');
+          after = freeInodes();
+          if (after !== before) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(after).toBe(before);
+      });
+
+      it('a directory of 2000 names lists whole (readdir resumes across replies)', () => {
+        sh('mkdir many && cd many && for i in $(seq 1 2000); do : > "file-$i"; done');
+        expect(Number(sh('ls many | wc -l').trim())).toBe(2000);
+        expect(Number(sh('find many -type f | wc -l').trim())).toBe(2000);
+        sh('rm -r many');
+        expect(sh('ls').includes('many')).toBe(false);
+      });
+
+      it('unmount: readers exit, nothing left mounted', async () => {
+        await m!.unmount();
+        await m!.done;
+        expect(mounted(mnt)).toBe(false);
+        expect(logs.filter((l) => /failed|Error/.test(l))).toEqual([]);
+        m = undefined;
+      });
+    },
+  );
+}
