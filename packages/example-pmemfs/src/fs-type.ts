@@ -70,6 +70,9 @@ function openDevice(options: string): PmemDevice {
   const memory = o.get('memory');
   if (memory) {
     const dev = PmemDevice.memory(Number(memory));
+    // Touch every page now, as loading an image does: a fresh SharedArrayBuffer is mapped lazily,
+    // and the first write to each page would be a page fault inside some operation.
+    dev.u8.fill(0);
     mkfs(dev, { inodes: o.has('inodes') ? Number(o.get('inodes')) : undefined, label: o.get('label') });
     return dev;
   }

@@ -199,7 +199,8 @@ export class Relay {
       return this.consume(FSS);
     }
     inc(this.zc, FSS_PARKS);
-    const deadline = performance.now() + timeoutMs;
+    const parkedAt = performance.now();
+    const deadline = parkedAt + timeoutMs;
     for (;;) {
       let slice = this.sliceMs;
       if (deadline !== Number.POSITIVE_INFINITY) {
@@ -209,7 +210,10 @@ export class Relay {
         if (left < slice) slice = left > 0 ? left : 0;
       }
       Atomics.wait(w, FSS, PARKED, slice);
-      if (Atomics.load(w, FSS) !== PARKED) return this.consume(FSS);
+      if (Atomics.load(w, FSS) !== PARKED) {
+        this.fssBudget = this.afterPark(this.fssBudget, parkedAt);
+        return this.consume(FSS);
+      }
     }
   }
 
@@ -224,7 +228,8 @@ export class Relay {
       return this.consume(FSS);
     }
     inc(this.zc, FSS_PARKS);
-    const deadline = performance.now() + timeoutMs;
+    const parkedAt = performance.now();
+    const deadline = parkedAt + timeoutMs;
     const keepAlive = setTimeout(noop, KEEP_ALIVE_MS);
     try {
       for (;;) {
@@ -236,7 +241,10 @@ export class Relay {
         }
         const r = waitAsync(w, FSS, PARKED, slice);
         if (r.async) await r.value;
-        if (Atomics.load(w, FSS) !== PARKED) return this.consume(FSS);
+        if (Atomics.load(w, FSS) !== PARKED) {
+          this.fssBudget = this.afterPark(this.fssBudget, parkedAt);
+          return this.consume(FSS);
+        }
       }
     } finally {
       clearTimeout(keepAlive);
@@ -302,6 +310,7 @@ export class Relay {
       return this.consume(APP);
     }
     inc(this.ac, APP_PARKS);
+    const parkedAt = performance.now();
     const timeoutMs = opts?.timeoutMs;
     const signal = opts?.signal;
     const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
@@ -324,6 +333,7 @@ export class Relay {
       Atomics.wait(w, APP, PARKED, slice);
       if (Atomics.load(w, APP) !== PARKED) break;
     }
+    if (intr === 0) this.appBudget = this.afterPark(this.appBudget, parkedAt);
     const r = this.consume(APP) | intr;
     if (error !== undefined) throw error;
     return r;
@@ -338,6 +348,7 @@ export class Relay {
       return this.consume(APP);
     }
     inc(this.ac, APP_PARKS);
+    const parkedAt = performance.now();
     const timeoutMs = opts?.timeoutMs;
     const signal = opts?.signal;
     const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
@@ -371,6 +382,7 @@ export class Relay {
       clearTimeout(keepAlive);
       signal?.removeEventListener('abort', interrupt);
     }
+    if (intr === 0) this.appBudget = this.afterPark(this.appBudget, parkedAt);
     const r = this.consume(APP) | intr;
     if (error !== undefined) throw error;
     return r;
@@ -442,6 +454,17 @@ export class Relay {
   }
 
   // The two spin phases are written out per side so that each keeps its own budget in plain fields.
+
+  /**
+   * After a park that began at `parkedAt` (performance.now()): when the whole wait was shorter than
+   * the largest budget, spinning would have caught the post without a futex on either side, so the
+   * next budget covers twice that wait. (Shrinking on every park alone would collapse the budget of
+   * a side whose peer answers in a steady 5-20 us, longer than the budget it happened to have.)
+   */
+  private afterPark(budget: number, parkedAt: number): number {
+    const waited = usToIters((performance.now() - parkedAt) * 1000) + budget;
+    return waited < this.maxSpin ? grow(waited, this.maxSpin) : budget;
+  }
 
   /** Spins on the fss word; adapts the ZT-side budget. True when a post (or break) came. */
   private fssSpin(): boolean {

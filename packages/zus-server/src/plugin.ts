@@ -112,7 +112,8 @@ export interface SuperBlock {
   removeDentry?(dir: number, ino: number, name: ZName): void;
   /**
    * RENAME (renameat2): `flags` RENAME_NOREPLACE (EEXIST when the target exists) or RENAME_EXCHANGE
-   * (swap the two). A replaced target loses a link; `timeNs` is the ctime/mtime to set: on both
+   * (swap the two). A replaced target loses a link (a directory target must be empty: ENOTEMPTY);
+   * `timeNs` is the ctime/mtime to set: on both
    * directories, and the ctime of the moved inode (the app side sends no SETATTR for it).
    */
   rename?(

@@ -906,7 +906,7 @@ export class ZufsSync {
       const dDir = isDirMode(d.attr.mode);
       if (sDir && !dDir) fail('ENOTDIR', 'rename', o, n);
       if (!sDir && dDir) fail('EISDIR', 'rename', o, n);
-      if (dDir && this.entries({ ii: d.ii, attr: d.attr }).length > 0) fail('ENOTEMPTY', 'rename', o, n);
+      // A non-empty directory target is the filesystem's ENOTEMPTY (plugin API): no READDIR here.
     }
     if (sDir) {
       // Moving a directory into its own subtree: is s an ancestor of dst's directory?
@@ -918,7 +918,7 @@ export class ZufsSync {
     this.mayModify(dst.dir, d, 'rename', o, n);
     // The filesystem stamps the moved inode's ctime (as Linux filesystems do in their rename).
     try {
-      this.c.rename(src.dir.ii, src.name, dst.dir.ii, dst.name);
+      this.c.rename(src.dir.ii, src.name, dst.dir.ii, dst.name, 0, { src: s, dst: d });
     } catch (err) {
       throw e(err);
     }

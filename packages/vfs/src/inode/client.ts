@@ -448,15 +448,20 @@ export class InodeClient {
     }
   }
 
-  /** renameat2: RENAME_NOREPLACE / RENAME_EXCHANGE in `flags`. A replaced inode left without links is freed. */
-  rename(oldDirIi: number, oldName: string, newDirIi: number, newName: string, flags = 0): void {
-    const src = this.lookup(oldDirIi, oldName);
-    let dst: LookupResult | null = null;
-    try {
-      dst = this.lookup(newDirIi, newName);
-    } catch (e) {
-      if ((e as ZufsError).errno !== Errno.ENOENT) throw e;
-    }
+  /**
+   * renameat2: RENAME_NOREPLACE / RENAME_EXCHANGE in `flags`. A replaced inode left without links is
+   * freed. `known`: the two entries as the caller just looked them up (saves two LOOKUPs).
+   */
+  rename(
+    oldDirIi: number,
+    oldName: string,
+    newDirIi: number,
+    newName: string,
+    flags = 0,
+    known?: { src: LookupResult; dst: LookupResult | null },
+  ): void {
+    const src = known?.src ?? this.lookup(oldDirIi, oldName);
+    const dst = known ? known.dst : this.find(newDirIi, newName);
     if (dst && !(flags & 2) && dst.ino !== src.ino) {
       if (isDir(src.attr.mode) && !isDir(dst.attr.mode)) fail(Errno.ENOTDIR, 'rename', newName);
       if (!isDir(src.attr.mode) && isDir(dst.attr.mode)) fail(Errno.EISDIR, 'rename', newName);
