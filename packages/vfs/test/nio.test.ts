@@ -96,6 +96,25 @@ describe('NIO reads', () => {
     fs.closeSync(fd);
   });
 
+  it('keeps the block map while nothing changes: later reads of the range need no dispatch', () => {
+    fs.writeFileSync('/mapped', pattern(256 * 1024, 5));
+    fs.writeFileSync('/other', 'x');
+    const fd = fs.openSync('/mapped', 'r');
+    const buf = Buffer.alloc(4096);
+    try {
+      expect(opsDuring(() => fs.readSync(fd, buf, 0, 4096, 0))).toEqual({ ZUFS_OP_GET_MULTY: 1 });
+      expect(opsDuring(() => fs.readSync(fd, buf, 0, 4096, 200 * 1024))).toEqual({});
+      expect(buf.equals(pattern(256 * 1024, 5).subarray(200 * 1024, 204 * 1024))).toBe(true);
+      // A change anywhere (here: another file) voids the map: the next read asks again.
+      fs.appendFileSync('/other', 'y');
+      expect(opsDuring(() => fs.readSync(fd, buf, 0, 4096, 4096))).toEqual({ ZUFS_OP_GET_MULTY: 1 });
+      // Past the end of the file, known from the map: no dispatch, no bytes.
+      expect(opsDuring(() => expect(fs.readSync(fd, buf, 0, 4096, 256 * 1024)).toBe(0))).toEqual({});
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
   it('a read racing a writer in another thread returns one version, never a mix', async () => {
     const size = 256 * 1024;
     fs.writeFileSync('/race', Buffer.alloc(size, 1));

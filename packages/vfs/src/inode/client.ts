@@ -171,6 +171,8 @@ const XATTR_PREFIXES: readonly [string, number][] = [
 const decoder = new TextDecoder();
 /** NIO reads address pmem in blocks of this size (zufs's PAGE_SIZE). */
 const BLOCK = 4096;
+/** NIO reads ask GET_MULTY for the block map this far ahead (a later read of it needs no dispatch). */
+const MAP_AHEAD = 1024 * 1024;
 /** Copies of a zus_inode from pmem tried while changes keep coming, before asking the server. */
 const PMEM_READ_TRIES = 64;
 
@@ -194,6 +196,8 @@ export class InodeClient {
   private readonly ziA = new Uint8Array(ZUFS_INODE_SIZE);
   /** NIO reads (GET_MULTY, then one copy from pmem): on until the filesystem says it has none. */
   private nio: boolean;
+  /** The block map of the range last asked for by GET_MULTY, with its change-seqlock ticket. */
+  private readonly map = new BlockMap();
   private readonly ziView = new DataView(this.ziA.buffer);
   private readonly pmemBytes: Uint8Array | null;
 
@@ -549,59 +553,57 @@ export class InodeClient {
    * NIO read, as ZUFS's: GET_MULTY asks where the file's blocks are in pmem, and the bytes are
    * copied from there straight into `dest` (one copy, no window). Valid only if no change was served
    * meanwhile (the change seqlock stands in for the block references ZUFS's GET_MULTY took: a
-   * truncate cannot hand our blocks to another file under us unnoticed). Returns -1 when the READ
+   * truncate cannot hand our blocks to another file under us unnoticed). The block map is asked for
+   * ahead of the read (MAP_AHEAD) and kept with its seqlock ticket: while no change is served
+   * anywhere, the next reads of that range need no dispatch at all. Returns -1 when the READ
    * operation must do it instead: a change came, the filesystem has no GET_MULTY, or it refused.
    */
   private nioRead(ii: number, pos: number, dest: Uint8Array): number {
     const ctl = this.root.ctl;
+    let done = 0;
+    while (done < dest.length) {
+      const at = pos + done;
+      if (!(ii === this.map.ii && changeValid(ctl, this.map.ticket) && this.map.covers(at))) {
+        const got = this.fetchMap(ii, at, dest.length - done);
+        if (got < 0) return -1;
+      }
+      const n = this.map.copy(this.pmemBytes!, at, dest, done);
+      // Checked after the copy: a change served during it (another thread) voids what we copied.
+      if (!changeValid(ctl, this.map.ticket)) {
+        this.map.ii = -1;
+        return -1;
+      }
+      done += n;
+      if (n === 0 || this.map.eofAt(at + n)) break;
+    }
+    return done;
+  }
+
+  /** GET_MULTY for [at, at + max(want, MAP_AHEAD)) into this.map. -1: read through READ instead. */
+  private fetchMap(ii: number, at: number, want: number): number {
+    const ctl = this.root.ctl;
     const ticket = changeTicket(ctl);
     if (ticket < 0) return -1;
-    const pmem = this.pmemBytes!;
     const ch = this.begin(ZUFS_OP_GET_MULTY, IocIO.SIZE, IocIO.last_pos, 8);
     try {
       const v = ch.op;
       const maxIom = Math.floor((ch.capacity - IocIO.iom_e) / 8);
-      let done = 0;
-      while (done < dest.length) {
-        const at = pos + done;
-        const first = Math.floor(at / BLOCK);
-        const want = Math.min(dest.length - done, (maxIom - 1) * BLOCK);
-        if (done > 0) ch.begin(ZUFS_OP_GET_MULTY, IocIO.SIZE, IocIO.last_pos, 8);
-        ch.opBytes.fill(0, IocIO.zus_ii, IocIO.SIZE);
-        setU64(v, IocIO.zus_ii, ii);
-        setU64(v, IocIO.filepos, at);
-        v.setUint32(IocHdr.len, want, true);
-        v.setUint32(IocIO.ziom + ZufsIomap.iom_max, Math.ceil((at + want) / BLOCK) - first, true);
-        const err = ch.call();
-        if (err) {
-          if (err === -Errno.ENOTSUP || err === -Errno.EOPNOTSUPP) this.nio = false;
-          return -1;
-        }
-        const end = getU64(v, IocIO.last_pos);
-        const n = v.getUint32(IocIO.ziom + ZufsIomap.iom_n, true);
-        if (end <= at) break;
-        // Copy block runs that are contiguous in pmem with one set() each; holes read as zeros.
-        let p = at;
-        for (let i = 0; i < n && p < end; ) {
-          const e = IocIO.iom_e + i * 8;
-          const bn = iomT1Bn(v, e);
-          let j = i + 1;
-          if (bn > 0) while (j < n && iomT1Bn(v, IocIO.iom_e + j * 8) === bn + (j - i)) j++;
-          else while (j < n && iomT1Bn(v, IocIO.iom_e + j * 8) <= 0) j++;
-          const runEnd = Math.min(end, (first + j) * BLOCK);
-          const len = runEnd - p;
-          const to = done + (p - at);
-          if (bn > 0) {
-            const src = bn * BLOCK + (p - (first + i) * BLOCK);
-            dest.set(pmem.subarray(src, src + len), to);
-          } else dest.fill(0, to, to + len);
-          p = runEnd;
-          i = j;
-        }
-        done += end - at;
-        if (end < at + want) break; // end of file
+      const first = Math.floor(at / BLOCK);
+      const ask = Math.min(Math.max(want, MAP_AHEAD), (maxIom - 1) * BLOCK);
+      ch.opBytes.fill(0, IocIO.zus_ii, IocIO.SIZE);
+      setU64(v, IocIO.zus_ii, ii);
+      setU64(v, IocIO.filepos, at);
+      v.setUint32(IocHdr.len, ask, true);
+      v.setUint32(IocIO.ziom + ZufsIomap.iom_max, Math.ceil((at + ask) / BLOCK) - first, true);
+      const err = ch.call();
+      if (err) {
+        if (err === -Errno.ENOTSUP || err === -Errno.EOPNOTSUPP) this.nio = false;
+        return -1;
       }
-      return changeValid(ctl, ticket) ? done : -1;
+      const end = getU64(v, IocIO.last_pos);
+      const n = v.getUint32(IocIO.ziom + ZufsIomap.iom_n, true);
+      this.map.fill(ii, ticket, first, at, end, end < at + ask, v, IocIO.iom_e, n);
+      return n;
     } finally {
       ch.release();
     }
@@ -943,5 +945,78 @@ export class InodeClient {
     readZusInode(v, copyAt, r.attr);
     r.ino = r.attr.ino;
     return r;
+  }
+}
+
+/**
+ * Where the blocks of one file range lie in pmem, as a GET_MULTY answered it: valid while the change
+ * seqlock ticket it was taken under holds (then neither the file's size nor its blocks changed).
+ */
+class BlockMap {
+  ii = -1;
+  ticket = -1;
+  /** File block of blocks[0]; the map covers file bytes [start, end). */
+  private first = 0;
+  private start = 0;
+  private end = 0;
+  /** True when `end` is the end of the file (the server clipped the range there). */
+  private eof = false;
+  private n = 0;
+  /** pmem block numbers, 0 for a hole. */
+  private blocks = new Float64Array(0);
+
+  fill(
+    ii: number,
+    ticket: number,
+    first: number,
+    start: number,
+    end: number,
+    eof: boolean,
+    v: DataView,
+    at: number,
+    n: number,
+  ): void {
+    if (this.blocks.length < n) this.blocks = new Float64Array(Math.max(n, 64));
+    for (let i = 0; i < n; i++) {
+      const bn = iomT1Bn(v, at + i * 8);
+      this.blocks[i] = bn > 0 ? bn : 0;
+    }
+    this.ii = ii;
+    this.ticket = ticket;
+    this.first = first;
+    this.start = start;
+    this.end = Math.max(start, end);
+    this.eof = eof;
+    this.n = n;
+  }
+
+  covers(pos: number): boolean {
+    return pos >= this.start && (pos < this.end || (this.eof && pos >= this.end));
+  }
+
+  eofAt(pos: number): boolean {
+    return this.eof && pos >= this.end;
+  }
+
+  /** Copies from `pos` into dest[to..] as far as the map goes; runs contiguous in pmem take one set(). */
+  copy(pmem: Uint8Array, pos: number, dest: Uint8Array, to: number): number {
+    const stop = Math.min(this.end, pos + dest.length - to);
+    let p = pos;
+    while (p < stop) {
+      const i = Math.floor(p / BLOCK) - this.first;
+      if (i < 0 || i >= this.n) break;
+      const bn = this.blocks[i];
+      let j = i + 1;
+      if (bn > 0) while (j < this.n && this.blocks[j] === bn + (j - i)) j++;
+      else while (j < this.n && this.blocks[j] === 0) j++;
+      const runEnd = Math.min(stop, (this.first + j) * BLOCK);
+      const d = to + (p - pos);
+      if (bn > 0) {
+        const src = bn * BLOCK + (p - (this.first + i) * BLOCK);
+        dest.set(pmem.subarray(src, src + (runEnd - p)), d);
+      } else dest.fill(0, d, d + (runEnd - p));
+      p = runEnd;
+    }
+    return p - pos;
   }
 }
