@@ -563,10 +563,13 @@ export class ZufsSync {
     if (!f.writable) fail('EBADF', 'write');
     const usePos = typeof position === 'number' && position >= 0 ? position : -1;
     try {
+      // An append's start is the server's to pick: its count is the whole buffer unless it fails.
       if (f.append) f.pos = this.c.write(f.ii, 0, src, true);
       else {
-        const end = this.c.write(f.ii, usePos >= 0 ? usePos : f.pos, src);
+        const start = usePos >= 0 ? usePos : f.pos;
+        const end = this.c.write(f.ii, start, src);
         if (usePos < 0) f.pos = end;
+        return end - start; // short when the device filled up
       }
     } catch (e) {
       throw uvError(errnoFrom(e), 'write');
@@ -702,7 +705,12 @@ export class ZufsSync {
     const isFd = typeof path === 'number';
     const fd = isFd ? (path as number) : this.openSync(toPath(path, 'file'), op.flag, op.mode);
     try {
-      this.writeSync(fd, bytes, 0, bytes.length, null);
+      // As Node's: write until all of it is written (a short write is followed by one that fails).
+      for (let off = 0; off < bytes.length; ) {
+        const n = this.writeSync(fd, bytes, off, bytes.length - off, null);
+        if (n <= 0) fail('ENOSPC', 'write');
+        off += n;
+      }
     } finally {
       if (!isFd) this.closeSync(fd);
     }

@@ -647,9 +647,12 @@ export class InodeClient {
           pos = end;
           if (got < n) return done;
         } else {
+          // A short write (the device filled up) ends here: the caller sees the short count.
+          const wrote = rw & ZUFS_RW_APPEND ? n : end - pos;
           done += n;
           pos = end;
           rw &= ~ZUFS_RW_APPEND; // the rest follows the first chunk
+          if (wrote < n) break;
         }
       } while (done < buf.length);
       return op === ZUFS_OP_READ ? done : end;

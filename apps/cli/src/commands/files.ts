@@ -1,0 +1,318 @@
+/**
+ * Files inside an image, without a kernel mount (through @zufs/vfs): ls, stat, cat, get, put, cp,
+ * rm, mkdir, mv, ln. Paths in an image are written IMAGE:/path.
+ */
+import * as hostFs from 'node:fs';
+import { posix } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { Command } from 'commander';
+import { CliError } from '../errors.js';
+import { type ImageSession, openImage, parseSpec } from '../image.js';
+
+/** The node:fs calls a copy needs; both node:fs and a zufs face have them. */
+type AnyFs = Pick<
+  typeof hostFs,
+  | 'lstatSync'
+  | 'statSync'
+  | 'readdirSync'
+  | 'mkdirSync'
+  | 'readFileSync'
+  | 'writeFileSync'
+  | 'readlinkSync'
+  | 'symlinkSync'
+  | 'chmodSync'
+  | 'utimesSync'
+  | 'lutimesSync'
+  | 'existsSync'
+>;
+
+/** Opens every image named by `specs` once (a command may name the same image twice). */
+async function sessions(specs: string[], cmd: string): Promise<Map<string, ImageSession>> {
+  const m = new Map<string, ImageSession>();
+  try {
+    for (const s of specs) {
+      const { image } = parseSpec(s);
+      if (image && !m.has(image)) m.set(image, await openImage(image, cmd));
+    }
+  } catch (e) {
+    await closeAll(m);
+    throw e;
+  }
+  return m;
+}
+
+async function closeAll(m: Map<string, ImageSession>): Promise<void> {
+  for (const s of m.values()) await s.close();
+}
+
+/** Runs `fn` with the images `specs` name open; `side(spec)` gives the fs and path of a spec. */
+async function withSides<T>(
+  specs: string[],
+  cmd: string,
+  fn: (side: (spec: string) => { fs: AnyFs; path: string; image?: string }) => T | Promise<T>,
+): Promise<T> {
+  const m = await sessions(specs, cmd);
+  try {
+    return await fn((spec) => {
+      const { image, path } = parseSpec(spec);
+      return { fs: image ? (m.get(image)!.fs as unknown as AnyFs) : hostFs, path, image };
+    });
+  } finally {
+    await closeAll(m);
+  }
+}
+
+function imageOnly(spec: string, cmd: string): void {
+  if (!parseSpec(spec).image)
+    throw new CliError(`${cmd}: ${spec}: write paths in an image as IMAGE:/path`, 2);
+}
+
+const TYPE = (st: hostFs.Stats) =>
+  st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other';
+
+function entryJson(name: string, st: hostFs.Stats) {
+  return {
+    name,
+    type: TYPE(st),
+    size: st.size,
+    mode: `0${(st.mode & 0o7777).toString(8)}`,
+    nlink: st.nlink,
+    uid: st.uid,
+    gid: st.gid,
+    ino: st.ino,
+    mtime: st.mtime.toISOString(),
+  };
+}
+
+function modeString(st: hostFs.Stats): string {
+  const t = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : '-';
+  let s = t;
+  for (let i = 8; i >= 0; i--) s += st.mode & (1 << i) ? 'rwx'[(8 - i) % 3] : '-';
+  return s;
+}
+
+/** Counts files and bytes under `p` (for the progress bar). */
+function measure(fs: AnyFs, p: string): { files: number; bytes: number } {
+  const st = fs.lstatSync(p);
+  if (!st.isDirectory()) return { files: 1, bytes: st.size };
+  let files = 1;
+  let bytes = 0;
+  for (const name of fs.readdirSync(p) as string[]) {
+    const r = measure(fs, posix.join(p, name));
+    files += r.files;
+    bytes += r.bytes;
+  }
+  return { files, bytes };
+}
+
+/** Copies a file, symlink or (with `recursive`) a tree, keeping modes, mtimes and symlinks. */
+function copy(src: AnyFs, s: string, dst: AnyFs, d: string, recursive: boolean, tick: () => void): void {
+  const st = src.lstatSync(s);
+  if (st.isDirectory()) {
+    if (!recursive) throw new CliError(`cp: ${s}: is a directory (use -r)`);
+    if (!dst.existsSync(d)) dst.mkdirSync(d);
+    for (const name of src.readdirSync(s) as string[])
+      copy(src, posix.join(s, name), dst, posix.join(d, name), true, tick);
+    dst.chmodSync(d, st.mode & 0o7777);
+    dst.utimesSync(d, st.atimeMs / 1000, st.mtimeMs / 1000);
+  } else if (st.isSymbolicLink()) {
+    dst.symlinkSync(src.readlinkSync(s) as string, d);
+    dst.lutimesSync(d, st.atimeMs / 1000, st.mtimeMs / 1000);
+  } else if (st.isFile()) {
+    dst.writeFileSync(d, src.readFileSync(s));
+    dst.chmodSync(d, st.mode & 0o7777);
+    dst.utimesSync(d, st.atimeMs / 1000, st.mtimeMs / 1000);
+  }
+  tick();
+}
+
+/** cp/get/put: SRC to DST (into DST when it is an existing directory, as cp does). */
+async function copyCmd(srcSpec: string, dstSpec: string, recursive: boolean, cmd: string): Promise<void> {
+  await withSides([srcSpec, dstSpec], cmd, (side) => {
+    const src = side(srcSpec);
+    const dst = side(dstSpec);
+    let target = dst.path;
+    if (dst.fs.existsSync(target) && dst.fs.statSync(target).isDirectory())
+      target = posix.join(target, posix.basename(src.path));
+    const { files, bytes } = measure(src.fs, src.path);
+    const bar =
+      process.stderr.isTTY && (files > 100 || bytes > 64 * 2 ** 20)
+        ? new SingleBar({ format: `${cmd} [{bar}] {value}/{total} files`, stream: process.stderr })
+        : null;
+    bar?.start(files, 0);
+    try {
+      copy(src.fs, src.path, dst.fs, target, recursive, () => bar?.increment());
+    } finally {
+      bar?.stop();
+    }
+  });
+}
+
+export function fileCommands(): Command[] {
+  const ls = new Command('ls')
+    .description('list a directory in an image')
+    .argument('<spec>', 'IMAGE:/path')
+    .option('-l', 'long listing: mode, links, size, mtime')
+    .option('-a', 'also names starting with a dot')
+    .option('-R', 'recurse into directories')
+    .option('--json', 'print the entries as JSON')
+    .addHelpText('after', '\nExamples:\n  zufs ls fs.img:/\n  zufs ls -lR fs.img:/docs --json\n')
+    .action(async (spec: string, o: { l?: boolean; a?: boolean; R?: boolean; json?: boolean }) => {
+      imageOnly(spec, 'ls');
+      await withSides([spec], 'ls', (side) => {
+        const { fs, path } = side(spec);
+        const out: ReturnType<typeof entryJson>[] = [];
+        const walk = (dir: string, prefix: string) => {
+          const st = fs.lstatSync(dir);
+          if (!st.isDirectory()) {
+            out.push(entryJson(prefix || posix.basename(dir), st));
+            return;
+          }
+          for (const name of (fs.readdirSync(dir) as string[]).sort()) {
+            if (!o.a && name.startsWith('.')) continue;
+            const e = fs.lstatSync(posix.join(dir, name));
+            out.push(entryJson(prefix + name, e));
+            if (o.R && e.isDirectory()) walk(posix.join(dir, name), `${prefix}${name}/`);
+          }
+        };
+        walk(path, '');
+        if (o.json) console.log(JSON.stringify(out, null, 2));
+        else if (o.l) {
+          for (const e of out) {
+            const st = fs.lstatSync(posix.join(path, e.name));
+            console.log(
+              `${modeString(st)} ${String(e.nlink).padStart(3)} ${String(e.size).padStart(10)} ${e.mtime} ${e.name}`,
+            );
+          }
+        } else for (const e of out) console.log(e.name);
+      });
+    });
+
+  const stat = new Command('stat')
+    .description('show the attributes of a path in an image')
+    .argument('<spec>', 'IMAGE:/path')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  zufs stat fs.img:/docs/a.txt --json\n')
+    .action(async (spec: string, o: { json?: boolean }) => {
+      imageOnly(spec, 'stat');
+      await withSides([spec], 'stat', (side) => {
+        const { fs, path } = side(spec);
+        const e = entryJson(path, fs.lstatSync(path));
+        if (o.json) console.log(JSON.stringify(e, null, 2));
+        else for (const [k, v] of Object.entries(e)) console.log(`${k.padEnd(6)} ${v}`);
+      });
+    });
+
+  const cat = new Command('cat')
+    .description('print files of an image')
+    .argument('<specs...>', 'IMAGE:/path ...')
+    .addHelpText('after', '\nExample:\n  zufs cat fs.img:/etc/motd\n')
+    .action(async (specs: string[]) => {
+      for (const s of specs) imageOnly(s, 'cat');
+      await withSides(specs, 'cat', (side) => {
+        for (const s of specs) {
+          const { fs, path } = side(s);
+          process.stdout.write(fs.readFileSync(path));
+        }
+      });
+    });
+
+  const cp = new Command('cp')
+    .description('copy files or trees between images and the host (either side may be IMAGE:/path)')
+    .argument('<src>')
+    .argument('<dst>')
+    .option('-r, --recursive', 'copy directories and what they hold')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  zufs cp -r ./site fs.img:/www      # host to image\n  zufs cp -r fs.img:/www ./backup    # image to host\n',
+    )
+    .action((src: string, dst: string, o: { recursive?: boolean }) => copyCmd(src, dst, !!o.recursive, 'cp'));
+
+  const get = new Command('get')
+    .description('copy a file or tree from an image to the host')
+    .argument('<spec>', 'IMAGE:/path')
+    .argument('<hostpath>')
+    .addHelpText('after', '\nExample:\n  zufs get fs.img:/docs ./docs\n')
+    .action((spec: string, host: string) => {
+      imageOnly(spec, 'get');
+      return copyCmd(spec, host, true, 'get');
+    });
+
+  const put = new Command('put')
+    .description('copy a file or tree from the host into an image')
+    .argument('<hostpath>')
+    .argument('<spec>', 'IMAGE:/path')
+    .addHelpText('after', '\nExample:\n  zufs put ./docs fs.img:/docs\n')
+    .action((host: string, spec: string) => {
+      imageOnly(spec, 'put');
+      return copyCmd(host, spec, true, 'put');
+    });
+
+  const rm = new Command('rm')
+    .description('remove files (and with -r, directories) in an image')
+    .argument('<specs...>', 'IMAGE:/path ...')
+    .option('-r, --recursive', 'remove directories and what they hold')
+    .option('-f, --force', 'no error for paths that do not exist')
+    .addHelpText('after', '\nExample:\n  zufs rm -r fs.img:/tmp\n')
+    .action(async (specs: string[], o: { recursive?: boolean; force?: boolean }) => {
+      for (const s of specs) imageOnly(s, 'rm');
+      await withSides(specs, 'rm', (side) => {
+        for (const s of specs) {
+          const { fs, path } = side(s);
+          (fs as unknown as typeof hostFs).rmSync(path, { recursive: !!o.recursive, force: !!o.force });
+        }
+      });
+    });
+
+  const mkdir = new Command('mkdir')
+    .description('make directories in an image')
+    .argument('<specs...>', 'IMAGE:/path ...')
+    .option('-p, --parents', 'make parents as needed, no error if it exists')
+    .addHelpText('after', '\nExample:\n  zufs mkdir -p fs.img:/a/b/c\n')
+    .action(async (specs: string[], o: { parents?: boolean }) => {
+      for (const s of specs) imageOnly(s, 'mkdir');
+      await withSides(specs, 'mkdir', (side) => {
+        for (const s of specs) side(s).fs.mkdirSync(side(s).path, { recursive: !!o.parents });
+      });
+    });
+
+  const mv = new Command('mv')
+    .description('rename or move a path within an image')
+    .argument('<src>', 'IMAGE:/path')
+    .argument('<dst>', 'IMAGE:/path (same image)')
+    .addHelpText('after', '\nExample:\n  zufs mv fs.img:/a.txt fs.img:/docs/a.txt\n')
+    .action(async (src: string, dst: string) => {
+      imageOnly(src, 'mv');
+      imageOnly(dst, 'mv');
+      if (parseSpec(src).image !== parseSpec(dst).image)
+        throw new CliError('mv: both paths must be in the same image (use cp)', 2);
+      await withSides([src], 'mv', (side) => {
+        const { fs, path } = side(src);
+        (fs as unknown as typeof hostFs).renameSync(path, parseSpec(dst).path);
+      });
+    });
+
+  const ln = new Command('ln')
+    .description('make a hard link (or with -s a symbolic link) in an image')
+    .argument('<target>', 'IMAGE:/path for a hard link; any text for -s')
+    .argument('<spec>', 'IMAGE:/path of the new name')
+    .option('-s, --symbolic', 'make a symbolic link')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  zufs ln -s ../a.txt fs.img:/docs/link\n  zufs ln fs.img:/a.txt fs.img:/b.txt\n',
+    )
+    .action(async (target: string, spec: string, o: { symbolic?: boolean }) => {
+      imageOnly(spec, 'ln');
+      await withSides([spec], 'ln', (side) => {
+        const { fs, path, image } = side(spec);
+        if (o.symbolic) fs.symlinkSync(target, path);
+        else {
+          const t = parseSpec(target);
+          if (t.image !== image) throw new CliError('ln: a hard link needs IMAGE:/path in the same image', 2);
+          (fs as unknown as typeof hostFs).linkSync(t.path, path);
+        }
+      });
+    });
+
+  return [ls, stat, cat, cp, get, put, rm, mkdir, mv, ln];
+}

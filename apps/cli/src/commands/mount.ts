@@ -1,0 +1,146 @@
+/**
+ * `zufs mount IMAGE MOUNTPOINT` and `zufs umount MOUNTPOINT`: an image served to every program on the
+ * machine through the kernel's FUSE (@zufs/fuse). The mount runs in the foreground until Ctrl-C,
+ * SIGTERM or a umount; `--daemon` leaves it running in a detached process.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { fuseUnavailable, mountImage } from '@zufs/fuse';
+import { Command, Option } from 'commander';
+import { CliError } from '../errors.js';
+import { checkImage as checkZufsImage, lockImage } from '../image.js';
+
+const exec = promisify(execFile);
+
+/** The mounts /proc/mounts lists at `dir` (fstype per line, newest last). */
+function mountsAt(dir: string): string[] {
+  try {
+    return readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' '))
+      .filter((f) => f[1] === dir.replace(/ /g, '\\040'))
+      .map((f) => f[2]);
+  } catch {
+    return [];
+  }
+}
+
+function checkMountpoint(dir: string): void {
+  if (!existsSync(dir)) throw new CliError(`mount: ${dir}: mountpoint does not exist`);
+  if (!statSync(dir).isDirectory()) throw new CliError(`mount: ${dir}: mountpoint is not a directory`);
+  // A dead zufs mount there (ENOTCONN) is cleaned by mountFuse; anything else mounted is busy.
+  const live = mountsAt(dir).filter((t) => t !== 'fuse.zufs');
+  if (live.length) throw new CliError(`mount: ${dir}: mountpoint is busy (${live.at(-1)} is mounted there)`);
+}
+
+interface MountFlags {
+  readOnly?: boolean;
+  allowOther?: boolean;
+  readers: string;
+  attrTimeout: string;
+  daemon?: boolean;
+}
+
+/** Waits until /proc/mounts shows a zufs mount at `dir`, or the child exits. */
+async function waitMounted(dir: string, child: ReturnType<typeof spawn>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  let exited: number | null = null;
+  child.once('exit', (code) => {
+    exited = code ?? 1;
+  });
+  while (Date.now() < end) {
+    if (mountsAt(dir).includes('fuse.zufs')) return;
+    if (exited !== null) throw new CliError(`mount: the background mount exited (${exited}) before mounting`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new CliError(`mount: ${dir}: not mounted within ${ms / 1000} s`);
+}
+
+export function mountCommand(): Command {
+  return new Command('mount')
+    .description('mount an image in the kernel (FUSE) so every program can use it; needs root and /dev/fuse')
+    .argument('<image>', 'a zufs image (made by zufs mkfs)')
+    .argument('<mountpoint>', 'an existing, empty directory')
+    .option('-r, --read-only', 'mount read-only')
+    .option('--allow-other', 'let users other than root use the mount')
+    .addOption(new Option('--readers <n>', 'reader threads serving the kernel').default('2'))
+    .addOption(new Option('--attr-timeout <seconds>', 'how long the kernel caches attributes').default('1'))
+    .option('-d, --daemon', 'detach: leave the mount running in the background and return')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  zufs mount fs.img /mnt/z            # foreground: Ctrl-C unmounts\n' +
+        '  zufs mount --daemon fs.img /mnt/z   # background; later: zufs umount /mnt/z\n',
+    )
+    .action(async (imageArg: string, dirArg: string, o: MountFlags) => {
+      const image = resolve(imageArg);
+      const dir = resolve(dirArg);
+      const why = fuseUnavailable();
+      if (why) throw new CliError(`mount: ${why.message}`);
+      checkZufsImage(image, 'mount');
+      checkMountpoint(dir);
+      const readers = Number(o.readers);
+      const attrTimeout = Number(o.attrTimeout);
+      if (!Number.isInteger(readers) || readers < 1 || readers > 16)
+        throw new CliError('mount: --readers must be an integer from 1 to 16');
+      if (!(attrTimeout >= 0)) throw new CliError('mount: --attr-timeout must be a number of seconds >= 0');
+      if (o.daemon) {
+        const args = [
+          process.argv[1],
+          'mount',
+          image,
+          dir,
+          '--readers',
+          o.readers,
+          '--attr-timeout',
+          o.attrTimeout,
+        ];
+        if (o.readOnly) args.push('--read-only');
+        if (o.allowOther) args.push('--allow-other');
+        const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
+        await waitMounted(dir, child, 20_000);
+        child.unref();
+        console.log(`mounted ${image} on ${dir} (pid ${child.pid}); unmount with: zufs umount ${dir}`);
+        return;
+      }
+      const unlock = lockImage(image, 'mount');
+      process.once('exit', unlock);
+      const m = await mountImage({
+        image,
+        mountpoint: dir,
+        readers,
+        attrTimeout,
+        readOnly: o.readOnly,
+        allowOther: o.allowOther,
+      });
+      console.log(`mounted ${image} on ${dir}; unmount with Ctrl-C or: zufs umount ${dir}`);
+      await m.done;
+      unlock();
+      console.log(`unmounted ${dir}`);
+    });
+}
+
+export function umountCommand(): Command {
+  return new Command('umount')
+    .description('unmount a zufs mount (the serving process flushes the image and exits)')
+    .argument('<mountpoint>', 'where the image is mounted')
+    .option('-l, --lazy', 'detach now even if busy (the mount goes when its last user does)')
+    .addHelpText('after', '\nExample:\n  zufs umount /mnt/z\n')
+    .action(async (dirArg: string, o: { lazy?: boolean }) => {
+      const dir = resolve(dirArg);
+      const types = mountsAt(dir);
+      if (!types.length) throw new CliError(`umount: ${dir}: not mounted`);
+      if (types.at(-1) !== 'fuse.zufs')
+        throw new CliError(`umount: ${dir}: not a zufs mount (${types.at(-1)})`);
+      if (process.getuid?.() !== 0) throw new CliError('umount: needs root');
+      try {
+        await exec('umount', o.lazy ? ['-l', dir] : [dir]);
+      } catch (e) {
+        const msg = String((e as { stderr?: string }).stderr ?? e).trim();
+        if (/busy/i.test(msg)) throw new CliError(`umount: ${dir}: mountpoint is busy (retry with --lazy)`);
+        throw new CliError(`umount: ${dir}: ${msg.split('\n')[0]}`);
+      }
+      console.log(`unmounted ${dir}`);
+    });
+}
