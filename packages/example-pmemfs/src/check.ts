@@ -1,6 +1,7 @@
 /**
- * fsck-lite: walks the whole filesystem and lists every broken invariant (an empty list: clean).
- * Read-only. Checked:
+ * The invariant check: walks the whole filesystem and lists every broken invariant (an empty list:
+ * clean). Read-only; it never throws for damage (a damaged object is reported and skipped).
+ * fsck (repair.ts) runs it before and after repairing. Checked:
  * - both superblock copies valid and identical;
  * - inode bitmap vs inode slots (a used slot has a type and its own number, a free slot is zero);
  * - every block owned once, inside the data region; the block bitmap marks exactly the owned ones;
@@ -80,43 +81,49 @@ export function fsCheck(sb: Super, opts: CheckOptions = {}): string[] {
       if (owner[i] !== 0) return report(`block ${bn}: owned by inode ${owner[i]} and inode ${ino}`);
       owner[i] = ino;
     };
-    if (sb.u8[zi + OD_HEIGHT] > MAX_HEIGHT) {
-      report(`inode ${ino}: block map height ${sb.u8[zi + OD_HEIGHT]}`);
-      continue;
-    }
-    const sz = size(sb, zi);
-    const eofIdx = Math.ceil(sz / BLOCK_SIZE);
-    const prealloc = (odFlags(sb, zi) & OD_F_PREALLOC) !== 0;
-    mapScan(
-      sb,
-      zi,
-      0,
-      Infinity,
-      (idx, bn) => {
-        claim(bn, 'data');
-        if (idx >= eofIdx && isReg(m) && !prealloc)
-          report(`inode ${ino}: block at index ${idx} past the size ${sz}`);
-        return true;
-      },
-      (bn) => claim(bn, 'pointer'),
-    );
-    if (isDir(m)) {
-      const list: number[] = [];
-      entries.set(ino, list);
-      for (const p of dirCheck(
+    try {
+      if (sb.u8[zi + OD_HEIGHT] > MAX_HEIGHT) {
+        report(`inode ${ino}: block map height ${sb.u8[zi + OD_HEIGHT]}`);
+        continue;
+      }
+      const sz = size(sb, zi);
+      const eofIdx = Math.ceil(sz / BLOCK_SIZE);
+      const prealloc = (odFlags(sb, zi) & OD_F_PREALLOC) !== 0;
+      mapScan(
         sb,
         zi,
-        (bn) => claim(bn, 'bucket'),
-        (e) => list.push(eIno(sb, e), eType(sb, e)),
-      )) {
-        report(`directory ${ino}: ${p}`);
+        0,
+        Infinity,
+        (idx, bn) => {
+          claim(bn, 'data');
+          if (idx >= eofIdx && isReg(m) && !prealloc)
+            report(`inode ${ino}: block at index ${idx} past the size ${sz}`);
+          return true;
+        },
+        (bn) => claim(bn, 'pointer'),
+      );
+      if (isDir(m)) {
+        const list: number[] = [];
+        entries.set(ino, list);
+        for (const p of dirCheck(
+          sb,
+          zi,
+          (bn) => claim(bn, 'bucket'),
+          (e) => list.push(eIno(sb, e), eType(sb, e)),
+        )) {
+          report(`directory ${ino}: ${p}`);
+        }
+      } else if (isLnk(m)) {
+        if (sz === 0 || sz > SYMLINK_MAX) report(`symlink ${ino}: target length ${sz}`);
+        else if (sz >= ZUFS_SYMLINK_INLINE_MAX) claim(symlinkBlock(sb, zi), 'symlink');
       }
-    } else if (isLnk(m)) {
-      if (sz === 0 || sz > SYMLINK_MAX) report(`symlink ${ino}: target length ${sz}`);
-      else if (sz >= ZUFS_SYMLINK_INLINE_MAX) claim(symlinkBlock(sb, zi), 'symlink');
+      for (const p of xattrProblems(sb, zi)) report(`inode ${ino}: ${p}`);
+      if (xattrBlock(sb, zi) !== 0) claim(xattrBlock(sb, zi), 'xattr');
+    } catch (e) {
+      // A damaged block map, directory or xattr block: report it, check the rest.
+      report(`inode ${ino}: ${(e as Error).message}`);
+      continue;
     }
-    for (const p of xattrProblems(sb, zi)) report(`inode ${ino}: ${p}`);
-    if (xattrBlock(sb, zi) !== 0) claim(xattrBlock(sb, zi), 'xattr');
     const iBlocks = getU64(sb.dv, zi + ZusInode.i_blocks);
     if (iBlocks !== blocks * (BLOCK_SIZE / 512))
       report(`inode ${ino}: i_blocks ${iBlocks}, owns ${blocks} blocks`);

@@ -9,9 +9,15 @@
  *   any thread; `flush()` (any one thread at a time) takes the bits with Atomics.exchange, writes
  *   each run of consecutive dirty pages with one pwrite, and fdatasyncs. A page dirtied again while
  *   a flush runs keeps (or gets back) its bit, so the next flush writes it.
+ * - the journal's state (journal.ts): whether flushes are journaled commits yet, the last commit's
+ *   sequence number, and the committed block map (which data blocks the last durable commit uses).
+ *
+ * Until a filesystem is mounted on it (PmemFs.mount replays the journal and turns journaling on),
+ * flush() writes dirty pages in place: that is mkfs's path, and a raw image tool's.
  */
 import * as fs from 'node:fs';
 import { SharedMutex } from '@zufs/zuf-core';
+import { journalCommit } from './journal.js';
 
 /** The unit of dirty tracking and of the image size. */
 export const PAGE_SIZE = 4096;
@@ -23,6 +29,8 @@ export const RUNTIME_WORDS = 16;
 // Control buffer layout, in Int32 words.
 const W_MUTEX = 0;
 const W_FLUSH = 1;
+const W_JMODE = 2; // 0: flush writes in place; 1: flush is a journaled commit
+const W_JSEQ = 3; // sequence number of the last commit
 const W_RUNTIME = 4;
 const W_DIRTY = W_RUNTIME + RUNTIME_WORDS;
 
@@ -46,8 +54,9 @@ function checkSize(size: number): void {
 }
 
 function newCtl(size: number, tracked: boolean): SharedArrayBuffer {
+  // The dirty map, then the committed block map (same size: a bit per page bounds a bit per block).
   const dirtyWords = tracked ? Math.ceil(size / PAGE_SIZE / 32) : 0;
-  return new SharedArrayBuffer((W_DIRTY + dirtyWords) * 4);
+  return new SharedArrayBuffer((W_DIRTY + 2 * dirtyWords) * 4);
 }
 
 export class PmemDevice {
@@ -65,6 +74,7 @@ export class PmemDevice {
   /** RUNTIME_WORDS shared words for the filesystem's DRAM-only state. */
   readonly runtime: Int32Array;
   private readonly words: Int32Array;
+  private readonly dirtyWords: number;
   private readonly flushLock: SharedMutex;
   private fd: number | null = null;
   private closed = false;
@@ -78,6 +88,7 @@ export class PmemDevice {
     this.dv = new DataView(desc.data, 0, desc.size);
     this.u32 = new Uint32Array(desc.data, 0, desc.size / 4);
     this.words = new Int32Array(desc.ctl);
+    this.dirtyWords = (this.words.length - W_DIRTY) / 2;
     this.mutex = new SharedMutex(this.words, W_MUTEX);
     this.flushLock = new SharedMutex(this.words, W_FLUSH);
     this.runtime = this.words.subarray(W_RUNTIME, W_RUNTIME + RUNTIME_WORDS);
@@ -150,9 +161,11 @@ export class PmemDevice {
   }
 
   /**
-   * Writes every dirty range to the image file and fdatasyncs it; returns the bytes written. Flushes
-   * from different threads run one at a time, so when flush() returns, every persist() that returned
-   * before it began is durable.
+   * Makes every change durable; returns the bytes written home. Once a filesystem is mounted on the
+   * device this is a journaled commit (journal.ts: atomic, takes the metadata lock for its snapshot,
+   * so the caller must not hold it); before that (mkfs) it writes the dirty ranges in place and
+   * fdatasyncs. Flushes from different threads run one at a time, so when flush() returns, every
+   * persist() that returned before it began is durable.
    */
   flush(): number {
     if (this.path === null) return 0;
@@ -160,6 +173,7 @@ export class PmemDevice {
     this.flushLock.lock(FLUSH_LOCK_MS);
     try {
       const fd = this.openFd();
+      if (Atomics.load(this.words, W_JMODE) === 1) return journalCommit(this, fd);
       let bytes = 0;
       this.scanDirty(true, (off, len) => {
         for (let done = 0; done < len; )
@@ -185,6 +199,64 @@ export class PmemDevice {
     }
   }
 
+  /** Whether close() was called on this view. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Whether flush() is a journaled commit (set once a filesystem is mounted on this device). */
+  get journaled(): boolean {
+    return Atomics.load(this.words, W_JMODE) === 1;
+  }
+
+  /**
+   * @internal journal.ts: turns journaled commits on (or off, for mkfs), with the sequence number
+   * of the last commit on the image.
+   */
+  setJournalMode(on: boolean, seq = 0): void {
+    Atomics.store(this.words, W_JSEQ, seq | 0);
+    Atomics.store(this.words, W_JMODE, on ? 1 : 0);
+  }
+
+  /** @internal the last commit's sequence number (journal.ts bumps it). */
+  get journalSeq(): number {
+    return Atomics.load(this.words, W_JSEQ) >>> 0;
+  }
+
+  set journalSeq(seq: number) {
+    Atomics.store(this.words, W_JSEQ, seq | 0);
+  }
+
+  /** @internal the committed block map: one bit per data block, set = used by the last commit. */
+  get committedMap(): Int32Array {
+    return this.words.subarray(W_DIRTY + this.dirtyWords);
+  }
+
+  /** @internal this thread's file descriptor of the image (null for memory devices). */
+  fileFd(): number | null {
+    if (this.path === null) return null;
+    this.checkOpen();
+    return this.openFd();
+  }
+
+  /**
+   * @internal takes the dirty bits (clearing them) and returns the dirty page numbers, ascending.
+   * The caller holds the metadata lock, so the pages' contents are consistent with each other.
+   */
+  takeDirtyPages(): Uint32Array {
+    const out: number[] = [];
+    this.scanDirty(true, (off, len) => {
+      for (let p = off / PAGE_SIZE, end = (off + len) / PAGE_SIZE; p < end; p++) out.push(p);
+    });
+    return Uint32Array.from(out);
+  }
+
+  /** @internal gives pages back their dirty bits (a commit that failed: the next one retries). */
+  redirty(pages: ArrayLike<number>): void {
+    const w = this.words;
+    for (let i = 0; i < pages.length; i++) Atomics.or(w, W_DIRTY + (pages[i] >>> 5), 1 << (pages[i] & 31));
+  }
+
   private checkOpen(): void {
     if (this.closed) throw new Error('pmem device is closed');
   }
@@ -199,7 +271,7 @@ export class PmemDevice {
     const w = this.words;
     const pages = this.size / PAGE_SIZE;
     let start = -1;
-    for (let i = W_DIRTY; i < w.length; i++) {
+    for (let i = W_DIRTY, end = W_DIRTY + this.dirtyWords; i < end; i++) {
       const bits = take ? (w[i] === 0 ? 0 : Atomics.exchange(w, i, 0)) : Atomics.load(w, i);
       const base = (i - W_DIRTY) * 32;
       if ((bits === 0 && start < 0) || (bits === -1 && start >= 0)) continue;

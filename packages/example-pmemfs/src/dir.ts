@@ -68,13 +68,32 @@ export function hashOf(sb: Super, name: Uint8Array): number {
   return nameHash(sb.g.hashSeed, name, 0, name.length);
 }
 
-const depthG = (sb: Super, dzi: number) => sb.u8[dzi + OD_DEPTH];
+// Everything read from pmem that steers a loop or a write is range-checked: a damaged directory
+// answers EIO, it does not loop for ever or write into another block.
+const corrupt = (why: string) => new ZufsError(Errno.EIO, `corrupt directory: ${why}`);
+/** Overflow chains longer than this are loops (it takes 100 names sharing 20 hash bits per bucket). */
+const MAX_CHAIN = 1 << 14;
+
+function depthG(sb: Super, dzi: number): number {
+  const G = sb.u8[dzi + OD_DEPTH];
+  if (G > MAX_DEPTH) throw corrupt(`table depth ${G}`);
+  return G;
+}
 const hasTable = (sb: Super, dzi: number) => sb.u32[(dzi + OD_ROOT) >>> 2] !== 0;
 const slotOf = (hash: number, G: number) => (G === 0 ? 0 : hash >>> (32 - G));
 
 /** Word index of table slot i. */
 function slotW(sb: Super, dzi: number, i: number): number {
-  return mapGet(sb, dzi, Math.floor(i / SLOTS_PER_BLOCK)) * SLOTS_PER_BLOCK + (i % SLOTS_PER_BLOCK);
+  const t = mapGet(sb, dzi, Math.floor(i / SLOTS_PER_BLOCK));
+  if (t === 0) throw corrupt(`hole in the hash table at slot ${i}`);
+  return t * SLOTS_PER_BLOCK + (i % SLOTS_PER_BLOCK);
+}
+
+/** The bucket table slot `i` points at (a table has no empty slot). */
+function headAt(sb: Super, dzi: number, i: number): number {
+  const b = sb.u32[slotW(sb, dzi, i)];
+  if (!sb.isDataBlock(b)) throw corrupt(`slot ${i} points at block ${b}`);
+  return b;
 }
 
 function setSlot(sb: Super, w: number, bucket: number): void {
@@ -85,8 +104,17 @@ function setSlot(sb: Super, w: number, bucket: number): void {
 const bAt = (b: number) => b * BLOCK_SIZE;
 const bDepth = (sb: Super, b: number) => sb.u8[bAt(b) + B_DEPTH];
 const bCount = (sb: Super, b: number) => sb.dv.getUint16(bAt(b) + B_COUNT, true);
-const bEnd = (sb: Super, b: number) => sb.dv.getUint16(bAt(b) + B_END, true);
-const bNext = (sb: Super, b: number) => sb.u32[(bAt(b) + B_NEXT) >>> 2];
+function bEnd(sb: Super, b: number): number {
+  const end = sb.dv.getUint16(bAt(b) + B_END, true);
+  if (end < B_HDR || end > BLOCK_SIZE) throw corrupt(`bucket ${b} ends at ${end}`);
+  return end;
+}
+/** The next bucket of a chain; `step` counts the chain's links, to stop a loop. */
+function bNext(sb: Super, b: number, step = 0): number {
+  const next = sb.u32[(bAt(b) + B_NEXT) >>> 2];
+  if (next !== 0 && (!sb.isDataBlock(next) || step > MAX_CHAIN)) throw corrupt(`bucket ${b} chains ${next}`);
+  return next;
+}
 
 function setHeader(sb: Super, b: number, depth: number, count: number, end: number, next: number): void {
   const at = bAt(b);
@@ -112,7 +140,8 @@ export function dirFind(sb: Super, dzi: number, name: Uint8Array, hash: number):
   const u8 = sb.u8;
   const u32 = sb.u32;
   const len = name.length;
-  for (let b = u32[slotW(sb, dzi, slotOf(hash, depthG(sb, dzi)))]; b !== 0; b = bNext(sb, b)) {
+  const head = headAt(sb, dzi, slotOf(hash, depthG(sb, dzi)));
+  for (let b = head, n = 0; b !== 0; b = bNext(sb, b, ++n)) {
     const end = bAt(b) + bEnd(sb, b);
     for (let e = bAt(b) + B_HDR; e < end; e += entrySize(u8[e + E_LEN])) {
       if (u32[(e + E_HASH) >>> 2] !== hash || u8[e + E_LEN] !== len) continue;
@@ -134,7 +163,7 @@ export function dirRetarget(sb: Super, e: number, ino: number, type: number): vo
 /** The smallest collision index no entry with `hash` uses in the chain of bucket `b`. */
 function freeCidx(sb: Super, b: number, hash: number): number {
   let used: number[] | null = null;
-  for (let c = b; c !== 0; c = bNext(sb, c)) {
+  for (let c = b, n = 0; c !== 0; c = bNext(sb, c, ++n)) {
     const end = bAt(c) + bEnd(sb, c);
     for (let e = bAt(c) + B_HDR; e < end; e += entrySize(eLen(sb, e))) {
       if (eHash(sb, e) === hash) (used ??= []).push(eCidx(sb, e));
@@ -259,10 +288,10 @@ export function dirInsert(
   if (!hasTable(sb, dzi)) createTable(sb, dzi);
   const size = entrySize(name.length);
   for (;;) {
-    const head = sb.u32[slotW(sb, dzi, slotOf(hash, depthG(sb, dzi)))];
+    const head = headAt(sb, dzi, slotOf(hash, depthG(sb, dzi)));
     const cidx = freeCidx(sb, head, hash);
     let last = head;
-    for (let c = head; c !== 0; c = bNext(sb, c)) {
+    for (let c = head, n = 0; c !== 0; c = bNext(sb, c, ++n)) {
       if (bEnd(sb, c) + size <= BLOCK_SIZE) {
         appendEntry(sb, c, ino, hash, cidx, type, name);
         setDirCount(sb, dzi, dirCount(sb, dzi) + 1);
@@ -300,10 +329,13 @@ export function dirRemove(sb: Super, dzi: number, e: number): void {
   }
   if (count > 0) return;
   // An emptied overflow bucket leaves its chain.
-  const head = sb.u32[slotW(sb, dzi, slotOf(hash, depthG(sb, dzi)))];
+  const head = headAt(sb, dzi, slotOf(hash, depthG(sb, dzi)));
   if (head === bucket) return;
   let prev = head;
-  while (bNext(sb, prev) !== bucket) prev = bNext(sb, prev);
+  for (let n = 0; bNext(sb, prev, n) !== bucket; n++) {
+    prev = bNext(sb, prev, n);
+    if (prev === 0) throw corrupt(`bucket ${bucket} is not in its chain`);
+  }
   setHeader(sb, prev, bDepth(sb, prev), bCount(sb, prev), bEnd(sb, prev), bNext(sb, bucket));
   freeBlock(sb, dzi, bucket);
 }
@@ -313,8 +345,9 @@ function forEachBucket(sb: Super, dzi: number, fn: (head: number, first: number,
   if (!hasTable(sb, dzi)) return;
   const G = depthG(sb, dzi);
   for (let i = 0; i < 2 ** G; ) {
-    const head = sb.u32[slotW(sb, dzi, i)];
-    const span = head === 0 ? 1 : 2 ** Math.max(0, G - bDepth(sb, head));
+    const head = headAt(sb, dzi, i);
+    if (bDepth(sb, head) > G) throw corrupt(`bucket ${head} deeper than its table`);
+    const span = 2 ** (G - bDepth(sb, head));
     fn(head, i, span);
     i += span;
   }
@@ -322,7 +355,7 @@ function forEachBucket(sb: Super, dzi: number, fn: (head: number, first: number,
 
 /** Calls `fn(entry offset)` for each entry in the chain that starts at `head`. */
 function forEachEntry(sb: Super, head: number, fn: (e: number, bucket: number) => void): void {
-  for (let b = head; b !== 0; b = bNext(sb, b)) {
+  for (let b = head, n = 0; b !== 0; b = bNext(sb, b, ++n)) {
     const end = bAt(b) + bEnd(sb, b);
     for (let e = bAt(b) + B_HDR; e < end; e += entrySize(eLen(sb, e))) fn(e, b);
   }
@@ -348,7 +381,8 @@ export function dirReaddir(sb: Super, dzi: number, ino: number, pos: number, emi
   let key = Math.floor(pos) - POS_FIRST;
   const batch: number[] = [];
   for (let i = slotOf(Math.floor(key / CIDX_LIMIT), G); i < slots; ) {
-    const head = sb.u32[slotW(sb, dzi, i)];
+    const head = headAt(sb, dzi, i);
+    if (bDepth(sb, head) > G) throw corrupt(`bucket ${head} deeper than its table`);
     const span = 2 ** (G - bDepth(sb, head));
     // Entries of this bucket at or after `key`, by key (pairs of key and offset, sorted by key).
     batch.length = 0;
@@ -371,8 +405,8 @@ export function dirFreeAll(sb: Super, dzi: number): void {
   const heads: number[] = [];
   forEachBucket(sb, dzi, (head) => heads.push(head));
   for (const head of heads) {
-    for (let b = head; b !== 0; ) {
-      const next = bNext(sb, b);
+    for (let b = head, n = 0; b !== 0; ) {
+      const next = bNext(sb, b, ++n);
       freeBlock(sb, dzi, b);
       b = next;
     }
@@ -415,7 +449,7 @@ export function dirCheck(
         break;
       }
     }
-    for (let b = head; b !== 0; b = bNext(sb, b)) {
+    for (let b = head, n = 0; b !== 0; b = bNext(sb, b, ++n)) {
       if (b !== head && !sb.isDataBlock(b)) {
         out.push(`bucket ${head}: bad overflow block ${b}`);
         break;

@@ -58,6 +58,13 @@ function setHeight(sb: Super, zi: number, h: number): void {
   sb.touch(zi + OD_HEIGHT, 1);
 }
 
+/** The block map's height, EIO past MAX_HEIGHT (a damaged inode). */
+function heightOf(sb: Super, zi: number): number {
+  const h = sb.u8[zi + OD_HEIGHT];
+  if (h > MAX_HEIGHT) throw new ZufsError(Errno.EIO, `corrupt block map height ${h}`);
+  return h;
+}
+
 export function odFlags(sb: Super, zi: number): number {
   return sb.dv.getUint16(zi + OD_FLAGS, true);
 }
@@ -69,23 +76,23 @@ export function setOdFlags(sb: Super, zi: number, flags: number): void {
 
 /** The block mapped at index `idx`, or 0 for a hole. */
 export function mapGet(sb: Super, zi: number, idx: number): number {
-  let h = sb.u8[zi + OD_HEIGHT];
+  let h = heightOf(sb, zi);
   if (idx >= reach(h)) return 0;
   const u32 = sb.u32;
-  let bn = u32[rootW(zi)];
+  let bn = sb.ptr(u32[rootW(zi)]);
   while (h > 0 && bn !== 0) {
     h--;
-    bn = u32[bn * FANOUT + (Math.floor(idx / reach(h)) & (FANOUT - 1))];
+    bn = sb.ptr(u32[bn * FANOUT + (Math.floor(idx / reach(h)) & (FANOUT - 1))]);
   }
   return bn;
 }
 
 /** How many blocks mapping index `idx` would allocate (0 when it is mapped). */
 export function mapCost(sb: Super, zi: number, idx: number): number {
-  const root = sb.u32[rootW(zi)];
+  const root = sb.ptr(sb.u32[rootW(zi)]);
   const need = heightFor(idx);
   if (root === 0) return need + 1;
-  const h = sb.u8[zi + OD_HEIGHT];
+  const h = heightOf(sb, zi);
   if (need > h) {
     // New levels on top; below the highest non-zero digit of idx nothing exists yet.
     let level = need;
@@ -94,7 +101,7 @@ export function mapCost(sb: Super, zi: number, idx: number): number {
   }
   let w = rootW(zi);
   for (let level = h; level > 0; level--) {
-    const p = sb.u32[w];
+    const p = sb.ptr(sb.u32[w]);
     if (p === 0) return level + 1;
     w = p * FANOUT + (Math.floor(idx / reach(level - 1)) & (FANOUT - 1));
   }
@@ -108,8 +115,8 @@ export function mapCost(sb: Super, zi: number, idx: number): number {
 export function mapEnsure(sb: Super, zi: number, idx: number, goal: number, zero: boolean): number {
   const u32 = sb.u32;
   const need = heightFor(idx);
-  let h = sb.u8[zi + OD_HEIGHT];
-  if (u32[rootW(zi)] === 0) {
+  let h = heightOf(sb, zi);
+  if (sb.ptr(u32[rootW(zi)]) === 0) {
     if (h !== need) setHeight(sb, zi, (h = need));
   } else {
     while (h < need) {
@@ -121,11 +128,11 @@ export function mapEnsure(sb: Super, zi: number, idx: number, goal: number, zero
   }
   let w = rootW(zi);
   for (let level = h; level > 0; level--) {
-    let p = u32[w];
+    let p = sb.ptr(u32[w]);
     if (p === 0) setWord(sb, w, (p = allocBlock(sb, zi, goal, true)));
     w = p * FANOUT + (Math.floor(idx / reach(level - 1)) & (FANOUT - 1));
   }
-  let bn = u32[w];
+  let bn = sb.ptr(u32[w]);
   if (bn === 0) setWord(sb, w, (bn = allocBlock(sb, zi, goal, zero)));
   return bn;
 }
@@ -143,7 +150,7 @@ export function mapScan(
   onData: (idx: number, bn: number) => boolean | undefined,
   onPtr?: (bn: number, level: number) => void,
 ): boolean {
-  const h = sb.u8[zi + OD_HEIGHT];
+  const h = heightOf(sb, zi);
   if (from >= reach(h) || from >= to) return true;
   return scan(sb, rootW(zi), h, 0, from, to, onData, onPtr);
 }
@@ -158,7 +165,7 @@ function scan(
   onData: (idx: number, bn: number) => boolean | undefined,
   onPtr?: (bn: number, level: number) => void,
 ): boolean {
-  const p = sb.u32[w];
+  const p = sb.ptr(sb.u32[w]);
   if (p === 0) return true;
   if (level === 0) return onData(base, p) !== false;
   onPtr?.(p, level);
@@ -173,7 +180,7 @@ function scan(
 
 /** Frees the data blocks of indexes in [from, to), and the pointer blocks left empty. */
 export function mapFree(sb: Super, zi: number, from: number, to: number): void {
-  const h = sb.u8[zi + OD_HEIGHT];
+  const h = heightOf(sb, zi);
   if (from >= reach(h) || from >= to) return;
   unmap(sb, zi, rootW(zi), h, 0, from, to);
   if (sb.u32[rootW(zi)] === 0 && h !== 0) setHeight(sb, zi, 0);
@@ -189,7 +196,7 @@ function unmap(
   to: number,
 ): void {
   const u32 = sb.u32;
-  const p = u32[w];
+  const p = sb.ptr(u32[w]);
   if (p === 0) return;
   if (level > 0) {
     const span = reach(level - 1);
@@ -206,8 +213,8 @@ function unmap(
 /** Exactly how many blocks mapping every index of [from, to) would allocate. */
 export function mapRangeCost(sb: Super, zi: number, from: number, to: number): number {
   if (from >= to) return 0;
-  const root = sb.u32[rootW(zi)];
-  const h = root === 0 ? 0 : sb.u8[zi + OD_HEIGHT];
+  const root = sb.ptr(sb.u32[rootW(zi)]);
+  const h = root === 0 ? 0 : heightOf(sb, zi);
   const top = Math.max(h, heightFor(to - 1));
   const existing = new Array<number>(top + 1).fill(0);
   let mapped = 0;

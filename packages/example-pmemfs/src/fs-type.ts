@@ -7,7 +7,8 @@
  *
  * Mount options: `image=/path/to/file` (an image made by mkfs; `device=`, which vfs's
  * `mount({ device })` passes, is the same), or `memory=<bytes>` for a fresh in-memory filesystem
- * (tests, scratch space); `inodes=<n>` and `label=<s>` with `memory`.
+ * (tests, scratch space); `inodes=<n>` and `label=<s>` with `memory`;
+ * `commit=<seconds>`: background commit interval of an image (default 5, 0: off).
  */
 import {
   encodeDpp,
@@ -214,7 +215,11 @@ export default defineFsType<DeviceDescriptor>({
   version: { major: 1, minor: 0 },
   timeGranularityNs: 1,
   mount({ options }) {
-    const fs = PmemFs.mount(openDevice(options));
+    // Durability: `commit=<seconds>` (as ext4's; 0 turns it off) is the background commit interval.
+    const commit = parseOptions(options).get('commit');
+    const fs = PmemFs.mount(openDevice(options), {
+      commitIntervalMs: commit === undefined ? undefined : Number(commit) * 1000,
+    });
     // An app that named a channel gets the device, to read zus_inodes without a dispatch.
     const publish = parseOptions(options).get('zufs_pmem');
     if (publish) {
@@ -233,6 +238,7 @@ export default defineFsType<DeviceDescriptor>({
     return superBlock(PmemFs.attach(descriptor));
   },
   umount(descriptor) {
+    PmemFs.stopBackgroundCommit(descriptor); // durability: the mount thread's committer
     const dev = PmemDevice.attach(descriptor);
     dev.flush();
     dev.close();

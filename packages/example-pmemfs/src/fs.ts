@@ -16,8 +16,6 @@ import {
   DT_DIR,
   decodeZusInodeAttr,
   Errno,
-  getTimeNs,
-  getU64,
   isDir,
   isReg,
   modeToDtype,
@@ -42,7 +40,15 @@ import {
   ZusInode,
   type ZusInodeAttr,
 } from '@zufs/zuf-core/api';
-import { allocIno, freeBlockCount, freeIno, freeInodeCount, initRuntime, needBlocks } from './alloc.js';
+import {
+  allocIno,
+  freeBlockCount,
+  freeIno,
+  freeInodeCount,
+  initRuntime,
+  isInodeUsed,
+  needBlocks,
+} from './alloc.js';
 import { type CheckOptions, fsCheck } from './check.js';
 import { type DeviceDescriptor, PmemDevice } from './device.js';
 import {
@@ -86,7 +92,18 @@ import {
   setNlink,
   stamp,
 } from './inode.js';
-import { BLOCK_SIZE, type Geometry, loadSuperblock, PMEMFS_MAGIC, Super } from './super.js';
+import { initCommittedMap, journalRecover, type RecoveryResult } from './journal.js';
+import {
+  asIoError,
+  BLOCK_SIZE,
+  FORMAT_VERSION,
+  type Geometry,
+  loadSuperblock,
+  PMEMFS_MAGIC,
+  RT_STATE,
+  Super,
+  writeSuperblocks,
+} from './super.js';
 import { checkTarget, symlinkCost, symlinkFree, symlinkInit, symlinkRead } from './symlink.js';
 import { xattrFreeAll, xattrGet, xattrList, xattrRemove, xattrSet } from './xattr.js';
 
@@ -104,7 +121,27 @@ export interface MountOptions {
    * while this says true. Default: never (the VFS side evicts only when the last user is gone).
    */
   inUse?: (ino: number) => boolean;
+  /**
+   * File devices: a background commit every this many ms (as ext4's `commit=`), so work that
+   * never calls fsync is not lost for long. 0 turns it off. Default 5000. Only the first mount of
+   * a device (not attach) starts it; close() or stopBackgroundCommit() stops it.
+   */
+  commitIntervalMs?: number;
 }
+
+/** What the first mount of a device did before it was usable. */
+export interface MountReport {
+  /** Journal recovery: the last commit's sequence number, pages replayed, a discarded commit. */
+  recovery: RecoveryResult | null;
+  /** Inodes with no link left (unlinked while open, or a crash before their eviction), freed. */
+  orphansFreed: number;
+  /** The image was format version 1 and is now version 2. */
+  upgraded: boolean;
+}
+
+const DEFAULT_COMMIT_MS = 5000;
+/** Background committers of the devices mounted in this thread, by their image buffer. */
+const committers = new Map<SharedArrayBuffer, ReturnType<typeof setInterval>>();
 
 export interface NewInodeOptions {
   /** Type and permission bits (S_IF* | 0o7777); type 0 means a regular file. */
@@ -176,6 +213,10 @@ export class PmemFs {
   private readonly sb: Super;
   private readonly lockMs: number;
   private readonly inUse: (ino: number) => boolean;
+  /** What mounting did (first mount of a device only; null for later mounts and attaches). */
+  mountReport: MountReport | null = null;
+  /** The last background commit's failure, if it failed (it is retried at the next interval). */
+  lastCommitError: unknown = null;
 
   private constructor(sb: Super, opts: MountOptions) {
     this.sb = sb;
@@ -188,12 +229,93 @@ export class PmemFs {
 
   /**
    * Mounts the filesystem on `device`: checks the superblock (copy 1 when copy 0 is damaged; EINVAL
-   * for a newer format or no valid copy) and, the first time on this device, counts free space.
+   * for a newer format or no valid copy). The first mount of a device also replays the journal's
+   * last commit (journal.ts), counts free space, frees orphans (inodes with no link left) and, for
+   * a file device, turns flush() into journaled commits and starts the background commit.
    */
   static mount(device: PmemDevice, opts: MountOptions = {}): PmemFs {
-    const sb = new Super(device, loadSuperblock(device).g);
+    const first = Atomics.load(device.runtime, RT_STATE) === 0;
+    let g = loadSuperblock(device).g;
+    const report: MountReport = { recovery: null, orphansFreed: 0, upgraded: false };
+    if (first) {
+      report.recovery = journalRecover(device, g, device.path !== null);
+      if (report.recovery.replayed > 0) g = loadSuperblock(device).g;
+      if (g.version < FORMAT_VERSION) {
+        g = { ...g, version: FORMAT_VERSION };
+        writeSuperblocks(device, g);
+        report.upgraded = true;
+      }
+      if (device.path !== null) {
+        initCommittedMap(device, g);
+        device.setJournalMode(true, report.recovery.seq);
+      }
+    }
+    const sb = new Super(device, g);
     initRuntime(sb);
-    return new PmemFs(sb, opts);
+    const fs = new PmemFs(sb, opts);
+    if (first) {
+      report.orphansFreed = fs.freeOrphans();
+      fs.mountReport = report;
+      const ms = opts.commitIntervalMs ?? DEFAULT_COMMIT_MS;
+      if (device.path !== null && ms > 0) fs.startBackgroundCommit(ms);
+    }
+    return fs;
+  }
+
+  /** Frees every inode with no link left (first mount: nobody can have it open). */
+  private freeOrphans(): number {
+    const sb = this.enter();
+    let freed = 0;
+    try {
+      for (let ino = 1; ino < sb.g.inodeCount; ino++) {
+        if (ino === this.rootIno || !isInodeUsed(sb, ino)) continue;
+        const zi = sb.zi(ino);
+        if (nlink(sb, zi) !== 0 || !hasValidType(mode(sb, zi))) continue;
+        try {
+          this.discard(sb, zi, ino);
+          freed++;
+        } catch {
+          // A damaged orphan stays for fsck (its map or directory is unreadable); mount goes on.
+        }
+      }
+    } catch (e) {
+      throw asIoError(e);
+    } finally {
+      this.leave();
+    }
+    return freed;
+  }
+
+  private startBackgroundCommit(ms: number): void {
+    const dev = this.device;
+    PmemFs.stopBackgroundCommit(dev.descriptor());
+    const timer = setInterval(() => {
+      if (dev.isClosed) {
+        PmemFs.stopBackgroundCommit(dev.descriptor());
+        return;
+      }
+      try {
+        dev.flush();
+        this.lastCommitError = null;
+      } catch (e) {
+        this.lastCommitError = e;
+      }
+    }, ms);
+    timer.unref();
+    committers.set(dev.data, timer);
+  }
+
+  /** Stops the background commit of the device `desc` names, if this thread runs one. */
+  static stopBackgroundCommit(desc: DeviceDescriptor): void {
+    const timer = committers.get(desc.data);
+    if (timer !== undefined) clearInterval(timer);
+    committers.delete(desc.data);
+  }
+
+  /** Unmount: stops the background commit, commits what is dirty, closes this thread's device. */
+  close(): void {
+    PmemFs.stopBackgroundCommit(this.device.descriptor());
+    this.device.close();
   }
 
   /** Mounts in another thread, from the descriptor of a device mounted elsewhere. */
@@ -230,19 +352,29 @@ export class PmemFs {
       out.namelen = ZUFS_NAME_LEN;
       out.flags = 0;
       return out;
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
   }
 
-  /** Writes every recorded change to the image file and fdatasyncs it; returns the bytes written. */
+  /**
+   * Commits every recorded change (a journaled commit, journal.ts): when it returns, everything
+   * done before it is durable. Returns the bytes written home. Takes the metadata lock itself,
+   * only while it snapshots the dirty pages.
+   */
   sync(): number {
-    this.enter();
-    try {
-      return this.device.flush();
-    } finally {
-      this.leave();
-    }
+    return this.device.flush();
+  }
+
+  /**
+   * fsync/fdatasync of `ino`: like ext4, commits everything dirty (one journal), which costs what
+   * changed since the last commit, not the device. ESTALE for an inode that is not live.
+   */
+  fsync(ino: number): number {
+    this.iget(ino);
+    return this.device.flush();
   }
 
   /** fsck-lite: the list of broken invariants (empty when clean). */
@@ -250,6 +382,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return fsCheck(sb, opts);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -262,6 +396,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return liveZi(sb, ino);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -271,6 +407,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return decodeZusInodeAttr(sb.dv, liveZi(sb, ino));
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -287,6 +425,8 @@ export class PmemFs {
       checkName(n);
       const e = dirFind(sb, dzi, n, hashOf(sb, n));
       return e < 0 ? 0 : eIno(sb, e);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -346,6 +486,8 @@ export class PmemFs {
       if (type === S_IFDIR) setNlink(sb, dzi, nlink(sb, dzi) + 1);
       stamp(sb, dzi, 'mc');
       return ino;
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -376,6 +518,8 @@ export class PmemFs {
       if (tmpfile) setOdFlags(sb, zi, odFlags(sb, zi) & ~OD_F_TMPFILE);
       stamp(sb, zi, 'c');
       stamp(sb, dzi, 'mc');
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -413,6 +557,8 @@ export class PmemFs {
       stamp(sb, zi, 'c');
       stamp(sb, dzi, 'mc');
       return ino;
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -430,6 +576,8 @@ export class PmemFs {
       if (nlink(sb, zi) !== 0 || ino === this.rootIno || this.inUse(ino)) return false;
       this.discard(sb, zi, ino);
       return true;
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -551,6 +699,8 @@ export class PmemFs {
       stamp(sb, odzi, 'mc');
       if (moves) stamp(sb, ndzi, 'mc');
       return tIno;
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -567,6 +717,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return dirReaddir(sb, dirZi(sb, dir), dir, pos, emit);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -580,6 +732,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return fileRead(sb, regZi(sb, ino), offset, dest);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -594,6 +748,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return fileWrite(sb, regZi(sb, ino), offset, src);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -609,6 +765,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return fileGetMulty(sb, regZi(sb, ino), offset, length, out);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -620,6 +778,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       fileTruncate(sb, regZi(sb, ino), size);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -637,6 +797,8 @@ export class PmemFs {
       if (isDir(m)) throw new ZufsError(Errno.EISDIR, 'is a directory');
       if (!isReg(m)) throw new ZufsError(Errno.ENODEV, 'not a regular file');
       fileFallocate(sb, zi, falloc, offset, length);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -647,6 +809,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return fileSeek(sb, regZi(sb, ino), offset, whence);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -664,6 +828,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return fileCopy(sb, regZi(sb, srcIno), srcOffset, regZi(sb, dstIno), dstOffset, length);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -702,6 +868,8 @@ export class PmemFs {
         }
       }
       sb.touch(zi, 128);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -714,6 +882,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return symlinkRead(sb, liveZi(sb, ino));
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -727,6 +897,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return xattrGet(sb, liveZi(sb, ino), n, buf);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -738,6 +910,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       xattrSet(sb, liveZi(sb, ino), n, value, flags);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -748,6 +922,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return xattrList(sb, liveZi(sb, ino), buf);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }
@@ -758,6 +934,8 @@ export class PmemFs {
     const sb = this.enter();
     try {
       xattrRemove(sb, liveZi(sb, ino), n);
+    } catch (e) {
+      throw asIoError(e);
     } finally {
       this.leave();
     }

@@ -16,6 +16,7 @@ export { MAX_FILE_SIZE } from './file.js';
 export {
   type InodeAttr,
   type MountOptions,
+  type MountReport,
   type Name,
   type NewInodeOptions,
   PmemFs,
@@ -24,7 +25,9 @@ export {
   type SetattrIn,
 } from './fs.js';
 export { DIR_ENTRY_NOMINAL, nowNs } from './inode.js';
+export { JOURNAL_MAGIC, MAX_JOURNALED_PAGES, type RecoveryResult } from './journal.js';
 export { MAX_INODES, MIN_DEVICE_SIZE, type MkfsOptions, mkfs, planLayout } from './mkfs.js';
+export { type FsckOptions, type FsckReport, fsck } from './repair.js';
 export {
   BLOCK_SIZE,
   FORMAT_VERSION,

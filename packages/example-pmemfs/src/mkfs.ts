@@ -4,7 +4,7 @@
  * Regions, in blocks of 4 KiB, in this order:
  *   0      superblock, copy 0
  *   1      superblock, copy 1
- *   2      journal (reserved, zero; the durability work will use it)
+ *   2      journal (commit block, then descriptor and copy blocks: journal.ts)
  *   ...    block bitmap (one bit per data block)
  *   ...    inode bitmap (one bit per inode slot; slot 0 is never used)
  *   ...    inode table (128-byte zus_inodes, ino = slot)
@@ -119,6 +119,7 @@ export function mkfs(dev: PmemDevice, opts: MkfsOptions = {}): Geometry {
   dev.u8.fill(0, 0, metaEnd);
   dev.persist(0, metaEnd);
   dev.runtime.fill(0); // any counts of a previous filesystem on this device are void
+  dev.setJournalMode(false); // mkfs writes in place; the first mount turns the journal on
   const sb = new Super(dev, g);
   sb.u32[sb.ibmOff >>> 2] = (1 << 0) | (1 << ROOT_INO); // slot 0 is never used
   const zi = initInode(
@@ -132,5 +133,7 @@ export function mkfs(dev: PmemDevice, opts: MkfsOptions = {}): Geometry {
   setDirCount(sb, zi, 0);
   setDirParent(sb, zi, ROOT_INO);
   writeSuperblocks(dev, g);
+  // A made filesystem is on the file when mkfs returns (and a crash before that leaves no image).
+  dev.flush();
   return g;
 }

@@ -15,8 +15,12 @@ export const BLOCK_SHIFT = 12;
 export const BLOCK_SIZE = 1 << BLOCK_SHIFT;
 /** statfs f_type, and the superblock's first word: "ZPMF" in little-endian ASCII. */
 export const PMEMFS_MAGIC = 0x464d505a;
-/** The on-pmem format this code writes; an image of a newer format is refused. */
-export const FORMAT_VERSION = 1;
+/**
+ * The on-pmem format this code writes; an image of a newer format is refused. Version 2 uses the
+ * journal region (journal.ts): version-1 code would ignore a pending transaction, so it must refuse.
+ * A version-1 image (same layout, journal zero) is upgraded when mounted.
+ */
+export const FORMAT_VERSION = 2;
 /** The root directory's inode number (FUSE's root nodeid is 1 too, so the bridge maps it as is). */
 export const ROOT_INO = 1;
 export const INODE_SIZE = 128;
@@ -275,4 +279,21 @@ export class Super {
   isDataBlock(bn: number): boolean {
     return bn >= this.dataStart && bn < this.dataEnd;
   }
+
+  /**
+   * A block pointer read from pmem: 0 (none) or a data block, else EIO. Damaged metadata must not
+   * steer a write into the bitmaps or the inode table (or a read past the device).
+   */
+  ptr(bn: number): number {
+    if (bn !== 0 && (bn < this.dataStart || bn >= this.dataEnd)) {
+      throw new ZufsError(Errno.EIO, `corrupt block pointer ${bn}`);
+    }
+    return bn;
+  }
+}
+
+/** Turns what a damaged image can make the code throw (RangeError, TypeError...) into EIO. */
+export function asIoError(e: unknown): unknown {
+  if (e instanceof ZufsError || !(e instanceof Error) || e.name === 'LockTimeoutError') return e;
+  return new ZufsError(Errno.EIO, `corrupt metadata: ${e.message}`);
 }

@@ -36,7 +36,13 @@ export function symlinkInit(sb: Super, zi: number, target: Uint8Array): void {
 
 /** The block holding a long target, or 0. */
 export function symlinkBlock(sb: Super, zi: number): number {
-  return size(sb, zi) < ZUFS_SYMLINK_INLINE_MAX ? 0 : getU64(sb.dv, zi + ZusInode.i_sym_dpp) / BLOCK_SIZE;
+  const len = size(sb, zi);
+  if (len < ZUFS_SYMLINK_INLINE_MAX || !isLnk(mode(sb, zi))) return 0;
+  const dpp = getU64(sb.dv, zi + ZusInode.i_sym_dpp);
+  if (len > SYMLINK_MAX || dpp % BLOCK_SIZE !== 0 || dpp === 0) {
+    throw new ZufsError(Errno.EIO, `corrupt symlink: ${len} bytes at ${dpp}`);
+  }
+  return sb.ptr(dpp / BLOCK_SIZE);
 }
 
 /** A copy of the target. EINVAL when the inode is not a symlink. */

@@ -30,7 +30,7 @@ const entrySize = (nameLen: number, valueLen: number) => (XE_NAME + nameLen + va
 
 /** The inode's xattr block, or 0. */
 export function xattrBlock(sb: Super, zi: number): number {
-  return getU64(sb.dv, zi + ZusInode.i_xattr);
+  return sb.ptr(getU64(sb.dv, zi + ZusInode.i_xattr));
 }
 
 function setXattrBlock(sb: Super, zi: number, bn: number): void {
@@ -38,7 +38,11 @@ function setXattrBlock(sb: Super, zi: number, bn: number): void {
   sb.touch(zi + ZusInode.i_xattr, 8);
 }
 
-const xEnd = (sb: Super, at: number) => sb.dv.getUint16(at + X_END, true);
+function xEnd(sb: Super, at: number): number {
+  const end = sb.dv.getUint16(at + X_END, true);
+  if (end < X_HDR || end > BLOCK_SIZE) throw new ZufsError(Errno.EIO, `corrupt xattr block: end ${end}`);
+  return end;
+}
 const eNameLen = (sb: Super, e: number) => sb.u8[e + XE_NAME_LEN];
 const eValueLen = (sb: Super, e: number) => sb.dv.getUint16(e + XE_VALUE_LEN, true);
 const eSize = (sb: Super, e: number) => entrySize(eNameLen(sb, e), eValueLen(sb, e));

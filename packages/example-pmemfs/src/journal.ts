@@ -1,0 +1,303 @@
+/**
+ * The journal: how a flush becomes one atomic, checksummed commit, and how mount finds the last one.
+ *
+ * A commit snapshots every dirty page under the metadata lock (so the snapshot is a state between
+ * two operations), then, without the lock (operations go on; what they dirty waits for the next
+ * commit), in this order:
+ *   1. pages of blocks that are free in the committed state but used now (new file data, new
+ *      directory buckets, new pointer blocks) go straight home: nothing durable points at them yet;
+ *   2. every other dirty page (the metadata regions, and blocks the committed state uses: in-place
+ *      overwrites) is copied into journal storage, with descriptor blocks listing home page, copy
+ *      block and CRC-32C of each copy; fdatasync;
+ *   3. the commit block (journal block 0): sequence number, descriptor block list, CRC-32C of the
+ *      descriptors, its own CRC-32C; fdatasync. The commit is durable now;
+ *   4. the journaled pages go home; fdatasync; the committed block map becomes the snapshot's.
+ *
+ * Journal storage is the journal region past its block 0, then, when that is not enough, blocks that
+ * are free both in the committed state and in the snapshot: nothing durable or about to be durable
+ * lives there, so a transaction never has to be split (splitting would break atomicity).
+ *
+ * Recovery (mount) validates the commit block, every descriptor block and every copy before it
+ * writes anything; then writes each copy home. Replay is idempotent (the copies are never home
+ * pages of the same transaction), so a crash during recovery just means recovering again. A commit
+ * block whose transaction is torn (a bad CRC anywhere) is discarded whole: its predecessor was
+ * already written home (step 4 of a commit ends before the next commit starts), and a stale commit
+ * block whose storage a later transaction reused fails its CRCs the same way.
+ */
+import * as fs from 'node:fs';
+import { ZufsError } from '@zufs/zuf-core';
+import { Errno } from '@zufs/zuf-core/api';
+import { crc32c } from './crc32c.js';
+import type { PmemDevice } from './device.js';
+import { BLOCK_SIZE, decodeSuperblock, type Geometry } from './super.js';
+
+/** "ZJCM": the commit block's first word. */
+export const JOURNAL_MAGIC = 0x4d434a5a;
+const JOURNAL_VERSION = 1;
+// Commit block fields.
+const C_MAGIC = 0;
+const C_VERSION = 4;
+const C_CSUM = 8; // crc32c of the header and the descriptor list, with this field zero
+const C_NDESC = 12;
+const C_SEQ = 16;
+const C_NENTRIES = 20;
+const C_DESC_CSUM = 24; // crc32c of the descriptor entries (nEntries * ENTRY bytes)
+const C_LIST = 64; // u32 block numbers of the descriptor blocks
+/** Descriptor entry: u32 home page, u32 copy block, u32 crc32c of the copy. */
+const ENTRY = 12;
+const PER_DESC = Math.floor(BLOCK_SIZE / ENTRY);
+const MAX_DESC = (BLOCK_SIZE - C_LIST) / 4;
+/** Most pages one commit can journal (~1.3 GiB). */
+export const MAX_JOURNALED_PAGES = MAX_DESC * PER_DESC;
+
+// A commit waits this long for the metadata lock (an operation holds it for microseconds to a big
+// write's duration; a dead holder becomes a LockTimeoutError, not a hang).
+const LOCK_MS = 30_000;
+
+/** The geometry on the image (copy 0, else copy 1), or EIO. */
+export function imageGeometry(dev: PmemDevice): Geometry {
+  const a = decodeSuperblock(dev.u8, 0);
+  if (a.ok) return a.g;
+  const b = decodeSuperblock(dev.u8, BLOCK_SIZE);
+  if (b.ok) return b.g;
+  throw new ZufsError(Errno.EIO, 'journal: no valid superblock on the device');
+}
+
+/** Sets the committed block map from the block bitmap now in memory (first mount, after recovery). */
+export function initCommittedMap(dev: PmemDevice, g: Geometry): void {
+  const words = Math.ceil(g.dataBlocks / 32);
+  const cm = dev.committedMap;
+  const at = (g.bbmStart * BLOCK_SIZE) >>> 2;
+  for (let i = 0; i < words && i < cm.length; i++) cm[i] = dev.u32[at + i] | 0;
+}
+
+function writeAll(fd: number, buf: Uint8Array, off: number, len: number, pos: number): void {
+  for (let done = 0; done < len; ) done += fs.writeSync(fd, buf, off + done, len - done, pos + done);
+}
+
+/**
+ * Writes `n` pages of `src` (page `srcIdx[k]` of the buffer to block `dest[k]`), one pwrite per
+ * run where both sides are consecutive.
+ */
+function writePages(
+  fd: number,
+  src: Uint8Array,
+  srcIdx: ArrayLike<number>,
+  dest: ArrayLike<number>,
+  n: number,
+) {
+  for (let k = 0; k < n; ) {
+    let e = k + 1;
+    while (e < n && srcIdx[e] === srcIdx[e - 1] + 1 && dest[e] === dest[e - 1] + 1) e++;
+    writeAll(fd, src, srcIdx[k] * BLOCK_SIZE, (e - k) * BLOCK_SIZE, dest[k] * BLOCK_SIZE);
+    k = e;
+  }
+}
+
+const bit = (words: ArrayLike<number>, i: number) => (words[i >>> 5] & (1 << (i & 31))) !== 0;
+
+/**
+ * One journaled commit of everything dirty on `dev` (the caller holds the flush lock). Returns the
+ * bytes written home. On failure the pages get their dirty bits back and the error is thrown.
+ */
+export function journalCommit(dev: PmemDevice, fd: number): number {
+  const g = imageGeometry(dev);
+  const bbmWords = Math.ceil(g.dataBlocks / 32);
+  let pages: Uint32Array;
+  let snap: Uint8Array;
+  let bbm: Uint32Array;
+  dev.mutex.lock(LOCK_MS);
+  try {
+    pages = dev.takeDirtyPages();
+    if (pages.length === 0) return 0;
+    snap = new Uint8Array(pages.length * BLOCK_SIZE);
+    for (let i = 0; i < pages.length; i++) {
+      const at = pages[i] * BLOCK_SIZE;
+      snap.set(dev.u8.subarray(at, at + BLOCK_SIZE), i * BLOCK_SIZE);
+    }
+    const w0 = (g.bbmStart * BLOCK_SIZE) >>> 2;
+    bbm = dev.u32.slice(w0, w0 + bbmWords);
+  } finally {
+    dev.mutex.unlock();
+  }
+  try {
+    return commitSnapshot(dev, fd, g, pages, snap, bbm);
+  } catch (e) {
+    dev.redirty(pages);
+    throw e;
+  }
+}
+
+function commitSnapshot(
+  dev: PmemDevice,
+  fd: number,
+  g: Geometry,
+  pages: Uint32Array,
+  snap: Uint8Array,
+  bbm: Uint32Array,
+): number {
+  const cm = dev.committedMap;
+  const jEnd = g.journalStart + g.journalBlocks;
+  // Sort the snapshot's pages: straight home, or through the journal. (Pages of blocks free both
+  // before and after, and the journal region itself, which only commits write, are skipped.)
+  const home: number[] = [];
+  const jnl: number[] = [];
+  for (let i = 0; i < pages.length; i++) {
+    const p = pages[i];
+    if (p >= g.journalStart && p < jEnd) continue;
+    if (p < g.dataStart) jnl.push(i);
+    else if (bit(cm, p - g.dataStart)) jnl.push(i);
+    else if (bit(bbm, p - g.dataStart)) home.push(i);
+  }
+  const nDesc = Math.ceil(jnl.length / PER_DESC);
+  if (nDesc > MAX_DESC) {
+    throw new ZufsError(
+      Errno.ENOSPC,
+      `journal: ${jnl.length} pages to journal, at most ${MAX_JOURNALED_PAGES}`,
+    );
+  }
+  // Storage: the journal region past the commit block, then blocks free before and after.
+  const need = nDesc + jnl.length;
+  const store = new Uint32Array(need);
+  let n = 0;
+  for (let b = g.journalStart + 1; b < jEnd && n < need; b++) store[n++] = b;
+  for (let i = 0; i < g.dataBlocks && n < need; i++) {
+    if (!bit(cm, i) && !bit(bbm, i)) store[n++] = g.dataStart + i;
+  }
+  if (n < need) throw new ZufsError(Errno.ENOSPC, `journal: no room for a ${need}-block transaction`);
+
+  // 1. New blocks home first.
+  const homeIdx = Uint32Array.from(home);
+  const homeDest = homeIdx.map((i) => pages[i]);
+  writePages(fd, snap, homeIdx, homeDest, homeIdx.length);
+
+  // 2. Descriptors and copies.
+  const desc = new Uint8Array(Math.max(1, nDesc) * BLOCK_SIZE);
+  const ddv = new DataView(desc.buffer);
+  for (let k = 0; k < jnl.length; k++) {
+    const i = jnl[k];
+    const at = k * ENTRY + Math.floor(k / PER_DESC) * (BLOCK_SIZE - PER_DESC * ENTRY);
+    ddv.setUint32(at, pages[i], true);
+    ddv.setUint32(at + 4, store[nDesc + k], true);
+    ddv.setUint32(at + 8, crc32c(snap, i * BLOCK_SIZE, (i + 1) * BLOCK_SIZE), true);
+  }
+  const descIdx = Uint32Array.from({ length: nDesc }, (_, k) => k);
+  writePages(fd, desc, descIdx, store, nDesc);
+  const jnlIdx = Uint32Array.from(jnl);
+  writePages(fd, snap, jnlIdx, store.subarray(nDesc), jnlIdx.length);
+  fs.fdatasyncSync(fd);
+
+  // 3. The commit block.
+  const seq = (dev.journalSeq + 1) >>> 0;
+  const commit = new Uint8Array(BLOCK_SIZE);
+  const cdv = new DataView(commit.buffer);
+  cdv.setUint32(C_MAGIC, JOURNAL_MAGIC, true);
+  cdv.setUint32(C_VERSION, JOURNAL_VERSION, true);
+  cdv.setUint32(C_NDESC, nDesc, true);
+  cdv.setUint32(C_SEQ, seq, true);
+  cdv.setUint32(C_NENTRIES, jnl.length, true);
+  cdv.setUint32(C_DESC_CSUM, descCrc(desc, jnl.length), true);
+  for (let k = 0; k < nDesc; k++) cdv.setUint32(C_LIST + 4 * k, store[k], true);
+  cdv.setUint32(C_CSUM, crc32c(commit, 0, C_LIST + 4 * nDesc), true);
+  writeAll(fd, commit, 0, BLOCK_SIZE, g.journalStart * BLOCK_SIZE);
+  fs.fdatasyncSync(fd);
+  dev.journalSeq = seq;
+
+  // 4. Checkpoint: the journaled pages home.
+  writePages(
+    fd,
+    snap,
+    jnlIdx,
+    jnlIdx.map((i) => pages[i]),
+    jnlIdx.length,
+  );
+  fs.fdatasyncSync(fd);
+  for (let i = 0; i < bbm.length && i < cm.length; i++) cm[i] = bbm[i] | 0;
+  return (home.length + jnl.length) * BLOCK_SIZE;
+}
+
+/** CRC-32C of the first `entries` descriptor entries (they are packed PER_DESC to a block). */
+function descCrc(desc: Uint8Array, entries: number): number {
+  // Chain the per-block CRCs: cheap, and any changed entry changes the result.
+  let c = 0;
+  for (let k = 0; k * PER_DESC < entries; k++) {
+    const inBlock = Math.min(PER_DESC, entries - k * PER_DESC);
+    const at = k * BLOCK_SIZE;
+    c = crc32c(desc, at, at + inBlock * ENTRY) ^ Math.imul(c, 0x9e3779b1);
+  }
+  return c >>> 0;
+}
+
+export interface RecoveryResult {
+  /** The last commit's sequence number (0: none). */
+  seq: number;
+  /** Pages whose home differed from the journal and were written back. */
+  replayed: number;
+  /** Why a commit block was discarded (torn transaction), if one was. */
+  discarded?: string;
+}
+
+/**
+ * Finds the last commit in `dev`'s journal and, when it is whole, replays it into the image in
+ * memory and, when `write`, to the image file (then fdatasync). Never reads or writes outside the
+ * device; never replays part of a transaction.
+ */
+export function journalRecover(dev: PmemDevice, g: Geometry, write: boolean): RecoveryResult {
+  const u8 = dev.u8;
+  const total = Math.min(g.totalBlocks, dev.size / BLOCK_SIZE);
+  const jEnd = g.journalStart + g.journalBlocks;
+  const cAt = g.journalStart * BLOCK_SIZE;
+  if (cAt + BLOCK_SIZE > dev.size) return { seq: 0, replayed: 0, discarded: 'journal outside the device' };
+  const cdv = new DataView(u8.buffer, u8.byteOffset + cAt, BLOCK_SIZE);
+  if (cdv.getUint32(C_MAGIC, true) !== JOURNAL_MAGIC) return { seq: 0, replayed: 0 };
+  const seq = cdv.getUint32(C_SEQ, true);
+  const torn = (why: string): RecoveryResult => ({ seq, replayed: 0, discarded: why });
+  if (cdv.getUint32(C_VERSION, true) !== JOURNAL_VERSION) return torn('unknown journal version');
+  const nDesc = cdv.getUint32(C_NDESC, true);
+  const entries = cdv.getUint32(C_NENTRIES, true);
+  if (nDesc > MAX_DESC || entries > nDesc * PER_DESC || entries <= (nDesc - 1) * PER_DESC) {
+    return torn('bad descriptor count');
+  }
+  const head = u8.slice(cAt, cAt + C_LIST + 4 * nDesc);
+  new DataView(head.buffer).setUint32(C_CSUM, 0, true);
+  if (crc32c(head) !== cdv.getUint32(C_CSUM, true)) return torn('commit block checksum');
+  // Copies live in the journal region or the data region, never in the other metadata.
+  const storeOk = (b: number) => (b > g.journalStart && b < jEnd) || (b >= g.dataStart && b < total);
+  const desc = new Uint8Array(Math.max(1, nDesc) * BLOCK_SIZE);
+  for (let k = 0; k < nDesc; k++) {
+    const b = cdv.getUint32(C_LIST + 4 * k, true);
+    if (!storeOk(b)) return torn(`descriptor block ${b} out of place`);
+    desc.set(u8.subarray(b * BLOCK_SIZE, (b + 1) * BLOCK_SIZE), k * BLOCK_SIZE);
+  }
+  if (descCrc(desc, entries) !== cdv.getUint32(C_DESC_CSUM, true)) return torn('descriptor checksum');
+  const ddv = new DataView(desc.buffer);
+  const homes = new Uint32Array(entries);
+  const copies = new Uint32Array(entries);
+  for (let k = 0; k < entries; k++) {
+    const at = k * ENTRY + Math.floor(k / PER_DESC) * (BLOCK_SIZE - PER_DESC * ENTRY);
+    const home = ddv.getUint32(at, true);
+    const copy = ddv.getUint32(at + 4, true);
+    if (home >= total || (home >= g.journalStart && home < jEnd))
+      return torn(`home page ${home} out of place`);
+    if (!storeOk(copy)) return torn(`copy block ${copy} out of place`);
+    if (crc32c(u8, copy * BLOCK_SIZE, (copy + 1) * BLOCK_SIZE) !== ddv.getUint32(at + 8, true)) {
+      return torn(`copy of page ${home} checksum`);
+    }
+    homes[k] = home;
+    copies[k] = copy;
+  }
+  // Whole: replay. A copy is never another entry's home (copies are in free blocks).
+  let replayed = 0;
+  const fd = write ? dev.fileFd() : null;
+  for (let k = 0; k < entries; k++) {
+    const src = copies[k] * BLOCK_SIZE;
+    const dst = homes[k] * BLOCK_SIZE;
+    if (Buffer.compare(u8.subarray(src, src + BLOCK_SIZE), u8.subarray(dst, dst + BLOCK_SIZE)) === 0)
+      continue;
+    u8.copyWithin(dst, src, src + BLOCK_SIZE);
+    if (fd !== null) writeAll(fd, u8, dst, BLOCK_SIZE, dst);
+    replayed++;
+  }
+  if (fd !== null && replayed > 0) fs.fdatasyncSync(fd);
+  return { seq, replayed };
+}

@@ -1,0 +1,303 @@
+// The journal: every crash point of a commit leaves the old state or the new one, never a mix;
+// torn commits are discarded; fsync costs what changed; background commits; format upgrade.
+import { createHash } from 'node:crypto';
+import nodeFs, { readFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { join } from 'node:path';
+import {
+  crc32c,
+  DIR_POS_END,
+  FORMAT_VERSION,
+  mkfs,
+  PmemDevice,
+  PmemFs,
+  ROOT_INO,
+} from '@zufs/example-pmemfs';
+import { isDir, isReg } from '@zufs/zuf-core/api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DIR, dec, enc, REG, tempDir } from './helpers.js';
+
+let tmp: ReturnType<typeof tempDir> | null = null;
+afterEach(() => {
+  tmp?.cleanup();
+  tmp = null;
+});
+
+/** path -> what a user sees of it (type, size, content hash, link count). */
+function dump(fs: PmemFs, dir = ROOT_INO, prefix = '/', out = new Map<string, string>()) {
+  const list: [string, number][] = [];
+  let pos = 0;
+  while (pos !== DIR_POS_END) {
+    pos = fs.readdir(dir, pos, (ino, _t, _n, name) => {
+      list.push([dec(name), ino]);
+      return true;
+    });
+  }
+  for (const [name, ino] of list) {
+    if (name === '.' || name === '..') continue;
+    const a = fs.getattr(ino);
+    let v = `${a.mode.toString(8)} ${a.nlink} ${a.size}`;
+    if (isReg(a.mode)) {
+      const b = new Uint8Array(a.size);
+      fs.read(ino, 0, b);
+      v += ` ${createHash('sha1').update(b).digest('hex')}`;
+    }
+    out.set(prefix + name, v);
+    if (isDir(a.mode)) dump(fs, ino, `${prefix + name}/`, out);
+  }
+  return out;
+}
+
+/** Runs `fn` recording every pwrite it makes (buffer copies), through node:fs's writeSync. */
+function recordWrites(fn: () => void): { pos: number; bytes: Uint8Array }[] {
+  const writes: { pos: number; bytes: Uint8Array }[] = [];
+  const orig = nodeFs.writeSync;
+  // biome-ignore lint/suspicious/noExplicitAny: wrapping an overloaded function
+  (nodeFs as any).writeSync = (fd: number, buf: Uint8Array, off: number, len: number, pos: number) => {
+    writes.push({ pos, bytes: buf.slice(off, off + len) });
+    return orig(fd, buf, off, len, pos);
+  };
+  syncBuiltinESMExports();
+  try {
+    fn();
+  } finally {
+    // biome-ignore lint/suspicious/noExplicitAny: restoring it
+    (nodeFs as any).writeSync = orig;
+    syncBuiltinESMExports();
+  }
+  return writes;
+}
+
+/** Mounts a copy of `image` as it would be read after a crash (recovery runs at mount). */
+function mountCopy(image: Uint8Array): PmemFs {
+  const dev = PmemDevice.memory(image.length);
+  dev.u8.set(image);
+  return PmemFs.mount(dev);
+}
+
+describe('journal', () => {
+  it('leaves the old or the new state at every crash point of a commit, torn or not', () => {
+    tmp = tempDir();
+    const path = join(tmp.dir, 'j.img');
+    const dev = PmemDevice.createFile(path, 8 << 20);
+    mkfs(dev, { journalBlocks: 16 });
+    const fs = PmemFs.mount(dev, { commitIntervalMs: 0 });
+    const docs = fs.newInode(ROOT_INO, 'docs', { mode: DIR });
+    const kept = fs.newInode(docs, 'kept', { mode: REG });
+    fs.write(kept, 0, new Uint8Array(300_000).fill(1));
+    for (let i = 0; i < 40; i++) fs.newInode(docs, `n${i}`, { mode: REG });
+    fs.sync();
+    const before = dump(fs);
+    const base = readFileSync(path);
+    // A transaction of everything: overwrites of committed blocks (more than the 16-block journal
+    // holds: overflow storage), new blocks, creates, a rename over a name, unlinks, a new directory.
+    fs.write(kept, 4096, new Uint8Array(200_000).fill(2));
+    const big = fs.newInode(ROOT_INO, 'big', { mode: REG });
+    fs.write(big, 0, new Uint8Array(1 << 20).fill(3));
+    for (let i = 0; i < 20; i++) fs.evict(fs.removeDentry(docs, `n${i}`));
+    fs.rename(docs, 'n30', docs, 'n31');
+    const sub = fs.newInode(docs, 'sub', { mode: DIR });
+    fs.newInode(sub, 'inner', { mode: REG });
+    const after = dump(fs);
+    const writes = recordWrites(() => fs.sync());
+    expect(writes.length).toBeGreaterThan(5);
+    expect(readFileSync(path).equals(base)).toBe(false);
+    let olds = 0;
+    let news = 0;
+    for (let k = 0; k <= writes.length; k++) {
+      for (const torn of k < writes.length ? [false, true] : [false]) {
+        const img = new Uint8Array(base);
+        for (let i = 0; i < k; i++) img.set(writes[i].bytes, writes[i].pos);
+        // A torn k-th write: the first half reached the file.
+        if (torn) img.set(writes[k].bytes.subarray(0, writes[k].bytes.length >>> 1), writes[k].pos);
+        const crashed = mountCopy(img);
+        expect(crashed.check(), `crash after ${k} writes${torn ? ' + a torn one' : ''}`).toEqual([]);
+        const seen = dump(crashed);
+        const isOld = JSON.stringify([...seen]) === JSON.stringify([...before]);
+        const isNew = JSON.stringify([...seen]) === JSON.stringify([...after]);
+        expect(isOld || isNew, `crash after ${k} writes${torn ? ' + a torn one' : ''}`).toBe(true);
+        if (isOld) olds++;
+        else news++;
+      }
+    }
+    // Early crash points give the old state, late ones the new.
+    expect(olds).toBeGreaterThan(0);
+    expect(news).toBeGreaterThan(0);
+    fs.close();
+  });
+
+  it('replays a committed transaction that did not reach home, and replays again idempotently', () => {
+    tmp = tempDir();
+    const path = join(tmp.dir, 'r.img');
+    const dev = PmemDevice.createFile(path, 4 << 20);
+    mkfs(dev);
+    const fs = PmemFs.mount(dev, { commitIntervalMs: 0 });
+    fs.sync();
+    const base = readFileSync(path);
+    const f = fs.newInode(ROOT_INO, 'f', { mode: REG });
+    fs.write(f, 0, enc('journaled'));
+    const writes = recordWrites(() => fs.sync());
+    fs.close();
+    // Up to and including the commit block, none of the home writes after it.
+    const commitAt = writes.findIndex((w) => w.pos === fs.geometry.journalStart * 4096);
+    expect(commitAt).toBeGreaterThan(0);
+    const img = new Uint8Array(base);
+    for (let i = 0; i <= commitAt; i++) img.set(writes[i].bytes, writes[i].pos);
+    const first = mountCopy(img);
+    expect(first.mountReport?.recovery?.replayed).toBeGreaterThan(0);
+    const buf = new Uint8Array(9);
+    first.read(first.lookup(ROOT_INO, 'f'), 0, buf);
+    expect(dec(buf)).toBe('journaled');
+    expect(first.check()).toEqual([]);
+    // Recovery again on the recovered image: nothing differs, nothing changes.
+    const again = mountCopy(first.device.u8);
+    expect(again.mountReport?.recovery?.replayed).toBe(0);
+    expect(again.device.u8.every((x, i) => x === first.device.u8[i])).toBe(true);
+  });
+
+  it('survives a crash at every write of recovery itself', () => {
+    tmp = tempDir();
+    const path = join(tmp.dir, 'rr.img');
+    const dev = PmemDevice.createFile(path, 4 << 20);
+    mkfs(dev);
+    const fs = PmemFs.mount(dev, { commitIntervalMs: 0 });
+    fs.sync();
+    const base = readFileSync(path);
+    const d = fs.newInode(ROOT_INO, 'dir', { mode: DIR });
+    for (let i = 0; i < 30; i++) fs.write(fs.newInode(d, `f${i}`, { mode: REG }), 0, enc(`file ${i}`));
+    const after = dump(fs);
+    const writes = recordWrites(() => fs.sync());
+    fs.close();
+    const commitAt = writes.findIndex((w) => w.pos === fs.geometry.journalStart * 4096);
+    const crashed = new Uint8Array(base);
+    for (let i = 0; i <= commitAt; i++) crashed.set(writes[i].bytes, writes[i].pos);
+    // Recover from a file, recording recovery's own writes; then crash after each of them.
+    const img = join(tmp.dir, 'crashed.img');
+    nodeFs.writeFileSync(img, crashed);
+    let first: PmemFs | null = null;
+    const replay = recordWrites(() => {
+      first = PmemFs.mount(PmemDevice.openFile(img), { commitIntervalMs: 0 });
+    });
+    expect(replay.length).toBeGreaterThan(1);
+    (first as unknown as PmemFs).close();
+    for (let k = 0; k < replay.length; k++) {
+      const partial = new Uint8Array(crashed);
+      for (let i = 0; i < k; i++) partial.set(replay[i].bytes, replay[i].pos);
+      const again = mountCopy(partial);
+      expect(again.check(), `recovery crashed after ${k} writes`).toEqual([]);
+      expect(dump(again)).toEqual(after);
+    }
+  });
+
+  it('discards a damaged journal whole and mounts the previous state (200 random flips)', () => {
+    tmp = tempDir();
+    const path = join(tmp.dir, 'flip.img');
+    const dev = PmemDevice.createFile(path, 8 << 20);
+    mkfs(dev, { journalBlocks: 16 });
+    const fs = PmemFs.mount(dev, { commitIntervalMs: 0 });
+    const f = fs.newInode(ROOT_INO, 'f', { mode: REG });
+    fs.write(f, 0, new Uint8Array(120_000).fill(5));
+    fs.sync();
+    const before = dump(fs);
+    const base = readFileSync(path);
+    fs.write(f, 0, new Uint8Array(120_000).fill(6)); // overwrites: journaled, past the journal
+    for (let i = 0; i < 10; i++) fs.newInode(ROOT_INO, `n${i}`, { mode: REG });
+    const after = dump(fs);
+    const writes = recordWrites(() => fs.sync());
+    fs.close();
+    // The image with the transaction committed but not home: only its journal writes applied.
+    const commitAt = writes.findIndex((w) => w.pos === fs.geometry.journalStart * 4096);
+    const committed = new Uint8Array(base);
+    for (let i = 0; i <= commitAt; i++) committed.set(writes[i].bytes, writes[i].pos);
+    expect(dump(mountCopy(committed))).toEqual(after);
+    // Journal-only writes: the ones that did not go home (home pages are not journal storage).
+    const journalWrites = writes.slice(0, commitAt + 1).filter((w) => {
+      const b = w.pos / 4096;
+      return b < fs.geometry.dataStart || committed.subarray(w.pos, w.pos + 8).some((x) => x !== 0);
+    });
+    let rnd = 7;
+    const next = () => {
+      rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+      return rnd / 2 ** 32;
+    };
+    let discarded = 0;
+    for (let r = 0; r < 200; r++) {
+      const img = new Uint8Array(committed);
+      const w = journalWrites[Math.floor(next() * journalWrites.length)];
+      img[w.pos + Math.floor(next() * w.bytes.length)] ^= 1 << Math.floor(next() * 8);
+      const m = mountCopy(img);
+      expect(m.check()).toEqual([]);
+      const seen = JSON.stringify([...dump(m)]);
+      expect([JSON.stringify([...before]), JSON.stringify([...after])]).toContain(seen);
+      if (m.mountReport?.recovery?.discarded) discarded++;
+    }
+    // Flips in the unchecksummed padding of the commit and descriptor blocks change nothing.
+    expect(discarded).toBeGreaterThan(50);
+  });
+
+  it('discards a commit block whose checksum does not match', () => {
+    tmp = tempDir();
+    const path = join(tmp.dir, 'd.img');
+    const dev = PmemDevice.createFile(path, 4 << 20);
+    mkfs(dev);
+    const fs = PmemFs.mount(dev, { commitIntervalMs: 0 });
+    fs.newInode(ROOT_INO, 'a', { mode: REG });
+    fs.sync();
+    fs.close();
+    const img = new Uint8Array(readFileSync(path));
+    const at = fs.geometry.journalStart * 4096;
+    img[at + 30] ^= 0x10;
+    const m = mountCopy(img);
+    expect(m.mountReport?.recovery?.discarded).toMatch(/checksum/);
+    expect(m.lookup(ROOT_INO, 'a')).toBeGreaterThan(0); // it was home already
+    expect(m.check()).toEqual([]);
+  });
+
+  it('makes an fsync cost what changed, not the device', () => {
+    tmp = tempDir();
+    const path = join(tmp.dir, 'c.img');
+    const dev = PmemDevice.createFile(path, 64 << 20);
+    mkfs(dev);
+    const fs = PmemFs.mount(dev, { commitIntervalMs: 0 });
+    const big = fs.newInode(ROOT_INO, 'big', { mode: REG });
+    fs.write(big, 0, new Uint8Array(16 << 20).fill(9));
+    expect(fs.fsync(big)).toBeGreaterThan(16 << 20);
+    const small = fs.newInode(ROOT_INO, 'small', { mode: REG });
+    fs.write(small, 0, enc('x'));
+    const bytes = fs.fsync(small);
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThanOrEqual(8 * 4096);
+    expect(fs.fsync(small)).toBe(0);
+    fs.close();
+  });
+
+  it('commits in the background at the mount interval', async () => {
+    tmp = tempDir();
+    const path = join(tmp.dir, 'bg.img');
+    const dev = PmemDevice.createFile(path, 4 << 20);
+    mkfs(dev);
+    const fs = PmemFs.mount(dev, { commitIntervalMs: 30 });
+    fs.write(fs.newInode(ROOT_INO, 'later', { mode: REG }), 0, enc('no fsync'));
+    const deadline = Date.now() + 5000;
+    while (dev.dirtyRanges().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const seen = mountCopy(new Uint8Array(readFileSync(path)));
+    expect(seen.lookup(ROOT_INO, 'later')).toBeGreaterThan(0);
+    fs.close();
+    expect(fs.lastCommitError).toBe(null);
+  });
+
+  it('upgrades a format-1 image when it mounts it', () => {
+    const dev = PmemDevice.memory(4 << 20);
+    mkfs(dev);
+    for (const at of [0, 4096]) {
+      const dv = new DataView(dev.data, at, 256);
+      dv.setUint32(4, 1, true);
+      dv.setUint32(8, 0, true);
+      dv.setUint32(8, crc32c(dev.u8, at, at + 256), true);
+    }
+    const fs = PmemFs.mount(dev);
+    expect(fs.mountReport?.upgraded).toBe(true);
+    expect(fs.geometry.version).toBe(FORMAT_VERSION);
+    expect(fs.check()).toEqual([]);
+  });
+});
