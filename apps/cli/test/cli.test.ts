@@ -133,6 +133,22 @@ describe('zufs image commands', () => {
     expect((await zufs('fsck', 'small.img')).code).toBe(0);
   });
 
+  it('fsck finds damage (exit 1) and --repair fixes it and says what it did', async () => {
+    await zufs('mkfs', 'hurt.img', '--size', '8M');
+    const bbm = JSON.parse((await zufs('info', 'hurt.img', '--json')).out).layout.blockBitmap[0];
+    const fd = openSync(join(dir, 'hurt.img'), 'r+');
+    writeSync(fd, Buffer.from([0xff]), 0, 1, bbm * 4096 + 100); // 8 blocks marked used, owned by nobody
+    closeSync(fd);
+    const found = await zufs('fsck', 'hurt.img');
+    expect(found.code).toBe(1);
+    expect(found.out).toMatch(/problem: 8 blocks marked used but owned by nobody/);
+    expect(found.out).toMatch(/hurt\.img: damaged/);
+    const fixed = await zufs('fsck', '--repair', 'hurt.img');
+    expect(fixed.code).toBe(0);
+    expect(fixed.out).toMatch(/repaired: block bitmap/);
+    expect((await zufs('fsck', 'hurt.img')).out).toMatch(/hurt\.img: clean/);
+  });
+
   it('an image in use by another process is refused until that process is gone', async () => {
     await zufs('mkfs', 'busy.img', '--size', '8M');
     // A process holding the image: `zufs cat` of a FIFO-like slow read is awkward; hold the lock file.

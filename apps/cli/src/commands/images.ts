@@ -1,7 +1,7 @@
 /** `zufs mkfs`, `zufs fsck`, `zufs info`: whole images, without a server. */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BLOCK_SIZE, mkfs, PmemDevice, PmemFs } from '@zufs/example-pmemfs';
+import { BLOCK_SIZE, fsck, mkfs, PmemDevice, PmemFs } from '@zufs/example-pmemfs';
 import { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { checkImage, lockImage } from '../image.js';
@@ -80,27 +80,37 @@ export function mkfsCommand(): Command {
 
 export function fsckCommand(): Command {
   return new Command('fsck')
-    .description('check every invariant of an image; exit 1 when damage is found')
-    .argument('<image>', 'the image file')
-    .option('--json', 'print { image, clean, problems } as JSON')
-    .addHelpText('after', '\nExample:\n  zufs fsck fs.img && echo clean\n')
-    .action((imageArg: string, o: { json?: boolean }) => {
-      const { fs, close } = openFs(imageArg, 'fsck');
-      let problems: string[];
-      try {
-        problems = fs.check();
-      } finally {
-        close();
-      }
+    .description('check every invariant of an image; --repair fixes what can be fixed and says what it did')
+    .argument('<image>', 'the image file (not mounted)')
+    .option('--repair', 'fix bitmaps, counts and orphans (into lost+found), and commit the fixes')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExamples:\n  zufs fsck fs.img && echo clean\n  zufs fsck --repair fs.img\n')
+    .action((imageArg: string, o: { repair?: boolean; json?: boolean }) => {
       const image = resolve(imageArg);
-      print(
-        !!o.json,
-        { image, clean: problems.length === 0, problems },
-        problems.length === 0
-          ? `${image}: clean`
-          : `${image}: ${problems.length} problem(s)\n  ${problems.join('\n  ')}`,
-      );
-      if (problems.length) process.exitCode = 1;
+      checkImage(image, 'fsck');
+      const unlock = lockImage(image, 'fsck');
+      let r: ReturnType<typeof fsck>;
+      try {
+        const dev = PmemDevice.openFile(image);
+        try {
+          r = fsck(dev, { repair: !!o.repair });
+        } finally {
+          dev.close();
+        }
+      } catch (e) {
+        throw new CliError(`fsck: ${image}: ${(e as Error).message}`);
+      } finally {
+        unlock();
+      }
+      const lines = [
+        ...r.problems.map((p) => `problem: ${p}`),
+        ...r.repairs.map((p) => `repaired: ${p}`),
+        ...r.remaining.map((p) => `left: ${p}`),
+        `${image}: ${r.remaining.length || (!o.repair && !r.clean) ? 'damaged' : r.repairs.length ? 'repaired' : 'clean'} (${Math.round(r.ms)} ms)`,
+      ];
+      print(!!o.json, { image, ...r }, lines.join('\n'));
+      // 0: clean; 1: damage found (without --repair) or left after it.
+      if (r.remaining.length > 0 || (!o.repair && !r.clean)) process.exitCode = 1;
     });
 }
 
