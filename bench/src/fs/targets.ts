@@ -17,19 +17,31 @@ export interface Target {
 export const TARGETS = ['zufs', 'nodefs-tmpfs', 'memfs', 'zenfs-port', 'zenfs-memory'] as const;
 export type TargetName = (typeof TARGETS)[number];
 
-/** zufs: pmemfs in a 256 MiB memory device, served by a ZT per core, through the node:fs face. */
+/**
+ * zufs: pmemfs on a 256 MiB image file on tmpfs (so fsync commits through the journal to a file, as
+ * a user's image does), no background commit, served by a ZT per core, through the node:fs face.
+ */
 async function zufs(): Promise<Target> {
-  const { PMEMFS_TYPE } = await import('@zufs/example-pmemfs');
+  const { mkfs, PMEMFS_TYPE, PmemDevice } = await import('@zufs/example-pmemfs');
   const { startServer } = await import('@zufs/zus-server');
   const { mount } = await import('@zufs/vfs');
+  const dir = nodeFs.mkdtempSync(
+    join(nodeFs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'zufs-bench-img-'),
+  );
+  const image = join(dir, 'fs.img');
+  const dev = PmemDevice.createFile(image, 256 * 1024 * 1024);
+  mkfs(dev, {});
+  dev.flush();
+  dev.close();
   const server = await startServer({ zts: availableParallelism(), channels: 2, filesystems: [PMEMFS_TYPE] });
-  const fs = mount(server.root, { type: 'pmemfs', options: `memory=${256 * 1024 * 1024}` });
+  const fs = mount(server.root, { type: 'pmemfs', device: image, options: 'commit=0' });
   return {
     root: '',
     sync: fs as unknown as SyncFs,
     async close() {
       fs.umount();
       await server.stop();
+      nodeFs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -15,11 +15,13 @@ export interface SyncFs {
   rmdirSync(p: string): void;
   renameSync(a: string, b: string): void;
   writeFileSync(p: string, data: Uint8Array | string): void;
+  fsyncSync(fd: number): void;
 }
 
 interface AsyncHandle {
   read(buf: Uint8Array, off: number, len: number, pos: number): Promise<unknown>;
   write(buf: Uint8Array, off: number, len: number, pos?: number): Promise<unknown>;
+  sync(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -130,6 +132,32 @@ export const WORKLOADS: Record<string, Workload> = {
       let k = 0;
       return async (n) => {
         for (let i = 0; i < n; i++) await h.write(page, 0, page.length, pages[k++ & 255]);
+      };
+    },
+  },
+  // 4 KiB overwrite at a scattered offset, then fsync: what making a small change durable costs.
+  'fsync-4k': {
+    bytesPerOp: page.length,
+    sync(fs, r) {
+      fill(fs, `${r}/fsync`, SMALL_FILE);
+      const fd = fs.openSync(`${r}/fsync`, 'r+');
+      let k = 0;
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          fs.writeSync(fd, page, 0, page.length, pages[k++ & 255]);
+          fs.fsyncSync(fd);
+        }
+      };
+    },
+    async async(fs, r) {
+      await fillAsync(fs, `${r}/fsync`, SMALL_FILE);
+      const h = await fs.open(`${r}/fsync`, 'r+');
+      let k = 0;
+      return async (n) => {
+        for (let i = 0; i < n; i++) {
+          await h.write(page, 0, page.length, pages[k++ & 255]);
+          await h.sync();
+        }
       };
     },
   },
