@@ -149,6 +149,17 @@ describe('zufs image commands', () => {
     expect((await zufs('fsck', 'hurt.img')).out).toMatch(/hurt\.img: clean/);
   });
 
+  it('shows progress bars on fsck and on copies (forced here with ZUFS_PROGRESS=1, stderr is no terminal)', async () => {
+    await zufs('mkfs', 'prog.img', '--size', '16M');
+    const env = { ...process.env, ZUFS_PROGRESS: '1' };
+    const f = await run(process.execPath, [BIN, 'fsck', 'prog.img'], { cwd: dir, env });
+    expect(f.stderr).toMatch(/fsck \[=+\] 100% done/);
+    mkdirSync(join(dir, 'many'));
+    for (let i = 0; i < 5; i++) writeFileSync(join(dir, 'many', `f${i}`), String(i));
+    const c = await run(process.execPath, [BIN, 'put', 'many', 'prog.img:/many'], { cwd: dir, env });
+    expect(c.stderr).toMatch(/put \[=+\] 6\/6 files/);
+  });
+
   it('an image in use by another process is refused until that process is gone', async () => {
     await zufs('mkfs', 'busy.img', '--size', '8M');
     // A process holding the image: `zufs cat` of a FIFO-like slow read is awkward; hold the lock file.

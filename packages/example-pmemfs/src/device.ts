@@ -113,7 +113,10 @@ export class PmemDevice {
   }
 
   /** Loads the image file `path` into a new SharedArrayBuffer. */
-  static openFile(path: string): PmemDevice {
+  static openFile(
+    path: string,
+    opts: { onProgress?: (bytesRead: number, size: number) => void } = {},
+  ): PmemDevice {
     const fd = fs.openSync(path, 'r+');
     try {
       const size = fs.fstatSync(fd).size;
@@ -124,6 +127,7 @@ export class PmemDevice {
         const n = fs.readSync(fd, u8, at, Math.min(size - at, 1 << 26), at);
         if (n <= 0) throw new Error(`${path}: short read at ${at} of ${size}`);
         at += n;
+        opts.onProgress?.(at, size); // loading is most of what opening a large image costs
       }
       const dev = new PmemDevice({ path, size, data, ctl: newCtl(size, true) });
       dev.fd = fd;

@@ -4,10 +4,10 @@
  */
 import * as hostFs from 'node:fs';
 import { posix } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { type ImageSession, openImage, parseSpec } from '../image.js';
+import { progressBar } from '../progress.js';
 
 /** The node:fs calls a copy needs; both node:fs and a zufs face have them. */
 type AnyFs = Pick<
@@ -135,11 +135,11 @@ async function copyCmd(srcSpec: string, dstSpec: string, recursive: boolean, cmd
     if (dst.fs.existsSync(target) && dst.fs.statSync(target).isDirectory())
       target = posix.join(target, posix.basename(src.path));
     const { files, bytes } = measure(src.fs, src.path);
-    const bar =
-      process.stderr.isTTY && (files > 100 || bytes > 64 * 2 ** 20)
-        ? new SingleBar({ format: `${cmd} [{bar}] {value}/{total} files`, stream: process.stderr })
-        : null;
-    bar?.start(files, 0);
+    const bar = progressBar(
+      files,
+      `${cmd} [{bar}] {value}/{total} files`,
+      files > 100 || bytes > 64 * 2 ** 20,
+    );
     try {
       copy(src.fs, src.path, dst.fs, target, recursive, () => bar?.increment());
     } finally {

@@ -5,6 +5,7 @@ import { BLOCK_SIZE, fsck, mkfs, PmemDevice, PmemFs } from '@zufs/example-pmemfs
 import { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { checkImage, lockImage } from '../image.js';
+import { progressBar } from '../progress.js';
 
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
@@ -90,16 +91,23 @@ export function fsckCommand(): Command {
       checkImage(image, 'fsck');
       const unlock = lockImage(image, 'fsck');
       let r: ReturnType<typeof fsck>;
+      const size = statSync(image).size;
+      const bar = progressBar(size, 'fsck [{bar}] {percentage}% {phase}', size >= 64 * 2 ** 20, {
+        phase: 'reading',
+      });
       try {
-        const dev = PmemDevice.openFile(image);
+        const dev = PmemDevice.openFile(image, { onProgress: (at) => bar?.update(at, { phase: 'reading' }) });
         try {
+          bar?.update({ phase: o.repair ? 'checking and repairing' : 'checking' });
           r = fsck(dev, { repair: !!o.repair });
+          bar?.update({ phase: 'done' });
         } finally {
           dev.close();
         }
       } catch (e) {
         throw new CliError(`fsck: ${image}: ${(e as Error).message}`);
       } finally {
+        bar?.stop();
         unlock();
       }
       const lines = [
