@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkfs, PMEMFS_TYPE, PmemDevice } from '@zufs/example-pmemfs';
-import { InodeClient } from '@zufs/vfs';
-import { attachZufRoot, Errno, mountFs, umountFs } from '@zufs/zuf-core';
+import { InodeClient, mount } from '@zufs/vfs';
+import { attachZufRoot, Errno, mountFs, STATX_MODE, umountFs } from '@zufs/zuf-core';
 import { startServer, type ZusServer } from '@zufs/zus-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -72,6 +72,27 @@ describe('pmemfs through the server', () => {
     b.c.unlink(top2.ii, 'hello.txt');
     expect(() => b.c.lookup(top2.ii, 'hello.txt')).toThrow(expect.objectContaining({ errno: Errno.ENOENT }));
     expect(() => b.c.rmdir(b.m.rootIi, 'docs')).toThrow(expect.objectContaining({ errno: Errno.ENOTEMPTY }));
+  });
+
+  it('answers getattr from pmem in a thread that never looked the inode up, after one SETATTR', async () => {
+    const s = await startServer({ zts: 2, channels: 2, filesystems: [PMEMFS_TYPE] });
+    servers.push(s);
+    const fs = mount(s.root, { type: 'pmemfs', options: `memory=${16 * 1024 * 1024}` });
+    const a = { c: fs.client };
+    const f = a.c.create(fs.mount.rootIi, 'seen-elsewhere', 0o600);
+    // A second client (another FUSE reader, say) knows the inode only by its cookie.
+    const other = new InodeClient(fs.root, fs.descriptor.mount);
+    const begin = vi.spyOn(InodeClient.prototype as unknown as { begin(): unknown }, 'begin');
+    try {
+      expect(other.getattr(f.ii).mode & 0o777).toBe(0o600);
+      expect(begin).toHaveBeenCalledTimes(1); // the SETATTR that answers where the zus_inode lies
+      a.c.setattr(f.ii, STATX_MODE, { mode: 0o640 });
+      begin.mockClear();
+      for (let i = 0; i < 10; i++) expect(other.getattr(f.ii).mode & 0o777).toBe(0o640);
+      expect(begin).not.toHaveBeenCalled();
+    } finally {
+      begin.mockRestore();
+    }
   });
 
   it('serves a memory filesystem with ENOSPC when full and space back after delete', async () => {

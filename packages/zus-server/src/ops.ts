@@ -497,8 +497,13 @@ function setattr(zt: Zt, v: DataView): number {
     if (!m.sb.setattr) return ENOTSUP;
     m.sb.setattr(ino, mask, s.zi.setattr);
   }
+  // The zus_inode's place lets the app thread answer the next getattr from pmem (a thread that did
+  // not look the inode up, e.g. another FUSE reader, learns it here).
   writeZiCopy(m.sb, ino, s.zi.setattr);
-  replyTo(v, ZI_COPY.SETATTR + ZUFS_INODE_SIZE);
+  if (v.getUint16(IocHdr.out_start, true) + v.getUint16(IocHdr.out_max, true) >= ZI_COPY.SETATTR_END) {
+    setU64(v, ZI_COPY.SETATTR_ZI, m.sb.ziDpp?.(ino) ?? 0);
+    replyTo(v, ZI_COPY.SETATTR_END);
+  } else replyTo(v, ZI_COPY.SETATTR + ZUFS_INODE_SIZE);
   return 0;
 }
 

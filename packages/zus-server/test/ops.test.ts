@@ -13,6 +13,7 @@ import {
   S_IFDIR,
   setU64,
   writeZstr,
+  ZI_COPY,
   ZUFS_INODE_SIZE,
   ZUFS_OP_CLONE,
   ZUFS_OP_LLSEEK,
@@ -68,9 +69,24 @@ describe('operation switch', () => {
       v.setUint32(IocAttr.zuf_attr, 0, true);
     });
     expect(g.err).toBe(0);
-    expect(g.outLen).toBe(IocAttr.SIZE + ZUFS_INODE_SIZE);
+    // The copy, then where the zus_inode lies in pmem (this filesystem keeps it elsewhere: 0).
+    expect(g.outLen).toBe(ZI_COPY.SETATTR_END);
     expect(g.v.getUint16(IocAttr.SIZE + ZusInode.i_mode, true)).toBe(S_IFDIR | 0o755);
     expect(getU64(g.v, IocAttr.SIZE + ZusInode.i_ino)).toBe(1);
+    expect(getU64(g.v, ZI_COPY.SETATTR_ZI)).toBe(0);
+    // A caller with room for the copy only gets the copy only.
+    const short = raw(
+      ZUFS_OP_SETATTR,
+      IocAttr.SIZE + ZUFS_INODE_SIZE,
+      0,
+      IocAttr.SIZE + ZUFS_INODE_SIZE,
+      (v) => {
+        setU64(v, IocAttr.zus_ii, m.rootIi);
+        v.setUint32(IocAttr.zuf_attr, 0, true);
+      },
+    );
+    expect(short.err).toBe(0);
+    expect(short.outLen).toBe(IocAttr.SIZE + ZUFS_INODE_SIZE);
   });
 
   it('SHOW_OPTIONS, READDIR with more, LLSEEK errors', () => {

@@ -297,12 +297,7 @@ export class InodeClient {
   }
 
   private setattrOp(ii: number, mask: number, a: SetAttr | undefined, out: InodeAttr): InodeAttr {
-    const ch = this.begin(
-      ZUFS_OP_SETATTR,
-      ZI_COPY.SETATTR + ZUFS_INODE_SIZE,
-      0,
-      ZI_COPY.SETATTR + ZUFS_INODE_SIZE,
-    );
+    const ch = this.begin(ZUFS_OP_SETATTR, ZI_COPY.SETATTR_END, 0, ZI_COPY.SETATTR_END);
     try {
       const v = ch.op;
       setU64(v, IocAttr.zus_ii, ii);
@@ -318,6 +313,7 @@ export class InodeClient {
       }
       this.call(ch, mask ? 'setattr' : 'getattr');
       if (mask & (STATX_MODE | STATX_UID | STATX_GID)) this.bumpNs();
+      this.rememberZi(ii, getU64(v, ZI_COPY.SETATTR_ZI));
       return readZusInode(v, z, out);
     } finally {
       ch.release();
@@ -932,6 +928,11 @@ export class InodeClient {
     writeZstr(v, at, name);
   }
 
+  /** Where `ii`'s zus_inode lies, when it is in this mount's pmem: later getattrs read it there. */
+  private rememberZi(ii: number, dpp: number): void {
+    if (dpp !== 0 && this.pmemView && dppPool(dpp) === 0) this.ziDpps.set(ii, dpp);
+  }
+
   private inodeReply(
     v: DataView,
     iiAt: number,
@@ -943,7 +944,7 @@ export class InodeClient {
     const dpp = getU64(v, ziAt);
     const r = out ?? { ii: 0, ino: 0, attr: newAttr() };
     r.ii = ii;
-    if (dpp !== 0 && this.pmemView && dppPool(dpp) === 0) this.ziDpps.set(ii, dpp);
+    this.rememberZi(ii, dpp);
     // The reply's own copy is as fresh as pmem: no need to look there now.
     readZusInode(v, copyAt, r.attr);
     r.ino = r.attr.ino;

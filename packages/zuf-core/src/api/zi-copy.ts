@@ -5,6 +5,7 @@
  */
 import { IocAttr } from './attr.js';
 import { IocDentry, IocLookup, IocNewInode } from './dentry.js';
+import { ZUFS_INODE_SIZE } from './inode.js';
 
 export const ZI_COPY = Object.freeze({
   /** LOOKUP */
@@ -15,4 +16,11 @@ export const ZI_COPY = Object.freeze({
   DENTRY: IocDentry.SIZE,
   /** SETATTR: carries the new values in and the result out */
   SETATTR: IocAttr.SIZE,
+  /**
+   * SETATTR, OUT: after the copy, the dpp of the zus_inode in pmem (0: not there), as LOOKUP's `_zi`:
+   * an app thread that never looked the inode up (another FUSE reader) learns where to read it.
+   */
+  SETATTR_ZI: IocAttr.SIZE + ZUFS_INODE_SIZE,
+  /** The length of a SETATTR request and reply: struct, copy, dpp. */
+  SETATTR_END: IocAttr.SIZE + ZUFS_INODE_SIZE + 8,
 });
