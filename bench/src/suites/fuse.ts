@@ -1,14 +1,18 @@
 // Suite "fuse": a filesystem reached through the kernel by a program that is not Node (fsbench, C),
 // on three targets in the same run:
 //
-//   zufs-fuse   pmemfs (256 MiB memory device) served through @zufs/fuse: two reader threads
+//   zufs-fuse   pmemfs (256 MiB memory device) served through @zufs/fuse: two reader threads, each
+//               serving its requests' operations itself (an inline ZT)
 //   libfuse-ll  our minimal in-memory server on Debian's libfuse3 low-level API, multi-threaded loop:
 //               the floor any FUSE server reaches on this machine
 //   tmpfs       a kernel tmpfs directory (/dev/shm): no server at all
 //
 // Cases `<target>:<op>` with one client thread and `<target>:<op>-2t` with two. Both FUSE servers
-// answer attributes with timeout 0 (every stat is a GETATTR); data files are opened O_DIRECT on
-// them (FSBENCH_DIRECT), so every read and write reaches the server rather than the page cache.
+// answer attributes with timeout 0 (every stat is a GETATTR) and are mounted alike, without
+// default_permissions (libfuse's default: with it, and attributes never cached, the kernel also
+// asks GETATTR of every directory on the path, four requests per stat here); data files are opened
+// O_DIRECT on them (FSBENCH_DIRECT), so every read and write reaches the server rather than the
+// page cache.
 // Needs root, /dev/fuse, gcc, pkg-config and libfuse3-dev; says which is missing otherwise.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -99,11 +103,13 @@ async function zufsFuse(base: string): Promise<Target> {
   try {
     const fuse = await mountFuse({
       root: server.root,
+      server, // readers serve inline: no hop to a ZT
       type: 'pmemfs',
       options: `memory=${256 * MiB}`,
       mountpoint: dir,
       readers: 2,
       attrTimeout: 0,
+      defaultPermissions: false,
     });
     return {
       dir,

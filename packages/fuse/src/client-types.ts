@@ -10,6 +10,8 @@ export {
   isZufsError,
   S_IFDIR,
   S_IFMT,
+  S_ISGID,
+  S_ISUID,
   STATX_ATIME,
   STATX_CTIME,
   STATX_GID,

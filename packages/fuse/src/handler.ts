@@ -15,6 +15,8 @@ import {
   newAttr,
   S_IFDIR,
   S_IFMT,
+  S_ISGID,
+  S_ISUID,
   type SetAttr,
   STATX_ATIME,
   STATX_CTIME,
@@ -54,6 +56,7 @@ import {
   FATTR_ATIME_NOW,
   FATTR_CTIME,
   FATTR_GID,
+  FATTR_KILL_SUIDGID,
   FATTR_MODE,
   FATTR_MTIME,
   FATTR_MTIME_NOW,
@@ -78,6 +81,7 @@ import {
   FUSE_FSYNCDIR,
   FUSE_GETATTR,
   FUSE_GETXATTR,
+  FUSE_HANDLE_KILLPRIV_V2,
   FUSE_INIT,
   FUSE_INTERRUPT,
   FUSE_KERNEL_MINOR_VERSION,
@@ -91,6 +95,7 @@ import {
   FUSE_MKDIR,
   FUSE_MKNOD,
   FUSE_OPEN,
+  FUSE_OPEN_KILL_SUIDGID,
   FUSE_OPENDIR,
   FUSE_PARALLEL_DIROPS,
   FUSE_READ,
@@ -111,6 +116,7 @@ import {
   FUSE_SYMLINK,
   FUSE_UNLINK,
   FUSE_WRITE,
+  FUSE_WRITE_KILL_SUIDGID,
   fuseOpName,
   GetxattrIn,
   GetxattrOut,
@@ -174,6 +180,16 @@ export interface HandlerOptions {
    * channel's window. Default: private buffers.
    */
   buffers?: { request: Uint8Array; reply: Uint8Array };
+  /**
+   * What INIT agreed, for every reader of the mount (INIT reaches one of them): two Int32 words,
+   * the flags and the minor (sessionWords()). Default: this handler's own.
+   */
+  session?: Int32Array;
+}
+
+/** The shared words of HandlerOptions.session. */
+export function sessionWords(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(8));
 }
 
 /** Bytes a reader's read() buffer needs for a given max_write: the header, write_in, the data, slack. */
@@ -221,6 +237,7 @@ export class FuseHandler {
   /** Negotiated at INIT. */
   protoMinor = 0;
   initFlags = 0;
+  private readonly session: Int32Array;
 
   private readonly req: DataView;
   private readonly out: DataView;
@@ -275,6 +292,7 @@ export class FuseHandler {
     this.defaultPermissions = o.defaultPermissions ?? true;
     this.owner = o.owner;
     this.blksize = o.blksize ?? PAGE;
+    this.session = o.session ?? sessionWords();
     this.log = o.log ?? ((m) => console.error(`@zufs/fuse: ${m}`));
     const reqSize = requestBufferSize(this.maxWrite);
     const replySize = replyBufferSize(this.maxWrite);
@@ -500,11 +518,17 @@ export class FuseHandler {
       this.log(`kernel FUSE ${major}.${minor} is older than 7.${FUSE_MIN_MINOR}`);
       throw new BadRequest(Errno.EPROTO);
     }
-    let want = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES;
+    // KILLPRIV_V2: we drop suid/sgid and capabilities on write, truncate and chown ourselves, so the
+    // kernel need not ask GETXATTR security.capability before every write (it marks inodes NOSEC).
+    let want =
+      FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_HANDLE_KILLPRIV_V2;
     if (this.plus) want |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
     const flags = (offered & want) >>> 0;
     this.protoMinor = Math.min(minor, FUSE_KERNEL_MINOR_VERSION);
     this.initFlags = flags;
+    Atomics.store(this.session, 1, this.protoMinor);
+    // Stored before the reply goes: the kernel sends nothing else (to any reader) until it has it.
+    Atomics.store(this.session, 0, flags);
     writeInitOut(o, at, {
       major: FUSE_KERNEL_VERSION,
       minor: this.protoMinor,
@@ -605,7 +629,39 @@ export class FuseHandler {
       mask |= STATX_CTIME;
     }
     this.client.setattr(ii, mask, a, this.attr);
+    // KILLPRIV_V2: a truncate kills suid/sgid when the kernel says so, a chown always (not of a
+    // directory), unless this very request sets the mode; both drop file capabilities.
+    if (this.killPrivV2 && valid & (FATTR_SIZE | FATTR_UID | FATTR_GID)) {
+      const chown = (valid & (FATTR_UID | FATTR_GID)) !== 0 && (this.attr.mode & S_IFMT) !== S_IFDIR;
+      this.killPriv(ii, !(valid & FATTR_MODE) && (chown || (valid & FATTR_KILL_SUIDGID) !== 0));
+    }
     this.replyAttr(mask & ~STATX_SIZE ? this.attr : this.client.getattr(ii, this.attr));
+  }
+
+  /**
+   * What FUSE_HANDLE_KILLPRIV_V2 leaves to us after a write, truncate or chown: the file's
+   * capabilities go (security.capability), and with `suidgid` the suid bit and the sgid bit (the
+   * latter only with group execute, as Linux does: otherwise it marks mandatory locking).
+   */
+  /** FUSE_HANDLE_KILLPRIV_V2 was agreed (by whichever reader answered INIT). */
+  private get killPrivV2(): boolean {
+    return (Atomics.load(this.session, 0) & FUSE_HANDLE_KILLPRIV_V2) !== 0;
+  }
+
+  private killPriv(ii: number, suidgid: boolean): void {
+    const a = this.client.getattr(ii, this.attr);
+    if (a.xattrs) {
+      try {
+        this.client.removexattr(ii, 'security.capability');
+      } catch (e) {
+        if (!isZufsError(e) || e.errno !== Errno.ENODATA) throw e;
+      }
+    }
+    if (!suidgid) return;
+    let mode = a.mode & ~S_ISUID;
+    if (mode & 0o010) mode &= ~S_ISGID; // group execute
+    if (mode !== a.mode)
+      this.client.setattr(ii, STATX_MODE | STATX_CTIME, { mode, ctimeNs: Date.now() * 1e6 }, this.attr);
   }
 
   /** Nanoseconds since the epoch from setattr_in's (s64 sec, u32 nsec); before 1970 is refused. */
@@ -705,6 +761,8 @@ export class FuseHandler {
       if ((r.attr.mode & S_IFMT) === S_IFDIR) throw new BadRequest(Errno.EISDIR);
       if (flags & O_TRUNC) {
         this.client.truncate(r.ii, 0);
+        if (this.killPrivV2)
+          this.killPriv(r.ii, (v.getUint32(B + CreateIn.open_flags, true) & FUSE_OPEN_KILL_SUIDGID) !== 0);
         this.client.getattr(r.ii, r.attr);
       }
     }
@@ -738,7 +796,10 @@ export class FuseHandler {
     let view = this.writeView;
     if (view.byteOffset !== at || view.length !== size)
       view = this.writeView = this.request.subarray(at, at + size);
-    if (size > 0) this.client.write(this.ii(this.nodeid), off, view);
+    const ii = this.ii(this.nodeid);
+    if (size > 0) this.client.write(ii, off, view);
+    if (this.killPrivV2)
+      this.killPriv(ii, (v.getUint32(B + WriteIn.write_flags, true) & FUSE_WRITE_KILL_SUIDGID) !== 0);
     const o = this.out;
     o.setUint32(OutHeader.SIZE + WriteOut.size, size, true);
     o.setUint32(OutHeader.SIZE + WriteOut.padding, 0, true);

@@ -35,6 +35,7 @@ export async function mountImage(o: ImageMountOptions): Promise<ImageMount> {
     fuse = await mountFuse({
       ...fuseOpts,
       root: server.root,
+      server,
       type: 'pmemfs',
       options: options ? `image=${image},${options}` : `image=${image}`,
       fsName: fuseOpts.fsName ?? image,

@@ -14,6 +14,7 @@ export {
   type HandlerOptions,
   replyBufferSize,
   requestBufferSize,
+  sessionWords,
 } from './handler.js';
 export { type ImageMount, type ImageMountOptions, mountImage } from './image-mount.js';
 export { LookupTable } from './lookups.js';

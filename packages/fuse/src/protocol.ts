@@ -147,6 +147,8 @@ export const FUSE_POSIX_ACL = 1 << 20;
 export const FUSE_ABORT_ERROR = 1 << 21;
 export const FUSE_MAX_PAGES = 1 << 22;
 export const FUSE_CACHE_SYMLINKS = 1 << 23;
+/** 7.33: the filesystem kills suid/sgid/capabilities on write, truncate and chown (the kernel then sets SB_NOSEC). */
+export const FUSE_HANDLE_KILLPRIV_V2 = 1 << 28;
 export const FUSE_SETXATTR_EXT = 1 << 29;
 export const FUSE_INIT_EXT = 1 << 30;
 
@@ -162,6 +164,12 @@ export const FATTR_ATIME_NOW = 1 << 7;
 export const FATTR_MTIME_NOW = 1 << 8;
 export const FATTR_LOCKOWNER = 1 << 9;
 export const FATTR_CTIME = 1 << 10;
+/** With FUSE_HANDLE_KILLPRIV_V2: a truncate by a caller without CAP_FSETID kills suid/sgid. */
+export const FATTR_KILL_SUIDGID = 1 << 11;
+/** write_in.write_flags: kill suid/sgid (the writer lacks CAP_FSETID). */
+export const FUSE_WRITE_KILL_SUIDGID = 1 << 2;
+/** open_in/create_in.open_flags: kill suid/sgid on an O_TRUNC open. */
+export const FUSE_OPEN_KILL_SUIDGID = 1 << 0;
 
 // ~~~ other flags ~~~
 export const FOPEN_DIRECT_IO = 1 << 0;

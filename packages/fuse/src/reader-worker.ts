@@ -7,6 +7,7 @@ import { readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { InodeClient } from '@zufs/vfs';
 import { attachZufRoot, type MountInfo } from '@zufs/zuf-core';
+import { serveInline } from '@zufs/zus-server';
 import { FuseHandler, type HandlerOptions, replyBufferSize, requestBufferSize } from './handler.js';
 import { LookupTable } from './lookups.js';
 import type { ReaderData } from './session.js';
@@ -19,6 +20,16 @@ const table = new LookupTable(d.lookups);
 const root = attachZufRoot(d.mount.root);
 const info = { ...d.mount.mount, shared: d.mount.shared, pmem: d.mount.pmem } as MountInfo;
 const client = new InodeClient(root, info, { inUse: (ii) => table.get(ii) > 0 });
+// With the server's port, this thread serves its operations itself (no hop to a ZT thread); if the
+// server cannot be reached that way, the grid serves them.
+const inline = d.inlinePort
+  ? await serveInline(root, d.inlinePort, {
+      log: (level, message) => log(`${level}: ${message}`),
+    }).catch((e: Error) => {
+      log(`serving inline failed (${e.message}); operations go to the ZT grid`);
+      return null;
+    })
+  : null;
 
 const errnoOf = (e: unknown): number => {
   const n = (e as NodeJS.ErrnoException).errno;
@@ -49,6 +60,7 @@ const buffers = d.pool === false ? undefined : poolBuffers();
 const opts: HandlerOptions = {
   ...d.handler,
   buffers,
+  session: new Int32Array(d.session),
   client,
   lookups: table,
   log,
@@ -93,6 +105,7 @@ for (;;) {
   if (!wasInit && handler.initialized) port.postMessage({ type: 'init', minor: handler.protoMinor });
   if (handler.destroyed) break;
 }
+inline?.close();
 if (buffers) {
   const pool = root.pools[1]!;
   pool.free(buffers.request.byteOffset - pool.bytes.byteOffset);

@@ -32,6 +32,7 @@ import {
   FUSE_GETATTR,
   FUSE_GETLK,
   FUSE_GETXATTR,
+  FUSE_HANDLE_KILLPRIV_V2,
   FUSE_INIT,
   FUSE_INTERRUPT,
   FUSE_LINK,
@@ -59,9 +60,11 @@ import {
   FUSE_SYMLINK,
   FUSE_UNLINK,
   FUSE_WRITE,
+  FUSE_WRITE_KILL_SUIDGID,
   FUSE_WRITEBACK_CACHE,
   InitOut,
   Kstatfs,
+  LookupTable,
   LseekIn,
   OpenOut,
   RENAME_EXCHANGE,
@@ -70,6 +73,7 @@ import {
   replyBufferSize,
   requestBufferSize,
   SetattrIn,
+  sessionWords,
   WriteIn,
 } from '@zufs/fuse';
 import { InodeClient, mount, type ZufsMount } from '@zufs/vfs';
@@ -239,6 +243,28 @@ describe('INIT', () => {
     expect(r2.dv.getUint32(InitOut.flags, true)).toBe(FUSE_ASYNC_READ);
     expect(r2.dv.getUint16(InitOut.max_pages, true)).toBe(0);
   });
+  it('KILLPRIV_V2, agreed by one reader, makes every reader drop suid/sgid and capabilities', () => {
+    const session = sessionWords();
+    const lookups = new LookupTable(LookupTable.create(1024));
+    const opts = { attrTimeout: 0, session, lookups };
+    const a = new FakeDevice({ ...opts, client: client((ii) => lookups.get(ii) > 0) });
+    const b = new FakeDevice({ ...opts, client: client((ii) => lookups.get(ii) > 0) });
+    const init = ok(a.send(FUSE_INIT, 0, initIn(7, 38, FUSE_HANDLE_KILLPRIV_V2)), InitOut.SIZE);
+    const flags = init.dv.getUint32(InitOut.flags, true);
+    expect(flags & FUSE_HANDLE_KILLPRIV_V2).toBeTruthy();
+    const f = u64(b.send(FUSE_CREATE, 1, createIn('kp', 0o6755)).dv, EntryOut.nodeid);
+    ok(b.send(FUSE_SETXATTR, f, xattrIn(4, 'security.capability', new Uint8Array([1, 2, 3, 4]))), 0);
+    // A write by a caller with CAP_FSETID (no KILL flag): the mode stays, the capabilities go.
+    ok(b.send(FUSE_WRITE, f, writeIn(0, new Uint8Array([1]))), 8);
+    expect(attrOf(b.send(FUSE_GETATTR, f, new Uint8Array(16))).mode).toBe(0o106755);
+    expect(b.send(FUSE_GETXATTR, f, xattrIn(0, 'security.capability')).error).toBe(-ENODATA);
+    // Without it (FUSE_WRITE_KILL_SUIDGID): suid goes, and sgid since the group may execute.
+    const w = writeIn(0, new Uint8Array([2]));
+    new DataView(w.buffer).setUint32(WriteIn.write_flags, FUSE_WRITE_KILL_SUIDGID, true);
+    ok(b.send(FUSE_WRITE, f, w), 8);
+    expect(attrOf(b.send(FUSE_GETATTR, f, new Uint8Array(16))).mode).toBe(0o100755);
+  });
+
   it('answers a newer major with ours, refuses an old kernel', () => {
     const r = ok(dev.send(FUSE_INIT, 0, initIn(8, 0, 0)), 8);
     expect(r.dv.getUint32(0, true)).toBe(7);

@@ -47,9 +47,14 @@ if (why && REQUIRED) {
     });
   });
 } else {
-  describe.skipIf(why !== null)(
-    `kernel mount through /dev/fuse${why ? ` (skipped: ${why.message})` : ''}`,
-    () => {
+  // Both ways a reader can serve: operations run in the reader (an inline ZT, the default of
+  // `zufs mount`), or handed to the ZT grid.
+  describe.skipIf(why !== null).each([
+    { serving: 'inline', inline: true },
+    { serving: 'through the ZT grid', inline: false },
+  ])(
+    `kernel mount through /dev/fuse, operations served $serving${why ? ` (skipped: ${why.message})` : ''}`,
+    ({ inline }) => {
       let dir: string;
       let mnt: string;
       let server: ZusServer | undefined;
@@ -74,6 +79,7 @@ if (why && REQUIRED) {
         face = mount(server.root, { type: 'pmemfs', options: `memory=${MEMORY}` });
         m = await mountFuse({
           root: face.descriptor,
+          server: inline ? server : undefined,
           mountpoint: mnt,
           readers: 2,
           attrTimeout: 1,
@@ -200,6 +206,24 @@ if (why && REQUIRED) {
         expect(sh('getfattr -d xa').trim()).toBe('');
       });
 
+      // The mount agrees FUSE_HANDLE_KILLPRIV_V2: dropping privileges is the server's job, not the kernel's.
+      itWith(['setfattr', 'getfattr'], 'a write drops file capabilities; chown drops suid and sgid', () => {
+        // A version 2 capability set: effective, cap_net_bind_service permitted.
+        const caps = '0x0100000200040000000000000000000000000000';
+        sh(`echo x > capped && setfattr -n security.capability -v ${caps} capped`);
+        expect(sh('getfattr -e hex -n security.capability capped')).toContain(caps);
+        sh('echo more >> capped');
+        expect(sh('getfattr -d -m - capped').trim()).toBe('');
+        sh('echo x > suid && chmod 6755 suid && echo y >> suid'); // root writes keep suid (CAP_FSETID)
+        expect(sh('stat -c %a suid').trim()).toBe('6755');
+        sh('chown 1:1 suid');
+        expect(sh('stat -c %a suid').trim()).toBe('755');
+        sh('chmod 2745 suid && chown 2:2 suid'); // sgid without group execute stays
+        expect(sh('stat -c %a suid').trim()).toBe('2745');
+        sh('mkdir sdir && chmod 2755 sdir && chown 1:1 sdir'); // a directory keeps its sgid
+        expect(sh('stat -c %a sdir').trim()).toBe('2755');
+      });
+
       it('an unlinked file stays readable while open (lookup counts), and is freed after', async () => {
         const freeInodes = () => Number(sh('stat -f -c %d .').trim());
         const before = freeInodes();
@@ -231,6 +255,8 @@ if (why && REQUIRED) {
         expect(mounted(mnt)).toBe(false);
         expect(logs.filter((l) => /failed|Error/.test(l))).toEqual([]);
         m = undefined;
+        // Every reader served inline (or none did), and said nothing of it.
+        expect(logs.some((l) => /inline/.test(l))).toBe(false);
       });
     },
   );

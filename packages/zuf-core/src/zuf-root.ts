@@ -44,6 +44,17 @@ export class Slot {
   }
 }
 
+/**
+ * A slot of the calling thread's own, outside the grid, for an inline ZT (a server's op handler run
+ * in an app thread: see Dispatcher.serveInline). Same layout as a grid slot; nobody waits on its
+ * relay.
+ */
+export function createInlineSlot(d: ZufRootDescriptor): Slot {
+  const ops = new SharedArrayBuffer(slotOffset(1, d.maxCommand));
+  Relay.init(ops, slotOffset(0, d.maxCommand), undefined, relayPlacement(0, d.maxCommand));
+  return new Slot({ ...d, ops, windows: new SharedArrayBuffer(d.windowSize) }, 0);
+}
+
 const attached = new WeakMap<SharedArrayBuffer, ZufRoot>();
 
 /** Attaches this thread to a running server (cached: attaching twice returns the same view). */

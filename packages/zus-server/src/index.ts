@@ -12,6 +12,7 @@ export {
   ZufsError as ZusError,
 } from '@zufs/zuf-core';
 export { iiCookie, iiIno, iiSb } from './cookies.js';
+export { type InlineZt, type InlineZtOptions, serveInline } from './inline-zt.js';
 export type {
   AttachContext,
   FsType,

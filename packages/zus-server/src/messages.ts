@@ -1,4 +1,5 @@
 /** Control messages between the server's threads (never on the operation path). */
+import type { MessagePort } from 'node:worker_threads';
 
 export type SupervisorEvent =
   | { type: 'ready'; fsTypes: string[] }
@@ -16,6 +17,18 @@ export type WorkerEvent =
 export type MountNotice =
   | { type: 'attach'; sbId: number; fsIndex: number; descriptor: unknown }
   | { type: 'detach'; sbId: number };
+
+/**
+ * On an inline ZT's port (inline-zt.ts): first an attach for every mount up and `ready` with the
+ * filesystem modules to load and the mount generation they bring it to; then every MountNotice.
+ */
+export type InlineNotice = MountNotice | { type: 'ready'; filesystems: string[]; gen: number };
+
+/** From startServer's thread to the supervisor, then to the mount thread: a new inline ZT's port. */
+export interface InlinePortMessage {
+  type: 'inline-port';
+  port: MessagePort;
+}
 
 export interface ServerConfig {
   filesystems: string[];

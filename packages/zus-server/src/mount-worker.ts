@@ -23,7 +23,7 @@ import {
 } from '@zufs/zuf-core';
 import { iiCookie } from './cookies.js';
 import { loadFsTypes } from './fs-loader.js';
-import type { MountNotice, WorkerEvent } from './messages.js';
+import type { InlineNotice, InlinePortMessage, MountNotice, WorkerEvent } from './messages.js';
 import type { FsType, MountResult } from './plugin.js';
 import { IDLE_PARK_SLICE_MS } from './zt.js';
 
@@ -55,8 +55,21 @@ const mounts = new Map<number, Mount>();
 let nextSbId = 1;
 const decoder = new TextDecoder();
 
+// Inline ZTs (app threads serving their own operations, inline-zt.ts) join later, each with a port:
+// it gets the mounts up so far, then every notice as the grid's ZTs do.
+const inlinePorts: MessagePort[] = [];
+parentPort!.on('message', (m: InlinePortMessage) => {
+  if (m?.type !== 'inline-port') return;
+  const post = (n: InlineNotice) => m.port.postMessage(n);
+  for (const [sbId, x] of mounts)
+    post({ type: 'attach', sbId, fsIndex: x.fsIndex, descriptor: x.descriptor });
+  post({ type: 'ready', filesystems: data.filesystems, gen: Atomics.load(root.ctl, CTL_MOUNT_GEN) });
+  inlinePorts.push(m.port);
+});
+
 function notify(n: MountNotice): void {
   for (const p of data.ztPorts) p.postMessage(n);
+  for (const p of inlinePorts) p.postMessage(n);
   // Bumped after the notices are queued: a ZT that sees the new generation finds them on its port.
   Atomics.add(root.ctl, CTL_MOUNT_GEN, 1);
 }
@@ -144,3 +157,5 @@ for (const sbId of [...mounts.keys()]) {
   }
 }
 for (const p of data.ztPorts) p.close();
+for (const p of inlinePorts) p.close();
+parentPort!.removeAllListeners('message');

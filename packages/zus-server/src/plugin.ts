@@ -32,7 +32,7 @@ export interface MountResult<D> {
 export interface AttachContext {
   readonly sbId: number;
   readonly root: ZufRoot;
-  /** Index of this ZT in the grid (zt * channels + channel). */
+  /** Index of this ZT in the grid (zt * channels + channel); -1 for an inline ZT (serveInline). */
   readonly zt: number;
 }
 

@@ -1,6 +1,6 @@
 /** startServer(): the supervisor, the mount thread and the ZT grid, from the thread that calls it. */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import {
   attachZufRoot,
   createZufRoot,
@@ -39,6 +39,11 @@ export interface ZusServer {
   readonly fsTypes: readonly string[];
   /** This thread's view of the root. */
   readonly zufRoot: ZufRoot;
+  /**
+   * A port for one inline ZT (serveInline(), in any thread of this process: transfer the port
+   * there): it brings the mounts and their changes to that thread.
+   */
+  inlinePort(): MessagePort;
   /** Breaks every ZT and the mount thread; resolves when no server thread is left. Idempotent. */
   stop(): Promise<void>;
 }
@@ -89,6 +94,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<ZusServer> 
     root,
     fsTypes,
     zufRoot,
+    inlinePort() {
+      const ch = new MessageChannel();
+      if (stopping) ch.port1.close();
+      else supervisor.postMessage({ type: 'inline-port', port: ch.port1 }, [ch.port1]);
+      return ch.port2;
+    },
     stop() {
       stopping ??= (async () => {
         supervisor.postMessage({ type: 'stop' });

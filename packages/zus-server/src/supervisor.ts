@@ -16,7 +16,7 @@ import {
   ZUFS_OP_BREAK,
   type ZufRootDescriptor,
 } from '@zufs/zuf-core';
-import type { SupervisorEvent, WorkerEvent } from './messages.js';
+import type { InlinePortMessage, SupervisorEvent, WorkerEvent } from './messages.js';
 
 interface SupervisorData {
   root: ZufRootDescriptor;
@@ -34,6 +34,7 @@ let stopping = false;
 let failed = false;
 let firstError = '';
 const live = new Set<Worker>();
+let mountThread: Worker | null = null;
 
 function fail(who: string, code: number, message: string): void {
   if (stopping || failed) return;
@@ -87,6 +88,7 @@ async function start(): Promise<void> {
   }
   const mwd = { root: data.root, filesystems: data.filesystems, ztPorts };
   const mount = spawn('./mount-worker.js', 'zufs-mount', mwd, ztPorts);
+  mountThread = mount;
   // Listen before anything can arrive: a message emitted with no listener is lost.
   const ztsReady = Promise.all(zts.map((w) => waitFor(w, 'ready')));
   const registered = waitFor(mount, 'registered');
@@ -149,8 +151,14 @@ function finish(): void {
   port.close();
 }
 
-port.on('message', (m: { type: string }) => {
+port.on('message', (m: { type: string } | InlinePortMessage) => {
   if (m.type === 'stop') void stop();
+  else if (m.type === 'inline-port') {
+    const p = (m as InlinePortMessage).port;
+    // A server stopping has no mounts to give: the inline ZT hears nothing and gives up.
+    if (mountThread && !stopping && !failed) mountThread.postMessage(m, [p]);
+    else p.close();
+  }
 });
 
 void start();

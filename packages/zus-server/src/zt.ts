@@ -2,7 +2,7 @@
  * The ZT loop: wait on the relay, decode the operation, call the plugin, encode the reply, hand the
  * baton back. One ZT per grid slot, each a worker thread (a V8 isolate of its own).
  */
-import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import { type BroadcastChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { RELAY_BROKEN, RELAY_TIMEOUT } from '@zufs/relay';
 import {
   CTL_MOUNT_GEN,
@@ -38,7 +38,7 @@ import {
   type ZufRoot,
 } from '@zufs/zuf-core';
 import { iiIno, iiSb } from './cookies.js';
-import type { MountNotice } from './messages.js';
+import type { InlineNotice } from './messages.js';
 import { handleFsOp } from './ops.js';
 import type { FsType, OpContext, SuperBlock } from './plugin.js';
 
@@ -85,12 +85,18 @@ export class Zt {
   readonly ioctlArg: DataView;
   readonly context: OpContext;
 
+  /**
+   * @param port where the mount thread's notices arrive (a grid ZT's port, or the server's broadcast
+   *   channel for an inline ZT)
+   * @param index the ZT's index for plugins and logs (an inline ZT, outside the grid, is -1)
+   */
   constructor(
     readonly root: ZufRoot,
     readonly slot: Slot,
     private readonly types: readonly FsType[],
-    private readonly port: MessagePort,
+    private readonly port: MessagePort | BroadcastChannel,
     private readonly log: (level: 'warn' | 'error', message: string) => void,
+    readonly index = slot.index,
   ) {
     this.capacity = pigyOffset(slot.op.byteLength);
     this.ioctlArg = new DataView(
@@ -99,7 +105,7 @@ export class Zt {
       this.capacity - IocIoctl.arg,
     );
     const relay = slot.relay;
-    this.context = { zt: slot.index, interrupted: () => relay.isInterrupted() };
+    this.context = { zt: index, interrupted: () => relay.isInterrupted() };
   }
 
   /** Serves until BREAK or until the relay is broken (server stopped or failed). */
@@ -162,10 +168,7 @@ export class Zt {
     // out_len above out_max is the overflow protocol; past the buffer it is a malformed reply.
     if (v.getUint16(IocHdr.out_start, true) + v.getUint16(IocHdr.out_len, true) > this.capacity) {
       const n = v.getUint16(IocHdr.out_len, true);
-      this.log(
-        'error',
-        `ZT ${this.slot.index}: ${opName(op)} replied ${n} bytes, past the operation buffer: EIO`,
-      );
+      this.log('error', `ZT ${this.index}: ${opName(op)} replied ${n} bytes, past the operation buffer: EIO`);
       v.setUint16(IocHdr.out_len, 0, true);
       err = EIO;
     }
@@ -184,7 +187,7 @@ export class Zt {
   failedOp(op: number, e: unknown): number {
     if (isZufsError(e) && e.errno > 0 && e.errno < 4096) return -e.errno;
     const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
-    this.log('error', `ZT ${this.slot.index}: ${opName(op)} threw: ${msg}`);
+    this.log('error', `ZT ${this.index}: ${opName(op)} threw: ${msg}`);
     return EIO;
   }
 
@@ -217,28 +220,45 @@ export class Zt {
   /** Pulls mount notices the mount thread posted to this ZT (synchronously: the ZT never idles in its event loop). */
   private drainNotices(): void {
     this.mountGen = Atomics.load(this.root.ctl, CTL_MOUNT_GEN);
-    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
-      const n = m.message as MountNotice;
-      if (n.type === 'attach') {
-        const type = this.types[n.fsIndex];
-        try {
-          const sb = type.attach(n.descriptor, { sbId: n.sbId, root: this.root, zt: this.slot.index });
-          this.mounts.set(n.sbId, { sbId: n.sbId, type, sb });
-        } catch (e) {
-          this.log(
-            'error',
-            `ZT ${this.slot.index}: ${type.name}.attach threw: ${e instanceof Error ? e.message : e}`,
-          );
-        }
-      } else {
-        const m2 = this.mounts.get(n.sbId);
-        this.mounts.delete(n.sbId);
-        try {
-          m2?.sb.detach?.();
-        } catch {
-          // A failing detach loses nothing: the mount is gone either way.
-        }
+    // Node reads a BroadcastChannel this way too (its types only name MessagePort).
+    const port = this.port as MessagePort;
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+      this.notice(m.message as InlineNotice);
+    }
+  }
+
+  /** Applies one notice of the mount thread (an attach of a mount already attached is a replay). */
+  notice(n: InlineNotice): void {
+    if (n.type === 'attach') {
+      if (this.mounts.has(n.sbId)) return;
+      const type = this.types[n.fsIndex];
+      try {
+        const sb = type.attach(n.descriptor, { sbId: n.sbId, root: this.root, zt: this.index });
+        this.mounts.set(n.sbId, { sbId: n.sbId, type, sb });
+      } catch (e) {
+        this.log(
+          'error',
+          `ZT ${this.index}: ${type.name}.attach threw: ${e instanceof Error ? e.message : e}`,
+        );
+      }
+    } else if (n.type === 'detach') {
+      const m = this.mounts.get(n.sbId);
+      this.mounts.delete(n.sbId);
+      try {
+        m?.sb.detach?.();
+      } catch {
+        // A failing detach loses nothing: the mount is gone either way.
       }
     }
+  }
+
+  /** Detaches from every mount (an inline ZT that stops serving). */
+  detachAll(): void {
+    for (const sbId of [...this.mounts.keys()]) this.notice({ type: 'detach', sbId });
+  }
+
+  /** Takes the mount generation already seen (an inline ZT given the mounts up to it). */
+  seenMountGen(gen: number): void {
+    this.mountGen = gen;
   }
 }

@@ -138,6 +138,8 @@ export interface ZusInodeAttr {
   rdev: number;
   flags: number;
   generation: number;
+  /** i_xattr is not 0: the inode may have extended attributes (0: it has none). */
+  xattrs: boolean;
   atimeNs: number;
   mtimeNs: number;
   ctimeNs: number;
@@ -155,6 +157,7 @@ export function newZusInodeAttr(): ZusInodeAttr {
     rdev: 0,
     flags: 0,
     generation: 0,
+    xattrs: false,
     atimeNs: 0,
     mtimeNs: 0,
     ctimeNs: 0,
@@ -179,6 +182,8 @@ export function decodeZusInodeAttr(
   out.uid = dv.getUint32(at + ZusInode.i_uid, true);
   out.gid = dv.getUint32(at + ZusInode.i_gid, true);
   out.generation = getU64(dv, at + ZusInode.i_generation);
+  out.xattrs =
+    dv.getUint32(at + ZusInode.i_xattr, true) !== 0 || dv.getUint32(at + ZusInode.i_xattr + 4, true) !== 0;
   const t = out.mode & S_IFMT;
   out.rdev = t === S_IFCHR || t === S_IFBLK ? dv.getUint32(at + ZusInode.i_rdev, true) : 0;
   return out;
