@@ -67,6 +67,7 @@ import {
   ForgetOne,
   FUSE_ACCESS,
   FUSE_ASYNC_READ,
+  FUSE_ATOMIC_O_TRUNC,
   FUSE_BATCH_FORGET,
   FUSE_BIG_WRITES,
   FUSE_COPY_FILE_RANGE,
@@ -408,10 +409,7 @@ export class FuseHandler {
         return;
       case FUSE_OPEN:
       case FUSE_OPENDIR:
-        this.need(B, OpenIn.SIZE);
-        if (this.readOnly && (this.req.getUint32(B + OpenIn.flags, true) & O_ACCMODE) !== 0)
-          throw new BadRequest(Errno.EROFS);
-        this.replyOpen(OutHeader.SIZE);
+        this.open(B, op === FUSE_OPEN);
         return;
       case FUSE_READ:
         this.read(B);
@@ -424,10 +422,13 @@ export class FuseHandler {
         return;
       case FUSE_RELEASE:
       case FUSE_RELEASEDIR:
-      case FUSE_FLUSH:
         // No per-open state: the handle is 0 and data is written through.
         this.ok(OutHeader.SIZE);
         return;
+      case FUSE_FLUSH:
+        // Nothing to flush (data is written through, no POSIX locks): ENOSYS tells the kernel to
+        // stop sending FLUSH at every close.
+        throw new BadRequest(Errno.ENOSYS);
       case FUSE_FSYNC:
       case FUSE_FSYNCDIR:
         this.need(B, 16);
@@ -521,7 +522,12 @@ export class FuseHandler {
     // KILLPRIV_V2: we drop suid/sgid and capabilities on write, truncate and chown ourselves, so the
     // kernel need not ask GETXATTR security.capability before every write (it marks inodes NOSEC).
     let want =
-      FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_HANDLE_KILLPRIV_V2;
+      FUSE_ASYNC_READ |
+      FUSE_BIG_WRITES |
+      FUSE_PARALLEL_DIROPS |
+      FUSE_MAX_PAGES |
+      FUSE_HANDLE_KILLPRIV_V2 |
+      FUSE_ATOMIC_O_TRUNC;
     if (this.plus) want |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
     const flags = (offered & want) >>> 0;
     this.protoMinor = Math.min(minor, FUSE_KERNEL_MINOR_VERSION);
@@ -643,6 +649,23 @@ export class FuseHandler {
    * capabilities go (security.capability), and with `suidgid` the suid bit and the sgid bit (the
    * latter only with group execute, as Linux does: otherwise it marks mandatory locking).
    */
+  /**
+   * OPEN, OPENDIR. With FUSE_ATOMIC_O_TRUNC agreed, an O_TRUNC open truncates here, so the kernel
+   * sends no SETATTR after it.
+   */
+  private open(B: number, file: boolean): void {
+    this.need(B, OpenIn.SIZE);
+    const flags = this.req.getUint32(B + OpenIn.flags, true);
+    if (this.readOnly && (flags & O_ACCMODE) !== 0) throw new BadRequest(Errno.EROFS);
+    if (file && flags & O_TRUNC && Atomics.load(this.session, 0) & FUSE_ATOMIC_O_TRUNC) {
+      const ii = this.ii(this.nodeid);
+      this.client.truncate(ii, 0);
+      if (this.killPrivV2)
+        this.killPriv(ii, (this.req.getUint32(B + OpenIn.open_flags, true) & FUSE_OPEN_KILL_SUIDGID) !== 0);
+    }
+    this.replyOpen(OutHeader.SIZE);
+  }
+
   /** FUSE_HANDLE_KILLPRIV_V2 was agreed (by whichever reader answered INIT). */
   private get killPrivV2(): boolean {
     return (Atomics.load(this.session, 0) & FUSE_HANDLE_KILLPRIV_V2) !== 0;

@@ -19,6 +19,7 @@ import {
   FallocateIn,
   FUSE_ACCESS,
   FUSE_ASYNC_READ,
+  FUSE_ATOMIC_O_TRUNC,
   FUSE_BATCH_FORGET,
   FUSE_COPY_FILE_RANGE,
   FUSE_CREATE,
@@ -488,14 +489,23 @@ describe('files, xattrs, superblock', () => {
     );
   });
 
-  it('OPEN, FLUSH, FSYNC, RELEASE, OPENDIR, RELEASEDIR', () => {
+  it('OPEN (O_TRUNC truncates: ATOMIC_O_TRUNC), FLUSH (ENOSYS: never again), FSYNC, RELEASE, OPENDIR, RELEASEDIR', () => {
+    ok(dev.send(FUSE_INIT, 0, initIn(7, 31, FUSE_ATOMIC_O_TRUNC)), InitOut.SIZE);
     const o = ok(dev.send(FUSE_OPEN, f, new Uint8Array(8)), OpenOut.SIZE);
     expect(u64(o.dv, OpenOut.fh)).toBe(0);
-    ok(dev.send(FUSE_FLUSH, f, new Uint8Array(24)), 0);
+    const g = u64(dev.send(FUSE_CREATE, 1, createIn('to-truncate')).dv, EntryOut.nodeid);
+    ok(dev.send(FUSE_WRITE, g, writeIn(0, new Uint8Array(100))), 8);
+    ok(dev.send(FUSE_OPEN, g, new Uint8Array(8)), OpenOut.SIZE);
+    expect(attrOf(dev.send(FUSE_GETATTR, g, new Uint8Array(16))).size).toBe(100);
+    const trunc = struct(8, (dv) => dv.setUint32(0, 0o1001, true)); // O_WRONLY | O_TRUNC
+    ok(dev.send(FUSE_OPEN, g, trunc), OpenOut.SIZE);
+    expect(attrOf(dev.send(FUSE_GETATTR, g, new Uint8Array(16))).size).toBe(0);
+    expect(dev.send(FUSE_FLUSH, f, new Uint8Array(24)).error).toBe(-ENOSYS);
     ok(dev.send(FUSE_FSYNC, f, new Uint8Array(16)), 0);
     ok(dev.send(FUSE_RELEASE, f, new Uint8Array(24)), 0);
     ok(dev.send(FUSE_OPENDIR, 1, new Uint8Array(8)), OpenOut.SIZE);
     ok(dev.send(FUSE_RELEASEDIR, 1, new Uint8Array(24)), 0);
+    ok(dev.send(FUSE_INIT, 0, initIn(7, 31, FUSE_ASYNC_READ)), InitOut.SIZE); // as the other tests had it
   });
 
   it('COPY_FILE_RANGE copies up to the end of the source', () => {
