@@ -63,15 +63,18 @@ describe('pnpm bench', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('fs --quick --filter :stat measures stat on the five targets, ratios and no failure', () => {
+  it('fs --quick --filter :stat measures stat on the six targets, ratios and no failure', () => {
     const r = run('fs', '--json', '--quick', '--filter', ':stat');
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.cases.map((c: { name: string }) => c.name).sort()).toEqual(
-      ['zufs', 'nodefs-tmpfs', 'memfs', 'zenfs-port', 'zenfs-memory'].map((t) => `${t}:stat`).sort(),
+      ['zufs', 'zufs-inline', 'nodefs-tmpfs', 'memfs', 'zenfs-port', 'zenfs-memory']
+        .map((t) => `${t}:stat`)
+        .sort(),
     );
     for (const c of report.cases) expect(c.median_ns, c.name).toBeGreaterThan(0);
     expect(report.ratios['zufs:stat/nodefs-tmpfs:stat']).toBeGreaterThan(0);
+    expect(report.ratios['zufs-inline:stat/zufs:stat']).toBeGreaterThan(0);
     expect(report.ratio_targets['zufs:stat/zenfs-port:stat']).toBe(0.01);
   });
 });

@@ -14,16 +14,25 @@ export interface Target {
   close(): Promise<void>;
 }
 
-export const TARGETS = ['zufs', 'nodefs-tmpfs', 'memfs', 'zenfs-port', 'zenfs-memory'] as const;
+export const TARGETS = [
+  'zufs',
+  'zufs-inline',
+  'nodefs-tmpfs',
+  'memfs',
+  'zenfs-port',
+  'zenfs-memory',
+] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 /**
  * zufs: pmemfs on a 256 MiB image file on tmpfs (so fsync commits through the journal to a file, as
  * a user's image does), no background commit, served by a ZT per core, through the node:fs face.
+ * zufs-inline: the same, with the runner thread serving its own operations (an inline ZT,
+ * zus-server serveInline): no hop to a ZT thread.
  */
-async function zufs(): Promise<Target> {
+async function zufs(inline = false): Promise<Target> {
   const { mkfs, PMEMFS_TYPE, PmemDevice } = await import('@zufs/example-pmemfs');
-  const { startServer } = await import('@zufs/zus-server');
+  const { serveInline, startServer } = await import('@zufs/zus-server');
   const { mount } = await import('@zufs/vfs');
   const dir = nodeFs.mkdtempSync(
     join(nodeFs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'zufs-bench-img-'),
@@ -35,10 +44,12 @@ async function zufs(): Promise<Target> {
   dev.close();
   const server = await startServer({ zts: availableParallelism(), channels: 2, filesystems: [PMEMFS_TYPE] });
   const fs = mount(server.root, { type: 'pmemfs', device: image, options: 'commit=0' });
+  const served = inline ? await serveInline(server.root, server.inlinePort()) : null;
   return {
     root: '',
     sync: fs as unknown as SyncFs,
     async close() {
+      served?.close();
       fs.umount();
       await server.stop();
       nodeFs.rmSync(dir, { recursive: true, force: true });
@@ -100,6 +111,8 @@ export function openTarget(name: TargetName): Promise<Target> {
   switch (name) {
     case 'zufs':
       return zufs();
+    case 'zufs-inline':
+      return zufs(true);
     case 'nodefs-tmpfs':
       return nodefsTmpfs();
     case 'memfs':

@@ -1,6 +1,7 @@
-// Suite "fs": file operations through the node:fs API on five targets, in the same run:
+// Suite "fs": file operations through the node:fs API on six targets, in the same run:
 //
 //   zufs          @zufs/vfs on pmemfs (a 256 MiB image file on tmpfs, no background commit), a ZT per core
+//   zufs-inline   the same, the measuring thread serving its own operations (serveInline): no ZT hop
 //   nodefs-tmpfs  node:fs on a tmpfs directory (/dev/shm): the kernel's page cache, through libuv
 //   memfs         memfs's Volume, in the measuring thread
 //   zenfs-port    ZenFS's Port backend: InMemory in another worker, each operation an RPC message
@@ -35,6 +36,8 @@ function vs(op: string, peer: TargetName, target?: number): RatioSpec {
 }
 const FASTER: Record<string, number> = { stat: 4, 'pread-4k': 2, 'create-write-4k-close': 4 };
 export const ratios: RatioSpec[] = OPS.flatMap((op) => [
+  { num: `zufs-inline:${op}`, den: `nodefs-tmpfs:${op}` },
+  { num: `zufs-inline:${op}`, den: `zufs:${op}` },
   vs(op, 'nodefs-tmpfs', FASTER[op] ? 1 / FASTER[op] : undefined),
   vs(op, 'memfs', FASTER[op] ? 1 / FASTER[op] : undefined),
   vs(op, 'zenfs-memory'),
