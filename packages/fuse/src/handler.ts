@@ -7,6 +7,7 @@
  * cookie (sbId * 2^32 + ino: never 1, always below 2^53).
  */
 
+import type { OpenCounts } from '@zufs/vfs';
 import type { FuseClient } from './client-types.js';
 import {
   Errno,
@@ -157,6 +158,12 @@ export interface HandlerOptions {
   transport: FuseTransport;
   /** The kernel's lookup counts, shared by every reader of the mount. */
   lookups: LookupTable;
+  /**
+   * The mount's open counts (vfs mountOpenCounts), shared with every vfs face of the mount: an inode
+   * the kernel holds counts as open there, so a face's unlink keeps it, and the kernel's last
+   * FORGET frees it only when no face has it open. Without it, the lookup counts alone decide.
+   */
+  holds?: Pick<OpenCounts, 'open' | 'close'>;
   /** Largest WRITE payload offered to the kernel at INIT (default 1 MiB). */
   maxWrite?: number;
   /** Seconds the kernel may cache names (default 1). */
@@ -239,6 +246,8 @@ export class FuseHandler {
   protoMinor = 0;
   initFlags = 0;
   private readonly session: Int32Array;
+  private readonly holds: HandlerOptions['holds'];
+  private holdsFullLogged = false;
 
   private readonly req: DataView;
   private readonly out: DataView;
@@ -294,6 +303,7 @@ export class FuseHandler {
     this.owner = o.owner;
     this.blksize = o.blksize ?? PAGE;
     this.session = o.session ?? sessionWords();
+    this.holds = o.holds;
     this.log = o.log ?? ((m) => console.error(`@zufs/fuse: ${m}`));
     const reqSize = requestBufferSize(this.maxWrite);
     const replySize = replyBufferSize(this.maxWrite);
@@ -581,6 +591,12 @@ export class FuseHandler {
     if (nodeid === FUSE_ROOT_ID || nodeid === 0 || n <= 0) return;
     const left = this.lookups.forget(nodeid, n);
     if (left !== 0) return;
+    if (this.holds) {
+      // The kernel's hold ends; the inode goes if it lost its last link meanwhile and nothing else
+      // (a vfs face of the mount) has it open.
+      if (this.holds.close(nodeid)) this.client.release(nodeid, 0);
+      return;
+    }
     let nlink: number;
     try {
       nlink = this.client.getattr(nodeid, this.attr).nlink;
@@ -1056,10 +1072,12 @@ export class FuseHandler {
   private entryAt(at: number, ii: number, a: typeof this.attr): void {
     const nodeid = this.nid(ii);
     if (nodeid !== FUSE_ROOT_ID) {
-      if (this.lookups.add(nodeid, 1) < 0) {
+      const count = this.lookups.add(nodeid, 1);
+      if (count < 0) {
         if (!this.tableFullLogged) this.log(`lookup table full (${this.lookups.capacity}): counts are lost`);
         this.tableFullLogged = true;
       } else {
+        if (count === 1 && this.holds) this.hold(nodeid);
         if (this.pendingN === this.pending.length) this.pending.push(nodeid);
         else this.pending[this.pendingN] = nodeid;
         this.pendingN++;
@@ -1097,6 +1115,17 @@ export class FuseHandler {
   private error(errno: number): void {
     writeOutHeader(this.out, OutHeader.SIZE, -errno, this.unique);
     this.transport.write(this.reply, OutHeader.SIZE);
+  }
+
+  /** The kernel holds `nodeid` now: count it open for the whole mount. */
+  private hold(nodeid: number): void {
+    try {
+      this.holds!.open(nodeid);
+    } catch (e) {
+      // ENFILE: the mount's table is full; the inode is then kept by its lookup count alone.
+      if (!this.holdsFullLogged) this.log(`open counts: ${describe(e)}`);
+      this.holdsFullLogged = true;
+    }
   }
 
   private undoPending(): void {

@@ -5,7 +5,7 @@
  */
 import { readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { InodeClient } from '@zufs/vfs';
+import { InodeClient, mountOpenCounts } from '@zufs/vfs';
 import { attachZufRoot, type MountInfo } from '@zufs/zuf-core';
 import { serveInline } from '@zufs/zus-server';
 import { FuseHandler, type HandlerOptions, replyBufferSize, requestBufferSize } from './handler.js';
@@ -19,7 +19,10 @@ const log = (message: string) => port.postMessage({ type: 'log', message: `reade
 const table = new LookupTable(d.lookups);
 const root = attachZufRoot(d.mount.root);
 const info = { ...d.mount.mount, shared: d.mount.shared, pmem: d.mount.pmem } as MountInfo;
-const client = new InodeClient(root, info, { inUse: (ii) => table.get(ii) > 0 });
+// Kernel holds and vfs opens of this mount, in every thread: an inode losing its last link stays
+// while either has it.
+const holds = mountOpenCounts(d.mount);
+const client = new InodeClient(root, info, { inUse: (ii) => holds.keepIfOpen(ii) });
 // With the server's port, this thread serves its operations itself (no hop to a ZT thread); if the
 // server cannot be reached that way, the grid serves them.
 const inline = d.inlinePort
@@ -61,6 +64,7 @@ const opts: HandlerOptions = {
   ...d.handler,
   buffers,
   session: new Int32Array(d.session),
+  holds,
   client,
   lookups: table,
   log,

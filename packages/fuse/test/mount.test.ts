@@ -2,7 +2,7 @@
 // by unmodified programs (cp, diff, tar, git, sqlite3, dd, sha256sum, coreutils, attr, df). The test
 // runs them with execFileSync: this thread blocks, the reader workers serve the mount.
 // Needs root and /dev/fuse: skipped without them, failed instead when ZUFS_REQUIRE_PRIVILEGED_TESTS=1.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -232,6 +232,30 @@ if (why && REQUIRED) {
         expect(() => statSync(join(mnt, 'open.txt'))).toThrow(/ENOENT/);
         // The kernel evicts an unlinked inode at its last close and sends FORGET, which frees it
         // (dropping caches only hurries inodes still cached; a container may not allow it).
+        let after = -1;
+        for (let i = 0; i < 50 && after !== before; i++) {
+          sh('echo 2 > /proc/sys/vm/drop_caches 2>/dev/null || true');
+          after = freeInodes();
+          if (after !== before) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(after).toBe(before);
+      });
+
+      it('a file the kernel holds open stays when a vfs face of the mount unlinks it; freed after', async () => {
+        const freeInodes = () => Number(sh('stat -f -c %d .').trim());
+        sh('echo held > held.txt');
+        const before = freeInodes() + 1;
+        // A program keeps the file open while this thread's vfs face removes its last link.
+        const reader = spawn('bash', ['-c', 'exec 3<held.txt; echo open; read -r _; cat <&3'], { cwd: mnt });
+        let out = '';
+        reader.stdout.on('data', (b) => (out += b));
+        await new Promise<void>((r) => reader.stdout.once('data', () => r()));
+        face!.unlinkSync('/held.txt');
+        expect(face!.existsSync('/held.txt')).toBe(false);
+        reader.stdin.end('go\n');
+        await new Promise((r) => reader.once('exit', r));
+        expect(out).toBe('open\nheld\n');
+        // The kernel's last FORGET, after the close, frees it.
         let after = -1;
         for (let i = 0; i < 50 && after !== before; i++) {
           sh('echo 2 > /proc/sys/vm/drop_caches 2>/dev/null || true');

@@ -6,6 +6,7 @@ export {
   type MountDescriptor,
   type MountOptions,
   mount,
+  mountOpenCounts,
   NS_ADD,
   NS_GEN,
   type ZufsMount,

@@ -60,8 +60,11 @@ export type ZufsMount = ZufsFs & {
  * own, the open-file counts of every thread (open-counts.ts).
  */
 const OPEN_COUNTS_AT = 128;
-/** Inodes that may be open at once in one mount (across all its threads). */
-const OPEN_INODES_MAX = 8192;
+/**
+ * Inodes that may be open at once in one mount (across all its threads, and held by the kernel
+ * through FUSE, which holds every inode in its cache): 1.5 MiB of shared memory, touched as used.
+ */
+const OPEN_INODES_MAX = 1 << 17;
 const SHARED_BYTES = OPEN_COUNTS_AT + openCountsBytes(OPEN_INODES_MAX);
 export const NS_GEN = 0;
 /** Bumped by every name added (create, mkdir, symlink, mknod, link). */
@@ -110,8 +113,13 @@ export function attachMount(d: MountDescriptor, cred: Partial<Cred> = {}): ZufsM
   });
 }
 
+/** The mount's open counts, shared by every thread (and by a FUSE bridge serving the mount). */
+export function mountOpenCounts(d: MountDescriptor): OpenCounts {
+  return new OpenCounts(d.shared, OPEN_COUNTS_AT, OPEN_INODES_MAX);
+}
+
 function face(r: ZufRoot, d: MountDescriptor, o: Partial<Cred>, umount: () => void): ZufsMount {
-  const counts = new OpenCounts(d.shared, OPEN_COUNTS_AT, OPEN_INODES_MAX);
+  const counts = mountOpenCounts(d);
   const fds = new FdTable(counts);
   const info: MountInfo = { ...d.mount, shared: d.shared, pmem: d.pmem } as MountInfo;
   // An inode whose last link goes while a thread has it open is freed by the last close.

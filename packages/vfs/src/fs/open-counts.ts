@@ -5,14 +5,21 @@
  *
  * An open-addressing table in the mount's shared SharedArrayBuffer, under a SharedMutex (open and
  * close take it for a few dozen nanoseconds; a lock-free table would need a second protocol for
- * deleting slots). A slot is [key, count, orphan]: key is the inode number + 1 (0: empty, -1: a
- * deleted slot, reusable), orphan is set when the last link went while the inode was open.
+ * deleting slots). A slot is [key, count, orphan]: key is the inode number + 1 (0: empty), orphan is
+ * set when the last link went while the inode was open. Linear probing; a slot freed by the last
+ * close is filled by shifting back the entries after it (no tombstones: with them, a table that had
+ * seen as many inodes as it has slots would scan every slot on each miss).
+ *
+ * The kernel's holds on inodes served through FUSE count here too (@zufs/fuse): an inode the kernel
+ * still holds is open, for every thread of the mount.
  */
 import { SharedMutex, ZufsError } from '@zufs/zuf-core';
 
 const EMPTY = 0;
-const DELETED = -1;
 const SLOT_WORDS = 3;
+/** Header word (after the lock's) counting slots in use: one slot always stays empty, so runs end. */
+const USED = 1;
+const HASH = 0x9e3779b1;
 const ENFILE = 23;
 
 /** Bytes of a table of `slots` slots (a power of two), lock included. */
@@ -24,6 +31,8 @@ export class OpenCounts {
   private readonly w: Int32Array;
   private readonly lock: SharedMutex;
   private readonly mask: number;
+  /** Slots looked at by every search so far (diagnostics: probe runs stay short). */
+  probes = 0;
 
   /** `sab` from byte `at`: openCountsBytes(slots) bytes, zero when first used. */
   constructor(sab: SharedArrayBuffer, at: number, slots: number) {
@@ -53,8 +62,7 @@ export class OpenCounts {
       if (s < 0) return false;
       if (--this.w[s + 1] > 0) return false;
       const orphan = this.w[s + 2] !== 0;
-      this.w[s] = DELETED;
-      this.w[s + 2] = 0;
+      this.remove(s);
       return orphan;
     } finally {
       this.lock.unlock();
@@ -93,23 +101,44 @@ export class OpenCounts {
     const key = (ii % 0x100000000) + 1; // an inode number within the mount, never 0
     const k = key | 0;
     const w = this.w;
-    let free = -1;
-    let h = Math.imul(key, 0x9e3779b1) >>> 0;
-    for (let probe = 0; probe <= this.mask; probe++, h++) {
-      const s = 16 + (h & this.mask) * SLOT_WORDS;
+    const mask = this.mask;
+    for (let probe = 0, h = Math.imul(k, HASH) >>> 0; probe <= mask; probe++, h++) {
+      this.probes++;
+      const s = 16 + (h & mask) * SLOT_WORDS;
       const cur = w[s];
       if (cur === k) return s;
-      if (cur === DELETED) {
-        if (free < 0) free = s;
-      } else if (cur === EMPTY) {
-        if (free < 0) free = s;
-        break;
-      }
+      if (cur !== EMPTY) continue;
+      if (!insert || w[USED] >= mask) return -1;
+      w[USED]++;
+      w[s] = k;
+      w[s + 1] = 0;
+      w[s + 2] = 0;
+      return s;
     }
-    if (!insert || free < 0) return -1;
-    w[free] = k;
-    w[free + 1] = 0;
-    w[free + 2] = 0;
-    return free;
+    return -1;
+  }
+
+  /** Empties slot `s` and moves back the entries of its probe run that may move. Lock held. */
+  private remove(s: number): void {
+    const w = this.w;
+    const mask = this.mask;
+    let hole = (s - 16) / SLOT_WORDS;
+    for (let i = (hole + 1) & mask; w[16 + i * SLOT_WORDS] !== EMPTY; i = (i + 1) & mask) {
+      const at = 16 + i * SLOT_WORDS;
+      const home = (Math.imul(w[at], HASH) >>> 0) & mask;
+      // The entry at i may fill the hole unless its home lies cyclically in (hole, i].
+      const stays = hole <= i ? home > hole && home <= i : home > hole || home <= i;
+      if (stays) continue;
+      const h = 16 + hole * SLOT_WORDS;
+      w[h] = w[at];
+      w[h + 1] = w[at + 1];
+      w[h + 2] = w[at + 2];
+      hole = i;
+    }
+    const h = 16 + hole * SLOT_WORDS;
+    w[h] = EMPTY;
+    w[h + 1] = 0;
+    w[h + 2] = 0;
+    w[USED]--;
   }
 }
