@@ -267,6 +267,8 @@ export class FuseHandler {
   private readonly lr: LookupResult = { ii: 0, ino: 0, attr: newAttr() };
   private readonly child: LookupResult = { ii: 0, ino: 0, attr: newAttr() };
   private readonly attr = newAttr();
+  /** The parent directory's attributes, while a new inode is made in it. */
+  private readonly dirAttr = newAttr();
   private readonly sa: SetAttr = {};
   private readonly sf = {} as StatfsResult;
   /** Node ids given a count by the reply being built: taken back if the kernel does not get it. */
@@ -723,7 +725,13 @@ export class FuseHandler {
     const name = this.name(B);
     const target = this.names.read(this.request, this.names.next, this.bodyEnd);
     if (target === null) throw EINVAL;
-    const r = this.client.symlink(this.ii(this.nodeid), name, target, this.newUid(), this.newGid());
+    const r = this.client.symlink(
+      this.ii(this.nodeid),
+      name,
+      target,
+      this.newUid(),
+      this.newGid(this.ii(this.nodeid)),
+    );
     this.replyEntry(r.ii, r.attr);
   }
 
@@ -735,7 +743,14 @@ export class FuseHandler {
     const rdev = v.getUint32(B + MknodIn.rdev, true);
     const name = this.name(B + MknodIn.SIZE);
     if ((mode & S_IFMT) === 0 || (mode & S_IFMT) === S_IFDIR) throw EINVAL;
-    const r = this.client.mknod(this.ii(this.nodeid), name, mode, rdev, this.newUid(), this.newGid());
+    const r = this.client.mknod(
+      this.ii(this.nodeid),
+      name,
+      mode,
+      rdev,
+      this.newUid(),
+      this.newGid(this.ii(this.nodeid)),
+    );
     this.replyEntry(r.ii, r.attr);
   }
 
@@ -744,7 +759,11 @@ export class FuseHandler {
     this.writable();
     const mode = this.req.getUint32(B + MkdirIn.mode, true);
     const name = this.name(B + MkdirIn.SIZE);
-    const r = this.client.mkdir(this.ii(this.nodeid), name, mode & 0o7777, this.newUid(), this.newGid());
+    const dir = this.ii(this.nodeid);
+    const gid = this.newGid(dir);
+    // A directory made in a setgid directory is setgid too, so the group carries down the tree.
+    const sgid = this.dirAttr.mode & S_ISGID;
+    const r = this.client.mkdir(dir, name, (mode & 0o7777) | sgid, this.newUid(), gid);
     this.replyEntry(r.ii, r.attr);
   }
 
@@ -792,7 +811,7 @@ export class FuseHandler {
     const dir = this.ii(this.nodeid);
     let r: LookupResult;
     try {
-      r = this.client.create(dir, name, mode & 0o7777, this.newUid(), this.newGid());
+      r = this.client.create(dir, name, mode & 0o7777, this.newUid(), this.newGid(dir));
     } catch (e) {
       // The name appeared since the kernel's lookup: open it, as open(O_CREAT) without O_EXCL does.
       if (!isZufsError(e) || e.errno !== Errno.EEXIST || flags & O_EXCL) throw e;
@@ -1045,7 +1064,10 @@ export class FuseHandler {
     return this.owner ? this.owner.uid : this.uid;
   }
 
-  private newGid(): number {
+  /** The group of a new inode in `dir`: the directory's when it is setgid (as Linux does), else the caller's. */
+  private newGid(dir: number): number {
+    const d = this.client.getattr(dir, this.dirAttr);
+    if (d.mode & S_ISGID) return d.gid;
     return this.owner ? this.owner.gid : this.gid;
   }
 

@@ -224,6 +224,15 @@ if (why && REQUIRED) {
         expect(sh('stat -c %a sdir').trim()).toBe('2755');
       });
 
+      it('a setgid directory gives its group to new files, and its setgid bit to new directories', () => {
+        sh('mkdir shared && chown 0:4242 shared && chmod 2775 shared');
+        sh('cd shared && touch f && mkdir d && mkdir d/e && ln -s f l && mkfifo p');
+        expect(sh('cd shared && stat -c "%n %g" f d d/e p && stat -c "%a" d d/e').trim().split('\n')).toEqual(
+          ['f 4242', 'd 4242', 'd/e 4242', 'p 4242', '2755', '2755'],
+        );
+        expect(sh('stat -c %g plain 2>/dev/null || (mkdir plain && stat -c %g plain)').trim()).toBe('0');
+      });
+
       it('an unlinked file stays readable while open (lookup counts), and is freed after', async () => {
         const freeInodes = () => Number(sh('stat -f -c %d .').trim());
         const before = freeInodes();

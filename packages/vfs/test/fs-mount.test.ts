@@ -89,6 +89,22 @@ describe('mount', () => {
   });
 });
 
+describe('owners', () => {
+  it('a setgid directory gives its group to what is made in it, and its setgid bit to directories', () => {
+    fs.mkdirSync('/sg');
+    fs.chownSync('/sg', 0, 4242);
+    fs.chmodSync('/sg', 0o2775);
+    fs.writeFileSync('/sg/f', 'x');
+    fs.mkdirSync('/sg/d/e', { recursive: true });
+    fs.symlinkSync('f', '/sg/l');
+    for (const p of ['/sg/f', '/sg/d', '/sg/d/e']) expect(fs.statSync(p).gid, p).toBe(4242);
+    expect(fs.lstatSync('/sg/l').gid).toBe(4242);
+    expect(fs.statSync('/sg/d/e').mode & 0o7777).toBe(0o2000 | (0o777 & ~process.umask()));
+    fs.mkdirSync('/plain');
+    expect(fs.statSync('/plain').gid).toBe(process.getgid!());
+  });
+});
+
 describe('paths', () => {
   it('follows 40 symlinks in a chain and gives ELOOP at 41', () => {
     fs.writeFileSync('/t', 'end');

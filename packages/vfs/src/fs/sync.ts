@@ -1,7 +1,15 @@
 /** The *Sync methods of node:fs on a zufs mount, for one user (uid/gid). */
 import { constants } from 'node:fs';
 import { posix } from 'node:path';
-import { STATX_ATIME, STATX_CTIME, STATX_GID, STATX_MODE, STATX_MTIME, STATX_UID } from '@zufs/zuf-core';
+import {
+  S_ISGID,
+  STATX_ATIME,
+  STATX_CTIME,
+  STATX_GID,
+  STATX_MODE,
+  STATX_MTIME,
+  STATX_UID,
+} from '@zufs/zuf-core';
 import { type InodeAttr, type InodeClient, type LookupResult, newAttr } from '../inode/client.js';
 import { errnoFrom, fail, invalidArgType, invalidArgValue, systemError, uvError, wrap } from './errors.js';
 import { checkFd, type FdTable, type OpenFile, parseFlags } from './fds.js';
@@ -467,7 +475,8 @@ export class ZufsSync {
         if (par.trailingSlash) fail('EISDIR', 'open', p);
         this.mayModify(par.dir, null, 'open', p);
         const r = wrap(
-          () => this.c.create(par.dir.ii, par.name, m & ~umask() & 0o7777, this.cred.uid, this.cred.gid),
+          () =>
+            this.c.create(par.dir.ii, par.name, m & ~umask() & 0o7777, this.cred.uid, this.newGid(par.dir)),
           'open',
           p,
         );
@@ -788,7 +797,18 @@ export class ZufsSync {
     const par = this.r.parent(p, 'mkdir');
     if (par.entry) fail('EEXIST', 'mkdir', p);
     this.mayModify(par.dir, null, 'mkdir', p);
-    wrap(() => this.c.mkdir(par.dir.ii, par.name, mode, this.cred.uid, this.cred.gid), 'mkdir', p);
+    // A setgid directory passes its group down, and its setgid bit to subdirectories (as Linux).
+    const sgid = par.dir.attr.mode & S_ISGID;
+    wrap(
+      () => this.c.mkdir(par.dir.ii, par.name, mode | sgid, this.cred.uid, this.newGid(par.dir)),
+      'mkdir',
+      p,
+    );
+  }
+
+  /** The group of a new inode in `dir`: the directory's when it is setgid, else the caller's. */
+  private newGid(dir: Node): number {
+    return dir.attr.mode & S_ISGID ? dir.attr.gid : this.cred.gid;
   }
 
   mkdtempSync(prefix: unknown, o?: unknown): string {
@@ -943,7 +963,7 @@ export class ZufsSync {
     }
     if (par.entry) fail('EEXIST', 'symlink', t, p);
     if (!permits(par.dir.attr, this.cred, W_OK | X_OK)) fail('EACCES', 'symlink', t, p);
-    wrap(() => this.c.symlink(par.dir.ii, par.name, t, this.cred.uid, this.cred.gid), 'symlink', t, p);
+    wrap(() => this.c.symlink(par.dir.ii, par.name, t, this.cred.uid, this.newGid(par.dir)), 'symlink', t, p);
   }
 
   readlinkSync(path: unknown, o?: unknown): string | Buffer {
