@@ -69,6 +69,7 @@ import {
   FUSE_ACCESS,
   FUSE_ASYNC_READ,
   FUSE_ATOMIC_O_TRUNC,
+  FUSE_EXPORT_SUPPORT,
   FUSE_BATCH_FORGET,
   FUSE_BIG_WRITES,
   FUSE_COPY_FILE_RANGE,
@@ -539,7 +540,8 @@ export class FuseHandler {
       FUSE_PARALLEL_DIROPS |
       FUSE_MAX_PAGES |
       FUSE_HANDLE_KILLPRIV_V2 |
-      FUSE_ATOMIC_O_TRUNC;
+      FUSE_ATOMIC_O_TRUNC |
+      FUSE_EXPORT_SUPPORT;
     if (this.plus) want |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
     const flags = (offered & want) >>> 0;
     this.protoMinor = Math.min(minor, FUSE_KERNEL_MINOR_VERSION);
@@ -566,6 +568,17 @@ export class FuseHandler {
 
   private lookup(B: number): void {
     const name = this.name(B);
+    if (name === '.') {
+      // Export support: the kernel revalidates a file handle's nodeid (of any type) after it forgot
+      // the inode. A slot freed since answers ESTALE; one reused has another generation, which the
+      // kernel checks.
+      const ii = this.ii(this.nodeid);
+      const a = this.client.getattr(ii, this.lr.attr);
+      if (a.mode === 0 || a.nlink === 0) throw new BadRequest(Errno.ESTALE);
+      this.replyEntry(ii, a);
+      return;
+    }
+    // '..' (a handle's parent, export support) the filesystem resolves as any name.
     const r = this.client.find(this.ii(this.nodeid), name, this.lr);
     if (r === null) throw new BadRequest(Errno.ENOENT);
     this.replyEntry(r.ii, r.attr);

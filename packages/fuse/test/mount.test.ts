@@ -16,6 +16,7 @@ const REQUIRED = process.env.ZUFS_REQUIRE_PRIVILEGED_TESTS === '1';
 const why = fuseUnavailable();
 const VFS_SRC = resolve(new URL('../../vfs/src', import.meta.url).pathname);
 const MEMORY = 256 * 1024 * 1024;
+const HANDLES_C = new URL('./fixtures/handles.c', import.meta.url).pathname;
 
 function have(tool: string): boolean {
   try {
@@ -273,6 +274,18 @@ if (why && REQUIRED) {
         }
         expect(after).toBe(before);
       });
+
+      // Export support: a handle outlives the kernel's inode (LOOKUP '.' and '..'), as NFS needs.
+      itWith(
+        ['gcc'],
+        'file handles open after the kernel forgot the inode, and reconnect to their path',
+        () => {
+          const bin = join(dir, 'handles');
+          execFileSync('gcc', ['-O1', '-o', bin, HANDLES_C]);
+          sh('mkdir -p exp/a/b && echo handled > exp/a/b/f');
+          expect(sh(`${bin} exp/a/b/f exp/a`)).toBe(`handled\n${mnt}/exp/a\n`);
+        },
+      );
 
       it('a directory of 2000 names lists whole (readdir resumes across replies)', () => {
         sh('mkdir many && cd many && for i in $(seq 1 2000); do : > "file-$i"; done');
