@@ -53,6 +53,7 @@ const attr = {
   rdev: 0x1234,
   flags: 0,
   generation: 7,
+  xattrs: false,
   atimeNs: 1_600_000_000_123_456_000,
   mtimeNs: 1_700_000_000_000_000_000,
   ctimeNs: 5_000_000_001,
