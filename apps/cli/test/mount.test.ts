@@ -50,4 +50,21 @@ describe.skipIf(why !== undefined)(`zufs mount / umount${why ? ` (skipped: ${why
     expect(out).toBe('through the kernel\n');
     await expect(zufs('umount', mnt)).rejects.toMatchObject({ stderr: expect.stringMatching(/not mounted/) });
   });
+
+  it('maps owners: --map-uid and --map-gid show ids of the image as ids of the host', async () => {
+    // hello.txt was written by root: the image stores 0:0.
+    await zufs('mount', '--daemon', '--map-uid', '0:4321', '--map-gid', '0:4322', 'fs.img', mnt);
+    try {
+      const { stdout } = await run('stat', ['-c', '%u:%g', join(mnt, 'hello.txt')]);
+      expect(stdout.trim()).toBe('4321:4322');
+      // A file root makes through the mapped mount is stored as 0:0, so it shows as 4321:4322 too.
+      writeFileSync(join(mnt, 'made.txt'), 'x');
+      expect((await run('stat', ['-c', '%u:%g', join(mnt, 'made.txt')])).stdout.trim()).toBe('4321:4322');
+    } finally {
+      await zufs('umount', mnt);
+    }
+    await expect(zufs('mount', '--map-uid', '1000', 'fs.img', mnt)).rejects.toMatchObject({
+      stderr: expect.stringMatching(/--map-uid takes IMAGE_ID:HOST_ID/),
+    });
+  });
 });

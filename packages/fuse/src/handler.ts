@@ -46,6 +46,8 @@ import {
 import type { LookupTable } from './lookups.js';
 import {
   AccessIn,
+  Attr,
+  AttrOut,
   BatchForgetIn,
   CopyFileRangeIn,
   CreateIn,
@@ -179,6 +181,12 @@ export interface HandlerOptions {
   defaultPermissions?: boolean;
   /** When set, new inodes get this owner instead of the calling process's. */
   owner?: { uid: number; gid: number };
+  /**
+   * Owners as the filesystem stores them and as the machine sees them: pairs [in the filesystem,
+   * on the host]. Attributes go out mapped, callers and chown come in mapped back; ids not listed
+   * pass unchanged.
+   */
+  idMap?: IdMap;
   /** st_blksize reported (default 4096). */
   blksize?: number;
   /** Unexpected failures (not a ZufsError) and malformed requests. */
@@ -194,6 +202,17 @@ export interface HandlerOptions {
    * the flags and the minor (sessionWords()). Default: this handler's own.
    */
   session?: Int32Array;
+}
+
+export interface IdMap {
+  uid?: ReadonlyArray<readonly [fsId: number, hostId: number]>;
+  gid?: ReadonlyArray<readonly [fsId: number, hostId: number]>;
+}
+
+/** One direction of an IdMap, or null when it maps nothing. */
+function idLookup(pairs: IdMap['uid'], out: boolean): Map<number, number> | null {
+  if (!pairs?.length) return null;
+  return new Map(pairs.map(([fsId, hostId]) => (out ? [fsId, hostId] : [hostId, fsId])));
 }
 
 /** The shared words of HandlerOptions.session. */
@@ -248,6 +267,11 @@ export class FuseHandler {
   initFlags = 0;
   private readonly session: Int32Array;
   private readonly holds: HandlerOptions['holds'];
+  private readonly mapsIds: boolean;
+  private readonly uidIn: Map<number, number> | null;
+  private readonly gidIn: Map<number, number> | null;
+  private readonly uidOut: Map<number, number> | null;
+  private readonly gidOut: Map<number, number> | null;
   private holdsFullLogged = false;
 
   private readonly req: DataView;
@@ -307,6 +331,11 @@ export class FuseHandler {
     this.blksize = o.blksize ?? PAGE;
     this.session = o.session ?? sessionWords();
     this.holds = o.holds;
+    this.uidIn = idLookup(o.idMap?.uid, false);
+    this.gidIn = idLookup(o.idMap?.gid, false);
+    this.uidOut = idLookup(o.idMap?.uid, true);
+    this.gidOut = idLookup(o.idMap?.gid, true);
+    this.mapsIds = this.uidOut !== null || this.gidOut !== null;
     this.log = o.log ?? ((m) => console.error(`@zufs/fuse: ${m}`));
     const reqSize = requestBufferSize(this.maxWrite);
     const replySize = replyBufferSize(this.maxWrite);
@@ -354,8 +383,8 @@ export class FuseHandler {
       return;
     }
     this.nodeid = getU64(v, InHeader.nodeid);
-    this.uid = v.getUint32(InHeader.uid, true);
-    this.gid = v.getUint32(InHeader.gid, true);
+    this.uid = this.inUid(v.getUint32(InHeader.uid, true));
+    this.gid = this.inGid(v.getUint32(InHeader.gid, true));
     this.bodyEnd = n - ext;
     try {
       this.dispatch(opcode);
@@ -637,11 +666,11 @@ export class FuseHandler {
       mask |= STATX_MODE;
     }
     if (valid & FATTR_UID) {
-      a.uid = v.getUint32(B + SetattrIn.uid, true);
+      a.uid = this.inUid(v.getUint32(B + SetattrIn.uid, true));
       mask |= STATX_UID;
     }
     if (valid & FATTR_GID) {
-      a.gid = v.getUint32(B + SetattrIn.gid, true);
+      a.gid = this.inGid(v.getUint32(B + SetattrIn.gid, true));
       mask |= STATX_GID;
     }
     if (valid & FATTR_SIZE) {
@@ -1119,6 +1148,25 @@ export class FuseHandler {
       }
     }
     writeEntry(this.out, at, nodeid, a, this.t, this.blksize);
+    if (this.mapsIds) this.outIds(at + EntryOut.attr);
+  }
+
+  /** A caller's or a chown's uid / gid, as the filesystem stores it. */
+  private inUid(id: number): number {
+    return this.uidIn?.get(id) ?? id;
+  }
+
+  private inGid(id: number): number {
+    return this.gidIn?.get(id) ?? id;
+  }
+
+  /** Rewrites the owner of the fuse_attr at `at` of the reply as the host sees it. */
+  private outIds(at: number): void {
+    const o = this.out;
+    const uid = o.getUint32(at + Attr.uid, true);
+    const gid = o.getUint32(at + Attr.gid, true);
+    o.setUint32(at + Attr.uid, this.uidOut?.get(uid) ?? uid, true);
+    o.setUint32(at + Attr.gid, this.gidOut?.get(gid) ?? gid, true);
   }
 
   private replyEntry(ii: number, a: typeof this.attr): void {
@@ -1128,6 +1176,7 @@ export class FuseHandler {
 
   private replyAttr(a: typeof this.attr): void {
     writeAttrOut(this.out, OutHeader.SIZE, a, this.t, this.blksize);
+    if (this.mapsIds) this.outIds(OutHeader.SIZE + AttrOut.attr);
     this.ok(OutHeader.SIZE + 104);
   }
 

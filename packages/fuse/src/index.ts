@@ -12,6 +12,7 @@ export {
   FuseHandler,
   type FuseTransport,
   type HandlerOptions,
+  type IdMap,
   replyBufferSize,
   requestBufferSize,
   sessionWords,

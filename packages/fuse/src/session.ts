@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { type MessagePort, Worker } from 'node:worker_threads';
 import { type MountDescriptor, mount as vfsMount, type ZufsMount } from '@zufs/vfs';
 import type { ZufRootDescriptor } from '@zufs/zuf-core';
-import { type HandlerOptions, sessionWords } from './handler.js';
+import { type HandlerOptions, type IdMap, sessionWords } from './handler.js';
 import { LookupTable } from './lookups.js';
 
 export interface FuseMountOptions {
@@ -33,6 +33,11 @@ export interface FuseMountOptions {
   defaultPermissions?: boolean;
   /** New inodes get this owner instead of the calling process's. */
   owner?: { uid: number; gid: number };
+  /**
+   * uid / gid mapping: pairs [as the filesystem stores it, as this machine sees it]. An image made
+   * elsewhere (files of uid 1000) can show as root's: `{ uid: [[1000, 0]] }`.
+   */
+  idMap?: IdMap;
   /** Seconds the kernel caches attributes (default 1; 0: every stat reaches the server). */
   attrTimeout?: number;
   /** Seconds the kernel caches names (default 1). */
@@ -227,6 +232,7 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
       readOnly: o.readOnly,
       defaultPermissions,
       owner: o.owner,
+      idMap: o.idMap,
       blksize: 2 ** (descriptor.mount.blocksizeBits || 12),
     },
   };

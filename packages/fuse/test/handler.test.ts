@@ -266,6 +266,38 @@ describe('INIT', () => {
     expect(attrOf(b.send(FUSE_GETATTR, f, new Uint8Array(16))).mode).toBe(0o100755);
   });
 
+  it('maps owners: stored ids go out as the host sees them, callers and chown come in mapped back', () => {
+    const lookups = new LookupTable(LookupTable.create(1024));
+    const m = new FakeDevice({
+      client: client((ii) => lookups.get(ii) > 0),
+      lookups,
+      idMap: { uid: [[1000, 0]], gid: [[100, 0]] },
+    });
+    const fsClient = client(() => false);
+    // Root creates: the filesystem stores 1000:100, the kernel is told 0:0.
+    const e = entry(m.send(FUSE_MKDIR, 1, mkdirIn(0o755, 'mapped'), { uid: 0, gid: 0 }));
+    expect([e.uid, e.gid]).toEqual([0, 0]);
+    const stored = fsClient.getattr(e.nodeid);
+    expect([stored.uid, stored.gid]).toEqual([1000, 100]);
+    // chown to 0:5 stores 1000:5 and answers 0:5; an id not in the map passes as it is.
+    const set = m.send(
+      FUSE_SETATTR,
+      e.nodeid,
+      struct(SetattrIn.SIZE, (dv) => {
+        dv.setUint32(SetattrIn.valid, FATTR_UID | FATTR_GID, true);
+        dv.setUint32(SetattrIn.uid, 0, true);
+        dv.setUint32(SetattrIn.gid, 5, true);
+      }),
+    );
+    ok(set, AttrOut.SIZE);
+    expect([
+      set.dv.getUint32(AttrOut.attr + Attr.uid, true),
+      set.dv.getUint32(AttrOut.attr + Attr.gid, true),
+    ]).toEqual([0, 5]);
+    const after = fsClient.getattr(e.nodeid);
+    expect([after.uid, after.gid]).toEqual([1000, 5]);
+  });
+
   it('answers a newer major with ours, refuses an old kernel', () => {
     const r = ok(dev.send(FUSE_INIT, 0, initIn(8, 0, 0)), 8);
     expect(r.dv.getUint32(0, true)).toBe(7);

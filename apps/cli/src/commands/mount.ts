@@ -38,10 +38,23 @@ function checkMountpoint(dir: string): void {
 interface MountFlags {
   readOnly?: boolean;
   allowOther?: boolean;
+  mapUid: string[];
+  mapGid: string[];
   readers: string;
   attrTimeout: string;
   daemon?: boolean;
 }
+
+/** `--map-uid 1000:0` values: [as the image stores it, as this machine sees it]. */
+function idPairs(values: string[], flag: string): [number, number][] {
+  return values.map((v) => {
+    const m = /^(\d+):(\d+)$/.exec(v);
+    if (!m) throw new CliError(`mount: ${flag} takes IMAGE_ID:HOST_ID, e.g. ${flag} 1000:0 (got "${v}")`);
+    return [Number(m[1]), Number(m[2])];
+  });
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** Waits until /proc/mounts shows a zufs mount at `dir`, or the child exits. */
 async function waitMounted(dir: string, child: ReturnType<typeof spawn>, ms: number): Promise<void> {
@@ -67,11 +80,20 @@ export function mountCommand(): Command {
     .option('--allow-other', 'let users other than root use the mount')
     .addOption(new Option('--readers <n>', 'reader threads serving the kernel').default('2'))
     .addOption(new Option('--attr-timeout <seconds>', 'how long the kernel caches attributes').default('1'))
+    .addOption(
+      new Option('--map-uid <image:host>', 'show files of uid IMAGE as uid HOST (and back); repeatable')
+        .argParser(collect)
+        .default([]),
+    )
+    .addOption(
+      new Option('--map-gid <image:host>', 'the same for groups; repeatable').argParser(collect).default([]),
+    )
     .option('-d, --daemon', 'detach: leave the mount running in the background and return')
     .addHelpText(
       'after',
       '\nExamples:\n  zufs mount fs.img /mnt/z            # foreground: Ctrl-C unmounts\n' +
-        '  zufs mount --daemon fs.img /mnt/z   # background; later: zufs umount /mnt/z\n',
+        '  zufs mount --daemon fs.img /mnt/z   # background; later: zufs umount /mnt/z\n' +
+        "  zufs mount --map-uid 1000:0 --map-gid 1000:0 fs.img /mnt/z   # files of 1000 show as root's\n",
     )
     .action(async (imageArg: string, dirArg: string, o: MountFlags) => {
       const image = resolve(imageArg);
@@ -85,6 +107,7 @@ export function mountCommand(): Command {
       if (!Number.isInteger(readers) || readers < 1 || readers > 16)
         throw new CliError('mount: --readers must be an integer from 1 to 16');
       if (!(attrTimeout >= 0)) throw new CliError('mount: --attr-timeout must be a number of seconds >= 0');
+      const idMap = { uid: idPairs(o.mapUid, '--map-uid'), gid: idPairs(o.mapGid, '--map-gid') };
       if (o.daemon) {
         const args = [
           process.argv[1],
@@ -98,6 +121,8 @@ export function mountCommand(): Command {
         ];
         if (o.readOnly) args.push('--read-only');
         if (o.allowOther) args.push('--allow-other');
+        for (const v of o.mapUid) args.push('--map-uid', v);
+        for (const v of o.mapGid) args.push('--map-gid', v);
         const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
         await waitMounted(dir, child, 20_000);
         child.unref();
@@ -113,6 +138,7 @@ export function mountCommand(): Command {
         attrTimeout,
         readOnly: o.readOnly,
         allowOther: o.allowOther,
+        idMap,
       });
       console.log(`mounted ${image} on ${dir}; unmount with Ctrl-C or: zufs umount ${dir}`);
       await m.done;
