@@ -1005,14 +1005,16 @@ class BlockMap {
   /** Copies from `pos` into dest[to..] as far as the map goes; runs contiguous in pmem take one set(). */
   copy(pmem: Uint8Array, pos: number, dest: Uint8Array, to: number): number {
     const stop = Math.min(this.end, pos + dest.length - to);
+    // Look no further than the blocks this copy needs (the map may reach 1 MiB ahead).
+    const last = Math.min(this.n, Math.ceil(stop / BLOCK) - this.first);
     let p = pos;
     while (p < stop) {
       const i = Math.floor(p / BLOCK) - this.first;
       if (i < 0 || i >= this.n) break;
       const bn = this.blocks[i];
       let j = i + 1;
-      if (bn > 0) while (j < this.n && this.blocks[j] === bn + (j - i)) j++;
-      else while (j < this.n && this.blocks[j] === 0) j++;
+      if (bn > 0) while (j < last && this.blocks[j] === bn + (j - i)) j++;
+      else while (j < last && this.blocks[j] === 0) j++;
       const runEnd = Math.min(stop, (this.first + j) * BLOCK);
       const d = to + (p - pos);
       if (bn > 0) {
