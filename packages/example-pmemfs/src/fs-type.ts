@@ -209,6 +209,17 @@ function superBlock(fs: PmemFs): SuperBlock {
   };
 }
 
+/** The mount thread's filesystem of each mount (by its device's memory), for remount. */
+const mounted = new Map<SharedArrayBuffer, PmemFs>();
+
+/** `commit=<seconds>` in milliseconds; EINVAL unless a number >= 0. */
+function commitMs(v: string): number {
+  const s = Number(v);
+  if (v === '' || !(s >= 0))
+    throw new ZusError(Errno.EINVAL, `pmemfs: commit=${v} is not a number of seconds`);
+  return s * 1000;
+}
+
 export default defineFsType<DeviceDescriptor>({
   name: 'pmemfs',
   magic: PMEMFS_MAGIC,
@@ -218,8 +229,9 @@ export default defineFsType<DeviceDescriptor>({
     // Durability: `commit=<seconds>` (as ext4's; 0 turns it off) is the background commit interval.
     const commit = parseOptions(options).get('commit');
     const fs = PmemFs.mount(openDevice(options), {
-      commitIntervalMs: commit === undefined ? undefined : Number(commit) * 1000,
+      commitIntervalMs: commit === undefined ? undefined : commitMs(commit),
     });
+    mounted.set(fs.descriptor().data, fs);
     // An app that named a channel gets the device, to read zus_inodes without a dispatch.
     const publish = parseOptions(options).get('zufs_pmem');
     if (publish) {
@@ -237,7 +249,19 @@ export default defineFsType<DeviceDescriptor>({
   attach(descriptor) {
     return superBlock(PmemFs.attach(descriptor));
   },
+  // Only the background commit interval can change on a mounted filesystem.
+  remount(descriptor, options) {
+    const fs = mounted.get(descriptor.data);
+    if (!fs) throw new ZusError(Errno.EINVAL, 'pmemfs remount: not mounted');
+    const o = parseOptions(options);
+    for (const key of o.keys())
+      if (key !== 'commit' && key !== 'zufs_pmem')
+        throw new ZusError(Errno.EINVAL, `pmemfs remount: ${key} cannot change (only commit=<seconds>)`);
+    const commit = o.get('commit');
+    if (commit !== undefined) fs.setCommitInterval(commitMs(commit));
+  },
   umount(descriptor) {
+    mounted.delete(descriptor.data);
     PmemFs.stopBackgroundCommit(descriptor); // durability: the mount thread's committer
     const dev = PmemDevice.attach(descriptor);
     dev.flush();

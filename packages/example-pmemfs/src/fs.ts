@@ -286,6 +286,15 @@ export class PmemFs {
     return freed;
   }
 
+  /**
+   * Background commit every `ms` from now on (0: off), for a file device; the thread that mounted
+   * runs it (remount's `commit=`).
+   */
+  setCommitInterval(ms: number): void {
+    PmemFs.stopBackgroundCommit(this.device.descriptor());
+    if (this.device.path !== null && ms > 0) this.startBackgroundCommit(ms);
+  }
+
   private startBackgroundCommit(ms: number): void {
     const dev = this.device;
     PmemFs.stopBackgroundCommit(dev.descriptor());

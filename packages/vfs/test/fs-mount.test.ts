@@ -1,10 +1,10 @@
 // The node:fs face of @zufs/vfs on a real server (pmemfs in memory): what the conformance suite does
 // not reach: mounting, fds shared across users, inodes kept alive by open fds, symlink limits, streams.
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkfs, PMEMFS_TYPE, PmemDevice } from '@zufs/example-pmemfs';
+import { mkfs, PMEMFS_TYPE, PmemDevice, PmemFs } from '@zufs/example-pmemfs';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import { attachZufRoot } from '@zufs/zuf-core';
 import { startServer, type ZusServer } from '@zufs/zus-server';
@@ -51,6 +51,44 @@ describe('mount', () => {
       expect(b.readFileSync('/kept', 'utf8')).toBe('on the device');
       b.umount();
       expect(() => mount(server.root, { type: 'pmemfs', device: '/a,b' })).toThrow(/without commas/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('remounts: a background commit turned on later writes the image without an fsync', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zufs-remount-'));
+    try {
+      const image = join(dir, 'fs.img');
+      const dev = PmemDevice.createFile(image, 8 * 1024 * 1024);
+      mkfs(dev, { inodes: 256 });
+      dev.flush();
+      dev.close();
+      const a = mount(server.root, { type: 'pmemfs', device: image, options: 'commit=0' });
+      // What the image file holds now, mounted in this thread from a copy of it.
+      const onDisk = (name: string) => {
+        copyFileSync(image, join(dir, 'copy.img'));
+        const copy = PmemFs.mount(PmemDevice.openFile(join(dir, 'copy.img')), { commitIntervalMs: 0 });
+        try {
+          return copy.lookup(copy.rootIno, name) !== 0;
+        } finally {
+          copy.close();
+        }
+      };
+      a.writeFileSync('/first', 'x');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(onDisk('first')).toBe(false); // commit=0: nothing written until an fsync or umount
+      a.remount('commit=0.1');
+      let seen = false;
+      for (let i = 0; i < 50 && !seen; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        seen = onDisk('first');
+      }
+      expect(seen).toBe(true);
+      expect(() => a.remount('memory=1024')).toThrow(/EINVAL/);
+      expect(() => a.remount('commit=soon')).toThrow(/EINVAL/);
+      expect(a.readFileSync('/first', 'utf8')).toBe('x');
+      a.umount();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -5,6 +5,7 @@ import {
   attachZufRoot,
   type MountInfo,
   mountFs,
+  remountFs,
   umountFs,
   ZufRoot,
   type ZufRootDescriptor,
@@ -53,6 +54,11 @@ export type ZufsMount = ZufsFs & {
   asUser(cred: Cred): ZufsFs;
   /** Unmounts the filesystem (open descriptors are dropped). */
   umount(): void;
+  /**
+   * Changes mount options the filesystem lets change while mounted (pmemfs: `commit=<seconds>`);
+   * an option it cannot change is EINVAL. From any thread of the mount.
+   */
+  remount(options: string): void;
 };
 
 /**
@@ -134,5 +140,6 @@ function face(r: ZufRoot, d: MountDescriptor, o: Partial<Cred>, umount: () => vo
     descriptor: d,
     asUser: (who: Cred) => makeFs(new ZufsSync(vol, who)),
     umount,
+    remount: (options: string) => remountFs(r, d.mount.sbId, options),
   });
 }
