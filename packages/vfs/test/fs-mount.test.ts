@@ -143,6 +143,42 @@ describe('owners', () => {
   });
 });
 
+describe('umask', () => {
+  it("applies the face's mask to new files and directories; umask() reads and changes it", () => {
+    const m = mount(server.root, { type: 'pmemfs', options: `memory=${4 * 1024 * 1024}`, umask: 0o027 });
+    try {
+      m.writeFileSync('/f', 'x');
+      m.mkdirSync('/d');
+      expect(m.statSync('/f').mode & 0o777).toBe(0o640);
+      expect(m.statSync('/d').mode & 0o777).toBe(0o750);
+      expect(m.umask(0o077)).toBe(0o027);
+      expect(m.umask()).toBe(0o077);
+      m.mkdirSync('/e/f', { recursive: true });
+      m.closeSync(m.openSync('/g', 'w', 0o666));
+      expect(m.statSync('/e').mode & 0o777).toBe(0o700);
+      expect(m.statSync('/e/f').mode & 0o777).toBe(0o700);
+      expect(m.statSync('/g').mode & 0o777).toBe(0o600);
+      // A user of the same face with a mask of its own; chmod is not masked.
+      const other = m.asUser({ uid: 0, gid: 0, umask: 0 });
+      other.writeFileSync('/h', 'x');
+      expect(m.statSync('/h').mode & 0o777).toBe(0o666);
+      m.chmodSync('/g', 0o666);
+      expect(m.statSync('/g').mode & 0o777).toBe(0o666);
+      expect(m.umask('022')).toBe(0o077);
+      expect(m.umask()).toBe(0o022);
+      expect(() => m.umask(0o1000)).toThrow(RangeError);
+      expect(() => m.umask('9')).toThrow(RangeError);
+      expect(m.umask()).toBe(0o022);
+    } finally {
+      m.umount();
+    }
+  });
+
+  it("defaults to the process's mask when the face is made", () => {
+    expect(fs.umask()).toBe(process.umask());
+  });
+});
+
 describe('paths', () => {
   it('follows 40 symlinks in a chain and gives ELOOP at 41', () => {
     fs.writeFileSync('/t', 'end');

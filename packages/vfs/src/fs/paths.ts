@@ -17,6 +17,8 @@ export const NAME_MAX = 255;
 export interface Cred {
   uid: number;
   gid: number;
+  /** A file mode creation mask of this user's own (default: the face's, ZufsMount.umask()). */
+  umask?: number;
 }
 
 export const R_OK = 4;

@@ -47,6 +47,8 @@ const S_IFDIR = 0o040000;
 export interface Volume {
   c: InodeClient;
   fds: FdTable;
+  /** The face's file mode creation mask (mount's `umask` option; ZufsMount.umask() changes it). */
+  umask: number;
 }
 
 type Encoding = BufferEncoding | 'buffer' | null | undefined;
@@ -86,10 +88,6 @@ function toNs(t: unknown, name: string): number {
   throw invalidArgType(name, 'of type number or an instance of Date', t);
 }
 
-function umask(): number {
-  return process.umask();
-}
-
 /** How an xattr call names its inode: a path followed, a path not followed, an fd. */
 type XattrOn = 'path' | 'link' | 'fd';
 const XATTR_SYSCALLS: Record<XattrOn, { get: string; set: string; list: string; remove: string }> = {
@@ -122,6 +120,10 @@ export class ZufsSync {
   }
 
   // ~~~ helpers ~~~
+
+  private umask(): number {
+    return this.cred.umask ?? this.vol.umask;
+  }
 
   private isOwner(a: InodeAttr): boolean {
     return this.cred.uid === 0 || this.cred.uid === a.uid;
@@ -476,7 +478,13 @@ export class ZufsSync {
         this.mayModify(par.dir, null, 'open', p);
         const r = wrap(
           () =>
-            this.c.create(par.dir.ii, par.name, m & ~umask() & 0o7777, this.cred.uid, this.newGid(par.dir)),
+            this.c.create(
+              par.dir.ii,
+              par.name,
+              m & ~this.umask() & 0o7777,
+              this.cred.uid,
+              this.newGid(par.dir),
+            ),
           'open',
           p,
         );
@@ -762,7 +770,7 @@ export class ZufsSync {
   mkdirSync(path: unknown, o?: unknown): string | undefined {
     const op = typeof o === 'number' || typeof o === 'string' ? { mode: o } : opts(o);
     const p = toPath(path);
-    const mode = toMode(op.mode, 0o777) & ~umask() & 0o7777;
+    const mode = toMode(op.mode, 0o777) & ~this.umask() & 0o7777;
     if (!op.recursive) {
       this.mkdirOne(p, mode);
       return undefined;
@@ -818,7 +826,7 @@ export class ZufsSync {
       let s = pre;
       for (let i = 0; i < 6; i++) s += chars[Math.floor(Math.random() * chars.length)];
       try {
-        this.mkdirOne(s, 0o700);
+        this.mkdirOne(s, 0o700 & ~this.umask());
         const enc = opts(o).encoding as Encoding;
         return enc === 'buffer' ? (Buffer.from(s) as unknown as string) : s;
       } catch (e) {
