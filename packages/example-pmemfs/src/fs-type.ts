@@ -122,8 +122,15 @@ function superBlock(fs: PmemFs): SuperBlock {
       fs.addDentry(dir, ino, nameOf(name));
     },
     removeDentry(dir, ino, name) {
-      const isDir = (dev.dv.getUint16(fs.iget(ino) + ZusInode.i_mode, true) & S_IFMT) === S_IFDIR;
-      fs.removeDentry(dir, nameOf(name), isDir ? REMOVE_DIR : 0);
+      // A freed inode is a stale view of the name: ENOENT, as a name that holds another inode.
+      let zi: number;
+      try {
+        zi = fs.iget(ino);
+      } catch {
+        throw new ZusError(Errno.ENOENT, 'the name holds another inode now');
+      }
+      const isDir = (dev.dv.getUint16(zi + ZusInode.i_mode, true) & S_IFMT) === S_IFDIR;
+      fs.removeDentry(dir, nameOf(name), isDir ? REMOVE_DIR : 0, ino);
     },
     rename(oldDir, oldName, newDir, newName, flags) {
       const replaced = fs.rename(oldDir, nameOf(oldName), newDir, nameOf(newName), flags);

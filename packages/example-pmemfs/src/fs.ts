@@ -539,7 +539,11 @@ export class PmemFs {
    * evict it when nlink is 0). Without REMOVE_DIR, unlink: EISDIR for a directory. With it, rmdir:
    * ENOTDIR for a non-directory, ENOTEMPTY, EINVAL for '.'.
    */
-  removeDentry(dir: number, name: Name, flags = 0): number {
+  /**
+   * Removes `name` from `dir`; returns its inode (evict() it when its last link went). `ino`, when
+   * not 0: the inode the caller believes the name holds; another one there is ENOENT, untouched.
+   */
+  removeDentry(dir: number, name: Name, flags = 0, ino = 0): number {
     const n = toBytes(name);
     const rmdir = (flags & REMOVE_DIR) !== 0;
     const sb = this.enter();
@@ -550,8 +554,9 @@ export class PmemFs {
       checkName(n);
       const e = dirFind(sb, dzi, n, hashOf(sb, n));
       if (e < 0) throw new ZufsError(Errno.ENOENT, 'no such entry');
-      const ino = eIno(sb, e);
-      const zi = sb.zi(ino);
+      const at = eIno(sb, e);
+      if (ino !== 0 && at !== ino) throw new ZufsError(Errno.ENOENT, 'the name holds another inode now');
+      const zi = sb.zi(at);
       const isD = isDir(mode(sb, zi));
       if (rmdir && !isD) throw new ZufsError(Errno.ENOTDIR, 'not a directory');
       if (!rmdir && isD) throw new ZufsError(Errno.EISDIR, 'is a directory');
@@ -565,7 +570,7 @@ export class PmemFs {
       }
       stamp(sb, zi, 'c');
       stamp(sb, dzi, 'mc');
-      return ino;
+      return at;
     } catch (e) {
       throw asIoError(e);
     } finally {

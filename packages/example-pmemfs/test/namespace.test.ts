@@ -166,6 +166,18 @@ describe('addDentry (hard links)', () => {
 });
 
 describe('removeDentry and evict', () => {
+  it('removes a name only while it holds the inode the caller names (ENOENT otherwise, untouched)', () => {
+    const f = fs.newInode(R, 'f', { mode: REG });
+    const g = fs.newInode(R, 'g', { mode: REG });
+    expectErrno(() => fs.removeDentry(R, 'f', 0, g), 'ENOENT');
+    expect(fs.lookup(R, 'f')).toBe(f);
+    expect(fs.getattr(f).nlink).toBe(1);
+    expect(fs.getattr(g).nlink).toBe(1);
+    expect(fs.removeDentry(R, 'f', 0, f)).toBe(f);
+    expect(fs.evict(f)).toBe(true);
+    expectClean(fs);
+  });
+
   it('unlinks files and removes empty directories', () => {
     const free0 = fs.statfs();
     const f = fs.newInode(R, 'f', { mode: REG });

@@ -74,6 +74,26 @@ describe('pmemfs through the server', () => {
     expect(() => b.c.rmdir(b.m.rootIi, 'docs')).toThrow(expect.objectContaining({ errno: Errno.ENOTEMPTY }));
   });
 
+  it('unlink and rmdir with a stale known entry look again: the name is removed, nothing else', async () => {
+    const a = await open(`memory=${16 * 1024 * 1024}`);
+    const root = a.m.rootIi;
+    const old = a.c.create(root, 'f', 0o644);
+    a.c.unlink(root, 'f', old);
+    const now = a.c.create(root, 'f', 0o600); // maybe the same number, maybe not
+    const other = a.c.create(root, 'other', 0o644);
+    // `old` as a cache would still hold it: the server refuses, the client looks the name up.
+    const stale = { ...other, attr: { ...other.attr } };
+    a.c.unlink(root, 'f', stale);
+    expect(a.c.lastRemoved?.ii).toBe(now.ii);
+    expect(a.c.find(root, 'f')).toBeNull();
+    expect(a.c.lookup(root, 'other').attr.nlink).toBe(1);
+    const d = a.c.mkdir(root, 'd', 0o755);
+    a.c.rmdir(root, 'd', { ...other, attr: { ...d.attr } });
+    expect(a.c.find(root, 'd')).toBeNull();
+    expect(a.c.lookup(root, 'other').attr.nlink).toBe(1);
+    umountFs(a.root, a.m.sbId);
+  });
+
   it('answers getattr from pmem in a thread that never looked the inode up, after one SETATTR', async () => {
     const s = await startServer({ zts: 2, channels: 2, filesystems: [PMEMFS_TYPE] });
     servers.push(s);

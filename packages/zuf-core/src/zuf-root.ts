@@ -30,6 +30,11 @@ export class Slot {
   /** The map window, where an app buffer that is not shared memory is bounced. */
   readonly window: Uint8Array;
   readonly windowView: DataView;
+  /**
+   * An inline slot only: the app buffer its thread lends to the op being served (IO_POOL_LENT),
+   * set for one call (Channel.lend) and cleared when it returns.
+   */
+  lent: Uint8Array | null = null;
 
   constructor(
     d: ZufRootDescriptor,

@@ -11,6 +11,7 @@ import {
   type FiemapFill,
   getTimeNs,
   getU64,
+  IO_POOL_LENT,
   IocAttr,
   IocClone,
   IocDentry,
@@ -176,12 +177,22 @@ function inoAt(v: DataView, at: number): number {
   return iiIno(getU64(v, at));
 }
 
-/** The window bytes [offset, offset + len) of the request, or pool bytes; null when out of bounds. */
+/**
+ * Where the request's data [offset, offset + len) is: the window (pool 0), a shared pool (1-6), or
+ * the buffer an inline caller lent (IO_POOL_LENT); null when there is none or it is out of bounds.
+ */
 function dataOf(zt: Zt, v: DataView, pool: number): Uint8Array | null {
   const off = v.getUint32(IocHdr.offset, true);
   const len = v.getUint32(IocHdr.len, true);
-  const buf = pool === 0 ? zt.slot.window : (zt.root.pools[pool]?.bytes ?? null);
-  if (!buf || pool > 6 || off + len > buf.byteLength) return null;
+  const buf =
+    pool === 0
+      ? zt.slot.window
+      : pool === IO_POOL_LENT
+        ? zt.slot.lent
+        : pool <= 6
+          ? (zt.root.pools[pool]?.bytes ?? null)
+          : null;
+  if (!buf || off + len > buf.byteLength) return null;
   return buf;
 }
 

@@ -106,8 +106,10 @@ export interface SuperBlock {
   addDentry?(dir: number, ino: number, name: ZName): void;
   /**
    * REMOVE_DENTRY (unlink, rmdir): remove `name` (inode `ino`) from `dir` and lower its i_nlink (a
-   * directory's to 0); throw ENOTEMPTY for a directory that has entries. The app frees the inode
-   * (FREE_INODE) once i_nlink is 0 and it has no users left.
+   * directory's to 0); throw ENOTEMPTY for a directory that has entries. When `name` no longer
+   * names `ino` (the app's view is stale: another thread renamed or removed it), throw ENOENT and
+   * change nothing: the app looks the name up again. The app frees the inode (FREE_INODE) once
+   * i_nlink is 0 and it has no users left.
    */
   removeDentry?(dir: number, ino: number, name: ZName): void;
   /**

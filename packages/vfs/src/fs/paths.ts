@@ -77,6 +77,8 @@ export interface Parent {
 
 /** Names cached per thread and user before the cache is dropped whole. */
 const CACHE_MAX = 4096;
+/** Inodes this thread removed that the cache still holds, before it is dropped whole instead. */
+const DEAD_MAX = 256;
 
 /**
  * Path resolution with a name cache: a path that resolved once maps to its inode until the mount's
@@ -92,6 +94,13 @@ export class Resolver {
   private readonly dirs = new Map<string, number>();
   /** A path's last component, not followed, for parent(). */
   private readonly entries = new Map<string, number>();
+  /**
+   * Inodes whose names this thread removed while the cache was kept (ownChange): cached paths
+   * that lead to them are misses until the next drop (the number may come back as a new inode).
+   */
+  private readonly dead = new Set<number>();
+  /** A cached path has a '..' component: it may go through a directory that an rmdir removed. */
+  private dotDot = false;
 
   constructor(
     readonly c: InodeClient,
@@ -118,10 +127,48 @@ export class Resolver {
     this.unfollowed.clear();
     this.dirs.clear();
     this.entries.clear();
+    this.dead.clear();
+    this.dotDot = false;
+  }
+
+  /** A cached inode for `key`, unless this thread removed it since. */
+  private hit(m: Map<string, number>, key: string): number | undefined {
+    const ii = m.get(key);
+    return ii !== undefined && this.dead.size > 0 && this.dead.has(ii) ? undefined : ii;
+  }
+
+  /**
+   * Before a change of this thread's own that moves the namespace generation: the generation, or
+   * -1 when the cache already missed another thread's change (it will be dropped anyway).
+   */
+  ownChangeStart(): number {
+    const w = this.gen;
+    if (w === null) return -1;
+    const g = Atomics.load(w, 0);
+    return g === this.seen ? g : -1;
+  }
+
+  /**
+   * After this thread removed a name of inode `ii` (unlink, rmdir, a rename's source; `also`: the
+   * inode a rename replaced, or -1; `bumps`: how often it moved the generation doing so): when
+   * nothing else moved it meanwhile, the cache is kept and only paths that lead to those inodes are
+   * forgotten, instead of every name. The caller leaves out what other paths went through: a
+   * symlink, a renamed directory; they drop everything, as another thread's change does.
+   */
+  ownRemoval(start: number, bumps: number, ii: number, wasDir: boolean, also = -1): void {
+    const w = this.gen;
+    if (w === null || start < 0 || Atomics.load(w, 0) !== start + bumps) return;
+    this.seen = start + bumps;
+    if (this.dead.size + 2 > DEAD_MAX || (wasDir && this.dotDot)) this.drop();
+    else {
+      this.dead.add(ii);
+      if (also >= 0) this.dead.add(also);
+    }
   }
 
   private remember(m: Map<string, number>, path: string, ii: number): void {
     if (m.size >= CACHE_MAX) m.clear();
+    if (!this.dotDot && path.includes('..')) this.dotDot = true;
     m.set(path, ii);
   }
 
@@ -131,7 +178,7 @@ export class Resolver {
    */
   statPath(path: string, follow: boolean, syscall: string, out: InodeAttr): InodeAttr {
     if (this.fresh()) {
-      const ii = (follow ? this.followed : this.unfollowed).get(path);
+      const ii = this.hit(follow ? this.followed : this.unfollowed, path);
       if (ii !== undefined) {
         try {
           return this.c.getattr(ii, out);
@@ -218,7 +265,7 @@ export class Resolver {
   resolve(path: string, follow: boolean, syscall: string): Node {
     const cached = this.fresh();
     if (cached) {
-      const ii = (follow ? this.followed : this.unfollowed).get(path);
+      const ii = this.hit(follow ? this.followed : this.unfollowed, path);
       if (ii !== undefined) {
         try {
           return { ii, attr: this.c.getattr(ii) };
@@ -263,7 +310,7 @@ export class Resolver {
     while (end > 1 && path.charCodeAt(end - 1) === 47) end--;
     const dirKey = cached ? path.slice(0, path.lastIndexOf('/', end - 1) + 1) : '';
     if (cached) {
-      const ii = this.dirs.get(dirKey);
+      const ii = this.hit(this.dirs, dirKey);
       if (ii !== undefined) {
         try {
           stack = [{ ii, attr: this.c.getattr(ii) }];
@@ -295,7 +342,7 @@ export class Resolver {
     const { dir, name } = par;
     const cached = this.fresh();
     let entry: LookupResult | null = null;
-    const ii = cached ? this.entries.get(path) : undefined;
+    const ii = cached ? this.hit(this.entries, path) : undefined;
     if (ii !== undefined) {
       try {
         const attr = this.c.getattr(ii);

@@ -876,7 +876,17 @@ export class ZufsSync {
     if (isDirMode(e.attr.mode)) fail('EISDIR', 'unlink', p);
     if (par.trailingSlash) fail('ENOTDIR', 'unlink', p);
     this.mayModify(par.dir, e, 'unlink', p);
-    wrap(() => this.c.unlink(par.dir.ii, par.name), 'unlink', p);
+    const start = this.r.ownChangeStart();
+    const bumps = this.c.nsBumps;
+    wrap(() => this.c.unlink(par.dir.ii, par.name, e), 'unlink', p);
+    this.ownRemoval(start, bumps);
+  }
+
+  /** After this thread's unlink or rmdir: its name cache forgets only what led to the removed inode. */
+  private ownRemoval(start: number, bumps: number): void {
+    const gone = this.c.lastRemoved;
+    if (gone && !isLinkMode(gone.attr.mode))
+      this.r.ownRemoval(start, this.c.nsBumps - bumps, gone.ii, isDirMode(gone.attr.mode));
   }
 
   rmdirSync(path: unknown, o?: unknown): void {
@@ -895,7 +905,10 @@ export class ZufsSync {
     if (!isDirMode(e.attr.mode)) fail('ENOTDIR', 'rmdir', p);
     this.mayModify(par.dir, e, 'rmdir', p);
     // ENOTEMPTY is the filesystem's (REMOVE_DENTRY of a directory with entries): no READDIR here.
-    wrap(() => this.c.rmdir(par.dir.ii, par.name), 'rmdir', p);
+    const start = this.r.ownChangeStart();
+    const bumps = this.c.nsBumps;
+    wrap(() => this.c.rmdir(par.dir.ii, par.name, e), 'rmdir', p);
+    this.ownRemoval(start, bumps);
   }
 
   rmSync(path: unknown, o?: unknown): void {
@@ -953,11 +966,16 @@ export class ZufsSync {
     this.mayModify(src.dir, s, 'rename', o, n);
     this.mayModify(dst.dir, d, 'rename', o, n);
     // The filesystem stamps the moved inode's ctime (as Linux filesystems do in their rename).
+    const start = this.r.ownChangeStart();
+    const bumps = this.c.nsBumps;
     try {
       this.c.rename(src.dir.ii, src.name, dst.dir.ii, dst.name, 0, { src: s, dst: d });
     } catch (err) {
       throw e(err);
     }
+    // A file moved (no path went through it): only paths to it and to what it replaced go stale.
+    if (!sDir && !isLinkMode(s.attr.mode) && !(d && isLinkMode(d.attr.mode)))
+      this.r.ownRemoval(start, this.c.nsBumps - bumps, s.ii, false, d ? d.ii : -1);
   }
 
   symlinkSync(target: unknown, path: unknown, _type?: unknown): void {

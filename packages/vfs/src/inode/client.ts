@@ -18,6 +18,7 @@ import {
   dppPool,
   Errno,
   getU64,
+  IO_POOL_LENT,
   IocAttr,
   IocClone,
   IocDentry,
@@ -192,6 +193,10 @@ export class InodeClient {
   private readonly ent: ZdeEntry = { ino: 0, type: 0, pos: 0, name: '', nameAt: 0, nameLen: 0 };
   /** The shared namespace generation word (index 0), or null when names are not cached. */
   readonly nsGen: Int32Array | null;
+  /** How often this client moved nsGen (a face tells its own changes from other threads'). */
+  nsBumps = 0;
+  /** The entry the last unlink or rmdir removed (after a stale `known`, not the one given). */
+  lastRemoved: LookupResult | null = null;
   /** A zus_inode copied out of pmem (under the change seqlock), decoded from here. */
   private readonly ziA = new Uint8Array(ZUFS_INODE_SIZE);
   /** NIO reads (GET_MULTY, then one copy from pmem): on until the filesystem says it has none. */
@@ -275,7 +280,10 @@ export class InodeClient {
 
   /** After a change that can break a resolution (a name gone or moved, a permission): word 0. */
   private bumpNs(): void {
-    if (this.nsGen) Atomics.add(this.nsGen, 0, 1);
+    if (this.nsGen) {
+      Atomics.add(this.nsGen, 0, 1);
+      this.nsBumps++;
+    }
   }
 
   /**
@@ -394,20 +402,41 @@ export class InodeClient {
     return this.dentry(ZUFS_OP_ADD_DENTRY, ii, dirIi, name, 'link');
   }
 
-  /** unlink(2): not for directories (EISDIR). Frees the inode when its last link went and it has no users. */
-  unlink(dirIi: number, name: string): InodeAttr {
-    const e = this.lookup(dirIi, name);
-    if (isDir(e.attr.mode)) fail(Errno.EISDIR, 'unlink', name);
-    const a = this.dentry(ZUFS_OP_REMOVE_DENTRY, e.ii, dirIi, name, 'unlink');
-    if (a.nlink === 0 && !this.opts.inUse?.(e.ii)) this.release(e.ii, 0);
-    return a;
+  /**
+   * unlink(2): not for directories (EISDIR). Frees the inode when its last link went and it has no
+   * users. `known`: the entry as the caller just looked it up (saves a LOOKUP; a stale one costs a
+   * retry: the filesystem refuses to remove a name that holds another inode).
+   */
+  unlink(dirIi: number, name: string, known?: LookupResult | null): InodeAttr {
+    return this.removeName(dirIi, name, known ?? null, false);
   }
 
-  rmdir(dirIi: number, name: string): void {
-    const e = this.lookup(dirIi, name);
-    if (!isDir(e.attr.mode)) fail(Errno.ENOTDIR, 'rmdir', name);
-    const a = this.dentry(ZUFS_OP_REMOVE_DENTRY, e.ii, dirIi, name, 'rmdir');
-    if (a.nlink === 0 && !this.opts.inUse?.(e.ii)) this.release(e.ii, 0);
+  /** rmdir(2): ENOTDIR for what is not a directory; ENOTEMPTY is the filesystem's. `known`: as unlink's. */
+  rmdir(dirIi: number, name: string, known?: LookupResult | null): void {
+    this.removeName(dirIi, name, known ?? null, true);
+  }
+
+  private removeName(dirIi: number, name: string, known: LookupResult | null, dir: boolean): InodeAttr {
+    const syscall = dir ? 'rmdir' : 'unlink';
+    this.lastRemoved = null;
+    for (;;) {
+      const e = known ?? this.lookup(dirIi, name);
+      if (dir && !isDir(e.attr.mode)) fail(Errno.ENOTDIR, syscall, name);
+      if (!dir && isDir(e.attr.mode)) fail(Errno.EISDIR, syscall, name);
+      let a: InodeAttr;
+      try {
+        a = this.dentry(ZUFS_OP_REMOVE_DENTRY, e.ii, dirIi, name, syscall);
+      } catch (err) {
+        if (known !== null && (err as ZufsError).errno === Errno.ENOENT) {
+          known = null; // the caller's view was stale: look again
+          continue;
+        }
+        throw err;
+      }
+      this.lastRemoved = e;
+      if (a.nlink === 0 && !this.opts.inUse?.(e.ii)) this.release(e.ii, 0);
+      return a;
+    }
   }
 
   private dentry(op: number, ii: number, dirIi: number, name: string, syscall: string): InodeAttr {
@@ -616,7 +645,9 @@ export class InodeClient {
     try {
       const v = ch.op;
       const win = ch.window;
-      const chunk = pool ? buf.length : win.byteLength;
+      // Served in this thread (an inline ZT): the ZT copies straight from / into `buf`.
+      const lent = pool === 0 && ch.lend(buf);
+      const chunk = pool || lent ? buf.length : win.byteLength;
       let done = 0;
       let end = pos;
       do {
@@ -629,6 +660,9 @@ export class InodeClient {
         if (pool) {
           v.setUint32(IocIO.pool, pool, true);
           ch.setData(buf.byteOffset - this.root.pools[pool]!.bytes.byteOffset, n);
+        } else if (lent) {
+          v.setUint32(IocIO.pool, IO_POOL_LENT, true);
+          ch.setData(done, n);
         } else {
           ch.setData(0, n);
           if (op === ZUFS_OP_WRITE && n > 0)
@@ -638,7 +672,7 @@ export class InodeClient {
         end = getU64(v, IocIO.last_pos);
         if (op === ZUFS_OP_READ) {
           const got = end - pos;
-          if (!pool && got > 0) buf.set(got === win.byteLength ? win : win.subarray(0, got), done);
+          if (!pool && !lent && got > 0) buf.set(got === win.byteLength ? win : win.subarray(0, got), done);
           done += got;
           pos = end;
           if (got < n) return done;

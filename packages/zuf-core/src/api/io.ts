@@ -135,6 +135,12 @@ export const IocIOLayout = defineStruct('zufs_ioc_IO', [
   /* 120 */ field.array('iom_e', 'u64', ZUFS_WRITE_OP_SPACE), // the io-map's first entries
 ]); /* 224 */
 export const IocIO = IocIOLayout.off;
+/**
+ * IocIO.pool 7: the app's data is its own buffer, lent for the call to an inline ZT in the same
+ * thread (Slot.lent; hdr offset / len are within it): no bounce through the window. (0: the window,
+ * 1-6: a shared pool.) A grid ZT, in another thread, cannot see such a buffer: EINVAL there.
+ */
+export const IO_POOL_LENT = 7;
 export type IocIOValue = ReturnType<typeof IocIOLayout.create>;
 
 /** Bytes of a zufs_ioc_IO whose io-map has `iomN` entries (_ioc_IO_size). */

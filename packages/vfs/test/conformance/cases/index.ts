@@ -6,6 +6,7 @@ import { fdCases } from './fds.js';
 import { fileCases } from './files.js';
 import { formCases } from './forms.js';
 import { linkCases } from './links.js';
+import { removalCases } from './removal.js';
 import { renameCases } from './rename.js';
 import { streamCases } from './streams.js';
 import { xattrCases } from './xattr.js';
@@ -16,6 +17,7 @@ export const cases: Case[] = [
   ...dirCases,
   ...linkCases,
   ...renameCases,
+  ...removalCases,
   ...attrCases,
   ...errorCases,
   ...fdCases,
