@@ -1,9 +1,10 @@
 // The node:fs face of @zufs/vfs on a real server (pmemfs in memory): what the conformance suite does
 // not reach: mounting, fds shared across users, inodes kept alive by open fds, symlink limits, streams.
 import { once } from 'node:events';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { mkfs, PMEMFS_TYPE, PmemDevice, PmemFs } from '@zufs/example-pmemfs';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import { attachZufRoot } from '@zufs/zuf-core';
@@ -140,6 +141,35 @@ describe('owners', () => {
     expect(fs.statSync('/sg/d/e').mode & 0o7777).toBe(0o2000 | (0o777 & ~process.umask()));
     fs.mkdirSync('/plain');
     expect(fs.statSync('/plain').gid).toBe(process.getgid!());
+  });
+});
+
+describe('Stats', () => {
+  it('makes its dates when first read; JSON and inspect show them as Node 20 does', () => {
+    fs.writeFileSync('/s', 'x');
+    fs.utimesSync('/s', 1_000_000_000.25, 1_000_000_001.5);
+    const host = statSync(tmpdir());
+    const st = fs.statSync('/s');
+    expect(Object.keys(st)).not.toContain('mtime'); // not made yet
+    expect(st.mtime).toBeInstanceOf(Date);
+    expect(st.mtime.getTime()).toBe(1_000_000_001_500);
+    expect(st.mtime).toBe(st.mtime); // made once, then an own property
+    expect(st.atime.toISOString()).toBe('2001-09-09T01:46:40.250Z');
+    expect(st.birthtime.getTime()).toBe(st.ctimeMs);
+    const when = new Date(0);
+    st.ctime = when;
+    expect(st.ctime).toBe(when);
+    // JSON and console.log list every field in Node's order, dates included.
+    const fresh = fs.statSync('/s');
+    expect(Object.keys(JSON.parse(JSON.stringify(fresh)))).toEqual(Object.keys(host));
+    expect(Object.keys(JSON.parse(JSON.stringify(st)))).toEqual(Object.keys(host)); // mtime read first
+    expect(JSON.parse(JSON.stringify(fresh)).mtime).toBe('2001-09-09T01:46:41.500Z');
+    expect(inspect(fs.statSync('/s'))).toMatch(/^Stats \{[\s\S]*mtime: 2001-09-09T01:46:41\.500Z/);
+    const big = fs.statSync('/s', { bigint: true });
+    expect(big.mtime.getTime()).toBe(1_000_000_001_500);
+    expect(Object.keys(JSON.parse(JSON.stringify(big, (_k, v) => (typeof v === 'bigint' ? 0 : v))))).toEqual(
+      Object.keys(statSync(tmpdir(), { bigint: true })),
+    );
   });
 });
 

@@ -1,4 +1,5 @@
 /** Stats, BigIntStats and Dirent shaped like Node's. */
+import { type InspectOptions, inspect } from 'node:util';
 import type { InodeAttr } from '../inode/client.js';
 
 const S_IFMT = 0o170000;
@@ -53,14 +54,14 @@ function blocks512(a: InodeAttr): number {
 }
 
 export class Stats extends StatsBase<number> {
-  atimeMs: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  birthtimeMs: number;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-  birthtime: Date;
+  declare atimeMs: number;
+  declare mtimeMs: number;
+  declare ctimeMs: number;
+  declare birthtimeMs: number;
+  declare atime: Date;
+  declare mtime: Date;
+  declare ctime: Date;
+  declare birthtime: Date;
   constructor(a: InodeAttr) {
     super();
     this.dev = ZUFS_DEV;
@@ -77,10 +78,6 @@ export class Stats extends StatsBase<number> {
     this.mtimeMs = a.mtimeNs / 1e6;
     this.ctimeMs = a.ctimeNs / 1e6;
     this.birthtimeMs = this.ctimeMs;
-    this.atime = new Date(this.atimeMs);
-    this.mtime = new Date(this.mtimeMs);
-    this.ctime = new Date(this.ctimeMs);
-    this.birthtime = new Date(this.birthtimeMs);
   }
   protected fmt(): number {
     return this.mode & S_IFMT;
@@ -92,18 +89,18 @@ function ns(t: number): bigint {
 }
 
 export class BigIntStats extends StatsBase<bigint> {
-  atimeMs: bigint;
-  mtimeMs: bigint;
-  ctimeMs: bigint;
-  birthtimeMs: bigint;
-  atimeNs: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  birthtimeNs: bigint;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-  birthtime: Date;
+  declare atimeMs: bigint;
+  declare mtimeMs: bigint;
+  declare ctimeMs: bigint;
+  declare birthtimeMs: bigint;
+  declare atimeNs: bigint;
+  declare mtimeNs: bigint;
+  declare ctimeNs: bigint;
+  declare birthtimeNs: bigint;
+  declare atime: Date;
+  declare mtime: Date;
+  declare ctime: Date;
+  declare birthtime: Date;
   constructor(a: InodeAttr) {
     super();
     this.dev = BigInt(ZUFS_DEV);
@@ -116,22 +113,86 @@ export class BigIntStats extends StatsBase<bigint> {
     this.ino = BigInt(a.ino);
     this.size = BigInt(a.size);
     this.blocks = BigInt(blocks512(a));
-    this.atimeNs = ns(a.atimeNs);
-    this.mtimeNs = ns(a.mtimeNs);
-    this.ctimeNs = ns(a.ctimeNs);
-    this.birthtimeNs = this.ctimeNs;
-    this.atimeMs = this.atimeNs / 1000000n;
-    this.mtimeMs = this.mtimeNs / 1000000n;
-    this.ctimeMs = this.ctimeNs / 1000000n;
+    // Node's order: the Ms fields, then the Ns fields.
+    const atimeNs = ns(a.atimeNs);
+    const mtimeNs = ns(a.mtimeNs);
+    const ctimeNs = ns(a.ctimeNs);
+    this.atimeMs = atimeNs / 1000000n;
+    this.mtimeMs = mtimeNs / 1000000n;
+    this.ctimeMs = ctimeNs / 1000000n;
     this.birthtimeMs = this.ctimeMs;
-    this.atime = new Date(Number(this.atimeMs));
-    this.mtime = new Date(Number(this.mtimeMs));
-    this.ctime = new Date(Number(this.ctimeMs));
-    this.birthtime = new Date(Number(this.birthtimeMs));
+    this.atimeNs = atimeNs;
+    this.mtimeNs = mtimeNs;
+    this.ctimeNs = ctimeNs;
+    this.birthtimeNs = ctimeNs;
   }
   protected fmt(): number {
     return Number(this.mode) & S_IFMT;
   }
+}
+
+/**
+ * The four Date fields are made when first read, as Node 22's Stats do (nodejs/node#50908): making
+ * a Date costs ~40 ns here, the four of them as much as the rest of a stat. They are enumerable
+ * accessors of the prototype until read or assigned, then own data properties (so a Date read twice
+ * is the same object, and assigning one works). What differs from Node 20's eager fields: an unread
+ * date is not an own property (Object.keys, a spread).
+ */
+function lazyDates(proto: object): void {
+  for (const name of ['atime', 'mtime', 'ctime', 'birthtime'] as const) {
+    const ms = `${name}Ms` as const;
+    const own = (self: object, value: unknown) =>
+      Object.defineProperty(self, name, { value, writable: true, enumerable: true, configurable: true });
+    Object.defineProperty(proto, name, {
+      enumerable: true,
+      configurable: true,
+      get(this: Record<typeof ms, number | bigint>) {
+        const d = new Date(Number(this[ms]));
+        own(this, d);
+        return d;
+      },
+      set(this: object, value: unknown) {
+        own(this, value);
+      },
+    });
+  }
+}
+lazyDates(Stats.prototype);
+lazyDates(BigIntStats.prototype);
+
+const DATES = ['atime', 'mtime', 'ctime', 'birthtime'];
+
+/** Reads the four dates, so that they are own properties as in Node 20's Stats. */
+function withDates<T extends StatsBase<number | bigint>>(st: T): T {
+  const d = st as unknown as Record<string, Date>;
+  for (const name of DATES) void d[name];
+  return st;
+}
+
+/** The fields as Node 20's Stats lists them: the dates last, whichever was read first. */
+function fields(st: StatsBase<number | bigint>): Record<string, unknown> {
+  const src = withDates(st) as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(src)) if (!DATES.includes(k)) out[k] = src[k];
+  for (const k of DATES) out[k] = src[k];
+  return out;
+}
+// JSON.stringify and console.log show what Node 20's eager fields show.
+for (const proto of [Stats.prototype, BigIntStats.prototype]) {
+  Object.defineProperty(proto, 'toJSON', {
+    configurable: true,
+    writable: true,
+    value(this: StatsBase<number | bigint>) {
+      return fields(this);
+    },
+  });
+  Object.defineProperty(proto, inspect.custom, {
+    configurable: true,
+    writable: true,
+    value(this: StatsBase<number | bigint>, _depth: number, options: InspectOptions) {
+      return inspect(withDates(this), { ...options, customInspect: false });
+    },
+  });
 }
 
 export function makeStats(a: InodeAttr, bigint?: boolean): Stats | BigIntStats {

@@ -13,11 +13,13 @@ import {
   changeValid,
   type Dispatcher,
   decodeZusInodeAttr,
+  decodeZusInodeWords,
   dispatcherFor,
   dppOffset,
   dppPool,
   Errno,
   getU64,
+  HOST_LITTLE_ENDIAN,
   IO_POOL_LENT,
   IocAttr,
   IocClone,
@@ -186,6 +188,8 @@ export class InodeClient {
   readonly sbId: number;
   private readonly d: Dispatcher;
   private readonly pmemView: DataView | null;
+  /** pmem as words, for zus_inodes (decodeZusInodeWords): null on a big-endian host. */
+  private readonly pmemWords: Uint32Array | null;
   private readonly ziDpps = new Map<number, number>();
   private readonly readdirBytes: number;
   private readonly linkBuf = new Uint8Array(ZUFS_MAX_SYMLINK);
@@ -197,13 +201,10 @@ export class InodeClient {
   nsBumps = 0;
   /** The entry the last unlink or rmdir removed (after a stale `known`, not the one given). */
   lastRemoved: LookupResult | null = null;
-  /** A zus_inode copied out of pmem (under the change seqlock), decoded from here. */
-  private readonly ziA = new Uint8Array(ZUFS_INODE_SIZE);
   /** NIO reads (GET_MULTY, then one copy from pmem): on until the filesystem says it has none. */
   private nio: boolean;
   /** The block map of the range last asked for by GET_MULTY, with its change-seqlock ticket. */
   private readonly map = new BlockMap();
-  private readonly ziView = new DataView(this.ziA.buffer);
   private readonly pmemBytes: Uint8Array | null;
 
   constructor(
@@ -219,6 +220,10 @@ export class InodeClient {
     const shared = mount as MountInfo & { shared?: SharedArrayBuffer; pmem?: SharedArrayBuffer };
     const p = opts.pmem ?? (shared.pmem ? new Uint8Array(shared.pmem) : undefined);
     this.pmemView = p ? new DataView(p.buffer, p.byteOffset, p.byteLength) : null;
+    this.pmemWords =
+      p && HOST_LITTLE_ENDIAN && (p.byteOffset & 3) === 0
+        ? new Uint32Array(p.buffer, p.byteOffset, p.byteLength >>> 2)
+        : null;
     this.pmemBytes = p ?? null;
     this.nio = this.pmemBytes !== null;
     this.nsGen = opts.nsGen ?? (shared.shared ? new Int32Array(shared.shared, 0, 2) : null);
@@ -255,25 +260,26 @@ export class InodeClient {
   /** The inode's attributes (a SETATTR with an empty mask, or a read of pmem). */
   getattr(ii: number, out: InodeAttr = newAttr()): InodeAttr {
     const dpp = this.ziDpps.get(ii);
-    if (dpp !== undefined && this.pmemBytes && this.tryPmemInode(dppOffset(dpp), out)) return out;
+    if (dpp !== undefined && this.pmemView && this.tryPmemInode(dppOffset(dpp), out)) return out;
     return this.setattrOp(ii, 0, undefined, out);
   }
 
   /**
-   * A zus_inode read from pmem, under the server's change seqlock (zuf-core change.ts): copied while
-   * no ZT is changing anything, and kept only if no change began meanwhile. False when changes kept
-   * coming (the caller then asks the server).
+   * A zus_inode read from pmem, under the server's change seqlock (zuf-core change.ts): decoded
+   * straight from pmem while no ZT is changing anything, and kept only if no change began
+   * meanwhile (decoding cannot throw, so a torn read costs only a retry). False when changes kept
+   * coming (the caller then asks the server; `out` is then overwritten).
    */
   private tryPmemInode(at: number, out: InodeAttr): boolean {
-    const p = this.pmemBytes!;
+    const v = this.pmemView!;
+    const words = this.pmemWords;
     const ctl = this.root.ctl;
     for (let tries = 0; tries < PMEM_READ_TRIES; tries++) {
       const ticket = changeTicket(ctl);
       if (ticket < 0) continue; // a change is being served: it takes a few microseconds
-      this.ziA.set(p.subarray(at, at + ZUFS_INODE_SIZE));
-      if (!changeValid(ctl, ticket)) continue;
-      readZusInode(this.ziView, 0, out);
-      return true;
+      if (words !== null && (at & 3) === 0) decodeZusInodeWords(words, at >> 2, out);
+      else readZusInode(v, at, out);
+      if (changeValid(ctl, ticket)) return true;
     }
     return false;
   }
