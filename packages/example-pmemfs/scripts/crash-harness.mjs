@@ -183,7 +183,11 @@ async function child(image, logPath, round, seed, commitMs, crashWrite) {
         const d = pick(work);
         const ino = fs.newInode(d, tmp, { mode: REG });
         const body = data(Math.floor(rnd() * (rnd() < 0.1 ? 600_000 : 30_000)));
-        fs.write(ino, 0, body);
+        // A write cut short by a full device returns the count it wrote: that file is not the body.
+        if (body.length > 0 && fs.write(ino, 0, body) < body.length) {
+          fs.evict(fs.removeDentry(d, tmp));
+          throw Object.assign(new Error('short write: the device is full'), { code: 'ENOSPC' });
+        }
         if (rnd() < 0.5) fs.fsync(ino);
         const final = `z${nfrozen++}`;
         fs.rename(d, tmp, frozen, final);
