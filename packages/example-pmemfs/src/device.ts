@@ -31,7 +31,11 @@ const W_MUTEX = 0;
 const W_FLUSH = 1;
 const W_JMODE = 2; // 0: flush writes in place; 1: flush is a journaled commit
 const W_JSEQ = 3; // sequence number of the last commit
-const W_RUNTIME = 4;
+// Pages dirtied since the last commit's snapshot that a commit must journal (metadata, and blocks
+// the last commit uses): how big the next transaction is growing (PmemFs commits early on it).
+const W_JDIRTY = 4;
+const W_JDATA = 5; // journal mode: the first data page (pages below it are metadata)
+const W_RUNTIME = 6;
 const W_DIRTY = W_RUNTIME + RUNTIME_WORDS;
 
 const FLUSH_LOCK_MS = 120_000;
@@ -152,9 +156,24 @@ export class PmemDevice {
     if (this.path === null || length <= 0) return;
     const w = this.words;
     const last = Math.floor((offset + length - 1) / PAGE_SIZE);
+    const jdata = Atomics.load(w, W_JDATA); // 0: not journaling yet
+    const cm = W_DIRTY + this.dirtyWords;
     // Always a read-modify-write: it orders our data stores before the flusher's exchange.
-    for (let p = Math.floor(offset / PAGE_SIZE); p <= last; p++)
-      Atomics.or(w, W_DIRTY + (p >>> 5), 1 << (p & 31));
+    for (let p = Math.floor(offset / PAGE_SIZE); p <= last; p++) {
+      const bit = 1 << (p & 31);
+      const old = Atomics.or(w, W_DIRTY + (p >>> 5), bit);
+      if (jdata === 0 || old & bit) continue;
+      const b = p - jdata;
+      if (b < 0 || (w[cm + (b >>> 5)] >>> (b & 31)) & 1) Atomics.add(w, W_JDIRTY, 1);
+    }
+  }
+
+  /**
+   * Pages dirtied since the last commit's snapshot that the next commit journals (metadata and
+   * blocks the last commit uses; new blocks go home without the journal). Approximate, never low.
+   */
+  get journalDirtyPages(): number {
+    return Atomics.load(this.words, W_JDIRTY);
   }
 
   /** The dirty ranges as [offset, length] pairs, coalesced (for tests and tools). */
@@ -217,8 +236,10 @@ export class PmemDevice {
    * @internal journal.ts: turns journaled commits on (or off, for mkfs), with the sequence number
    * of the last commit on the image.
    */
-  setJournalMode(on: boolean, seq = 0): void {
+  setJournalMode(on: boolean, seq = 0, dataStart = 0): void {
     Atomics.store(this.words, W_JSEQ, seq | 0);
+    Atomics.store(this.words, W_JDATA, on ? dataStart : 0);
+    Atomics.store(this.words, W_JDIRTY, 0);
     Atomics.store(this.words, W_JMODE, on ? 1 : 0);
   }
 
@@ -248,6 +269,7 @@ export class PmemDevice {
    * The caller holds the metadata lock, so the pages' contents are consistent with each other.
    */
   takeDirtyPages(): Uint32Array {
+    Atomics.store(this.words, W_JDIRTY, 0);
     const out: number[] = [];
     this.scanDirty(true, (off, len) => {
       for (let p = off / PAGE_SIZE, end = (off + len) / PAGE_SIZE; p < end; p++) out.push(p);
@@ -258,6 +280,7 @@ export class PmemDevice {
   /** @internal gives pages back their dirty bits (a commit that failed: the next one retries). */
   redirty(pages: ArrayLike<number>): void {
     const w = this.words;
+    Atomics.add(w, W_JDIRTY, pages.length);
     for (let i = 0; i < pages.length; i++) Atomics.or(w, W_DIRTY + (pages[i] >>> 5), 1 << (pages[i] & 31));
   }
 

@@ -92,7 +92,7 @@ import {
   setNlink,
   stamp,
 } from './inode.js';
-import { initCommittedMap, journalRecover, type RecoveryResult } from './journal.js';
+import { initCommittedMap, journalRecover, journalRoom, type RecoveryResult } from './journal.js';
 import {
   asIoError,
   BLOCK_SIZE,
@@ -140,6 +140,8 @@ export interface MountReport {
 }
 
 const DEFAULT_COMMIT_MS = 5000;
+/** How long after a failed early commit (a transaction too big for the space left) to try again. */
+const EARLY_RETRY_MS = 100;
 /** Background committers of the devices mounted in this thread, by their image buffer. */
 const committers = new Map<SharedArrayBuffer, ReturnType<typeof setInterval>>();
 
@@ -215,8 +217,18 @@ export class PmemFs {
   private readonly inUse: (ino: number) => boolean;
   /** What mounting did (first mount of a device only; null for later mounts and attaches). */
   mountReport: MountReport | null = null;
-  /** The last background commit's failure, if it failed (it is retried at the next interval). */
+  /** The last background (or early) commit's failure, if it failed (it is retried). */
   lastCommitError: unknown = null;
+  /**
+   * Journaled pages in the next transaction at which an operation's end checks that the transaction
+   * still fits, with room for as many pages again (journal.ts journalRoom): when it would not, the
+   * operation's end commits at once (an `rm -r` on a full device, whose freed blocks are no use to
+   * the journal until a commit). Moves up by the same step after each check. 0: not a file device.
+   */
+  private earlyCheckAt: number;
+  private readonly earlyStep: number;
+  /** After an early commit failed, none is tried before this time (performance.now()). */
+  private earlyRetryAt = 0;
 
   private constructor(sb: Super, opts: MountOptions) {
     this.sb = sb;
@@ -225,6 +237,8 @@ export class PmemFs {
     this.rootIno = sb.g.rootIno;
     this.lockMs = opts.lockTimeoutMs ?? 10_000;
     this.inUse = opts.inUse ?? (() => false);
+    this.earlyStep = Math.max(1, Math.floor((sb.g.journalBlocks - 2) / 4));
+    this.earlyCheckAt = sb.dev.path === null ? 0 : this.earlyStep;
   }
 
   /**
@@ -247,7 +261,7 @@ export class PmemFs {
       }
       if (device.path !== null) {
         initCommittedMap(device, g);
-        device.setJournalMode(true, report.recovery.seq);
+        device.setJournalMode(true, report.recovery.seq, g.dataStart);
       }
     }
     const sb = new Super(device, g);
@@ -264,10 +278,11 @@ export class PmemFs {
 
   /** Frees every inode with no link left (first mount: nobody can have it open). */
   private freeOrphans(): number {
-    const sb = this.enter();
     let freed = 0;
-    try {
-      for (let ino = 1; ino < sb.g.inodeCount; ino++) {
+    for (let ino = 1; ino < this.geometry.inodeCount; ino++) {
+      // One orphan per hold of the lock: an early commit may come between two.
+      const sb = this.enter();
+      try {
         if (ino === this.rootIno || !isInodeUsed(sb, ino)) continue;
         const zi = sb.zi(ino);
         if (nlink(sb, zi) !== 0 || !hasValidType(mode(sb, zi))) continue;
@@ -277,11 +292,11 @@ export class PmemFs {
         } catch {
           // A damaged orphan stays for fsck (its map or directory is unreadable); mount goes on.
         }
+      } catch (e) {
+        throw asIoError(e);
+      } finally {
+        this.leave();
       }
-    } catch (e) {
-      throw asIoError(e);
-    } finally {
-      this.leave();
     }
     return freed;
   }
@@ -343,6 +358,42 @@ export class PmemFs {
 
   private leave(): void {
     this.device.mutex.unlock();
+    const at = this.earlyCheckAt;
+    if (at > 0) {
+      const pages = this.device.journalDirtyPages;
+      if (pages >= at || (pages > 0 && this.lowOnSpace())) this.earlyCheck(pages);
+      else if (pages < at - this.earlyStep) this.earlyCheckAt = this.earlyStep; // a commit came
+    }
+  }
+
+  /**
+   * The next transaction has grown by another step: if it would not fit the journal with room for
+   * one more step, commit now, between two operations (a consistent state, as the background
+   * commit's). A failure is kept in lastCommitError and retried later: the operation that just
+   * ended has succeeded all the same.
+   */
+  /** Fewer free blocks than twice the journal: a commit's overflow copies may not find room. */
+  private lowOnSpace(): boolean {
+    return freeBlockCount(this.sb) < 2 * this.geometry.journalBlocks;
+  }
+
+  private earlyCheck(pages: number): void {
+    const dev = this.device;
+    const g = this.geometry;
+    // Low on space, the overflow blocks a commit would copy into may go to a write before it runs:
+    // then the journal region alone must hold the transaction, checked at every operation's end.
+    const low = this.lowOnSpace();
+    this.earlyCheckAt = low ? pages + 1 : pages + this.earlyStep;
+    const now = performance.now();
+    if (now < this.earlyRetryAt || !dev.journaled || dev.isClosed) return;
+    if (journalRoom(dev, g, pages + this.earlyStep, !low) >= 0) return;
+    try {
+      dev.flush();
+      this.earlyCheckAt = this.earlyStep;
+    } catch (e) {
+      this.lastCommitError = e;
+      this.earlyRetryAt = now + EARLY_RETRY_MS;
+    }
   }
 
   // ~~~ superblock ~~~

@@ -71,6 +71,30 @@ export function initCommittedMap(dev: PmemDevice, g: Geometry): void {
   for (let i = 0; i < words && i < cm.length; i++) cm[i] = dev.u32[at + i] | 0;
 }
 
+/**
+ * How many blocks a commit could hold `pages` journaled pages in (the journal region past its commit
+ * block, then data blocks free both in the last commit and now), minus what the descriptors take:
+ * the transaction fits while this is >= 0. Counts overflow blocks only as far as it needs to, and
+ * none with `overflow` false.
+ */
+export function journalRoom(dev: PmemDevice, g: Geometry, pages: number, overflow = true): number {
+  const need = Math.ceil(pages / PER_DESC) + pages;
+  let room = g.journalBlocks - 1;
+  if (room >= need || !overflow) return room - need;
+  const cm = dev.committedMap;
+  const at = (g.bbmStart * BLOCK_SIZE) >>> 2;
+  const words = Math.ceil(g.dataBlocks / 32);
+  for (let i = 0; i < words && room < need; i++) {
+    let free = ~(dev.u32[at + i] | cm[i]);
+    if (i === words - 1 && g.dataBlocks % 32 !== 0) free &= (1 << (g.dataBlocks % 32)) - 1;
+    while (free !== 0) {
+      free &= free - 1;
+      room++;
+    }
+  }
+  return room - need;
+}
+
 function writeAll(fd: number, buf: Uint8Array, off: number, len: number, pos: number): void {
   for (let done = 0; done < len; ) done += fs.writeSync(fd, buf, off + done, len - done, pos + done);
 }

@@ -286,6 +286,59 @@ describe('journal', () => {
     expect(fs.lastCommitError).toBe(null);
   });
 
+  it('keeps every transaction within the journal: a full device still commits the removal of a big tree', () => {
+    tmp = tempDir();
+    const image = join(tmp.dir, 'full.img');
+    const dev0 = PmemDevice.createFile(image, 8 << 20);
+    mkfs(dev0, { label: 'full', journalBlocks: 16, inodes: 4096 });
+    dev0.close();
+    let fs = PmemFs.mount(PmemDevice.openFile(image), { commitIntervalMs: 0 });
+    // Fill the device: many directories of small files (metadata spread over many pages).
+    const dirs: number[] = [];
+    let full = false;
+    for (let d = 0; !full && d < 400; d++) {
+      const dir = fs.newInode(ROOT_INO, `d${d}`, { mode: DIR });
+      dirs.push(dir);
+      for (let f = 0; f < 20; f++) {
+        try {
+          const ino = fs.newInode(dir, `f${f}`, { mode: REG });
+          if (fs.write(ino, 0, new Uint8Array(6000).fill(f)) < 6000) full = true;
+        } catch (e) {
+          if ((e as { code?: string }).code !== 'ENOSPC') throw e;
+          full = true;
+        }
+        if (full) break;
+      }
+    }
+    expect(full).toBe(true);
+    fs.sync();
+    expect(fs.statfs().bfree).toBeLessThan(8);
+    // Remove it all, no sync of our own: hundreds of metadata pages, no free block for overflow copies.
+    for (let d = 0; d < dirs.length; d++) {
+      let pos = 0;
+      const names: string[] = [];
+      while (pos !== DIR_POS_END) {
+        pos = fs.readdir(dirs[d], pos, (_ino, _t, _n, name) => {
+          const n = dec(name);
+          if (n !== '.' && n !== '..') names.push(n);
+          return true;
+        });
+      }
+      for (const n of names) fs.evict(fs.removeDentry(dirs[d], n));
+      fs.evict(fs.removeDentry(ROOT_INO, `d${d}`, 1));
+    }
+    expect(fs.lastCommitError).toBeNull();
+    fs.close(); // the last commit: it must fit, as every early one did
+    fs = PmemFs.mount(PmemDevice.openFile(image), { commitIntervalMs: 0 });
+    try {
+      expect(dump(fs).size).toBe(0);
+      expect(fs.check()).toEqual([]);
+      expect(fs.statfs().bfree).toBeGreaterThan(1000);
+    } finally {
+      fs.close();
+    }
+  });
+
   it('upgrades a format-1 image when it mounts it', () => {
     const dev = PmemDevice.memory(4 << 20);
     mkfs(dev);
