@@ -133,9 +133,8 @@ function superBlock(fs: PmemFs): SuperBlock {
       fs.removeDentry(dir, nameOf(name), isDir ? REMOVE_DIR : 0, ino);
     },
     rename(oldDir, oldName, newDir, newName, flags) {
-      const replaced = fs.rename(oldDir, nameOf(oldName), newDir, nameOf(newName), flags);
       // A replaced inode that lost its last link and has no users is freed by the app's FREE_INODE.
-      void replaced;
+      return fs.rename(oldDir, nameOf(oldName), newDir, nameOf(newName), flags);
     },
     readdir(dir, pos, it) {
       // '.' and '..' are the app side's: start past them.

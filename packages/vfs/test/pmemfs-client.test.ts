@@ -94,6 +94,24 @@ describe('pmemfs through the server', () => {
     umountFs(a.root, a.m.sbId);
   });
 
+  it('rename frees the inode the filesystem replaced, not the one a stale view names', async () => {
+    const a = await open(`memory=${16 * 1024 * 1024}`);
+    const root = a.m.rootIi;
+    const src = a.c.create(root, 'a', 0o644);
+    const seen = a.c.create(root, 'b', 0o644); // what a cache would still hold for 'b'
+    a.c.unlink(root, 'b');
+    const keep = a.c.create(root, 'keep', 0o644); // likely takes the number 'b' had
+    const now = a.c.create(root, 'b', 0o600); // another thread's 'b' since
+    expect(now.ii).not.toBe(seen.ii);
+    a.c.rename(root, 'a', root, 'b', 0, { src, dst: seen });
+    expect(a.c.lastReplaced).toBe(now.ii);
+    expect(() => a.c.getattr(now.ii)).toThrow(expect.objectContaining({ errno: Errno.ESTALE })); // freed
+    expect(a.c.lookup(root, 'b').ii).toBe(src.ii);
+    expect(a.c.lookup(root, 'keep').ii).toBe(keep.ii);
+    expect(a.c.find(root, 'a')).toBeNull();
+    umountFs(a.root, a.m.sbId);
+  });
+
   it('answers getattr from pmem in a thread that never looked the inode up, after one SETATTR', async () => {
     const s = await startServer({ zts: 2, channels: 2, filesystems: [PMEMFS_TYPE] });
     servers.push(s);

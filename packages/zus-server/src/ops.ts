@@ -443,7 +443,7 @@ function rename(zt: Zt, v: DataView): number {
   if (!m.sb.rename) return ENOTSUP;
   const s = scratchFor(zt, v);
   if (!s.name1.set(IocRename.old_d_str) || !s.name2.set(IocRename.new_d_str)) return -Errno.ENOENT;
-  m.sb.rename(
+  const replaced = m.sb.rename(
     inoAt(v, IocRename.old_dir_ii),
     s.name1,
     inoAt(v, IocRename.new_dir_ii),
@@ -451,6 +451,15 @@ function rename(zt: Zt, v: DataView): number {
     getU64(v, IocRename.flags),
     getTimeNs(v, IocRename.time),
   );
+  // The inode replaced, as the filesystem saw it, when the app asked for it (out_max covers it).
+  if (
+    typeof replaced === 'number' &&
+    v.getUint16(IocHdr.out_start, true) === IocRename.new_zus_ii &&
+    v.getUint16(IocHdr.out_max, true) >= 8
+  ) {
+    setU64(v, IocRename.new_zus_ii, replaced > 0 ? iiCookie(m.sbId, replaced) : 0);
+    replyTo(v, IocRename.new_zus_ii + 8);
+  }
   return 0;
 }
 

@@ -116,7 +116,10 @@ export interface SuperBlock {
    * RENAME (renameat2): `flags` RENAME_NOREPLACE (EEXIST when the target exists) or RENAME_EXCHANGE
    * (swap the two). A replaced target loses a link (a directory target must be empty: ENOTEMPTY);
    * `timeNs` is the ctime/mtime to set: on both
-   * directories, and the ctime of the moved inode (the app side sends no SETATTR for it).
+   * directories, and the ctime of the moved inode (the app side sends no SETATTR for it). Return
+   * the inode the rename replaced (0: none): the app frees it when that was its last link, and
+   * learns it from you, not from its own view of the target, which another thread may have changed.
+   * A filesystem that returns nothing leaves the app to its view.
    */
   rename?(
     oldDir: number,
@@ -125,7 +128,7 @@ export interface SuperBlock {
     newName: ZName,
     flags: number,
     timeNs: number,
-  ): void;
+  ): number | undefined | void;
   /**
    * READDIR: emit entries of `dir` starting at cookie `pos` (0: the start) with zdeEmit(it, ino,
    * DT_type, posOfNextEntry, name) until it returns false; the framework answers `more` from it.

@@ -973,8 +973,14 @@ export class ZufsSync {
     } catch (err) {
       throw e(err);
     }
-    // A file moved (no path went through it): only paths to it and to what it replaced go stale.
-    if (!sDir && !isLinkMode(s.attr.mode) && !(d && isLinkMode(d.attr.mode)))
+    // A file moved (no path went through it): only paths to it and to what it replaced go stale,
+    // if what it replaced is what we saw there (else another thread's change: drop everything).
+    if (
+      !sDir &&
+      !isLinkMode(s.attr.mode) &&
+      !(d && isLinkMode(d.attr.mode)) &&
+      this.c.lastReplaced === (d ? d.ii : 0)
+    )
       this.r.ownRemoval(start, this.c.nsBumps - bumps, s.ii, false, d ? d.ii : -1);
   }
 

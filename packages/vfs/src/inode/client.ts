@@ -41,6 +41,7 @@ import {
   isDir,
   type MountInfo,
   newZusInodeAttr,
+  RENAME_EXCHANGE,
   readUtf8,
   S_IFDIR,
   S_IFLNK,
@@ -201,6 +202,8 @@ export class InodeClient {
   nsBumps = 0;
   /** The entry the last unlink or rmdir removed (after a stale `known`, not the one given). */
   lastRemoved: LookupResult | null = null;
+  /** The inode the last rename replaced, as the filesystem reported it (0: none). */
+  lastReplaced = 0;
   /** NIO reads (GET_MULTY, then one copy from pmem): on until the filesystem says it has none. */
   private nio: boolean;
   /** The block map of the range last asked for by GET_MULTY, with its change-seqlock ticket. */
@@ -501,7 +504,10 @@ export class InodeClient {
       if (isDir(src.attr.mode) && !isDir(dst.attr.mode)) fail(Errno.ENOTDIR, 'rename', newName);
       if (!isDir(src.attr.mode) && isDir(dst.attr.mode)) fail(Errno.EISDIR, 'rename', newName);
     }
-    const ch = this.begin(ZUFS_OP_RENAME, IocRename.SIZE);
+    // Our view of the target; the server says which inode it really replaced (another thread may
+    // have changed the target since we looked).
+    let replaced = dst && !(flags & RENAME_EXCHANGE) && dst.ino !== src.ino ? dst.ii : 0;
+    const ch = this.begin(ZUFS_OP_RENAME, IocRename.SIZE, IocRename.new_zus_ii, 8);
     try {
       const v = ch.op;
       setU64(v, IocRename.old_dir_ii, oldDirIi);
@@ -514,12 +520,20 @@ export class InodeClient {
       setU64(v, IocRename.flags, flags);
       this.call(ch, 'rename', oldName);
       this.bumpNs();
+      if (ch.outLen >= 8 && !(flags & RENAME_EXCHANGE)) replaced = getU64(v, IocRename.new_zus_ii);
     } finally {
       ch.release();
     }
-    if (dst && !(flags & 2) && dst.ino !== src.ino) {
-      const a = this.getattr(dst.ii);
-      if (a.nlink === 0 && !this.opts.inUse?.(dst.ii)) this.release(dst.ii, 0);
+    this.lastReplaced = replaced;
+    if (replaced !== 0) {
+      let nlink = 1;
+      try {
+        nlink = this.getattr(replaced).nlink;
+      } catch (e) {
+        // Freed already: a thread that had it open closed it meanwhile.
+        if ((e as ZufsError).errno !== Errno.ESTALE) throw e;
+      }
+      if (nlink === 0 && !this.opts.inUse?.(replaced)) this.release(replaced, 0);
     }
   }
 

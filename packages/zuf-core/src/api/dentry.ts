@@ -66,7 +66,8 @@ export const IocRenameLayout = defineStruct('zufs_ioc_rename', [
   /*  24 */ field.cookie('old_dir_ii'),
   /*  32 */ field.cookie('new_dir_ii'),
   /*  40 */ field.cookie('old_zus_ii'), // the inode moved
-  /*  48 */ field.cookie('new_zus_ii'), // the inode replaced at the target (0: none)
+  /*  48 */ field.cookie('new_zus_ii'), // the inode replaced at the target (0: none); OUT too
+  //                                      when out_start/out_max cover it: the one the server replaced
   /*  56 */ field.zstr('old_d_str'),
   /* 312 */ field.zstr('new_d_str'),
   /* 568 */ field.time('time'), //         ctime/mtime to set, ns
