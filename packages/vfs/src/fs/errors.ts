@@ -21,7 +21,8 @@ export function errnoOf(code: string): number {
 /** `CODE: text, syscall 'path' -> 'dest'`, with exactly the own properties errno, code, syscall, path, dest. */
 export function uvError(errno: number, syscall: string, path?: string, dest?: string): FsError {
   const e = Math.abs(errno);
-  const [code, text] = sysMap.get(-e) ?? [`E${e}`, 'unknown error'];
+  // An errno libuv has no name for (ESTALE on Node 20) is Node's UNKNOWN; errno keeps the number.
+  const [code, text] = sysMap.get(-e) ?? ['UNKNOWN', 'unknown error'];
   let message = `${code}: ${text}, ${syscall}`;
   if (path !== undefined) message += ` '${path}'`;
   if (dest !== undefined) message += ` -> '${dest}'`;
