@@ -128,7 +128,7 @@ export interface SuperBlock {
     newName: ZName,
     flags: number,
     timeNs: number,
-  ): number | undefined | void;
+  ): number | undefined;
   /**
    * READDIR: emit entries of `dir` starting at cookie `pos` (0: the start) with zdeEmit(it, ino,
    * DT_type, posOfNextEntry, name) until it returns false; the framework answers `more` from it.
