@@ -64,56 +64,20 @@ const SYNC_NAMES = [
   'fremovexattr',
 ] as const;
 
+/** Every method but close and the f* ones (fstat, fchmod, fgetxattr...), which take an fd. */
+const takesPath = (base: string) => base !== 'close' && !base.startsWith('f');
+
+/** Linux's ESTALE (libuv has no name for it on Node 20: Node's errors say UNKNOWN, errno -116). */
+const ESTALE = 116;
+
 /**
- * Methods that name a file by path. One that meets ESTALE (the inode its walk found, maybe from the
+ * A method that names a file by path and meets ESTALE (the inode its walk found, maybe from the
  * name cache, was freed by another thread before the operation reached it) runs once more after the
  * thread's name cache is dropped, as Linux retries such a syscall with a revalidating walk
  * (retry_estale): the second walk finds what the name holds now, or ENOENT. The first attempt
  * changed nothing: a filesystem refuses a stale inode before it changes anything, and the
  * compound ones (cp, rm, writeFile) may safely run again.
  */
-const PATH_NAMES: ReadonlySet<string> = new Set([
-  'access',
-  'appendFile',
-  'chmod',
-  'chown',
-  'copyFile',
-  'cp',
-  'lchmod',
-  'lchown',
-  'link',
-  'lstat',
-  'lutimes',
-  'mkdir',
-  'mkdtemp',
-  'open',
-  'readdir',
-  'readFile',
-  'readlink',
-  'realpath',
-  'rename',
-  'rm',
-  'rmdir',
-  'stat',
-  'statfs',
-  'symlink',
-  'truncate',
-  'unlink',
-  'utimes',
-  'writeFile',
-  'getxattr',
-  'lgetxattr',
-  'setxattr',
-  'lsetxattr',
-  'listxattr',
-  'llistxattr',
-  'removexattr',
-  'lremovexattr',
-]);
-
-/** Linux's ESTALE (libuv has no name for it on Node 20: Node's errors say UNKNOWN, errno -116). */
-const ESTALE = 116;
-
 function retryStale(s: ZufsSync, fn: AnyFn): AnyFn {
   return (...args: unknown[]) => {
     try {
@@ -335,7 +299,7 @@ export function makeFs(s: ZufsSync): ZufsFs {
   const bind = (name: string) => (s as unknown as Record<string, AnyFn>)[name].bind(s) as AnyFn;
   const promises: Record<string, AnyFn> = {};
   for (const base of SYNC_NAMES) {
-    const sync = PATH_NAMES.has(base) ? retryStale(s, bind(`${base}Sync`)) : bind(`${base}Sync`);
+    const sync = takesPath(base) ? retryStale(s, bind(`${base}Sync`)) : bind(`${base}Sync`);
     fs[`${base}Sync`] = sync;
     fs[base] = callbackForm(sync);
     promises[base] = async (...args: unknown[]) => sync(...args);
