@@ -92,8 +92,11 @@ describe('name cache', () => {
     const w = new Worker(WORKER, {
       workerData: { mount: fs.descriptor, from: '/w/x/old', to: '/w/x/new', gone: '/w/x/gone' },
     });
+    // Listen for exit first: a worker that exits right after posting gets its message delivered
+    // and its 'exit' emitted in one turn, before an `await once(w, 'exit')` written after would listen.
+    const exited = once(w, 'exit');
     const [out] = await once(w, 'message');
-    await once(w, 'exit');
+    await exited;
     expect(out.error).toBeUndefined();
     expect(out.before).toBe('moved');
     expect(fs.statSync('/w/x/new').size).toBe(5);
