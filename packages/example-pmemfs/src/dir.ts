@@ -379,19 +379,30 @@ export function dirReaddir(sb: Super, dzi: number, ino: number, pos: number, emi
   const G = depthG(sb, dzi);
   const slots = 2 ** G;
   let key = Math.floor(pos) - POS_FIRST;
-  const batch: number[] = [];
+  // Entries of a bucket at or after `key`: their offsets and keys, and their order by key (the
+  // keys read once each, not at every comparison of the sort).
+  const ents: number[] = [];
+  const keys: number[] = [];
+  const order: number[] = [];
+  const byKey = (x: number, y: number) => keys[x] - keys[y];
   for (let i = slotOf(Math.floor(key / CIDX_LIMIT), G); i < slots; ) {
     const head = headAt(sb, dzi, i);
     if (bDepth(sb, head) > G) throw corrupt(`bucket ${head} deeper than its table`);
     const span = 2 ** (G - bDepth(sb, head));
-    // Entries of this bucket at or after `key`, by key (pairs of key and offset, sorted by key).
-    batch.length = 0;
+    ents.length = 0;
+    keys.length = 0;
+    order.length = 0;
     forEachEntry(sb, head, (e) => {
-      if (eKey(sb, e) >= key) batch.push(e);
-    });
-    batch.sort((x, y) => eKey(sb, x) - eKey(sb, y));
-    for (const e of batch) {
       const k = eKey(sb, e);
+      if (k < key) return;
+      order.push(ents.length);
+      ents.push(e);
+      keys.push(k);
+    });
+    order.sort(byKey);
+    for (let j = 0; j < order.length; j++) {
+      const e = ents[order[j]];
+      const k = keys[order[j]];
       if (!emit(eIno(sb, e), eType(sb, e), POS_FIRST + k + 1, eName(sb, e))) return POS_FIRST + k;
     }
     i = i - (i % span) + span;

@@ -854,6 +854,11 @@ export class ZufsSync {
       const n = this.r.resolve(dirPath, true, 'scandir');
       if (!isDirMode(n.attr.mode)) fail('ENOTDIR', 'scandir', dirPath);
       if (!permits(n.attr, this.cred, R_OK)) fail('EACCES', 'scandir', dirPath);
+      if (!op.recursive && !op.withFileTypes && op.encoding !== 'buffer') {
+        // The common case: names only, straight from the client (no entry pairs in between).
+        wrap(() => this.c.readdir(n.ii, 0, (name) => void out.push(name)), 'scandir', dirPath);
+        return;
+      }
       const ents = wrap(() => this.entries(n), 'scandir', dirPath);
       for (const [name, type] of ents) {
         const relName = rel ? `${rel}/${name}` : name;
