@@ -19,7 +19,6 @@ import {
   IocIO,
   iomEncode,
   iomEncodeBn,
-  S_IFDIR,
   S_IFLNK,
   S_IFMT,
   STATX_ATIME,
@@ -43,7 +42,7 @@ import {
 } from '@zufs/zuf-core/api';
 import { defineFsType, Errno, type SuperBlock, type ZName, ZusError } from '@zufs/zus-server';
 import { type DeviceDescriptor, PmemDevice } from './device.js';
-import { PmemFs, REMOVE_DIR, type SetattrIn } from './fs.js';
+import { PmemFs, type SetattrIn } from './fs.js';
 import { mkfs } from './mkfs.js';
 import { BLOCK_SIZE, PMEMFS_MAGIC, ROOT_INO } from './super.js';
 
@@ -122,15 +121,8 @@ function superBlock(fs: PmemFs): SuperBlock {
       fs.addDentry(dir, ino, nameOf(name));
     },
     removeDentry(dir, ino, name) {
-      // A freed inode is a stale view of the name: ENOENT, as a name that holds another inode.
-      let zi: number;
-      try {
-        zi = fs.iget(ino);
-      } catch {
-        throw new ZusError(Errno.ENOENT, 'the name holds another inode now');
-      }
-      const isDir = (dev.dv.getUint16(zi + ZusInode.i_mode, true) & S_IFMT) === S_IFDIR;
-      fs.removeDentry(dir, nameOf(name), isDir ? REMOVE_DIR : 0, ino);
+      // Only if the name still holds `ino` (ENOENT otherwise), as what that inode is.
+      fs.removeDentry(dir, nameOf(name), 0, ino);
     },
     rename(oldDir, oldName, newDir, newName, flags) {
       // A replaced inode that lost its last link and has no users is freed by the app's FREE_INODE.

@@ -592,7 +592,8 @@ export class PmemFs {
    */
   /**
    * Removes `name` from `dir`; returns its inode (evict() it when its last link went). `ino`, when
-   * not 0: the inode the caller believes the name holds; another one there is ENOENT, untouched.
+   * not 0: the inode the caller believes the name holds (another one there is ENOENT, untouched),
+   * removed as what it is, a directory (rmdir's rules) or not, whatever `flags` say.
    */
   removeDentry(dir: number, name: Name, flags = 0, ino = 0): number {
     const n = toBytes(name);
@@ -609,8 +610,8 @@ export class PmemFs {
       if (ino !== 0 && at !== ino) throw new ZufsError(Errno.ENOENT, 'the name holds another inode now');
       const zi = sb.zi(at);
       const isD = isDir(mode(sb, zi));
-      if (rmdir && !isD) throw new ZufsError(Errno.ENOTDIR, 'not a directory');
-      if (!rmdir && isD) throw new ZufsError(Errno.EISDIR, 'is a directory');
+      if (ino === 0 && rmdir && !isD) throw new ZufsError(Errno.ENOTDIR, 'not a directory');
+      if (ino === 0 && !rmdir && isD) throw new ZufsError(Errno.EISDIR, 'is a directory');
       if (isD && dirCount(sb, zi) > 0) throw new ZufsError(Errno.ENOTEMPTY, 'directory not empty');
       dirRemove(sb, dzi, e);
       if (isD) {

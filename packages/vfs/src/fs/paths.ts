@@ -101,6 +101,9 @@ export class Resolver {
   private readonly dead = new Set<number>();
   /** A cached path has a '..' component: it may go through a directory that an rmdir removed. */
   private dotDot = false;
+  /** ownChangeStart(): the generation (-1: none to keep) and the client's bump count then. */
+  private ownGen = -1;
+  private ownBumps = 0;
 
   constructor(
     readonly c: InodeClient,
@@ -138,27 +141,31 @@ export class Resolver {
   }
 
   /**
-   * Before a change of this thread's own that moves the namespace generation: the generation, or
-   * -1 when the cache already missed another thread's change (it will be dropped anyway).
+   * Before a change of this thread's own that moves the namespace generation: notes the generation
+   * (unless the cache already missed another thread's change: it will be dropped anyway) and how
+   * often the client had moved it, for ownRemoval().
    */
-  ownChangeStart(): number {
+  ownChangeStart(): void {
     const w = this.gen;
-    if (w === null) return -1;
-    const g = Atomics.load(w, 0);
-    return g === this.seen ? g : -1;
+    const g = w === null ? -1 : Atomics.load(w, 0);
+    this.ownGen = g === this.seen ? g : -1;
+    this.ownBumps = this.c.nsBumps;
   }
 
   /**
    * After this thread removed a name of inode `ii` (unlink, rmdir, a rename's source; `also`: the
-   * inode a rename replaced, or -1; `bumps`: how often it moved the generation doing so): when
-   * nothing else moved it meanwhile, the cache is kept and only paths that lead to those inodes are
+   * inode a rename replaced, or -1), since ownChangeStart(): when only the client's own bumps moved
+   * the generation meanwhile, the cache is kept and only paths that lead to those inodes are
    * forgotten, instead of every name. The caller leaves out what other paths went through: a
    * symlink, a renamed directory; they drop everything, as another thread's change does.
    */
-  ownRemoval(start: number, bumps: number, ii: number, wasDir: boolean, also = -1): void {
+  ownRemoval(ii: number, wasDir: boolean, also = -1): void {
     const w = this.gen;
-    if (w === null || start < 0 || Atomics.load(w, 0) !== start + bumps) return;
-    this.seen = start + bumps;
+    const start = this.ownGen;
+    const now = start + this.c.nsBumps - this.ownBumps;
+    this.ownGen = -1;
+    if (w === null || start < 0 || Atomics.load(w, 0) !== now) return;
+    this.seen = now;
     if (this.dead.size + 2 > DEAD_MAX || (wasDir && this.dotDot)) this.drop();
     else {
       this.dead.add(ii);

@@ -881,17 +881,15 @@ export class ZufsSync {
     if (isDirMode(e.attr.mode)) fail('EISDIR', 'unlink', p);
     if (par.trailingSlash) fail('ENOTDIR', 'unlink', p);
     this.mayModify(par.dir, e, 'unlink', p);
-    const start = this.r.ownChangeStart();
-    const bumps = this.c.nsBumps;
+    this.r.ownChangeStart();
     wrap(() => this.c.unlink(par.dir.ii, par.name, e), 'unlink', p);
-    this.ownRemoval(start, bumps);
+    this.ownRemoval();
   }
 
   /** After this thread's unlink or rmdir: its name cache forgets only what led to the removed inode. */
-  private ownRemoval(start: number, bumps: number): void {
+  private ownRemoval(): void {
     const gone = this.c.lastRemoved;
-    if (gone && !isLinkMode(gone.attr.mode))
-      this.r.ownRemoval(start, this.c.nsBumps - bumps, gone.ii, isDirMode(gone.attr.mode));
+    if (gone && !isLinkMode(gone.attr.mode)) this.r.ownRemoval(gone.ii, isDirMode(gone.attr.mode));
   }
 
   rmdirSync(path: unknown, o?: unknown): void {
@@ -910,10 +908,9 @@ export class ZufsSync {
     if (!isDirMode(e.attr.mode)) fail('ENOTDIR', 'rmdir', p);
     this.mayModify(par.dir, e, 'rmdir', p);
     // ENOTEMPTY is the filesystem's (REMOVE_DENTRY of a directory with entries): no READDIR here.
-    const start = this.r.ownChangeStart();
-    const bumps = this.c.nsBumps;
+    this.r.ownChangeStart();
     wrap(() => this.c.rmdir(par.dir.ii, par.name, e), 'rmdir', p);
-    this.ownRemoval(start, bumps);
+    this.ownRemoval();
   }
 
   rmSync(path: unknown, o?: unknown): void {
@@ -971,8 +968,7 @@ export class ZufsSync {
     this.mayModify(src.dir, s, 'rename', o, n);
     this.mayModify(dst.dir, d, 'rename', o, n);
     // The filesystem stamps the moved inode's ctime (as Linux filesystems do in their rename).
-    const start = this.r.ownChangeStart();
-    const bumps = this.c.nsBumps;
+    this.r.ownChangeStart();
     try {
       this.c.rename(src.dir.ii, src.name, dst.dir.ii, dst.name, 0, { src: s, dst: d });
     } catch (err) {
@@ -986,7 +982,7 @@ export class ZufsSync {
       !(d && isLinkMode(d.attr.mode)) &&
       this.c.lastReplaced === (d ? d.ii : 0)
     )
-      this.r.ownRemoval(start, this.c.nsBumps - bumps, s.ii, false, d ? d.ii : -1);
+      this.r.ownRemoval(s.ii, false, d ? d.ii : -1);
   }
 
   symlinkSync(target: unknown, path: unknown, _type?: unknown): void {
