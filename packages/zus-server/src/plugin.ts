@@ -95,14 +95,15 @@ export interface SuperBlock {
    * NEW_INODE: create an inode from `zi` (i_mode, i_uid, i_gid, times, i_rdev; i_nlink and i_size
    * are the filesystem's to set) and, unless `flags & ZI_TMPFILE` (then `name` is null), link it as
    * `name` in directory `dir`. A symlink's target is `symlink` (a view, valid during the call).
-   * Returns the new inode number.
+   * Returns the new inode number. Throw EEXIST when `name` is taken: the app does not always look
+   * it up first (mkdir asks straight away), and app threads of a mount may race for one name.
    */
   newInode?(dir: number, name: ZName | null, zi: DataView, flags: number, symlink: Uint8Array | null): number;
   /** FREE_INODE: the app dropped an inode whose i_nlink is 0: free it and its blocks. */
   freeInode?(ino: number): void;
   /** LOOKUP: the inode number of `name` in directory `dir`; 0 (or a thrown ENOENT) when it is not there. */
   lookup?(dir: number, name: ZName): number;
-  /** ADD_DENTRY (link): link inode `ino` as `name` in `dir` and raise its i_nlink. */
+  /** ADD_DENTRY (link): link inode `ino` as `name` in `dir` and raise its i_nlink (EEXIST when taken). */
   addDentry?(dir: number, ino: number, name: ZName): void;
   /**
    * REMOVE_DENTRY (unlink, rmdir): remove `name` (inode `ino`) from `dir` and lower its i_nlink (a

@@ -79,6 +79,8 @@ export interface Parent {
 const CACHE_MAX = 4096;
 /** Inodes this thread removed that the cache still holds, before it is dropped whole instead. */
 const DEAD_MAX = 256;
+/** created() scans a cache this small for paths to a reused inode number; a larger one is dropped. */
+const DEAD_SCAN_MAX = 256;
 
 /**
  * Path resolution with a name cache: a path that resolved once maps to its inode until the mount's
@@ -171,6 +173,25 @@ export class Resolver {
       this.dead.add(ii);
       if (also >= 0) this.dead.add(also);
     }
+  }
+
+  /**
+   * After this thread created `path` (not followed) as inode `ii`: the entry is cached, so the next
+   * call on the name needs no LOOKUP. A number this thread marked dead has come back as the new
+   * inode: the paths that still lead to the old one are forgotten first (by a scan of a small
+   * cache; a large one is dropped instead), then the number is live again.
+   */
+  created(path: string, ii: number): void {
+    if (!this.fresh()) return;
+    if (this.dead.size > 0 && this.dead.has(ii)) {
+      const m = [this.followed, this.unfollowed, this.dirs, this.entries];
+      if (m[0].size + m[1].size + m[2].size + m[3].size > DEAD_SCAN_MAX) this.drop();
+      else {
+        for (const map of m) for (const [k, v] of map) if (v === ii) map.delete(k);
+        this.dead.delete(ii);
+      }
+    }
+    this.remember(this.entries, path, ii);
   }
 
   private remember(m: Map<string, number>, path: string, ii: number): void {

@@ -2,6 +2,7 @@
 import { constants } from 'node:fs';
 import { posix } from 'node:path';
 import {
+  Errno,
   S_ISGID,
   STATX_ATIME,
   STATX_CTIME,
@@ -490,6 +491,7 @@ export class ZufsSync {
         );
         node = { ii: r.ii, attr: r.attr };
         created = true;
+        this.r.created(p, r.ii);
       }
     } else node = this.r.resolve(p, !(fl & O_NOFOLLOW), 'open');
     const a = node.attr;
@@ -801,17 +803,28 @@ export class ZufsSync {
     return first;
   }
 
+  /**
+   * mkdir(2) of one directory. No LOOKUP first: NEW_INODE answers EEXIST itself (one dispatch, not
+   * two). Any other failure looks the name up, since an existing name wins over every other error
+   * (EACCES, EROFS, ENOSPC), as in Linux.
+   */
   private mkdirOne(p: string, mode: number): void {
-    const par = this.r.parent(p, 'mkdir');
-    if (par.entry) fail('EEXIST', 'mkdir', p);
-    this.mayModify(par.dir, null, 'mkdir', p);
+    const par = this.r.parent(p, 'mkdir', false);
+    if (par.dots) fail('EEXIST', 'mkdir', p);
     // A setgid directory passes its group down, and its setgid bit to subdirectories (as Linux).
     const sgid = par.dir.attr.mode & S_ISGID;
-    wrap(
-      () => this.c.mkdir(par.dir.ii, par.name, mode | sgid, this.cred.uid, this.newGid(par.dir)),
-      'mkdir',
-      p,
-    );
+    let r: LookupResult;
+    try {
+      this.mayModify(par.dir, null, 'mkdir', p);
+      r = this.c.mkdir(par.dir.ii, par.name, mode | sgid, this.cred.uid, this.newGid(par.dir));
+    } catch (e) {
+      const n = (e as { errno?: number }).errno;
+      if (n !== undefined && Math.abs(n) !== Errno.EEXIST && this.r.entryOf(par, p, 'mkdir')) {
+        fail('EEXIST', 'mkdir', p);
+      }
+      throw (e as { name?: string }).name === 'ZufsError' ? uvError(errnoFrom(e), 'mkdir', p) : e;
+    }
+    this.r.created(p, r.ii);
   }
 
   /** The group of a new inode in `dir`: the directory's when it is setgid, else the caller's. */

@@ -272,6 +272,22 @@ export const errorCases: Case[] = [
           syscall: 'scandir',
           path: p('closed'),
         });
+        // An existing name wins over the permission the directory lacks; a new one does not.
+        expectSyncUv(() => ufs.mkdirSync(p('closed')), {
+          code: 'EEXIST',
+          syscall: 'mkdir',
+          path: p('closed'),
+        });
+        expectSyncUv(() => ufs.mkdirSync(p('public')), {
+          code: 'EEXIST',
+          syscall: 'mkdir',
+          path: p('public'),
+        });
+        expectSyncUv(() => ufs.mkdirSync(p('newdir')), {
+          code: 'EACCES',
+          syscall: 'mkdir',
+          path: p('newdir'),
+        });
         // access() is left out: it checks with the real uid, which nodefs's seteuid leaves at 0.
       });
     },

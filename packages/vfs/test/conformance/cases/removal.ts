@@ -78,6 +78,29 @@ export const removalCases: Case[] = [
     },
   },
   {
+    id: 'removal/reused-directory',
+    title: 'paths through a removed directory stay gone when a new directory takes its place elsewhere',
+    run({ fs, p }) {
+      for (let i = 0; i < 10; i++) {
+        fs.mkdirSync(p('d'));
+        fs.writeFileSync(p('d', 'f'), `old ${i}`);
+        expect(fs.readFileSync(p('d', 'f'), 'utf8')).toBe(`old ${i}`);
+        fs.unlinkSync(p('d', 'f'));
+        fs.rmdirSync(p('d'));
+        // Likely the numbers just freed, the other way round.
+        fs.writeFileSync(p('e'), `file ${i}`);
+        fs.mkdirSync(p('e2'));
+        expectSyncUv(() => fs.statSync(p('d', 'f')), { code: 'ENOENT', syscall: 'stat', path: p('d', 'f') });
+        expectSyncUv(() => fs.statSync(p('d')), { code: 'ENOENT', syscall: 'stat', path: p('d') });
+        expect(fs.readdirSync(p('e2'))).toEqual([]);
+        expect(fs.readFileSync(p('e'), 'utf8')).toBe(`file ${i}`);
+        fs.rmdirSync(p('e2'));
+        fs.unlinkSync(p('e'));
+      }
+      expect(fs.readdirSync(p())).toEqual([]);
+    },
+  },
+  {
     id: 'removal/recreate-same-name',
     title: 'a name removed and made again at once is the new file, with its own contents and type',
     run({ fs, p }) {
