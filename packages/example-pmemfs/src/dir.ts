@@ -14,7 +14,10 @@
  *   +0 u16 magic 0x4244 | +2 u8 local depth | +4 u16 entries | +6 u16 end of entries | +8 u32 next
  * then packed entries, 4-byte aligned:
  *   +0 u32 ino | +4 u32 hash | +8 u16 cidx | +10 u8 name length | +11 u8 DT_ type | +12 name
- * (hash, cidx) is the entry's key: cidx tells apart names whose hashes collide.
+ * (hash, cidx) is the entry's key: cidx tells apart names whose hashes collide. Entries are kept in
+ * key order within a bucket (an insert shifts the ones after it), so readdir emits a bucket as it
+ * lies; it sorts only a bucket that is out of order (an overflow chain, or an image written before
+ * buckets were kept sorted: both are valid).
  *
  * Readdir goes in key order, and an entry's position is 2 + hash * 65536 + cidx (0 is '.', 1 is
  * '..'). A position stays valid for ever: entries added or removed meanwhile never move others, so
@@ -63,6 +66,15 @@ const DOTDOT = new Uint8Array([0x2e, 0x2e]);
 
 /** Receives one entry; returns false when it cannot take it (readdir stops before it). */
 export type ReaddirEmit = (ino: number, type: number, nextPos: number, name: Uint8Array) => boolean;
+/** ReaddirEmit with the name as `bytes[at .. at + len)` (pmem itself: no view made per entry). */
+export type ReaddirRawEmit = (
+  ino: number,
+  type: number,
+  nextPos: number,
+  bytes: Uint8Array,
+  at: number,
+  len: number,
+) => boolean;
 
 export function hashOf(sb: Super, name: Uint8Array): number {
   return nameHash(sb.g.hashSeed, name, 0, name.length);
@@ -177,7 +189,8 @@ function freeCidx(sb: Super, b: number, hash: number): number {
   return cidx;
 }
 
-function appendEntry(
+/** Puts an entry into bucket `b` (which has room) before the first entry with a larger key. */
+function insertEntry(
   sb: Super,
   b: number,
   ino: number,
@@ -187,14 +200,25 @@ function appendEntry(
   name: Uint8Array,
 ) {
   const end = bEnd(sb, b);
-  const e = bAt(b) + end;
+  const u8 = sb.u8;
+  const u32 = sb.u32;
+  const stop = bAt(b) + end;
+  let e = bAt(b) + B_HDR;
+  for (; e < stop; e += entrySize(u8[e + E_LEN])) {
+    const h = u32[(e + E_HASH) >>> 2];
+    if (h > hash || (h === hash && sb.dv.getUint16(e + E_CIDX, true) > cidx)) break;
+  }
+  const size = entrySize(name.length);
+  if (e < stop) {
+    u8.copyWithin(e + size, e, stop);
+    sb.touch(e + size, stop - e);
+  }
   sb.u32[(e + E_INO) >>> 2] = ino;
   sb.u32[(e + E_HASH) >>> 2] = hash;
   sb.dv.setUint16(e + E_CIDX, cidx, true);
   sb.u8[e + E_LEN] = name.length;
   sb.u8[e + E_TYPE] = type;
   sb.u8.set(name, e + E_NAME);
-  const size = entrySize(name.length);
   sb.u8.fill(0, e + E_NAME + name.length, e + size);
   sb.touch(e, size);
   setHeader(sb, b, bDepth(sb, b), bCount(sb, b) + 1, end + size, bNext(sb, b));
@@ -293,7 +317,7 @@ export function dirInsert(
     let last = head;
     for (let c = head, n = 0; c !== 0; c = bNext(sb, c, ++n)) {
       if (bEnd(sb, c) + size <= BLOCK_SIZE) {
-        appendEntry(sb, c, ino, hash, cidx, type, name);
+        insertEntry(sb, c, ino, hash, cidx, type, name);
         setDirCount(sb, dzi, dirCount(sb, dzi) + 1);
         return;
       }
@@ -366,49 +390,80 @@ function forEachEntry(sb: Super, head: number, fn: (e: number, bucket: number) =
  * declines one or none is left. Returns the position to resume at: that of the declined entry, or
  * DIR_POS_END when the directory is done.
  */
-export function dirReaddir(sb: Super, dzi: number, ino: number, pos: number, emit: ReaddirEmit): number {
+export function dirReaddir(sb: Super, dzi: number, ino: number, pos: number, emit: ReaddirRawEmit): number {
   if (pos === DIR_POS_DOT) {
-    if (!emit(ino, DT_DIR, DIR_POS_DOTDOT, DOT)) return DIR_POS_DOT;
+    if (!emit(ino, DT_DIR, DIR_POS_DOTDOT, DOT, 0, 1)) return DIR_POS_DOT;
     pos = DIR_POS_DOTDOT;
   }
   if (pos === DIR_POS_DOTDOT) {
-    if (!emit(dirParent(sb, dzi), DT_DIR, POS_FIRST, DOTDOT)) return DIR_POS_DOTDOT;
+    if (!emit(dirParent(sb, dzi), DT_DIR, POS_FIRST, DOTDOT, 0, 2)) return DIR_POS_DOTDOT;
     pos = POS_FIRST;
   }
   if (!hasTable(sb, dzi) || !(pos >= POS_FIRST && pos < DIR_POS_END)) return DIR_POS_END;
   const G = depthG(sb, dzi);
   const slots = 2 ** G;
   let key = Math.floor(pos) - POS_FIRST;
-  // Entries of a bucket at or after `key`: their offsets and keys, and their order by key (the
-  // keys read once each, not at every comparison of the sort).
-  const ents: number[] = [];
-  const keys: number[] = [];
-  const order: number[] = [];
-  const byKey = (x: number, y: number) => keys[x] - keys[y];
   for (let i = slotOf(Math.floor(key / CIDX_LIMIT), G); i < slots; ) {
     const head = headAt(sb, dzi, i);
     if (bDepth(sb, head) > G) throw corrupt(`bucket ${head} deeper than its table`);
     const span = 2 ** (G - bDepth(sb, head));
-    ents.length = 0;
-    keys.length = 0;
-    order.length = 0;
-    forEachEntry(sb, head, (e) => {
-      const k = eKey(sb, e);
-      if (k < key) return;
-      order.push(ents.length);
-      ents.push(e);
-      keys.push(k);
-    });
-    order.sort(byKey);
-    for (let j = 0; j < order.length; j++) {
-      const e = ents[order[j]];
-      const k = keys[order[j]];
-      if (!emit(eIno(sb, e), eType(sb, e), POS_FIRST + k + 1, eName(sb, e))) return POS_FIRST + k;
-    }
+    const stop =
+      bNext(sb, head) === 0 && bucketSorted(sb, head)
+        ? emitBucket(sb, head, key, emit)
+        : emitSorted(sb, head, key, emit);
+    if (stop >= 0) return POS_FIRST + stop;
     i = i - (i % span) + span;
     key = i * 2 ** (32 - G) * CIDX_LIMIT;
   }
   return DIR_POS_END;
+}
+
+/** True when bucket `b`'s entries are in key order (as inserts keep them). */
+function bucketSorted(sb: Super, b: number): boolean {
+  const u8 = sb.u8;
+  const end = bAt(b) + bEnd(sb, b);
+  let prev = -1;
+  for (let e = bAt(b) + B_HDR; e < end; e += entrySize(u8[e + E_LEN])) {
+    const k = eKey(sb, e);
+    if (k <= prev) return false;
+    prev = k;
+  }
+  return true;
+}
+
+/** Emits the entries of sorted bucket `b` at or after `key`; the key `emit` declined, or -1. */
+function emitBucket(sb: Super, b: number, key: number, emit: ReaddirRawEmit): number {
+  const u8 = sb.u8;
+  const end = bAt(b) + bEnd(sb, b);
+  for (let e = bAt(b) + B_HDR; e < end; e += entrySize(u8[e + E_LEN])) {
+    const k = eKey(sb, e);
+    if (k < key) continue;
+    if (!emit(eIno(sb, e), u8[e + E_TYPE], POS_FIRST + k + 1, u8, e + E_NAME, u8[e + E_LEN])) return k;
+  }
+  return -1;
+}
+
+/** emitBucket for a chain, or a bucket out of order: its entries at or after `key`, sorted first. */
+function emitSorted(sb: Super, head: number, key: number, emit: ReaddirRawEmit): number {
+  const u8 = sb.u8;
+  // The entries' offsets and keys, and their order by key (keys read once, not per comparison).
+  const ents: number[] = [];
+  const keys: number[] = [];
+  const order: number[] = [];
+  forEachEntry(sb, head, (e) => {
+    const k = eKey(sb, e);
+    if (k < key) return;
+    order.push(ents.length);
+    ents.push(e);
+    keys.push(k);
+  });
+  order.sort((x, y) => keys[x] - keys[y]);
+  for (let j = 0; j < order.length; j++) {
+    const e = ents[order[j]];
+    const k = keys[order[j]];
+    if (!emit(eIno(sb, e), u8[e + E_TYPE], POS_FIRST + k + 1, u8, e + E_NAME, u8[e + E_LEN])) return k;
+  }
+  return -1;
 }
 
 /** Frees every bucket and table block of a directory (it is being freed). */

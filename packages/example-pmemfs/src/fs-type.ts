@@ -29,6 +29,7 @@ import {
   STATX_SIZE,
   STATX_UID,
   setU64,
+  type ZdeIter,
   ZI_TMPFILE,
   ZUF_XF_SECURITY,
   ZUF_XF_SYSTEM,
@@ -38,10 +39,11 @@ import {
   ZUFS_RW_APPEND,
   ZufsIomap,
   ZusInode,
-  zdeEmit,
+  zdeEmitBytes,
 } from '@zufs/zuf-core/api';
 import { defineFsType, Errno, type SuperBlock, type ZName, ZusError } from '@zufs/zus-server';
 import { type DeviceDescriptor, PmemDevice } from './device.js';
+import type { ReaddirRawEmit } from './dir.js';
 import { PmemFs, type SetattrIn } from './fs.js';
 import { mkfs } from './mkfs.js';
 import { BLOCK_SIZE, PMEMFS_MAGIC, ROOT_INO } from './super.js';
@@ -92,6 +94,10 @@ function superBlock(fs: PmemFs): SuperBlock {
     if (!prefix) throw new ZusError(Errno.EOPNOTSUPP, `xattr namespace ${type}`);
     return prefix + n.str();
   };
+  /** READDIR's cursor, for the entry emitter made once per ZT. */
+  let dirIt: ZdeIter | null = null;
+  const emitEntry: ReaddirRawEmit = (ino, type, nextPos, bytes, at, len) =>
+    zdeEmitBytes(dirIt as ZdeIter, ino, type, nextPos, bytes, at, len);
   return {
     statfs(out) {
       const s = fs.statfs();
@@ -130,7 +136,8 @@ function superBlock(fs: PmemFs): SuperBlock {
     },
     readdir(dir, pos, it) {
       // '.' and '..' are the app side's: start past them.
-      fs.readdir(dir, pos < 2 ? 2 : pos, (ino, type, nextPos, name) => zdeEmit(it, ino, type, nextPos, name));
+      dirIt = it;
+      fs.readdirRaw(dir, pos < 2 ? 2 : pos, emitEntry);
     },
     ziDpp(ino) {
       return encodeDpp(fs.iget(ino), 0);

@@ -61,6 +61,7 @@ import {
   eIno,
   hashOf,
   type ReaddirEmit,
+  type ReaddirRawEmit,
 } from './dir.js';
 import {
   fileCopy,
@@ -780,6 +781,16 @@ export class PmemFs {
    * runs under the metadata lock: it must not call this filesystem.
    */
   readdir(dir: number, pos: number, emit: ReaddirEmit): number {
+    return this.readdirRaw(dir, pos, (ino, type, next, bytes, at, len) =>
+      emit(ino, type, next, bytes.subarray(at, at + len)),
+    );
+  }
+
+  /**
+   * readdir() with each name as `bytes[at .. at + len)` (pmem itself, or a constant for '.' and
+   * '..'): no view is made per entry. What the ZT adapter fills a READDIR buffer with.
+   */
+  readdirRaw(dir: number, pos: number, emit: ReaddirRawEmit): number {
     const sb = this.enter();
     try {
       return dirReaddir(sb, dirZi(sb, dir), dir, pos, emit);

@@ -11,6 +11,7 @@ export {
   DIR_POS_END,
   MAX_DEPTH as DIR_MAX_DEPTH,
   type ReaddirEmit,
+  type ReaddirRawEmit,
 } from './dir.js';
 export { MAX_FILE_SIZE } from './file.js';
 export {

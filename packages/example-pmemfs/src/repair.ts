@@ -446,8 +446,8 @@ function walk(sb: Super, did: string[]) {
     const dzi = sb.zi(dir);
     const list: Entry[] = [];
     try {
-      dirReaddir(sb, dzi, dir, 2, (ino, type, _next, name) => {
-        list.push({ ino, type, name: name.slice() });
+      dirReaddir(sb, dzi, dir, 2, (ino, type, _next, bytes, at, len) => {
+        list.push({ ino, type, name: bytes.slice(at, at + len) });
         return true;
       });
     } catch (e) {

@@ -402,4 +402,35 @@ describe('readdir', () => {
     expect(new Set(seen).size).toBe(seen.length); // nothing twice
     expectClean(fs);
   });
+
+  it('reads a bucket whose entries are out of key order (as images written before they were kept sorted)', () => {
+    const d = fs.newInode(R, 'd', { mode: DIR });
+    for (let i = 0; i < 50; i++) fs.newInode(d, `entry-${i}`, { mode: REG });
+    const before = listDir(fs, d);
+    // The directory's only bucket (magic 0x4244, 50 entries): its packed entries, reversed.
+    const { u8, dv } = fs.device;
+    let at = -1;
+    for (let b = 0; b < u8.length; b += 4096) {
+      if (dv.getUint16(b, true) === 0x4244 && dv.getUint16(b + 4, true) === 50) at = b;
+    }
+    expect(at).toBeGreaterThan(0);
+    const end = at + dv.getUint16(at + 6, true);
+    const ents: Uint8Array[] = [];
+    for (let e = at + 16; e < end; e += (12 + u8[e + 10] + 3) & ~3)
+      ents.push(u8.slice(e, e + ((12 + u8[e + 10] + 3) & ~3)));
+    ents.reverse();
+    let w = at + 16;
+    for (const e of ents) {
+      u8.set(e, w);
+      w += e.length;
+    }
+    expect(listDir(fs, d)).toEqual(before);
+    expect(listDir(fs, d, 7)).toEqual(before);
+    // New names go in at their place; what was out of order stays readable in order.
+    fs.newInode(d, 'late', { mode: REG });
+    const after = listDir(fs, d);
+    expect(after.length).toBe(53);
+    for (let i = 3; i < after.length; i++) expect(after[i].next).toBeGreaterThan(after[i - 1].next);
+    expectClean(fs);
+  });
 });

@@ -8,6 +8,7 @@ import {
   type ZdeEntry,
   ZufsDirEntry,
   zdeEmit,
+  zdeEmitBytes,
   zdeEmitInit,
   zdeIterInit,
   zdeNext,
@@ -33,6 +34,32 @@ function readAll(dv: DataView, at: number, len: number): Ent[] {
 }
 
 describe('zufs_dir_entry', () => {
+  it('writes the same records from a string, from bytes and from bytes inside a larger buffer', () => {
+    const enc = new TextEncoder();
+    const names = ['a', 'entry-42', 'ünïcødé', 'x'.repeat(255)];
+    const fill = (how: 'string' | 'bytes' | 'inside') => {
+      const dv = new DataView(new ArrayBuffer(2048));
+      const it = zdeEmitInit(dv, 0, dv.byteLength);
+      names.forEach((n, i) => {
+        const b = enc.encode(n);
+        const src = new Uint8Array(b.length + 10);
+        src.set(b, 3);
+        if (how === 'string') expect(zdeEmit(it, i + 1, DT_REG, i + 10, n)).toBe(true);
+        else if (how === 'bytes') expect(zdeEmit(it, i + 1, DT_REG, i + 10, b)).toBe(true);
+        else expect(zdeEmitBytes(it, i + 1, DT_REG, i + 10, src, 3, b.length)).toBe(true);
+      });
+      return new Uint8Array(dv.buffer);
+    };
+    const s = fill('string');
+    expect(fill('bytes')).toEqual(s);
+    expect(fill('inside')).toEqual(s);
+    expect(readAll(new DataView(s.buffer), 0, s.length).map((e) => e.name)).toEqual(names);
+    const it = zdeEmitInit(new DataView(new ArrayBuffer(64)), 0, 64);
+    expect(() => zdeEmitBytes(it, 1, DT_REG, 2, new Uint8Array(300), 0, 256)).toThrow(RangeError);
+    expect(zdeEmitBytes(it, 1, DT_REG, 2, new Uint8Array(300), 0, 60)).toBe(false);
+    expect(it.more).toBe(true);
+  });
+
   it('has a 17-byte header and 8-byte aligned records', () => {
     expect(E_ZDE_HDR_SIZE).toBe(ZufsDirEntry.zstr + 1);
     expect([ZufsDirEntry.ino, ZufsDirEntry.type, ZufsDirEntry.pos, ZufsDirEntry.zstr]).toEqual([0, 8, 9, 16]);

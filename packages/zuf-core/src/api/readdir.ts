@@ -87,13 +87,45 @@ export function zdeEmit(
   pos: number,
   name: string | Uint8Array,
 ): boolean {
-  const nameLen = typeof name === 'string' ? utf8Length(name) : name.length;
+  if (typeof name !== 'string') return zdeEmitBytes(it, ino, type, pos, name, 0, name.length);
+  const nameLen = utf8Length(name);
+  const at = zdeRecord(it, ino, type, pos, nameLen);
+  if (at < 0) return false;
+  writeUtf8(it.dv, at + E_ZDE_HDR_SIZE, name, nameLen);
+  return true;
+}
+
+/**
+ * zdeEmit of the name `src[srcAt .. srcAt + nameLen)`: a filesystem hands the name where it keeps
+ * it (its own pmem), with no view made per entry.
+ */
+export function zdeEmitBytes(
+  it: ZdeIter,
+  ino: number,
+  type: number,
+  pos: number,
+  src: Uint8Array,
+  srcAt: number,
+  nameLen: number,
+): boolean {
+  const at = zdeRecord(it, ino, type, pos, nameLen) + E_ZDE_HDR_SIZE;
+  if (at < E_ZDE_HDR_SIZE) return false;
+  const dv = it.dv;
+  for (let i = 0; i < nameLen; i++) dv.setUint8(at + i, src[srcAt + i]);
+  return true;
+}
+
+/**
+ * Writes a record's header and padding for a name of `nameLen` bytes; returns its offset, or -1
+ * (and sets `it.more`) when it does not fit.
+ */
+function zdeRecord(it: ZdeIter, ino: number, type: number, pos: number, nameLen: number): number {
   if (nameLen < 1 || nameLen > 255) throw new RangeError(`directory entry name of ${nameLen} bytes (1..255)`);
   const len = zufsDirEntryLen(nameLen);
   const at = it.cur;
   if (it.last <= at + len) {
     it.more = true;
-    return false;
+    return -1;
   }
   it.more = false;
   const dv = it.dv;
@@ -101,13 +133,11 @@ export function zdeEmit(
   dv.setUint8(at + 8, type);
   setU56(dv, at + 9, pos);
   dv.setUint8(at + 16, nameLen);
-  if (typeof name === 'string') writeUtf8(dv, at + E_ZDE_HDR_SIZE, name, nameLen);
-  else new Uint8Array(dv.buffer, dv.byteOffset + at + E_ZDE_HDR_SIZE, nameLen).set(name);
   for (let i = E_ZDE_HDR_SIZE + nameLen; i < len; i++) dv.setUint8(at + i, 0);
   it.cur = at + len;
   // End the list here unless another record follows (it would overwrite this byte).
   if (it.cur + E_ZDE_HDR_SIZE < it.last) dv.setUint8(it.cur + 16, 0);
-  return true;
+  return at;
 }
 
 /** One record read back by zdeNext. */
