@@ -187,7 +187,7 @@ export class Resolver {
       const m = [this.followed, this.unfollowed, this.dirs, this.entries];
       if (m[0].size + m[1].size + m[2].size + m[3].size > DEAD_SCAN_MAX) this.drop();
       else {
-        for (const map of m) for (const [k, v] of map) if (v === ii) map.delete(k);
+        for (const map of m) for (const [k, v] of map) if (v === ii && k !== path) map.delete(k);
         this.dead.delete(ii);
       }
     }
