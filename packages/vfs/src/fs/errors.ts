@@ -1,6 +1,6 @@
 /** Node-shaped errors: what node:fs throws for a failed libuv call, and its argument errors. */
 import { constants as osConstants } from 'node:os';
-import { getSystemErrorMap } from 'node:util';
+import { getSystemErrorMap, inspect } from 'node:util';
 
 const sysMap = getSystemErrorMap();
 const errnos = osConstants.errno as Record<string, number>;
@@ -84,19 +84,54 @@ function nodeTypeError(code: string, message: string): TypeError {
   return err;
 }
 
+/** How Node's argument errors show a value (its determineSpecificType). */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'function' && value.name) return `function ${value.name}`;
+  if (typeof value === 'object') {
+    const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
+    return ctor ? `an instance of ${ctor}` : inspect(value, { depth: -1 });
+  }
+  let shown = inspect(value, { colors: false });
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+  return `type ${typeof value} (${shown})`;
+}
+
 export function invalidArgType(name: string, what: string, value: unknown): TypeError {
-  const got =
-    value === null
-      ? 'null'
-      : typeof value === 'object'
-        ? 'an instance of Object'
-        : `type ${typeof value} (${String(value)})`;
-  return nodeTypeError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be ${what}. Received ${got}`);
+  return nodeTypeError(
+    'ERR_INVALID_ARG_TYPE',
+    `The "${name}" argument must be ${what}. Received ${describeValue(value)}`,
+  );
 }
 
 export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): TypeError {
   return nodeTypeError(
     'ERR_INVALID_ARG_VALUE',
-    `The argument '${name}' ${reason}. Received ${String(value)}`,
+    `The argument '${name}' ${reason}. Received ${inspect(value)}`,
   );
+}
+
+/** '9007199254740992' -> '9_007_199_254_740_992', as Node's range errors show large numbers. */
+function withSeparators(digits: string): string {
+  let out = '';
+  let i = digits.length;
+  const start = digits[0] === '-' ? 1 : 0;
+  for (; i >= start + 4; i -= 3) out = `_${digits.slice(i - 3, i)}${out}`;
+  return `${digits.slice(0, i)}${out}`;
+}
+
+/** Node's ERR_OUT_OF_RANGE: `The value of "name" is out of range. It must be <range>. Received <value>`. */
+export function outOfRange(name: string, range: string, value: unknown): RangeError {
+  let shown: string;
+  if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) > 2 ** 32) {
+    shown = withSeparators(String(value));
+  } else if (typeof value === 'bigint') {
+    const big = value > 2n ** 32n || value < -(2n ** 32n);
+    shown = `${big ? withSeparators(String(value)) : String(value)}n`;
+  } else shown = inspect(value);
+  const err = new RangeError(
+    `The value of "${name}" is out of range. It must be ${range}. Received ${shown}`,
+  ) as RangeError & { code: string };
+  err.code = 'ERR_OUT_OF_RANGE';
+  return err;
 }

@@ -1,6 +1,7 @@
 /** The file descriptor table: open flags, file position, and who still uses an inode. */
 import { constants } from 'node:fs';
-import { fail, invalidArgType, invalidArgValue } from './errors.js';
+import { fail, invalidArgValue } from './errors.js';
+import { validateFd } from './validate.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC } = constants;
 
@@ -76,7 +77,7 @@ export class FdTable {
   }
 
   get(fd: unknown, syscall: string): OpenFile {
-    checkFd(fd);
+    validateFd(fd);
     const f = this.files.get(fd as number);
     if (!f) fail('EBADF', syscall);
     return f;
@@ -108,13 +109,5 @@ export class FdTable {
   }
 }
 
-export function checkFd(fd: unknown): void {
-  if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd);
-  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
-    const e = new RangeError(`The value of "fd" is out of range. Received ${fd}`) as RangeError & {
-      code: string;
-    };
-    e.code = 'ERR_OUT_OF_RANGE';
-    throw e;
-  }
-}
+/** Node's fd check: an int32 >= 0 (ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE). */
+export const checkFd: (fd: unknown) => asserts fd is number = validateFd;

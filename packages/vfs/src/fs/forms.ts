@@ -177,8 +177,22 @@ export class FileHandle {
     readonly fd: number,
     private readonly s: ZufsSync,
   ) {}
-  async read(buffer: Uint8Array, offset?: number, length?: number, position?: number | null) {
-    const bytesRead = this.s.readSync(this.fd, buffer, offset, length, position);
+  /** read(buffer, offset?, length?, position?), read(buffer, options?) or read(options?), as Node's. */
+  async read(bufferOrOptions?: unknown, offset?: unknown, length?: unknown, position?: unknown) {
+    let buffer = bufferOrOptions as ArrayBufferView;
+    if (!ArrayBuffer.isView(bufferOrOptions)) {
+      offset = (bufferOrOptions ?? {}) as Record<string, unknown>;
+      buffer = (offset as { buffer?: ArrayBufferView }).buffer ?? Buffer.alloc(16384);
+    }
+    if (offset !== null && typeof offset === 'object') {
+      const o = offset as Record<string, unknown>;
+      offset = o.offset;
+      length = o.length;
+      position = o.position;
+    }
+    offset ??= 0;
+    length ??= buffer.byteLength - (typeof offset === 'number' ? offset : 0);
+    const bytesRead = this.s.readSync(this.fd, buffer, offset, length, position ?? null);
     return { bytesRead, buffer };
   }
   async write(buffer: Uint8Array | string, ...rest: unknown[]) {

@@ -19,6 +19,7 @@ import {
   isDirMode,
   isLinkMode,
   type Node,
+  type Parent,
   permits,
   R_OK,
   Resolver,
@@ -27,6 +28,13 @@ import {
   X_OK,
 } from './paths.js';
 import { type BigIntStats, Dirent, dtToMode, makeStats, type Stats } from './stats.js';
+import {
+  validateInteger,
+  validatePosition,
+  validateReadRange,
+  validateWriteRange,
+  writePosition,
+} from './validate.js';
 
 const {
   O_ACCMODE = 3,
@@ -447,8 +455,10 @@ export class ZufsSync {
     let node: Node;
     let created = false;
     if (fl & O_CREAT) {
-      const par = this.r.parent(p, 'open');
-      let e = par.entry;
+      // O_EXCL: no LOOKUP first, as mkdir (createNew); '.', '..' and a trailing slash look first.
+      const par = this.r.parent(p, 'open', false);
+      const fresh = (fl & O_EXCL) !== 0 && !par.dots && !par.trailingSlash;
+      let e = fresh ? null : this.r.entryOf(par, p, 'open');
       if (e && fl & O_EXCL) fail('EEXIST', 'open', p);
       if (e && isLinkMode(e.attr.mode) && !(fl & O_NOFOLLOW)) {
         let n: Node | null = null;
@@ -476,22 +486,12 @@ export class ZufsSync {
       if (e) node = { ii: e.ii, attr: e.attr };
       else {
         if (par.trailingSlash) fail('EISDIR', 'open', p);
-        this.mayModify(par.dir, null, 'open', p);
-        const r = wrap(
-          () =>
-            this.c.create(
-              par.dir.ii,
-              par.name,
-              m & ~this.umask() & 0o7777,
-              this.cred.uid,
-              this.newGid(par.dir),
-            ),
-          'open',
-          p,
+        const mode = m & ~this.umask() & 0o7777;
+        const r = this.createNew(par, p, 'open', () =>
+          this.c.create(par.dir.ii, par.name, mode, this.cred.uid, this.newGid(par.dir)),
         );
         node = { ii: r.ii, attr: r.attr };
         created = true;
-        this.r.created(p, r.ii);
       }
     } else node = this.r.resolve(p, !(fl & O_NOFOLLOW), 'open');
     const a = node.attr;
@@ -541,46 +541,60 @@ export class ZufsSync {
     if (last) this.release(f);
   }
 
-  readSync(fd: unknown, buffer: unknown, offset?: unknown, length?: unknown, position?: unknown): number {
+  readSync(
+    fd: unknown,
+    buffer: unknown,
+    offsetOrOptions?: unknown,
+    length?: unknown,
+    position?: unknown,
+  ): number {
+    // Node's readSync, check for check: an options object with three arguments or fewer.
     checkFd(fd);
     if (!ArrayBuffer.isView(buffer))
       throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
-    const bytes =
-      buffer instanceof Uint8Array
-        ? buffer
-        : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    let off = 0;
-    let len = bytes.length;
-    let pos: unknown = null;
-    if (offset !== null && typeof offset === 'object') {
-      const o = offset as Opts;
-      off = (o.offset as number) ?? 0;
-      len = (o.length as number) ?? bytes.length - off;
-      pos = o.position ?? null;
-    } else {
-      if (offset !== undefined) off = offset as number;
-      len = length === undefined ? bytes.length - off : (length as number);
-      pos = position ?? null;
+    const size = buffer.byteLength;
+    let offset = offsetOrOptions;
+    // biome-ignore lint/complexity/noArguments: Node tells an options call by its argument count
+    if (arguments.length <= 3 || typeof offsetOrOptions === 'object') {
+      const o = offsetOrOptions;
+      if (o !== undefined && o !== null && (typeof o !== 'object' || Array.isArray(o)))
+        throw invalidArgType('options', 'of type object', o);
+      const opt = (o ?? {}) as Opts;
+      offset = opt.offset === undefined ? 0 : opt.offset;
+      length = opt.length === undefined ? size - (offset as number) : opt.length;
+      position = opt.position === undefined ? null : opt.position;
     }
+    let off = 0;
+    if (offset !== undefined) {
+      validateInteger(offset, 'offset', 0);
+      off = offset;
+    }
+    const len = (length as number) | 0;
+    if (len === 0) return 0;
+    if (size === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
+    validateReadRange(off, len, size);
+    if (position === null || position === undefined) position = -1;
+    validatePosition(position, 'position');
     const f = this.fds.get(fd, 'read');
     if (!f.readable) fail('EBADF', 'read');
     if (f.isDir) fail('EISDIR', 'read');
-    if (len === 0) return 0;
-    const usePos = typeof pos === 'number' && pos >= 0 ? pos : typeof pos === 'bigint' ? Number(pos) : -1;
-    const at = usePos >= 0 ? usePos : f.pos;
+    const pos = typeof position === 'bigint' ? Number(position) : position;
+    const at = pos >= 0 ? pos : f.pos;
+    const bytes =
+      buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset, size);
     let n: number;
     try {
-      n = this.c.read(f.ii, at, off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
+      n = this.c.read(f.ii, at, off === 0 && len === size ? bytes : bytes.subarray(off, off + len));
     } catch (e) {
       throw uvError(errnoFrom(e), 'read');
     }
-    if (usePos < 0) f.pos += n;
+    if (pos < 0) f.pos += n;
     return n;
   }
 
   private writeBytes(f: OpenFile, src: Uint8Array, position: unknown): number {
     if (!f.writable) fail('EBADF', 'write');
-    const usePos = typeof position === 'number' && position >= 0 ? position : -1;
+    const usePos = writePosition(position);
     try {
       // An append's start is the server's to pick: its count is the whole buffer unless it fails.
       if (f.append) f.pos = this.c.write(f.ii, 0, src, true);
@@ -596,12 +610,19 @@ export class ZufsSync {
     return src.length;
   }
 
-  writeSync(fd: unknown, buffer: unknown, offset?: unknown, length?: unknown, position?: unknown): number {
+  writeSync(
+    fd: unknown,
+    buffer: unknown,
+    offsetOrOptions?: unknown,
+    length?: unknown,
+    position?: unknown,
+  ): number {
+    // Node's writeSync, check for check; a string takes (position, encoding).
     checkFd(fd);
     if (typeof buffer === 'string') {
       const f = this.fds.get(fd, 'write');
       const enc = typeof length === 'string' ? length : 'utf8';
-      return this.writeBytes(f, Buffer.from(buffer, enc as BufferEncoding), offset);
+      return this.writeBytes(f, Buffer.from(buffer, enc as BufferEncoding), offsetOrOptions);
     }
     if (!ArrayBuffer.isView(buffer))
       throw invalidArgType(
@@ -609,29 +630,25 @@ export class ZufsSync {
         'of type string or an instance of Buffer, TypedArray, or DataView',
         buffer,
       );
-    const bytes =
-      buffer instanceof Uint8Array
-        ? buffer
-        : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    let off = 0;
-    let len: number;
-    let pos: unknown = null;
-    if (offset !== null && typeof offset === 'object') {
-      const o = offset as Opts;
-      off = (o.offset as number) ?? 0;
-      len = (o.length as number) ?? bytes.length - off;
-      pos = o.position ?? null;
-    } else {
-      off = (offset as number) ?? 0;
-      len = length === undefined || length === null ? bytes.length - off : (length as number);
-      pos = position;
+    const size = buffer.byteLength;
+    let offset = offsetOrOptions;
+    if (typeof offset === 'object') {
+      const opt = (offset ?? {}) as Opts;
+      offset = opt.offset === undefined ? 0 : opt.offset;
+      length = opt.length === undefined ? size - (offset as number) : opt.length;
+      position = opt.position === undefined ? null : opt.position;
     }
+    let off = 0;
+    if (offset !== null && offset !== undefined) {
+      validateInteger(offset, 'offset', 0);
+      off = offset;
+    }
+    const len = typeof length === 'number' ? length : size - off;
+    validateWriteRange(off, len, size);
     const f = this.fds.get(fd, 'write');
-    return this.writeBytes(
-      f,
-      off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len),
-      pos,
-    );
+    const bytes =
+      buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset, size);
+    return this.writeBytes(f, off === 0 && len === size ? bytes : bytes.subarray(off, off + len), position);
   }
 
   readvSync(fd: unknown, buffers: readonly ArrayBufferView[], position?: unknown): number {
@@ -803,28 +820,36 @@ export class ZufsSync {
     return first;
   }
 
-  /**
-   * mkdir(2) of one directory. No LOOKUP first: NEW_INODE answers EEXIST itself (one dispatch, not
-   * two). Any other failure looks the name up, since an existing name wins over every other error
-   * (EACCES, EROFS, ENOSPC), as in Linux.
-   */
+  /** mkdir(2) of one directory: no LOOKUP first (createNew). */
   private mkdirOne(p: string, mode: number): void {
     const par = this.r.parent(p, 'mkdir', false);
     if (par.dots) fail('EEXIST', 'mkdir', p);
     // A setgid directory passes its group down, and its setgid bit to subdirectories (as Linux).
     const sgid = par.dir.attr.mode & S_ISGID;
+    this.createNew(par, p, 'mkdir', () =>
+      this.c.mkdir(par.dir.ii, par.name, mode | sgid, this.cred.uid, this.newGid(par.dir)),
+    );
+  }
+
+  /**
+   * Makes the name `par.name` with `make` (a NEW_INODE) and caches it. It need not be looked up
+   * first: NEW_INODE answers EEXIST itself (one dispatch, not two). Any other failure looks the
+   * name up, since an existing name wins over every other error (EACCES, ENOSPC...), as in Linux.
+   */
+  private createNew(par: Parent, p: string, syscall: string, make: () => LookupResult): LookupResult {
     let r: LookupResult;
     try {
-      this.mayModify(par.dir, null, 'mkdir', p);
-      r = this.c.mkdir(par.dir.ii, par.name, mode | sgid, this.cred.uid, this.newGid(par.dir));
+      this.mayModify(par.dir, null, syscall, p);
+      r = make();
     } catch (e) {
       const n = (e as { errno?: number }).errno;
-      if (n !== undefined && Math.abs(n) !== Errno.EEXIST && this.r.entryOf(par, p, 'mkdir')) {
-        fail('EEXIST', 'mkdir', p);
+      if (n !== undefined && Math.abs(n) !== Errno.EEXIST && this.r.entryOf(par, p, syscall)) {
+        fail('EEXIST', syscall, p);
       }
-      throw (e as { name?: string }).name === 'ZufsError' ? uvError(errnoFrom(e), 'mkdir', p) : e;
+      throw (e as { name?: string }).name === 'ZufsError' ? uvError(errnoFrom(e), syscall, p) : e;
     }
     this.r.created(p, r.ii);
+    return r;
   }
 
   /** The group of a new inode in `dir`: the directory's when it is setgid, else the caller's. */

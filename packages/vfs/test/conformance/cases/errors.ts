@@ -228,6 +228,123 @@ export const errorCases: Case[] = [
     },
   },
   {
+    id: 'errors/read-write-ranges',
+    title: 'read and write check offset, length and position as Node does, before any byte moves',
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'x'.repeat(100));
+      const fd = fs.openSync(p('f'), 'r+');
+      const buf = Buffer.alloc(16);
+      // [call, error class, code, message]: the same text as node:fs, nothing read or written.
+      const bad: [() => unknown, ErrorConstructor | RangeErrorConstructor, string, string][] = [
+        [
+          () => fs.readSync(fd, buf, 4, 20, 0),
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          'The value of "length" is out of range. It must be <= 12. Received 20',
+        ],
+        [
+          () => fs.readSync(fd, buf, -1, 4, 0),
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          'The value of "offset" is out of range. It must be >= 0 && <= 9007199254740991. Received -1',
+        ],
+        [
+          () => fs.readSync(fd, buf, 1.5, 4, 0),
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          'The value of "offset" is out of range. It must be an integer. Received 1.5',
+        ],
+        [
+          () => fs.readSync(fd, buf, 0, -1, 0),
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          'The value of "length" is out of range. It must be >= 0. Received -1',
+        ],
+        [
+          () => fs.readSync(fd, buf, 0, 4, -2),
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          'The value of "position" is out of range. It must be >= -1 && <= 9007199254740991. Received -2',
+        ],
+        [
+          () => fs.readSync(fd, buf, 0, 4, 2 ** 53),
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          'The value of "position" is out of range. It must be >= -1 && <= 9007199254740991. Received 9_007_199_254_740_992',
+        ],
+        [
+          () => fs.readSync(fd, buf, 0, 4, '3' as unknown as number),
+          TypeError,
+          'ERR_INVALID_ARG_TYPE',
+          `The "position" argument must be of type bigint or integer. Received type string ('3')`,
+        ],
+        [
+          () => fs.readSync(fd, buf, { offset: 20 }),
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          'The value of "length" is out of range. It must be >= 0. Received -4',
+        ],
+        [
+          () => fs.readSync(fd, Buffer.alloc(0), 0, 1, 0),
+          TypeError,
+          'ERR_INVALID_ARG_VALUE',
+          "The argument 'buffer' is empty and cannot be written. Received <Buffer >",
+        ],
+        [
+          () => fs.writeSync(fd, buf, 20, 1, 0),
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          'The value of "offset" is out of range. It must be <= 16. Received 20',
+        ],
+        [
+          () => fs.writeSync(fd, buf, 4, 20, 0),
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          'The value of "length" is out of range. It must be <= 12. Received 20',
+        ],
+        [
+          () => fs.writeSync(fd, buf, 0, -1, 0),
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          'The value of "length" is out of range. It must be >= 0. Received -1',
+        ],
+        [
+          () => fs.writeSync(fd, buf, 0, 1.5, 0),
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          'The value of "length" is out of range. It must be an integer. Received 1.5',
+        ],
+        [
+          () => fs.writeSync(fd, buf, '1' as unknown as number, 4, 0),
+          TypeError,
+          'ERR_INVALID_ARG_TYPE',
+          `The "offset" argument must be of type number. Received type string ('1')`,
+        ],
+        [
+          () => fs.fstatSync(-1),
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          'The value of "fd" is out of range. It must be >= 0 && <= 2147483647. Received -1',
+        ],
+      ];
+      for (const [call, cls, code, message] of bad) {
+        const err = thrown(call) as NodeJS.ErrnoException;
+        expect(err).toBeInstanceOf(cls);
+        expect([err.code, err.message]).toEqual([code, message]);
+      }
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('x'.repeat(100));
+      // What Node lets through: a fractional length is cut to an int32, a write at a fraction or a
+      // bigint position goes to the file position; a read takes a bigint position.
+      expect(fs.readSync(fd, buf, 0, 4.7, 0)).toBe(4);
+      expect(fs.writeSync(fd, Buffer.from('A'), 0, 1, 5.5)).toBe(1);
+      expect(fs.writeSync(fd, Buffer.from('B'), 0, 1, 3n as unknown as number)).toBe(1);
+      expect(fs.readFileSync(p('f'), 'utf8').slice(0, 3)).toBe('ABx');
+      expect(fs.readSync(fd, buf, 0, 2, 1n as unknown as number)).toBe(2);
+      expect(buf.subarray(0, 2).toString()).toBe('Bx');
+      fs.closeSync(fd);
+    },
+  },
+  {
     id: 'errors/url-and-buffer-paths',
     title: 'file: URLs and Buffers work as paths',
     run({ fs, p }) {
@@ -287,6 +404,16 @@ export const errorCases: Case[] = [
           code: 'EACCES',
           syscall: 'mkdir',
           path: p('newdir'),
+        });
+        expectSyncUv(() => ufs.openSync(p('public'), 'wx'), {
+          code: 'EEXIST',
+          syscall: 'open',
+          path: p('public'),
+        });
+        expectSyncUv(() => ufs.openSync(p('fresh'), 'wx'), {
+          code: 'EACCES',
+          syscall: 'open',
+          path: p('fresh'),
         });
         // access() is left out: it checks with the real uid, which nodefs's seteuid leaves at 0.
       });
