@@ -100,14 +100,15 @@ export function describeValue(value: unknown): string {
 export function invalidArgType(name: string, what: string, value: unknown): TypeError {
   return nodeTypeError(
     'ERR_INVALID_ARG_TYPE',
-    `The "${name}" argument must be ${what}. Received ${describeValue(value)}`,
+    `The "${name}" ${name.includes('.') ? 'property' : 'argument'} must be ${what}. Received ${describeValue(value)}`,
   );
 }
 
 export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): TypeError {
+  const what = name.includes('.') ? 'property' : 'argument';
   return nodeTypeError(
     'ERR_INVALID_ARG_VALUE',
-    `The argument '${name}' ${reason}. Received ${inspect(value)}`,
+    `The ${what} '${name}' ${reason}. Received ${inspect(value)}`,
   );
 }
 

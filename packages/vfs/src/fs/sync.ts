@@ -29,9 +29,18 @@ import {
 } from './paths.js';
 import { type BigIntStats, Dirent, dtToMode, makeStats, type Stats } from './stats.js';
 import {
+  accessMode,
+  parseFileMode,
+  timeNs,
+  validateBoolean,
+  validateBufferArray,
+  validateEncoding,
+  validateId,
   validateInteger,
   validatePosition,
   validateReadRange,
+  validateRmOptions,
+  validateSymlinkType,
   validateWriteRange,
   writePosition,
 } from './validate.js';
@@ -65,8 +74,14 @@ type Opts = Record<string, unknown>;
 
 function opts(o: unknown, dflt: Opts = {}): Opts {
   if (o === undefined || o === null) return dflt;
-  if (typeof o === 'string') return { ...dflt, encoding: o };
-  if (typeof o === 'object') return { ...dflt, ...(o as Opts) };
+  if (typeof o === 'string') {
+    validateEncoding(o);
+    return { ...dflt, encoding: o };
+  }
+  if (typeof o === 'object') {
+    validateEncoding((o as Opts).encoding);
+    return { ...dflt, ...(o as Opts) };
+  }
   if (typeof o === 'function') return dflt;
   throw invalidArgType('options', 'of type object', o);
 }
@@ -76,25 +91,6 @@ function toBytes(data: unknown, encoding?: unknown, name = 'data'): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   throw invalidArgType(name, 'of type string or an instance of Buffer, TypedArray, or DataView', data);
-}
-
-function toMode(m: unknown, dflt: number): number {
-  if (m === undefined || m === null) return dflt;
-  if (typeof m === 'number') return m;
-  if (typeof m === 'string' && /^[0-7]+$/.test(m)) return Number.parseInt(m, 8);
-  throw invalidArgType('mode', 'of type number', m);
-}
-
-/** Node's toUnixTimestamp, in ns. */
-function toNs(t: unknown, name: string): number {
-  if (t instanceof Date) return t.getTime() * 1e6;
-  if (typeof t === 'string' && t !== '' && !Number.isNaN(Number(t))) return Number(t) * 1e9;
-  if (typeof t === 'number' || typeof t === 'bigint') {
-    const n = Number(t);
-    if (!Number.isFinite(n) || n < 0) return Date.now() * 1e6;
-    return n * 1e9;
-  }
-  throw invalidArgType(name, 'of type number or an instance of Date', t);
 }
 
 /** How an xattr call names its inode: a path followed, a path not followed, an fd. */
@@ -212,13 +208,13 @@ export class ZufsSync {
 
   accessSync(path: unknown, mode?: unknown): void {
     const p = toPath(path);
-    const m = toMode(mode, 0) & 7;
+    const m = accessMode(mode);
     const n = this.r.resolve(p, true, 'access');
     if (m && !permits(n.attr, this.cred, m)) fail('EACCES', 'access', p);
   }
 
-  private chmodNode(n: Node, mode: unknown, syscall: string, path?: string): void {
-    const m = toMode(mode, 0);
+  /** chmod of `n`; `m` as parseFileMode gave it. */
+  private chmodNode(n: Node, m: number, syscall: string, path?: string): void {
     if (!this.isOwner(n.attr)) fail('EPERM', syscall, path);
     let bits = m & 0o7777;
     if (this.cred.uid !== 0 && n.attr.gid !== this.cred.gid) bits &= ~0o2000;
@@ -235,22 +231,25 @@ export class ZufsSync {
 
   chmodSync(path: unknown, mode: unknown): void {
     const p = toPath(path);
-    this.chmodNode(this.r.resolve(p, true, 'chmod'), mode, 'chmod', p);
+    const m = parseFileMode(mode, 'mode');
+    this.chmodNode(this.r.resolve(p, true, 'chmod'), m, 'chmod', p);
   }
 
   fchmodSync(fd: unknown, mode: unknown): void {
+    checkFd(fd);
+    const m = parseFileMode(mode, 'mode');
     const f = this.fds.get(fd, 'fchmod');
-    this.chmodNode({ ii: f.ii, attr: this.c.getattr(f.ii) }, mode, 'fchmod');
+    this.chmodNode({ ii: f.ii, attr: this.c.getattr(f.ii) }, m, 'fchmod');
   }
 
   lchmodSync(path: unknown, mode: unknown): void {
     const p = toPath(path);
-    this.chmodNode(this.r.resolve(p, false, 'lchmod'), mode, 'lchmod', p);
+    const m = parseFileMode(mode, 'mode');
+    this.chmodNode(this.r.resolve(p, false, 'lchmod'), m, 'lchmod', p);
   }
 
-  private chownNode(n: Node, uid: unknown, gid: unknown, syscall: string, path?: string): void {
-    if (typeof uid !== 'number') throw invalidArgType('uid', 'of type number', uid);
-    if (typeof gid !== 'number') throw invalidArgType('gid', 'of type number', gid);
+  /** chown of `n`; `uid` and `gid` checked by validateId (-1: leave it). */
+  private chownNode(n: Node, uid: number, gid: number, syscall: string, path?: string): void {
     const a = n.attr;
     const u = uid === -1 ? a.uid : uid;
     const g = gid === -1 ? a.gid : gid;
@@ -278,22 +277,28 @@ export class ZufsSync {
 
   chownSync(path: unknown, uid: unknown, gid: unknown): void {
     const p = toPath(path);
+    validateId(uid, 'uid');
+    validateId(gid, 'gid');
     this.chownNode(this.r.resolve(p, true, 'chown'), uid, gid, 'chown', p);
   }
 
   lchownSync(path: unknown, uid: unknown, gid: unknown): void {
     const p = toPath(path);
+    validateId(uid, 'uid');
+    validateId(gid, 'gid');
     this.chownNode(this.r.resolve(p, false, 'lchown'), uid, gid, 'lchown', p);
   }
 
   fchownSync(fd: unknown, uid: unknown, gid: unknown): void {
+    checkFd(fd);
+    validateId(uid, 'uid');
+    validateId(gid, 'gid');
     const f = this.fds.get(fd, 'fchown');
     this.chownNode({ ii: f.ii, attr: this.c.getattr(f.ii) }, uid, gid, 'fchown');
   }
 
-  private utimesNode(n: Node, atime: unknown, mtime: unknown, syscall: string, path?: string): void {
-    const a = toNs(atime, 'atime');
-    const m = toNs(mtime, 'mtime');
+  /** utimes of `n`, times in ns (timeNs). */
+  private utimesNode(n: Node, a: number, m: number, syscall: string, path?: string): void {
     if (!this.isOwner(n.attr)) fail('EPERM', syscall, path);
     wrap(
       () =>
@@ -309,17 +314,21 @@ export class ZufsSync {
 
   utimesSync(path: unknown, atime: unknown, mtime: unknown): void {
     const p = toPath(path);
-    this.utimesNode(this.r.resolve(p, true, 'utime'), atime, mtime, 'utime', p);
+    const [a, m] = [timeNs(atime), timeNs(mtime)];
+    this.utimesNode(this.r.resolve(p, true, 'utime'), a, m, 'utime', p);
   }
 
   lutimesSync(path: unknown, atime: unknown, mtime: unknown): void {
     const p = toPath(path);
-    this.utimesNode(this.r.resolve(p, false, 'lutime'), atime, mtime, 'lutime', p);
+    const [a, m] = [timeNs(atime), timeNs(mtime)];
+    this.utimesNode(this.r.resolve(p, false, 'lutime'), a, m, 'lutime', p);
   }
 
   futimesSync(fd: unknown, atime: unknown, mtime: unknown): void {
+    checkFd(fd);
+    const [a, m] = [timeNs(atime, 'atime'), timeNs(mtime, 'mtime')];
     const f = this.fds.get(fd, 'futime');
-    this.utimesNode({ ii: f.ii, attr: this.c.getattr(f.ii) }, atime, mtime, 'futime');
+    this.utimesNode({ ii: f.ii, attr: this.c.getattr(f.ii) }, a, m, 'futime');
   }
 
   statfsSync(path: unknown, o?: unknown): Record<string, number | bigint> {
@@ -442,7 +451,9 @@ export class ZufsSync {
   // ~~~ file descriptors ~~~
 
   openSync(path: unknown, flags?: unknown, mode?: unknown): number {
-    return this.openAt(toPath(path), parseFlags(flags), toMode(mode, 0o666), 0);
+    const p = toPath(path);
+    const fl = parseFlags(flags);
+    return this.openAt(p, fl, parseFileMode(mode, 'mode', 0o666), 0);
   }
 
   /** open(2) of `p`; `depth` counts the dangling symlinks O_CREAT went through. */
@@ -621,7 +632,8 @@ export class ZufsSync {
     checkFd(fd);
     if (typeof buffer === 'string') {
       const f = this.fds.get(fd, 'write');
-      const enc = typeof length === 'string' ? length : 'utf8';
+      // An encoding Buffer does not know is UTF-8, as in Node's binding.
+      const enc = typeof length === 'string' && Buffer.isEncoding(length) ? length : 'utf8';
       return this.writeBytes(f, Buffer.from(buffer, enc as BufferEncoding), offsetOrOptions);
     }
     if (!ArrayBuffer.isView(buffer))
@@ -652,6 +664,8 @@ export class ZufsSync {
   }
 
   readvSync(fd: unknown, buffers: readonly ArrayBufferView[], position?: unknown): number {
+    checkFd(fd);
+    validateBufferArray(buffers);
     let total = 0;
     let pos = typeof position === 'number' ? position : null;
     for (const b of buffers) {
@@ -664,6 +678,8 @@ export class ZufsSync {
   }
 
   writevSync(fd: unknown, buffers: readonly ArrayBufferView[], position?: unknown): number {
+    checkFd(fd);
+    validateBufferArray(buffers);
     let total = 0;
     let pos = typeof position === 'number' ? position : null;
     for (const b of buffers) {
@@ -674,10 +690,12 @@ export class ZufsSync {
     return total;
   }
 
-  ftruncateSync(fd: unknown, len?: unknown): void {
+  ftruncateSync(fd: unknown, len: unknown = 0): void {
+    checkFd(fd);
+    validateInteger(len, 'len');
     const f = this.fds.get(fd, 'ftruncate');
     if (!f.writable) fail('EINVAL', 'ftruncate');
-    wrap(() => this.c.truncate(f.ii, Math.max(0, (len as number) ?? 0)), 'ftruncate');
+    wrap(() => this.c.truncate(f.ii, Math.max(0, len)), 'ftruncate');
   }
 
   truncateSync(path: unknown, len?: unknown): void {
@@ -760,7 +778,7 @@ export class ZufsSync {
   copyFileSync(src: unknown, dest: unknown, mode?: unknown): void {
     const s = toPath(src, 'src');
     const d = toPath(dest, 'dest');
-    const excl = (toMode(mode, 0) & constants.COPYFILE_EXCL) !== 0;
+    const excl = (accessMode(mode) & constants.COPYFILE_EXCL) !== 0;
     let data: Buffer;
     let srcMode: number;
     try {
@@ -789,7 +807,8 @@ export class ZufsSync {
   mkdirSync(path: unknown, o?: unknown): string | undefined {
     const op = typeof o === 'number' || typeof o === 'string' ? { mode: o } : opts(o);
     const p = toPath(path);
-    const mode = toMode(op.mode, 0o777) & ~this.umask() & 0o7777;
+    if (op.recursive !== undefined) validateBoolean(op.recursive, 'options.recursive');
+    const mode = parseFileMode(op.mode, 'mode', 0o777) & ~this.umask() & 0o7777;
     if (!op.recursive) {
       this.mkdirOne(p, mode);
       return undefined;
@@ -859,13 +878,13 @@ export class ZufsSync {
 
   mkdtempSync(prefix: unknown, o?: unknown): string {
     const pre = toPath(prefix, 'prefix');
+    const enc = opts(o).encoding as Encoding;
     const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
     for (let tries = 0; ; tries++) {
       let s = pre;
       for (let i = 0; i < 6; i++) s += chars[Math.floor(Math.random() * chars.length)];
       try {
         this.mkdirOne(s, 0o700 & ~this.umask());
-        const enc = opts(o).encoding as Encoding;
         return enc === 'buffer' ? (Buffer.from(s) as unknown as string) : s;
       } catch (e) {
         const code = (e as { code?: string }).code;
@@ -952,8 +971,9 @@ export class ZufsSync {
   }
 
   rmSync(path: unknown, o?: unknown): void {
-    const op = opts(o);
     const p = toPath(path);
+    const op = opts(o);
+    validateRmOptions(op);
     let st: Node;
     try {
       st = this.r.resolve(p, false, 'lstat');
@@ -1023,7 +1043,8 @@ export class ZufsSync {
       this.r.ownRemoval(s.ii, false, d ? d.ii : -1);
   }
 
-  symlinkSync(target: unknown, path: unknown, _type?: unknown): void {
+  symlinkSync(target: unknown, path: unknown, type?: unknown): void {
+    validateSymlinkType(type);
     const t = toPath(target, 'target');
     const p = toPath(path);
     let par: ReturnType<Resolver['parent']>;
@@ -1039,10 +1060,11 @@ export class ZufsSync {
 
   readlinkSync(path: unknown, o?: unknown): string | Buffer {
     const p = toPath(path);
+    const enc = opts(o).encoding;
     const n = this.r.resolve(p, false, 'readlink');
     if (!isLinkMode(n.attr.mode)) fail('EINVAL', 'readlink', p);
     const s = wrap(() => this.c.readlink(n.ii), 'readlink', p);
-    return opts(o).encoding === 'buffer' ? Buffer.from(s) : s;
+    return enc === 'buffer' ? Buffer.from(s) : s;
   }
 
   linkSync(existingPath: unknown, newPath: unknown): void {
@@ -1064,15 +1086,17 @@ export class ZufsSync {
 
   realpathSync(path: unknown, o?: unknown): string | Buffer {
     const p = toPath(path);
+    const enc = opts(o).encoding;
     const s = this.r.realpath(p, 'lstat');
-    return opts(o).encoding === 'buffer' ? Buffer.from(s) : s;
+    return enc === 'buffer' ? Buffer.from(s) : s;
   }
 
   /** realpathSync.native: realpath(3), failing from 'realpath'. */
   realpathNativeSync(path: unknown, o?: unknown): string | Buffer {
     const p = toPath(path);
+    const enc = opts(o).encoding;
     const s = this.r.realpath(p, 'realpath');
-    return opts(o).encoding === 'buffer' ? Buffer.from(s) : s;
+    return enc === 'buffer' ? Buffer.from(s) : s;
   }
 
   // ~~~ trees ~~~

@@ -1,8 +1,9 @@
 /**
- * Node's checks of the numbers the fd calls take (read, write): the same tests in the same order,
- * so a bad offset, length or position throws what node:fs throws, before any byte moves.
+ * Node's argument checks (Node 20's lib/fs.js and its binding): the same tests in the same order,
+ * so a bad offset, length, position, mode, id, time or option throws what node:fs throws, before
+ * any path is walked or any byte moves.
  */
-import { invalidArgType, outOfRange } from './errors.js';
+import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 
 export function validateInteger(
   value: unknown,
@@ -54,4 +55,84 @@ export function validatePosition(position: unknown, name: string): asserts posit
  */
 export function writePosition(position: unknown): number {
   return typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1;
+}
+
+export function validateUint32(value: unknown, name: string): asserts value is number {
+  validateInteger(value, name, 0, 2 ** 32 - 1);
+}
+
+export function validateBoolean(value: unknown, name: string): asserts value is boolean {
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
+}
+
+/** A mode: a uint32, or a string of octal digits (`def` when absent). */
+export function parseFileMode(value: unknown, name: string, def?: number): number {
+  const v = value ?? def;
+  if (typeof v === 'string') {
+    if (!/^[0-7]+$/.test(v))
+      throw invalidArgValue(name, v, 'must be a 32-bit unsigned integer or an octal string');
+    return Number.parseInt(v, 8);
+  }
+  validateUint32(v, name);
+  return v;
+}
+
+/** A uid or gid: -1 (leave it) up to 2^32 - 1. */
+export function validateId(value: unknown, name: string): asserts value is number {
+  validateInteger(value, name, -1, 2 ** 32 - 1);
+}
+
+/**
+ * access(2)'s and copyFile's mode, as Node 20's binding checks it: an int32 (or nothing) from 0 to
+ * 7; a fraction is cut.
+ */
+export function accessMode(mode: unknown): number {
+  if (mode === undefined || mode === null) return 0;
+  if (typeof mode !== 'number') {
+    throw Object.assign(new TypeError('mode must be int32 or null/undefined'), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
+  const m = mode | 0;
+  if (m < 0 || m > 7) {
+    throw Object.assign(new RangeError('mode is out of range: >= 0 && <= 7'), { code: 'ERR_OUT_OF_RANGE' });
+  }
+  return m;
+}
+
+/** Node's toUnixTimestamp, in ns: a Date, seconds (a negative count is now), or a numeric string. */
+export function timeNs(t: unknown, name = 'time'): number {
+  if (typeof t === 'string' && !Number.isNaN(Number(t))) return Number(t) * 1e9;
+  if (typeof t === 'number' && Number.isFinite(t)) return t < 0 ? Date.now() * 1e6 : t * 1e9;
+  if (t instanceof Date) return t.getTime() * 1e6;
+  throw invalidArgType(name, 'an instance of Date or an Time in seconds', t);
+}
+
+/** readv/writev's buffers: an array of ArrayBufferViews. */
+export function validateBufferArray(buffers: unknown): asserts buffers is ArrayBufferView[] {
+  if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b)))
+    throw invalidArgType('buffers', 'an ArrayBufferView[]', buffers);
+}
+
+/** symlink's type (Windows' hint; checked all the same). */
+export function validateSymlinkType(type: unknown): void {
+  if (type === undefined || type === null || type === 'dir' || type === 'file' || type === 'junction') return;
+  throw Object.assign(
+    new Error(`Symlink type must be one of "dir", "file", or "junction". Received ${JSON.stringify(type)}`),
+    { code: 'ERR_FS_INVALID_SYMLINK_TYPE' },
+  );
+}
+
+/** rm's options: booleans recursive and force, retryDelay an int32 >= 0, maxRetries a uint32. */
+export function validateRmOptions(o: Record<string, unknown>): void {
+  validateBoolean(o.recursive ?? false, 'options.recursive');
+  validateInteger(o.retryDelay ?? 100, 'options.retryDelay', 0, 2 ** 31 - 1);
+  validateUint32(o.maxRetries ?? 0, 'options.maxRetries');
+  validateBoolean(o.force ?? false, 'options.force');
+}
+
+/** An encoding option: one Buffer knows, or 'buffer' (an empty one is the default). */
+export function validateEncoding(encoding: unknown): void {
+  if (encoding && encoding !== 'buffer' && !Buffer.isEncoding(encoding as string))
+    throw invalidArgValue('encoding', encoding, 'is invalid encoding');
 }

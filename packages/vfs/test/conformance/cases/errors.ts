@@ -345,6 +345,102 @@ export const errorCases: Case[] = [
     },
   },
   {
+    id: 'errors/argument-checks',
+    title: 'modes, ids, times, buffers, encodings and options are checked as Node does, before the path is',
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'data');
+      const fd = fs.openSync(p('f'), 'r+');
+      const gone = p('missing');
+      const any = (x: unknown) => x as never;
+      const bad: [() => unknown, string, string][] = [
+        [
+          () => fs.chmodSync(gone, 'abc'),
+          'ERR_INVALID_ARG_VALUE',
+          "The argument 'mode' must be a 32-bit unsigned integer or an octal string. Received 'abc'",
+        ],
+        [
+          () => fs.chmodSync(gone, -1),
+          'ERR_OUT_OF_RANGE',
+          'The value of "mode" is out of range. It must be >= 0 && <= 4294967295. Received -1',
+        ],
+        [
+          () => fs.openSync(gone, 'w', 1.5),
+          'ERR_OUT_OF_RANGE',
+          'The value of "mode" is out of range. It must be an integer. Received 1.5',
+        ],
+        [
+          () => fs.mkdirSync(gone, { recursive: any(1) }),
+          'ERR_INVALID_ARG_TYPE',
+          'The "options.recursive" property must be of type boolean. Received type number (1)',
+        ],
+        [
+          () => fs.chownSync(gone, -2, 0),
+          'ERR_OUT_OF_RANGE',
+          'The value of "uid" is out of range. It must be >= -1 && <= 4294967295. Received -2',
+        ],
+        [
+          () => fs.chownSync(gone, 0, any('0')),
+          'ERR_INVALID_ARG_TYPE',
+          `The "gid" argument must be of type number. Received type string ('0')`,
+        ],
+        [
+          () => fs.utimesSync(gone, Number.NaN, 0),
+          'ERR_INVALID_ARG_TYPE',
+          'The "time" argument must be an instance of Date or an Time in seconds. Received type number (NaN)',
+        ],
+        [
+          () => fs.futimesSync(fd, any(1n), 0),
+          'ERR_INVALID_ARG_TYPE',
+          'The "atime" argument must be an instance of Date or an Time in seconds. Received type bigint (1n)',
+        ],
+        [() => fs.accessSync(gone, 99), 'ERR_OUT_OF_RANGE', 'mode is out of range: >= 0 && <= 7'],
+        [
+          () => fs.readvSync(fd, any(Buffer.alloc(4))),
+          'ERR_INVALID_ARG_TYPE',
+          'The "buffers" argument must be an ArrayBufferView[]. Received an instance of Buffer',
+        ],
+        [
+          () => fs.writevSync(fd, any(['text'])),
+          'ERR_INVALID_ARG_TYPE',
+          'The "buffers" argument must be an ArrayBufferView[]. Received an instance of Array',
+        ],
+        [
+          () => fs.ftruncateSync(fd, 1.5),
+          'ERR_OUT_OF_RANGE',
+          'The value of "len" is out of range. It must be an integer. Received 1.5',
+        ],
+        [
+          () => fs.readFileSync(p('f'), any('bogus')),
+          'ERR_INVALID_ARG_VALUE',
+          "The argument 'encoding' is invalid encoding. Received 'bogus'",
+        ],
+        [
+          () => fs.readdirSync(p(), any({ encoding: 'bogus' })),
+          'ERR_INVALID_ARG_VALUE',
+          "The argument 'encoding' is invalid encoding. Received 'bogus'",
+        ],
+        [
+          () => fs.symlinkSync(p('f'), gone, any('bogus')),
+          'ERR_FS_INVALID_SYMLINK_TYPE',
+          'Symlink type must be one of "dir", "file", or "junction". Received "bogus"',
+        ],
+        [
+          () => fs.rmSync(gone, { maxRetries: -1 }),
+          'ERR_OUT_OF_RANGE',
+          'The value of "options.maxRetries" is out of range. It must be >= 0 && <= 4294967295. Received -1',
+        ],
+      ];
+      for (const [call, code, message] of bad) {
+        const err = thrown(call) as NodeJS.ErrnoException;
+        expect([err.code, err.message]).toEqual([code, message]);
+      }
+      // Nothing was made or changed on the way.
+      expect(fs.existsSync(gone)).toBe(false);
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('data');
+      fs.closeSync(fd);
+    },
+  },
+  {
     id: 'errors/url-and-buffer-paths',
     title: 'file: URLs and Buffers work as paths',
     run({ fs, p }) {
