@@ -171,14 +171,48 @@ export class Dir {
   }
 }
 
-/** A minimal FileHandle for promises.open. */
+/** The calls whose callback and promises forms take `options.signal` (their sync forms ignore it). */
+const TAKES_SIGNAL = new Set(['readFile', 'writeFile', 'appendFile']);
+
+/** `sync`, failing first with Node's AbortError when its options carry an aborted signal. */
+function abortable(sync: AnyFn): AnyFn {
+  return (...args: unknown[]) => {
+    for (const a of args) {
+      if (a === null || typeof a !== 'object' || !('signal' in a)) continue;
+      const signal = (a as { signal?: unknown }).signal;
+      if (signal === undefined) continue;
+      if (!(signal instanceof AbortSignal))
+        throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+      if (signal.aborted) {
+        const err = new Error('The operation was aborted', { cause: signal.reason });
+        throw Object.assign(err, { name: 'AbortError', code: 'ABORT_ERR' });
+      }
+    }
+    return sync(...args);
+  };
+}
+
+/** A FileHandle for promises.open: its methods run the *Sync ones on its fd until close(). */
 export class FileHandle {
+  #fd: number;
   constructor(
-    readonly fd: number,
+    fd: number,
     private readonly s: ZufsSync,
-  ) {}
+  ) {
+    this.#fd = fd;
+  }
+  /** The descriptor; -1 once closed (as Node's). */
+  get fd(): number {
+    return this.#fd;
+  }
+  /** The open descriptor; after close(), Node's `file closed` EBADF. */
+  private use(syscall: string): number {
+    if (this.#fd === -1) throw Object.assign(new Error('file closed'), { code: 'EBADF', syscall });
+    return this.#fd;
+  }
   /** read(buffer, offset?, length?, position?), read(buffer, options?) or read(options?), as Node's. */
   async read(bufferOrOptions?: unknown, offset?: unknown, length?: unknown, position?: unknown) {
+    const fd = this.use('read');
     let buffer = bufferOrOptions as ArrayBufferView;
     if (!ArrayBuffer.isView(bufferOrOptions)) {
       offset = (bufferOrOptions ?? {}) as Record<string, unknown>;
@@ -192,53 +226,60 @@ export class FileHandle {
     }
     offset ??= 0;
     length ??= buffer.byteLength - (typeof offset === 'number' ? offset : 0);
-    const bytesRead = this.s.readSync(this.fd, buffer, offset, length, position ?? null);
+    const bytesRead = this.s.readSync(fd, buffer, offset, length, position ?? null);
     return { bytesRead, buffer };
   }
   async write(buffer: Uint8Array | string, ...rest: unknown[]) {
-    const bytesWritten = this.s.writeSync(this.fd, buffer, ...(rest as [unknown, unknown, unknown]));
+    const fd = this.use('write');
+    // An empty buffer writes nothing, whatever the other arguments say (as Node's).
+    if (typeof buffer !== 'string' && buffer?.byteLength === 0) return { bytesWritten: 0, buffer };
+    const bytesWritten = this.s.writeSync(fd, buffer, ...(rest as [unknown, unknown, unknown]));
     return { bytesWritten, buffer };
   }
   async readFile(o?: unknown) {
-    return this.s.readFileSync(this.fd, o);
+    return this.s.readFileSync(this.use('read'), o);
   }
   async writeFile(data: unknown, o?: unknown) {
-    return this.s.writeFileSync(this.fd, data, o);
+    return this.s.writeFileSync(this.use('write'), data, o);
   }
   async appendFile(data: unknown, o?: unknown) {
-    return this.s.writeFileSync(this.fd, data, o);
+    return this.s.writeFileSync(this.use('write'), data, o);
   }
   async stat(o?: unknown) {
-    return this.s.fstatSync(this.fd, o);
+    return this.s.fstatSync(this.use('fstat'), o);
   }
   async truncate(len?: number) {
-    return this.s.ftruncateSync(this.fd, len);
+    return this.s.ftruncateSync(this.use('ftruncate'), len);
   }
   async sync() {
-    return this.s.fsyncSync(this.fd);
+    return this.s.fsyncSync(this.use('fsync'));
   }
   async datasync() {
-    return this.s.fdatasyncSync(this.fd);
+    return this.s.fdatasyncSync(this.use('fdatasync'));
   }
   async chmod(mode: number) {
-    return this.s.fchmodSync(this.fd, mode);
+    return this.s.fchmodSync(this.use('fchmod'), mode);
   }
   async utimes(a: unknown, m: unknown) {
-    return this.s.futimesSync(this.fd, a, m);
+    return this.s.futimesSync(this.use('futime'), a, m);
   }
   async writev(buffers: ArrayBufferView[], position?: number | null) {
-    const bytesWritten = this.s.writevSync(this.fd, buffers, position);
+    const bytesWritten = this.s.writevSync(this.use('writev'), buffers, position);
     return { bytesWritten, buffers };
   }
   async readv(buffers: ArrayBufferView[], position?: number | null) {
-    const bytesRead = this.s.readvSync(this.fd, buffers, position);
+    const bytesRead = this.s.readvSync(this.use('readv'), buffers, position);
     return { bytesRead, buffers };
   }
   async chown(uid: number, gid: number) {
-    return this.s.fchownSync(this.fd, uid, gid);
+    return this.s.fchownSync(this.use('fchown'), uid, gid);
   }
+  /** Closes the fd; a second close does nothing. */
   async close() {
-    return this.s.closeSync(this.fd);
+    if (this.#fd === -1) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    this.s.closeSync(fd);
   }
 }
 
@@ -315,8 +356,9 @@ export function makeFs(s: ZufsSync): ZufsFs {
   for (const base of SYNC_NAMES) {
     const sync = takesPath(base) ? retryStale(s, bind(`${base}Sync`)) : bind(`${base}Sync`);
     fs[`${base}Sync`] = sync;
-    fs[base] = callbackForm(sync);
-    promises[base] = async (...args: unknown[]) => sync(...args);
+    const later = TAKES_SIGNAL.has(base) ? abortable(sync) : sync;
+    fs[base] = callbackForm(later);
+    promises[base] = async (...args: unknown[]) => later(...args);
   }
   for (const name of ['existsSync', 'readSync', 'writeSync', 'readvSync', 'writevSync'])
     fs[name] = bind(name);

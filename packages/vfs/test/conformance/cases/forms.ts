@@ -51,6 +51,55 @@ export const formCases: Case[] = [
     },
   },
   {
+    id: 'forms/filehandle-forms-and-close',
+    title:
+      'FileHandle.read takes options or nothing; a closed handle has fd -1, closes again quietly, reads EBADF',
+    async run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'hello world');
+      const fh = await fs.promises.open(p('f'), 'r+');
+      const all = await fh.read();
+      expect([all.bytesRead, all.buffer.length]).toEqual([11, 16384]);
+      const some = await fh.read({ buffer: Buffer.alloc(5), position: 6 });
+      expect([some.bytesRead, some.buffer.toString()]).toEqual([5, 'world']);
+      const head = await fh.read(Buffer.alloc(8), { position: 0, length: 4 });
+      expect([head.bytesRead, head.buffer.subarray(0, 4).toString()]).toEqual([4, 'hell']);
+      expect((await fh.write(Buffer.alloc(0), 5)).bytesWritten).toBe(0);
+      await fh.close();
+      expect(fh.fd).toBe(-1);
+      await fh.close();
+      const err = (await rejected(fh.read(Buffer.alloc(2), 0, 2, 0))) as NodeJS.ErrnoException;
+      expect([err.code, err.message]).toEqual(['EBADF', 'file closed']);
+    },
+  },
+  {
+    id: 'forms/abort-signal',
+    title: 'readFile and writeFile with an aborted signal fail with AbortError and change nothing',
+    async run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'kept');
+      const signal = AbortSignal.abort();
+      for (const call of [
+        fs.promises.readFile(p('f'), { signal }),
+        fs.promises.writeFile(p('f'), 'lost', { signal }),
+        fs.promises.writeFile(p('new'), 'lost', { signal }),
+      ]) {
+        const err = (await rejected(call)) as NodeJS.ErrnoException;
+        expect([err.name, err.code, err.message]).toEqual([
+          'AbortError',
+          'ABORT_ERR',
+          'The operation was aborted',
+        ]);
+      }
+      const viaCallback = await new Promise<NodeJS.ErrnoException | null>((done) =>
+        fs.readFile(p('f'), { signal }, (e) => done(e)),
+      );
+      expect(viaCallback?.name).toBe('AbortError');
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('kept');
+      expect(fs.existsSync(p('new'))).toBe(false);
+      // The sync forms take no signal (as Node's).
+      expect(fs.readFileSync(p('f'), { encoding: 'utf8', signal } as never)).toBe('kept');
+    },
+  },
+  {
     id: 'forms/filehandle-readfile-writefile',
     title: 'FileHandle.writeFile and readFile work on the open file',
     async run({ fs, p }) {

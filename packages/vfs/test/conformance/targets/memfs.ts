@@ -48,6 +48,7 @@ const departures: Record<string, string> = {
   'dirs/mkdir-recursive-callback': MKDIR_P_RETURN,
   'errors/argument-checks':
     'accepts some modes, ids, times or options Node refuses, or refuses them with other errors',
+  'forms/abort-signal': 'ignores options.signal: an aborted readFile or writeFile runs',
   'errors/read-write-ranges': 'a negative fd is EBADF, not ERR_OUT_OF_RANGE',
   'removal/rename-over': 'a file replaced by rename keeps its link count: its other hard link says nlink 2',
   'removal/dotdot-through-removed-dir': "resolves '..' by the text: 'd/../f' reads f after d is gone",
