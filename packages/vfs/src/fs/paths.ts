@@ -410,7 +410,8 @@ export class Resolver {
       const e = this.lookup(cur, name, syscall, path);
       if (!e) fail('ENOENT', syscall, path);
       if (isLinkMode(e.attr.mode)) {
-        if (++links > MAXSYMLINKS) fail('ELOOP', syscall, path);
+        // Node's realpathSync meets a loop in the stat(2) it makes of each link, not in lstat(2).
+        if (++links > MAXSYMLINKS) fail('ELOOP', syscall === 'lstat' ? 'stat' : syscall, path);
         const target = this.c.readlink(e.ii);
         if (target.startsWith('/')) {
           stack.splice(1);

@@ -907,25 +907,56 @@ export class ZufsSync {
     const op = opts(o);
     const p = toPath(path);
     const out: (string | Buffer | Dirent)[] = [];
-    const walk = (dirPath: string, rel: string) => {
+    const open = (dirPath: string): Node => {
       const n = this.r.resolve(dirPath, true, 'scandir');
       if (!isDirMode(n.attr.mode)) fail('ENOTDIR', 'scandir', dirPath);
       if (!permits(n.attr, this.cred, R_OK)) fail('EACCES', 'scandir', dirPath);
-      if (!op.recursive && !op.withFileTypes && op.encoding !== 'buffer') {
-        // The common case: names only, straight from the client (no entry pairs in between).
-        wrap(() => this.c.readdir(n.ii, 0, (name) => void out.push(name)), 'scandir', dirPath);
-        return;
-      }
-      const ents = wrap(() => this.entries(n), 'scandir', dirPath);
-      for (const [name, type] of ents) {
-        const relName = rel ? `${rel}/${name}` : name;
-        if (op.withFileTypes) out.push(new Dirent(name, type, dirPath));
-        else if (op.encoding === 'buffer') out.push(Buffer.from(relName));
-        else out.push(relName);
-        if (op.recursive && isDirMode(type)) walk(`${dirPath}/${name}`, relName);
-      }
+      return n;
     };
-    walk(p, '');
+    if (!op.recursive) {
+      const n = open(p);
+      if (!op.withFileTypes && op.encoding !== 'buffer') {
+        // The common case: names only, straight from the client (no entry pairs in between).
+        wrap(() => this.c.readdir(n.ii, 0, (name) => void out.push(name)), 'scandir', p);
+        return out;
+      }
+      for (const [name, type] of wrap(() => this.entries(n), 'scandir', p)) {
+        if (op.withFileTypes) out.push(new Dirent(name, type, p));
+        else out.push(Buffer.from(name));
+      }
+      return out;
+    }
+    // Recursive, as Node 20's: breadth first; Dirents descend into directories, names also into
+    // symlinks to directories (Node stats each name), except one that leads back to an ancestor
+    // (Node would go round for ever).
+    const queue: { dir: string; rel: string; up: number[] }[] = [{ dir: p, rel: '', up: [] }];
+    for (let i = 0; i < queue.length; i++) {
+      const { dir, rel, up } = queue[i];
+      const n = open(dir);
+      const chain = [...up, n.ii];
+      for (const [name, type] of wrap(() => this.entries(n), 'scandir', dir)) {
+        const relName = rel ? `${rel}/${name}` : name;
+        const child = `${dir}/${name}`;
+        if (op.withFileTypes) {
+          out.push(new Dirent(name, type, dir));
+          if (isDirMode(type)) queue.push({ dir: child, rel: relName, up: chain });
+          continue;
+        }
+        if (op.encoding === 'buffer') throw invalidArgType('path', 'of type string', Buffer.from(name));
+        out.push(relName);
+        if (isDirMode(type)) queue.push({ dir: child, rel: relName, up: chain });
+        else if (isLinkMode(type)) {
+          let t: Node | null = null;
+          try {
+            t = this.r.resolve(child, true, 'stat');
+          } catch {
+            // dangling, a loop, no permission: not a directory to Node either
+          }
+          if (t && isDirMode(t.attr.mode) && !chain.includes(t.ii))
+            queue.push({ dir: child, rel: relName, up: chain });
+        }
+      }
+    }
     return out;
   }
 
@@ -1105,7 +1136,53 @@ export class ZufsSync {
     const op = opts(o, { force: true });
     const s = toPath(src, 'src');
     const d = toPath(dest, 'dest');
-    const st = this.r.resolve(s, !op.verbatimSymlinks && op.dereference === true, 'lstat');
+    // Node's checkPathsSync, for the top and for every entry below: the filter, then the two stats.
+    if (typeof op.filter === 'function') {
+      const keep = op.filter(s, d);
+      if (keep instanceof Promise) {
+        const e = new TypeError(
+          'Expected boolean to be returned from the "filter" function but got an instance of Promise.',
+        );
+        throw Object.assign(e, { code: 'ERR_INVALID_RETURN_VALUE' });
+      }
+      if (!keep) return;
+    }
+    const follow = !op.verbatimSymlinks && op.dereference === true;
+    const st = this.r.resolve(s, follow, 'lstat');
+    let dst: Node | null = null;
+    try {
+      dst = this.r.resolve(d, follow, 'lstat');
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') throw e;
+    }
+    if (dst) {
+      const cpError = (code: string, title: string, uv: string, detail: string, errno: number) =>
+        systemError(code, title, uv, detail, 'cp', d, errno);
+      if (dst.ii === st.ii)
+        throw cpError(
+          'ERR_FS_CP_EINVAL',
+          'Invalid src or dest',
+          'EINVAL',
+          'src and dest cannot be the same',
+          22,
+        );
+      if (isDirMode(st.attr.mode) && !isDirMode(dst.attr.mode))
+        throw cpError(
+          'ERR_FS_CP_DIR_TO_NON_DIR',
+          'Cannot overwrite non-directory with directory',
+          'EISDIR',
+          `cannot overwrite non-directory ${d} with directory ${s}`,
+          21,
+        );
+      if (!isDirMode(st.attr.mode) && isDirMode(dst.attr.mode))
+        throw cpError(
+          'ERR_FS_CP_NON_DIR_TO_DIR',
+          'Cannot overwrite directory with non-directory',
+          'ENOTDIR',
+          `cannot overwrite directory ${d} with non-directory ${s}`,
+          20,
+        );
+    }
     if (isDirMode(st.attr.mode)) {
       if (!op.recursive)
         throw systemError(
@@ -1134,7 +1211,7 @@ export class ZufsSync {
           d,
           22,
         );
-      if (!this.existsSync(d)) this.mkdirSync(d, { mode: st.attr.mode & 0o7777 });
+      if (!dst) this.mkdirSync(d, { mode: st.attr.mode & 0o7777 });
       for (const [name] of this.entries(st)) this.cpSync(`${s}/${name}`, `${d}/${name}`, op);
       return;
     }
@@ -1145,8 +1222,7 @@ export class ZufsSync {
       this.symlinkSync(t, d);
       return;
     }
-    const exists = this.lstatSync(d, { throwIfNoEntry: false });
-    if (exists) {
+    if (dst) {
       if (!op.force) {
         if (op.errorOnExist)
           throw systemError(

@@ -514,4 +514,85 @@ export const dirCases: Case[] = [
       expect(st.atimeMs).toBe(PAST_S * 1000);
     },
   },
+  {
+    id: 'dirs/readdir-recursive-symlinks',
+    title:
+      'recursive readdir of names goes into symlinked directories (Node stats each name); Dirents do not',
+    run({ fs, p }) {
+      fs.mkdirSync(p('t', 'a', 'b'), { recursive: true });
+      fs.writeFileSync(p('t', 'a', 'f'), '');
+      fs.writeFileSync(p('t', 'a', 'b', 'g'), '');
+      fs.symlinkSync('a', p('t', 'ld'));
+      fs.symlinkSync('nowhere', p('t', 'dangling'));
+      expect(sorted(fs.readdirSync(p('t'), { recursive: true }) as string[])).toEqual([
+        'a',
+        'a/b',
+        'a/b/g',
+        'a/f',
+        'dangling',
+        'ld',
+        'ld/b',
+        'ld/b/g',
+        'ld/f',
+      ]);
+      const ents = fs.readdirSync(p('t'), { recursive: true, withFileTypes: true });
+      expect(sorted(ents.map((d) => `${d.parentPath.slice(p().length)}/${d.name}`))).toEqual([
+        '/t/a',
+        '/t/a/b',
+        '/t/a/b/g',
+        '/t/a/f',
+        '/t/dangling',
+        '/t/ld',
+      ]);
+    },
+  },
+  {
+    id: 'dirs/cp-filter-and-kinds',
+    title:
+      'cpSync asks the filter for every entry (src, dest); refuses same file, dir over file, file over dir',
+    run({ fs, p }) {
+      fs.mkdirSync(p('d', 'sub'), { recursive: true });
+      fs.writeFileSync(p('d', 'sub', 'g'), 'g');
+      fs.writeFileSync(p('d', 'h'), 'h');
+      fs.writeFileSync(p('f'), 'f');
+      const asked: string[] = [];
+      fs.cpSync(p('d'), p('e'), {
+        recursive: true,
+        filter: (s: string, d: string) => {
+          asked.push(`${s.slice(p().length)}>${d.slice(p().length)}`);
+          return !s.endsWith('h');
+        },
+      });
+      expect(sorted(asked)).toEqual(['/d/h>/e/h', '/d/sub/g>/e/sub/g', '/d/sub>/e/sub', '/d>/e']);
+      expect(sorted(fs.readdirSync(p('e'), { recursive: true }) as string[])).toEqual(['sub', 'sub/g']);
+      const cp = (s: string, d: string) => thrown(() => fs.cpSync(s, d, { recursive: true }));
+      expectSystemError(cp(p('f'), p('f')), {
+        code: 'ERR_FS_CP_EINVAL',
+        errno: 22,
+        syscall: 'cp',
+        path: p('f'),
+        message: `Invalid src or dest: cp returned EINVAL (src and dest cannot be the same) ${p('f')}`,
+        info: { code: 'EINVAL', message: 'src and dest cannot be the same' },
+      });
+      const dirOverFile = `cannot overwrite non-directory ${p('f')} with directory ${p('d')}`;
+      expectSystemError(cp(p('d'), p('f')), {
+        code: 'ERR_FS_CP_DIR_TO_NON_DIR',
+        errno: 21,
+        syscall: 'cp',
+        path: p('f'),
+        message: `Cannot overwrite non-directory with directory: cp returned EISDIR (${dirOverFile}) ${p('f')}`,
+        info: { code: 'EISDIR', message: dirOverFile },
+      });
+      const fileOverDir = `cannot overwrite directory ${p('d')} with non-directory ${p('f')}`;
+      expectSystemError(cp(p('f'), p('d')), {
+        code: 'ERR_FS_CP_NON_DIR_TO_DIR',
+        errno: 20,
+        syscall: 'cp',
+        path: p('d'),
+        message: `Cannot overwrite directory with non-directory: cp returned ENOTDIR (${fileOverDir}) ${p('d')}`,
+        info: { code: 'ENOTDIR', message: fileOverDir },
+      });
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('f');
+    },
+  },
 ];

@@ -264,6 +264,21 @@ export const linkCases: Case[] = [
     },
   },
   {
+    id: 'links/realpath-loop',
+    title:
+      "realpathSync of a symlink loop throws ELOOP from stat (Node stats each link); native from 'realpath'",
+    run({ fs, p }) {
+      fs.symlinkSync('b', p('a'));
+      fs.symlinkSync('a', p('b'));
+      expectSyncUv(() => fs.realpathSync(p('a')), { code: 'ELOOP', syscall: 'stat', path: p('a') });
+      expectSyncUv(() => fs.realpathSync.native(p('a')), {
+        code: 'ELOOP',
+        syscall: 'realpath',
+        path: p('a'),
+      });
+    },
+  },
+  {
     id: 'links/eloop-in-path',
     title: 'a symlink loop used as a directory in a path throws ELOOP',
     run({ fs, p }) {

@@ -48,6 +48,10 @@ const departures: Record<string, string> = {
   'dirs/mkdir-recursive-callback': MKDIR_P_RETURN,
   'errors/argument-checks':
     'accepts some modes, ids, times or options Node refuses, or refuses them with other errors',
+  'dirs/readdir-recursive-symlinks': 'recursive readdir of names does not go into symlinked directories',
+  'dirs/cp-filter-and-kinds':
+    'cp errors are plain Errors with other messages and no errno, syscall, path or info',
+  'links/realpath-loop': "realpathSync's ELOOP names realpath (Node's names stat)",
   'forms/abort-signal': 'ignores options.signal: an aborted readFile or writeFile runs',
   'errors/read-write-ranges': 'a negative fd is EBADF, not ERR_OUT_OF_RANGE',
   'removal/rename-over': 'a file replaced by rename keeps its link count: its other hard link says nlink 2',
