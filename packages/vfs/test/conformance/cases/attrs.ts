@@ -448,4 +448,73 @@ export const attrCases: Case[] = [
       });
     },
   },
+  {
+    id: 'attrs/stamps-by-operation',
+    title: 'each write, truncate, name change and attribute change moves exactly the stamps Linux moves',
+    run({ fs, p }) {
+      const stamps = (path: string) => {
+        const s = fs.lstatSync(path, { bigint: true });
+        return [s.atimeNs, s.mtimeNs, s.ctimeNs];
+      };
+      const pause = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 12);
+      /** Which of a(time), m(time), c(time) `op` moved on each path ('-': none). */
+      const moved = (paths: string[], op: () => void) => {
+        const before = paths.map(stamps);
+        pause();
+        op();
+        return paths.map((q, i) => {
+          const after = stamps(q);
+          return ['a', 'm', 'c'].filter((_, k) => after[k] !== before[i][k]).join('') || '-';
+        });
+      };
+      fs.mkdirSync(p('d'));
+      fs.mkdirSync(p('e'));
+      fs.writeFileSync(p('d', 'f'), 'abc');
+      const rw = (q: string, f: (fd: number) => void) => {
+        const fd = fs.openSync(q, 'r+');
+        f(fd);
+        fs.closeSync(fd);
+      };
+      const table: [string, string[], () => void, string[]][] = [
+        [
+          'write',
+          [p('d', 'f'), p('d')],
+          () => rw(p('d', 'f'), (fd) => fs.writeSync(fd, 'x', 0)),
+          ['mc', '-'],
+        ],
+        [
+          'empty write',
+          [p('d', 'f')],
+          () => rw(p('d', 'f'), (fd) => fs.writeSync(fd, Buffer.alloc(0), 0, 0, 0)),
+          ['-'],
+        ],
+        ['O_TRUNC', [p('d', 'f')], () => fs.closeSync(fs.openSync(p('d', 'f'), 'w')), ['mc']],
+        ['truncate to the same size', [p('d', 'f')], () => fs.truncateSync(p('d', 'f'), 0), ['mc']],
+        ['ftruncate', [p('d', 'f')], () => rw(p('d', 'f'), (fd) => fs.ftruncateSync(fd, 9)), ['mc']],
+        ['fsync', [p('d', 'f')], () => rw(p('d', 'f'), (fd) => fs.fsyncSync(fd)), ['-']],
+        ['chmod', [p('d', 'f'), p('d')], () => fs.chmodSync(p('d', 'f'), 0o600), ['c', '-']],
+        ['create', [p('d')], () => fs.writeFileSync(p('d', 'new'), ''), ['mc']],
+        ['link', [p('d', 'f'), p('d')], () => fs.linkSync(p('d', 'f'), p('d', 'f2')), ['c', 'mc']],
+        ['unlink', [p('d', 'f'), p('d')], () => fs.unlinkSync(p('d', 'f2')), ['c', 'mc']],
+        ['rename', [p('d')], () => fs.renameSync(p('d', 'f'), p('d', 'g')), ['mc']],
+        ['rename across', [p('d'), p('e')], () => fs.renameSync(p('d', 'g'), p('e', 'g')), ['mc', 'mc']],
+        [
+          'moved file',
+          [p('e', 'g')],
+          () => {
+            fs.renameSync(p('e', 'g'), p('e', 'h'));
+            fs.renameSync(p('e', 'h'), p('e', 'g'));
+          },
+          ['c'],
+        ],
+        ['mkdir', [p('e')], () => fs.mkdirSync(p('e', 'm')), ['mc']],
+        ['rmdir', [p('e')], () => fs.rmdirSync(p('e', 'm')), ['mc']],
+        ['symlink', [p('e')], () => fs.symlinkSync('g', p('e', 'l')), ['mc']],
+        ['utimes', [p('e', 'g')], () => fs.utimesSync(p('e', 'g'), 1, 2), ['amc']],
+        ['append', [p('e', 'g')], () => fs.appendFileSync(p('e', 'g'), 'z'), ['mc']],
+      ];
+      const got = table.map(([what, paths, op]) => `${what}: ${moved(paths, op).join(' ')}`);
+      expect(got).toEqual(table.map(([what, , , want]) => `${what}: ${want.join(' ')}`));
+    },
+  },
 ];
