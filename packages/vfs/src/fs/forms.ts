@@ -4,6 +4,8 @@
  * promise). Streams are Node's own, given this face's open/read/write/close.
  */
 import * as nodeFs from 'node:fs';
+import { createInterface, type Interface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { invalidArgType, uvError } from './errors.js';
 import { toPath } from './paths.js';
 import { BigIntStats, Dirent, Stats } from './stats.js';
@@ -198,8 +200,34 @@ export class FileHandle {
   constructor(
     fd: number,
     private readonly s: ZufsSync,
+    /** The face's callback calls a stream drives (open, read, write, writev, close). */
+    private readonly streamFs: Record<string, AnyFn>,
   ) {
     this.#fd = fd;
+  }
+  /** The stream's calls, with close() closing this handle (autoClose ends the handle, as Node's). */
+  private streamCalls(): Record<string, AnyFn> {
+    const close: AnyFn = (_fd, cb) => {
+      const done = cb as (e: Error | null) => void;
+      this.close().then(() => done(null), done);
+    };
+    return { ...this.streamFs, close };
+  }
+  createReadStream(o?: Record<string, unknown>): nodeFs.ReadStream {
+    const fd = this.use('read');
+    return nodeFs.createReadStream(null as never, { ...o, fd, fs: this.streamCalls() } as never);
+  }
+  createWriteStream(o?: Record<string, unknown>): nodeFs.WriteStream {
+    const fd = this.use('write');
+    return nodeFs.createWriteStream(null as never, { ...o, fd, fs: this.streamCalls() } as never);
+  }
+  /** The file's lines, as Node's: a readline Interface over createReadStream(o). */
+  readLines(o?: Record<string, unknown>): Interface {
+    return createInterface({ input: this.createReadStream(o), crlfDelay: Number.POSITIVE_INFINITY });
+  }
+  /** The file as a web ReadableStream of byte chunks. */
+  readableWebStream(): ReadableStream {
+    return Readable.toWeb(this.createReadStream()) as ReadableStream;
   }
   /** The descriptor; -1 once closed (as Node's). */
   get fd(): number {
@@ -392,9 +420,15 @@ export function makeFs(s: ZufsSync): ZufsFs {
   fs.opendir = callbackForm(opendirSync as AnyFn);
   promises.opendir = async (...args: unknown[]) => opendirSync(args[0], args[1]);
   promises.open = async (path: unknown, flags?: unknown, mode?: unknown) =>
-    new FileHandle(s.openSync(path, flags, mode), s);
+    new FileHandle(s.openSync(path, flags, mode), s, streamFs);
 
-  const streamFs = { open: fs.open, read: fs.read, write: fs.write, writev: fs.writev, close: fs.close };
+  const streamFs = {
+    open: fs.open,
+    read: fs.read,
+    write: fs.write,
+    writev: fs.writev,
+    close: fs.close,
+  } as Record<string, AnyFn>;
   fs.createReadStream = (path: unknown, o?: unknown) => {
     const op = typeof o === 'string' ? { encoding: o } : ((o ?? {}) as object);
     return nodeFs.createReadStream(path as string, { ...op, fs: streamFs } as never);

@@ -140,4 +140,27 @@ export const streamCases: Case[] = [
       expect(fs.readFileSync(p('dst')).equals(data)).toBe(true);
     },
   },
+  {
+    id: 'streams/filehandle-streams',
+    title: "a FileHandle's streams and readLines work on its fd; autoClose closes the handle",
+    async run({ fs, p }) {
+      const w = await fs.promises.open(p('f'), 'w');
+      const ws = w.createWriteStream();
+      ws.write('one\ntwo\n');
+      ws.end('three\n');
+      await once(ws, 'close');
+      expect(w.fd).toBe(-1);
+      expect(fs.readFileSync(p('f'), 'utf8')).toBe('one\ntwo\nthree\n');
+      const r = await fs.promises.open(p('f'), 'r');
+      const rs = r.createReadStream({ start: 4, end: 6, autoClose: false });
+      const got: string[] = [];
+      for await (const c of rs) got.push(String(c));
+      expect(got.join('')).toBe('two');
+      expect(r.fd).not.toBe(-1);
+      const lines: string[] = [];
+      for await (const line of r.readLines()) lines.push(line);
+      expect(lines).toEqual(['one', 'two', 'three']);
+      expect(r.fd).toBe(-1);
+    },
+  },
 ];

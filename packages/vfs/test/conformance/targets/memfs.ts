@@ -54,6 +54,7 @@ const departures: Record<string, string> = {
   'links/realpath-loop': "realpathSync's ELOOP names realpath (Node's names stat)",
   'attrs/stamps-by-operation':
     "a path lookup moves a directory's atime, chmod moves mtime, a rename leaves the moved file's ctime",
+  'streams/filehandle-streams': "a FileHandle's read stream closes the handle even with autoClose: false",
   'forms/abort-signal': 'ignores options.signal: an aborted readFile or writeFile runs',
   'errors/read-write-ranges': 'a negative fd is EBADF, not ERR_OUT_OF_RANGE',
   'removal/rename-over': 'a file replaced by rename keeps its link count: its other hard link says nlink 2',
