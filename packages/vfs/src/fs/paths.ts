@@ -239,11 +239,13 @@ export class Resolver {
 
   private check(path: string, syscall: string): void {
     if (path === '') fail('ENOENT', syscall, path);
-    if (Buffer.byteLength(path) >= PATH_MAX) fail('ENAMETOOLONG', syscall, path);
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only a long path needs counting.
+    if (path.length * 3 >= PATH_MAX && Buffer.byteLength(path) >= PATH_MAX)
+      fail('ENAMETOOLONG', syscall, path);
   }
 
   lookup(dir: Node, name: string, syscall: string, path: string): LookupResult | null {
-    if (Buffer.byteLength(name) > NAME_MAX) fail('ENAMETOOLONG', syscall, path);
+    if (name.length * 3 > NAME_MAX && Buffer.byteLength(name) > NAME_MAX) fail('ENAMETOOLONG', syscall, path);
     try {
       return this.c.find(dir.ii, name);
     } catch (e) {
@@ -324,6 +326,27 @@ export class Resolver {
    */
   parent(path: string, syscall: string, lookupName = true): Parent {
     this.check(path, syscall);
+    // The common case first: a plain last name whose directory is cached (no split, no walk).
+    if (path.charCodeAt(path.length - 1) !== 47 && this.fresh()) {
+      const slash = path.lastIndexOf('/');
+      const name = path.slice(slash + 1);
+      const ii = name === '.' || name === '..' ? undefined : this.hit(this.dirs, path.slice(0, slash + 1));
+      if (ii !== undefined) {
+        let dir: Node | null = null;
+        try {
+          dir = { ii, attr: this.c.getattr(ii) };
+        } catch {
+          this.drop();
+        }
+        if (dir !== null) {
+          if (!isDirMode(dir.attr.mode)) fail('ENOTDIR', syscall, path);
+          if (!permits(dir.attr, this.cred, X_OK)) fail('EACCES', syscall, path);
+          const par: Parent = { dir, name, entry: null, trailingSlash: false, dots: false };
+          if (lookupName) this.entryOf(par, path, syscall);
+          return par;
+        }
+      }
+    }
     const comps = path.split('/');
     let trailingSlash = false;
     while (comps.length > 1 && comps[comps.length - 1] === '') {
