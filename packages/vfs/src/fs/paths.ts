@@ -413,7 +413,11 @@ export class Resolver {
   /** The canonical path of `path` (symlinks resolved). */
   realpath(path: string, syscall: string): string {
     this.check(path, syscall);
+    // Node's JS realpathSync ('lstat') names the prefix it failed at, and stats each symlink before
+    // it reads it (a dangling link or a loop fails there, from stat); realpath(3) names the path.
+    const js = syscall === 'lstat';
     const names: string[] = [];
+    const at = (name: string) => (js ? `/${[...names, name].join('/')}` : path);
     let links = 0;
     const stack: Node[] = [this.root()];
     const todo = path.split('/').reverse();
@@ -421,7 +425,7 @@ export class Resolver {
       const name = todo.pop()!;
       if (name === '' || name === '.') continue;
       const cur = stack[stack.length - 1];
-      if (!isDirMode(cur.attr.mode)) fail('ENOTDIR', syscall, path);
+      if (!isDirMode(cur.attr.mode)) fail('ENOTDIR', syscall, at(name));
       if (name === '..') {
         if (stack.length > 1) {
           stack.pop();
@@ -429,12 +433,12 @@ export class Resolver {
         }
         continue;
       }
-      if (!permits(cur.attr, this.cred, X_OK)) fail('EACCES', syscall, path);
-      const e = this.lookup(cur, name, syscall, path);
-      if (!e) fail('ENOENT', syscall, path);
+      if (!permits(cur.attr, this.cred, X_OK)) fail('EACCES', syscall, at(name));
+      const e = this.lookup(cur, name, syscall, at(name));
+      if (!e) fail('ENOENT', syscall, at(name));
       if (isLinkMode(e.attr.mode)) {
-        // Node's realpathSync meets a loop in the stat(2) it makes of each link, not in lstat(2).
-        if (++links > MAXSYMLINKS) fail('ELOOP', syscall === 'lstat' ? 'stat' : syscall, path);
+        if (js) this.resolve(at(name), true, 'stat');
+        if (++links > MAXSYMLINKS) fail('ELOOP', js ? 'stat' : syscall, at(name));
         const target = this.c.readlink(e.ii);
         if (target.startsWith('/')) {
           stack.splice(1);

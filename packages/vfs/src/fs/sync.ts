@@ -468,7 +468,9 @@ export class ZufsSync {
     if (fl & O_CREAT) {
       // O_EXCL: no LOOKUP first, as mkdir (createNew); '.', '..' and a trailing slash look first.
       const par = this.r.parent(p, 'open', false);
-      const fresh = (fl & O_EXCL) !== 0 && !par.dots && !par.trailingSlash;
+      // Linux: O_CREAT on a name with a trailing slash is EISDIR, whatever the name holds.
+      if (par.trailingSlash && !par.dots) fail('EISDIR', 'open', p);
+      const fresh = (fl & O_EXCL) !== 0 && !par.dots;
       let e = fresh ? null : this.r.entryOf(par, p, 'open');
       if (e && fl & O_EXCL) fail('EEXIST', 'open', p);
       if (e && isLinkMode(e.attr.mode) && !(fl & O_NOFOLLOW)) {
@@ -816,22 +818,31 @@ export class ZufsSync {
     const abs = p.startsWith('/') ? p : `/${p}`;
     const parts = abs.split('/').filter((x) => x !== '');
     let first: string | undefined;
-    for (let i = 1; i <= parts.length; i++) {
-      const sub = `/${parts.slice(0, i).join('/')}`;
-      let n: Node | null = null;
+    // As Node's MKDirpSync: a name that is there must stat as a directory (through symlinks, and
+    // with the path's own trailing slash for the last one); its stat's error is the answer if not.
+    const existing = (at: string, last: boolean): boolean => {
+      let n: Node;
       try {
-        n = this.r.resolve(sub, true, 'mkdir');
+        n = this.r.resolve(at, true, 'mkdir');
       } catch (e) {
         const code = (e as { code?: string }).code;
-        if (code !== 'ENOENT') throw uvError(-(e as { errno: number }).errno, 'mkdir', p);
+        if (code === 'ENOENT') return false;
+        throw uvError(-(e as { errno: number }).errno, 'mkdir', p);
       }
-      if (n) {
-        if (!isDirMode(n.attr.mode)) fail(i === parts.length ? 'EEXIST' : 'ENOTDIR', 'mkdir', p);
-        continue;
-      }
+      if (!isDirMode(n.attr.mode)) fail(last ? 'EEXIST' : 'ENOTDIR', 'mkdir', p);
+      return true;
+    };
+    for (let i = 1; i <= parts.length; i++) {
+      const sub = `/${parts.slice(0, i).join('/')}`;
+      const last = i === parts.length;
+      if (existing(last ? abs : sub, last)) continue;
       try {
         this.mkdirOne(sub, mode);
       } catch (e) {
+        const code = (e as { code?: string }).code;
+        // There after all (a dangling symlink, or another thread's): what a stat says decides.
+        if (code === 'EEXIST' && existing(last ? abs : sub, last)) continue;
+        if (code === 'EEXIST') fail('ENOENT', 'mkdir', p);
         throw uvError(-(e as { errno: number }).errno, 'mkdir', p);
       }
       first ??= p.startsWith('/') ? sub : sub.slice(1);
@@ -1015,9 +1026,31 @@ export class ZufsSync {
     if (isDirMode(st.attr.mode)) {
       if (!op.recursive)
         throw systemError('ERR_FS_EISDIR', 'Path is a directory', 'EISDIR', 'is a directory', 'rm', p, 21);
-      for (const [name] of wrap(() => this.entries(st), 'scandir', p)) this.rmSync(`${p}/${name}`, op);
-      this.rmdirSync(p);
+      this.removeTree(p, st);
     } else this.unlinkSync(p);
+  }
+
+  /**
+   * rm -r below the top, as Node's rimraf: children by `dir/name` as given (not normalized), and a
+   * name already gone (another remover, or a path through what was just removed) is no error.
+   */
+  private removeTree(p: string, st: Node): void {
+    const gone = (e: unknown) => (e as { code?: string }).code === 'ENOENT';
+    for (const [name] of wrap(() => this.entries(st), 'scandir', p)) {
+      const child = `${p}/${name}`;
+      try {
+        const c = this.r.resolve(child, false, 'lstat');
+        if (isDirMode(c.attr.mode)) this.removeTree(child, c);
+        else this.unlinkSync(child);
+      } catch (e) {
+        if (!gone(e)) throw e;
+      }
+    }
+    try {
+      this.rmdirSync(p);
+    } catch (e) {
+      if (!gone(e)) throw e;
+    }
   }
 
   renameSync(oldPath: unknown, newPath: unknown): void {

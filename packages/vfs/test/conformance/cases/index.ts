@@ -6,6 +6,7 @@ import { fdCases } from './fds.js';
 import { fileCases } from './files.js';
 import { formCases } from './forms.js';
 import { linkCases } from './links.js';
+import { pathMatrixCases } from './path-matrix.js';
 import { removalCases } from './removal.js';
 import { renameCases } from './rename.js';
 import { streamCases } from './streams.js';
@@ -20,6 +21,7 @@ export const cases: Case[] = [
   ...removalCases,
   ...attrCases,
   ...errorCases,
+  ...pathMatrixCases,
   ...fdCases,
   ...streamCases,
   ...formCases,
