@@ -134,6 +134,18 @@ export class ZufsSync {
     return this.cred.uid === 0 || this.cred.uid === a.uid;
   }
 
+  /**
+   * Linux's protected_hardlinks (on in Debian and most distributions): one who does not own a file
+   * may link to it only if it is a regular file they can read and write, neither setuid nor
+   * setgid-executable.
+   */
+  private mayHardlink(a: InodeAttr): boolean {
+    if (this.isOwner(a)) return true;
+    if ((a.mode & S_IFMT) !== S_IFREG || a.mode & 0o4000) return false;
+    if ((a.mode & 0o2010) === 0o2010) return false;
+    return permits(a, this.cred, R_OK | W_OK);
+  }
+
   /** Write and search on `dir` to add or remove `entry` (and the sticky-dir rule for removing). */
   private mayModify(
     dir: Node,
@@ -253,9 +265,12 @@ export class ZufsSync {
     const a = n.attr;
     const u = uid === -1 ? a.uid : uid;
     const g = gid === -1 ? a.gid : gid;
+    // Linux's chown_ok/chgrp_ok: only what is asked for (not -1) is checked. The owner may give
+    // the uid it has and a group it is in; anyone may chown(-1, -1) (it only stamps ctime).
+    const owner = this.cred.uid === a.uid;
     if (this.cred.uid !== 0) {
-      if (u !== a.uid || a.uid !== this.cred.uid || (g !== a.gid && g !== this.cred.gid))
-        fail('EPERM', syscall, path);
+      if (uid !== -1 && !(owner && u === a.uid)) fail('EPERM', syscall, path);
+      if (gid !== -1 && !(owner && (g === a.gid || g === this.cred.gid))) fail('EPERM', syscall, path);
     }
     let mode = a.mode;
     if ((mode & S_IFMT) === S_IFREG && (uid !== -1 || gid !== -1)) {
@@ -1144,6 +1159,7 @@ export class ZufsSync {
     }
     if (par.entry) fail('EEXIST', 'link', o, n);
     if (isDirMode(src.attr.mode)) fail('EPERM', 'link', o, n);
+    if (!this.mayHardlink(src.attr)) fail('EPERM', 'link', o, n);
     if (!permits(par.dir.attr, this.cred, W_OK | X_OK)) fail('EACCES', 'link', o, n);
     wrap(() => this.c.link(src.ii, par.dir.ii, par.name), 'link', o, n);
   }

@@ -7,6 +7,7 @@ import { fileCases } from './files.js';
 import { formCases } from './forms.js';
 import { linkCases } from './links.js';
 import { pathMatrixCases } from './path-matrix.js';
+import { permissionMatrixCases } from './permission-matrix.js';
 import { removalCases } from './removal.js';
 import { renameCases } from './rename.js';
 import { streamCases } from './streams.js';
@@ -22,6 +23,7 @@ export const cases: Case[] = [
   ...attrCases,
   ...errorCases,
   ...pathMatrixCases,
+  ...permissionMatrixCases,
   ...fdCases,
   ...streamCases,
   ...formCases,
