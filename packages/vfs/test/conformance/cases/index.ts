@@ -2,6 +2,7 @@ import type { Case } from '../case.js';
 import { attrCases } from './attrs.js';
 import { dirCases } from './dirs.js';
 import { errorCases } from './errors.js';
+import { fdMatrixCases } from './fd-matrix.js';
 import { fdCases } from './fds.js';
 import { fileCases } from './files.js';
 import { formCases } from './forms.js';
@@ -25,6 +26,7 @@ export const cases: Case[] = [
   ...pathMatrixCases,
   ...permissionMatrixCases,
   ...fdCases,
+  ...fdMatrixCases,
   ...streamCases,
   ...formCases,
   ...xattrCases,
