@@ -10,6 +10,7 @@ import { invalidArgType, uvError } from './errors.js';
 import { toPath } from './paths.js';
 import { BigIntStats, Dirent, Stats } from './stats.js';
 import type { ZufsSync } from './sync.js';
+import { fileWatchers } from './watch-file.js';
 
 type AnyFn = (...args: unknown[]) => unknown;
 
@@ -329,6 +330,8 @@ export type ZufsFsMethod =
   | 'opendirSync'
   | 'createReadStream'
   | 'createWriteStream'
+  | 'watchFile'
+  | 'unwatchFile'
   | 'constants'
   | 'Stats'
   | 'BigIntStats'
@@ -394,6 +397,9 @@ export function makeFs(s: ZufsSync): ZufsFs {
   const nativeSync = bind('realpathNativeSync');
   (fs.realpathSync as { native?: AnyFn }).native = nativeSync;
   (fs.realpath as { native?: AnyFn }).native = callbackForm(nativeSync);
+  const { watchFile, unwatchFile } = fileWatchers((path) => s.statAttr(path));
+  fs.watchFile = watchFile;
+  fs.unwatchFile = unwatchFile;
   fs.exists = (path: unknown, cb: unknown) => {
     if (typeof cb !== 'function') throw invalidArgType('cb', 'of type function', cb);
     const r = s.existsSync(path);

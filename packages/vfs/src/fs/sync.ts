@@ -186,6 +186,15 @@ export class ZufsSync {
     }
   }
 
+  /** The attributes `path` names (followed) into a fresh InodeAttr, or undefined when it cannot be stat'ed. */
+  statAttr(path: string): InodeAttr | undefined {
+    try {
+      return this.r.statPath(path, true, 'stat', newAttr());
+    } catch {
+      return undefined;
+    }
+  }
+
   statSync(path: unknown, o?: unknown): Stats | BigIntStats | undefined {
     if (o === undefined && typeof path === 'string' && path !== '' && !path.includes('\0'))
       return makeStats(this.r.statPath(path, true, 'stat', this.scratch), false);

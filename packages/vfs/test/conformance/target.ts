@@ -85,6 +85,8 @@ export type FsMethod =
   | 'unlinkSync'
   | 'utimes'
   | 'utimesSync'
+  | 'unwatchFile'
+  | 'watchFile'
   | 'write'
   | 'writeSync'
   | 'writeFile'

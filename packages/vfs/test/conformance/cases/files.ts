@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { Case } from '../case.js';
-import { cb, expectSyncUv } from '../helpers.js';
+import { cb, expectSyncUv, tick } from '../helpers.js';
 
 /** Whole-file calls: readFile, writeFile, appendFile, copyFile, truncate, unlink, exists, access. */
 export const fileCases: Case[] = [
@@ -334,6 +334,49 @@ export const fileCases: Case[] = [
       fs.mkdirSync(p('d'));
       fs.chmodSync(p('d'), 0o600);
       fs.accessSync(p('d'), fs.constants.X_OK);
+    },
+  },
+  {
+    id: 'files/watch-file',
+    title:
+      'watchFile polls: a change, a removal (zeroed stats) and a re-creation reach the listener; unwatchFile stops it',
+    async run({ fs, p }) {
+      type Seen = { size: number; mtimeMs: number; prevSize: number; prevMtimeMs: number };
+      const seen: Seen[] = [];
+      const listener = (cur: { size: number; mtimeMs: number }, prev: { size: number; mtimeMs: number }) =>
+        seen.push({ size: cur.size, mtimeMs: cur.mtimeMs, prevSize: prev.size, prevMtimeMs: prev.mtimeMs });
+      /** Waits until the listener has seen `n` changes (polls every 10 ms; gives up after 5 s). */
+      const until = async (n: number) => {
+        for (let waited = 0; seen.length < n && waited < 5000; waited += 10) await tick(10);
+        expect(seen.length).toBe(n);
+      };
+      fs.writeFileSync(p('f'), 'abc');
+      const w = fs.watchFile(p('f'), { interval: 10 }, listener);
+      expect(typeof w.ref).toBe('function');
+      await tick(40);
+      expect(seen).toEqual([]);
+      fs.appendFileSync(p('f'), 'defg');
+      await until(1);
+      expect([seen[0].size, seen[0].prevSize]).toEqual([7, 3]);
+      fs.unlinkSync(p('f'));
+      await until(2);
+      expect([seen[1].size, seen[1].mtimeMs, seen[1].prevSize]).toEqual([0, 0, 7]);
+      fs.writeFileSync(p('f'), 'back');
+      await until(3);
+      // The previous stats are the last ones a stat gave (libuv's), not the zeroed ones.
+      expect([seen[2].size, seen[2].prevSize, seen[2].prevMtimeMs]).toEqual([4, 7, seen[0].mtimeMs]);
+      fs.unwatchFile(p('f'), listener);
+      fs.writeFileSync(p('f'), 'after the unwatch');
+      await tick(60);
+      expect(seen.length).toBe(3);
+      // A path missing from the start is reported once, with zeroed stats on both sides.
+      const missing: number[] = [];
+      fs.watchFile(p('nope'), { interval: 10 }, (cur: { size: number }, prev: { size: number }) =>
+        missing.push(cur.size, prev.size),
+      );
+      await tick(80);
+      fs.unwatchFile(p('nope'));
+      expect(missing).toEqual([0, 0]);
     },
   },
 ];
