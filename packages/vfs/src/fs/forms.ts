@@ -10,7 +10,7 @@ import { invalidArgType, uvError } from './errors.js';
 import { toPath } from './paths.js';
 import { BigIntStats, Dirent, Stats } from './stats.js';
 import type { ZufsSync } from './sync.js';
-import { fileWatchers } from './watch-file.js';
+import { fileWatchers, watcher } from './watch.js';
 
 type AnyFn = (...args: unknown[]) => unknown;
 
@@ -330,6 +330,7 @@ export type ZufsFsMethod =
   | 'opendirSync'
   | 'createReadStream'
   | 'createWriteStream'
+  | 'watch'
   | 'watchFile'
   | 'unwatchFile'
   | 'constants'
@@ -400,6 +401,11 @@ export function makeFs(s: ZufsSync): ZufsFs {
   const { watchFile, unwatchFile } = fileWatchers((path) => s.statAttr(path));
   fs.watchFile = watchFile;
   fs.unwatchFile = unwatchFile;
+  fs.watch = watcher({
+    stat: (path, follow) => s.statAttr(path, follow),
+    names: (path) => s.readdirSync(path) as string[],
+    changeStamp: () => s.changeStamp(),
+  });
   fs.exists = (path: unknown, cb: unknown) => {
     if (typeof cb !== 'function') throw invalidArgType('cb', 'of type function', cb);
     const r = s.existsSync(path);

@@ -2,6 +2,7 @@
 import { constants } from 'node:fs';
 import { posix } from 'node:path';
 import {
+  changeTicket,
   Errno,
   S_ISGID,
   STATX_ATIME,
@@ -186,13 +187,21 @@ export class ZufsSync {
     }
   }
 
-  /** The attributes `path` names (followed) into a fresh InodeAttr, or undefined when it cannot be stat'ed. */
-  statAttr(path: string): InodeAttr | undefined {
+  /** The attributes `path` names into a fresh InodeAttr, or undefined when it cannot be stat'ed. */
+  statAttr(path: string, follow = true): InodeAttr | undefined {
     try {
-      return this.r.statPath(path, true, 'stat', newAttr());
+      return this.r.statPath(path, follow, follow ? 'stat' : 'lstat', newAttr());
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * The server's change count (every operation that may change a filesystem moves it), or -1 while
+   * a change is under way: a watcher that sees it unmoved knows nothing changed anywhere.
+   */
+  changeStamp(): number {
+    return changeTicket(this.c.root.ctl);
   }
 
   statSync(path: unknown, o?: unknown): Stats | BigIntStats | undefined {

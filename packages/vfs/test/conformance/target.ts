@@ -86,6 +86,7 @@ export type FsMethod =
   | 'utimes'
   | 'utimesSync'
   | 'unwatchFile'
+  | 'watch'
   | 'watchFile'
   | 'write'
   | 'writeSync'

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { Case } from '../case.js';
-import { cb, expectSyncUv, tick } from '../helpers.js';
+import { cb, expectSyncUv, thrown, tick } from '../helpers.js';
 
 /** Whole-file calls: readFile, writeFile, appendFile, copyFile, truncate, unlink, exists, access. */
 export const fileCases: Case[] = [
@@ -377,6 +377,73 @@ export const fileCases: Case[] = [
       await tick(80);
       fs.unwatchFile(p('nope'));
       expect(missing).toEqual([0, 0]);
+    },
+  },
+  {
+    id: 'files/watch',
+    title:
+      'watch reports renames and changes in a directory (not below it unless recursive) and on a file; close and abort stop it',
+    async run({ fs, p }) {
+      fs.mkdirSync(p('w'));
+      fs.writeFileSync(p('w', 'a'), 'x');
+      const events = new Set<string>();
+      const w = fs.watch(p('w'), (type, name) => events.add(`${type}:${name}`));
+      /** Runs `step`, waits for the events (inotify may add more of them: a subset is asked). */
+      const expectEvents = async (step: () => void, want: string[]) => {
+        events.clear();
+        step();
+        for (let waited = 0; waited < 5000 && !want.every((e) => events.has(e)); waited += 10) await tick(10);
+        expect(want.filter((e) => !events.has(e))).toEqual([]);
+      };
+      await expectEvents(() => fs.writeFileSync(p('w', 'b'), 'y'), ['rename:b']);
+      await expectEvents(() => fs.appendFileSync(p('w', 'a'), 'z'), ['change:a']);
+      await expectEvents(() => fs.renameSync(p('w', 'a'), p('w', 'c')), ['rename:a', 'rename:c']);
+      await expectEvents(() => fs.unlinkSync(p('w', 'b')), ['rename:b']);
+      await expectEvents(() => fs.mkdirSync(p('w', 'd')), ['rename:d']);
+      await expectEvents(() => fs.chmodSync(p('w', 'c'), 0o600), ['change:c']);
+      events.clear();
+      fs.writeFileSync(p('w', 'd', 'inner'), 'below');
+      await tick(100);
+      expect([...events]).toEqual([]);
+      let closed = false;
+      w.on('close', () => {
+        closed = true;
+      });
+      w.close();
+      expect(closed).toBe(false); // 'close' comes on a later tick
+      await tick(1);
+      expect(closed).toBe(true);
+      // A file: its changes and its removal, names as Buffers when asked.
+      fs.writeFileSync(p('w', 'f'), '1');
+      const seen = new Set<string>();
+      const wf = fs.watch(p('w', 'f'), { encoding: 'buffer' }, (type, name) =>
+        seen.add(`${type}:${Buffer.isBuffer(name) ? 'buffer ' : ''}${String(name)}`),
+      );
+      fs.appendFileSync(p('w', 'f'), '2');
+      for (let waited = 0; waited < 5000 && !seen.has('change:buffer f'); waited += 10) await tick(10);
+      fs.unlinkSync(p('w', 'f'));
+      for (let waited = 0; waited < 5000 && !seen.has('rename:buffer f'); waited += 10) await tick(10);
+      expect([seen.has('change:buffer f'), seen.has('rename:buffer f')]).toEqual([true, true]);
+      wf.close();
+      // recursive: a name deeper down, by its path below the watched directory.
+      const deep = new Set<string>();
+      const wr = fs.watch(p('w'), { recursive: true }, (type, name) => deep.add(`${type}:${name}`));
+      fs.writeFileSync(p('w', 'd', 'deep'), 'x');
+      for (let waited = 0; waited < 5000 && !deep.has('rename:d/deep'); waited += 10) await tick(10);
+      expect(deep.has('rename:d/deep')).toBe(true);
+      wr.close();
+      const ac = new AbortController();
+      const wa = fs.watch(p('w'), { signal: ac.signal });
+      const aborted = new Promise((resolve) => wa.on('close', resolve));
+      ac.abort();
+      await aborted;
+      const err = thrown(() => fs.watch(p('nope'))) as NodeJS.ErrnoException & { filename?: string };
+      expect([err.code, err.syscall, err.path, err.filename]).toEqual([
+        'ENOENT',
+        'watch',
+        p('nope'),
+        p('nope'),
+      ]);
     },
   },
 ];
