@@ -10,7 +10,7 @@ import { invalidArgType, uvError } from './errors.js';
 import { toPath } from './paths.js';
 import { BigIntStats, Dirent, Stats } from './stats.js';
 import type { ZufsSync } from './sync.js';
-import { fileWatchers, watcher } from './watch.js';
+import { fileWatchers, watcher, watchIterator } from './watch.js';
 
 type AnyFn = (...args: unknown[]) => unknown;
 
@@ -339,7 +339,7 @@ export type ZufsFsMethod =
   | 'Dirent'
   | 'Dir';
 
-export type ZufsPromisesMethod = (typeof SYNC_NAMES)[number] | 'opendir' | 'open' | 'constants';
+export type ZufsPromisesMethod = (typeof SYNC_NAMES)[number] | 'opendir' | 'open' | 'watch' | 'constants';
 
 type NodePromises = typeof nodeFs.promises;
 
@@ -401,11 +401,13 @@ export function makeFs(s: ZufsSync): ZufsFs {
   const { watchFile, unwatchFile } = fileWatchers((path) => s.statAttr(path));
   fs.watchFile = watchFile;
   fs.unwatchFile = unwatchFile;
-  fs.watch = watcher({
+  const watch = watcher({
     stat: (path, follow) => s.statAttr(path, follow),
     names: (path) => s.readdirSync(path) as string[],
     changeStamp: () => s.changeStamp(),
   });
+  fs.watch = watch;
+  promises.watch = watchIterator(watch) as AnyFn;
   fs.exists = (path: unknown, cb: unknown) => {
     if (typeof cb !== 'function') throw invalidArgType('cb', 'of type function', cb);
     const r = s.existsSync(path);

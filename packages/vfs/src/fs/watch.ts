@@ -278,3 +278,61 @@ export function watcher(src: WatchSource) {
     return w;
   };
 }
+
+/**
+ * fs.promises.watch over `watch`: an async iterator of { eventType, filename }; an abort of
+ * `options.signal` ends it with Node's AbortError. The watcher starts on the first next(), so a
+ * missing path rejects there, as Node's.
+ */
+export function watchIterator(watch: ReturnType<typeof watcher>) {
+  return (
+    path: unknown,
+    options?: unknown,
+  ): AsyncIterableIterator<{ eventType: string; filename: string | Buffer }> => {
+    const o = (typeof options === 'string' ? { encoding: options } : (options ?? {})) as {
+      signal?: AbortSignal;
+    };
+    let w: FSWatcher | null = null;
+    const queue: { eventType: string; filename: string | Buffer }[] = [];
+    let wake: (() => void) | null = null;
+    let done = false;
+    const aborted = () => {
+      const err = new Error('The operation was aborted', { cause: o.signal?.reason });
+      return Object.assign(err, { name: 'AbortError', code: 'ABORT_ERR' });
+    };
+    const finish = () => {
+      done = true;
+      w?.close();
+      wake?.();
+    };
+    const it: AsyncIterableIterator<{ eventType: string; filename: string | Buffer }> = {
+      async next() {
+        if (o.signal?.aborted) {
+          finish();
+          throw aborted();
+        }
+        if (w === null && !done) {
+          w = watch(path, { ...o, signal: undefined });
+          w.on('change', (eventType: string, filename: string | Buffer) => {
+            queue.push({ eventType, filename });
+            wake?.();
+          });
+          o.signal?.addEventListener('abort', finish, { once: true });
+        }
+        while (queue.length === 0 && !done) await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+        if (queue.length > 0) return { value: queue.shift()!, done: false };
+        if (o.signal?.aborted) throw aborted();
+        return { value: undefined, done: true };
+      },
+      async return() {
+        finish();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return it;
+      },
+    };
+    return it;
+  };
+}

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { Case } from '../case.js';
-import { cb, expectSyncUv, thrown, tick } from '../helpers.js';
+import { cb, expectSyncUv, rejected, thrown, tick } from '../helpers.js';
 
 /** Whole-file calls: readFile, writeFile, appendFile, copyFile, truncate, unlink, exists, access. */
 export const fileCases: Case[] = [
@@ -444,6 +444,34 @@ export const fileCases: Case[] = [
         p('nope'),
         p('nope'),
       ]);
+    },
+  },
+  {
+    id: 'files/watch-promises',
+    title:
+      'promises.watch yields { eventType, filename } until its signal aborts (AbortError); a missing path rejects',
+    async run({ fs, p }) {
+      fs.mkdirSync(p('w'));
+      const ac = new AbortController();
+      const got: string[] = [];
+      const iterate = (async () => {
+        try {
+          for await (const e of fs.promises.watch(p('w'), { signal: ac.signal })) {
+            got.push(`${e.eventType}:${e.filename}`);
+            if (got.includes('rename:x')) ac.abort();
+          }
+          return 'ended';
+        } catch (e) {
+          return (e as Error).name;
+        }
+      })();
+      await tick(30);
+      fs.writeFileSync(p('w', 'x'), '1');
+      expect(await iterate).toBe('AbortError');
+      expect(got).toContain('rename:x');
+      const missing = fs.promises.watch(p('nope'))[Symbol.asyncIterator]().next();
+      const err = (await rejected(missing)) as NodeJS.ErrnoException;
+      expect([err.code, err.syscall]).toEqual(['ENOENT', 'watch']);
     },
   },
 ];
