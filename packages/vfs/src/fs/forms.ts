@@ -114,6 +114,33 @@ function callbackForm(sync: AnyFn, results: (r: unknown, args: unknown[]) => unk
   };
 }
 
+/**
+ * cp's callback and promises forms, as Node's: their filter may answer with a promise. The answers
+ * are gathered first, walking the source as cp will (a directory the filter refuses is not
+ * entered, nor any without `recursive`), then cpSync runs with them.
+ */
+function cpLater(s: ZufsSync, cpSync: AnyFn): (...args: unknown[]) => Promise<unknown> {
+  return async (src: unknown, dest: unknown, o?: unknown) => {
+    const op = (o ?? {}) as { filter?: unknown; dereference?: boolean; recursive?: boolean };
+    const filter = op.filter;
+    if (typeof filter !== 'function') return cpSync(src, dest, o);
+    const answers = new Map<string, boolean>();
+    const visit = async (sp: string, dp: string): Promise<void> => {
+      const keep = Boolean(await filter(sp, dp));
+      answers.set(`${sp}\0${dp}`, keep);
+      if (!keep || !op.recursive) return;
+      const st = s.statAttr(sp, op.dereference === true);
+      if (st === undefined || (st.mode & 0o170000) !== 0o040000) return;
+      for (const name of s.readdirSync(sp) as string[]) await visit(`${sp}/${name}`, `${dp}/${name}`);
+    };
+    await visit(toPath(src, 'src'), toPath(dest, 'dest'));
+    return cpSync(src, dest, {
+      ...op,
+      filter: (sp: string, dp: string) => answers.get(`${sp}\0${dp}`) ?? true,
+    });
+  };
+}
+
 /** What opendir gives: the entries read at open, handed out one by one. */
 export class Dir {
   private i = 0;
@@ -394,6 +421,16 @@ export function makeFs(s: ZufsSync): ZufsFs {
   }
   for (const name of ['existsSync', 'readSync', 'writeSync', 'readvSync', 'writevSync'])
     fs[name] = bind(name);
+  const cp = cpLater(s, fs.cpSync as AnyFn);
+  promises.cp = cp;
+  fs.cp = (...args: unknown[]) => {
+    const cb = args.pop();
+    if (typeof cb !== 'function') throw invalidArgType('cb', 'of type function', cb);
+    cp(...args).then(
+      () => cb(null),
+      (e) => cb(e),
+    );
+  };
 
   const nativeSync = bind('realpathNativeSync');
   (fs.realpathSync as { native?: AnyFn }).native = nativeSync;

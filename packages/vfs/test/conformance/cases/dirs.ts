@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { Case } from '../case.js';
-import { cb, expectSyncUv, expectSystemError, nowFloorMs, PAST_S, sorted, thrown } from '../helpers.js';
+import { cb, expectSyncUv, expectSystemError, nowFloorMs, PAST_S, sorted, thrown, tick } from '../helpers.js';
 
 /** Directories: mkdir, mkdtemp, readdir, opendir, rmdir, rm, cp. */
 export const dirCases: Case[] = [
@@ -593,6 +593,32 @@ export const dirCases: Case[] = [
         info: { code: 'ENOTDIR', message: fileOverDir },
       });
       expect(fs.readFileSync(p('f'), 'utf8')).toBe('f');
+    },
+  },
+  {
+    id: 'dirs/cp-async-filter',
+    title: 'promises.cp and cp (callback) take a filter that answers with a promise',
+    async run({ fs, p }) {
+      fs.mkdirSync(p('d', 'sub'), { recursive: true });
+      fs.writeFileSync(p('d', 'keep'), 'k');
+      fs.writeFileSync(p('d', 'skip'), 's');
+      fs.writeFileSync(p('d', 'sub', 'inner'), 'i');
+      const filter = async (src: string) => {
+        await tick(1);
+        return !src.endsWith('skip');
+      };
+      await fs.promises.cp(p('d'), p('e'), { recursive: true, filter });
+      expect(sorted(fs.readdirSync(p('e'), { recursive: true }) as string[])).toEqual([
+        'keep',
+        'sub',
+        'sub/inner',
+      ]);
+      await cb((done) => fs.cp(p('d'), p('f'), { recursive: true, filter }, done));
+      expect(sorted(fs.readdirSync(p('f'), { recursive: true }) as string[])).toEqual([
+        'keep',
+        'sub',
+        'sub/inner',
+      ]);
     },
   },
 ];
