@@ -878,7 +878,9 @@ export class ZufsSync {
         if (code === 'EEXIST') fail('ENOENT', 'mkdir', p);
         throw uvError(-(e as { errno: number }).errno, 'mkdir', p);
       }
-      first ??= p.startsWith('/') ? sub : sub.slice(1);
+      // Node's answer: the first directory made, as the path given spells it (the whole path, with
+      // its trailing slash, when only the last was missing).
+      first ??= last ? p : p.startsWith('/') ? sub : sub.slice(1);
     }
     return first;
   }
@@ -980,7 +982,7 @@ export class ZufsSync {
       const chain = [...up, n.ii];
       for (const [name, type] of wrap(() => this.entries(n), 'scandir', dir)) {
         const relName = rel ? `${rel}/${name}` : name;
-        const child = `${dir}/${name}`;
+        const child = posix.join(dir, name); // as Node's queue spells it (a Dirent's parentPath)
         if (op.withFileTypes) {
           out.push(new Dirent(name, type, dir));
           if (isDirMode(type)) queue.push({ dir: child, rel: relName, up: chain });
@@ -1064,11 +1066,20 @@ export class ZufsSync {
   }
 
   /**
-   * rm -r below the top, as Node's rimraf: children by `dir/name` as given (not normalized), and a
+   * rm -r of a directory, as Node's rimraf: rmdir first, and only when that says ENOTEMPTY the
+   * children (by `dir/name` as given, not normalized), then rmdir again. So `rm -r link/` of a
+   * symlink to a directory fails ENOTDIR at the first rmdir and removes nothing of the target. A
    * name already gone (another remover, or a path through what was just removed) is no error.
    */
   private removeTree(p: string, st: Node): void {
-    const gone = (e: unknown) => (e as { code?: string }).code === 'ENOENT';
+    const code = (e: unknown) => (e as { code?: string }).code;
+    try {
+      this.rmdirSync(p);
+      return;
+    } catch (e) {
+      if (code(e) === 'ENOENT') return;
+      if (code(e) !== 'ENOTEMPTY') throw e;
+    }
     for (const [name] of wrap(() => this.entries(st), 'scandir', p)) {
       const child = `${p}/${name}`;
       try {
@@ -1076,13 +1087,13 @@ export class ZufsSync {
         if (isDirMode(c.attr.mode)) this.removeTree(child, c);
         else this.unlinkSync(child);
       } catch (e) {
-        if (!gone(e)) throw e;
+        if (code(e) !== 'ENOENT') throw e;
       }
     }
     try {
       this.rmdirSync(p);
     } catch (e) {
-      if (!gone(e)) throw e;
+      if (code(e) !== 'ENOENT') throw e;
     }
   }
 
@@ -1201,8 +1212,11 @@ export class ZufsSync {
 
   cpSync(src: unknown, dest: unknown, o?: unknown): void {
     const op = opts(o, { force: true });
-    const s = toPath(src, 'src');
-    const d = toPath(dest, 'dest');
+    this.cpEntry(toPath(src, 'src'), toPath(dest, 'dest'), op, true);
+  }
+
+  /** cpSync of `s` to `d`; `top`: the call's own paths, not an entry below them. */
+  private cpEntry(s: string, d: string, op: Opts, top: boolean): void {
     // Node's checkPathsSync, for the top and for every entry below: the filter, then the two stats.
     if (typeof op.filter === 'function') {
       const keep = op.filter(s, d);
@@ -1251,16 +1265,6 @@ export class ZufsSync {
         );
     }
     if (isDirMode(st.attr.mode)) {
-      if (!op.recursive)
-        throw systemError(
-          'ERR_FS_EISDIR',
-          'Path is a directory',
-          'EISDIR',
-          `${s} is a directory (not copied)`,
-          'cp',
-          s,
-          22,
-        );
       const rs = this.r.realpath(s, 'lstat');
       let rd = d.startsWith('/') ? d : `/${d}`;
       try {
@@ -1278,8 +1282,25 @@ export class ZufsSync {
           d,
           22,
         );
+    }
+    // Node's checkParentDir: the destination's missing parents are made (before anything else fails).
+    if (top) {
+      const parent = posix.dirname(d);
+      if (!this.existsSync(parent)) this.mkdirSync(parent, { recursive: true });
+    }
+    if (isDirMode(st.attr.mode)) {
+      if (!op.recursive)
+        throw systemError(
+          'ERR_FS_EISDIR',
+          'Path is a directory',
+          'EISDIR',
+          `${s} is a directory (not copied)`,
+          'cp',
+          s,
+          22,
+        );
       if (!dst) this.mkdirSync(d, { mode: st.attr.mode & 0o7777 });
-      for (const [name] of this.entries(st)) this.cpSync(`${s}/${name}`, `${d}/${name}`, op);
+      for (const [name] of this.entries(st)) this.cpEntry(`${s}/${name}`, `${d}/${name}`, op, false);
       return;
     }
     if (isLinkMode(st.attr.mode)) {
