@@ -178,8 +178,12 @@ function run(fs: AnyFs, base: string, o: Op): unknown {
         return statOf(fsx.statSync(P(o.p)));
       case 'lstat':
         return statOf(fsx.lstatSync(P(o.p)));
-      case 'readlink':
-        return fsx.readlinkSync(P(o.p));
+      case 'readlink': {
+        // cp makes absolute links: shown below the tree, as the snapshot shows them.
+        const t = fsx.readlinkSync(P(o.p));
+        const tree = base.endsWith(PAD) ? base.slice(0, -PAD.length) : base;
+        return t.startsWith(`${tree}/`) ? `<tree>${t.slice(tree.length)}` : t;
+      }
       case 'cp':
         return fsx.cpSync(P(o.p), P(o.q), { recursive: true });
       case 'mkdirP': {

@@ -1306,7 +1306,36 @@ export class ZufsSync {
     if (isLinkMode(st.attr.mode)) {
       let t = this.c.readlink(st.ii);
       if (!op.verbatimSymlinks && !t.startsWith('/')) t = posix.resolve('/', posix.dirname(s), t);
-      if (this.lstatSync(d, { throwIfNoEntry: false })) this.unlinkSync(d);
+      // As Node's onLink: a link replaces only a link (anything else there: symlink's EEXIST), and
+      // not when one would end up inside the other.
+      const old = dst && isLinkMode(dst.attr.mode) ? this.c.readlink(dst.ii) : null;
+      if (old !== null) {
+        const to = old.startsWith('/') ? old : posix.resolve('/', posix.dirname(d), old);
+        const within = (a: string, b: string) =>
+          `${posix.resolve('/', b)}/`.startsWith(`${posix.resolve('/', a)}/`);
+        if (within(t, to))
+          throw systemError(
+            'ERR_FS_CP_EINVAL',
+            'Invalid src or dest',
+            'EINVAL',
+            `cannot copy ${t} to a subdirectory of self ${to}`,
+            'cp',
+            d,
+            22,
+          );
+        const target = this.statAttr(s);
+        if (target && isDirMode(target.mode) && within(to, t))
+          throw systemError(
+            'ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY',
+            'Cannot overwrite symlink in subdirectory of self',
+            'EINVAL',
+            `cannot overwrite ${to} with ${t}`,
+            'cp',
+            d,
+            22,
+          );
+        this.unlinkSync(d);
+      }
       this.symlinkSync(t, d);
       return;
     }
@@ -1324,6 +1353,8 @@ export class ZufsSync {
           );
         return;
       }
+      // As Node's mayCopyFile: the old name goes first (a symlink there is replaced, not followed).
+      this.unlinkSync(d);
     }
     this.copyFileSync(s, d);
     if (op.preserveTimestamps) this.utimesSync(d, st.attr.atimeNs / 1e9, st.attr.mtimeNs / 1e9);
