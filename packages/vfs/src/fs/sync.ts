@@ -1323,7 +1323,7 @@ export class ZufsSync {
             d,
             22,
           );
-        const target = this.statAttr(s);
+        const target = this.statAttr(d); // the destination link's target, as Node's statSync(dest)
         if (target && isDirMode(target.mode) && within(to, t))
           throw systemError(
             'ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY',
