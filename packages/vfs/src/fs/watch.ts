@@ -36,9 +36,42 @@ function sameAttr(a: InodeAttr, b: InodeAttr): boolean {
   );
 }
 
-/** Node's StatWatcher: an EventEmitter of 'change' (current, previous) and 'stop'. */
-export class StatWatcher extends EventEmitter {
+/** A watcher's timer: polls `tick` every `interval` ms until ended; ref/unref as Node's watchers. */
+abstract class Poller extends EventEmitter {
   private timer: ReturnType<typeof setInterval> | null = null;
+
+  protected startPolling(interval: number, persistent: boolean): void {
+    this.timer = setInterval(() => this.tick(), interval);
+    if (!persistent) this.timer.unref();
+  }
+
+  protected abstract tick(): void;
+
+  protected get polling(): boolean {
+    return this.timer !== null;
+  }
+
+  /** Stops polling and emits `event` on a later tick, as Node's ('stop', 'close'). */
+  protected end(event: string): void {
+    if (this.timer === null) return;
+    clearInterval(this.timer);
+    this.timer = null;
+    process.nextTick(() => this.emit(event));
+  }
+
+  ref(): this {
+    this.timer?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.timer?.unref();
+    return this;
+  }
+}
+
+/** Node's StatWatcher: an EventEmitter of 'change' (current, previous) and 'stop'. */
+export class StatWatcher extends Poller {
   /** The last attributes a stat gave (zeroed until one did). */
   private prev: InodeAttr;
   private missing: boolean;
@@ -54,17 +87,16 @@ export class StatWatcher extends EventEmitter {
     const now = stat(path);
     this.missing = now === undefined;
     this.prev = now ?? newAttr();
-    this.timer = setInterval(() => this.tick(), interval);
-    if (!persistent) this.timer.unref();
+    this.startPolling(interval, persistent);
     // A path missing from the start is reported once, as Node's (after the listener is added).
-    if (this.missing) setImmediate(() => this.timer && this.report(newAttr(), newAttr()));
+    if (this.missing) setImmediate(() => this.polling && this.report(newAttr(), newAttr()));
   }
 
   private report(now: InodeAttr, prev: InodeAttr): void {
     this.emit('change', makeStats(now, this.bigint), makeStats(prev, this.bigint));
   }
 
-  private tick(): void {
+  protected tick(): void {
     const now = this.stat(this.path);
     if (now === undefined) {
       // Reported once; `prev` stays the last stat that worked, as libuv keeps it.
@@ -82,20 +114,7 @@ export class StatWatcher extends EventEmitter {
 
   /** Stops polling; emits 'stop'. */
   stop(): void {
-    if (this.timer === null) return;
-    clearInterval(this.timer);
-    this.timer = null;
-    process.nextTick(() => this.emit('stop')); // on a later tick, as Node's
-  }
-
-  ref(): this {
-    this.timer?.ref();
-    return this;
-  }
-
-  unref(): this {
-    this.timer?.unref();
-    return this;
+    this.end('stop');
   }
 }
 
@@ -156,8 +175,7 @@ const keyOf = (a: InodeAttr) =>
     : `${a.ino}:${a.mtimeNs}:${a.ctimeNs}:${a.size}:${a.mode}`;
 
 /** Node's FSWatcher: 'change' (eventType, filename), 'close', 'error'. */
-export class FSWatcher extends EventEmitter {
-  private timer: ReturnType<typeof setInterval> | null = null;
+export class FSWatcher extends Poller {
   private seen = -1;
   private snap: Map<string, string>;
   private readonly base: string;
@@ -174,8 +192,7 @@ export class FSWatcher extends EventEmitter {
     this.base = path.replace(/\/+$/, '').replace(/^.*\//, '');
     this.seen = src.changeStamp();
     this.snap = this.scan();
-    this.timer = setInterval(() => this.tick(), WATCH_TICK_MS);
-    if (!persistent) this.timer.unref();
+    this.startPolling(WATCH_TICK_MS, persistent);
   }
 
   /** name -> key of what the watch covers ('' is the watched path itself). */
@@ -204,7 +221,7 @@ export class FSWatcher extends EventEmitter {
     return out;
   }
 
-  private tick(): void {
+  protected tick(): void {
     const stamp = this.src.changeStamp();
     if (stamp < 0 || stamp === this.seen) return;
     this.seen = stamp;
@@ -227,20 +244,7 @@ export class FSWatcher extends EventEmitter {
   }
 
   close(): void {
-    if (this.timer === null) return;
-    clearInterval(this.timer);
-    this.timer = null;
-    process.nextTick(() => this.emit('close')); // on a later tick, as Node's
-  }
-
-  ref(): this {
-    this.timer?.ref();
-    return this;
-  }
-
-  unref(): this {
-    this.timer?.unref();
-    return this;
+    this.end('close');
   }
 }
 
