@@ -97,14 +97,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant('cp' as const), p: okPath, q: okPath }), weight: 1 },
   {
     arbitrary: fc.record({
-      op: fc.constantFrom('mkdirP' as const, 'createExcl' as const, 'realpath' as const),
+      op: fc.constantFrom('mkdirP' as const, 'rmR' as const, 'createExcl' as const, 'realpath' as const),
       p: slashPath,
     }),
     weight: 3,
   },
-  // rm -r of 'link/' (a symlink with a trailing slash) depends on how rimraf meets lstat's errors:
-  // the path-kind table holds those cases; here rm -r takes plain paths.
-  { arbitrary: fc.record({ op: fc.constant('rmR' as const), p: path }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant('readdirR' as const), p: path }), weight: 1 },
   {
     arbitrary: fc.record({
