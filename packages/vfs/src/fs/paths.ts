@@ -326,40 +326,16 @@ export class Resolver {
    */
   parent(path: string, syscall: string, lookupName = true): Parent {
     this.check(path, syscall);
-    // The common case first: a plain last name whose directory is cached (no split, no walk).
-    if (path.charCodeAt(path.length - 1) !== 47 && this.fresh()) {
-      const slash = path.lastIndexOf('/');
-      const name = path.slice(slash + 1);
-      const ii = name === '.' || name === '..' ? undefined : this.hit(this.dirs, path.slice(0, slash + 1));
-      if (ii !== undefined) {
-        let dir: Node | null = null;
-        try {
-          dir = { ii, attr: this.c.getattr(ii) };
-        } catch {
-          this.drop();
-        }
-        if (dir !== null) {
-          if (!isDirMode(dir.attr.mode)) fail('ENOTDIR', syscall, path);
-          if (!permits(dir.attr, this.cred, X_OK)) fail('EACCES', syscall, path);
-          const par: Parent = { dir, name, entry: null, trailingSlash: false, dots: false };
-          if (lookupName) this.entryOf(par, path, syscall);
-          return par;
-        }
-      }
-    }
-    const comps = path.split('/');
-    let trailingSlash = false;
-    while (comps.length > 1 && comps[comps.length - 1] === '') {
-      comps.pop();
-      trailingSlash = true;
-    }
-    const name = comps.pop() ?? '';
-    const cached = this.fresh() && name !== '' && name !== '.' && name !== '..';
-    let stack: Node[] | null = null;
-    // The directory's key: the path up to its last name's slash (kept: '' and '/' differ).
+    // The last name, and its directory's key (the path up to that name's slash: '' and '/'
+    // differ), found without splitting: the path is split only when it must be walked.
     let end = path.length;
     while (end > 1 && path.charCodeAt(end - 1) === 47) end--;
-    const dirKey = cached ? path.slice(0, path.lastIndexOf('/', end - 1) + 1) : '';
+    const trailingSlash = end < path.length;
+    const slash = path.lastIndexOf('/', end - 1);
+    const name = path.slice(slash + 1, end);
+    const dirKey = path.slice(0, slash + 1);
+    const cached = name !== '' && name !== '.' && name !== '..' && this.fresh();
+    let stack: Node[] | null = null;
     if (cached) {
       const ii = this.hit(this.dirs, dirKey);
       if (ii !== undefined) {
@@ -371,6 +347,7 @@ export class Resolver {
       }
     }
     if (stack === null) {
+      const comps = slash < 0 ? [] : path.slice(0, slash).split('/');
       stack = this.walk([this.root()], comps, true, syscall, path);
       if (cached) this.remember(this.dirs, dirKey, stack[stack.length - 1].ii);
     }

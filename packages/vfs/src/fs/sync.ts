@@ -531,7 +531,6 @@ export class ZufsSync {
       }
       if (e) node = { ii: e.ii, attr: e.attr };
       else {
-        if (par.trailingSlash) fail('EISDIR', 'open', p);
         const mode = m & ~this.umask() & 0o7777;
         const r = this.createNew(par, p, 'open', () =>
           this.c.create(par.dir.ii, par.name, mode, this.cred.uid, this.newGid(par.dir)),
@@ -1245,31 +1244,18 @@ export class ZufsSync {
       if ((e as { code?: string }).code !== 'ENOENT') throw e;
     }
     if (dst) {
-      const cpError = (code: string, title: string, uv: string, detail: string, errno: number) =>
-        systemError(code, title, uv, detail, 'cp', d, errno);
-      if (dst.ii === st.ii)
-        throw cpError(
-          'ERR_FS_CP_EINVAL',
-          'Invalid src or dest',
-          'EINVAL',
-          'src and dest cannot be the same',
-          22,
-        );
+      if (dst.ii === st.ii) throw cpError('ERR_FS_CP_EINVAL', 'src and dest cannot be the same', d);
       if (isDirMode(st.attr.mode) && !isDirMode(dst.attr.mode))
         throw cpError(
           'ERR_FS_CP_DIR_TO_NON_DIR',
-          'Cannot overwrite non-directory with directory',
-          'EISDIR',
           `cannot overwrite non-directory ${d} with directory ${s}`,
-          21,
+          d,
         );
       if (!isDirMode(st.attr.mode) && isDirMode(dst.attr.mode))
         throw cpError(
           'ERR_FS_CP_NON_DIR_TO_DIR',
-          'Cannot overwrite directory with non-directory',
-          'ENOTDIR',
           `cannot overwrite directory ${d} with non-directory ${s}`,
-          20,
+          d,
         );
     }
     if (isDirMode(st.attr.mode)) {
@@ -1281,15 +1267,7 @@ export class ZufsSync {
         // not there yet
       }
       if (rd === rs || rd.startsWith(`${rs}/`))
-        throw systemError(
-          'ERR_FS_CP_EINVAL',
-          'Invalid src or dest',
-          'EINVAL',
-          `cannot copy ${s} to a subdirectory of self ${d}`,
-          'cp',
-          d,
-          22,
-        );
+        throw cpError('ERR_FS_CP_EINVAL', `cannot copy ${s} to a subdirectory of self ${d}`, d);
     }
     // Node's checkParentDir: the destination's missing parents are made (before anything else fails).
     if (top) {
@@ -1297,16 +1275,7 @@ export class ZufsSync {
       if (!this.existsSync(parent)) this.mkdirSync(parent, { recursive: true });
     }
     if (isDirMode(st.attr.mode)) {
-      if (!op.recursive)
-        throw systemError(
-          'ERR_FS_EISDIR',
-          'Path is a directory',
-          'EISDIR',
-          `${s} is a directory (not copied)`,
-          'cp',
-          s,
-          22,
-        );
+      if (!op.recursive) throw cpError('ERR_FS_EISDIR', `${s} is a directory (not copied)`, s);
       if (!dst) this.mkdirSync(d, { mode: st.attr.mode & 0o7777 });
       for (const [name] of this.entries(st)) this.cpEntry(`${s}/${name}`, `${d}/${name}`, op, false);
       return;
@@ -1322,26 +1291,10 @@ export class ZufsSync {
         const within = (a: string, b: string) =>
           `${posix.resolve('/', b)}/`.startsWith(`${posix.resolve('/', a)}/`);
         if (within(t, to))
-          throw systemError(
-            'ERR_FS_CP_EINVAL',
-            'Invalid src or dest',
-            'EINVAL',
-            `cannot copy ${t} to a subdirectory of self ${to}`,
-            'cp',
-            d,
-            22,
-          );
+          throw cpError('ERR_FS_CP_EINVAL', `cannot copy ${t} to a subdirectory of self ${to}`, d);
         const target = this.statAttr(d); // the destination link's target, as Node's statSync(dest)
         if (target && isDirMode(target.mode) && within(to, t))
-          throw systemError(
-            'ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY',
-            'Cannot overwrite symlink in subdirectory of self',
-            'EINVAL',
-            `cannot overwrite ${to} with ${t}`,
-            'cp',
-            d,
-            22,
-          );
+          throw cpError('ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY', `cannot overwrite ${to} with ${t}`, d);
         this.unlinkSync(d);
       }
       this.symlinkSync(t, d);
@@ -1349,16 +1302,7 @@ export class ZufsSync {
     }
     if (dst) {
       if (!op.force) {
-        if (op.errorOnExist)
-          throw systemError(
-            'ERR_FS_CP_EEXIST',
-            'Target already exists',
-            'EEXIST',
-            `${d} already exists`,
-            'cp',
-            d,
-            17,
-          );
+        if (op.errorOnExist) throw cpError('ERR_FS_CP_EEXIST', `${d} already exists`, d);
         return;
       }
       // As Node's mayCopyFile: the old name goes first (a symlink there is replaced, not followed).
@@ -1367,6 +1311,22 @@ export class ZufsSync {
     this.copyFileSync(s, d);
     if (op.preserveTimestamps) this.utimesSync(d, st.attr.atimeNs / 1e9, st.attr.mtimeNs / 1e9);
   }
+}
+
+/** cp's SystemErrors, by code: title, libuv code and errno (cp's EISDIR says EINVAL's 22, as Node's). */
+const CP_ERRORS: Record<string, [string, string, number]> = {
+  ERR_FS_CP_EINVAL: ['Invalid src or dest', 'EINVAL', 22],
+  ERR_FS_CP_DIR_TO_NON_DIR: ['Cannot overwrite non-directory with directory', 'EISDIR', 21],
+  ERR_FS_CP_NON_DIR_TO_DIR: ['Cannot overwrite directory with non-directory', 'ENOTDIR', 20],
+  ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY: ['Cannot overwrite symlink in subdirectory of self', 'EINVAL', 22],
+  ERR_FS_CP_EEXIST: ['Target already exists', 'EEXIST', 17],
+  ERR_FS_EISDIR: ['Path is a directory', 'EISDIR', 22],
+};
+
+/** Node's SystemError `code` of cp, on `path`. */
+function cpError(code: string, detail: string, path: string): Error {
+  const [title, uv, errno] = CP_ERRORS[code];
+  return systemError(code, title, uv, detail, 'cp', path, errno);
 }
 
 function errnoFrom2(err: unknown): number {
