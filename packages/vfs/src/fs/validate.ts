@@ -11,9 +11,15 @@ export function validateInteger(
   min = Number.MIN_SAFE_INTEGER,
   max = Number.MAX_SAFE_INTEGER,
 ): asserts value is number {
+  // The test alone, so that it inlines into every read and write; the errors are built out of line.
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    integerError(value, name, min, max);
+}
+
+function integerError(value: unknown, name: string, min: number, max: number): never {
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
   if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
-  if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
+  throw outOfRange(name, `>= ${min} && <= ${max}`, value);
 }
 
 /** An fd: an int32 >= 0. */
