@@ -133,8 +133,13 @@ export function allocBlock(sb: Super, zi: number, goal: number, zero: boolean): 
 
 /** Frees block `bn` of inode `zi`. */
 export function freeBlock(sb: Super, zi: number, bn: number): void {
-  clearBit(sb, sb.bbmOff, bn - sb.dataStart);
+  const idx = bn - sb.dataStart;
+  clearBit(sb, sb.bbmOff, idx);
   sb.rt[RT_FREE_BLOCKS]++;
+  // The next allocation without a goal looks here first when the block is not in the last commit
+  // (reusing it needs no journaling): a file rewritten in place then lands in memory still in the
+  // CPU's cache, where the rotor alone would walk every write into cold pages of the device.
+  if (((sb.committed[idx >>> 5] >>> (idx & 31)) & 1) === 0) sb.rt[RT_BLOCK_HINT] = idx >>> 5;
   addBlocks(sb, zi, -1);
 }
 

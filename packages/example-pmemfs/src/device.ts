@@ -169,6 +169,25 @@ export class PmemDevice {
   }
 
   /**
+   * persist() for a caller that holds the metadata mutex, as every filesystem change does. While
+   * journaling, a commit takes the dirty bits under that same mutex, so the lock already orders our
+   * stores before its snapshot: a page whose bit is still set needs no atomic read-modify-write
+   * (an uncontended one costs more than the rest of a small metadata change's bookkeeping).
+   */
+  persistLocked(offset: number, length: number): void {
+    const w = this.words;
+    const p = Math.floor(offset / PAGE_SIZE);
+    if (
+      length > 0 &&
+      offset + length <= (p + 1) * PAGE_SIZE &&
+      w[W_JMODE] === 1 &&
+      (w[W_DIRTY + (p >>> 5)] & (1 << (p & 31))) !== 0
+    )
+      return;
+    this.persist(offset, length);
+  }
+
+  /**
    * Pages dirtied since the last commit's snapshot that the next commit journals (metadata and
    * blocks the last commit uses; new blocks go home without the journal). Approximate, never low.
    */

@@ -238,6 +238,8 @@ export class Super {
   readonly dv: DataView;
   readonly u32: Uint32Array;
   readonly rt: Int32Array;
+  /** One bit per data block: used by the last durable commit (journal.ts). */
+  readonly committed: Int32Array;
   /** Byte offsets of the regions. */
   readonly bbmOff: number;
   readonly ibmOff: number;
@@ -252,6 +254,7 @@ export class Super {
     this.dv = dev.dv;
     this.u32 = dev.u32;
     this.rt = dev.runtime;
+    this.committed = dev.committedMap;
     this.bbmOff = g.bbmStart * BLOCK_SIZE;
     this.ibmOff = g.ibmStart * BLOCK_SIZE;
     this.itableOff = g.itableStart * BLOCK_SIZE;
@@ -264,16 +267,16 @@ export class Super {
     return this.itableOff + ino * INODE_SIZE;
   }
 
-  /** Records a changed byte range for the next flush. */
+  /** Records a changed byte range for the next flush (the caller holds the metadata mutex). */
   touch(off: number, len: number): void {
-    this.dev.persist(off, len);
+    this.dev.persistLocked(off, len);
   }
 
   /** Zeroes block `bn` and records it. */
   zeroBlock(bn: number): void {
     const at = bn * BLOCK_SIZE;
     this.u8.fill(0, at, at + BLOCK_SIZE);
-    this.dev.persist(at, BLOCK_SIZE);
+    this.dev.persistLocked(at, BLOCK_SIZE);
   }
 
   isDataBlock(bn: number): boolean {

@@ -1,7 +1,7 @@
 // The device: memory and file images, dirty tracking, flush, attach.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_DEVICE_SIZE, PAGE_SIZE, PmemDevice } from '@zufs/example-pmemfs';
+import { MAX_DEVICE_SIZE, mkfs, PAGE_SIZE, PmemDevice, PmemFs } from '@zufs/example-pmemfs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
 
@@ -61,6 +61,28 @@ describe('PmemDevice', () => {
     const again = PmemDevice.openFile(path);
     expect(again.u8[3 * PAGE_SIZE]).toBe(7);
     again.close();
+  });
+
+  it('persistLocked marks the pages persist would, and skips a page already dirty', () => {
+    tmp = tempDir();
+    const dev = PmemDevice.createFile(join(tmp.dir, 'l.img'), 4 << 20);
+    mkfs(dev);
+    const fs = PmemFs.mount(dev, { commitIntervalMs: 0 }); // journaling: the fast path applies
+    fs.sync();
+    expect(dev.dirtyRanges()).toEqual([]);
+    const at = dev.size - 4 * PAGE_SIZE;
+    dev.persistLocked(at + 10, 4);
+    expect(dev.dirtyRanges()).toEqual([[at, PAGE_SIZE]]);
+    dev.persistLocked(at + 20, 4);
+    dev.persistLocked(at + 2 * PAGE_SIZE - 2, 4); // across a page boundary
+    expect(dev.dirtyRanges()).toEqual([[at, 3 * PAGE_SIZE]]);
+    fs.sync(); // the commit takes the bits: the next change marks its page again
+    dev.persistLocked(at + 20, 4);
+    expect(dev.dirtyRanges()).toEqual([[at, PAGE_SIZE]]);
+    fs.close();
+    const mem = PmemDevice.memory(64 * PAGE_SIZE);
+    mem.persistLocked(0, 100);
+    expect(mem.dirtyRanges()).toEqual([]);
   });
 
   it('shares the image and the dirty map with an attached view', () => {
