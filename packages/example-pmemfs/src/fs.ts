@@ -18,6 +18,7 @@ import {
   Errno,
   isDir,
   isReg,
+  isU53,
   modeToDtype,
   RENAME_EXCHANGE,
   RENAME_NOREPLACE,
@@ -202,7 +203,11 @@ function checkName(n: Uint8Array): void {
 }
 
 function checkOffset(off: number, what = 'offset'): void {
-  if (!Number.isSafeInteger(off) || off < 0) throw new ZufsError(Errno.EINVAL, `bad ${what} ${off}`);
+  if (!isU53(off)) badOffset(off, what); // compares only, the throw out of line: see zuf-core isU53
+}
+
+function badOffset(off: number, what: string): never {
+  throw new ZufsError(Errno.EINVAL, `bad ${what} ${off}`);
 }
 
 if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {

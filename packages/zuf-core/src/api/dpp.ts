@@ -8,6 +8,8 @@
  * dpps are JS numbers (below 2^53), never BigInt. Arithmetic, not bit operators: offsets pass 2^32.
  */
 
+import { isU53 } from './layout.js';
+
 export const DPP_POOL_BITS = 3;
 export const DPP_POOL_MASK = 7;
 export const DPP_POOL_PMEM = 0;
@@ -27,12 +29,15 @@ export function dppOffset(dpp: number): number {
 
 /** Makes a dpp from an 8-byte aligned offset and a pool 0..7 (zu_enc_dpp_t). RangeError otherwise. */
 export function encodeDpp(offset: number, pool: number): number {
-  if (!Number.isSafeInteger(offset) || offset < 0 || offset % 8 !== 0) {
-    throw new RangeError(`dpp offset must be a safe integer >= 0, multiple of 8, got ${offset}`);
-  }
+  if (!(isU53(offset) && offset % 8 === 0 && pool >= 0 && pool <= 7 && Math.floor(pool) === pool))
+    badDpp(offset, pool);
+  return offset + pool;
+}
+
+function badDpp(offset: number, pool: number): never {
   if (!(pool >= 0 && pool <= 7) || !Number.isInteger(pool))
     throw new RangeError(`dpp pool must be 0..7, got ${pool}`);
-  return offset + pool;
+  throw new RangeError(`dpp offset must be a safe integer >= 0, multiple of 8, got ${offset}`);
 }
 
 /** The block number of a "bn" dpp (zu_dpp_t_bn: dpp >> 3). */
@@ -42,6 +47,10 @@ export function dppBn(dpp: number): number {
 
 /** Makes a "bn" dpp from a block number and a pool (zu_enc_dpp_t_bn). */
 export function encodeDppBn(bn: number, pool: number): number {
-  if (!Number.isSafeInteger(bn * 8) || bn < 0) throw new RangeError(`dpp block number out of range: ${bn}`);
+  if (!isU53(bn * 8)) badBn(bn);
   return encodeDpp(bn * 8, pool);
+}
+
+function badBn(bn: number): never {
+  throw new RangeError(`dpp block number out of range: ${bn}`);
 }

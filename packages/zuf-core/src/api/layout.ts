@@ -21,6 +21,16 @@ const NS_PER_S = 1_000_000_000;
 
 // ~~~ 64-bit values as two 32-bit halves ~~~
 
+/**
+ * True for an integer in [0, 2^53), by compares alone. On the operation path a check must stay that
+ * cheap, and its throw out of line: stamping times through a setter that tested with
+ * Number.isInteger and threw a template in its own body measured ~100 ns a call inside pmemfs on
+ * Node 20 (mkdir + rmdir 7.6 -> 6.2 us once it did not), though a loop of it alone is fast.
+ */
+export function isU53(n: number): boolean {
+  return n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n;
+}
+
 /** Reads a u64. Exact below 2^53. */
 export function getU64(dv: DataView, at: number): number {
   return dv.getUint32(at + 4, true) * TWO32 + dv.getUint32(at, true);
@@ -33,11 +43,14 @@ export function setU64(dv: DataView, at: number, n: number): void {
     dv.setUint32(at + 4, 0, true);
     return;
   }
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new RangeError(`u64 value must be a safe integer >= 0, got ${n}`);
+  if (!isU53(n)) badValue('u64', ' >= 0', n); // inode cookies are past 2^32: a hot path too
   const hi = Math.floor(n / TWO32);
   dv.setUint32(at, n - hi * TWO32, true);
   dv.setUint32(at + 4, hi, true);
+}
+
+function badValue(what: string, range: string, n: number): never {
+  throw new RangeError(`${what} value must be a safe integer${range}, got ${n}`);
 }
 
 /** Reads an s64. Exact between -(2^53) and 2^53. */
@@ -47,7 +60,7 @@ export function getS64(dv: DataView, at: number): number {
 
 /** Writes an s64; `n` must be a safe integer (RangeError otherwise). */
 export function setS64(dv: DataView, at: number, n: number): void {
-  if (!Number.isSafeInteger(n)) throw new RangeError(`s64 value must be a safe integer, got ${n}`);
+  if (!(Math.abs(n) <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) badValue('s64', '', n);
   let lo = n % TWO32;
   if (lo < 0) lo += TWO32;
   dv.setUint32(at, lo, true);
@@ -61,8 +74,7 @@ export function getU56(dv: DataView, at: number): number {
 
 /** Writes a 56-bit unsigned value (7 bytes); `n` must be a safe non-negative integer. */
 export function setU56(dv: DataView, at: number, n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new RangeError(`u56 value must be a safe integer >= 0, got ${n}`);
+  if (!isU53(n)) badValue('u56', ' >= 0', n);
   const hi = Math.floor(n / TWO32);
   dv.setUint32(at, n - hi * TWO32, true);
   dv.setUint16(at + 4, hi & 0xffff, true);
@@ -80,12 +92,14 @@ export function getTimeNs(dv: DataView, at: number): number {
 
 /** Writes a number of nanoseconds (any integer-valued double in [0, 2^64); exact for the double given). */
 export function setTimeNs(dv: DataView, at: number, ns: number): void {
-  if (!(ns >= 0 && ns < TWO64) || !Number.isInteger(ns)) {
-    throw new RangeError(`time must be an integer number of ns in [0, 2^64), got ${ns}`);
-  }
+  if (!(ns >= 0 && ns < TWO64 && Math.floor(ns) === ns)) badTime(ns); // see isU53
   const hi = Math.floor(ns / TWO32);
   dv.setUint32(at, ns - hi * TWO32, true);
   dv.setUint32(at + 4, hi, true);
+}
+
+function badTime(ns: number): never {
+  throw new RangeError(`time must be an integer number of ns in [0, 2^64), got ${ns}`);
 }
 
 export interface Timespec {
