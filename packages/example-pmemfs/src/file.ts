@@ -61,8 +61,12 @@ function setHeight(sb: Super, zi: number, h: number): void {
 /** The block map's height, EIO past MAX_HEIGHT (a damaged inode). */
 function heightOf(sb: Super, zi: number): number {
   const h = sb.u8[zi + OD_HEIGHT];
-  if (h > MAX_HEIGHT) throw new ZufsError(Errno.EIO, `corrupt block map height ${h}`);
+  if (h > MAX_HEIGHT) corruptHeight(h);
   return h;
+}
+
+function corruptHeight(h: number): never {
+  throw new ZufsError(Errno.EIO, `corrupt block map height ${h}`);
 }
 
 export function odFlags(sb: Super, zi: number): number {

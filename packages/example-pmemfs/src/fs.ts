@@ -194,11 +194,12 @@ const toBytes = (name: Name): Uint8Array => (typeof name === 'string' ? encoder.
 const isDot = (n: Uint8Array) => n.length === 1 && n[0] === 0x2e;
 const isDotDot = (n: Uint8Array) => n.length === 2 && n[0] === 0x2e && n[1] === 0x2e;
 
+const NAME_TOO_LONG = `name longer than ${ZUFS_NAME_LEN} bytes`;
+
 /** Checks a name for a directory entry: ENOENT empty, ENAMETOOLONG past 255 bytes, EINVAL for '/' or NUL. */
 function checkName(n: Uint8Array): void {
   if (n.length === 0) throw new ZufsError(Errno.ENOENT, 'empty name');
-  if (n.length > ZUFS_NAME_LEN)
-    throw new ZufsError(Errno.ENAMETOOLONG, `name longer than ${ZUFS_NAME_LEN} bytes`);
+  if (n.length > ZUFS_NAME_LEN) throw new ZufsError(Errno.ENAMETOOLONG, NAME_TOO_LONG);
   if (n.includes(0x2f) || n.includes(0)) throw new ZufsError(Errno.EINVAL, "name contains '/' or NUL");
 }
 

@@ -95,20 +95,18 @@ export function setDirParent(sb: Super, zi: number, parent: number): void {
  * caller holds a stale handle).
  */
 export function liveZi(sb: Super, ino: number): number {
-  if (!Number.isInteger(ino) || ino <= 0 || ino >= sb.g.inodeCount) {
-    throw new ZufsError(Errno.ESTALE, `inode ${ino} out of range`);
-  }
+  // Messages are made in inodeError: a template in these every-operation functions costs (see
+  // zuf-core isU53).
+  if (!(ino > 0 && ino < sb.g.inodeCount && Math.floor(ino) === ino)) inodeError(Errno.ESTALE, ino);
   const zi = sb.zi(ino);
-  if (mode(sb, zi) === 0 || getU64(sb.dv, zi + Z.i_ino) !== ino) {
-    throw new ZufsError(Errno.ESTALE, `inode ${ino} is not in use`);
-  }
+  if (mode(sb, zi) === 0 || getU64(sb.dv, zi + Z.i_ino) !== ino) inodeError(Errno.ESTALE, ino, zi);
   return zi;
 }
 
 /** liveZi, and ENOTDIR unless it is a directory. */
 export function dirZi(sb: Super, ino: number): number {
   const zi = liveZi(sb, ino);
-  if (!isDir(mode(sb, zi))) throw new ZufsError(Errno.ENOTDIR, `inode ${ino} is not a directory`);
+  if (!isDir(mode(sb, zi))) inodeError(Errno.ENOTDIR, ino);
   return zi;
 }
 
@@ -116,9 +114,20 @@ export function dirZi(sb: Super, ino: number): number {
 export function regZi(sb: Super, ino: number): number {
   const zi = liveZi(sb, ino);
   const m = mode(sb, zi);
-  if (!isReg(m))
-    throw new ZufsError(isDir(m) ? Errno.EISDIR : Errno.EINVAL, `inode ${ino} is not a regular file`);
+  if (!isReg(m)) inodeError(isDir(m) ? Errno.EISDIR : Errno.EINVAL, ino);
   return zi;
+}
+
+function inodeError(errno: number, ino: number, zi = -1): never {
+  const why =
+    errno === Errno.ENOTDIR
+      ? 'is not a directory'
+      : errno !== Errno.ESTALE
+        ? 'is not a regular file'
+        : zi < 0
+          ? 'out of range'
+          : 'is not in use';
+  throw new ZufsError(errno, `inode ${ino} ${why}`);
 }
 
 /**

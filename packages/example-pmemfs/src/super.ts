@@ -288,11 +288,14 @@ export class Super {
    * steer a write into the bitmaps or the inode table (or a read past the device).
    */
   ptr(bn: number): number {
-    if (bn !== 0 && (bn < this.dataStart || bn >= this.dataEnd)) {
-      throw new ZufsError(Errno.EIO, `corrupt block pointer ${bn}`);
-    }
+    if (bn !== 0 && (bn < this.dataStart || bn >= this.dataEnd)) corruptPointer(bn);
     return bn;
   }
+}
+
+/** Out of line: a template in ptr(), which every block lookup calls, would cost (zuf-core isU53). */
+function corruptPointer(bn: number): never {
+  throw new ZufsError(Errno.EIO, `corrupt block pointer ${bn}`);
 }
 
 /** Turns what a damaged image can make the code throw (RangeError, TypeError...) into EIO. */

@@ -31,6 +31,7 @@ import {
   IocSync,
   IocXattr,
   isLnk,
+  isU53,
   Statfs64,
   setU64,
   type ZdeIter,
@@ -495,16 +496,21 @@ function io(zt: Zt, op: number, v: DataView): number {
   if (op === ZUFS_OP_READ) {
     if (!m.sb.read) return ENOTSUP;
     const n = m.sb.read(ino, pos, len, buf, at, zt.context);
-    if (!(n >= 0 && n <= len)) throw new Error(`read returned ${n} for ${len} bytes`);
+    if (!(n >= 0 && n <= len)) badCount('read', n, len);
     end = pos + n;
   } else {
     if (!m.sb.write) return ENOTSUP;
     end = m.sb.write(ino, pos, len, buf, at, v.getUint32(IocIO.rw, true), zt.context);
-    if (!Number.isSafeInteger(end) || end < 0) throw new Error(`write returned ${end}`);
+    if (!isU53(end)) badCount('write', end, len);
   }
   setU64(v, IocIO.last_pos, end);
   replyTo(v, IocIO.ziom);
   return 0;
+}
+
+/** A plugin's impossible count, out of line (a template in io() would cost every read and write). */
+function badCount(op: string, n: number, len: number): never {
+  throw new Error(op === 'read' ? `read returned ${n} for ${len} bytes` : `write returned ${n}`);
 }
 
 function setattr(zt: Zt, v: DataView): number {

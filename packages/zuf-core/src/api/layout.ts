@@ -22,10 +22,10 @@ const NS_PER_S = 1_000_000_000;
 // ~~~ 64-bit values as two 32-bit halves ~~~
 
 /**
- * True for an integer in [0, 2^53), by compares alone. On the operation path a check must stay that
- * cheap, and its throw out of line: stamping times through a setter that tested with
- * Number.isInteger and threw a template in its own body measured ~100 ns a call inside pmemfs on
- * Node 20 (mkdir + rmdir 7.6 -> 6.2 us once it did not), though a loop of it alone is fast.
+ * True for an integer in [0, 2^53), by compares alone: the checks of the operation path use it and
+ * leave their messages to out-of-line functions. A setter that threw a template string in its own
+ * body measured ~100 ns a call inside pmemfs on Node 20, though a loop of it alone is fast (mkdir +
+ * rmdir 7.6 -> 6.2 us without it): docs/decisions.md, "No template strings in the body...".
  */
 export function isU53(n: number): boolean {
   return n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n;
@@ -215,8 +215,13 @@ export function writeUtf8(dv: DataView, at: number, s: string, max: number): num
     if (i === n) return n;
   }
   const r = encoder.encodeInto(s, bytesAt(dv, at, max));
-  if (r.read !== n) throw new RangeError(`string takes more than ${max} bytes in UTF-8`);
+  if (r.read !== n) tooLong('string takes more than', max, 'bytes in UTF-8');
   return r.written;
+}
+
+/** Out of line: the name writers run on every named operation (see isU53). */
+function tooLong(what: string, n: number, tail: string): never {
+  throw new RangeError(`${what} ${n} ${tail}`);
 }
 
 /** Reads `len` bytes of UTF-8 at `at` (malformed sequences become U+FFFD). */
@@ -237,6 +242,7 @@ export function readUtf8(dv: DataView, at: number, len: number): string {
 export const ZUFS_STR_SIZE = 256;
 export const ZUFS_STR_NAME_MAX = 255;
 export const ZufsStr = Object.freeze({ SIZE: 256, len: 0, name: 1 });
+const ZSTR_TOO_LONG = `bytes (max ${ZUFS_STR_NAME_MAX})`;
 
 /**
  * Writes a zufs_str (length byte + name bytes; the rest of the 255 bytes is left alone). `name` is a
@@ -247,8 +253,7 @@ export function writeZstr(dv: DataView, at: number, name: string | Uint8Array): 
   if (typeof name === 'string') len = writeUtf8(dv, at + 1, name, ZUFS_STR_NAME_MAX);
   else {
     len = name.length;
-    if (len > ZUFS_STR_NAME_MAX)
-      throw new RangeError(`zufs_str name of ${len} bytes (max ${ZUFS_STR_NAME_MAX})`);
+    if (len > ZUFS_STR_NAME_MAX) tooLong('zufs_str name of', len, ZSTR_TOO_LONG);
     bytesAt(dv, at + 1, len).set(name);
   }
   dv.setUint8(at, len);

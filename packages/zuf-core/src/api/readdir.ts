@@ -115,12 +115,16 @@ export function zdeEmitBytes(
   return true;
 }
 
+function badNameLen(nameLen: number): never {
+  throw new RangeError(`directory entry name of ${nameLen} bytes (1..255)`);
+}
+
 /**
  * Writes a record's header and padding for a name of `nameLen` bytes; returns its offset, or -1
  * (and sets `it.more`) when it does not fit.
  */
 function zdeRecord(it: ZdeIter, ino: number, type: number, pos: number, nameLen: number): number {
-  if (nameLen < 1 || nameLen > 255) throw new RangeError(`directory entry name of ${nameLen} bytes (1..255)`);
+  if (nameLen < 1 || nameLen > 255) badNameLen(nameLen);
   const len = zufsDirEntryLen(nameLen);
   const at = it.cur;
   if (it.last <= at + len) {
