@@ -7,6 +7,7 @@ import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
 import { attachMount, mount, NS_ADD, NS_GEN, type ZufsMount } from '@zufs/vfs';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opsDuring } from './ops-during.js';
 
 const WORKER = new URL('./fixtures/rename-worker.mjs', import.meta.url);
 
@@ -65,6 +66,31 @@ describe('name cache', () => {
     expect(other.readFileSync('/n/x', 'utf8')).toBe('hi');
     other.symlinkSync('x', '/n/s');
     expect(fs.readFileSync('/n/s', 'utf8')).toBe('hi');
+  });
+
+  it('knows a name it just removed is absent until anything else changes', () => {
+    fs.mkdirSync('/v');
+    fs.writeFileSync('/v/a', 'A');
+    fs.renameSync('/v/a', '/v/b');
+    // Back and forth: '/v/a' was just vacated and '/v/b' just made: one RENAME each, no LOOKUP.
+    const back = opsDuring(fs, () => {
+      fs.renameSync('/v/b', '/v/a');
+      fs.renameSync('/v/a', '/v/b');
+    });
+    expect(back).toEqual({ ZUFS_OP_RENAME: 2 });
+    fs.unlinkSync('/v/b');
+    const again = opsDuring(fs, () => fs.writeFileSync('/v/b', 'B'));
+    expect(again.ZUFS_OP_LOOKUP ?? 0).toBe(0);
+    // Another face adds the vacated name: this face looks it up again and sees it.
+    fs.renameSync('/v/b', '/v/c');
+    const other = attachMount(fs.descriptor);
+    other.writeFileSync('/v/b', 'other');
+    fs.renameSync('/v/c', '/v/b'); // replaces the other face's file
+    expect(fs.readFileSync('/v/b', 'utf8')).toBe('B');
+    fs.renameSync('/v/b', '/v/d');
+    other.mkdirSync('/v/b');
+    expect(code(() => fs.renameSync('/v/d', '/v/b'))).toBe('EISDIR');
+    expect(fs.readdirSync('/v').sort()).toEqual(['b', 'd']);
   });
 
   it('sees changes made through another face of the same mount in the same thread', () => {

@@ -6,12 +6,13 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
 import { mount, type ZufsMount } from '@zufs/vfs';
-import { dispatcherFor, IocHdr, opName } from '@zufs/zuf-core';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opsDuring as opsOf } from './ops-during.js';
 
 let server: ZusServer;
 let fs: ZufsMount;
+const opsDuring = (fn: () => void) => opsOf(fs, fn);
 
 beforeAll(async () => {
   // A small operation buffer: an io-map holds (4096 - 1024 - 120) / 8 = 369 blocks, so a 4 MiB read
@@ -23,26 +24,6 @@ afterAll(async () => {
   fs?.umount();
   await server?.stop();
 });
-
-/** Counts the operations dispatched by this thread while `fn` runs, by name. */
-function opsDuring(fn: () => void): Record<string, number> {
-  const ch = dispatcherFor(fs.root).acquire();
-  const proto = Object.getPrototypeOf(ch);
-  ch.release();
-  const call = proto.call;
-  const seen: Record<string, number> = {};
-  proto.call = function (this: { op: DataView }, o: unknown) {
-    const name = opName(this.op.getUint16(IocHdr.operation, true));
-    seen[name] = (seen[name] ?? 0) + 1;
-    return call.call(this, o);
-  };
-  try {
-    fn();
-  } finally {
-    proto.call = call;
-  }
-  return seen;
-}
 
 function pattern(n: number, seed: number): Buffer {
   const b = Buffer.alloc(n);

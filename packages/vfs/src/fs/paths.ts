@@ -106,6 +106,15 @@ export class Resolver {
   /** ownChangeStart(): the generation (-1: none to keep) and the client's bump count then. */
   private ownGen = -1;
   private ownBumps = 0;
+  /** ownChangeStart(): the other word (names added), which no own removal moves. */
+  private ownAdds = -1;
+  /**
+   * A path this thread's own removal emptied, and both generation words right after it: the name
+   * is known absent while neither word moves (any thread's create, link or rename moves one).
+   */
+  private vacated = '';
+  private vacatedGen = -1;
+  private vacatedAdds = -1;
 
   constructor(
     readonly c: InodeClient,
@@ -152,6 +161,7 @@ export class Resolver {
     const g = w === null ? -1 : Atomics.load(w, 0);
     this.ownGen = g === this.seen ? g : -1;
     this.ownBumps = this.c.nsBumps;
+    this.ownAdds = w !== null && w.length > 1 ? Atomics.load(w, 1) : -1;
   }
 
   /**
@@ -160,14 +170,20 @@ export class Resolver {
    * the generation meanwhile, the cache is kept and only paths that lead to those inodes are
    * forgotten, instead of every name. The caller leaves out what other paths went through: a
    * symlink, a renamed directory; they drop everything, as another thread's change does.
+   * `path` (as the caller spelled it) is then known absent: see entryOf().
    */
-  ownRemoval(ii: number, wasDir: boolean, also = -1): void {
+  ownRemoval(ii: number, wasDir: boolean, also = -1, path = ''): void {
     const w = this.gen;
     const start = this.ownGen;
     const now = start + this.c.nsBumps - this.ownBumps;
     this.ownGen = -1;
     if (w === null || start < 0 || Atomics.load(w, 0) !== now) return;
     this.seen = now;
+    if (path !== '' && this.ownAdds >= 0 && Atomics.load(w, 1) === this.ownAdds) {
+      this.vacated = path;
+      this.vacatedGen = now;
+      this.vacatedAdds = this.ownAdds;
+    }
     if (this.dead.size + 2 > DEAD_MAX || (wasDir && this.dotDot)) this.drop();
     else {
       this.dead.add(ii);
@@ -367,6 +383,19 @@ export class Resolver {
   /** Looks up the last name of a parent() made without it; sets and returns `par.entry`. */
   entryOf(par: Parent, path: string, syscall: string): LookupResult | null {
     if (par.dots) return par.entry;
+    // The name this thread just removed, with no change anywhere since: absent, no LOOKUP (a
+    // rename back and forth, a file unlinked and created again). Bumps come before a change's
+    // caller returns, so no thread can know of a newer name while both words still stand.
+    const w = this.gen;
+    if (
+      path === this.vacated &&
+      w !== null &&
+      Atomics.load(w, 0) === this.vacatedGen &&
+      Atomics.load(w, 1) === this.vacatedAdds
+    ) {
+      par.entry = null;
+      return null;
+    }
     const { dir, name } = par;
     const cached = this.fresh();
     let entry: LookupResult | null = null;

@@ -1016,13 +1016,13 @@ export class ZufsSync {
     this.mayModify(par.dir, e, 'unlink', p);
     this.r.ownChangeStart();
     wrap(() => this.c.unlink(par.dir.ii, par.name, e), 'unlink', p);
-    this.ownRemoval();
+    this.ownRemoval(p);
   }
 
-  /** After this thread's unlink or rmdir: its name cache forgets only what led to the removed inode. */
-  private ownRemoval(): void {
+  /** After this thread's unlink or rmdir of `p`: its name cache forgets only what led to the removed inode. */
+  private ownRemoval(p: string): void {
     const gone = this.c.lastRemoved;
-    if (gone && !isLinkMode(gone.attr.mode)) this.r.ownRemoval(gone.ii, isDirMode(gone.attr.mode));
+    if (gone && !isLinkMode(gone.attr.mode)) this.r.ownRemoval(gone.ii, isDirMode(gone.attr.mode), -1, p);
   }
 
   rmdirSync(path: unknown, o?: unknown): void {
@@ -1043,7 +1043,7 @@ export class ZufsSync {
     // ENOTEMPTY is the filesystem's (REMOVE_DENTRY of a directory with entries): no READDIR here.
     this.r.ownChangeStart();
     wrap(() => this.c.rmdir(par.dir.ii, par.name, e), 'rmdir', p);
-    this.ownRemoval();
+    this.ownRemoval(p);
   }
 
   rmSync(path: unknown, o?: unknown): void {
@@ -1154,8 +1154,10 @@ export class ZufsSync {
       !isLinkMode(s.attr.mode) &&
       !(d && isLinkMode(d.attr.mode)) &&
       this.c.lastReplaced === (d ? d.ii : 0)
-    )
-      this.r.ownRemoval(s.ii, false, d ? d.ii : -1);
+    ) {
+      this.r.ownRemoval(s.ii, false, d ? d.ii : -1, o);
+      this.r.created(n, s.ii); // the file's new name: the next call on it needs no LOOKUP
+    }
   }
 
   symlinkSync(target: unknown, path: unknown, type?: unknown): void {

@@ -1031,10 +1031,13 @@ class BlockMap {
   private blocks = new Float64Array(0);
   /**
    * Views of whole pmem blocks, direct-mapped by block number: a 4 KiB read of a hot block would
-   * otherwise spend a tenth of its time making a subarray. A view only names bytes, so it never goes
-   * stale: what it holds is checked by the change seqlock, as any copy is.
+   * otherwise spend a tenth of its time making a subarray. A view only names bytes (of this
+   * client's pmem), so it never goes stale: what it holds is checked by the change seqlock, as any
+   * copy is.
    */
   private views: Uint8Array[] = new Array(VIEW_SLOTS);
+  /** The block each view is of (-1: none yet). */
+  private viewBns = new Float64Array(VIEW_SLOTS).fill(-1);
 
   fill(
     ii: number,
@@ -1071,8 +1074,8 @@ class BlockMap {
 
   private view(pmem: Uint8Array, bn: number): Uint8Array {
     const slot = bn & (VIEW_SLOTS - 1);
-    const v = this.views[slot];
-    if (v !== undefined && v.byteOffset === bn * BLOCK) return v;
+    if (this.viewBns[slot] === bn) return this.views[slot];
+    this.viewBns[slot] = bn;
     return (this.views[slot] = pmem.subarray(bn * BLOCK, bn * BLOCK + BLOCK));
   }
 
