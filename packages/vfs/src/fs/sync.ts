@@ -562,7 +562,9 @@ export class ZufsSync {
       isDir,
     });
     try {
-      if (gen && Atomics.load(gen, 0) !== g0 && !this.sameInode(node)) fail('ENOENT', 'open', p);
+      // ESTALE: the path methods run once more (forms.ts retryStale), so the open ends as the walk
+      // finds the name now: ENOENT, another file, or (O_CREAT) a new one.
+      if (gen && Atomics.load(gen, 0) !== g0 && !this.sameInode(node)) throw uvError(Errno.ESTALE, 'open', p);
       if (truncate) wrap(() => this.c.truncate(node.ii, 0), 'open', p);
     } catch (e) {
       this.closeSync(fd);
@@ -571,11 +573,16 @@ export class ZufsSync {
     return fd;
   }
 
-  /** True when `n` still names a live inode (not freed, its slot not reused: same generation). */
+  /**
+   * True when `n` is still a linked inode (not freed, its slot not reused: same generation; not
+   * unlinked). An inode that lost its last link between our walk and our open count may be freed
+   * by the thread that unlinked it, if that thread looked at the counts before ours arrived: an fd
+   * to it would then go stale under its user, so the open does not keep it.
+   */
   private sameInode(n: Node): boolean {
     try {
       const a = this.c.getattr(n.ii);
-      return a.mode !== 0 && a.generation === n.attr.generation;
+      return a.mode !== 0 && a.nlink > 0 && a.generation === n.attr.generation;
     } catch {
       return false;
     }
