@@ -89,6 +89,11 @@ export class FdTable {
 
   get(fd: unknown, syscall: string): OpenFile {
     validateFd(fd);
+    return this.at(fd, syscall);
+  }
+
+  /** get() for an fd the caller has validated already (checkFd): read and write check it first. */
+  at(fd: number, syscall: string): OpenFile {
     const f = this.files[fd];
     if (!f) fail('EBADF', syscall);
     return f;

@@ -627,7 +627,7 @@ export class ZufsSync {
     validateReadRange(off, len, size);
     if (position === null || position === undefined) position = -1;
     validatePosition(position, 'position');
-    const f = this.fds.get(fd, 'read');
+    const f = this.fds.at(fd, 'read'); // checkFd above
     if (!f.readable) fail('EBADF', 'read');
     if (f.isDir) fail('EISDIR', 'read');
     const pos = typeof position === 'bigint' ? Number(position) : position;
@@ -672,7 +672,7 @@ export class ZufsSync {
     // Node's writeSync, check for check; a string takes (position, encoding).
     checkFd(fd);
     if (typeof buffer === 'string') {
-      const f = this.fds.get(fd, 'write');
+      const f = this.fds.at(fd, 'write');
       // An encoding Buffer does not know is UTF-8, as in Node's binding.
       const enc = typeof length === 'string' && Buffer.isEncoding(length) ? length : 'utf8';
       return this.writeBytes(f, Buffer.from(buffer, enc as BufferEncoding), offsetOrOptions);
@@ -698,7 +698,7 @@ export class ZufsSync {
     }
     const len = typeof length === 'number' ? length : size - off;
     validateWriteRange(off, len, size);
-    const f = this.fds.get(fd, 'write');
+    const f = this.fds.at(fd, 'write'); // checkFd above
     const bytes =
       buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset, size);
     return this.writeBytes(f, off === 0 && len === size ? bytes : bytes.subarray(off, off + len), position);
