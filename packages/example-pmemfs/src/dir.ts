@@ -290,7 +290,7 @@ function splitBucket(sb: Super, dzi: number, b: number, hash: number): void {
     }
     e += size;
   }
-  u8.fill(0, w, end);
+  sb.zero(w, end - w);
   sb.touch(base, BLOCK_SIZE);
   sb.touch(bAt(nb), BLOCK_SIZE);
   setHeader(sb, b, d + 1, kept, w - base, 0);

@@ -321,7 +321,7 @@ function zeroMapped(sb: Super, zi: number, off: number, len: number): void {
     const bn = mapGet(sb, zi, Math.floor(pos / BLOCK_SIZE));
     if (bn !== 0) {
       const at = bn * BLOCK_SIZE + inner;
-      sb.u8.fill(0, at, at + n);
+      sb.zero(at, n);
       sb.touch(at, n);
     }
     done += n;

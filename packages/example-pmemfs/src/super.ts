@@ -230,6 +230,9 @@ export const RT_FREE_INODES = 2;
 export const RT_BLOCK_HINT = 3; // word of the block bitmap to search first
 export const RT_INODE_HINT = 4; // word of the inode bitmap to search first
 
+/** A page of zeros in private memory: see Super.zero(). */
+const ZEROS = new Uint8Array(BLOCK_SIZE);
+
 /** The mounted filesystem as every module sees it: the image's views and where the regions are. */
 export class Super {
   readonly dev: PmemDevice;
@@ -272,10 +275,27 @@ export class Super {
     this.dev.persistLocked(off, len);
   }
 
+  /**
+   * Zeroes [at, at + len) without recording it (the caller touches what it changed). V8 fills a
+   * SharedArrayBuffer a byte at a time (4 KiB: ~1.15 us, a private buffer ~80 ns); copying from a
+   * private page of zeros takes ~170 ns, so anything longer than a few entries is copied.
+   */
+  zero(at: number, len: number): void {
+    if (len < 256) {
+      this.u8.fill(0, at, at + len);
+      return;
+    }
+    for (let done = 0; done < len; ) {
+      const n = Math.min(len - done, BLOCK_SIZE);
+      this.u8.set(n === BLOCK_SIZE ? ZEROS : ZEROS.subarray(0, n), at + done);
+      done += n;
+    }
+  }
+
   /** Zeroes block `bn` and records it. */
   zeroBlock(bn: number): void {
     const at = bn * BLOCK_SIZE;
-    this.u8.fill(0, at, at + BLOCK_SIZE);
+    this.zero(at, BLOCK_SIZE);
     this.dev.persistLocked(at, BLOCK_SIZE);
   }
 
