@@ -23,7 +23,7 @@ import {
 } from '@zufs/zuf-core/api';
 import { allocBlock, freeBlock, freeBlockCount, needBlocks } from './alloc.js';
 import { OD_FLAGS, OD_HEIGHT, OD_ROOT, setSize, size, stamp } from './inode.js';
-import { BLOCK_SHIFT, BLOCK_SIZE, type Super } from './super.js';
+import { BLOCK_SHIFT, BLOCK_SIZE, type Super, zeroBytes } from './super.js';
 
 const FANOUT_SHIFT = 10;
 const FANOUT = 1 << FANOUT_SHIFT;
@@ -257,7 +257,7 @@ export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): 
     const inner = pos % BLOCK_SIZE;
     const len = Math.min(BLOCK_SIZE - inner, n - done);
     const bn = mapGet(sb, zi, Math.floor(pos / BLOCK_SIZE));
-    if (bn === 0) dest.fill(0, done, done + len);
+    if (bn === 0) zeroBytes(dest, done, len); // a hole; dest may be a ZT's shared window
     else {
       const at = bn * BLOCK_SIZE + inner;
       dest.set(u8.subarray(at, at + len), done);
