@@ -257,7 +257,8 @@ export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): 
     const inner = pos % BLOCK_SIZE;
     const len = Math.min(BLOCK_SIZE - inner, n - done);
     const bn = mapGet(sb, zi, Math.floor(pos / BLOCK_SIZE));
-    if (bn === 0) zeroBytes(dest, done, len); // a hole; dest may be a ZT's shared window
+    // A hole. dest may be a ZT's window (shared memory): zeroBytes, not fill().
+    if (bn === 0) zeroBytes(dest, done, len);
     else {
       const at = bn * BLOCK_SIZE + inner;
       dest.set(u8.subarray(at, at + len), done);
