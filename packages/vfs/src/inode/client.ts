@@ -177,6 +177,19 @@ const decoder = new TextDecoder();
 const BLOCK = 4096;
 /** NIO reads ask GET_MULTY for the block map this far ahead (a later read of it needs no dispatch). */
 const MAP_AHEAD = 1024 * 1024;
+
+const zeroCache: Uint8Array[] = [];
+
+/**
+ * Clears ch.opBytes[from, to) by copying private zeros: fill() on shared memory goes a byte at a
+ * time (200 bytes of a zufs_ioc_IO: ~70 ns, the copy ~25 ns), and every read and write clears one.
+ */
+function clearOp(ch: Channel, from: number, to: number): void {
+  const n = to - from;
+  let z = zeroCache[n];
+  if (z === undefined) z = zeroCache[n] = new Uint8Array(n);
+  ch.opBytes.set(z, from);
+}
 /** Whole-block views a client keeps (a power of 2): see BlockMap.view. */
 const VIEW_SLOTS = 512;
 /** Copies of a zus_inode from pmem tried while changes keep coming, before asking the server. */
@@ -385,7 +398,7 @@ export class InodeClient {
     );
     try {
       const v = ch.op;
-      ch.opBytes.fill(0, IocNewInode.zi, IocNewInode.SIZE);
+      clearOp(ch, IocNewInode.zi, IocNewInode.SIZE);
       const z = IocNewInode.zi;
       v.setUint16(z + ZusInode.i_mode, mode, true);
       v.setUint32(z + ZusInode.i_uid, uid, true);
@@ -642,7 +655,7 @@ export class InodeClient {
       const maxIom = Math.floor((ch.capacity - IocIO.iom_e) / 8);
       const first = Math.floor(at / BLOCK);
       const ask = Math.min(Math.max(want, MAP_AHEAD), (maxIom - 1) * BLOCK);
-      ch.opBytes.fill(0, IocIO.zus_ii, IocIO.SIZE);
+      clearOp(ch, IocIO.zus_ii, IocIO.SIZE);
       setU64(v, IocIO.zus_ii, ii);
       setU64(v, IocIO.filepos, at);
       v.setUint32(IocHdr.len, ask, true);
@@ -680,7 +693,7 @@ export class InodeClient {
       do {
         const n = Math.min(chunk, buf.length - done);
         if (done > 0) ch.begin(op, IocIO.SIZE, IocIO.last_pos, 8);
-        ch.opBytes.fill(0, IocIO.zus_ii, IocIO.SIZE);
+        clearOp(ch, IocIO.zus_ii, IocIO.SIZE);
         setU64(v, IocIO.zus_ii, ii);
         setU64(v, IocIO.filepos, pos);
         v.setUint32(IocIO.rw, rw, true);
@@ -748,7 +761,7 @@ export class InodeClient {
     const ch = this.begin(ZUFS_OP_FALLOCATE, IocIO.SIZE);
     try {
       const v = ch.op;
-      ch.opBytes.fill(0, IocIO.zus_ii, IocIO.SIZE);
+      clearOp(ch, IocIO.zus_ii, IocIO.SIZE);
       setU64(v, IocIO.zus_ii, ii);
       setU64(v, IocIO.filepos, pos);
       v.setUint32(IocIO.rw, mode >>> 0, true);
@@ -893,7 +906,7 @@ export class InodeClient {
     const ch = this.begin(ZUFS_OP_XATTR_LIST, IocXattr.SIZE, IocXattr.user_buf_size, 0);
     try {
       const v = ch.op;
-      ch.opBytes.fill(0, IocXattr.zus_ii, IocXattr.SIZE);
+      clearOp(ch, IocXattr.zus_ii, IocXattr.SIZE);
       setU64(v, IocXattr.zus_ii, ii);
       v.setUint16(IocXattr.ioc_flags, ZUFS_XATTR_TRUSTED, true);
       v.setUint32(IocXattr.user_buf_size, ch.capacity - IocXattr.buf, true);
@@ -910,7 +923,7 @@ export class InodeClient {
   /** Writes the request head and the name (namespace in `type`, prefix stripped); returns where data goes. */
   private xattrName(ch: Channel, ii: number, name: string, syscall: string): number {
     const v = ch.op;
-    ch.opBytes.fill(0, IocXattr.zus_ii, IocXattr.SIZE);
+    clearOp(ch, IocXattr.zus_ii, IocXattr.SIZE);
     setU64(v, IocXattr.zus_ii, ii);
     let type = 0;
     let bare = name;
