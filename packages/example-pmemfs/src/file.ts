@@ -12,7 +12,7 @@
  * Directories use the same map for their hash table (dir.ts).
  */
 
-import { ZufsError } from '@zufs/zuf-core';
+import { ZufsError, zeroShared } from '@zufs/zuf-core';
 import {
   Errno,
   FALLOC_FL_KEEP_SIZE,
@@ -23,7 +23,7 @@ import {
 } from '@zufs/zuf-core/api';
 import { allocBlock, freeBlock, freeBlockCount, needBlocks } from './alloc.js';
 import { OD_FLAGS, OD_HEIGHT, OD_ROOT, setSize, size, stamp } from './inode.js';
-import { BLOCK_SHIFT, BLOCK_SIZE, type Super, zeroBytes } from './super.js';
+import { BLOCK_SHIFT, BLOCK_SIZE, type Super } from './super.js';
 
 const FANOUT_SHIFT = 10;
 const FANOUT = 1 << FANOUT_SHIFT;
@@ -257,8 +257,8 @@ export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): 
     const inner = pos % BLOCK_SIZE;
     const len = Math.min(BLOCK_SIZE - inner, n - done);
     const bn = mapGet(sb, zi, Math.floor(pos / BLOCK_SIZE));
-    // A hole. dest may be a ZT's window (shared memory): zeroBytes, not fill().
-    if (bn === 0) zeroBytes(dest, done, len);
+    // A hole. dest may be a ZT's window (shared memory): zeroShared, not fill().
+    if (bn === 0) zeroShared(dest, done, len);
     else {
       const at = bn * BLOCK_SIZE + inner;
       dest.set(u8.subarray(at, at + len), done);

@@ -6,7 +6,7 @@
  * All integers are little-endian.
  */
 
-import { ZufsError } from '@zufs/zuf-core';
+import { ZufsError, zeroShared } from '@zufs/zuf-core';
 import { Errno, getTimeNs, setTimeNs } from '@zufs/zuf-core/api';
 import { crc32c } from './crc32c.js';
 import type { PmemDevice } from './device.js';
@@ -230,26 +230,6 @@ export const RT_FREE_INODES = 2;
 export const RT_BLOCK_HINT = 3; // word of the block bitmap to search first
 export const RT_INODE_HINT = 4; // word of the inode bitmap to search first
 
-/** A page of zeros in private memory: see zeroBytes(). */
-const ZEROS = new Uint8Array(BLOCK_SIZE);
-
-/**
- * Zeroes u8[at, at + len). V8 fills a SharedArrayBuffer a byte at a time (4 KiB: ~1.15 us, a
- * private buffer ~80 ns); copying from a private page of zeros takes ~170 ns, so anything longer
- * than a few entries is copied. For pmem and for a ZT's window alike.
- */
-export function zeroBytes(u8: Uint8Array, at: number, len: number): void {
-  if (len < 256) {
-    u8.fill(0, at, at + len);
-    return;
-  }
-  for (let done = 0; done < len; ) {
-    const n = Math.min(len - done, BLOCK_SIZE);
-    u8.set(n === BLOCK_SIZE ? ZEROS : ZEROS.subarray(0, n), at + done);
-    done += n;
-  }
-}
-
 /** The mounted filesystem as every module sees it: the image's views and where the regions are. */
 export class Super {
   readonly dev: PmemDevice;
@@ -292,9 +272,9 @@ export class Super {
     this.dev.persistLocked(off, len);
   }
 
-  /** Zeroes [at, at + len) of pmem (zeroBytes) without recording it: the caller touches it. */
+  /** Zeroes [at, at + len) of pmem (zuf-core zeroShared) without recording it: the caller touches it. */
   zero(at: number, len: number): void {
-    zeroBytes(this.u8, at, len);
+    zeroShared(this.u8, at, len);
   }
 
   /** Zeroes block `bn` and records it. */

@@ -109,6 +109,7 @@ import {
   type ZusInodeAttr,
   zdeIterInit,
   zdeNext,
+  zeroShared,
 } from '@zufs/zuf-core';
 
 /** A decoded zus_inode (the api's ZusInodeAttr). */
@@ -178,17 +179,9 @@ const BLOCK = 4096;
 /** NIO reads ask GET_MULTY for the block map this far ahead (a later read of it needs no dispatch). */
 const MAP_AHEAD = 1024 * 1024;
 
-const zeroCache: Uint8Array[] = [];
-
-/**
- * Clears ch.opBytes[from, to) by copying private zeros: fill() on shared memory goes a byte at a
- * time (200 bytes of a zufs_ioc_IO: ~70 ns, the copy ~25 ns), and every read and write clears one.
- */
+/** Clears ch.opBytes[from, to) (zeroShared: fill() on shared memory goes a byte at a time). */
 function clearOp(ch: Channel, from: number, to: number): void {
-  const n = to - from;
-  let z = zeroCache[n];
-  if (z === undefined) z = zeroCache[n] = new Uint8Array(n);
-  ch.opBytes.set(z, from);
+  zeroShared(ch.opBytes, from, to - from);
 }
 /** Whole-block views a client keeps (a power of 2): see BlockMap.view. */
 const VIEW_SLOTS = 512;
