@@ -12,7 +12,7 @@
  * Directories use the same map for their hash table (dir.ts).
  */
 
-import { ZufsError, zeroShared } from '@zufs/zuf-core';
+import { copyShared, ZufsError, zeroShared } from '@zufs/zuf-core';
 import {
   Errno,
   FALLOC_FL_KEEP_SIZE,
@@ -261,7 +261,7 @@ export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): 
     if (bn === 0) zeroShared(dest, done, len);
     else {
       const at = bn * BLOCK_SIZE + inner;
-      dest.set(u8.subarray(at, at + len), done);
+      copyShared(dest, u8.subarray(at, at + len), done);
     }
     done += len;
   }
@@ -270,12 +270,15 @@ export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): 
 
 /**
  * Writes `src` at `off`, allocating blocks, without touching size or times. When the device fills
- * up it stops at a block boundary and returns the bytes written (0: nothing fit).
+ * up it stops at a block boundary and returns the bytes written (0: nothing fit). Blocks that lie
+ * one after another in pmem take one copy (the allocator places a file's blocks so, given a goal).
  */
 function writeRange(sb: Super, zi: number, off: number, src: Uint8Array): number {
-  const u8 = sb.u8;
   let goal = 0;
   let done = 0;
+  // The run to copy: src[runFrom, done) goes to pmem at runAt.
+  let runAt = 0;
+  let runFrom = 0;
   while (done < src.length) {
     const pos = off + done;
     const idx = Math.floor(pos / BLOCK_SIZE);
@@ -288,12 +291,23 @@ function writeRange(sb: Super, zi: number, off: number, src: Uint8Array): number
       bn = mapEnsure(sb, zi, idx, goal, len < BLOCK_SIZE);
     }
     const at = bn * BLOCK_SIZE + inner;
-    u8.set(src.subarray(done, done + len), at);
-    sb.touch(at, len);
+    if (at !== runAt + (done - runFrom)) {
+      copyRun(sb, src, runFrom, done, runAt);
+      runAt = at;
+      runFrom = done;
+    }
     goal = bn + 1;
     done += len;
   }
+  copyRun(sb, src, runFrom, done, runAt);
   return done;
+}
+
+/** Copies src[from, to) into pmem at `at` and records it. */
+function copyRun(sb: Super, src: Uint8Array, from: number, to: number, at: number): void {
+  if (to === from) return;
+  copyShared(sb.u8, from === 0 && to === src.length ? src : src.subarray(from, to), at);
+  sb.touch(at, to - from);
 }
 
 /** Where a write of `len` bytes at `off` must stop (EFBIG when it cannot start). */

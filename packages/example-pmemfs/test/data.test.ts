@@ -134,6 +134,27 @@ describe('a 64 MiB file', () => {
     expect(jumps).toBeLessThanOrEqual(17);
     expect(big.check()).toEqual([]);
   });
+
+  it('writes a range whose blocks lie apart in pmem (one copy per contiguous run) exactly', () => {
+    // Two files written block by block in turn: each gets every other block.
+    const g = fs.newInode(R, 'g', { mode: REG });
+    for (let i = 0; i < 8; i++) {
+      fs.write(f, i * B, pattern(B, 1, i * B));
+      fs.write(g, i * B, pattern(B, 2, i * B));
+    }
+    const out = new Float64Array(8);
+    fs.getMulty(f, 0, 8 * B, out);
+    expect(out.some((at, i) => i > 0 && at !== out[i - 1] + B)).toBe(true);
+    // Overwrite across all of them from an odd offset, then extend into new (contiguous) blocks.
+    const data = pattern(12 * B - 100, 5);
+    expect(fs.write(f, 50, data)).toBe(data.length);
+    const want = pattern(12 * B - 50, 0);
+    want.set(pattern(50, 1), 0);
+    want.set(data, 50);
+    expectBytes(readAll(f), want);
+    expectBytes(readAll(g), pattern(8 * B, 2));
+    expect(fs.check()).toEqual([]);
+  });
 });
 
 describe('getMulty', () => {

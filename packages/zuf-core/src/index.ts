@@ -19,5 +19,5 @@ export { fsTypes, type MountInfo, mountFs, remountFs, umountFs } from './mount.j
 export { POOL_PAGE, type PoolDescriptor, SharedPool } from './pools.js';
 export { publishFsTypes, type RegisteredFsType, readFsInfo } from './registry.js';
 export * from './root.js';
-export { zeroShared } from './zero.js';
+export { copyShared, MEMCPY_MIN, zeroShared } from './shared-bytes.js';
 export { attachZufRoot, createInlineSlot, Slot, ZufRoot } from './zuf-root.js';

@@ -11,6 +11,7 @@ import {
   type Channel,
   changeTicket,
   changeValid,
+  copyShared,
   type Dispatcher,
   decodeZusInodeAttr,
   decodeZusInodeWords,
@@ -699,13 +700,14 @@ export class InodeClient {
         } else {
           ch.setData(0, n);
           if (op === ZUFS_OP_WRITE && n > 0)
-            win.set(n === buf.length ? buf : buf.subarray(done, done + n), 0);
+            copyShared(win, n === buf.length ? buf : buf.subarray(done, done + n), 0);
         }
         this.call(ch, syscall);
         end = getU64(v, IocIO.last_pos);
         if (op === ZUFS_OP_READ) {
           const got = end - pos;
-          if (!pool && !lent && got > 0) buf.set(got === win.byteLength ? win : win.subarray(0, got), done);
+          if (!pool && !lent && got > 0)
+            copyShared(buf, got === win.byteLength ? win : win.subarray(0, got), done);
           done += got;
           pos = end;
           if (got < n) return done;
@@ -1104,7 +1106,7 @@ class BlockMap {
         const src = bn * BLOCK + (p - (this.first + i) * BLOCK);
         const len = runEnd - p;
         const whole = len === BLOCK && src === bn * BLOCK;
-        dest.set(whole ? this.view(pmem, bn) : pmem.subarray(src, src + len), d);
+        copyShared(dest, whole ? this.view(pmem, bn) : pmem.subarray(src, src + len), d);
       } else dest.fill(0, d, d + (runEnd - p));
       p = runEnd;
     }
