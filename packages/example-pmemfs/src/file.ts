@@ -246,25 +246,35 @@ export function mapRangeCost(sb: Super, zi: number, from: number, to: number): n
 
 // ~~~ file data ~~~
 
-/** Reads up to dest.length bytes at `off`; holes read as zeros. Returns the bytes read. */
+/**
+ * Reads up to dest.length bytes at `off`; holes read as zeros. Returns the bytes read. Blocks that
+ * lie one after another in pmem take one copy.
+ */
 export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): number {
   const sz = size(sb, zi);
   if (off >= sz) return 0;
   const n = Math.min(dest.length, sz - off);
   const u8 = sb.u8;
-  for (let done = 0; done < n; ) {
+  // The run to copy: pmem from runAt goes to dest[runFrom, done); runAt -1: none.
+  let runAt = -1;
+  let runFrom = 0;
+  let done = 0;
+  while (done < n) {
     const pos = off + done;
     const inner = pos % BLOCK_SIZE;
     const len = Math.min(BLOCK_SIZE - inner, n - done);
     const bn = mapGet(sb, zi, Math.floor(pos / BLOCK_SIZE));
+    const at = bn === 0 ? -1 : bn * BLOCK_SIZE + inner;
+    if (runAt < 0 || at !== runAt + (done - runFrom)) {
+      if (runAt >= 0) copyShared(dest, u8.subarray(runAt, runAt + (done - runFrom)), runFrom);
+      runAt = at;
+      runFrom = done;
+    }
     // A hole. dest may be a ZT's window (shared memory): zeroShared, not fill().
     if (bn === 0) zeroShared(dest, done, len);
-    else {
-      const at = bn * BLOCK_SIZE + inner;
-      copyShared(dest, u8.subarray(at, at + len), done);
-    }
     done += len;
   }
+  if (runAt >= 0) copyShared(dest, u8.subarray(runAt, runAt + (done - runFrom)), runFrom);
   return n;
 }
 
