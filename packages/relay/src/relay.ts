@@ -3,6 +3,11 @@
 // Each direction has a futex-style word: EMPTY (0), POSTED (1), PARKED (2).
 //   waiter: spin while EMPTY; then CAS EMPTY->PARKED and Atomics.wait(word, PARKED); consume: plain store EMPTY.
 //   waker:  old = exchange(word, POSTED); notify only if old was PARKED.
+// The app's word to the ZT has a fourth state, NUDGED (3): an app about to post after a long
+// preparation (copying a large write into the window) CASes PARKED->NUDGED and notifies, so that
+// the ZT's wake-up (~50 us on the target VMs) overlaps the preparation. The nudged ZT spins while
+// NUDGED; then it CASes NUDGED->PARKED and parks again. The post's exchange finds NUDGED (no notify:
+// the ZT is spinning) or PARKED (notify), and a failed CAS on either side means the post came.
 // No lost wakeup: the waiter only sleeps through Atomics.wait(word, PARKED), which atomically re-checks
 // the value. If the waker's exchange came before the waiter's CAS, the CAS fails (word is POSTED) and
 // the waiter does not park. If it came after, the waker saw PARKED and notifies; a waiter that has not
@@ -10,15 +15,7 @@
 // EMPTY/PARKED and only the waker writes POSTED, once per wait (the baton alternates), so a post is
 // never overwritten. break() sets BROKEN before it posts both words, and every wait checks BROKEN at
 // its start and after it sees POSTED.
-import {
-  grow,
-  PROBE_EVERY,
-  type RelayOptions,
-  relayDefaults,
-  shrink,
-  spinWhileEmpty,
-  usToIters,
-} from './spin.js';
+import { grow, PROBE_EVERY, type RelayOptions, relayDefaults, shrink, spinWhile, usToIters } from './spin.js';
 
 export const RELAY_BYTES = 64;
 /** Woken by the peer. */
@@ -32,7 +29,7 @@ export const RELAY_TIMEOUT = 4;
 
 /** Int32 word indices inside the 64-byte relay (for debuggers and tests; use the methods). */
 export const RelayWord = {
-  /** app -> ZT baton: EMPTY 0, POSTED 1, PARKED 2 */
+  /** app -> ZT baton: EMPTY 0, POSTED 1, PARKED 2, NUDGED 3 */
   FSS: 0,
   /** ZT -> app baton */
   APP: 1,
@@ -88,6 +85,8 @@ const FSS_WAKEUPS = 2;
 const EMPTY = 0;
 const POSTED = 1;
 const PARKED = 2;
+/** FSS only: the app nudged a parked ZT (fssNudge); its post follows. */
+const NUDGED = 3;
 
 /** Counters since init or resetCounters (uint32, wrapping). */
 export interface RelayCounters {
@@ -205,12 +204,12 @@ export class Relay {
       let slice = this.sliceMs;
       if (deadline !== Number.POSITIVE_INFINITY) {
         const left = deadline - performance.now();
-        // Retract the park; if the CAS fails, a post won the race and is consumed below.
+        // Retract the park; if the CAS fails, a post (or a nudge) came and is taken below.
         if (left <= 0 && Atomics.compareExchange(w, FSS, PARKED, EMPTY) === PARKED) return RELAY_TIMEOUT;
         if (left < slice) slice = left > 0 ? left : 0;
       }
       Atomics.wait(w, FSS, PARKED, slice);
-      if (Atomics.load(w, FSS) !== PARKED) {
+      if (this.fssPosted()) {
         this.fssBudget = this.afterPark(this.fssBudget, parkedAt);
         return this.consume(FSS);
       }
@@ -241,7 +240,7 @@ export class Relay {
         }
         const r = waitAsync(w, FSS, PARKED, slice);
         if (r.async) await r.value;
-        if (Atomics.load(w, FSS) !== PARKED) {
+        if (this.fssPosted()) {
           this.fssBudget = this.afterPark(this.fssBudget, parkedAt);
           return this.consume(FSS);
         }
@@ -249,6 +248,21 @@ export class Relay {
     } finally {
       clearTimeout(keepAlive);
     }
+  }
+
+  /**
+   * After a park slice of fssWait: true once the post came. A nudge (fssNudge) woke the ZT ahead of
+   * its post: spin for it (up to the largest budget), else park again, counted as another park (the
+   * post will notify it).
+   */
+  private fssPosted(): boolean {
+    const w = this.w;
+    const s = Atomics.load(w, FSS);
+    if (s !== NUDGED) return s !== PARKED;
+    if (spinWhile(w, FSS, NUDGED, this.maxSpin) >= 0) return true;
+    if (Atomics.compareExchange(w, FSS, NUDGED, PARKED) !== NUDGED) return true;
+    inc(this.zc, FSS_PARKS);
+    return false;
   }
 
   /** Hands the baton back to the app: app_waiting = false, post the app word, notify only if parked. */
@@ -284,6 +298,19 @@ export class Relay {
       inc(this.ac, FSS_WAKEUPS); // before the notify, so the woken peer sees it counted
       Atomics.notify(w, FSS, 1);
     }
+  }
+
+  /**
+   * Wakes a parked ZT ahead of the post that will follow (no post: the ZT spins for it, then parks
+   * again). For an app about to spend tens of microseconds before it posts (copying a large write
+   * into the window), so that the ZT's wake-up runs meanwhile. True when the ZT was parked.
+   */
+  fssNudge(): boolean {
+    const w = this.w;
+    if (Atomics.compareExchange(w, FSS, PARKED, NUDGED) !== PARKED) return false;
+    inc(this.ac, FSS_WAKEUPS);
+    Atomics.notify(w, FSS, 1);
+    return true;
   }
 
   /**
@@ -469,7 +496,7 @@ export class Relay {
   /** Spins on the fss word; adapts the ZT-side budget. True when a post (or break) came. */
   private fssSpin(): boolean {
     const probe = this.fssParkRun >= PROBE_EVERY;
-    const k = spinWhileEmpty(this.w, FSS, probe ? this.maxSpin : this.fssBudget);
+    const k = spinWhile(this.w, FSS, EMPTY, probe ? this.maxSpin : this.fssBudget);
     if (probe) this.fssParkRun = 0;
     if (k >= 0) {
       this.fssBudget = grow(k > this.fssBudget ? k : this.fssBudget, this.maxSpin);
@@ -484,7 +511,7 @@ export class Relay {
   /** Spins on the app word; adapts the app-side budget. */
   private appSpin(): boolean {
     const probe = this.appParkRun >= PROBE_EVERY;
-    const k = spinWhileEmpty(this.w, APP, probe ? this.maxSpin : this.appBudget);
+    const k = spinWhile(this.w, APP, EMPTY, probe ? this.maxSpin : this.appBudget);
     if (probe) this.appParkRun = 0;
     if (k >= 0) {
       this.appBudget = grow(k > this.appBudget ? k : this.appBudget, this.maxSpin);

@@ -35,12 +35,12 @@ export const PROBE_EVERY = 16;
 const MAX_ITERS = 2 ** 30;
 
 /**
- * Reads `words[index]` until it is not 0 or `budget` iterations have passed. Returns the iterations
- * spent when the word changed, or -1 when the budget ran out.
+ * Reads `words[index]` until it is not `value` or `budget` iterations have passed. Returns the
+ * iterations spent when the word changed, or -1 when the budget ran out.
  */
-export function spinWhileEmpty(words: Int32Array, index: number, budget: number): number {
+export function spinWhile(words: Int32Array, index: number, value: number, budget: number): number {
   for (let k = 0; k < budget; k++) {
-    if (Atomics.load(words, index) !== 0) return k;
+    if (Atomics.load(words, index) !== value) return k;
   }
   return -1;
 }
@@ -57,7 +57,7 @@ export function shrink(budget: number, min: number): number {
   return n < min ? min : n;
 }
 
-/** Converts microseconds to spin iterations of `spinWhileEmpty`. */
+/** Converts microseconds to spin iterations of `spinWhile`. */
 export function usToIters(us: number): number {
   if (!(us >= 0)) throw new RangeError(`spin budget must be >= 0 us, got ${us}`);
   return Math.min(MAX_ITERS, Math.round(us * spinItersPerUs));
@@ -71,7 +71,7 @@ function calibrate(): number {
   let best = Number.POSITIVE_INFINITY;
   for (let r = 0; r < 16; r++) {
     const t0 = performance.now();
-    spinWhileEmpty(w, 0, n);
+    spinWhile(w, 0, 0, n);
     const dt = performance.now() - t0;
     if (dt < best) best = dt;
   }

@@ -17,6 +17,8 @@ interface RunOptions {
   ztOpts?: RelayOptions;
   random?: { seed: number };
   pollMs?: number;
+  /** With random: half of the requests nudge the ZT, then take 0-60 us before they post. */
+  nudge?: boolean;
 }
 
 async function run(n: number, o: RunOptions = {}) {
@@ -31,6 +33,7 @@ async function run(n: number, o: RunOptions = {}) {
   const watchdog = { timeoutMs: 10_000, onInterrupt: () => relay.break() };
   const rand = o.random ? rng(o.random.seed + 1) : null;
   let failure = '';
+  let nudged = 0;
   const t0 = performance.now();
   for (let seq = 1; seq <= n; seq++) {
     if (rand) {
@@ -41,6 +44,10 @@ async function run(n: number, o: RunOptions = {}) {
     if (!relay.grabIfFssWaiting()) {
       failure = `channel not free at request ${seq}`;
       break;
+    }
+    if (o.nudge && rand && rand() < 0.5) {
+      if (relay.fssNudge()) nudged++;
+      busyUs(60 * rand());
     }
     d[D.REQ] = seq;
     if (seq === n) d[D.CMD] = CMD_STOP;
@@ -60,7 +67,7 @@ async function run(n: number, o: RunOptions = {}) {
   if (failure) relay.break();
   const res = await zt.result;
   expect(await zt.exited).toBe(0);
-  return { failure, ms, res, c: relay.counters(), words: Array.from(words), err: d[D.ERR] };
+  return { failure, ms, res, c: relay.counters(), words: Array.from(words), err: d[D.ERR], nudged };
 }
 
 /** Exact bookkeeping of a run: every wait either spun or parked, and every park got one notify. */
@@ -120,6 +127,31 @@ describe('handoffs with a ZT worker', () => {
       expect(c.appParks).toBeGreaterThan(0);
       expect(c.fssSpins).toBeGreaterThan(0);
       expect(c.fssParks).toBeGreaterThan(0);
+      expectIdleWords(words);
+    },
+    SLOW_OK,
+  );
+
+  it(
+    'random delays with nudges: a nudged ZT takes the post while spinning or parks again',
+    async () => {
+      const n = 20_000;
+      const opts = { minSpinUs: 0.5, maxSpinUs: 10 };
+      const { failure, res, c, words, err, nudged } = await run(n, {
+        appOpts: opts,
+        ztOpts: opts,
+        random: { seed: 13 },
+        nudge: true,
+      });
+      expect(failure).toBe('');
+      expect(err).toBe(0);
+      expect(res).toEqual({ handled: n, timeouts: 0, broken: false });
+      expect(nudged).toBeGreaterThan(0);
+      // Every park (a re-park after a nudge included) ended by exactly one notify: the nudge's or
+      // the post's.
+      expect(c.fssWakeups).toBe(c.fssParks);
+      expect(c.appWakeups).toBe(c.appParks);
+      expect(c.appSpins + c.appParks).toBe(n);
       expectIdleWords(words);
     },
     SLOW_OK,

@@ -223,6 +223,65 @@ describe('counters', () => {
   });
 });
 
+describe('nudge', () => {
+  // The ZT's first wait spins ~1 us, then parks in 10 s slices: only a notify wakes it in time.
+  const parksAtOnce = (maxSpinUs: number): RelayOptions => ({
+    ...LONG_SLICE,
+    minSpinUs: 1,
+    initialSpinUs: 1,
+    maxSpinUs,
+  });
+
+  it('wakes a parked ZT, which spins and takes the post that follows without a notify', async () => {
+    const p = await withZt(undefined, parksAtOnce(2e6));
+    await until(() => Atomics.load(p.words, RelayWord.FSS) === 2);
+    expect(p.relay.fssNudge()).toBe(true);
+    await sleep(20); // the app "copies"; the ZT spins meanwhile
+    expect(Atomics.load(p.words, RelayWord.FSS)).toBe(3);
+    p.post();
+    expect(p.relay.appWakeupAndWait()).toBe(RELAY_OK);
+    p.relay.appRelease();
+    expect(p.relay.counters()).toMatchObject({ fssParks: 1, fssWakeups: 1 });
+    // Not parked (spinning, or serving): a nudge does nothing.
+    p.post(30);
+    p.relay.fssWakeup();
+    await sleep(5);
+    expect(p.relay.fssNudge()).toBe(false);
+    expect(p.relay.waitCont()).toBe(RELAY_OK);
+    p.relay.appRelease();
+    expect((await p.stop()).handled).toBe(3);
+  });
+
+  it('a ZT whose spin runs out parks again; the post then notifies it', async () => {
+    const p = await withZt(undefined, parksAtOnce(1000));
+    await until(() => Atomics.load(p.words, RelayWord.FSS) === 2);
+    expect(p.relay.fssNudge()).toBe(true);
+    // ~1 ms of spinning, then NUDGED -> PARKED, counted as a second park.
+    await until(() => p.relay.counters().fssParks === 2);
+    expect(Atomics.load(p.words, RelayWord.FSS)).toBe(2);
+    expect(p.relay.counters().fssWakeups).toBe(1);
+    const t0 = performance.now();
+    p.post();
+    expect(p.relay.appWakeupAndWait()).toBe(RELAY_OK);
+    expect(performance.now() - t0).toBeLessThan(500); // the park slice is 10 s
+    p.relay.appRelease();
+    // (fssParks may already count the ZT's next wait.)
+    expect(p.relay.counters().fssWakeups).toBe(2);
+    await p.stop();
+  });
+
+  it('fssWait(ms) still times out after a nudge that no post followed', async () => {
+    const { sab, words } = newShared();
+    const relay = Relay.init(sab);
+    const a = await actor(sab, [['fssWait', 200]], { minSpinUs: 1, initialSpinUs: 1, maxSpinUs: 1000 });
+    await until(() => Atomics.load(words, RelayWord.FSS) === 2);
+    expect(relay.fssNudge()).toBe(true);
+    const [s] = await finished(a);
+    expect(s.r).toBe(RELAY_TIMEOUT);
+    expect(Atomics.load(words, RelayWord.FSS)).toBe(0);
+  });
+});
+
 describe('break', () => {
   it('wakes a parked fss waiter at once', async () => {
     const { sab, words } = newShared();

@@ -179,6 +179,8 @@ const decoder = new TextDecoder();
 const BLOCK = 4096;
 /** NIO reads ask GET_MULTY for the block map this far ahead (a later read of it needs no dispatch). */
 const MAP_AHEAD = 1024 * 1024;
+/** A write copies this much into the window or more: a parked ZT is woken before the copy (nudge). */
+const NUDGE_MIN = 64 * 1024;
 
 /** Clears ch.opBytes[from, to) (zeroShared: fill() on shared memory goes a byte at a time). */
 function clearOp(ch: Channel, from: number, to: number): void {
@@ -699,8 +701,10 @@ export class InodeClient {
           ch.setData(done, n);
         } else {
           ch.setData(0, n);
-          if (op === ZUFS_OP_WRITE && n > 0)
+          if (op === ZUFS_OP_WRITE && n > 0) {
+            if (n >= NUDGE_MIN) ch.nudge();
             copyShared(win, n === buf.length ? buf : buf.subarray(done, done + n), 0);
+          }
         }
         this.call(ch, syscall);
         end = getU64(v, IocIO.last_pos);
