@@ -34,6 +34,7 @@ export const MAX_FILE_SIZE = 2 ** (FANOUT_SHIFT * MAX_HEIGHT + BLOCK_SHIFT);
 export const OD_F_PREALLOC = 2;
 
 const REACH = [1, 2 ** 10, 2 ** 20, 2 ** 30, 2 ** 40];
+const NO_DATA = new Uint8Array(0);
 /** Indexes a tree of height `h` maps (also: indexes under one slot of a level h + 1 block). */
 const reach = (h: number) => REACH[h];
 
@@ -278,45 +279,74 @@ export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): 
   return n;
 }
 
+/** Where writeRange puts each run of contiguous pmem: src[from, to) belongs at pmem byte `at`. */
+type RunSink = (sb: Super, src: Uint8Array, from: number, to: number, at: number) => void;
+
 /**
- * Writes `src` at `off`, allocating blocks, without touching size or times. When the device fills
- * up it stops at a block boundary and returns the bytes written (0: nothing fit). Blocks that lie
- * one after another in pmem take one copy (the allocator places a file's blocks so, given a goal).
+ * Writes `len` bytes at `off`, allocating blocks, without touching size or times. When the device
+ * fills up it stops at a block boundary and returns the bytes written (0: nothing fit). Blocks that
+ * lie one after another in pmem form one run, handed to `sink` (the allocator places a file's blocks
+ * so). New blocks are zeroed where the run will not cover them, or all of them when `zeroNew`.
  */
-function writeRange(sb: Super, zi: number, off: number, src: Uint8Array): number {
+function writeRange(
+  sb: Super,
+  zi: number,
+  off: number,
+  len: number,
+  src: Uint8Array,
+  sink: RunSink,
+  zeroNew: boolean,
+): number {
   let goal = 0;
   let done = 0;
-  // The run to copy: src[runFrom, done) goes to pmem at runAt.
+  // The run so far: [runFrom, done) goes to pmem at runAt.
   let runAt = 0;
   let runFrom = 0;
-  while (done < src.length) {
+  while (done < len) {
     const pos = off + done;
     const idx = Math.floor(pos / BLOCK_SIZE);
     const inner = pos % BLOCK_SIZE;
-    const len = Math.min(BLOCK_SIZE - inner, src.length - done);
+    const n = Math.min(BLOCK_SIZE - inner, len - done);
     let bn = mapGet(sb, zi, idx);
     if (bn === 0) {
       if (mapCost(sb, zi, idx) > freeBlockCount(sb)) break;
       if (goal === 0 && idx > 0) goal = mapGet(sb, zi, idx - 1) + 1;
-      bn = mapEnsure(sb, zi, idx, goal, len < BLOCK_SIZE);
+      bn = mapEnsure(sb, zi, idx, goal, zeroNew || n < BLOCK_SIZE);
     }
     const at = bn * BLOCK_SIZE + inner;
     if (at !== runAt + (done - runFrom)) {
-      copyRun(sb, src, runFrom, done, runAt);
+      if (done > runFrom) sink(sb, src, runFrom, done, runAt);
       runAt = at;
       runFrom = done;
     }
     goal = bn + 1;
-    done += len;
+    done += n;
   }
-  copyRun(sb, src, runFrom, done, runAt);
+  if (done > runFrom) sink(sb, src, runFrom, done, runAt);
   return done;
 }
 
-/** Copies src[from, to) into pmem at `at` and records it. */
+/** RunSink of a write with its data at hand: copies src[from, to) into pmem at `at` and records it. */
 function copyRun(sb: Super, src: Uint8Array, from: number, to: number, at: number): void {
-  if (to === from) return;
   copyShared(sb.u8, from === 0 && to === src.length ? src : src.subarray(from, to), at);
+  sb.touch(at, to - from);
+}
+
+/** The runs of a write the app copies itself: (pmem byte offset, data offset, length) triples. */
+let appRuns = new Float64Array(3 * 64);
+let appRunCount = 0;
+
+/** RunSink of a write the app copies: lists the run (and records the pages it will fill). */
+function listRun(sb: Super, _src: Uint8Array, from: number, to: number, at: number): void {
+  if (3 * (appRunCount + 1) > appRuns.length) {
+    const more = new Float64Array(appRuns.length * 2);
+    more.set(appRuns);
+    appRuns = more;
+  }
+  appRuns[3 * appRunCount] = at;
+  appRuns[3 * appRunCount + 1] = from;
+  appRuns[3 * appRunCount + 2] = to - from;
+  appRunCount++;
   sb.touch(at, to - from);
 }
 
@@ -330,8 +360,36 @@ function clampToMax(off: number, len: number): number {
 export function fileWrite(sb: Super, zi: number, off: number, src: Uint8Array): number {
   const len = clampToMax(off, src.length);
   if (len === 0) return 0;
-  const done = writeRange(sb, zi, off, len < src.length ? src.subarray(0, len) : src);
+  const done = writeRange(sb, zi, off, len, src, copyRun, false);
   if (done === 0) throw new ZufsError(Errno.ENOSPC, 'no free blocks');
+  if (off + done > size(sb, zi)) setSize(sb, zi, off + done);
+  stamp(sb, zi, 'mc');
+  return done;
+}
+
+/**
+ * Writes `length` bytes at `off` that the app copies itself: allocates (new blocks zeroed, so that
+ * a copy that never comes shows no stale bytes), lists the runs of pmem to fill and hands them to
+ * `copy`, which returns once the app has copied them. Call it under the metadata lock: nothing may
+ * free those blocks meanwhile. When the copy fails: EIO, the size unchanged, blocks allocated past
+ * it freed again.
+ */
+export function fileWriteByApp(
+  sb: Super,
+  zi: number,
+  off: number,
+  length: number,
+  copy: (runs: Float64Array, n: number) => boolean,
+): number {
+  const len = clampToMax(off, length);
+  if (len === 0) return 0;
+  appRunCount = 0;
+  const done = writeRange(sb, zi, off, len, NO_DATA, listRun, true);
+  if (done === 0) throw new ZufsError(Errno.ENOSPC, 'no free blocks');
+  if (!copy(appRuns, appRunCount)) {
+    if (!(odFlags(sb, zi) & OD_F_PREALLOC)) mapFree(sb, zi, Math.ceil(size(sb, zi) / BLOCK_SIZE), Infinity);
+    throw new ZufsError(Errno.EIO, 'the app did not copy the data of its write');
+  }
   if (off + done > size(sb, zi)) setSize(sb, zi, off + done);
   stamp(sb, zi, 'mc');
   return done;
@@ -491,7 +549,7 @@ export function fileCopy(
     if (bn === 0) zeroMapped(sb, dst, d, n);
     else {
       const at = bn * BLOCK_SIZE + (s % BLOCK_SIZE);
-      if (writeRange(sb, dst, d, sb.u8.subarray(at, at + n)) < n) break;
+      if (writeRange(sb, dst, d, n, sb.u8.subarray(at, at + n), copyRun, false) < n) break;
     }
     done += n;
   }

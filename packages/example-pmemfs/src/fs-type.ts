@@ -36,6 +36,7 @@ import {
   ZUF_XF_TRUSTED,
   ZUF_XF_USER,
   ZUFS_FL_TRUNCATE,
+  ZUFS_RW_APP_COPY,
   ZUFS_RW_APPEND,
   ZufsIomap,
   ZusInode,
@@ -99,6 +100,8 @@ function superBlock(fs: PmemFs): SuperBlock {
   const emitEntry: ReaddirRawEmit = (ino, type, nextPos, bytes, at, len) =>
     zdeEmitBytes(dirIt as ZdeIter, ino, type, nextPos, bytes, at, len);
   return {
+    // The app sees pmem (NIO): a large write's data may be copied there by the app itself.
+    appCopy: true,
     statfs(out) {
       const s = fs.statfs();
       Object.assign(out, s);
@@ -184,7 +187,8 @@ function superBlock(fs: PmemFs): SuperBlock {
       io.setUint32(at + IocIO.ziom + ZufsIomap.iom_n, n, true);
       setU64(io, at + IocIO.last_pos, n > 0 ? end : pos);
     },
-    write(ino, pos, len, buf, at, rw) {
+    write(ino, pos, len, buf, at, rw, ctx) {
+      if (rw & ZUFS_RW_APP_COPY) return pos + fs.writeByApp(ino, pos, len, ctx.copyFromApp);
       const start = rw & ZUFS_RW_APPEND ? fs.getattr(ino).size : pos;
       return start + fs.write(ino, start, buf.subarray(at, at + len));
     },

@@ -72,6 +72,7 @@ import {
   fileSeek,
   fileTruncate,
   fileWrite,
+  fileWriteByApp,
   mapFree,
   odFlags,
   setOdFlags,
@@ -831,6 +832,29 @@ export class PmemFs {
     const sb = this.enter();
     try {
       return fileWrite(sb, regZi(sb, ino), offset, src);
+    } catch (e) {
+      throw asIoError(e);
+    } finally {
+      this.leave();
+    }
+  }
+
+  /**
+   * Writes `length` bytes at `offset` that the caller's app copies itself: allocates, then calls
+   * `copy` with the runs of pmem to fill, (byte offset, offset in the data, length) triples, while
+   * the metadata lock keeps them this file's. Returns the bytes written (short when the device
+   * filled up); EIO when `copy` returns false (nothing past the old size is kept).
+   */
+  writeByApp(
+    ino: number,
+    offset: number,
+    length: number,
+    copy: (runs: Float64Array, n: number) => boolean,
+  ): number {
+    checkOffset(offset);
+    const sb = this.enter();
+    try {
+      return fileWriteByApp(sb, regZi(sb, ino), offset, length, copy);
     } catch (e) {
       throw asIoError(e);
     } finally {

@@ -157,6 +157,54 @@ describe('a 64 MiB file', () => {
   });
 });
 
+describe('writeByApp (the app copies the data into pmem itself)', () => {
+  /** A copy callback that plays the app: copies `data` into the device by the runs it is given. */
+  const appCopying = (data: Uint8Array) => (runs: Float64Array, n: number) => {
+    const pmem = fs.device.u8;
+    for (let i = 0; i < n; i++) {
+      const [at, from, len] = [runs[3 * i], runs[3 * i + 1], runs[3 * i + 2]];
+      pmem.set(data.subarray(from, from + len), at);
+    }
+    return true;
+  };
+
+  it('lands the data where the runs say, over old blocks, holes and new ones', () => {
+    const g = fs.newInode(R, 'g', { mode: REG });
+    // f's old blocks lie apart in pmem (g took every other one), and it gets a hole.
+    for (let i = 0; i < 6; i++) {
+      fs.write(f, i * B, pattern(B, 1, i * B));
+      fs.write(g, i * B, pattern(B, 2, i * B));
+    }
+    fs.fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2 * B, B);
+    const data = pattern(9 * B + 77, 7);
+    let calls = 0;
+    const copy = appCopying(data);
+    const counted = (r: Float64Array, n: number) => {
+      calls++;
+      return copy(r, n);
+    };
+    expect(fs.writeByApp(f, 100, data.length, counted)).toBe(data.length);
+    expect(calls).toBe(1);
+    const want = new Uint8Array(100 + data.length);
+    want.set(pattern(100, 1), 0);
+    want.set(data, 100);
+    expectBytes(readAll(f), want);
+    expectBytes(readAll(g), pattern(6 * B, 2));
+    expect(fs.check()).toEqual([]);
+  });
+
+  it('fails with EIO when the app does not copy, keeping the size and freeing what it allocated past it', () => {
+    fs.write(f, 0, pattern(B + 10, 3));
+    const before = blocksOf(f);
+    expectErrno(() => fs.writeByApp(f, 5, 5 * B, () => false), 'EIO');
+    expect(fs.getattr(f).size).toBe(B + 10);
+    expect(blocksOf(f)).toBe(before);
+    // What was there stays (blocks the write had allocated inside the size are zeroed, not stale).
+    expectBytes(readAll(f).subarray(0, 5), pattern(5, 3));
+    expect(fs.check()).toEqual([]);
+  });
+});
+
 describe('getMulty', () => {
   it('returns pmem offsets of the blocks, 0 for holes, clipped at the end', () => {
     fs.write(f, 0, pattern(B, 1));

@@ -13,9 +13,14 @@
 import { threadId } from 'node:worker_threads';
 import { type AppWaitOptions, RELAY_BROKEN, RELAY_INTR } from '@zufs/relay';
 import {
+  APP_COPY_COPYING,
+  APP_COPY_DONE,
+  APP_COPY_REQUESTED,
+  APP_COPY_RUN_BYTES,
   Errno,
   EZUF_RETRY_DONE,
   EZUFS_RETRY,
+  getU64,
   IocHdr,
   IocIO,
   PIGY_BYTES,
@@ -27,6 +32,7 @@ import {
 } from './api/index.js';
 import { ZufsError } from './errors.js';
 import { CTL_GRID_GEN, CTL_GRID_WAITERS } from './root.js';
+import { copyShared } from './shared-bytes.js';
 import type { Slot, ZufRoot } from './zuf-root.js';
 
 const EIO = -Errno.EIO;
@@ -57,6 +63,8 @@ export class Channel {
   /** True when the last call's wait was interrupted (timeout or abort) before the reply came. */
   interrupted = false;
   private readonly waitOpts: AppWaitOptions;
+  /** The APP_COPY_* state word of a WRITE the app copies itself (IocIO.cookie's low word). */
+  private readonly copyState: Int32Array;
 
   constructor(
     protected readonly root: ZufRoot,
@@ -67,6 +75,7 @@ export class Channel {
     this.opBytes = slot.opBytes;
     this.window = slot.window;
     this.windowView = slot.windowView;
+    this.copyState = new Int32Array(slot.op.buffer, slot.op.byteOffset + IocIO.cookie, 1);
     const op = this.op;
     this.waitOpts = {
       timeoutMs: undefined,
@@ -149,6 +158,38 @@ export class Channel {
       const res = this.afterReply(r, opts, retries++);
       if (res !== EZUF_RETRY_DONE) return res;
     }
+  }
+
+  /**
+   * After the mid-operation reply of a WRITE with ZUFS_RW_APP_COPY (ZUFS_RET_APP_COPY set): copies
+   * the runs the ZT listed in the window from `data` into `pmem` (the filesystem's shared memory),
+   * posts again and waits for the final reply. If the ZT gave up waiting first, copies nothing and
+   * takes that final reply (an error). Returns as call() does; EIO for a run outside the buffers.
+   */
+  copyRuns(data: Uint8Array, pmem: Uint8Array, opts?: CallOptions): number {
+    const w = this.prepareWait(opts);
+    const relay = this.slot.relay;
+    if (
+      Atomics.compareExchange(this.copyState, 0, APP_COPY_REQUESTED, APP_COPY_COPYING) !== APP_COPY_REQUESTED
+    ) {
+      return this.afterReply(relay.waitCont(w), opts, MAX_RETRIES);
+    }
+    const wv = this.windowView;
+    const n = Math.min(getU64(this.op, IocIO.last_pos), Math.floor(wv.byteLength / APP_COPY_RUN_BYTES));
+    let bad = false;
+    for (let i = 0; i < n; i++) {
+      const at = wv.getFloat64(i * APP_COPY_RUN_BYTES, true);
+      const from = wv.getFloat64(i * APP_COPY_RUN_BYTES + 8, true);
+      const len = wv.getFloat64(i * APP_COPY_RUN_BYTES + 16, true);
+      if (!(at >= 0 && from >= 0 && len > 0 && at + len <= pmem.length && from + len <= data.length)) {
+        bad = true;
+        continue;
+      }
+      copyShared(pmem, from === 0 && len === data.length ? data : data.subarray(from, from + len), at);
+    }
+    Atomics.store(this.copyState, 0, APP_COPY_DONE);
+    const res = this.afterReply(relay.appWakeupAndWait(w), opts, MAX_RETRIES);
+    return bad && res === 0 ? EIO : res;
   }
 
   /** Gives the channel back to the grid; wakes one thread parked for a free channel, if any. */

@@ -66,6 +66,8 @@ import {
   ZUFS_OP_XATTR_GET,
   ZUFS_OP_XATTR_LIST,
   ZUFS_OP_XATTR_SET,
+  ZUFS_RW_APP_COPY,
+  ZUFS_RW_APPEND,
   ZUFS_XATTR_SET_EMPTY,
   ZUFS_XATTR_TRUSTED,
   ZufsIomap,
@@ -485,6 +487,8 @@ function readdir(zt: Zt, v: DataView): number {
 function io(zt: Zt, op: number, v: DataView): number {
   const m = mountOf(zt, v, IocIO.zus_ii);
   if (!m) return EINVAL;
+  const rw = v.getUint32(IocIO.rw, true);
+  if (rw & ZUFS_RW_APP_COPY) return appCopyWrite(zt, m, v, rw);
   const pool = v.getUint32(IocIO.pool, true);
   const buf = dataOf(zt, v, pool);
   if (!buf) return EINVAL;
@@ -500,9 +504,28 @@ function io(zt: Zt, op: number, v: DataView): number {
     end = pos + n;
   } else {
     if (!m.sb.write) return ENOTSUP;
-    end = m.sb.write(ino, pos, len, buf, at, v.getUint32(IocIO.rw, true), zt.context);
+    end = m.sb.write(ino, pos, len, buf, at, rw, zt.context);
     if (!isU53(end)) badCount('write', end, len);
   }
+  setU64(v, IocIO.last_pos, end);
+  replyTo(v, IocIO.ziom);
+  return 0;
+}
+
+const NO_DATA = new Uint8Array(0);
+
+/**
+ * WRITE whose data the app copies (ZUFS_RW_APP_COPY): no data in the request; the plugin calls
+ * context.copyFromApp. A state word left set means a stale post (an app that resumed a write its
+ * ZT had given up on), not a request.
+ */
+function appCopyWrite(zt: Zt, m: Mounted, v: DataView, rw: number): number {
+  if (!m.sb.write || !m.sb.appCopy || zt.index < 0) return -Errno.EOPNOTSUPP;
+  if (v.getUint32(IocIO.cookie, true) !== 0 || rw & ZUFS_RW_APPEND) return EINVAL;
+  const pos = getU64(v, IocIO.filepos);
+  const len = v.getUint32(IocHdr.len, true);
+  const end = m.sb.write(inoAt(v, IocIO.zus_ii), pos, len, NO_DATA, 0, rw, zt.context);
+  if (!isU53(end)) badCount('write', end, len);
   setU64(v, IocIO.last_pos, end);
   replyTo(v, IocIO.ziom);
   return 0;

@@ -42,6 +42,15 @@ export interface OpContext {
   readonly zt: number;
   /** True when the app's wait was interrupted (timeout, abort): a long operation may stop early. */
   interrupted(): boolean;
+  /**
+   * For a WRITE with ZUFS_RW_APP_COPY (SuperBlock.appCopy): the app copies the data itself into
+   * the shared memory it was given at mount (the filesystem's pmem). `runs` holds `n` triples:
+   * byte offset there, offset in the write's data, length. Call it once, under the lock that keeps
+   * those bytes yours; it returns when the app has copied (true), or when it failed or gave no
+   * answer within ServerOptions.appCopyWaitMs (false: then write nothing past what the app had,
+   * and fail the operation).
+   */
+  copyFromApp(runs: Float64Array, n: number): boolean;
 }
 
 /** statfs output, filled in place (no allocation per call). */
@@ -87,6 +96,11 @@ export interface ZName {
  * shared pmem may also give their dpp with ziDpp().
  */
 export interface SuperBlock {
+  /**
+   * The filesystem's write honours ZUFS_RW_APP_COPY (then `buf` is empty and the data comes through
+   * OpContext.copyFromApp). Without it such a WRITE gets EOPNOTSUPP and the app sends the data.
+   */
+  readonly appCopy?: boolean;
   // ~~~ zus_sbi_operations ~~~
   statfs?(out: StatfsOut): void;
   /** SHOW_OPTIONS: the mount options as text (at most ZUFS_MO_MAX bytes of UTF-8). */

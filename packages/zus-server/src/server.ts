@@ -10,6 +10,7 @@ import {
 } from '@zufs/zuf-core';
 import { normalizeSpecifier } from './fs-loader.js';
 import type { SupervisorEvent } from './messages.js';
+import { DEFAULT_APP_COPY_WAIT_MS } from './zt.js';
 
 export interface ServerOptions {
   /** Filesystem type modules (specifier, path or URL); each default-exports an FsType. */
@@ -26,6 +27,11 @@ export interface ServerOptions {
   pools?: readonly number[];
   /** How long stop() lets running operations finish before it ends the threads. Default 2000 ms. */
   stopTimeoutMs?: number;
+  /**
+   * How long a ZT waits for an app to copy a write's data (ZUFS_RW_APP_COPY) before it gives up
+   * (EIO for that write; the filesystem's lock is held meanwhile). Default 10 000 ms.
+   */
+  appCopyWaitMs?: number;
   /** Where server threads' warnings and errors go. Default: console.error. */
   onLog?: (level: 'warn' | 'error', message: string) => void;
   /** Called once if a server thread dies (the server is then failed: every operation is EIO). */
@@ -60,7 +66,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<ZusServer> 
   const log = opts.onLog ?? ((level, message) => console.error(`zufs ${level}: ${message}`));
   const supervisor = new Worker(new URL('./supervisor.js', import.meta.url), {
     name: 'zufs-supervisor',
-    workerData: { root, filesystems, stopTimeoutMs: opts.stopTimeoutMs ?? 2000 },
+    workerData: {
+      root,
+      filesystems,
+      stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
+      appCopyWaitMs: opts.appCopyWaitMs ?? DEFAULT_APP_COPY_WAIT_MS,
+    },
   });
   const exited = new Promise<void>((resolve) => supervisor.once('exit', () => resolve()));
   let failure: { who: string; code: number; message: string } | null = null;

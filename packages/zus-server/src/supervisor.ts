@@ -22,6 +22,7 @@ interface SupervisorData {
   root: ZufRootDescriptor;
   filesystems: string[];
   stopTimeoutMs: number;
+  appCopyWaitMs: number;
 }
 
 const data = workerData as SupervisorData;
@@ -83,7 +84,13 @@ async function start(): Promise<void> {
   for (let i = 0; i < root.gridSize; i++) {
     const ch = new MessageChannel();
     ztPorts.push(ch.port2);
-    const wd = { root: data.root, index: i, filesystems: data.filesystems, port: ch.port1 };
+    const wd = {
+      root: data.root,
+      index: i,
+      filesystems: data.filesystems,
+      port: ch.port1,
+      appCopyWaitMs: data.appCopyWaitMs,
+    };
     zts.push(spawn('./zt-worker.js', `zufs-zt-${i}`, wd, [ch.port1]));
   }
   const mwd = { root: data.root, filesystems: data.filesystems, ztPorts };

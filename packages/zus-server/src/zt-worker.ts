@@ -11,6 +11,7 @@ const data = workerData as {
   index: number;
   filesystems: string[];
   port: MessagePort;
+  appCopyWaitMs: number;
 };
 const post = (e: WorkerEvent) => parentPort!.postMessage(e);
 // An idle ZT parks in long slices: break() notifies it, so the slices are only a safety net, and
@@ -18,8 +19,14 @@ const post = (e: WorkerEvent) => parentPort!.postMessage(e);
 relayDefaults.parkSliceMs = IDLE_PARK_SLICE_MS;
 const root = attachZufRoot(data.root);
 const types = await loadFsTypes(data.filesystems);
-const zt = new Zt(root, root.slots[data.index], types, data.port, (level, message) =>
-  post({ type: 'log', level, message }),
+const zt = new Zt(
+  root,
+  root.slots[data.index],
+  types,
+  data.port,
+  (level, message) => post({ type: 'log', level, message }),
+  data.index,
+  data.appCopyWaitMs,
 );
 post({ type: 'ready' });
 zt.serve();

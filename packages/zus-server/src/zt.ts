@@ -3,8 +3,12 @@
  * baton back. One ZT per grid slot, each a worker thread (a V8 isolate of its own).
  */
 import { type BroadcastChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
-import { RELAY_BROKEN, RELAY_TIMEOUT } from '@zufs/relay';
+import { RELAY_BROKEN, RELAY_OK, RELAY_TIMEOUT } from '@zufs/relay';
 import {
+  APP_COPY_ABANDONED,
+  APP_COPY_DONE,
+  APP_COPY_REQUESTED,
+  APP_COPY_RUN_BYTES,
   CTL_MOUNT_GEN,
   changeBegin,
   changeEnd,
@@ -19,6 +23,7 @@ import {
   pigyOffset,
   type Slot,
   STATE_STOPPING,
+  setU64,
   ZUFS_H_HAS_PIGY_PUT,
   ZUFS_OP_BREAK,
   ZUFS_OP_FIEMAP,
@@ -34,6 +39,7 @@ import {
   ZUFS_OP_STATFS,
   ZUFS_OP_XATTR_GET,
   ZUFS_OP_XATTR_LIST,
+  ZUFS_RET_APP_COPY,
   ZUFS_RW_WRITE,
   type ZufRoot,
 } from '@zufs/zuf-core';
@@ -65,6 +71,9 @@ for (const op of [
 ])
   READS_ONLY[op] = 1;
 
+/** How long a ZT waits for an app to copy a write's data (ServerOptions.appCopyWaitMs). */
+export const DEFAULT_APP_COPY_WAIT_MS = 10_000;
+
 /** How long a parked ZT sleeps between looks at its relay when no notify comes. */
 export const IDLE_PARK_SLICE_MS = 250;
 
@@ -84,6 +93,8 @@ export class Zt {
   /** The argument area of an ioctl request (fixed: the operation buffer never moves). */
   readonly ioctlArg: DataView;
   readonly context: OpContext;
+  /** The APP_COPY_* state word of the operation buffer (IocIO.cookie's low word). */
+  private readonly copyState: Int32Array;
 
   /**
    * @param port where the mount thread's notices arrive (a grid ZT's port, or the server's broadcast
@@ -97,6 +108,7 @@ export class Zt {
     private readonly port: MessagePort | BroadcastChannel,
     private readonly log: (level: 'warn' | 'error', message: string) => void,
     readonly index = slot.index,
+    private readonly appCopyWaitMs = DEFAULT_APP_COPY_WAIT_MS,
   ) {
     this.capacity = pigyOffset(slot.op.byteLength);
     this.ioctlArg = new DataView(
@@ -105,7 +117,12 @@ export class Zt {
       this.capacity - IocIoctl.arg,
     );
     const relay = slot.relay;
-    this.context = { zt: index, interrupted: () => relay.isInterrupted() };
+    this.copyState = new Int32Array(slot.op.buffer, slot.op.byteOffset + IocIO.cookie, 1);
+    this.context = {
+      zt: index,
+      interrupted: () => relay.isInterrupted(),
+      copyFromApp: (runs, n) => this.copyFromApp(runs, n),
+    };
   }
 
   /** Serves until BREAK or until the relay is broken (server stopped or failed). */
@@ -181,6 +198,34 @@ export class Zt {
     // One load per operation: a changed generation means mount notices wait on the port.
     if (Atomics.load(this.root.ctl, CTL_MOUNT_GEN) !== this.mountGen) this.drainNotices();
     return this.mounts.get(sbId);
+  }
+
+  /**
+   * OpContext.copyFromApp: hands the app the runs to fill (a mid-operation reply), waits for it to
+   * post again, and says whether it copied them all. The app may take the copy only while the ZT
+   * still waits (a CAS on the state word): a ZT that gave up never meets a late copy. An app that
+   * took it and then stays silent past a second wait is gone (a thread ended mid-copy).
+   */
+  private copyFromApp(runs: Float64Array, n: number): boolean {
+    const v = this.slot.op;
+    const wv = this.slot.windowView;
+    if (this.index < 0 || n * APP_COPY_RUN_BYTES > wv.byteLength) return false; // inline: nobody to ask
+    for (let i = 0; i < n * 3; i++) wv.setFloat64(i * 8, runs[i], true);
+    setU64(v, IocIO.last_pos, n);
+    v.setUint32(IocIO.ret_flags, v.getUint32(IocIO.ret_flags, true) | ZUFS_RET_APP_COPY, true);
+    v.setInt32(IocHdr.err, 0, true);
+    Atomics.store(this.copyState, 0, APP_COPY_REQUESTED);
+    const relay = this.slot.relay;
+    relay.appWakeup();
+    let r = relay.fssWait(this.appCopyWaitMs);
+    if (r & RELAY_TIMEOUT) {
+      const s = Atomics.compareExchange(this.copyState, 0, APP_COPY_REQUESTED, APP_COPY_ABANDONED);
+      if (s === APP_COPY_REQUESTED)
+        this.log('warn', `ZT ${this.index}: an app did not copy its write in time: EIO`);
+      else r = relay.fssWait(this.appCopyWaitMs);
+    }
+    v.setUint32(IocIO.ret_flags, v.getUint32(IocIO.ret_flags, true) & ~ZUFS_RET_APP_COPY, true);
+    return r === RELAY_OK && Atomics.load(this.copyState, 0) === APP_COPY_DONE;
   }
 
   /** A thrown typed errno becomes that errno; anything else is EIO and a log line. */

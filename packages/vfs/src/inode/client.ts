@@ -99,6 +99,8 @@ import {
   ZUFS_OP_XATTR_GET,
   ZUFS_OP_XATTR_LIST,
   ZUFS_OP_XATTR_SET,
+  ZUFS_RET_APP_COPY,
+  ZUFS_RW_APP_COPY,
   ZUFS_RW_APPEND,
   ZUFS_SF_DATASYNC,
   ZUFS_XATTR_SET_EMPTY,
@@ -179,6 +181,8 @@ const decoder = new TextDecoder();
 const BLOCK = 4096;
 /** NIO reads ask GET_MULTY for the block map this far ahead (a later read of it needs no dispatch). */
 const MAP_AHEAD = 1024 * 1024;
+/** A write of this much or more is copied by the app straight into pmem (ZUFS_RW_APP_COPY). */
+const APP_COPY_MIN = 32 * 1024;
 /** A write copies this much into the window or more: a parked ZT is woken before the copy (nudge). */
 const NUDGE_MIN = 64 * 1024;
 
@@ -222,6 +226,8 @@ export class InodeClient {
   lastReplaced = 0;
   /** NIO reads (GET_MULTY, then one copy from pmem): on until the filesystem says it has none. */
   private nio: boolean;
+  /** Large writes copied by the app into pmem: on until the filesystem says EOPNOTSUPP. */
+  private appCopy = true;
   /** The block map of the range last asked for by GET_MULTY, with its change-seqlock ticket. */
   private readonly map = new BlockMap();
   private readonly pmemBytes: Uint8Array | null;
@@ -684,11 +690,22 @@ export class InodeClient {
       // Served in this thread (an inline ZT): the ZT copies straight from / into `buf`.
       const lent = pool === 0 && ch.lend(buf);
       const chunk = pool || lent ? buf.length : win.byteLength;
+      // A large write the filesystem lets the app copy straight into its pmem: one copy, not two.
+      let appCopy =
+        op === ZUFS_OP_WRITE &&
+        !pool &&
+        !lent &&
+        this.appCopy &&
+        !(rw & ZUFS_RW_APPEND) &&
+        this.pmemBytes !== null;
       let done = 0;
       let end = pos;
+      let redo = false;
       do {
         const n = Math.min(chunk, buf.length - done);
-        if (done > 0) ch.begin(op, IocIO.SIZE, IocIO.last_pos, 8);
+        const byApp = appCopy && n >= APP_COPY_MIN;
+        if (done > 0 || redo) ch.begin(op, IocIO.SIZE, IocIO.last_pos, 8);
+        redo = false;
         clearOp(ch, IocIO.zus_ii, IocIO.SIZE);
         setU64(v, IocIO.zus_ii, ii);
         setU64(v, IocIO.filepos, pos);
@@ -699,6 +716,9 @@ export class InodeClient {
         } else if (lent) {
           v.setUint32(IocIO.pool, IO_POOL_LENT, true);
           ch.setData(done, n);
+        } else if (byApp) {
+          v.setUint32(IocIO.rw, rw | ZUFS_RW_APP_COPY, true);
+          ch.setData(0, n);
         } else {
           ch.setData(0, n);
           if (op === ZUFS_OP_WRITE && n > 0) {
@@ -706,7 +726,19 @@ export class InodeClient {
             copyShared(win, n === buf.length ? buf : buf.subarray(done, done + n), 0);
           }
         }
-        this.call(ch, syscall);
+        if (byApp) {
+          let err = ch.call();
+          if (err === 0 && v.getUint32(IocIO.ret_flags, true) & ZUFS_RET_APP_COPY) {
+            err = ch.copyRuns(n === buf.length ? buf : buf.subarray(done, done + n), this.pmemBytes!);
+          }
+          if (err === -Errno.EOPNOTSUPP) {
+            // This filesystem wants the data sent: through the window from now on.
+            this.appCopy = appCopy = false;
+            redo = true;
+            continue;
+          }
+          if (err) fail(err, syscall);
+        } else this.call(ch, syscall);
         end = getU64(v, IocIO.last_pos);
         if (op === ZUFS_OP_READ) {
           const got = end - pos;

@@ -22,6 +22,13 @@ export const ZUFS_RW_DSYNC = 1 << (ZUFS_RW_KERN + 4);
 export const ZUFS_RW_SYNC = 1 << (ZUFS_RW_KERN + 5);
 export const ZUFS_RW_NOWAIT = 1 << (ZUFS_RW_KERN + 7);
 export const ZUFS_RW_LAST_USED_BIT = ZUFS_RW_KERN + 7;
+/**
+ * Ours (a bit zus_api.h leaves free): WRITE whose data the app copies itself, straight into the
+ * filesystem's shared pmem. The request carries no data; the filesystem allocates under its lock,
+ * and the ZT hands the app the runs to fill in a mid-operation reply (ZUFS_RET_APP_COPY), waits for
+ * it to post again, then finishes. Only for a filesystem that says it can (SuperBlock.appCopy).
+ */
+export const ZUFS_RW_APP_COPY = 1 << (ZUFS_RW_KERN + 8);
 /** The top 8 bits of the low word are the filesystem's own. */
 export const ZUFS_RW_USER_BITS = 0xff000000;
 export const ZUFS_RW_USER = 1 << 24;
@@ -36,6 +43,22 @@ export const ZUFS_RET_IOM_ALL_PMEM = 0x4;
 export const ZUFS_RET_PUT_NOW = 0x8;
 /** Like PUT_NOW, and the PUT must go on a channel of its own (the GET took a lock). */
 export const ZUFS_RET_LOCKED_PUT = 0x10;
+/**
+ * Ours: a mid-operation reply to a ZUFS_RW_APP_COPY WRITE. The window holds `last_pos` runs, each
+ * three float64s (pmem byte offset, offset in the app's data, length); IocIO.cookie's low word is
+ * the APP_COPY_* state, moved with Atomics.
+ */
+export const ZUFS_RET_APP_COPY = 0x20;
+/** The ZT asked for the copy and waits. */
+export const APP_COPY_REQUESTED = 1;
+/** The app took it (CAS from REQUESTED): the ZT waits until it posts. */
+export const APP_COPY_COPYING = 2;
+/** The app copied every run (it posts right after). */
+export const APP_COPY_DONE = 3;
+/** The ZT stopped waiting before the app began (CAS from REQUESTED): the app must not copy. */
+export const APP_COPY_ABANDONED = 4;
+/** Bytes of one run in the window. */
+export const APP_COPY_RUN_BYTES = 24;
 
 // ~~~ ZUFS_OP_FALLOCATE modes (zufs_ioc_IO.rw), as Linux's fallocate(2) ~~~
 export const FALLOC_FL_KEEP_SIZE = 0x01;

@@ -1,0 +1,142 @@
+// Large writes through a grid ZT that the app copies straight into pmem (ZUFS_RW_APP_COPY): what
+// lands where, that the data never passes through a window, and a ZT that gives up on an app that
+// does not copy.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mkfs, PMEMFS_TYPE, PmemDevice } from '@zufs/example-pmemfs';
+import { mount, type ZufsMount } from '@zufs/vfs';
+import {
+  APP_COPY_ABANDONED,
+  attachZufRoot,
+  dispatcherFor,
+  Errno,
+  IocIO,
+  setU64,
+  ZUFS_OP_WRITE,
+  ZUFS_RET_APP_COPY,
+  ZUFS_RW_APP_COPY,
+  type ZufRoot,
+} from '@zufs/zuf-core';
+import { startServer, type ZusServer } from '@zufs/zus-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const WINDOW = 256 * 1024;
+let dir: string;
+let image: string;
+let server: ZusServer;
+let root: ZufRoot;
+let fs: ZufsMount;
+
+/** Bytes from a small PRNG: no two 64-byte pieces of a run alike. */
+function noise(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'zufs-app-copy-'));
+  image = join(dir, 'fs.img');
+  const dev = PmemDevice.createFile(image, 64 * 1024 * 1024);
+  mkfs(dev, {});
+  dev.flush();
+  dev.close();
+  server = await startServer({
+    zts: 2,
+    channels: 2,
+    windowSize: WINDOW,
+    filesystems: [PMEMFS_TYPE],
+    appCopyWaitMs: 300,
+    onLog: () => {},
+  });
+  root = attachZufRoot(server.root);
+  fs = mount(server.root, { type: 'pmemfs', device: image });
+});
+afterAll(async () => {
+  fs?.umount();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('writes the app copies into pmem', () => {
+  it('land exactly, over old blocks, holes and new ones, in one piece or several', () => {
+    const model = new Uint8Array(3 << 20);
+    let size = 0;
+    const fd = fs.openSync('/f', 'w+');
+    const other = fs.openSync('/g', 'w');
+    const writes: [number, number][] = [
+      [0, 32 * 1024],
+      [5, 32 * 1024 + 1],
+      [3 * 4096 + 7, 100_000],
+      [600_000, WINDOW], // past the end: a hole before it
+      [1000, WINDOW + 4097], // two pieces (the window is the largest)
+      [1_200_000, (1 << 20) + 123],
+      [64, 20_000], // small: through the window, between the others
+    ];
+    writes.forEach(([at, len], i) => {
+      const data = noise(len, i + 1);
+      // Another file grows meanwhile, so that this one's blocks do not all lie in a row.
+      fs.writeSync(other, noise(8192, 99), 0, 8192, i * 8192);
+      expect(fs.writeSync(fd, data, 0, len, at)).toBe(len);
+      model.set(data, at);
+      size = Math.max(size, at + len);
+      expect(fs.fstatSync(fd).size).toBe(size);
+    });
+    fs.closeSync(fd);
+    fs.closeSync(other);
+    const back = fs.readFileSync('/f');
+    expect(back.length).toBe(size);
+    expect(Buffer.compare(back, Buffer.from(model.buffer, 0, size))).toBe(0);
+  });
+
+  it('never pass through a window', () => {
+    const data = noise(1 << 20, 42);
+    fs.writeFileSync('/big', data);
+    for (const slot of root.slots) {
+      const win = Buffer.from(slot.window.buffer, slot.window.byteOffset, slot.window.byteLength);
+      for (const at of [0, 4096, 500_000, (1 << 20) - 64]) {
+        expect(win.indexOf(Buffer.from(data.subarray(at, at + 64)))).toBe(-1);
+      }
+    }
+    expect(Buffer.compare(fs.readFileSync('/big'), data)).toBe(0);
+  });
+
+  it('a ZT gives up on an app that does not copy: EIO, the file as it was, the channel usable', () => {
+    fs.writeFileSync('/slow', noise(5000, 3));
+    const ii = fs.client.lookup(fs.mount.rootIi, 'slow').ii;
+    const ch = dispatcherFor(root).acquire();
+    try {
+      ch.begin(ZUFS_OP_WRITE, IocIO.SIZE, IocIO.last_pos, 8);
+      ch.opBytes.fill(0, IocIO.zus_ii, IocIO.SIZE);
+      setU64(ch.op, IocIO.zus_ii, ii);
+      setU64(ch.op, IocIO.filepos, 0);
+      ch.op.setUint32(IocIO.rw, ZUFS_RW_APP_COPY, true);
+      ch.setData(0, 64 * 1024);
+      // The mid-operation reply: the runs to fill. The app lets the ZT's wait (300 ms) run out.
+      expect(ch.call()).toBe(0);
+      expect(ch.op.getUint32(IocIO.ret_flags, true) & ZUFS_RET_APP_COPY).toBe(ZUFS_RET_APP_COPY);
+      const end = Date.now() + 2000;
+      while (ch.op.getUint32(IocIO.cookie, true) !== APP_COPY_ABANDONED && Date.now() < end) {}
+      expect(ch.op.getUint32(IocIO.cookie, true)).toBe(APP_COPY_ABANDONED);
+      // Too late: copyRuns copies nothing and takes the final reply.
+      const pmem = new Uint8Array(64 << 20);
+      expect(ch.copyRuns(noise(64 * 1024, 4), pmem)).toBe(-Errno.EIO);
+      expect(pmem.every((b) => b === 0)).toBe(true);
+    } finally {
+      ch.release();
+    }
+    expect(fs.statSync('/slow').size).toBe(5000);
+    expect(Buffer.compare(fs.readFileSync('/slow'), noise(5000, 3))).toBe(0);
+    // The channels still serve, large writes included.
+    const data = noise(200_000, 5);
+    fs.writeFileSync('/slow', data);
+    expect(Buffer.compare(fs.readFileSync('/slow'), data)).toBe(0);
+  });
+});
