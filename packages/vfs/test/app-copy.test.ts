@@ -1,14 +1,17 @@
 // Large writes through a grid ZT that the app copies straight into pmem (ZUFS_RW_APP_COPY): what
-// lands where, that the data never passes through a window, and a ZT that gives up on an app that
-// does not copy.
+// lands where, that the data never passes through a window, that the filesystem stays locked while
+// the app copies, and a ZT that gives up on an app that does not copy.
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { mkfs, PMEMFS_TYPE, PmemDevice } from '@zufs/example-pmemfs';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import {
   APP_COPY_ABANDONED,
   attachZufRoot,
+  type Channel,
   dispatcherFor,
   Errno,
   IocIO,
@@ -53,7 +56,7 @@ beforeAll(async () => {
     channels: 2,
     windowSize: WINDOW,
     filesystems: [PMEMFS_TYPE],
-    appCopyWaitMs: 300,
+    appCopyWaitMs: 1000,
     onLog: () => {},
   });
   root = attachZufRoot(server.root);
@@ -64,6 +67,16 @@ afterAll(async () => {
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Puts a WRITE of `len` bytes at 0 of inode `ii` with ZUFS_RW_APP_COPY in the channel's buffer. */
+function rawAppCopyWrite(ch: Channel, ii: number, len: number): void {
+  ch.begin(ZUFS_OP_WRITE, IocIO.SIZE, IocIO.last_pos, 8);
+  ch.opBytes.fill(0, IocIO.zus_ii, IocIO.SIZE);
+  setU64(ch.op, IocIO.zus_ii, ii);
+  setU64(ch.op, IocIO.filepos, 0);
+  ch.op.setUint32(IocIO.rw, ZUFS_RW_APP_COPY, true);
+  ch.setData(0, len);
+}
 
 describe('writes the app copies into pmem', () => {
   it('land exactly, over old blocks, holes and new ones, in one piece or several', () => {
@@ -108,21 +121,82 @@ describe('writes the app copies into pmem', () => {
     expect(Buffer.compare(fs.readFileSync('/big'), data)).toBe(0);
   });
 
+  it('a copy never lands in blocks a racing truncate freed and another file took', async () => {
+    // A worker rewrites /x with large (app-copied) writes; this thread truncates /x and writes
+    // /victim, whose new blocks are likely the ones /x just gave up (a block freed since the last
+    // commit is the next one allocated): contents under that race. (A copy made outside the lock
+    // would show here only when it lost a narrow race; the next test pins the lock itself.)
+    const size = 192 * 1024;
+    fs.writeFileSync('/x', Buffer.alloc(size, 1));
+    const stop = new SharedArrayBuffer(4);
+    const w = new Worker(new URL('./fixtures/rewrite-worker.mjs', import.meta.url), {
+      workerData: { descriptor: fs.descriptor, path: '/x', size, stop },
+    });
+    const done = once(w, 'message');
+    let rounds = 0;
+    let bad = 0;
+    try {
+      const until = Date.now() + 1500;
+      while (Date.now() < until) {
+        fs.truncateSync('/x', 0);
+        const data = noise(size, 1000 + rounds);
+        fs.writeFileSync('/victim', data);
+        if (Buffer.compare(fs.readFileSync('/victim'), data) !== 0) bad++;
+        rounds++;
+      }
+    } finally {
+      Atomics.store(new Int32Array(stop), 0, 1);
+    }
+    const [versions] = await done;
+    await w.terminate();
+    expect(versions, 'the writer made versions').toBeGreaterThan(2);
+    expect(rounds).toBeGreaterThan(10);
+    expect(bad).toBe(0);
+  });
+
+  it('keeps the filesystem locked while the app copies: a truncate from another thread waits', async () => {
+    fs.writeFileSync('/held', noise(100_000, 8));
+    const flag = new SharedArrayBuffer(8);
+    const f = new Int32Array(flag);
+    const w = new Worker(new URL('./fixtures/truncate-worker.mjs', import.meta.url), {
+      workerData: { descriptor: fs.descriptor, path: '/held', flag },
+    });
+    const done = once(w, 'message');
+    const ready = Date.now() + 10_000;
+    while (Atomics.load(f, 0) === 0 && Date.now() < ready) await new Promise((r) => setTimeout(r, 5));
+    expect(Atomics.load(f, 0), 'the worker is ready').toBe(1);
+    const data = noise(64 * 1024, 9);
+    const ch = dispatcherFor(root).acquire();
+    try {
+      rawAppCopyWrite(ch, fs.client.lookup(fs.mount.rootIi, 'held').ii, data.length);
+      expect(ch.call()).toBe(0);
+      expect(ch.op.getUint32(IocIO.ret_flags, true) & ZUFS_RET_APP_COPY).toBe(ZUFS_RET_APP_COPY);
+      // The filesystem waits for our copy, its lock held: the worker's truncate cannot get in.
+      Atomics.store(f, 1, 1);
+      Atomics.notify(f, 1);
+      const end = Date.now() + 150;
+      while (Date.now() < end) {}
+      expect(Atomics.load(f, 0), 'the truncate waited').toBe(1);
+      expect(ch.copyRuns(data, new Uint8Array(fs.descriptor.pmem!))).toBe(0);
+    } finally {
+      ch.release();
+    }
+    await done;
+    await w.terminate();
+    expect(Atomics.load(f, 0)).toBe(2);
+    expect(fs.statSync('/held').size).toBe(0);
+  });
+
   it('a ZT gives up on an app that does not copy: EIO, the file as it was, the channel usable', () => {
     fs.writeFileSync('/slow', noise(5000, 3));
     const ii = fs.client.lookup(fs.mount.rootIi, 'slow').ii;
     const ch = dispatcherFor(root).acquire();
     try {
-      ch.begin(ZUFS_OP_WRITE, IocIO.SIZE, IocIO.last_pos, 8);
-      ch.opBytes.fill(0, IocIO.zus_ii, IocIO.SIZE);
-      setU64(ch.op, IocIO.zus_ii, ii);
-      setU64(ch.op, IocIO.filepos, 0);
-      ch.op.setUint32(IocIO.rw, ZUFS_RW_APP_COPY, true);
-      ch.setData(0, 64 * 1024);
-      // The mid-operation reply: the runs to fill. The app lets the ZT's wait (300 ms) run out.
+      rawAppCopyWrite(ch, ii, 64 * 1024);
+      // The mid-operation reply: the runs to fill. The app lets the ZT's wait (1 s) run out.
       expect(ch.call()).toBe(0);
       expect(ch.op.getUint32(IocIO.ret_flags, true) & ZUFS_RET_APP_COPY).toBe(ZUFS_RET_APP_COPY);
-      const end = Date.now() + 2000;
+      const end = Date.now() + 5000;
       while (ch.op.getUint32(IocIO.cookie, true) !== APP_COPY_ABANDONED && Date.now() < end) {}
       expect(ch.op.getUint32(IocIO.cookie, true)).toBe(APP_COPY_ABANDONED);
       // Too late: copyRuns copies nothing and takes the final reply.
