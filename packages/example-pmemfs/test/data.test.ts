@@ -220,6 +220,27 @@ describe('getMulty', () => {
     expect(fs.getMulty(f, 3 * B + 10, 100, out)).toBe(0);
     expect(fs.getMulty(f, 0, 10 * B, new Float64Array(2))).toBe(2);
   });
+
+  it('maps a sparse two-level file across missing pointer blocks as block-by-block lookups do', () => {
+    const data = [0, 5, 1023, 1024, 1030, 3000, 70_000, 500_000];
+    data.forEach((idx, k) => fs.write(f, idx * B, pattern(B, k + 3)));
+    const n = 500_001;
+    const all = new Float64Array(n);
+    expect(fs.getMulty(f, 0, n * B, all)).toBe(n);
+    const one = new Float64Array(1);
+    for (let i = 0; i < n; i++) {
+      if (data.includes(i) || i % 997 === 0) {
+        fs.getMulty(f, i * B, 1, one);
+        expect(all[i]).toBe(one[0]);
+      }
+      expect(all[i] !== 0).toBe(data.includes(i));
+    }
+    data.forEach((idx, k) => expectBytes(fs.device.u8.subarray(all[idx], all[idx] + B), pattern(B, k + 3)));
+    // From the middle of a pointer block, over the end of one and into the next.
+    const part = new Float64Array(40);
+    expect(fs.getMulty(f, 1010 * B + 7, 40 * B, part)).toBe(40);
+    expect(Array.from(part)).toEqual(Array.from(all.subarray(1010, 1050)));
+  });
 });
 
 describe('truncate', () => {

@@ -162,6 +162,26 @@ describe('io-map and the piggy-backed area', () => {
     expect(iomType(dv, 16)).toBe(0);
   });
 
+  it('small and large block numbers encode alike (two stores, or the general path)', () => {
+    const dv = new DataView(new ArrayBuffer(16));
+    for (const [bn, pool] of [
+      [0, 0],
+      [1, 7],
+      [2 ** 29 - 1, 5],
+      [2 ** 29, 0],
+      [2 ** 33 + 1, 2],
+    ]) {
+      iomEncodeBn(dv, 0, bn, pool);
+      iomEncode(dv, 8, IOM_T1_READ, bn * 8 + pool);
+      expect({ bn, same: dv.getBigUint64(0, true) === dv.getBigUint64(8, true) }).toEqual({ bn, same: true });
+      expect(iomT1Bn(dv, 0)).toBe(bn);
+      expect(iomT1Pool(dv, 0)).toBe(pool);
+    }
+    expect(() => iomEncodeBn(dv, 0, -1, 0)).toThrow(RangeError);
+    expect(() => iomEncodeBn(dv, 0, 1.5, 0)).toThrow(RangeError);
+    expect(() => iomEncodeBn(dv, 0, 1, 8)).toThrow(RangeError);
+  });
+
   it('pigy area is the tail of the operation buffer', () => {
     expect(pigyOffset(64 * 1024)).toBe(64 * 1024 - PIGY_BYTES);
     expect(pigyOffset(4096) % 8).toBe(0);

@@ -188,13 +188,30 @@ export function iomEncode(dv: DataView, at: number, type: number, value: number)
   dv.setUint8(at + 7, type);
 }
 
+/** The high word of an IOM_T1_READ entry whose value fits the low word. */
+const T1_HIGH = IOM_T1_READ * 2 ** 24;
+
 /** Writes an IOM_T1_READ entry for block `bn` of `pool` (_zufs_iom_enc_bn). */
 export function iomEncodeBn(dv: DataView, at: number, bn: number, pool: number): void {
+  // A GET_MULTY writes one per block: the common case (a dpp below 2^32) is two stores.
+  if (
+    bn >= 0 &&
+    bn < 2 ** 29 &&
+    Math.floor(bn) === bn &&
+    pool >= 0 &&
+    pool <= 7 &&
+    Math.floor(pool) === pool
+  ) {
+    dv.setUint32(at, bn * 8 + pool, true);
+    dv.setUint32(at + 4, T1_HIGH, true);
+    return;
+  }
   iomEncode(dv, at, IOM_T1_READ, encodeDppBn(bn, pool));
 }
 
 /** The block number of an IOM_T1_READ entry, or -1 for another type (_zufs_iom_t1_bn). */
 export function iomT1Bn(dv: DataView, at: number): number {
+  if (dv.getUint32(at + 4, true) === T1_HIGH) return dv.getUint32(at, true) >>> 3;
   if (iomType(dv, at) !== IOM_T1_READ) return -1;
   return dppBn(iomValue(dv, at));
 }
