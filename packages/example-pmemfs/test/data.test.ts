@@ -223,7 +223,7 @@ describe('getMulty', () => {
 
   it('maps a sparse two-level file across missing pointer blocks as block-by-block lookups do', () => {
     const data = [0, 5, 1023, 1024, 1030, 3000, 70_000, 500_000];
-    data.forEach((idx, k) => fs.write(f, idx * B, pattern(B, k + 3)));
+    for (const [k, idx] of data.entries()) fs.write(f, idx * B, pattern(B, k + 3));
     const n = 500_001;
     const all = new Float64Array(n);
     expect(fs.getMulty(f, 0, n * B, all)).toBe(n);
@@ -235,7 +235,9 @@ describe('getMulty', () => {
       }
       expect(all[i] !== 0).toBe(data.includes(i));
     }
-    data.forEach((idx, k) => expectBytes(fs.device.u8.subarray(all[idx], all[idx] + B), pattern(B, k + 3)));
+    for (const [k, idx] of data.entries()) {
+      expectBytes(fs.device.u8.subarray(all[idx], all[idx] + B), pattern(B, k + 3));
+    }
     // From the middle of a pointer block, over the end of one and into the next.
     const part = new Float64Array(40);
     expect(fs.getMulty(f, 1010 * B + 7, 40 * B, part)).toBe(40);
