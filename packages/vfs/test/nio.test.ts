@@ -96,6 +96,30 @@ describe('NIO reads', () => {
     }
   });
 
+  it('asks less ahead while every map is voided before its second read, and more again after', () => {
+    fs.writeFileSync('/ahead', pattern(1024 * 1024, 6));
+    const fd = fs.openSync('/ahead', 'r');
+    const buf = Buffer.alloc(4096);
+    const ahead = () => (fs.client as unknown as { mapAhead: number }).mapAhead;
+    try {
+      fs.readSync(fd, buf, 0, 4096, 0);
+      expect(ahead()).toBe(1024 * 1024);
+      // Reads between writes (here to another file): each map serves one read, then is void.
+      for (let i = 0; i < 6; i++) {
+        fs.appendFileSync('/other', 'z');
+        fs.readSync(fd, buf, 0, 4096, i * 8192);
+        expect(buf.equals(pattern(1024 * 1024, 6).subarray(i * 8192, i * 8192 + 4096))).toBe(true);
+      }
+      expect(ahead()).toBe(16 * 1024);
+      // Reads with nothing changing between them: the map serves several and grows back.
+      for (let i = 0; i < 8; i++) fs.readSync(fd, buf, 0, 4096, ((i * 37) % 256) * 4096);
+      expect(ahead()).toBe(1024 * 1024);
+      expect(opsDuring(() => fs.readSync(fd, buf, 0, 4096, 100 * 4096))).toEqual({});
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
   it('a read racing a writer in another thread returns one version, never a mix', async () => {
     const size = 256 * 1024;
     fs.writeFileSync('/race', Buffer.alloc(size, 1));

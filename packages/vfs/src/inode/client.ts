@@ -181,6 +181,8 @@ const decoder = new TextDecoder();
 const BLOCK = 4096;
 /** NIO reads ask GET_MULTY for the block map this far ahead (a later read of it needs no dispatch). */
 const MAP_AHEAD = 1024 * 1024;
+/** The least a GET_MULTY maps ahead, once maps keep being voided right after their first read. */
+const MAP_AHEAD_MIN = 16 * 1024;
 /** A write of this much or more is copied by the app straight into pmem (ZUFS_RW_APP_COPY). */
 const APP_COPY_MIN = 32 * 1024;
 /** A write copies this much into the window or more: a parked ZT is woken before the copy (nudge). */
@@ -230,6 +232,14 @@ export class InodeClient {
   private appCopy = true;
   /** The block map of the range last asked for by GET_MULTY, with its change-seqlock ticket. */
   private readonly map = new BlockMap();
+  /**
+   * How far GET_MULTY maps ahead: MAP_AHEAD while maps serve later reads; cut down to MAP_AHEAD_MIN
+   * while each is voided (a change anywhere) before a second read, as with reads between writes,
+   * where a 1 MiB map (256 entries, ~6 us) would be paid for every small read.
+   */
+  private mapAhead = MAP_AHEAD;
+  /** Reads the current map served without a GET_MULTY of their own. */
+  private mapHits = 0;
   private readonly pmemBytes: Uint8Array | null;
 
   constructor(
@@ -621,7 +631,7 @@ export class InodeClient {
    * copied from there straight into `dest` (one copy, no window). Valid only if no change was served
    * meanwhile (the change seqlock stands in for the block references ZUFS's GET_MULTY took: a
    * truncate cannot hand our blocks to another file under us unnoticed). The block map is asked for
-   * ahead of the read (MAP_AHEAD) and kept with its seqlock ticket: while no change is served
+   * ahead of the read (mapAhead) and kept with its seqlock ticket: while no change is served
    * anywhere, the next reads of that range need no dispatch at all. Returns -1 when the READ
    * operation must do it instead: a change came, the filesystem has no GET_MULTY, or it refused.
    */
@@ -630,7 +640,14 @@ export class InodeClient {
     let done = 0;
     while (done < dest.length) {
       const at = pos + done;
-      if (!(ii === this.map.ii && changeValid(ctl, this.map.ticket) && this.map.covers(at))) {
+      const valid = changeValid(ctl, this.map.ticket);
+      if (ii === this.map.ii && valid && this.map.covers(at)) this.mapHits++;
+      else {
+        // Voided by a change before it served a second read: ask less ahead. Too short for the
+        // reads that come (a miss while still valid): ask more.
+        if (!valid && this.mapHits === 0) this.mapAhead = Math.max(MAP_AHEAD_MIN, this.mapAhead >> 2);
+        else if (valid || this.mapHits > 0) this.mapAhead = Math.min(MAP_AHEAD, this.mapAhead * 4);
+        this.mapHits = 0;
         const got = this.fetchMap(ii, at, dest.length - done);
         if (got < 0) return -1;
       }
@@ -646,7 +663,7 @@ export class InodeClient {
     return done;
   }
 
-  /** GET_MULTY for [at, at + max(want, MAP_AHEAD)) into this.map. -1: read through READ instead. */
+  /** GET_MULTY for [at, at + max(want, mapAhead)) into this.map. -1: read through READ instead. */
   private fetchMap(ii: number, at: number, want: number): number {
     const ctl = this.root.ctl;
     const ticket = changeTicket(ctl);
@@ -656,7 +673,7 @@ export class InodeClient {
       const v = ch.op;
       const maxIom = Math.floor((ch.capacity - IocIO.iom_e) / 8);
       const first = Math.floor(at / BLOCK);
-      const ask = Math.min(Math.max(want, MAP_AHEAD), (maxIom - 1) * BLOCK);
+      const ask = Math.min(Math.max(want, this.mapAhead), (maxIom - 1) * BLOCK);
       clearOp(ch, IocIO.zus_ii, IocIO.SIZE);
       setU64(v, IocIO.zus_ii, ii);
       setU64(v, IocIO.filepos, at);
