@@ -105,6 +105,40 @@ describe('name cache', () => {
     expect(other.statSync('/a/B/c/f').size).toBe(6);
   });
 
+  it("checks a cached directory's permissions as they are now (chmod, chown, a new directory in its place)", () => {
+    const user = fs.asUser({ uid: 1000, gid: 1000 });
+    // Twice each time: the first call after a change walks the path, the second finds the
+    // directory cached (a write resolves the file's directory, parent()).
+    const read = () => [0, 1].map(() => code(() => user.writeFileSync('/perm/d/f', 'x')) ?? 'ok');
+    fs.mkdirSync('/perm');
+    fs.chmodSync('/perm', 0o777); // (mkdir's mode goes through the umask)
+    fs.mkdirSync('/perm/d', 0o755);
+    fs.writeFileSync('/perm/d/f', 'x');
+    fs.chmodSync('/perm/d/f', 0o666);
+    fs.chownSync('/perm/d', 1000, 1000);
+    expect(read()).toEqual(['ok', 'ok']);
+    // The user's own chmod of the directory, then another face's: each is seen at the next call.
+    user.chmodSync('/perm/d', 0o600);
+    expect(read()).toEqual(['EACCES', 'EACCES']);
+    fs.chmodSync('/perm/d', 0o755);
+    expect(read()).toEqual(['ok', 'ok']);
+    fs.chownSync('/perm/d', 0, 0);
+    fs.chmodSync('/perm/d', 0o750);
+    expect(read()).toEqual(['EACCES', 'EACCES']);
+    fs.chmodSync('/perm/d', 0o777);
+    expect(read()).toEqual(['ok', 'ok']);
+    // The user removes the directory and makes one of the same name (the freed inode number is
+    // the next one given out) that it may not enter: checks go by the new one, every time.
+    user.unlinkSync('/perm/d/f');
+    const old = fs.statSync('/perm/d').ino;
+    user.rmdirSync('/perm/d');
+    user.mkdirSync('/perm/d', 0o600);
+    expect(fs.statSync('/perm/d').ino).toBe(old);
+    expect(code(() => user.writeFileSync('/perm/d/g', 'y'))).toBe('EACCES');
+    expect(code(() => user.writeFileSync('/perm/d/g', 'y'))).toBe('EACCES');
+    expect(fs.existsSync('/perm/d/g')).toBe(false);
+  });
+
   it('sees a rename and an unlink done in a worker at the next call', async () => {
     fs.mkdirSync('/w/x', { recursive: true });
     fs.writeFileSync('/w/x/old', 'moved');

@@ -97,6 +97,12 @@ export class Resolver {
   /** A path's last component, not followed, for parent(). */
   private readonly entries = new Map<string, number>();
   /**
+   * Attributes of the directories in `dirs`, for parent()'s checks: of them only the type, mode,
+   * uid and gid are used, and a change of those moves the generation word (chmod, chown), so they
+   * stay current while the cache is kept. Saves a zus_inode decode (and its allocations) a call.
+   */
+  private readonly dirAttrs = new Map<number, InodeAttr>();
+  /**
    * Inodes whose names this thread removed while the cache was kept (ownChange): cached paths
    * that lead to them are misses until the next drop (the number may come back as a new inode).
    */
@@ -141,6 +147,7 @@ export class Resolver {
     this.unfollowed.clear();
     this.dirs.clear();
     this.entries.clear();
+    this.dirAttrs.clear();
     this.dead.clear();
     this.dotDot = false;
   }
@@ -187,7 +194,11 @@ export class Resolver {
     if (this.dead.size + 2 > DEAD_MAX || (wasDir && this.dotDot)) this.drop();
     else {
       this.dead.add(ii);
-      if (also >= 0) this.dead.add(also);
+      this.dirAttrs.delete(ii);
+      if (also >= 0) {
+        this.dead.add(also);
+        this.dirAttrs.delete(also);
+      }
     }
   }
 
@@ -204,6 +215,7 @@ export class Resolver {
       if (m[0].size + m[1].size + m[2].size + m[3].size > DEAD_SCAN_MAX) this.drop();
       else {
         for (const map of m) for (const [k, v] of map) if (v === ii && k !== path) map.delete(k);
+        this.dirAttrs.delete(ii);
         this.dead.delete(ii);
       }
     }
@@ -355,11 +367,17 @@ export class Resolver {
     if (cached) {
       const ii = this.hit(this.dirs, dirKey);
       if (ii !== undefined) {
-        try {
-          stack = [{ ii, attr: this.c.getattr(ii) }];
-        } catch {
-          this.drop();
+        let attr = this.dirAttrs.get(ii);
+        if (attr === undefined) {
+          try {
+            attr = this.c.getattr(ii);
+            if (this.dirAttrs.size >= CACHE_MAX) this.dirAttrs.clear();
+            this.dirAttrs.set(ii, attr);
+          } catch {
+            this.drop();
+          }
         }
+        if (attr !== undefined) stack = [{ ii, attr }];
       }
     }
     if (stack === null) {
