@@ -85,7 +85,8 @@ const DEAD_SCAN_MAX = 256;
 /**
  * Path resolution with a name cache: a path that resolved once maps to its inode until the mount's
  * shared namespace generation moves (any thread's create, link, unlink, rename, chmod, chown...).
- * Only successful walks are cached; attributes are always read fresh (pmem, or a getattr).
+ * Only successful walks are cached; attributes are read fresh (pmem, or a getattr), except the type
+ * and permissions of a cached directory for parent() (dirAttrs).
  */
 export class Resolver {
   private readonly gen: Int32Array | null;
