@@ -63,8 +63,6 @@ export class Channel {
   /** True when the last call's wait was interrupted (timeout or abort) before the reply came. */
   interrupted = false;
   private readonly waitOpts: AppWaitOptions;
-  /** The APP_COPY_* state word of a WRITE the app copies itself (IocIO.cookie's low word). */
-  private readonly copyState: Int32Array;
 
   constructor(
     protected readonly root: ZufRoot,
@@ -75,7 +73,6 @@ export class Channel {
     this.opBytes = slot.opBytes;
     this.window = slot.window;
     this.windowView = slot.windowView;
-    this.copyState = new Int32Array(slot.op.buffer, slot.op.byteOffset + IocIO.cookie, 1);
     const op = this.op;
     this.waitOpts = {
       timeoutMs: undefined,
@@ -170,7 +167,8 @@ export class Channel {
     const w = this.prepareWait(opts);
     const relay = this.slot.relay;
     if (
-      Atomics.compareExchange(this.copyState, 0, APP_COPY_REQUESTED, APP_COPY_COPYING) !== APP_COPY_REQUESTED
+      Atomics.compareExchange(this.slot.appCopyState, 0, APP_COPY_REQUESTED, APP_COPY_COPYING) !==
+      APP_COPY_REQUESTED
     ) {
       return this.afterReply(relay.waitCont(w), opts, MAX_RETRIES);
     }
@@ -187,7 +185,7 @@ export class Channel {
       }
       copyShared(pmem, from === 0 && len === data.length ? data : data.subarray(from, from + len), at);
     }
-    Atomics.store(this.copyState, 0, APP_COPY_DONE);
+    Atomics.store(this.slot.appCopyState, 0, APP_COPY_DONE);
     const res = this.afterReply(relay.appWakeupAndWait(w), opts, MAX_RETRIES);
     return bad && res === 0 ? EIO : res;
   }

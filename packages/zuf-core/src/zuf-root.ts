@@ -3,7 +3,7 @@
  * window) of the ZT grid and the mount channel, the shared pools, the filesystem registry.
  */
 import { Relay } from '@zufs/relay';
-import { DPP_POOL_PMEM, DPP_POOL_WINDOW, dppOffset, dppPool } from './api/index.js';
+import { DPP_POOL_PMEM, DPP_POOL_WINDOW, dppOffset, dppPool, IocIO } from './api/index.js';
 import { SharedPool } from './pools.js';
 import {
   CTL_FAIL_CODE,
@@ -35,6 +35,11 @@ export class Slot {
    * set for one call (Channel.lend) and cleared when it returns.
    */
   lent: Uint8Array | null = null;
+  /**
+   * The APP_COPY_* state word of a WRITE the app copies itself (IocIO.cookie's low word), moved by
+   * the app and the ZT with Atomics.
+   */
+  readonly appCopyState: Int32Array;
 
   constructor(
     d: ZufRootDescriptor,
@@ -46,6 +51,7 @@ export class Slot {
     this.opBytes = new Uint8Array(d.ops, base + SLOT_OP_OFFSET, d.maxCommand);
     this.window = new Uint8Array(d.windows, index * d.windowSize, d.windowSize);
     this.windowView = new DataView(d.windows, index * d.windowSize, d.windowSize);
+    this.appCopyState = new Int32Array(d.ops, base + SLOT_OP_OFFSET + IocIO.cookie, 1);
   }
 }
 

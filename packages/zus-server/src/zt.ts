@@ -93,8 +93,6 @@ export class Zt {
   /** The argument area of an ioctl request (fixed: the operation buffer never moves). */
   readonly ioctlArg: DataView;
   readonly context: OpContext;
-  /** The APP_COPY_* state word of the operation buffer (IocIO.cookie's low word). */
-  private readonly copyState: Int32Array;
 
   /**
    * @param port where the mount thread's notices arrive (a grid ZT's port, or the server's broadcast
@@ -117,7 +115,6 @@ export class Zt {
       this.capacity - IocIoctl.arg,
     );
     const relay = slot.relay;
-    this.copyState = new Int32Array(slot.op.buffer, slot.op.byteOffset + IocIO.cookie, 1);
     this.context = {
       zt: index,
       interrupted: () => relay.isInterrupted(),
@@ -214,18 +211,19 @@ export class Zt {
     setU64(v, IocIO.last_pos, n);
     v.setUint32(IocIO.ret_flags, v.getUint32(IocIO.ret_flags, true) | ZUFS_RET_APP_COPY, true);
     v.setInt32(IocHdr.err, 0, true);
-    Atomics.store(this.copyState, 0, APP_COPY_REQUESTED);
+    const state = this.slot.appCopyState;
+    Atomics.store(state, 0, APP_COPY_REQUESTED);
     const relay = this.slot.relay;
     relay.appWakeup();
     let r = relay.fssWait(this.appCopyWaitMs);
     if (r & RELAY_TIMEOUT) {
-      const s = Atomics.compareExchange(this.copyState, 0, APP_COPY_REQUESTED, APP_COPY_ABANDONED);
+      const s = Atomics.compareExchange(state, 0, APP_COPY_REQUESTED, APP_COPY_ABANDONED);
       if (s === APP_COPY_REQUESTED)
         this.log('warn', `ZT ${this.index}: an app did not copy its write in time: EIO`);
       else r = relay.fssWait(this.appCopyWaitMs);
     }
     v.setUint32(IocIO.ret_flags, v.getUint32(IocIO.ret_flags, true) & ~ZUFS_RET_APP_COPY, true);
-    return r === RELAY_OK && Atomics.load(this.copyState, 0) === APP_COPY_DONE;
+    return r === RELAY_OK && Atomics.load(state, 0) === APP_COPY_DONE;
   }
 
   /** A thrown typed errno becomes that errno; anything else is EIO and a log line. */

@@ -646,7 +646,7 @@ export class InodeClient {
         // Voided by a change before it served a second read: ask less ahead. Too short for the
         // reads that come (a miss while still valid): ask more.
         if (!valid && this.mapHits === 0) this.mapAhead = Math.max(MAP_AHEAD_MIN, this.mapAhead >> 2);
-        else if (valid || this.mapHits > 0) this.mapAhead = Math.min(MAP_AHEAD, this.mapAhead * 4);
+        else this.mapAhead = Math.min(MAP_AHEAD, this.mapAhead * 4);
         this.mapHits = 0;
         const got = this.fetchMap(ii, at, dest.length - done);
         if (got < 0) return -1;
