@@ -144,7 +144,7 @@ export function freeBlock(sb: Super, zi: number, bn: number): void {
 }
 
 /** i_blocks counts 512-byte sectors, as st_blocks does. */
-function addBlocks(sb: Super, zi: number, n: number): void {
+export function addBlocks(sb: Super, zi: number, n: number): void {
   setU64(sb.dv, zi + ZusInode.i_blocks, getU64(sb.dv, zi + ZusInode.i_blocks) + n * (BLOCK_SIZE / 512));
   sb.touch(zi + ZusInode.i_blocks, 8);
 }

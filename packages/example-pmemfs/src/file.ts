@@ -12,17 +12,27 @@
  * Directories use the same map for their hash table (dir.ts).
  */
 
-import { copyShared, ZufsError, zeroShared } from '@zufs/zuf-core';
+import { APP_COPY_COPYING, APP_COPY_DONE, copyShared, ZufsError, zeroShared } from '@zufs/zuf-core';
 import {
   Errno,
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
   FALLOC_FL_ZERO_RANGE,
+  S_IFREG,
   SEEK_DATA,
   SEEK_HOLE,
 } from '@zufs/zuf-core/api';
-import { allocBlock, freeBlock, freeBlockCount, needBlocks } from './alloc.js';
-import { OD_FLAGS, OD_HEIGHT, OD_ROOT, setSize, size, stamp } from './inode.js';
+import {
+  addBlocks,
+  allocBlock,
+  allocIno,
+  freeBlock,
+  freeBlockCount,
+  freeIno,
+  freeInodeCount,
+  needBlocks,
+} from './alloc.js';
+import { clearInode, initInode, OD_FLAGS, OD_HEIGHT, OD_ROOT, setSize, size, stamp } from './inode.js';
 import { BLOCK_SHIFT, BLOCK_SIZE, type Super } from './super.js';
 
 const FANOUT_SHIFT = 10;
@@ -149,9 +159,17 @@ export function mapCost(sb: Super, zi: number, idx: number): number {
 
 /**
  * Maps index `idx` (allocating the pointer blocks and the data block it lacks, near block `goal`)
- * and returns its block. A new data block is zeroed when `zero`. The caller checked mapCost.
+ * and returns its block. A new data block is zeroed when `zero`; `adopt` (a block in use that no
+ * inode owns) is mapped instead of a new one. The caller checked mapCost.
  */
-export function mapEnsure(sb: Super, zi: number, idx: number, goal: number, zero: boolean): number {
+export function mapEnsure(
+  sb: Super,
+  zi: number,
+  idx: number,
+  goal: number,
+  zero: boolean,
+  adopt = 0,
+): number {
   const u32 = sb.u32;
   const need = heightFor(idx);
   let h = heightOf(sb, zi);
@@ -172,7 +190,10 @@ export function mapEnsure(sb: Super, zi: number, idx: number, goal: number, zero
     w = p * FANOUT + (Math.floor(idx / reach(level - 1)) & (FANOUT - 1));
   }
   let bn = sb.ptr(u32[w]);
-  if (bn === 0) setWord(sb, w, (bn = allocBlock(sb, zi, goal, zero)));
+  if (bn === 0 && adopt !== 0) {
+    setWord(sb, w, (bn = adopt));
+    addBlocks(sb, zi, 1);
+  } else if (bn === 0) setWord(sb, w, (bn = allocBlock(sb, zi, goal, zero)));
   return bn;
 }
 
@@ -217,11 +238,14 @@ function scan(
   return true;
 }
 
-/** Frees the data blocks of indexes in [from, to), and the pointer blocks left empty. */
-export function mapFree(sb: Super, zi: number, from: number, to: number): void {
+/**
+ * Frees the data blocks of indexes in [from, to), and the pointer blocks left empty. With `keep`,
+ * the data blocks only leave the inode: still in use, owned by nobody (for mapEnsure's `adopt`).
+ */
+export function mapFree(sb: Super, zi: number, from: number, to: number, keep = false): void {
   const h = heightOf(sb, zi);
   if (from >= reach(h) || from >= to) return;
-  unmap(sb, zi, rootW(zi), h, 0, from, to);
+  unmap(sb, zi, rootW(zi), h, 0, from, to, keep);
   if (sb.u32[rootW(zi)] === 0 && h !== 0) setHeight(sb, zi, 0);
 }
 
@@ -233,6 +257,7 @@ function unmap(
   base: number,
   from: number,
   to: number,
+  keep: boolean,
 ): void {
   const u32 = sb.u32;
   const p = sb.ptr(u32[w]);
@@ -241,11 +266,12 @@ function unmap(
     const span = reach(level - 1);
     const lo = from > base ? Math.floor((from - base) / span) : 0;
     const hi = Math.min(FANOUT, Math.ceil((to - base) / span));
-    for (let i = lo; i < hi; i++) unmap(sb, zi, p * FANOUT + i, level - 1, base + i * span, from, to);
+    for (let i = lo; i < hi; i++) unmap(sb, zi, p * FANOUT + i, level - 1, base + i * span, from, to, keep);
     const first = p * FANOUT;
     for (let i = 0; i < FANOUT; i++) if (u32[first + i] !== 0) return;
   }
-  freeBlock(sb, zi, p);
+  if (level === 0 && keep) addBlocks(sb, zi, -1);
+  else freeBlock(sb, zi, p);
   setWord(sb, w, 0);
 }
 
@@ -366,6 +392,13 @@ function copyRun(sb: Super, src: Uint8Array, from: number, to: number, at: numbe
   sb.touch(at, to - from);
 }
 
+/**
+ * Hands the app the runs to fill ((pmem byte offset, data offset, length) triples) and waits:
+ * zus-server's OpContext.copyFromApp, returning APP_COPY_DONE, _ABANDONED (nothing written) or
+ * _COPYING (began and went silent: the copy may land later).
+ */
+export type AppCopy = (runs: Float64Array, n: number) => number;
+
 /** The runs of a write the app copies itself: (pmem byte offset, data offset, length) triples. */
 let appRuns = new Float64Array(3 * 64);
 let appRunCount = 0;
@@ -406,27 +439,48 @@ export function fileWrite(sb: Super, zi: number, off: number, src: Uint8Array): 
  * a copy that never comes shows no stale bytes), lists the runs of pmem to fill and hands them to
  * `copy`, which returns once the app has copied them. Call it under the metadata lock: nothing may
  * free those blocks meanwhile. When the copy fails: EIO, the size unchanged, blocks allocated past
- * it freed again.
+ * it freed again (or, when the copy may still land, the range's blocks quarantined).
  */
-export function fileWriteByApp(
-  sb: Super,
-  zi: number,
-  off: number,
-  length: number,
-  copy: (runs: Float64Array, n: number) => boolean,
-): number {
+export function fileWriteByApp(sb: Super, zi: number, off: number, length: number, copy: AppCopy): number {
   const len = clampToMax(off, length);
   if (len === 0) return 0;
   appRunCount = 0;
   const done = writeRange(sb, zi, off, len, NO_DATA, listRun, true);
   if (done === 0) throw new ZufsError(Errno.ENOSPC, 'no free blocks');
-  if (!copy(appRuns, appRunCount)) {
+  const got = copy(appRuns, appRunCount);
+  if (got !== APP_COPY_DONE) {
+    if (got === APP_COPY_COPYING) quarantine(sb, zi, off, done);
     if (!(odFlags(sb, zi) & OD_F_PREALLOC)) mapFree(sb, zi, Math.ceil(size(sb, zi) / BLOCK_SIZE), Infinity);
     throw new ZufsError(Errno.EIO, 'the app did not copy the data of its write');
   }
   if (off + done > size(sb, zi)) setSize(sb, zi, off + done);
   stamp(sb, zi, 'mc');
   return done;
+}
+
+/**
+ * After an app began copying a write into the blocks of [off, off + len) and went silent: its copy
+ * may still land there at any time, so those blocks must never hold anyone else's data. They leave
+ * the file (which reads zeros there: a failed write promises nothing of its range) for a new
+ * unlinked inode, an orphan that the next mount frees. With no inode or pointer block to spare,
+ * they stay in use and owned by nobody, for fsck's repair.
+ */
+function quarantine(sb: Super, zi: number, off: number, len: number): void {
+  const from = Math.floor(off / BLOCK_SIZE);
+  const to = Math.ceil((off + len) / BLOCK_SIZE);
+  const blocks: number[] = [];
+  mapScan(sb, zi, from, to, (_idx, bn) => blocks.push(bn) > 0);
+  mapFree(sb, zi, from, to, true);
+  if (blocks.length === 0 || freeInodeCount(sb) === 0) return;
+  const ino = allocIno(sb);
+  const owner = initInode(sb, ino, S_IFREG, 0, 0, 0);
+  if (mapRangeCost(sb, owner, 0, blocks.length) - blocks.length > freeBlockCount(sb)) {
+    clearInode(sb, owner);
+    freeIno(sb, ino);
+    return;
+  }
+  for (let i = 0; i < blocks.length; i++) mapEnsure(sb, owner, i, 0, false, blocks[i]);
+  setSize(sb, owner, blocks.length * BLOCK_SIZE);
 }
 
 /** Zeroes [off, off + len) in the blocks that are mapped; holes stay holes. */

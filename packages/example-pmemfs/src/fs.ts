@@ -65,6 +65,7 @@ import {
   type ReaddirRawEmit,
 } from './dir.js';
 import {
+  type AppCopy,
   fileCopy,
   fileFallocate,
   fileGetMulty,
@@ -843,14 +844,10 @@ export class PmemFs {
    * Writes `length` bytes at `offset` that the caller's app copies itself: allocates, then calls
    * `copy` with the runs of pmem to fill, (byte offset, offset in the data, length) triples, while
    * the metadata lock keeps them this file's. Returns the bytes written (short when the device
-   * filled up); EIO when `copy` returns false (nothing past the old size is kept).
+   * filled up); EIO when the app did not copy (nothing past the old size is kept; when its copy
+   * may still land, the range's blocks go to an orphan inode: fileWriteByApp).
    */
-  writeByApp(
-    ino: number,
-    offset: number,
-    length: number,
-    copy: (runs: Float64Array, n: number) => boolean,
-  ): number {
+  writeByApp(ino: number, offset: number, length: number, copy: AppCopy): number {
     checkOffset(offset);
     const sb = this.enter();
     try {

@@ -1,5 +1,9 @@
 // File data: read, write, block maps, sparse and large files, truncate, fallocate, seek, NIO, copy.
-import { BLOCK_SIZE, MAX_FILE_SIZE, type PmemFs, ROOT_INO } from '@zufs/example-pmemfs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BLOCK_SIZE, MAX_FILE_SIZE, mkfs, PmemDevice, PmemFs, ROOT_INO } from '@zufs/example-pmemfs';
+import { APP_COPY_ABANDONED, APP_COPY_COPYING, APP_COPY_DONE } from '@zufs/zuf-core';
 import {
   FALLOC_FL_COLLAPSE_RANGE,
   FALLOC_FL_KEEP_SIZE,
@@ -165,7 +169,7 @@ describe('writeByApp (the app copies the data into pmem itself)', () => {
       const [at, from, len] = [runs[3 * i], runs[3 * i + 1], runs[3 * i + 2]];
       pmem.set(data.subarray(from, from + len), at);
     }
-    return true;
+    return APP_COPY_DONE;
   };
 
   it('lands the data where the runs say, over old blocks, holes and new ones', () => {
@@ -196,12 +200,64 @@ describe('writeByApp (the app copies the data into pmem itself)', () => {
   it('fails with EIO when the app does not copy, keeping the size and freeing what it allocated past it', () => {
     fs.write(f, 0, pattern(B + 10, 3));
     const before = blocksOf(f);
-    expectErrno(() => fs.writeByApp(f, 5, 5 * B, () => false), 'EIO');
+    expectErrno(() => fs.writeByApp(f, 5, 5 * B, () => APP_COPY_ABANDONED), 'EIO');
     expect(fs.getattr(f).size).toBe(B + 10);
     expect(blocksOf(f)).toBe(before);
     // What was there stays (blocks the write had allocated inside the size are zeroed, not stale).
     expectBytes(readAll(f).subarray(0, 5), pattern(5, 3));
     expect(fs.check()).toEqual([]);
+  });
+
+  it('keeps blocks a late copy may still reach from everyone else, until the next mount frees them', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'pmemfs-late-'));
+    try {
+      const path = join(tmp, 'late.img');
+      const dev = PmemDevice.createFile(path, 16 << 20);
+      mkfs(dev);
+      const fs1 = PmemFs.mount(dev, { commitIntervalMs: 0 });
+      const h = fs1.newInode(R, 'h', { mode: REG });
+      fs1.write(h, 0, pattern(3 * B, 4)); // the write goes over two old blocks and two new ones
+      const free0 = fs1.statfs().bfree;
+      let reached: number[] = [];
+      const wentSilent = (runs: Float64Array, n: number) => {
+        for (let i = 0; i < n; i++) {
+          const at = runs[3 * i];
+          const last = Math.floor((at + runs[3 * i + 2] - 1) / B);
+          for (let bn = Math.floor(at / B); bn <= last; bn++) reached.push(bn);
+        }
+        return APP_COPY_COPYING;
+      };
+      expectErrno(() => fs1.writeByApp(h, B + 100, 3 * B, wentSilent), 'EIO');
+      expect(reached.length).toBe(4);
+      // The file keeps its size; the range's blocks left it (it reads zeros there) for an orphan.
+      expect(fs1.getattr(h).size).toBe(3 * B);
+      const back = new Uint8Array(3 * B);
+      fs1.read(h, 0, back);
+      expectBytes(back.subarray(0, B), pattern(B, 4));
+      expect(back.subarray(B).every((b) => b === 0)).toBe(true);
+      expect(fs1.getattr(h).blocks / 8).toBe(2); // block 0 and its pointer block
+      expect(fs1.check({ allowOrphans: true })).toEqual([]);
+      expect(fs1.check()).toEqual([expect.stringMatching(/orphan/)]);
+      // Filling the device takes every free block but never one the late copy may write.
+      const big = fs1.newInode(R, 'big', { mode: REG });
+      const got = fs1.write(big, 0, new Uint8Array(free0 * B));
+      const owned = new Float64Array(got / B);
+      fs1.getMulty(big, 0, got, owned);
+      const mine = new Set(Array.from(owned, (at) => at / B));
+      expect(reached.filter((bn) => mine.has(bn))).toEqual([]);
+      fs1.removeDentry(R, 'big');
+      fs1.evict(big);
+      fs1.close();
+      // The next mount frees the orphan: the two old blocks and the two new ones come back.
+      const fs2 = PmemFs.mount(PmemDevice.openFile(path), { commitIntervalMs: 0 });
+      expect(fs2.mountReport?.orphansFreed).toBe(1);
+      expect(fs2.check()).toEqual([]);
+      expect(fs2.statfs().bfree).toBe(free0 + 2);
+      fs2.close();
+      reached = [];
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 

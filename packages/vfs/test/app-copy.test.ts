@@ -10,6 +10,9 @@ import { mkfs, PMEMFS_TYPE, PmemDevice } from '@zufs/example-pmemfs';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import {
   APP_COPY_ABANDONED,
+  APP_COPY_COPYING,
+  APP_COPY_DONE,
+  APP_COPY_REQUESTED,
   attachZufRoot,
   type Channel,
   dispatcherFor,
@@ -212,5 +215,51 @@ describe('writes the app copies into pmem', () => {
     const data = noise(200_000, 5);
     fs.writeFileSync('/slow', data);
     expect(Buffer.compare(fs.readFileSync('/slow'), data)).toBe(0);
+  });
+
+  it('a copy that lands after its ZT gave up (the app held still mid-copy) reaches no other file', () => {
+    const old = noise(3 * 4096, 6);
+    fs.writeFileSync('/late', old);
+    const ii = fs.client.lookup(fs.mount.rootIi, 'late').ii;
+    const ch = dispatcherFor(root).acquire();
+    const pmem = new Uint8Array(fs.descriptor.pmem!);
+    const victim = noise(2 << 20, 7);
+    const late = new Uint8Array(64 * 1024).fill(0xee);
+    try {
+      rawAppCopyWrite(ch, ii, late.length);
+      expect(ch.call()).toBe(0);
+      expect(ch.op.getUint32(IocIO.ret_flags, true) & ZUFS_RET_APP_COPY).toBe(ZUFS_RET_APP_COPY);
+      // The app takes the copy (as copyRuns does first), then is held still past both waits (1 s each).
+      expect(Atomics.compareExchange(ch.slot.appCopyState, 0, APP_COPY_REQUESTED, APP_COPY_COPYING)).toBe(
+        APP_COPY_REQUESTED,
+      );
+      const end = Date.now() + 8000;
+      while (ch.op.getUint32(IocIO.cookie, true) !== APP_COPY_ABANDONED && Date.now() < end) {}
+      expect(ch.op.getUint32(IocIO.cookie, true), 'the ZT gave up').toBe(APP_COPY_ABANDONED);
+      // Meanwhile another file takes free blocks: were the write's blocks freed, it would get them.
+      fs.writeFileSync('/victim', victim);
+      // The app resumes: its copy lands where it was told, then it takes the ZT's reply.
+      const wv = ch.windowView;
+      const n = Number(ch.op.getBigUint64(IocIO.last_pos, true));
+      expect(n).toBeGreaterThan(0);
+      for (let i = 0; i < n; i++) {
+        const at = wv.getFloat64(i * 24, true);
+        const from = wv.getFloat64(i * 24 + 8, true);
+        pmem.set(late.subarray(from, from + wv.getFloat64(i * 24 + 16, true)), at);
+      }
+      expect(Atomics.compareExchange(ch.slot.appCopyState, 0, APP_COPY_COPYING, APP_COPY_DONE)).toBe(
+        APP_COPY_ABANDONED,
+      );
+      expect(ch.copyRuns(late, pmem), 'the final reply').toBe(-Errno.EIO);
+    } finally {
+      ch.release();
+    }
+    expect(Buffer.compare(fs.readFileSync('/victim'), victim), 'the other file is intact').toBe(0);
+    // The failed write's range reads zeros; the size is as it was.
+    const back = fs.readFileSync('/late');
+    expect(back.length).toBe(old.length);
+    expect(back.every((b) => b === 0)).toBe(true);
+    fs.writeFileSync('/late', noise(100_000, 8));
+    expect(Buffer.compare(fs.readFileSync('/late'), noise(100_000, 8))).toBe(0);
   });
 });

@@ -161,7 +161,9 @@ export class Channel {
    * After the mid-operation reply of a WRITE with ZUFS_RW_APP_COPY (ZUFS_RET_APP_COPY set): copies
    * the runs the ZT listed in the window from `data` into `pmem` (the filesystem's shared memory),
    * posts again and waits for the final reply. If the ZT gave up waiting first, copies nothing and
-   * takes that final reply (an error). Returns as call() does; EIO for a run outside the buffers.
+   * takes that final reply (an error); if it gave up while we copied (we were held still past its
+   * wait), does not post and takes that reply. Returns as call() does; EIO for a run outside the
+   * buffers.
    */
   copyRuns(data: Uint8Array, pmem: Uint8Array, opts?: CallOptions): number {
     const w = this.prepareWait(opts);
@@ -185,7 +187,13 @@ export class Channel {
       }
       copyShared(pmem, from === 0 && len === data.length ? data : data.subarray(from, from + len), at);
     }
-    Atomics.store(this.slot.appCopyState, 0, APP_COPY_DONE);
+    // The ZT may have given up on us meanwhile (we were held still past its wait): then it has
+    // replied already (an error) and a post would look like a new request.
+    if (
+      Atomics.compareExchange(this.slot.appCopyState, 0, APP_COPY_COPYING, APP_COPY_DONE) !== APP_COPY_COPYING
+    ) {
+      return this.afterReply(relay.waitCont(w), opts, MAX_RETRIES);
+    }
     const res = this.afterReply(relay.appWakeupAndWait(w), opts, MAX_RETRIES);
     return bad && res === 0 ? EIO : res;
   }

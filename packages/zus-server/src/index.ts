@@ -14,6 +14,7 @@ export {
 export { iiCookie, iiIno, iiSb } from './cookies.js';
 export { type InlineZt, type InlineZtOptions, serveInline } from './inline-zt.js';
 export type {
+  AppCopyResult,
   AttachContext,
   FsType,
   MountRequest,

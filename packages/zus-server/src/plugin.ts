@@ -6,7 +6,14 @@
  * returns a descriptor made of plain data and SharedArrayBuffers; every ZT `attach()`es to it and gets
  * its own superblock object. State that every ZT must see lives in shared memory.
  */
-import type { FiemapFill, ZdeIter, ZufRoot } from '@zufs/zuf-core';
+import type {
+  APP_COPY_ABANDONED,
+  APP_COPY_COPYING,
+  APP_COPY_DONE,
+  FiemapFill,
+  ZdeIter,
+  ZufRoot,
+} from '@zufs/zuf-core';
 
 export interface MountRequest {
   /** The superblock id the server gave this mount (unique for the server's life). */
@@ -36,6 +43,9 @@ export interface AttachContext {
   readonly zt: number;
 }
 
+/** How OpContext.copyFromApp went: one of zuf-core's APP_COPY_DONE, APP_COPY_ABANDONED, APP_COPY_COPYING. */
+export type AppCopyResult = typeof APP_COPY_DONE | typeof APP_COPY_ABANDONED | typeof APP_COPY_COPYING;
+
 /** What a plugin operation may ask of the ZT serving it. One object per ZT, reused. */
 export interface OpContext {
   /** Index of the ZT in the grid. */
@@ -46,11 +56,17 @@ export interface OpContext {
    * For a WRITE with ZUFS_RW_APP_COPY (SuperBlock.appCopy): the app copies the data itself into
    * the shared memory it was given at mount (the filesystem's pmem). `runs` holds `n` triples:
    * byte offset there, offset in the write's data, length. Call it once, under the lock that keeps
-   * those bytes yours; it returns when the app has copied (true), or when it failed or gave no
-   * answer within ServerOptions.appCopyWaitMs (false: then write nothing past what the app had,
-   * and fail the operation).
+   * those bytes yours. It returns when:
+   * - APP_COPY_DONE: the app copied every run;
+   * - APP_COPY_ABANDONED: it did not begin within ServerOptions.appCopyWaitMs (or could not be
+   *   asked): nothing was written, nothing will be. Fail the write, keep nothing of it past the
+   *   old size;
+   * - APP_COPY_COPYING: it began and went silent past a second wait (a thread held still in a
+   *   debugger, or ended mid-copy). Its copy may still land in those bytes at any later time: fail
+   *   the write, and never give those bytes to anyone else (pmemfs hands the blocks to an unlinked
+   *   inode that the next mount frees).
    */
-  copyFromApp(runs: Float64Array, n: number): boolean;
+  copyFromApp(runs: Float64Array, n: number): AppCopyResult;
 }
 
 /** statfs output, filled in place (no allocation per call). */

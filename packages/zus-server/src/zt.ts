@@ -6,6 +6,7 @@ import { type BroadcastChannel, type MessagePort, receiveMessageOnPort } from 'n
 import { RELAY_BROKEN, RELAY_OK, RELAY_TIMEOUT } from '@zufs/relay';
 import {
   APP_COPY_ABANDONED,
+  APP_COPY_COPYING,
   APP_COPY_DONE,
   APP_COPY_REQUESTED,
   APP_COPY_RUN_BYTES,
@@ -46,7 +47,7 @@ import {
 import { iiIno, iiSb } from './cookies.js';
 import type { InlineNotice } from './messages.js';
 import { handleFsOp } from './ops.js';
-import type { FsType, OpContext, SuperBlock } from './plugin.js';
+import type { AppCopyResult, FsType, OpContext, SuperBlock } from './plugin.js';
 
 const EIO = -Errno.EIO;
 
@@ -73,6 +74,11 @@ for (const op of [
 
 /** How long a ZT waits for an app to copy a write's data (ServerOptions.appCopyWaitMs). */
 export const DEFAULT_APP_COPY_WAIT_MS = 10_000;
+
+/** A ZT's give-up on an app copy: the state moves from `from` to ABANDONED, unless the app moved it first. */
+function abandon(state: Int32Array, from: number): boolean {
+  return Atomics.compareExchange(state, 0, from, APP_COPY_ABANDONED) === from;
+}
 
 /** How long a parked ZT sleeps between looks at its relay when no notify comes. */
 export const IDLE_PARK_SLICE_MS = 250;
@@ -199,14 +205,15 @@ export class Zt {
 
   /**
    * OpContext.copyFromApp: hands the app the runs to fill (a mid-operation reply), waits for it to
-   * post again, and says whether it copied them all. The app may take the copy only while the ZT
-   * still waits (a CAS on the state word): a ZT that gave up never meets a late copy. An app that
-   * took it and then stays silent past a second wait is gone (a thread ended mid-copy).
+   * post again, and says how it went (AppCopyResult). The app may take the copy only while the ZT
+   * still waits (a CAS on the state word): a ZT that gave up before it began never meets a late
+   * copy. An app that took it and then stays silent past a second wait was held still (a debugger)
+   * or ended mid-copy: the ZT gives up on it too, and the plugin keeps the bytes from anyone else.
    */
-  private copyFromApp(runs: Float64Array, n: number): boolean {
+  private copyFromApp(runs: Float64Array, n: number): AppCopyResult {
     const v = this.slot.op;
     const wv = this.slot.windowView;
-    if (this.index < 0 || n * APP_COPY_RUN_BYTES > wv.byteLength) return false; // inline: nobody to ask
+    if (this.index < 0 || n * APP_COPY_RUN_BYTES > wv.byteLength) return APP_COPY_ABANDONED; // not asked
     for (let i = 0; i < n * 3; i++) wv.setFloat64(i * 8, runs[i], true);
     setU64(v, IocIO.last_pos, n);
     v.setUint32(IocIO.ret_flags, v.getUint32(IocIO.ret_flags, true) | ZUFS_RET_APP_COPY, true);
@@ -216,14 +223,29 @@ export class Zt {
     const relay = this.slot.relay;
     relay.appWakeup();
     let r = relay.fssWait(this.appCopyWaitMs);
-    if (r & RELAY_TIMEOUT) {
-      const s = Atomics.compareExchange(state, 0, APP_COPY_REQUESTED, APP_COPY_ABANDONED);
-      if (s === APP_COPY_REQUESTED)
-        this.log('warn', `ZT ${this.index}: an app did not copy its write in time: EIO`);
-      else r = relay.fssWait(this.appCopyWaitMs);
+    let result: AppCopyResult = APP_COPY_DONE;
+    if (r !== RELAY_OK && abandon(state, APP_COPY_REQUESTED)) {
+      this.log('warn', `ZT ${this.index}: an app did not copy its write in time: EIO`);
+      result = APP_COPY_ABANDONED;
+    } else {
+      if (r !== RELAY_OK) r = relay.fssWait(this.appCopyWaitMs); // it began: a second wait
+      if (r !== RELAY_OK && abandon(state, APP_COPY_COPYING)) {
+        this.log('warn', `ZT ${this.index}: an app began copying its write and went silent: EIO`);
+        result = APP_COPY_COPYING;
+      } else {
+        // DONE and about to post, or posted: take the post. (A post with no copy begun is refused.)
+        if (r !== RELAY_OK) r = relay.fssWait(this.appCopyWaitMs);
+        const s = Atomics.compareExchange(state, 0, APP_COPY_REQUESTED, APP_COPY_ABANDONED);
+        result =
+          s === APP_COPY_DONE
+            ? APP_COPY_DONE
+            : s === APP_COPY_REQUESTED
+              ? APP_COPY_ABANDONED
+              : APP_COPY_COPYING;
+      }
     }
     v.setUint32(IocIO.ret_flags, v.getUint32(IocIO.ret_flags, true) & ~ZUFS_RET_APP_COPY, true);
-    return r === RELAY_OK && Atomics.load(state, 0) === APP_COPY_DONE;
+    return result;
   }
 
   /** A thrown typed errno becomes that errno; anything else is EIO and a log line. */

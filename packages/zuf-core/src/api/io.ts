@@ -53,9 +53,13 @@ export const ZUFS_RET_APP_COPY = 0x20;
 export const APP_COPY_REQUESTED = 1;
 /** The app took it (CAS from REQUESTED): the ZT waits until it posts. */
 export const APP_COPY_COPYING = 2;
-/** The app copied every run (it posts right after). */
+/** The app copied every run (CAS from COPYING; it posts right after). */
 export const APP_COPY_DONE = 3;
-/** The ZT stopped waiting before the app began (CAS from REQUESTED): the app must not copy. */
+/**
+ * The ZT stopped waiting: before the app began (CAS from REQUESTED: the app must not copy), or
+ * while it copied and then went silent (CAS from COPYING: the app does not post, it takes the
+ * final reply; its copy may land later, so the filesystem keeps those bytes from anyone else).
+ */
 export const APP_COPY_ABANDONED = 4;
 /** Bytes of one run in the window. */
 export const APP_COPY_RUN_BYTES = 24;
