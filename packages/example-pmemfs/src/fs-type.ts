@@ -84,6 +84,19 @@ function openDevice(options: string): PmemDevice {
 
 const nameOf = (n: ZName): Uint8Array => n.bytes.subarray(n.at, n.at + n.len);
 
+/**
+ * The zus_inode copies getattr fills are a ZT's few reply slots: each gets its word view once, so
+ * that a copy allocates nothing (null: not 4-byte aligned, copied through bytes).
+ */
+const ziWords: [DataView, Uint32Array | null][] = [];
+function wordsOf(zi: DataView): Uint32Array | null {
+  for (let i = 0; i < ziWords.length; i++) if (ziWords[i][0] === zi) return ziWords[i][1];
+  const words =
+    (zi.byteOffset & 3) === 0 ? new Uint32Array(zi.buffer, zi.byteOffset, ZusInode.SIZE >>> 2) : null;
+  if (ziWords.length < 32) ziWords.push([zi, words]);
+  return words;
+}
+
 /** The per-ZT superblock: zus_api operations mapped onto PmemFs. */
 function superBlock(fs: PmemFs): SuperBlock {
   const dev = fs.device;
@@ -147,7 +160,14 @@ function superBlock(fs: PmemFs): SuperBlock {
     },
     getattr(ino, zi) {
       const at = fs.iget(ino);
-      new Uint8Array(zi.buffer, zi.byteOffset, ZusInode.SIZE).set(dev.u8.subarray(at, at + ZusInode.SIZE));
+      const to = wordsOf(zi);
+      if (to === null) {
+        new Uint8Array(zi.buffer, zi.byteOffset, ZusInode.SIZE).set(dev.u8.subarray(at, at + ZusInode.SIZE));
+        return;
+      }
+      const from = dev.u32;
+      const w = at >>> 2; // zus_inodes lie 128-byte aligned in pmem
+      for (let i = 0; i < ZusInode.SIZE >>> 2; i++) to[i] = from[w + i];
     },
     setattr(ino, mask, zi) {
       attr.mode = mask & STATX_MODE ? zi.getUint16(ZusInode.i_mode, true) : undefined;
