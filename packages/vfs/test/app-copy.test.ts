@@ -217,6 +217,25 @@ describe('writes the app copies into pmem', () => {
     expect(Buffer.compare(fs.readFileSync('/slow'), data)).toBe(0);
   });
 
+  it('an app that takes its copy just after the wait ran out (a stopped, continued process) still copies', () => {
+    fs.writeFileSync('/resumed', noise(4096, 10));
+    const ii = fs.client.lookup(fs.mount.rootIi, 'resumed').ii;
+    const data = noise(64 * 1024, 11);
+    const ch = dispatcherFor(root).acquire();
+    try {
+      rawAppCopyWrite(ch, ii, data.length);
+      expect(ch.call()).toBe(0);
+      // The ZT's wait (1 s) began before this reply; the app comes back 40 ms after it ran out, as
+      // every thread of a process does at once after SIGCONT.
+      const back = Date.now() + 1040;
+      while (Date.now() < back) {}
+      expect(ch.copyRuns(data, new Uint8Array(fs.descriptor.pmem!))).toBe(0);
+    } finally {
+      ch.release();
+    }
+    expect(Buffer.compare(fs.readFileSync('/resumed'), data)).toBe(0);
+  });
+
   it('a copy that lands after its ZT gave up (the app held still mid-copy) reaches no other file', () => {
     const old = noise(3 * 4096, 6);
     fs.writeFileSync('/late', old);
