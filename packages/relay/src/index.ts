@@ -13,3 +13,4 @@ export {
   RelayWord,
 } from './relay.js';
 export { PROBE_EVERY, type RelayOptions, relayDefaults, spinItersPerUs } from './spin.js';
+export { WaitClock } from './wait-clock.js';

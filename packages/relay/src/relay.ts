@@ -16,6 +16,7 @@
 // never overwritten. break() sets BROKEN before it posts both words, and every wait checks BROKEN at
 // its start and after it sees POSTED.
 import { grow, PROBE_EVERY, type RelayOptions, relayDefaults, shrink, spinWhile, usToIters } from './spin.js';
+import { WaitClock } from './wait-clock.js';
 
 export const RELAY_BYTES = 64;
 /** Woken by the peer. */
@@ -129,6 +130,8 @@ export class Relay {
   private readonly minSpin: number;
   private readonly maxSpin: number;
   private readonly sliceMs: number;
+  /** fssWait's timeout clock: a stopped and continued process does not time the ZT out. */
+  private readonly fssClock: WaitClock;
   // Thread-local adaptive state, per side.
   private fssBudget: number;
   private appBudget: number;
@@ -165,6 +168,7 @@ export class Relay {
     this.fssBudget = this.appBudget = Math.min(this.maxSpin, Math.max(this.minSpin, usToIters(initUs)));
     this.sliceMs = opts?.parkSliceMs ?? d.parkSliceMs;
     if (!(this.sliceMs > 0)) throw new RangeError(`parkSliceMs must be > 0, got ${this.sliceMs}`);
+    this.fssClock = new WaitClock(this.sliceMs);
   }
 
   /** Zeroes the relay's words (before any thread uses them) and returns a Relay on them. */
@@ -199,11 +203,12 @@ export class Relay {
     }
     inc(this.zc, FSS_PARKS);
     const parkedAt = performance.now();
-    const deadline = parkedAt + timeoutMs;
+    const timed = timeoutMs !== Number.POSITIVE_INFINITY;
+    if (timed) this.fssClock.start();
     for (;;) {
       let slice = this.sliceMs;
-      if (deadline !== Number.POSITIVE_INFINITY) {
-        const left = deadline - performance.now();
+      if (timed) {
+        const left = this.fssClock.left(timeoutMs);
         // Retract the park; if the CAS fails, a post (or a nudge) came and is taken below.
         if (left <= 0 && Atomics.compareExchange(w, FSS, PARKED, EMPTY) === PARKED) return RELAY_TIMEOUT;
         if (left < slice) slice = left > 0 ? left : 0;
@@ -228,13 +233,14 @@ export class Relay {
     }
     inc(this.zc, FSS_PARKS);
     const parkedAt = performance.now();
-    const deadline = parkedAt + timeoutMs;
+    const timed = timeoutMs !== Number.POSITIVE_INFINITY;
+    if (timed) this.fssClock.start();
     const keepAlive = setTimeout(noop, KEEP_ALIVE_MS);
     try {
       for (;;) {
         let slice = this.sliceMs;
-        if (deadline !== Number.POSITIVE_INFINITY) {
-          const left = deadline - performance.now();
+        if (timed) {
+          const left = this.fssClock.left(timeoutMs);
           if (left <= 0 && Atomics.compareExchange(w, FSS, PARKED, EMPTY) === PARKED) return RELAY_TIMEOUT;
           if (left < slice) slice = left > 0 ? left : 0;
         }

@@ -3,8 +3,13 @@
  * Every wait is bounded: a holder that died must turn into an error, never a hang.
  */
 
+import { WaitClock } from '@zufs/relay';
+
 const SPIN = 64;
 const SLICE_MS = 50;
+
+/** Lock waits time out by the time they waited, not by the wall clock (a stopped process). */
+const clock = new WaitClock(SLICE_MS);
 
 export class LockTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
@@ -38,10 +43,10 @@ export class SharedMutex {
     for (let s = 0; s < SPIN; s++) {
       if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, 1) === 0) return;
     }
-    const deadline = performance.now() + timeoutMs;
+    clock.start();
     // Mark contended; whoever sees 0 here owns the lock (in the contended state, to be safe).
     while (Atomics.exchange(w, i, 2) !== 0) {
-      const left = deadline - performance.now();
+      const left = clock.left(timeoutMs);
       if (left <= 0) throw new LockTimeoutError('mutex', timeoutMs);
       Atomics.wait(w, i, 2, Math.min(SLICE_MS, left));
     }
@@ -112,14 +117,14 @@ export class SharedRwLock {
     const w = this.w;
     const i = this.i;
     for (let n = 0; n < RW_SPIN; n++) if (this.tryRead()) return;
-    const deadline = performance.now() + timeoutMs;
+    clock.start();
     for (;;) {
       const s = Atomics.load(w, i);
       if (!(s & (WRITER | WAITERS))) {
         if (Atomics.compareExchange(w, i, s, s + 1) === s) return;
         continue;
       }
-      const left = deadline - performance.now();
+      const left = clock.left(timeoutMs);
       if (left <= 0) throw new LockTimeoutError('rwlock read', timeoutMs);
       this.park(s, left);
     }
@@ -131,7 +136,6 @@ export class SharedRwLock {
     const i = this.i;
     // Count ourselves as waiting first: from here on no new reader enters.
     Atomics.add(w, i, WAITER);
-    let deadline = 0;
     for (let n = 0; ; n++) {
       const s = Atomics.load(w, i);
       if (!(s & (WRITER | READERS))) {
@@ -140,8 +144,8 @@ export class SharedRwLock {
         continue;
       }
       if (n < RW_SPIN) continue;
-      if (deadline === 0) deadline = performance.now() + timeoutMs;
-      const left = deadline - performance.now();
+      if (n === RW_SPIN) clock.start();
+      const left = clock.left(timeoutMs);
       if (left <= 0) {
         // Readers held back by our waiting may be parked: let them re-check.
         Atomics.sub(w, i, WAITER);
@@ -251,9 +255,9 @@ export class SharedSeqlock {
   /** Makes the sequence odd: from here until writeEnd() readers retry. Waits for another writer. */
   writeBegin(timeoutMs = 5000): void {
     if (this.tryWriteBegin()) return;
-    const deadline = performance.now() + timeoutMs;
+    clock.start();
     for (;;) {
-      const s = this.waitEven(deadline, timeoutMs, 'seqlock write');
+      const s = this.waitEven(timeoutMs, 'seqlock write');
       if (Atomics.compareExchange(this.w, this.i, s, s + 1) === s) return;
     }
   }
@@ -271,7 +275,9 @@ export class SharedSeqlock {
   /** The sequence to give readRetry(), once no write is in progress (waits a bounded time). */
   readBegin(timeoutMs = 5000): number {
     const s = Atomics.load(this.w, this.i);
-    return (s & 1) === 0 ? s : this.waitEven(performance.now() + timeoutMs, timeoutMs, 'seqlock read');
+    if ((s & 1) === 0) return s;
+    clock.start();
+    return this.waitEven(timeoutMs, 'seqlock read');
   }
 
   /** True when a write began since readBegin() returned `seq`: what was read may be torn. */
@@ -303,8 +309,8 @@ export class SharedSeqlock {
     return Atomics.load(this.w, this.i);
   }
 
-  /** Spins, then parks in slices, until the sequence is even; returns it. */
-  private waitEven(deadline: number, timeoutMs: number, what: string): number {
+  /** Spins, then parks in slices, until the sequence is even; returns it (the caller started the clock). */
+  private waitEven(timeoutMs: number, what: string): number {
     const w = this.w;
     const i = this.i;
     for (let n = 0; n < RW_SPIN; n++) {
@@ -314,7 +320,7 @@ export class SharedSeqlock {
     for (;;) {
       const s = Atomics.load(w, i);
       if ((s & 1) === 0) return s;
-      const left = deadline - performance.now();
+      const left = clock.left(timeoutMs);
       if (left <= 0) throw new LockTimeoutError(what, timeoutMs);
       Atomics.add(w, i + 1, 1);
       Atomics.wait(w, i, s, Math.min(SLICE_MS, left));

@@ -1,5 +1,7 @@
 // Shared-memory locks under real contention: worker threads (test/fixtures/lock-worker.mjs) that
 // load the built package, on one SharedArrayBuffer. Word map: see the fixture.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LockTimeoutError, SharedMutex, SharedRwLock, SharedSeqlock } from '@zufs/zuf-core';
 import { describe, expect, it } from 'vitest';
@@ -267,6 +269,22 @@ describe('SharedSeqlock', () => {
     expect(timeoutOf(() => sl.readBegin(100))).toBeGreaterThanOrEqual(99);
     expect(timeoutOf(() => sl.writeBegin(100))).toBeLessThan(1000);
     expect(timeoutOf(() => sl.read(() => 0, 5, 50))).toBeLessThan(1000);
+  });
+});
+
+describe('lock waits in a process that is stopped and continued', () => {
+  it('count the time they waited, not the pause: a 2.5 s SIGSTOP does not time out 1 s waits', () => {
+    // A separate process (a SIGSTOP would stop these tests too): its main thread holds a mutex and
+    // a write hold, two workers wait for them, it stops itself, lets go 50 ms after SIGCONT.
+    const out = execFileSync(
+      process.execPath,
+      [fileURLToPath(new URL('./fixtures/stopped-lock.mjs', import.meta.url))],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    expect(JSON.parse(out.trim())).toEqual({ paused: true, mutex: 'acquired', rwlock: 'acquired' });
   });
 });
 

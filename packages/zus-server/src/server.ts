@@ -28,9 +28,9 @@ export interface ServerOptions {
   /** How long stop() lets running operations finish before it ends the threads. Default 2000 ms. */
   stopTimeoutMs?: number;
   /**
-   * How long a ZT waits for an app to copy a write's data (ZUFS_RW_APP_COPY), plus a grace of
-   * 100 ms, before it gives up (EIO for that write; the filesystem's lock is held meanwhile).
-   * Default 10 000 ms.
+   * How long a ZT waits for an app to copy a write's data (ZUFS_RW_APP_COPY) before it gives up
+   * (EIO for that write; the filesystem's lock is held meanwhile). Counted as time spent waiting:
+   * a process stopped and continued meanwhile (Ctrl-Z) keeps its write. Default 10 000 ms.
    */
   appCopyWaitMs?: number;
   /** Where server threads' warnings and errors go. Default: console.error. */

@@ -75,9 +75,6 @@ for (const op of [
 /** How long a ZT waits for an app to copy a write's data (ServerOptions.appCopyWaitMs). */
 export const DEFAULT_APP_COPY_WAIT_MS = 10_000;
 
-/** The grace after a wait for an app's copy runs out (Zt.waitForApp). */
-const APP_COPY_GRACE_MS = 100;
-
 /** A ZT's give-up on an app copy: the state moves from `from` to ABANDONED, unless the app moved it first. */
 function abandon(state: Int32Array, from: number): boolean {
   return Atomics.compareExchange(state, 0, from, APP_COPY_ABANDONED) === from;
@@ -224,19 +221,19 @@ export class Zt {
     const state = this.slot.appCopyState;
     Atomics.store(state, 0, APP_COPY_REQUESTED);
     this.slot.relay.appWakeup();
-    let r = this.waitForApp();
+    let r = this.slot.relay.fssWait(this.appCopyWaitMs);
     let result: AppCopyResult = APP_COPY_DONE;
     if (r !== RELAY_OK && abandon(state, APP_COPY_REQUESTED)) {
       this.log('warn', `ZT ${this.index}: an app did not copy its write in time: EIO`);
       result = APP_COPY_ABANDONED;
     } else {
-      if (r !== RELAY_OK) r = this.waitForApp(); // it began: a second wait
+      if (r !== RELAY_OK) r = this.slot.relay.fssWait(this.appCopyWaitMs); // it began: a second wait
       if (r !== RELAY_OK && abandon(state, APP_COPY_COPYING)) {
         this.log('warn', `ZT ${this.index}: an app began copying its write and went silent: EIO`);
         result = APP_COPY_COPYING;
       } else {
         // DONE and about to post, or posted: take the post. (A post with no copy begun is refused.)
-        if (r !== RELAY_OK) r = this.waitForApp();
+        if (r !== RELAY_OK) r = this.slot.relay.fssWait(this.appCopyWaitMs);
         const s = Atomics.compareExchange(state, 0, APP_COPY_REQUESTED, APP_COPY_ABANDONED);
         result =
           s === APP_COPY_DONE
@@ -248,17 +245,6 @@ export class Zt {
     }
     v.setUint32(IocIO.ret_flags, v.getUint32(IocIO.ret_flags, true) & ~ZUFS_RET_APP_COPY, true);
     return result;
-  }
-
-  /**
-   * One wait for the app's post in copyFromApp. A wait that runs out gets a short grace first: a
-   * process stopped (SIGSTOP, Ctrl-Z) past the wait and then continued wakes all its threads at
-   * once, and the app must get to take or finish its copy before the ZT gives up on it.
-   */
-  private waitForApp(): number {
-    const relay = this.slot.relay;
-    const r = relay.fssWait(this.appCopyWaitMs);
-    return r & RELAY_TIMEOUT ? relay.fssWait(APP_COPY_GRACE_MS) : r;
   }
 
   /** A thrown typed errno becomes that errno; anything else is EIO and a log line. */
