@@ -192,6 +192,31 @@ describe('writes the app copies into pmem', () => {
     expect(fs.statSync('/held').size).toBe(0);
   });
 
+  it('leave the change window while the app copies: stats from pmem go on meanwhile', () => {
+    fs.writeFileSync('/being-written', noise(4096, 12));
+    fs.writeFileSync('/other', noise(777, 13));
+    // Both names and inodes are known from here on.
+    expect(fs.statSync('/other').size).toBe(777);
+    expect(fs.statSync('/being-written').size).toBe(4096);
+    const data = noise(96 * 1024, 14);
+    const ch = dispatcherFor(root).acquire();
+    try {
+      rawAppCopyWrite(ch, fs.client.lookup(fs.mount.rootIi, 'being-written').ii, data.length);
+      expect(ch.call()).toBe(0);
+      // The ZT holds the filesystem's lock and waits for our copy: a stat that needed a dispatch
+      // would wait for that lock until the ZT gave up on us (1 s), and our copy would then fail.
+      const t0 = performance.now();
+      expect(fs.statSync('/other').size).toBe(777);
+      expect(fs.statSync('/being-written').size).toBe(4096);
+      expect(performance.now() - t0).toBeLessThan(500);
+      expect(ch.copyRuns(data, new Uint8Array(fs.descriptor.pmem!))).toBe(0);
+    } finally {
+      ch.release();
+    }
+    expect(fs.statSync('/being-written').size).toBe(data.length);
+    expect(Buffer.compare(fs.readFileSync('/being-written'), data)).toBe(0);
+  });
+
   it('a ZT gives up on an app that does not copy: EIO, the file as it was, the channel usable', () => {
     fs.writeFileSync('/slow', noise(5000, 3));
     const ii = fs.client.lookup(fs.mount.rootIi, 'slow').ii;

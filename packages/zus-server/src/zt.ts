@@ -220,6 +220,11 @@ export class Zt {
     v.setInt32(IocHdr.err, 0, true);
     const state = this.slot.appCopyState;
     Atomics.store(state, 0, APP_COPY_REQUESTED);
+    // A WRITE runs inside a change (handle): it leaves it while the app copies, so that other
+    // threads read zus_inodes from pmem meanwhile. Nothing is torn for them: the plugin changes
+    // nothing until we return, and the blocks the app fills are reachable by no block map (the
+    // change began with a bump, and GET_MULTY waits for the plugin's lock).
+    changeEnd(this.root.ctl);
     this.slot.relay.appWakeup();
     let r = this.slot.relay.fssWait(this.appCopyWaitMs);
     let result: AppCopyResult = APP_COPY_DONE;
@@ -243,6 +248,7 @@ export class Zt {
               : APP_COPY_COPYING;
       }
     }
+    changeBegin(this.root.ctl);
     v.setUint32(IocIO.ret_flags, v.getUint32(IocIO.ret_flags, true) & ~ZUFS_RET_APP_COPY, true);
     return result;
   }
