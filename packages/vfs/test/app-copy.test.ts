@@ -244,6 +244,24 @@ describe('writes the app copies into pmem', () => {
     expect(Buffer.compare(fs.readFileSync('/slow'), data)).toBe(0);
   });
 
+  it('an app thread that ends mid-copy costs other threads a wait, not an error', async () => {
+    fs.writeFileSync('/ends', noise(5000, 15));
+    const w = new Worker(new URL('./fixtures/copy-then-hang-worker.mjs', import.meta.url), {
+      workerData: { descriptor: fs.descriptor, root: server.root, path: '/ends', len: 200_000 },
+    });
+    const [taken] = await once(w, 'message');
+    expect(taken).toEqual({ mid: 0, took: true });
+    await w.terminate();
+    // Another thread's write needs the lock the dead copy holds: it waits for the ZT to give up
+    // (two waits of 1 s here), not past its own lock timeout (10 s), and succeeds.
+    const t0 = performance.now();
+    const data = noise(70_000, 16);
+    fs.writeFileSync('/innocent', data);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(Buffer.compare(fs.readFileSync('/innocent'), data)).toBe(0);
+    expect(fs.statSync('/ends').size).toBe(5000);
+  });
+
   it('survive a stopped and continued process: a ZT waits by the time it waited, not by the pause', () => {
     // A separate process (a SIGSTOP would stop these tests too), with appCopyWaitMs 1200: stopped
     // for 2.5 s while its ZT waits for the copy, it copies 50 ms after SIGCONT. By the wall clock

@@ -30,7 +30,9 @@ export interface ServerOptions {
   /**
    * How long a ZT waits for an app to copy a write's data (ZUFS_RW_APP_COPY) before it gives up
    * (EIO for that write; the filesystem's lock is held meanwhile). Counted as time spent waiting:
-   * a process stopped and continued meanwhile (Ctrl-Z) keeps its write. Default 10 000 ms.
+   * a process stopped and continued meanwhile (Ctrl-Z) keeps its write. An app thread that ended
+   * mid-copy holds the lock up to twice this: keep that below the filesystem's lock timeout.
+   * Default 2000 ms.
    */
   appCopyWaitMs?: number;
   /** Where server threads' warnings and errors go. Default: console.error. */

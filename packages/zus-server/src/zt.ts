@@ -73,7 +73,12 @@ for (const op of [
   READS_ONLY[op] = 1;
 
 /** How long a ZT waits for an app to copy a write's data (ServerOptions.appCopyWaitMs). */
-export const DEFAULT_APP_COPY_WAIT_MS = 10_000;
+/**
+ * A ZT's wait for an app's copy, twice at most (before it begins, while it copies). The filesystem's
+ * lock is held meanwhile: an app thread that ended mid-copy must cost other threads less than their
+ * own lock timeouts (pmemfs: 10 s), and a live app is back within microseconds.
+ */
+export const DEFAULT_APP_COPY_WAIT_MS = 2_000;
 
 /** A ZT's give-up on an app copy: the state moves from `from` to ABANDONED, unless the app moved it first. */
 function abandon(state: Int32Array, from: number): boolean {
