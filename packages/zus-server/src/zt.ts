@@ -38,9 +38,11 @@ import {
   ZUFS_OP_READDIR,
   ZUFS_OP_SHOW_OPTIONS,
   ZUFS_OP_STATFS,
+  ZUFS_OP_WRITE,
   ZUFS_OP_XATTR_GET,
   ZUFS_OP_XATTR_LIST,
   ZUFS_RET_APP_COPY,
+  ZUFS_RW_APP_COPY,
   ZUFS_RW_WRITE,
   type ZufRoot,
 } from '@zufs/zuf-core';
@@ -72,11 +74,11 @@ for (const op of [
 ])
   READS_ONLY[op] = 1;
 
-/** How long a ZT waits for an app to copy a write's data (ServerOptions.appCopyWaitMs). */
 /**
- * A ZT's wait for an app's copy, twice at most (before it begins, while it copies). The filesystem's
- * lock is held meanwhile: an app thread that ended mid-copy must cost other threads less than their
- * own lock timeouts (pmemfs: 10 s), and a live app is back within microseconds.
+ * How long a ZT waits for an app to copy a write's data (ServerOptions.appCopyWaitMs), twice at
+ * most (before it begins, while it copies). The filesystem's lock is held meanwhile: an app thread
+ * that ended mid-copy must cost other threads less than their own lock timeouts (pmemfs: 10 s),
+ * and a live app is back within microseconds.
  */
 export const DEFAULT_APP_COPY_WAIT_MS = 2_000;
 
@@ -218,7 +220,15 @@ export class Zt {
   private copyFromApp(runs: Float64Array, n: number): AppCopyResult {
     const v = this.slot.op;
     const wv = this.slot.windowView;
-    if (this.index < 0 || n * APP_COPY_RUN_BYTES > wv.byteLength) return APP_COPY_ABANDONED; // not asked
+    // Not asked: an inline ZT (the app is this thread), too many runs, or not a WRITE the app
+    // copies (only such a WRITE may leave the change window below).
+    if (
+      this.index < 0 ||
+      n * APP_COPY_RUN_BYTES > wv.byteLength ||
+      v.getUint16(IocHdr.operation, true) !== ZUFS_OP_WRITE ||
+      !(v.getUint32(IocIO.rw, true) & ZUFS_RW_APP_COPY)
+    )
+      return APP_COPY_ABANDONED;
     for (let i = 0; i < n * 3; i++) wv.setFloat64(i * 8, runs[i], true);
     setU64(v, IocIO.last_pos, n);
     v.setUint32(IocIO.ret_flags, v.getUint32(IocIO.ret_flags, true) | ZUFS_RET_APP_COPY, true);
