@@ -218,7 +218,7 @@ describe('writeByApp (the app copies the data into pmem itself)', () => {
       const h = fs1.newInode(R, 'h', { mode: REG });
       fs1.write(h, 0, pattern(3 * B, 4)); // the write goes over two old blocks and two new ones
       const free0 = fs1.statfs().bfree;
-      let reached: number[] = [];
+      const reached: number[] = [];
       const wentSilent = (runs: Float64Array, n: number) => {
         for (let i = 0; i < n; i++) {
           const at = runs[3 * i];
@@ -254,7 +254,6 @@ describe('writeByApp (the app copies the data into pmem itself)', () => {
       expect(fs2.check()).toEqual([]);
       expect(fs2.statfs().bfree).toBe(free0 + 2);
       fs2.close();
-      reached = [];
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

@@ -241,31 +241,33 @@ export class Zt {
     // change began with a bump, and GET_MULTY waits for the plugin's lock).
     changeEnd(this.root.ctl);
     this.slot.relay.appWakeup();
-    let r = this.slot.relay.fssWait(this.appCopyWaitMs);
-    let result: AppCopyResult = APP_COPY_DONE;
-    if (r !== RELAY_OK && abandon(state, APP_COPY_REQUESTED)) {
-      this.log('warn', `ZT ${this.index}: an app did not copy its write in time: EIO`);
-      result = APP_COPY_ABANDONED;
-    } else {
-      if (r !== RELAY_OK) r = this.slot.relay.fssWait(this.appCopyWaitMs); // it began: a second wait
-      if (r !== RELAY_OK && abandon(state, APP_COPY_COPYING)) {
-        this.log('warn', `ZT ${this.index}: an app began copying its write and went silent: EIO`);
-        result = APP_COPY_COPYING;
-      } else {
-        // DONE and about to post, or posted: take the post. (A post with no copy begun is refused.)
-        if (r !== RELAY_OK) r = this.slot.relay.fssWait(this.appCopyWaitMs);
-        const s = Atomics.compareExchange(state, 0, APP_COPY_REQUESTED, APP_COPY_ABANDONED);
-        result =
-          s === APP_COPY_DONE
-            ? APP_COPY_DONE
-            : s === APP_COPY_REQUESTED
-              ? APP_COPY_ABANDONED
-              : APP_COPY_COPYING;
-      }
-    }
+    const result = this.awaitCopy(state);
     changeBegin(this.root.ctl);
     v.setUint32(IocIO.ret_flags, v.getUint32(IocIO.ret_flags, true) & ~ZUFS_RET_APP_COPY, true);
     return result;
+  }
+
+  /** copyFromApp's waits for the app's post, and the CASes that settle who gives up. */
+  private awaitCopy(state: Int32Array): AppCopyResult {
+    const relay = this.slot.relay;
+    let r = relay.fssWait(this.appCopyWaitMs);
+    if (r !== RELAY_OK && abandon(state, APP_COPY_REQUESTED)) {
+      this.log('warn', `ZT ${this.index}: an app did not copy its write in time: EIO`);
+      return APP_COPY_ABANDONED;
+    }
+    if (r !== RELAY_OK) r = relay.fssWait(this.appCopyWaitMs); // it began: a second wait
+    if (r !== RELAY_OK && abandon(state, APP_COPY_COPYING)) {
+      this.log('warn', `ZT ${this.index}: an app began copying its write and went silent: EIO`);
+      return APP_COPY_COPYING;
+    }
+    // DONE and about to post, or posted: take the post. (A post with no copy begun is refused.)
+    if (r !== RELAY_OK) relay.fssWait(this.appCopyWaitMs);
+    const s = Atomics.compareExchange(state, 0, APP_COPY_REQUESTED, APP_COPY_ABANDONED);
+    return s === APP_COPY_DONE
+      ? APP_COPY_DONE
+      : s === APP_COPY_REQUESTED
+        ? APP_COPY_ABANDONED
+        : APP_COPY_COPYING;
   }
 
   /** A thrown typed errno becomes that errno; anything else is EIO and a log line. */
