@@ -13,6 +13,7 @@ import {
   STATX_UID,
 } from '@zufs/zuf-core';
 import { type InodeAttr, type InodeClient, type LookupResult, newAttr } from '../inode/client.js';
+import { copyFile, cp } from './copy.js';
 import { errnoFrom, fail, invalidArgType, invalidArgValue, systemError, uvError, wrap } from './errors.js';
 import { checkFd, type FdTable, type OpenFile, parseFlags } from './fds.js';
 import {
@@ -28,6 +29,7 @@ import {
   W_OK,
   X_OK,
 } from './paths.js';
+import { chmodBits, isOwner, mayChown, mayHardlink, mayModify } from './permissions.js';
 import { type BigIntStats, Dirent, dtToMode, makeStats, type Stats } from './stats.js';
 import {
   accessMode,
@@ -45,6 +47,7 @@ import {
   validateWriteRange,
   writePosition,
 } from './validate.js';
+import { xattrGet, xattrList, xattrRemove, xattrSet } from './xattrs.js';
 
 const {
   O_ACCMODE = 3,
@@ -60,7 +63,6 @@ const {
 } = constants as typeof constants & { O_ACCMODE?: number };
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
 
 /** What every face of one mount shares. */
 export interface Volume {
@@ -94,21 +96,6 @@ function toBytes(data: unknown, encoding?: unknown, name = 'data'): Uint8Array {
   throw invalidArgType(name, 'of type string or an instance of Buffer, TypedArray, or DataView', data);
 }
 
-/** How an xattr call names its inode: a path followed, a path not followed, an fd. */
-type XattrOn = 'path' | 'link' | 'fd';
-const XATTR_SYSCALLS: Record<XattrOn, { get: string; set: string; list: string; remove: string }> = {
-  path: { get: 'getxattr', set: 'setxattr', list: 'listxattr', remove: 'removexattr' },
-  link: { get: 'lgetxattr', set: 'lsetxattr', list: 'llistxattr', remove: 'lremovexattr' },
-  fd: { get: 'fgetxattr', set: 'fsetxattr', list: 'flistxattr', remove: 'fremovexattr' },
-};
-const XATTR_CREATE = 1;
-const XATTR_REPLACE = 2;
-
-function xattrName(name: unknown): string {
-  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
-  return name;
-}
-
 export class ZufsSync {
   readonly r: Resolver;
   readonly c: InodeClient;
@@ -129,41 +116,6 @@ export class ZufsSync {
 
   private umask(): number {
     return this.cred.umask ?? this.vol.umask;
-  }
-
-  private isOwner(a: InodeAttr): boolean {
-    return this.cred.uid === 0 || this.cred.uid === a.uid;
-  }
-
-  /**
-   * Linux's protected_hardlinks (on in Debian and most distributions): one who does not own a file
-   * may link to it only if it is a regular file they can read and write, neither setuid nor
-   * setgid-executable.
-   */
-  private mayHardlink(a: InodeAttr): boolean {
-    if (this.isOwner(a)) return true;
-    if ((a.mode & S_IFMT) !== S_IFREG || a.mode & 0o4000) return false;
-    if ((a.mode & 0o2010) === 0o2010) return false;
-    return permits(a, this.cred, R_OK | W_OK);
-  }
-
-  /** Write and search on `dir` to add or remove `entry` (and the sticky-dir rule for removing). */
-  private mayModify(
-    dir: Node,
-    entry: LookupResult | null,
-    syscall: string,
-    path: string,
-    dest?: string,
-  ): void {
-    if (!permits(dir.attr, this.cred, W_OK | X_OK)) fail('EACCES', syscall, path, dest);
-    if (
-      entry &&
-      dir.attr.mode & 0o1000 &&
-      this.cred.uid !== 0 &&
-      this.cred.uid !== dir.attr.uid &&
-      this.cred.uid !== entry.attr.uid
-    )
-      fail('EPERM', syscall, path, dest);
   }
 
   /** The last close of `f`'s inode (in this thread, or in all with shared counts): free it if it is unlinked. */
@@ -245,9 +197,8 @@ export class ZufsSync {
 
   /** chmod of `n`; `m` as parseFileMode gave it. */
   private chmodNode(n: Node, m: number, syscall: string, path?: string): void {
-    if (!this.isOwner(n.attr)) fail('EPERM', syscall, path);
-    let bits = m & 0o7777;
-    if (this.cred.uid !== 0 && n.attr.gid !== this.cred.gid) bits &= ~0o2000;
+    if (!isOwner(this.cred, n.attr)) fail('EPERM', syscall, path);
+    const bits = chmodBits(this.cred, n.attr, m);
     wrap(
       () =>
         this.c.setattr(n.ii, STATX_MODE | STATX_CTIME, {
@@ -283,13 +234,7 @@ export class ZufsSync {
     const a = n.attr;
     const u = uid === -1 ? a.uid : uid;
     const g = gid === -1 ? a.gid : gid;
-    // Linux's chown_ok/chgrp_ok: only what is asked for (not -1) is checked. The owner may give
-    // the uid it has and a group it is in; anyone may chown(-1, -1) (it only stamps ctime).
-    const owner = this.cred.uid === a.uid;
-    if (this.cred.uid !== 0) {
-      if (uid !== -1 && !(owner && u === a.uid)) fail('EPERM', syscall, path);
-      if (gid !== -1 && !(owner && (g === a.gid || g === this.cred.gid))) fail('EPERM', syscall, path);
-    }
+    mayChown(this.cred, a, uid, gid, syscall, path);
     let mode = a.mode;
     if ((mode & S_IFMT) === S_IFREG && (uid !== -1 || gid !== -1)) {
       mode &= ~0o4000;
@@ -332,7 +277,7 @@ export class ZufsSync {
 
   /** utimes of `n`, times in ns (timeNs). */
   private utimesNode(n: Node, a: number, m: number, syscall: string, path?: string): void {
-    if (!this.isOwner(n.attr)) fail('EPERM', syscall, path);
+    if (!isOwner(this.cred, n.attr)) fail('EPERM', syscall, path);
     wrap(
       () =>
         this.c.setattr(n.ii, STATX_ATIME | STATX_MTIME | STATX_CTIME, {
@@ -381,104 +326,43 @@ export class ZufsSync {
     return out;
   }
 
-  // ~~~ extended attributes (a zufs extension: node:fs has none) ~~~
-  // Named after the syscalls: getxattr follows a final symlink, lgetxattr does not, fgetxattr takes
-  // an fd. Permissions as Linux for user.*: read to get or list, write to set or remove, and only on
-  // regular files and directories; trusted.* and security.* writes need root.
-
-  private xattrTarget(how: XattrOn, target: unknown, syscall: string): { n: Node; path?: string } {
-    if (how === 'fd') {
-      const f = this.fds.get(target, syscall);
-      return { n: { ii: f.ii, attr: wrap(() => this.c.getattr(f.ii), syscall) } };
-    }
-    const path = toPath(target);
-    return { n: this.r.resolve(path, how === 'path', syscall), path };
-  }
-
-  private xattrGet(how: XattrOn, target: unknown, name: unknown, o?: unknown): Buffer | string {
-    const sys = XATTR_SYSCALLS[how].get;
-    const nm = xattrName(name);
-    const { n, path } = this.xattrTarget(how, target, sys);
-    if (!permits(n.attr, this.cred, R_OK)) fail('EACCES', sys, path);
-    const v = Buffer.from(wrap(() => this.c.getxattr(n.ii, nm), sys, path));
-    const enc = typeof o === 'string' ? o : (o as { encoding?: BufferEncoding } | undefined)?.encoding;
-    return enc && enc !== 'buffer' ? v.toString(enc as BufferEncoding) : v;
-  }
-
-  private xattrSet(how: XattrOn, target: unknown, name: unknown, value: unknown, o?: unknown): void {
-    const sys = XATTR_SYSCALLS[how].set;
-    const nm = xattrName(name);
-    const data = typeof value === 'string' ? Buffer.from(value) : value;
-    if (!(data instanceof Uint8Array))
-      throw invalidArgType('value', 'of type string or an instance of Buffer', value);
-    const flag = (o as { flag?: unknown } | undefined)?.flag;
-    if (flag !== undefined && flag !== 'create' && flag !== 'replace')
-      throw invalidArgValue('options.flag', flag, "must be 'create' or 'replace'");
-    const { n, path } = this.xattrTarget(how, target, sys);
-    this.mayWriteXattr(n, nm, sys, path);
-    const flags = flag === 'create' ? XATTR_CREATE : flag === 'replace' ? XATTR_REPLACE : 0;
-    wrap(() => this.c.setxattr(n.ii, nm, data, flags), sys, path);
-  }
-
-  private xattrList(how: XattrOn, target: unknown): string[] {
-    const sys = XATTR_SYSCALLS[how].list;
-    const { n, path } = this.xattrTarget(how, target, sys);
-    const names = wrap(() => this.c.listxattr(n.ii), sys, path);
-    // trusted.* is listed to root only, as Linux.
-    return this.cred.uid === 0 ? names : names.filter((x) => !x.startsWith('trusted.'));
-  }
-
-  private xattrRemove(how: XattrOn, target: unknown, name: unknown): void {
-    const sys = XATTR_SYSCALLS[how].remove;
-    const nm = xattrName(name);
-    const { n, path } = this.xattrTarget(how, target, sys);
-    this.mayWriteXattr(n, nm, sys, path);
-    wrap(() => this.c.removexattr(n.ii, nm), sys, path);
-  }
-
-  private mayWriteXattr(n: Node, name: string, sys: string, path?: string): void {
-    if (name.startsWith('user.')) {
-      const t = n.attr.mode & S_IFMT;
-      if (t !== S_IFREG && t !== S_IFDIR) fail('EPERM', sys, path);
-      if (!permits(n.attr, this.cred, W_OK)) fail('EACCES', sys, path);
-    } else if (this.cred.uid !== 0) fail('EPERM', sys, path);
-  }
+  // ~~~ extended attributes (a zufs extension: node:fs has none; xattrs.ts) ~~~
 
   getxattrSync(path: unknown, name: unknown, o?: unknown): Buffer | string {
-    return this.xattrGet('path', path, name, o);
+    return xattrGet(this, 'path', path, name, o);
   }
   lgetxattrSync(path: unknown, name: unknown, o?: unknown): Buffer | string {
-    return this.xattrGet('link', path, name, o);
+    return xattrGet(this, 'link', path, name, o);
   }
   fgetxattrSync(fd: unknown, name: unknown, o?: unknown): Buffer | string {
-    return this.xattrGet('fd', fd, name, o);
+    return xattrGet(this, 'fd', fd, name, o);
   }
   setxattrSync(path: unknown, name: unknown, value: unknown, o?: unknown): void {
-    this.xattrSet('path', path, name, value, o);
+    xattrSet(this, 'path', path, name, value, o);
   }
   lsetxattrSync(path: unknown, name: unknown, value: unknown, o?: unknown): void {
-    this.xattrSet('link', path, name, value, o);
+    xattrSet(this, 'link', path, name, value, o);
   }
   fsetxattrSync(fd: unknown, name: unknown, value: unknown, o?: unknown): void {
-    this.xattrSet('fd', fd, name, value, o);
+    xattrSet(this, 'fd', fd, name, value, o);
   }
   listxattrSync(path: unknown): string[] {
-    return this.xattrList('path', path);
+    return xattrList(this, 'path', path);
   }
   llistxattrSync(path: unknown): string[] {
-    return this.xattrList('link', path);
+    return xattrList(this, 'link', path);
   }
   flistxattrSync(fd: unknown): string[] {
-    return this.xattrList('fd', fd);
+    return xattrList(this, 'fd', fd);
   }
   removexattrSync(path: unknown, name: unknown): void {
-    this.xattrRemove('path', path, name);
+    xattrRemove(this, 'path', path, name);
   }
   lremovexattrSync(path: unknown, name: unknown): void {
-    this.xattrRemove('link', path, name);
+    xattrRemove(this, 'link', path, name);
   }
   fremovexattrSync(fd: unknown, name: unknown): void {
-    this.xattrRemove('fd', fd, name);
+    xattrRemove(this, 'fd', fd, name);
   }
 
   // ~~~ file descriptors ~~~
@@ -817,30 +701,7 @@ export class ZufsSync {
   }
 
   copyFileSync(src: unknown, dest: unknown, mode?: unknown): void {
-    const s = toPath(src, 'src');
-    const d = toPath(dest, 'dest');
-    const excl = (accessMode(mode) & constants.COPYFILE_EXCL) !== 0;
-    let data: Buffer;
-    let srcMode: number;
-    try {
-      const n = this.r.resolve(s, true, 'copyfile');
-      if (isDirMode(n.attr.mode)) fail('EISDIR', 'copyfile');
-      srcMode = n.attr.mode & 0o7777;
-      data = this.readFileSync(s) as Buffer;
-    } catch (e) {
-      throw uvError(-(e as { errno: number }).errno, 'copyfile', s, d);
-    }
-    try {
-      const fd = this.openSync(d, excl ? 'wx' : 'w', srcMode);
-      try {
-        this.writeSync(fd, data);
-      } finally {
-        this.closeSync(fd);
-      }
-    } catch (e) {
-      if ((e as { errno?: unknown }).errno === undefined) throw e;
-      throw uvError(-(e as { errno: number }).errno, 'copyfile', s, d);
-    }
+    copyFile(this, src, dest, mode);
   }
 
   // ~~~ names ~~~
@@ -910,7 +771,7 @@ export class ZufsSync {
   private createNew(par: Parent, p: string, syscall: string, make: () => LookupResult): LookupResult {
     let r: LookupResult;
     try {
-      this.mayModify(par.dir, null, syscall, p);
+      mayModify(this.cred, par.dir, null, syscall, p);
       r = make();
     } catch (e) {
       const n = (e as { errno?: number }).errno;
@@ -947,7 +808,7 @@ export class ZufsSync {
   }
 
   /** Every entry of directory `n` as [name, S_IFMT type]. */
-  private entries(n: Node): [string, number][] {
+  entries(n: Node): [string, number][] {
     const out: [string, number][] = [];
     this.c.readdir(n.ii, 0, (name, _ino, type) => {
       out.push([name, dtToMode(type)]);
@@ -1020,7 +881,7 @@ export class ZufsSync {
     if (!e) fail('ENOENT', 'unlink', p);
     if (isDirMode(e.attr.mode)) fail('EISDIR', 'unlink', p);
     if (par.trailingSlash) fail('ENOTDIR', 'unlink', p);
-    this.mayModify(par.dir, e, 'unlink', p);
+    mayModify(this.cred, par.dir, e, 'unlink', p);
     this.r.ownChangeStart();
     wrap(() => this.c.unlink(par.dir.ii, par.name, e), 'unlink', p);
     this.ownRemoval(p);
@@ -1046,7 +907,7 @@ export class ZufsSync {
     const e = par.entry;
     if (!e) fail('ENOENT', 'rmdir', p);
     if (!isDirMode(e.attr.mode)) fail('ENOTDIR', 'rmdir', p);
-    this.mayModify(par.dir, e, 'rmdir', p);
+    mayModify(this.cred, par.dir, e, 'rmdir', p);
     // ENOTEMPTY is the filesystem's (REMOVE_DENTRY of a directory with entries): no READDIR here.
     this.r.ownChangeStart();
     wrap(() => this.c.rmdir(par.dir.ii, par.name, e), 'rmdir', p);
@@ -1145,8 +1006,8 @@ export class ZufsSync {
       const dd = this.r.realpath(n.replace(/\/+$/, '').replace(/[^/]*$/, '') || '/', 'rename');
       if (dd === so || dd.startsWith(`${so}/`)) fail('EINVAL', 'rename', o, n);
     }
-    this.mayModify(src.dir, s, 'rename', o, n);
-    this.mayModify(dst.dir, d, 'rename', o, n);
+    mayModify(this.cred, src.dir, s, 'rename', o, n);
+    mayModify(this.cred, dst.dir, d, 'rename', o, n);
     // The filesystem stamps the moved inode's ctime (as Linux filesystems do in their rename).
     this.r.ownChangeStart();
     try {
@@ -1204,7 +1065,7 @@ export class ZufsSync {
     }
     if (par.entry) fail('EEXIST', 'link', o, n);
     if (isDirMode(src.attr.mode)) fail('EPERM', 'link', o, n);
-    if (!this.mayHardlink(src.attr)) fail('EPERM', 'link', o, n);
+    if (!mayHardlink(this.cred, src.attr)) fail('EPERM', 'link', o, n);
     if (!permits(par.dir.attr, this.cred, W_OK | X_OK)) fail('EACCES', 'link', o, n);
     wrap(() => this.c.link(src.ii, par.dir.ii, par.name), 'link', o, n);
   }
@@ -1227,115 +1088,8 @@ export class ZufsSync {
   // ~~~ trees ~~~
 
   cpSync(src: unknown, dest: unknown, o?: unknown): void {
-    const op = opts(o, { force: true });
-    this.cpEntry(toPath(src, 'src'), toPath(dest, 'dest'), op, true);
+    cp(this, toPath(src, 'src'), toPath(dest, 'dest'), opts(o, { force: true }));
   }
-
-  /** cpSync of `s` to `d`; `top`: the call's own paths, not an entry below them. */
-  private cpEntry(s: string, d: string, op: Opts, top: boolean): void {
-    // Node's checkPathsSync, for the top and for every entry below: the filter, then the two stats.
-    if (typeof op.filter === 'function') {
-      const keep = op.filter(s, d);
-      if (keep instanceof Promise) {
-        const e = new TypeError(
-          'Expected boolean to be returned from the "filter" function but got an instance of Promise.',
-        );
-        throw Object.assign(e, { code: 'ERR_INVALID_RETURN_VALUE' });
-      }
-      if (!keep) return;
-    }
-    const follow = !op.verbatimSymlinks && op.dereference === true;
-    const st = this.r.resolve(s, follow, 'lstat');
-    let dst: Node | null = null;
-    try {
-      dst = this.r.resolve(d, follow, 'lstat');
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'ENOENT') throw e;
-    }
-    if (dst) {
-      if (dst.ii === st.ii) throw cpError('ERR_FS_CP_EINVAL', 'src and dest cannot be the same', d);
-      if (isDirMode(st.attr.mode) && !isDirMode(dst.attr.mode))
-        throw cpError(
-          'ERR_FS_CP_DIR_TO_NON_DIR',
-          `cannot overwrite non-directory ${d} with directory ${s}`,
-          d,
-        );
-      if (!isDirMode(st.attr.mode) && isDirMode(dst.attr.mode))
-        throw cpError(
-          'ERR_FS_CP_NON_DIR_TO_DIR',
-          `cannot overwrite directory ${d} with non-directory ${s}`,
-          d,
-        );
-    }
-    if (isDirMode(st.attr.mode)) {
-      const rs = this.r.realpath(s, 'lstat');
-      let rd = d.startsWith('/') ? d : `/${d}`;
-      try {
-        rd = this.r.realpath(d, 'lstat');
-      } catch {
-        // not there yet
-      }
-      if (rd === rs || rd.startsWith(`${rs}/`))
-        throw cpError('ERR_FS_CP_EINVAL', `cannot copy ${s} to a subdirectory of self ${d}`, d);
-    }
-    // Node's checkParentDir: the destination's missing parents are made (before anything else fails).
-    if (top) {
-      const parent = posix.dirname(d);
-      if (!this.existsSync(parent)) this.mkdirSync(parent, { recursive: true });
-    }
-    if (isDirMode(st.attr.mode)) {
-      if (!op.recursive) throw cpError('ERR_FS_EISDIR', `${s} is a directory (not copied)`, s);
-      if (!dst) this.mkdirSync(d, { mode: st.attr.mode & 0o7777 });
-      for (const [name] of this.entries(st)) this.cpEntry(`${s}/${name}`, `${d}/${name}`, op, false);
-      return;
-    }
-    if (isLinkMode(st.attr.mode)) {
-      let t = this.c.readlink(st.ii);
-      if (!op.verbatimSymlinks && !t.startsWith('/')) t = posix.resolve('/', posix.dirname(s), t);
-      // As Node's onLink: a link replaces only a link (anything else there: symlink's EEXIST), and
-      // not when one would end up inside the other.
-      const old = dst && isLinkMode(dst.attr.mode) ? this.c.readlink(dst.ii) : null;
-      if (old !== null) {
-        const to = old.startsWith('/') ? old : posix.resolve('/', posix.dirname(d), old);
-        const within = (a: string, b: string) =>
-          `${posix.resolve('/', b)}/`.startsWith(`${posix.resolve('/', a)}/`);
-        if (within(t, to))
-          throw cpError('ERR_FS_CP_EINVAL', `cannot copy ${t} to a subdirectory of self ${to}`, d);
-        const target = this.statAttr(d); // the destination link's target, as Node's statSync(dest)
-        if (target && isDirMode(target.mode) && within(to, t))
-          throw cpError('ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY', `cannot overwrite ${to} with ${t}`, d);
-        this.unlinkSync(d);
-      }
-      this.symlinkSync(t, d);
-      return;
-    }
-    if (dst) {
-      if (!op.force) {
-        if (op.errorOnExist) throw cpError('ERR_FS_CP_EEXIST', `${d} already exists`, d);
-        return;
-      }
-      // As Node's mayCopyFile: the old name goes first (a symlink there is replaced, not followed).
-      this.unlinkSync(d);
-    }
-    this.copyFileSync(s, d);
-    if (op.preserveTimestamps) this.utimesSync(d, st.attr.atimeNs / 1e9, st.attr.mtimeNs / 1e9);
-  }
-}
-
-/** cp's SystemErrors, by code: title, libuv code and errno (cp's EISDIR says EINVAL's 22, as Node's). */
-const CP_ERRORS: Record<string, [string, string, number]> = {
-  ERR_FS_CP_EINVAL: ['Invalid src or dest', 'EINVAL', 22],
-  ERR_FS_CP_DIR_TO_NON_DIR: ['Cannot overwrite non-directory with directory', 'EISDIR', 21],
-  ERR_FS_CP_NON_DIR_TO_DIR: ['Cannot overwrite directory with non-directory', 'ENOTDIR', 20],
-  ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY: ['Cannot overwrite symlink in subdirectory of self', 'EINVAL', 22],
-  ERR_FS_CP_EEXIST: ['Target already exists', 'EEXIST', 17],
-  ERR_FS_EISDIR: ['Path is a directory', 'EISDIR', 22],
-};
-
-/** Node's SystemError `code` of cp, on `path`. */
-function cpError(code: string, detail: string, path: string): Error {
-  const [title, uv, errno] = CP_ERRORS[code];
-  return systemError(code, title, uv, detail, 'cp', path, errno);
 }
 
 function errnoFrom2(err: unknown): number {

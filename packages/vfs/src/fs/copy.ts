@@ -1,0 +1,138 @@
+/**
+ * Copies: copyFile (one file's bytes and mode) and cp (trees, as Node's cpSync), on the face's own
+ * methods, so every check and error is the one that method gives.
+ */
+import { constants } from 'node:fs';
+import { posix } from 'node:path';
+import { fail, systemError, uvError } from './errors.js';
+import { isDirMode, isLinkMode, type Node, toPath } from './paths.js';
+import type { ZufsSync } from './sync.js';
+import { accessMode } from './validate.js';
+
+type Opts = Record<string, unknown>;
+
+/** copyFileSync: `src`'s bytes and mode to `dest` (COPYFILE_EXCL: `dest` must not exist). */
+export function copyFile(z: ZufsSync, src: unknown, dest: unknown, mode?: unknown): void {
+  const s = toPath(src, 'src');
+  const d = toPath(dest, 'dest');
+  const excl = (accessMode(mode) & constants.COPYFILE_EXCL) !== 0;
+  let data: Buffer;
+  let srcMode: number;
+  try {
+    const n = z.r.resolve(s, true, 'copyfile');
+    if (isDirMode(n.attr.mode)) fail('EISDIR', 'copyfile');
+    srcMode = n.attr.mode & 0o7777;
+    data = z.readFileSync(s) as Buffer;
+  } catch (e) {
+    throw uvError(-(e as { errno: number }).errno, 'copyfile', s, d);
+  }
+  try {
+    const fd = z.openSync(d, excl ? 'wx' : 'w', srcMode);
+    try {
+      z.writeSync(fd, data);
+    } finally {
+      z.closeSync(fd);
+    }
+  } catch (e) {
+    if ((e as { errno?: unknown }).errno === undefined) throw e;
+    throw uvError(-(e as { errno: number }).errno, 'copyfile', s, d);
+  }
+}
+
+/** cpSync of `s` to `d` (options `op`); `top`: the call's own paths, not an entry below them. */
+export function cp(z: ZufsSync, s: string, d: string, op: Opts, top = true): void {
+  // Node's checkPathsSync, for the top and for every entry below: the filter, then the two stats.
+  if (typeof op.filter === 'function') {
+    const keep = op.filter(s, d);
+    if (keep instanceof Promise) {
+      const e = new TypeError(
+        'Expected boolean to be returned from the "filter" function but got an instance of Promise.',
+      );
+      throw Object.assign(e, { code: 'ERR_INVALID_RETURN_VALUE' });
+    }
+    if (!keep) return;
+  }
+  const follow = !op.verbatimSymlinks && op.dereference === true;
+  const st = z.r.resolve(s, follow, 'lstat');
+  let dst: Node | null = null;
+  try {
+    dst = z.r.resolve(d, follow, 'lstat');
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT') throw e;
+  }
+  if (dst) {
+    if (dst.ii === st.ii) throw cpError('ERR_FS_CP_EINVAL', 'src and dest cannot be the same', d);
+    if (isDirMode(st.attr.mode) && !isDirMode(dst.attr.mode))
+      throw cpError('ERR_FS_CP_DIR_TO_NON_DIR', `cannot overwrite non-directory ${d} with directory ${s}`, d);
+    if (!isDirMode(st.attr.mode) && isDirMode(dst.attr.mode))
+      throw cpError('ERR_FS_CP_NON_DIR_TO_DIR', `cannot overwrite directory ${d} with non-directory ${s}`, d);
+  }
+  if (isDirMode(st.attr.mode)) {
+    const rs = z.r.realpath(s, 'lstat');
+    let rd = d.startsWith('/') ? d : `/${d}`;
+    try {
+      rd = z.r.realpath(d, 'lstat');
+    } catch {
+      // not there yet
+    }
+    if (rd === rs || rd.startsWith(`${rs}/`))
+      throw cpError('ERR_FS_CP_EINVAL', `cannot copy ${s} to a subdirectory of self ${d}`, d);
+  }
+  // Node's checkParentDir: the destination's missing parents are made (before anything else fails).
+  if (top) {
+    const parent = posix.dirname(d);
+    if (!z.existsSync(parent)) z.mkdirSync(parent, { recursive: true });
+  }
+  if (isDirMode(st.attr.mode)) {
+    if (!op.recursive) throw cpError('ERR_FS_EISDIR', `${s} is a directory (not copied)`, s);
+    if (!dst) z.mkdirSync(d, { mode: st.attr.mode & 0o7777 });
+    for (const [name] of z.entries(st)) cp(z, `${s}/${name}`, `${d}/${name}`, op, false);
+    return;
+  }
+  if (isLinkMode(st.attr.mode)) {
+    let t = z.c.readlink(st.ii);
+    if (!op.verbatimSymlinks && !t.startsWith('/')) t = posix.resolve('/', posix.dirname(s), t);
+    // As Node's onLink: a link replaces only a link (anything else there: symlink's EEXIST), and
+    // not when one would end up inside the other.
+    const old = dst && isLinkMode(dst.attr.mode) ? z.c.readlink(dst.ii) : null;
+    if (old !== null) {
+      const to = old.startsWith('/') ? old : posix.resolve('/', posix.dirname(d), old);
+      const within = (a: string, b: string) =>
+        `${posix.resolve('/', b)}/`.startsWith(`${posix.resolve('/', a)}/`);
+      if (within(t, to))
+        throw cpError('ERR_FS_CP_EINVAL', `cannot copy ${t} to a subdirectory of self ${to}`, d);
+      const target = z.statAttr(d); // the destination link's target, as Node's statSync(dest)
+      if (target && isDirMode(target.mode) && within(to, t))
+        throw cpError('ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY', `cannot overwrite ${to} with ${t}`, d);
+      z.unlinkSync(d);
+    }
+    z.symlinkSync(t, d);
+    return;
+  }
+  if (dst) {
+    if (!op.force) {
+      if (op.errorOnExist) throw cpError('ERR_FS_CP_EEXIST', `${d} already exists`, d);
+      return;
+    }
+    // As Node's mayCopyFile: the old name goes first (a symlink there is replaced, not followed).
+    z.unlinkSync(d);
+  }
+  z.copyFileSync(s, d);
+  if (op.preserveTimestamps) z.utimesSync(d, st.attr.atimeNs / 1e9, st.attr.mtimeNs / 1e9);
+}
+
+/** cp's SystemErrors, by code: title, libuv code and errno (cp's EISDIR says EINVAL's 22, as Node's). */
+const CP_ERRORS: Record<string, [string, string, number]> = {
+  ERR_FS_CP_EINVAL: ['Invalid src or dest', 'EINVAL', 22],
+  ERR_FS_CP_DIR_TO_NON_DIR: ['Cannot overwrite non-directory with directory', 'EISDIR', 21],
+  ERR_FS_CP_NON_DIR_TO_DIR: ['Cannot overwrite directory with non-directory', 'ENOTDIR', 20],
+  ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY: ['Cannot overwrite symlink in subdirectory of self', 'EINVAL', 22],
+  ERR_FS_CP_EEXIST: ['Target already exists', 'EEXIST', 17],
+  ERR_FS_EISDIR: ['Path is a directory', 'EISDIR', 22],
+};
+
+/** Node's SystemError `code` of cp, on `path`. */
+function cpError(code: string, detail: string, path: string): Error {
+  const [title, uv, errno] = CP_ERRORS[code];
+  return systemError(code, title, uv, detail, 'cp', path, errno);
+}
