@@ -58,14 +58,15 @@ const decoder = new TextDecoder();
 // Inline ZTs (app threads serving their own operations, inline-zt.ts) join later, each with a port:
 // it gets the mounts up so far, then every notice as the grid's ZTs do.
 const inlinePorts: MessagePort[] = [];
-parentPort!.on('message', (m: InlinePortMessage) => {
+function onInlinePort(m: InlinePortMessage): void {
   if (m?.type !== 'inline-port') return;
   const post = (n: InlineNotice) => m.port.postMessage(n);
   for (const [sbId, x] of mounts)
     post({ type: 'attach', sbId, fsIndex: x.fsIndex, descriptor: x.descriptor });
   post({ type: 'ready', filesystems: data.filesystems, gen: Atomics.load(root.ctl, CTL_MOUNT_GEN) });
   inlinePorts.push(m.port);
-});
+}
+parentPort!.on('message', onInlinePort);
 
 function notify(n: MountNotice): void {
   for (const p of data.ztPorts) p.postMessage(n);
@@ -158,4 +159,7 @@ for (const sbId of [...mounts.keys()]) {
 }
 for (const p of data.ztPorts) p.close();
 for (const p of inlinePorts) p.close();
-parentPort!.removeAllListeners('message');
+// Nothing may keep this thread alive now, or stop() waits out its force timer. off() unrefs the
+// port once its last 'message' listener goes; removeAllListeners() does not (Node 20: the port
+// stays referenced and the thread never ends by itself).
+parentPort!.off('message', onInlinePort);

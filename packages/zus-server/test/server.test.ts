@@ -23,7 +23,7 @@ import {
   type ZufRoot,
   type ZufsError,
 } from '@zufs/zuf-core';
-import { startServer, type ZusServer } from '@zufs/zus-server';
+import { serveInline, startServer, type ZusServer } from '@zufs/zus-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ioctl, TEST_FS, threadCount } from './helpers.js';
 
@@ -97,6 +97,42 @@ describe('startServer / stop', () => {
   it('validates the grid shape', async () => {
     await expect(startServer({ zts: 1, channels: 5 })).rejects.toThrow(RangeError);
   });
+});
+
+describe('stop() is prompt', () => {
+  // The force timer is set far past anything a clean stop needs: a stop that took it fails here
+  // (the assertion), well before the test's own timeout.
+  const FORCE_MS = 20_000;
+
+  it('returns as soon as the threads end, a mount and an inline ZT still up, not when the force timer fires', async () => {
+    const s = await start({ zts: 2, channels: 2, stopTimeoutMs: FORCE_MS });
+    const m = mountFs(s.zufRoot, 'testfs');
+    const z = await serveInline(s.root, s.inlinePort());
+    expect(ioctl(s.zufRoot, m.rootIi, 1).err).toBe(0);
+    const t0 = performance.now();
+    await s.stop();
+    expect(performance.now() - t0).toBeLessThan(FORCE_MS / 4);
+    expect(s.zufRoot.state()).toBe(STATE_STOPPED);
+    z.close();
+  }, 60_000);
+
+  it('a plugin operation that never returns: stop() ends its thread when the force timer fires', async () => {
+    const s = await start({ zts: 1, channels: 2, stopTimeoutMs: 300 });
+    const m = mountFs(s.zufRoot, 'testfs');
+    const w = new Worker(SLOW_IOCTL, { workerData: { root: s.root, ii: m.rootIi, ms: 60_000 } });
+    const done = new Promise<{ err: number }>((resolve) =>
+      w.on('message', (x) => x !== 'waiting' && resolve(x)),
+    );
+    await new Promise<void>((resolve) => w.once('message', () => resolve()));
+    await new Promise((r) => setTimeout(r, 50)); // the ZT is in the plugin now
+    const t0 = performance.now();
+    await s.stop();
+    const took = performance.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(10_000);
+    expect((await done).err).toBe(-Errno.EIO);
+    await w.terminate();
+  }, 60_000);
 });
 
 describe('NULL, NOOP and BREAK', () => {
