@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runSuite } from '@zufs/bench';
 import { mkfs, PmemDevice } from '@zufs/example-pmemfs';
 import { fuseUnavailable, mountImage } from '@zufs/fuse';
 import { Command } from 'commander';
+import { loadBench } from './bench.js';
 
 /**
  * The README's main job: start a server, dispatch operations from the main thread and from worker
@@ -20,6 +20,7 @@ export function demoCommand(): Command {
     .addHelpText('after', '\nExample:\n  zufs demo\n')
     .action(async (o: { full?: boolean }) => {
       const quick = !o.full;
+      const { runSuite } = await loadBench('demo');
       console.log(
         'zufs demo: a server with one ZT per CPU x 3 channels; operations from this thread and from 2 workers.\n',
       );
