@@ -78,3 +78,29 @@ describe('pnpm bench', () => {
     expect(report.ratio_targets['zufs:stat/zenfs-port:stat']).toBe(0.01);
   });
 });
+
+describe('pnpm bench idle', () => {
+  it('--quick measures the idle CPU, a server start-stop, a zufs ls process and node -e 0, with targets', () => {
+    const r = run('idle', '--json', '--quick');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    const byName = Object.fromEntries(report.cases.map((c: { name: string }) => [c.name, c]));
+    expect(Object.keys(byName).sort()).toEqual(['cli-ls', 'node-e0', 'server-idle-cpu', 'server-start-stop']);
+    for (const c of report.cases) expect(c.median_ns, c.name).toBeGreaterThan(0);
+    expect(byName['server-start-stop'].target_ns).toBe(150e6);
+    expect(byName['cli-ls'].target_ns).toBe(Math.round(2 * byName['node-e0'].median_ns + 150e6));
+    expect(typeof byName['cli-ls'].met).toBe('boolean');
+    expect(report.ratios['cli-ls/node-e0']).toBeGreaterThan(0);
+  });
+});
+
+describe('zufs bench', () => {
+  it('the CLI help names every suite of the registry', async () => {
+    const { listSuites } = await import('@zufs/bench');
+    const bin = fileURLToPath(new URL('./bin.js', import.meta.resolve('@zufs/cli')));
+    const r = spawnSync(process.execPath, [bin, 'bench', '--help'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const listed = /one of: (.*)/.exec(r.stdout)?.[1].split(', ');
+    expect(listed?.sort()).toEqual(listSuites().sort());
+  });
+});
