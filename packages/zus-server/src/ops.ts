@@ -32,6 +32,8 @@ import {
   IocXattr,
   isLnk,
   isU53,
+  S_IFMT,
+  S_IFREG,
   Statfs64,
   setU64,
   type ZdeIter,
@@ -80,6 +82,16 @@ import type { Mounted, Zt } from './zt.js';
 
 const ENOTSUP = -Errno.EOPNOTSUPP;
 const EINVAL = -Errno.EINVAL;
+
+/**
+ * What a change the plugin does not implement answers, as Linux's VFS does for a filesystem
+ * without that inode or file operation: a filesystem that implements no change at all is a
+ * read-only one (EROFS, as squashfs); otherwise create is EACCES, mkdir, mknod, symlink, link,
+ * unlink, rmdir, rename and setattr EPERM, tmpfile EOPNOTSUPP, read and write EINVAL.
+ */
+function noChange(m: Mounted, errno: number): number {
+  return m.readOnly ? -Errno.EROFS : -errno;
+}
 
 /** Scratch objects, one per thread: operations never allocate. */
 const statfsOut: StatfsOut = {
@@ -297,7 +309,7 @@ export function handleFsOp(zt: Zt, op: number, v: DataView): number {
     case ZUFS_OP_FALLOCATE: {
       const m = mountOf(zt, v, IocIO.zus_ii);
       if (!m) return EINVAL;
-      if (!m.sb.fallocate) return ENOTSUP;
+      if (!m.sb.fallocate) return m.readOnly ? -Errno.EROFS : ENOTSUP;
       // The mode is the low word of rw (ZUFS_FL_TRUNCATE is its top bit).
       m.sb.fallocate(
         inoAt(v, IocIO.zus_ii),
@@ -336,7 +348,7 @@ export function handleFsOp(zt: Zt, op: number, v: DataView): number {
 function statfs(zt: Zt, v: DataView): number {
   const m = zt.mounted(getU64(v, IocStatfs.zus_sbi));
   if (!m) return EINVAL;
-  if (!m.sb.statfs) return ENOTSUP;
+  if (!m.sb.statfs) return -Errno.ENOSYS; // as statfs(2) on a filesystem without ->statfs
   const o = statfsOut;
   o.type = m.type.magic;
   o.bsize = o.frsize = 4096;
@@ -383,10 +395,13 @@ function showOptions(zt: Zt, v: DataView): number {
 function newInode(zt: Zt, v: DataView): number {
   const m = mountOf(zt, v, IocNewInode.dir_ii);
   if (!m) return EINVAL;
-  if (!m.sb.newInode) return ENOTSUP;
   const s = scratchFor(zt, v);
   const flags = getU64(v, IocNewInode.flags);
   const tmp = (flags & ZI_TMPFILE) !== 0;
+  if (!m.sb.newInode) {
+    const type = s.reqZi.getUint16(ZusInode.i_mode, true) & S_IFMT;
+    return noChange(m, tmp ? Errno.EOPNOTSUPP : type === S_IFREG ? Errno.EACCES : Errno.EPERM);
+  }
   if (!tmp && !s.name1.set(IocNewInode.str)) return -Errno.ENOENT;
   let symlink: Uint8Array | null = null;
   if (isLnk(s.reqZi.getUint16(ZusInode.i_mode, true))) {
@@ -406,7 +421,7 @@ function newInode(zt: Zt, v: DataView): number {
 function lookup(zt: Zt, v: DataView): number {
   const m = mountOf(zt, v, IocLookup.dir_ii);
   if (!m) return EINVAL;
-  if (!m.sb.lookup) return ENOTSUP;
+  if (!m.sb.lookup) return -Errno.ENOTDIR; // no ->lookup: not a directory
   const s = scratchFor(zt, v);
   if (!s.name1.set(IocLookup.str)) return -Errno.ENOENT;
   const ino = m.sb.lookup(inoAt(v, IocLookup.dir_ii), s.name1);
@@ -427,10 +442,10 @@ function dentry(zt: Zt, op: number, v: DataView): number {
   const dir = inoAt(v, IocDentry.zus_dir_ii);
   const ino = inoAt(v, IocDentry.zus_ii);
   if (op === ZUFS_OP_ADD_DENTRY) {
-    if (!m.sb.addDentry) return ENOTSUP;
+    if (!m.sb.addDentry) return noChange(m, Errno.EPERM);
     m.sb.addDentry(dir, ino, s.name1);
   } else {
-    if (!m.sb.removeDentry) return ENOTSUP;
+    if (!m.sb.removeDentry) return noChange(m, Errno.EPERM);
     m.sb.removeDentry(dir, ino, s.name1);
   }
   setU64(v, IocDentry.ino, ino);
@@ -443,7 +458,7 @@ function rename(zt: Zt, v: DataView): number {
   const m = mountOf(zt, v, IocRename.old_dir_ii);
   if (!m) return EINVAL;
   if (iiSb(getU64(v, IocRename.new_dir_ii)) !== m.sbId) return -Errno.EXDEV;
-  if (!m.sb.rename) return ENOTSUP;
+  if (!m.sb.rename) return noChange(m, Errno.EPERM);
   const s = scratchFor(zt, v);
   if (!s.name1.set(IocRename.old_d_str) || !s.name2.set(IocRename.new_d_str)) return -Errno.ENOENT;
   const replaced = m.sb.rename(
@@ -469,7 +484,7 @@ function rename(zt: Zt, v: DataView): number {
 function readdir(zt: Zt, v: DataView): number {
   const m = mountOf(zt, v, IocReaddir.dir_ii);
   if (!m) return EINVAL;
-  if (!m.sb.readdir) return ENOTSUP;
+  if (!m.sb.readdir) return -Errno.ENOTDIR; // no ->iterate: not a directory
   const s = scratchFor(zt, v);
   if (!dataOf(zt, v, 0)) return EINVAL;
   const it = zdeEmitInit(
@@ -498,12 +513,12 @@ function io(zt: Zt, op: number, v: DataView): number {
   const at = v.getUint32(IocHdr.offset, true);
   let end: number;
   if (op === ZUFS_OP_READ) {
-    if (!m.sb.read) return ENOTSUP;
+    if (!m.sb.read) return EINVAL; // read(2) of a file without ->read
     const n = m.sb.read(ino, pos, len, buf, at, zt.context);
     if (!(n >= 0 && n <= len)) badCount('read', n, len);
     end = pos + n;
   } else {
-    if (!m.sb.write) return ENOTSUP;
+    if (!m.sb.write) return noChange(m, Errno.EINVAL);
     end = m.sb.write(ino, pos, len, buf, at, rw, zt.context);
     if (!isU53(end)) badCount('write', end, len);
   }
@@ -543,7 +558,7 @@ function setattr(zt: Zt, v: DataView): number {
   const ino = inoAt(v, IocAttr.zus_ii);
   const mask = v.getUint32(IocAttr.zuf_attr, true);
   if (mask !== 0) {
-    if (!m.sb.setattr) return ENOTSUP;
+    if (!m.sb.setattr) return noChange(m, Errno.EPERM);
     m.sb.setattr(ino, mask, s.zi.setattr);
   }
   // The zus_inode's place lets the app thread answer the next getattr from pmem (a thread that did
@@ -594,7 +609,7 @@ function xattr(zt: Zt, op: number, v: DataView): number {
     replyTo(v, buf + (max === 0 ? 0 : n));
     return 0;
   }
-  if (!m.sb.setxattr) return ENOTSUP;
+  if (!m.sb.setxattr) return m.readOnly ? -Errno.EROFS : ENOTSUP;
   const at = buf + nameLen;
   if (at + size > cap) return -Errno.E2BIG;
   const remove = size === 0 && (v.getUint16(IocXattr.ioc_flags, true) & ZUFS_XATTR_SET_EMPTY) === 0;

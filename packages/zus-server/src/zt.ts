@@ -94,6 +94,21 @@ export interface Mounted {
   readonly sbId: number;
   readonly type: FsType;
   readonly sb: SuperBlock;
+  /** The plugin implements no change at all: every change answers EROFS (ops.ts). */
+  readonly readOnly: boolean;
+}
+
+/** A superblock with none of the operations that change a filesystem. */
+export function isReadOnly(sb: SuperBlock): boolean {
+  return !(
+    sb.newInode ||
+    sb.addDentry ||
+    sb.removeDentry ||
+    sb.rename ||
+    sb.write ||
+    sb.setattr ||
+    sb.setxattr
+  );
 }
 
 export class Zt {
@@ -321,7 +336,7 @@ export class Zt {
       const type = this.types[n.fsIndex];
       try {
         const sb = type.attach(n.descriptor, { sbId: n.sbId, root: this.root, zt: this.index });
-        this.mounts.set(n.sbId, { sbId: n.sbId, type, sb });
+        this.mounts.set(n.sbId, { sbId: n.sbId, type, sb, readOnly: isReadOnly(sb) });
       } catch (e) {
         this.log(
           'error',

@@ -3,6 +3,10 @@ import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap, inspect } from 'node:util';
 
 const sysMap = getSystemErrorMap();
+// libuv words ENOTSUP (95, EOPNOTSUPP on Linux) as sockets see it; a file operation a filesystem
+// lacks (xattrs, fallocate, a reflink) reads as strerror(95) says.
+const ENOTSUP_ENTRY = sysMap.get(-95);
+if (ENOTSUP_ENTRY) sysMap.set(-95, [ENOTSUP_ENTRY[0], 'operation not supported']);
 const errnos = osConstants.errno as Record<string, number>;
 
 export interface FsError extends Error {
@@ -33,6 +37,22 @@ export function uvError(errno: number, syscall: string, path?: string, dest?: st
   if (path !== undefined) err.path = path;
   if (dest !== undefined) err.dest = dest;
   Error.captureStackTrace?.(err, uvError);
+  return err;
+}
+
+/**
+ * The Node error for a failure that carries its own reason (a mount refused by the filesystem:
+ * `EBUSY: /x.img: in use by zufs mount /mnt/x (pid 42)`): that message, with errno, code and syscall
+ * as node:fs sets them. Anything that is not a ZufsError is rethrown as it is.
+ */
+export function reasonError(e: unknown, syscall: string): FsError {
+  const errno = errnoFrom(e);
+  const [code, text] = sysMap.get(-errno) ?? ['UNKNOWN', 'unknown error'];
+  const message = (e as Error).message;
+  const err = new Error(message.startsWith(`${code}: `) ? message : `${code}: ${text}`) as FsError;
+  err.errno = -errno;
+  err.code = code;
+  err.syscall = syscall;
   return err;
 }
 
