@@ -2,7 +2,16 @@
  * The mount channel, app side: mount, umount and remount are dispatched to the mount thread over a
  * channel of their own (ZUFS_M_* operations in a zufs_ioc_mount).
  */
-import { getU64, IocMount, setU64, ZUFS_M_MOUNT, ZUFS_M_REMOUNT, ZUFS_M_UMOUNT } from './api/index.js';
+import {
+  getU64,
+  IocMount,
+  mountErrorMessage,
+  mountErrorRoom,
+  setU64,
+  ZUFS_M_MOUNT,
+  ZUFS_M_REMOUNT,
+  ZUFS_M_UMOUNT,
+} from './api/index.js';
 import { dispatcherFor } from './dispatch.js';
 import { ZufsError } from './errors.js';
 import { type RegisteredFsType, readFsInfo } from './registry.js';
@@ -47,7 +56,8 @@ export function mountFs(root: ZufRoot, type: string, options = '', flags = 0): M
     const need = IocMount.mount_options + opts.length;
     if (need > ch.capacity) throw new ZufsError(7 /* E2BIG */, 'mount options too long', 'mount');
     ch.opBytes.fill(0, 0, IocMount.mount_options);
-    ch.begin(ZUFS_M_MOUNT, need, IocMount.zus_sbi, IocMount.mount_options - IocMount.zus_sbi);
+    // The reply: the mount's cookies, or (mount_options on) why it failed.
+    ch.begin(ZUFS_M_MOUNT, need, IocMount.zus_sbi, mountErrorRoom(IocMount.zus_sbi));
     setU64(v, IocMount.zus_zfi, t.index + 1);
     setU64(v, IocMount.mount_flags, flags);
     v.setUint16(IocMount.num_cpu, root.zts, true);
@@ -55,7 +65,7 @@ export function mountFs(root: ZufRoot, type: string, options = '', flags = 0): M
     v.setUint32(IocMount.mount_options_len, opts.length, true);
     ch.opBytes.set(opts, IocMount.mount_options);
     const err = ch.call();
-    if (err) throw ZufsError.fromErrno(err, 'mount', `${type}: mount failed`);
+    if (err) throw ZufsError.fromErrno(err, 'mount', mountErrorMessage(v) || `${type}: mount failed`);
     return {
       sbId: getU64(v, IocMount.zus_sbi),
       rootIi: getU64(v, IocMount.zus_ii),
@@ -92,13 +102,18 @@ function mountOp(
   try {
     const v = ch.op;
     ch.opBytes.fill(0, 0, IocMount.mount_options);
-    ch.begin(op, IocMount.mount_options + opts.length);
+    ch.begin(
+      op,
+      IocMount.mount_options + opts.length,
+      IocMount.mount_options,
+      mountErrorRoom(IocMount.mount_options),
+    );
     setU64(v, IocMount.zus_sbi, sbId);
     setU64(v, IocMount.remount_flags, remountFlags);
     v.setUint32(IocMount.mount_options_len, opts.length, true);
     ch.opBytes.set(opts, IocMount.mount_options);
     const err = ch.call();
-    if (err) throw ZufsError.fromErrno(err, what);
+    if (err) throw ZufsError.fromErrno(err, what, mountErrorMessage(v) || undefined);
   } finally {
     ch.release();
   }

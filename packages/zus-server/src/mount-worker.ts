@@ -14,6 +14,7 @@ import {
   IocMount,
   isZufsError,
   publishFsTypes,
+  putMountError,
   setU64,
   ZUFS_M_MOUNT,
   ZUFS_M_REMOUNT,
@@ -119,6 +120,7 @@ async function handle(): Promise<void> {
   const v = root.mountSlot.op;
   const op = v.getUint16(IocHdr.operation, true);
   let err = 0;
+  let why = '';
   try {
     if (op === ZUFS_M_MOUNT) err = await mount(v);
     else if (op === ZUFS_M_UMOUNT) err = await umount(getU64(v, IocMount.zus_sbi));
@@ -128,13 +130,28 @@ async function handle(): Promise<void> {
       else await m.type.remount?.(m.descriptor, readOptions(v), getU64(v, IocMount.remount_flags));
     } else err = -Errno.ENOTSUP;
   } catch (e) {
-    if (isZufsError(e)) err = -e.errno;
-    else {
+    [err, why] = failure(e);
+    if (err === -Errno.EIO && !isZufsError(e))
       log('error', `mount thread: operation ${op} threw: ${e instanceof Error ? (e.stack ?? e.message) : e}`);
-      err = -Errno.EIO;
-    }
   }
   v.setInt32(IocHdr.err, err, true);
+  if (err !== 0 && why) putMountError(v, why);
+}
+
+/**
+ * The errno and reason a mount-channel failure goes back with: a ZufsError's own, a Node error's
+ * (a filesystem that let an fs call's ENOENT or EACCES through), EIO for anything else.
+ */
+function failure(e: unknown): [number, string] {
+  if (isZufsError(e))
+    return [-e.errno, e.message.startsWith(`${e.code}: `) ? e.message.slice(e.code.length + 2) : ''];
+  const n = e as NodeJS.ErrnoException;
+  if (typeof n?.errno === 'number' && n.errno !== 0 && typeof n.code === 'string' && n.syscall)
+    return [
+      -Math.abs(n.errno),
+      n.message.startsWith(`${n.code}: `) ? n.message.slice(n.code.length + 2) : n.message,
+    ];
+  return [-Errno.EIO, e instanceof Error ? e.message : String(e)];
 }
 
 post({ type: 'registered', fsTypes: types.map((t) => t.name) });

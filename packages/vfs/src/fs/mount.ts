@@ -11,6 +11,7 @@ import {
   type ZufRootDescriptor,
 } from '@zufs/zuf-core';
 import { InodeClient } from '../inode/client.js';
+import { reasonError } from './errors.js';
 import { FdTable } from './fds.js';
 import { makeFs, type ZufsFs } from './forms.js';
 import { OpenCounts, openCountsBytes } from './open-counts.js';
@@ -106,8 +107,12 @@ export function mount(root: ZufRootDescriptor | ZufRoot, o: MountOptions): ZufsM
       m = mountFs(r, o.type, opts ? `${opts},zufs_pmem=${token}` : `zufs_pmem=${token}`);
     } catch (e) {
       // A filesystem strict about its options: mount without the offer.
-      if ((e as { errno?: number }).errno !== 22 && (e as { errno?: number }).errno !== -22) throw e;
-      m = mountFs(r, o.type, opts);
+      if ((e as { errno?: number }).errno !== 22) throw reasonError(e, 'mount');
+      try {
+        m = mountFs(r, o.type, opts);
+      } catch (e2) {
+        throw reasonError(e2, 'mount');
+      }
     }
     const msg = m.rootZi ? receiveMessageOnPort(bc as unknown as MessagePort) : undefined;
     if (msg && msg.message instanceof SharedArrayBuffer) pmem = msg.message;

@@ -4,7 +4,7 @@
  * Kernel pointers of zus_api.h (struct zus_fs_info *, zus_sb_info *, zus_inode_info *) are u64
  * cookies here: the server decides what they mean and gets them back in later requests.
  */
-import { IocHdrLayout } from './hdr.js';
+import { IocHdr, IocHdrLayout } from './hdr.js';
 import { defineStruct, field } from './layout.js';
 
 // ~~~ operations on the mount channel: zufs_ioc_hdr.operation ~~~
@@ -106,3 +106,41 @@ export const IocMountPrivateLayout = defineStruct('zufs_ioc_mount_private', [
   /* 88 */ field.struct('zmi', ZufsMountInfoLayout), // last: its mount options follow
 ]); /* 168 */
 export const IocMountPrivate = IocMountPrivateLayout.off;
+
+/**
+ * Why a mount-channel operation failed, for a person: the server may put a short UTF-8 message where
+ * the mount options were (`mount_options`, its bytes in `mount_options_len`) beside the errno in
+ * hdr.err, within the reply room the app gave (out_start, out_max). Only on the mount channel, whose
+ * operations are rare: the op path carries errnos only.
+ */
+export const MOUNT_ERROR_MAX = 256;
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** App side: the reply room (out_start, out_max) a mount-channel request gives its reason. */
+export function mountErrorRoom(outStart: number): number {
+  return IocMount.mount_options + MOUNT_ERROR_MAX - outStart;
+}
+
+/** Server side: writes `message` as the failure's reason, cut to the reply room (UTF-8 whole). */
+export function putMountError(v: DataView, message: string): void {
+  const start = v.getUint16(IocHdr.out_start, true);
+  const room = Math.min(
+    MOUNT_ERROR_MAX,
+    start + v.getUint16(IocHdr.out_max, true) - IocMount.mount_options,
+    v.byteLength - IocMount.mount_options,
+  );
+  if (start > IocMount.mount_options || room <= 0) return;
+  const bytes = new Uint8Array(v.buffer, v.byteOffset + IocMount.mount_options, room);
+  const { written } = utf8.encodeInto(message, bytes);
+  v.setUint32(IocMount.mount_options_len, written, true);
+  v.setUint16(IocHdr.out_len, IocMount.mount_options + written - start, true);
+}
+
+/** App side: the reason a failed mount-channel operation carries, or '' (begin() zeroed out_len). */
+export function mountErrorMessage(v: DataView): string {
+  const end = v.getUint16(IocHdr.out_start, true) + v.getUint16(IocHdr.out_len, true);
+  if (end <= IocMount.mount_options) return '';
+  const len = Math.min(v.getUint32(IocMount.mount_options_len, true), end - IocMount.mount_options);
+  return fromUtf8.decode(new Uint8Array(v.buffer, v.byteOffset + IocMount.mount_options, len));
+}
