@@ -17,6 +17,7 @@
  */
 import * as fs from 'node:fs';
 import { SharedMutex } from '@zufs/zuf-core';
+import { type ImageLock, lockImage } from './image-lock.js';
 import { journalCommit } from './journal.js';
 
 /** The unit of dirty tracking and of the image size. */
@@ -47,6 +48,19 @@ export interface DeviceDescriptor {
   readonly size: number;
   readonly data: SharedArrayBuffer;
   readonly ctl: SharedArrayBuffer;
+}
+
+/** How a file device is opened. */
+export interface OpenFileOptions {
+  /** Called as the image loads (loading is most of what opening a large image costs). */
+  onProgress?: (bytesRead: number, size: number) => void;
+  /** Who the image's lock names ("zufs mount /mnt/x"; default: this process's command line). */
+  holder?: string;
+  /**
+   * false: take no `IMAGE.lock` (tests that simulate a crash, tools that know nobody else opens
+   * the image). Default true: a second opener anywhere gets EBUSY (image-lock.ts).
+   */
+  lock?: boolean;
 }
 
 function checkSize(size: number): void {
@@ -82,6 +96,8 @@ export class PmemDevice {
   private readonly flushLock: SharedMutex;
   private fd: number | null = null;
   private closed = false;
+  /** The image's lock, held by the view that opened the file (attached views hold none). */
+  private lock: ImageLock | null = null;
 
   private constructor(desc: DeviceDescriptor) {
     this.path = desc.path;
@@ -104,24 +120,46 @@ export class PmemDevice {
     return new PmemDevice({ path: null, size, data: new SharedArrayBuffer(size), ctl: newCtl(size, false) });
   }
 
-  /** Creates (or truncates) the image file `path` with `size` zero bytes and opens it. */
-  static createFile(path: string, size: number): PmemDevice {
+  /**
+   * Creates (or truncates) the image file `path` with `size` zero bytes and opens it. The image's
+   * lock is taken first: an image in use is never truncated.
+   */
+  static createFile(path: string, size: number, opts: OpenFileOptions = {}): PmemDevice {
     checkSize(size);
-    const fd = fs.openSync(path, 'w+', 0o644);
+    const lock = opts.lock === false ? null : lockImage(path, opts.holder);
     try {
-      fs.ftruncateSync(fd, size);
-    } finally {
-      fs.closeSync(fd);
+      const fd = fs.openSync(path, 'w+', 0o644);
+      try {
+        fs.ftruncateSync(fd, size);
+      } catch (e) {
+        fs.closeSync(fd);
+        throw e;
+      }
+      return PmemDevice.load(path, fd, lock, opts);
+    } catch (e) {
+      lock?.release();
+      throw e;
     }
-    return PmemDevice.openFile(path);
   }
 
-  /** Loads the image file `path` into a new SharedArrayBuffer. */
-  static openFile(
-    path: string,
-    opts: { onProgress?: (bytesRead: number, size: number) => void } = {},
-  ): PmemDevice {
-    const fd = fs.openSync(path, 'r+');
+  /**
+   * Loads the image file `path` into a new SharedArrayBuffer, read-write: takes the image's lock
+   * (EBUSY if another opener holds it) until close().
+   */
+  static openFile(path: string, opts: OpenFileOptions = {}): PmemDevice {
+    const fd = fs.openSync(path, 'r+'); // ENOENT, EACCES...: before a lock file is made
+    let lock: ImageLock | null = null;
+    try {
+      if (opts.lock !== false) lock = lockImage(path, opts.holder);
+      return PmemDevice.load(path, fd, lock, opts);
+    } catch (e) {
+      lock?.release();
+      throw e;
+    }
+  }
+
+  /** Reads the open image `fd` into a new device that owns fd and lock (closes fd on failure). */
+  private static load(path: string, fd: number, lock: ImageLock | null, opts: OpenFileOptions): PmemDevice {
     try {
       const size = fs.fstatSync(fd).size;
       checkSize(size);
@@ -131,10 +169,11 @@ export class PmemDevice {
         const n = fs.readSync(fd, u8, at, Math.min(size - at, 1 << 26), at);
         if (n <= 0) throw new Error(`${path}: short read at ${at} of ${size}`);
         at += n;
-        opts.onProgress?.(at, size); // loading is most of what opening a large image costs
+        opts.onProgress?.(at, size);
       }
       const dev = new PmemDevice({ path, size, data, ctl: newCtl(size, true) });
       dev.fd = fd;
+      dev.lock = lock;
       return dev;
     } catch (e) {
       fs.closeSync(fd);
@@ -229,7 +268,10 @@ export class PmemDevice {
     }
   }
 
-  /** Flushes (file devices) and closes this thread's file descriptor. Other attachments stay usable. */
+  /**
+   * Flushes (file devices) and closes this thread's file descriptor. Other attachments stay usable.
+   * The view that opened the file also lets go of the image's lock, once its changes are durable.
+   */
   close(): void {
     if (this.closed) return;
     try {
@@ -238,7 +280,22 @@ export class PmemDevice {
       this.closed = true;
       if (this.fd !== null) fs.closeSync(this.fd);
       this.fd = null;
+      this.lock?.release();
+      this.lock = null;
     }
+  }
+
+  /**
+   * Closes this view without writing anything back and lets go of the image's lock: for an image
+   * found unmountable right after it was opened.
+   */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+    this.lock?.release();
+    this.lock = null;
   }
 
   /** Whether close() was called on this view. */

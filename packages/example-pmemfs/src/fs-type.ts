@@ -8,7 +8,10 @@
  * Mount options: `image=/path/to/file` (an image made by mkfs; `device=`, which vfs's
  * `mount({ device })` passes, is the same), or `memory=<bytes>` for a fresh in-memory filesystem
  * (tests, scratch space); `inodes=<n>` and `label=<s>` with `memory`;
- * `commit=<seconds>`: background commit interval of an image (default 5, 0: off).
+ * `commit=<seconds>`: background commit interval of an image (default 5, 0: off);
+ * `holder=<text>`: who the image's lock names (default: this process's command line).
+ * An image is locked while mounted (`IMAGE.lock`, image-lock.ts): a second opener gets EBUSY.
+ * Any other option is EINVAL, as a kernel filesystem's unknown option is.
  */
 import {
   encodeDpp,
@@ -66,10 +69,47 @@ function parseOptions(s: string): Map<string, string> {
   return m;
 }
 
-function openDevice(options: string): PmemDevice {
+/** Every option mount() takes (`zufs_pmem=`: the face's offer of a channel, see mount()). */
+const MOUNT_OPTIONS = new Set([
+  'image',
+  'device',
+  'memory',
+  'inodes',
+  'label',
+  'commit',
+  'holder',
+  'zufs_pmem',
+]);
+
+/** The options, checked before anything is opened: EINVAL names the first one pmemfs does not take. */
+function mountOptions(options: string): Map<string, string> {
   const o = parseOptions(options);
-  const image = o.get('image') ?? o.get('device'); // device=: the face's mount({ device })
-  if (image) return PmemDevice.openFile(image);
+  for (const key of o.keys())
+    if (!MOUNT_OPTIONS.has(key)) throw new ZusError(Errno.EINVAL, `pmemfs: unknown option '${key}'`);
+  if (!o.get('image') && !o.get('device') && !o.get('memory'))
+    throw new ZusError(Errno.EINVAL, 'pmemfs: no image (mount with image=PATH, device=PATH or memory=BYTES)');
+  const commit = o.get('commit');
+  if (commit !== undefined) commitMs(commit);
+  return o;
+}
+
+/** Opens the image read-write (taking its lock); a Node error becomes its errno with a short message. */
+function openImage(image: string, holder: string | undefined): PmemDevice {
+  try {
+    return PmemDevice.openFile(image, { holder });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new ZusError(Errno.ENOENT, `no such image ${image}`);
+    if (typeof err.errno === 'number' && typeof err.code === 'string' && err.syscall)
+      throw new ZusError(Math.abs(err.errno), `${image}: ${err.syscall} failed`);
+    if (err instanceof RangeError) throw new ZusError(Errno.EINVAL, `${image}: ${err.message}`);
+    throw e;
+  }
+}
+
+function openDevice(o: Map<string, string>): PmemDevice {
+  const image = o.get('image') || o.get('device'); // device=: the face's mount({ device })
+  if (image) return openImage(image, o.get('holder'));
   const memory = o.get('memory');
   if (memory) {
     const dev = PmemDevice.memory(Number(memory));
@@ -79,7 +119,7 @@ function openDevice(options: string): PmemDevice {
     mkfs(dev, { inodes: o.has('inodes') ? Number(o.get('inodes')) : undefined, label: o.get('label') });
     return dev;
   }
-  throw new ZusError(Errno.EINVAL, 'pmemfs needs image=<path> or memory=<bytes>');
+  throw new ZusError(Errno.EINVAL, 'pmemfs: no image (mount with image=PATH, device=PATH or memory=BYTES)');
 }
 
 const nameOf = (n: ZName): Uint8Array => n.bytes.subarray(n.at, n.at + n.len);
@@ -255,14 +295,20 @@ export default defineFsType<DeviceDescriptor>({
   version: { major: 1, minor: 0 },
   timeGranularityNs: 1,
   mount({ options }) {
+    const o = mountOptions(options);
     // Durability: `commit=<seconds>` (as ext4's; 0 turns it off) is the background commit interval.
-    const commit = parseOptions(options).get('commit');
-    const fs = PmemFs.mount(openDevice(options), {
-      commitIntervalMs: commit === undefined ? undefined : commitMs(commit),
-    });
+    const commit = o.get('commit');
+    const dev = openDevice(o);
+    let fs: PmemFs;
+    try {
+      fs = PmemFs.mount(dev, { commitIntervalMs: commit === undefined ? undefined : commitMs(commit) });
+    } catch (e) {
+      dev.abandon(); // not a pmemfs we can mount: nothing of it is written back
+      throw e;
+    }
     mounted.set(fs.descriptor().data, fs);
     // An app that named a channel gets the device, to read zus_inodes without a dispatch.
-    const publish = parseOptions(options).get('zufs_pmem');
+    const publish = o.get('zufs_pmem');
     if (publish) {
       const bc = new BroadcastChannel(publish);
       bc.postMessage(fs.descriptor().data);
@@ -290,8 +336,13 @@ export default defineFsType<DeviceDescriptor>({
     if (commit !== undefined) fs.setCommitInterval(commitMs(commit));
   },
   umount(descriptor) {
+    const fs = mounted.get(descriptor.data);
     mounted.delete(descriptor.data);
     PmemFs.stopBackgroundCommit(descriptor); // durability: the mount thread's committer
+    if (fs) {
+      fs.close(); // commits, then lets go of the image's lock
+      return;
+    }
     const dev = PmemDevice.attach(descriptor);
     dev.flush();
     dev.close();

@@ -4,7 +4,13 @@
  */
 export type { CheckOptions } from './check.js';
 export { crc32c } from './crc32c.js';
-export { type DeviceDescriptor, MAX_DEVICE_SIZE, PAGE_SIZE, PmemDevice } from './device.js';
+export {
+  type DeviceDescriptor,
+  MAX_DEVICE_SIZE,
+  type OpenFileOptions,
+  PAGE_SIZE,
+  PmemDevice,
+} from './device.js';
 export {
   DIR_POS_DOT,
   DIR_POS_DOTDOT,
@@ -25,6 +31,15 @@ export {
   REMOVE_DIR,
   type SetattrIn,
 } from './fs.js';
+export {
+  defaultHolderName,
+  ImageBusyError,
+  type ImageLock,
+  imageHolder,
+  type LockHolder,
+  lockImage,
+  readLockHolder,
+} from './image-lock.js';
 export { DIR_ENTRY_NOMINAL, nowNs } from './inode.js';
 export { JOURNAL_MAGIC, MAX_JOURNALED_PAGES, type RecoveryResult } from './journal.js';
 export { MAX_INODES, MIN_DEVICE_SIZE, type MkfsOptions, mkfs, planLayout } from './mkfs.js';
