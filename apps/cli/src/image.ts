@@ -1,19 +1,11 @@
 /**
- * An image opened for one command: checked (exists, is a zufs image of a version we read), locked
- * against other users (`IMAGE.lock` with the owner's pid; a lock whose pid is gone is stale), then
- * served by an in-process server and mounted through @zufs/vfs. close() unmounts (pmemfs writes the
- * image back), stops the server and drops the lock, whatever happened before.
+ * An image opened for one command: checked (exists, is a zufs image of a version we read), then
+ * served by an in-process server and mounted through @zufs/vfs. pmemfs's mount locks the image
+ * (`IMAGE.lock`, as every opener does: a second one gets "in use by ... (pid N)"). close()
+ * unmounts (pmemfs commits the image and lets go of the lock) and stops the server, whatever
+ * happened before.
  */
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readFileSync,
-  readSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FORMAT_VERSION, PMEMFS_MAGIC, PMEMFS_TYPE } from '@zufs/example-pmemfs';
 import { mount, type ZufsMount } from '@zufs/vfs';
@@ -52,49 +44,34 @@ export function checkImage(image: string, cmd: string): void {
     );
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** Who an image's lock names for this command ("zufs put"): mount options cannot hold commas. */
+export function holderName(what: string): string {
+  return `zufs ${what}`.replace(/,/g, ' ');
 }
 
-/** Takes IMAGE.lock for this process; CliError when a live process holds it. Returns the release. */
-export function lockImage(image: string, cmd: string): () => void {
-  const lock = `${image}.lock`;
-  for (let tries = 0; tries < 2; tries++) {
-    try {
-      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
-      return () => {
-        try {
-          if (readFileSync(lock, 'utf8').trim() === String(process.pid)) unlinkSync(lock);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(lock, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
-        throw new CliError(`${cmd}: ${image}: image in use by another mount (pid ${pid})`);
-      unlinkSync(lock); // stale: its process is gone
-    }
-  }
-  throw new CliError(`${cmd}: ${image}: cannot lock the image`);
+/**
+ * A failure to open or mount an image as the line to print: the reason the filesystem gave
+ * (`put: /x.img: in use by zufs mount /mnt/x (pid 42)`), without the errno's code in front.
+ */
+export function openFailure(e: unknown, cmd: string): unknown {
+  const err = e as { code?: unknown; message?: unknown; syscall?: unknown; name?: unknown };
+  const own = err?.syscall === 'mount' || err?.name === 'ZufsError';
+  if (!own || typeof err.code !== 'string' || typeof err.message !== 'string') return e;
+  const reason = err.message.startsWith(`${err.code}: `)
+    ? err.message.slice(err.code.length + 2)
+    : err.message;
+  return new CliError(`${cmd}: ${reason}`);
 }
 
 export async function openImage(imageArg: string, cmd: string): Promise<ImageSession> {
   const image = resolve(imageArg);
   checkImage(image, cmd);
-  const unlock = lockImage(image, cmd);
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     // One ZT: this thread is the only app, one operation at a time; each server thread is an
     // isolate to start (and the bench's server-start-stop measures this shape).
     server = await startServer({ zts: 1, channels: 1, filesystems: [PMEMFS_TYPE] });
-    const fs = mount(server.root, { type: 'pmemfs', device: image });
+    const fs = mount(server.root, { type: 'pmemfs', device: image, options: `holder=${holderName(cmd)}` });
     const s = server;
     let closed: Promise<void> | undefined;
     return {
@@ -106,14 +83,12 @@ export async function openImage(imageArg: string, cmd: string): Promise<ImageSes
             fs.umount();
           } finally {
             await s.stop();
-            unlock();
           }
         })()),
     };
   } catch (e) {
     await server?.stop();
-    unlock();
-    throw e;
+    throw openFailure(e, cmd);
   }
 }
 

@@ -1,7 +1,17 @@
 // `zufs mount --daemon` and `zufs umount` on a real kernel mount: needs root and /dev/fuse. Elsewhere
 // the test is skipped with the reason; under .ci/run (ZUFS_REQUIRE_PRIVILEGED_TESTS=1) it must run.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +32,21 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** What a process's open file descriptors point at. */
+async function readdirFds(pid: number): Promise<string[]> {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
 const zufs = (...args: string[]) => run(process.execPath, [BIN, ...args], { cwd: dir, timeout: 60_000 });
 
 describe.skipIf(why !== undefined)(`zufs mount / umount${why ? ` (skipped: ${why})` : ''}`, () => {
@@ -36,19 +61,53 @@ describe.skipIf(why !== undefined)(`zufs mount / umount${why ? ` (skipped: ${why
     expect(stdout).toBe('through the kernel\n');
     // A second user of the image is refused while it is mounted.
     await expect(zufs('ls', 'fs.img:/')).rejects.toMatchObject({
-      stderr: expect.stringMatching(/image in use/),
+      stderr: expect.stringMatching(/fs\.img: in use by zufs mount .*mnt \(pid \d+\)/),
     });
-    await zufs('umount', mnt);
-    // The serving process flushes, unlocks and exits: the image is usable again, with the file.
-    let out = '';
-    for (let i = 0; i < 100 && !out; i++) {
-      out = await zufs('cat', 'fs.img:/hello.txt').then(
-        (r) => r.stdout,
-        () => new Promise<string>((r) => setTimeout(() => r(''), 100)),
-      );
-    }
-    expect(out).toBe('through the kernel\n');
+    // umount returns once the serving process has committed the image and let go of it: the
+    // image is usable at once (no retry), with the file.
+    const um = await zufs('umount', mnt);
+    expect(um.stdout).toMatch(/^unmounted .*mnt; .*fs\.img is released\n$/);
+    expect((await zufs('fsck', 'fs.img')).stdout).toMatch(/fs\.img: clean/);
+    expect((await zufs('cat', 'fs.img:/hello.txt')).stdout).toBe('through the kernel\n');
     await expect(zufs('umount', mnt)).rejects.toMatchObject({ stderr: expect.stringMatching(/not mounted/) });
+  });
+
+  it('umount --lazy of a busy mount says what is pending; the image is released when its last user goes', async () => {
+    await zufs('mount', '--daemon', 'fs.img', mnt);
+    // A program with a file open on the mount keeps it busy.
+    const user = spawn(
+      process.execPath,
+      [
+        '-e',
+        'require("fs").openSync(process.argv[1], "r"); setInterval(() => {}, 1000)',
+        join(mnt, 'hello.txt'),
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      while (!(await readdirFds(user.pid!)).some((t) => t.endsWith('hello.txt'))) {
+        expect(user.exitCode, 'the program holding a file open exited').toBeNull();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await expect(zufs('umount', mnt)).rejects.toMatchObject({
+        stderr: expect.stringMatching(/busy \(retry with --lazy\)/),
+      });
+      const lazy = await zufs('umount', '--lazy', mnt);
+      expect(lazy.stdout).toMatch(
+        /^detached .*mnt: still in use; .*fs\.img is released by zufs mount .*mnt \(pid \d+\) when the last program using the mount closes its files\n$/,
+      );
+      await expect(zufs('ls', 'fs.img:/')).rejects.toMatchObject({
+        stderr: expect.stringMatching(/in use by zufs mount/),
+      });
+    } finally {
+      user.kill();
+      await once(user, 'exit');
+    }
+    // The last user gone, the serving process commits, lets go and exits.
+    for (let i = 0; i < 200 && existsSync(join(dir, 'fs.img.lock')); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(join(dir, 'fs.img.lock'))).toBe(false);
+    expect((await zufs('cat', 'fs.img:/hello.txt')).stdout).toBe('through the kernel\n');
   });
 
   it('maps owners: --map-uid and --map-gid show ids of the image as ids of the host', async () => {

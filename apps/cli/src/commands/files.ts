@@ -24,6 +24,7 @@ type AnyFs = Pick<
   | 'utimesSync'
   | 'lutimesSync'
   | 'existsSync'
+  | 'unlinkSync'
 >;
 
 /** Opens every image named by `specs` once (a command may name the same image twice). */
@@ -105,29 +106,70 @@ function measure(fs: AnyFs, p: string): { files: number; bytes: number } {
   return { files, bytes };
 }
 
+interface CopyOptions {
+  readonly recursive: boolean;
+  readonly tick: () => void;
+  /** On ENOSPC, keep the file cut short (and say how much of it was written). */
+  readonly keepPartial: boolean;
+  readonly cmd: string;
+  /** How the destination side is named in messages ("fs.img:" for an image, "" for the host). */
+  readonly where: string;
+}
+
+/**
+ * A file's copy that ran out of space: by default the part written goes, so nothing is left half
+ * made without a word; --keep-partial keeps it. Either way the message says which and how much.
+ */
+function partialCopy(e: unknown, dst: AnyFs, d: string, size: number, o: CopyOptions): never {
+  if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+  const full = `no space left on device${o.where ? ' (the image is full)' : ''}`;
+  let written = 0;
+  try {
+    written = dst.statSync(d).size;
+  } catch {
+    throw new CliError(`${o.cmd}: ${o.where}${d}: ${full}; nothing was written`);
+  }
+  const part = `${written} of ${size} bytes written`;
+  if (o.keepPartial) throw new CliError(`${o.cmd}: ${o.where}${d}: ${full}; kept the partial file (${part})`);
+  dst.unlinkSync(d);
+  throw new CliError(
+    `${o.cmd}: ${o.where}${d}: ${full}; removed the partial file (${part}; --keep-partial keeps it)`,
+  );
+}
+
 /** Copies a file, symlink or (with `recursive`) a tree, keeping modes, mtimes and symlinks. */
-function copy(src: AnyFs, s: string, dst: AnyFs, d: string, recursive: boolean, tick: () => void): void {
+function copy(src: AnyFs, s: string, dst: AnyFs, d: string, o: CopyOptions): void {
   const st = src.lstatSync(s);
   if (st.isDirectory()) {
-    if (!recursive) throw new CliError(`cp: ${s}: is a directory (use -r)`);
+    if (!o.recursive) throw new CliError(`cp: ${s}: is a directory (use -r)`);
     if (!dst.existsSync(d)) dst.mkdirSync(d);
     for (const name of src.readdirSync(s) as string[])
-      copy(src, posix.join(s, name), dst, posix.join(d, name), true, tick);
+      copy(src, posix.join(s, name), dst, posix.join(d, name), o);
     dst.chmodSync(d, st.mode & 0o7777);
     dst.utimesSync(d, st.atimeMs / 1000, st.mtimeMs / 1000);
   } else if (st.isSymbolicLink()) {
     dst.symlinkSync(src.readlinkSync(s) as string, d);
     dst.lutimesSync(d, st.atimeMs / 1000, st.mtimeMs / 1000);
   } else if (st.isFile()) {
-    dst.writeFileSync(d, src.readFileSync(s));
+    try {
+      dst.writeFileSync(d, src.readFileSync(s));
+    } catch (e) {
+      partialCopy(e, dst, d, st.size, o);
+    }
     dst.chmodSync(d, st.mode & 0o7777);
     dst.utimesSync(d, st.atimeMs / 1000, st.mtimeMs / 1000);
   }
-  tick();
+  o.tick();
 }
 
 /** cp/get/put: SRC to DST (into DST when it is an existing directory, as cp does). */
-async function copyCmd(srcSpec: string, dstSpec: string, recursive: boolean, cmd: string): Promise<void> {
+async function copyCmd(
+  srcSpec: string,
+  dstSpec: string,
+  recursive: boolean,
+  cmd: string,
+  keepPartial = false,
+): Promise<void> {
   await withSides([srcSpec, dstSpec], cmd, (side) => {
     const src = side(srcSpec);
     const dst = side(dstSpec);
@@ -141,7 +183,14 @@ async function copyCmd(srcSpec: string, dstSpec: string, recursive: boolean, cmd
       files > 100 || bytes > 64 * 2 ** 20,
     );
     try {
-      copy(src.fs, src.path, dst.fs, target, recursive, () => bar?.increment());
+      const where = dst.image === undefined ? '' : `${dstSpec.slice(0, dstSpec.indexOf(':/'))}:`;
+      copy(src.fs, src.path, dst.fs, target, {
+        recursive,
+        tick: () => bar?.increment(),
+        keepPartial,
+        cmd,
+        where,
+      });
     } finally {
       bar?.stop();
     }
@@ -222,11 +271,14 @@ export function fileCommands(): Command[] {
     .argument('<src>')
     .argument('<dst>')
     .option('-r, --recursive', 'copy directories and what they hold')
+    .option('--keep-partial', 'when space runs out, keep the file cut short (default: remove it)')
     .addHelpText(
       'after',
       '\nExamples:\n  zufs cp -r ./site fs.img:/www      # host to image\n  zufs cp -r fs.img:/www ./backup    # image to host\n',
     )
-    .action((src: string, dst: string, o: { recursive?: boolean }) => copyCmd(src, dst, !!o.recursive, 'cp'));
+    .action((src: string, dst: string, o: { recursive?: boolean; keepPartial?: boolean }) =>
+      copyCmd(src, dst, !!o.recursive, 'cp', !!o.keepPartial),
+    );
 
   const get = new Command('get')
     .description('copy a file or tree from an image to the host')
@@ -242,10 +294,11 @@ export function fileCommands(): Command[] {
     .description('copy a file or tree from the host into an image')
     .argument('<hostpath>')
     .argument('<spec>', 'IMAGE:/path')
+    .option('--keep-partial', 'when the image fills up, keep the file cut short (default: remove it)')
     .addHelpText('after', '\nExample:\n  zufs put ./docs fs.img:/docs\n')
-    .action((host: string, spec: string) => {
+    .action((host: string, spec: string, o: { keepPartial?: boolean }) => {
       imageOnly(spec, 'put');
-      return copyCmd(host, spec, true, 'put');
+      return copyCmd(host, spec, true, 'put', !!o.keepPartial);
     });
 
   const rm = new Command('rm')

@@ -1,10 +1,10 @@
 /** `zufs mkfs`, `zufs fsck`, `zufs info`: whole images, without a server. */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BLOCK_SIZE, fsck, mkfs, PmemDevice, PmemFs } from '@zufs/example-pmemfs';
+import { BLOCK_SIZE, fsck, LABEL_MAX, mkfs, PmemDevice, PmemFs, planLayout } from '@zufs/example-pmemfs';
 import { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { checkImage, lockImage } from '../image.js';
+import { checkImage, holderName, openFailure } from '../image.js';
 import { progressBar } from '../progress.js';
 
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
@@ -20,30 +20,49 @@ function print(json: boolean, value: unknown, human: string): void {
   console.log(json ? JSON.stringify(value, null, 2) : human);
 }
 
-/** Opens an image in this process (no server): for fsck and info. */
+/** Opens an image read-write in this process (no server), taking its lock: for fsck and info. */
+function openDevice(image: string, cmd: string, onProgress?: (at: number) => void): PmemDevice {
+  try {
+    return PmemDevice.openFile(image, { holder: holderName(cmd), onProgress });
+  } catch (e) {
+    const why = openFailure(e, cmd.split(' ')[0]);
+    if (!(why instanceof CliError) || (e as { code?: string }).code !== 'EBUSY') throw why;
+    // As e2fsck on a mounted filesystem: refuse, and say why (fsck(8)'s 8: operational error).
+    throw new CliError(`${why.message}: unmount it first`, cmd.startsWith('fsck') ? 8 : 1);
+  }
+}
+
+/** Mounts an image in this process (no server): for info. close() commits and unlocks it. */
 function openFs(imageArg: string, cmd: string): { fs: PmemFs; close(): void } {
   const image = resolve(imageArg);
   checkImage(image, cmd);
-  const unlock = lockImage(image, cmd);
+  const dev = openDevice(image, cmd);
   try {
-    const dev = PmemDevice.openFile(image);
-    try {
-      const fs = PmemFs.mount(dev);
-      return {
-        fs,
-        close() {
-          dev.close();
-          unlock();
-        },
-      };
-    } catch (e) {
-      dev.close();
-      throw new CliError(`${cmd}: ${image}: ${(e as Error).message}`);
-    }
+    return { fs: PmemFs.mount(dev), close: () => dev.close() };
   } catch (e) {
-    unlock();
-    throw e;
+    dev.abandon();
+    throw new CliError(`${cmd}: ${image}: ${(e as Error).message}`);
   }
+}
+
+/** mkfs's arguments, all checked before anything is created: a usage error leaves no file. */
+function mkfsPlan(o: { size: string; inodes?: string; label?: string }): { size: number; inodes?: number } {
+  const size = parseSize(o.size);
+  let inodes: number | undefined;
+  if (o.inodes !== undefined) {
+    inodes = /^\d+$/.test(o.inodes.trim()) ? Number(o.inodes) : Number.NaN;
+    if (!(Number.isSafeInteger(inodes) && inodes > 0))
+      throw new CliError(`mkfs: --inodes must be a positive integer (got '${o.inodes}')`, 2);
+  }
+  if (o.label !== undefined && Buffer.byteLength(o.label) > LABEL_MAX)
+    throw new CliError(`mkfs: --label is ${Buffer.byteLength(o.label)} bytes; at most ${LABEL_MAX}`, 2);
+  try {
+    planLayout(size, { inodes, label: o.label });
+  } catch (e) {
+    // size: a multiple of 4096 from 1 MiB to 4 GiB; inodes: from 32 and leaving room for data.
+    throw new CliError(`${(e as Error).message.replace(/^EINVAL: /, '')} (--size ${o.size})`, 2);
+  }
+  return { size, inodes };
 }
 
 export function mkfsCommand(): Command {
@@ -60,13 +79,15 @@ export function mkfsCommand(): Command {
     )
     .action((imageArg: string, o: { size: string; inodes?: string; label?: string; force?: boolean }) => {
       const image = resolve(imageArg);
-      const size = parseSize(o.size);
-      const inodes = o.inodes === undefined ? undefined : Number(o.inodes);
-      if (inodes !== undefined && !(Number.isInteger(inodes) && inodes > 0))
-        throw new CliError('mkfs: --inodes must be a positive integer', 2);
+      const { size, inodes } = mkfsPlan(o);
       if (existsSync(image) && statSync(image).size > 0 && !o.force)
         throw new CliError(`mkfs: ${image}: exists (use --force to overwrite it)`);
-      const dev = PmemDevice.createFile(image, size);
+      let dev: PmemDevice;
+      try {
+        dev = PmemDevice.createFile(image, size, { holder: holderName('mkfs') }); // locks, then truncates
+      } catch (e) {
+        throw openFailure(e, 'mkfs');
+      }
       try {
         mkfs(dev, { inodes, label: o.label });
         dev.flush();
@@ -89,14 +110,16 @@ export function fsckCommand(): Command {
     .action((imageArg: string, o: { repair?: boolean; json?: boolean }) => {
       const image = resolve(imageArg);
       checkImage(image, 'fsck');
-      const unlock = lockImage(image, 'fsck');
       let r: ReturnType<typeof fsck>;
       const size = statSync(image).size;
       const bar = progressBar(size, 'fsck [{bar}] {percentage}% {phase}', size >= 64 * 2 ** 20, {
         phase: 'reading',
       });
       try {
-        const dev = PmemDevice.openFile(image, { onProgress: (at) => bar?.update(at, { phase: 'reading' }) });
+        // Checking too takes the lock: an image in use lags its mount (changes not yet committed).
+        const dev = openDevice(image, o.repair ? 'fsck --repair' : 'fsck', (at) =>
+          bar?.update(at, { phase: 'reading' }),
+        );
         try {
           bar?.update({ phase: o.repair ? 'checking and repairing' : 'checking' });
           r = fsck(dev, { repair: !!o.repair });
@@ -105,10 +128,10 @@ export function fsckCommand(): Command {
           dev.close();
         }
       } catch (e) {
+        if (e instanceof CliError) throw e;
         throw new CliError(`fsck: ${image}: ${(e as Error).message}`);
       } finally {
         bar?.stop();
-        unlock();
       }
       const lines = [
         ...r.problems.map((p) => `problem: ${p}`),

@@ -7,23 +7,51 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { imageHolder, type LockHolder, readLockHolder } from '@zufs/example-pmemfs';
 import { fuseUnavailable, mountImage } from '@zufs/fuse';
 import { Command, Option } from 'commander';
 import { CliError } from '../errors.js';
-import { checkImage as checkZufsImage, lockImage } from '../image.js';
+import { checkImage as checkZufsImage, holderName, openFailure } from '../image.js';
 
 const exec = promisify(execFile);
 
-/** The mounts /proc/mounts lists at `dir` (fstype per line, newest last). */
-function mountsAt(dir: string): string[] {
+/** /proc/mounts's octal escapes (`\040` for a space) undone. */
+const unescapeField = (field: string) =>
+  field.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(Number.parseInt(o, 8)));
+
+/** The mounts /proc/mounts lists at `dir` (newest last): fstype and source (a zufs mount's image). */
+function mountsOn(dir: string): { type: string; source: string }[] {
   try {
     return readFileSync('/proc/mounts', 'utf8')
       .split('\n')
       .map((l) => l.split(' '))
-      .filter((f) => f[1] === dir.replace(/ /g, '\\040'))
-      .map((f) => f[2]);
+      .filter((f) => f.length > 2 && unescapeField(f[1]) === dir)
+      .map((f) => ({ type: f[2], source: unescapeField(f[0]) }));
   } catch {
     return [];
+  }
+}
+
+/** The fstypes mounted at `dir`, newest last. */
+const mountsAt = (dir: string): string[] => mountsOn(dir).map((m) => m.type);
+
+/** Refuses an image another process holds, naming it (what pmemfs's mount would say). */
+function checkNotInUse(image: string): void {
+  const h = imageHolder(image);
+  if (h) throw new CliError(`mount: ${image}: in use by ${h.who} (pid ${h.pid})`);
+}
+
+/** How long umount waits for the serving process to commit the image and let go of it. */
+const RELEASE_WAIT_MS = 30_000;
+
+/** Waits until `holder` no longer holds `image`'s lock (false: still held after `ms`). */
+async function released(image: string, holder: LockHolder, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const now = readLockHolder(`${image}.lock`);
+    if (now?.token !== holder.token || imageHolder(image) === null) return true;
+    if (Date.now() >= end) return false;
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -101,6 +129,7 @@ export function mountCommand(): Command {
       const why = fuseUnavailable();
       if (why) throw new CliError(`mount: ${why.message}`);
       checkZufsImage(image, 'mount');
+      checkNotInUse(image);
       checkMountpoint(dir);
       const readers = Number(o.readers);
       const attrTimeout = Number(o.attrTimeout);
@@ -129,37 +158,43 @@ export function mountCommand(): Command {
         console.log(`mounted ${image} on ${dir} (pid ${child.pid}); unmount with: zufs umount ${dir}`);
         return;
       }
-      const unlock = lockImage(image, 'mount');
-      process.once('exit', unlock);
+      // pmemfs's mount locks the image (in use by "zufs mount DIR") until the unmount commits it.
       const m = await mountImage({
         image,
         mountpoint: dir,
+        options: `holder=${holderName(`mount ${dir}`)}`,
         readers,
         attrTimeout,
         readOnly: o.readOnly,
         allowOther: o.allowOther,
         idMap,
+      }).catch((e) => {
+        throw openFailure(e, 'mount');
       });
       console.log(`mounted ${image} on ${dir}; unmount with Ctrl-C or: zufs umount ${dir}`);
       await m.done;
-      unlock();
       console.log(`unmounted ${dir}`);
     });
 }
 
 export function umountCommand(): Command {
   return new Command('umount')
-    .description('unmount a zufs mount (the serving process flushes the image and exits)')
+    .description(
+      'unmount a zufs mount; returns once the serving process has committed the image and let go of it',
+    )
     .argument('<mountpoint>', 'where the image is mounted')
     .option('-l, --lazy', 'detach now even if busy (the mount goes when its last user does)')
-    .addHelpText('after', '\nExample:\n  zufs umount /mnt/z\n')
+    .addHelpText('after', '\nExample:\n  zufs umount /mnt/z && zufs fsck fs.img\n')
     .action(async (dirArg: string, o: { lazy?: boolean }) => {
       const dir = resolve(dirArg);
-      const types = mountsAt(dir);
-      if (!types.length) throw new CliError(`umount: ${dir}: not mounted`);
-      if (types.at(-1) !== 'fuse.zufs')
-        throw new CliError(`umount: ${dir}: not a zufs mount (${types.at(-1)})`);
+      const mounts = mountsOn(dir);
+      const top = mounts.at(-1);
+      if (!top) throw new CliError(`umount: ${dir}: not mounted`);
+      if (top.type !== 'fuse.zufs') throw new CliError(`umount: ${dir}: not a zufs mount (${top.type})`);
       if (process.getuid?.() !== 0) throw new CliError('umount: needs root');
+      // The mount's source is its image: its lock says which process serves it.
+      const image = top.source;
+      const holder = imageHolder(image);
       try {
         await exec('umount', o.lazy ? ['-l', dir] : [dir]);
       } catch (e) {
@@ -167,6 +202,24 @@ export function umountCommand(): Command {
         if (/busy/i.test(msg)) throw new CliError(`umount: ${dir}: mountpoint is busy (retry with --lazy)`);
         throw new CliError(`umount: ${dir}: ${msg.split('\n')[0]}`);
       }
-      console.log(`unmounted ${dir}`);
+      if (!holder) {
+        console.log(`unmounted ${dir}`);
+        return;
+      }
+      const served = `${holder.who} (pid ${holder.pid})`;
+      if (o.lazy) {
+        // Detached: the kernel ends the mount when its last user closes, and only then is it released.
+        if (await released(image, holder, 1000)) console.log(`unmounted ${dir}; ${image} is released`);
+        else
+          console.log(
+            `detached ${dir}: still in use; ${image} is released by ${served} when the last program using the mount closes its files`,
+          );
+        return;
+      }
+      if (!(await released(image, holder, RELEASE_WAIT_MS)))
+        throw new CliError(
+          `umount: ${dir} is unmounted, but ${image} is still held by ${served} after ${RELEASE_WAIT_MS / 1000} s (still committing? it is in use until that process lets go)`,
+        );
+      console.log(`unmounted ${dir}; ${image} is released`);
     });
 }
