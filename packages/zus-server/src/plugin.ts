@@ -102,8 +102,11 @@ export interface ZName {
  * The per-ZT superblock object a plugin returns from attach(): zus_sbi_operations and
  * zus_zii_operations of zus_api.h in one object. Every operation is synchronous and gets primitive
  * arguments (inode numbers, not cookies), views of the shared buffers and per-ZT scratch objects.
- * Methods that are absent answer EOPNOTSUPP (or, for the ones ZUFS treats as optional, success:
- * evictInode, freeInode, mmapClose, sync, preRead, putMulty). Throw a ZusError for an expected
+ * Methods that are absent answer what Linux answers for a filesystem without that operation (create
+ * EACCES; mkdir, symlink, link, unlink, rename, setattr EPERM; statfs ENOSYS; read, write EINVAL;
+ * xattrs, fallocate, clone, fiemap EOPNOTSUPP; with no change method at all, every change EROFS),
+ * or, for the ones ZUFS treats as optional, success (evictInode, freeInode, mmapClose, sync,
+ * preRead, putMulty). Throw a ZusError for an expected
  * failure; anything else thrown becomes EIO for that operation and a log line.
  *
  * Attributes (see docs/decisions.md, "Attributes travel as a zus_inode copy"): every operation that
