@@ -136,5 +136,5 @@ describe('IMAGE.lock', () => {
       expect(existsSync(`${image}.lock`)).toBe(false); // the winner let go
       expect(readdirSync(t.dir)).toEqual(['a.img']);
     }
-  });
+  }, 180_000); // a safety net: each round starts five processes, slow under load
 });
