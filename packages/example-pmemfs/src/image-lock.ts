@@ -103,10 +103,12 @@ export function readLockHolder(lockPath: string): LockHolder | null {
   // The CLI's first locks held only "<pid>\n".
   const pid = Number(f.get('pid') ?? text.trim());
   if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+  // The token names the takeover marker's file: only a plain word, as lockImage writes it.
+  const token = f.get('token') ?? '';
   return {
     pid,
     who: f.get('who') ?? 'another program',
-    token: f.get('token') ?? `pid-${pid}`,
+    token: /^[\w-]{1,64}$/.test(token) ? token : `pid-${pid}`,
     start: f.get('start'),
   };
 }
@@ -183,7 +185,7 @@ export function lockImage(image: string, who = defaultHolderName()): ImageLock {
       if (tries >= TAKEOVER_TRIES)
         throw new ZufsError(
           Errno.EBUSY,
-          `${image}: the lock ${lockPath} stays unreadable or mid-takeover (a process died taking it over? remove ${lockPath}.stale-* if no zufs program runs)`,
+          `${image}: the lock ${lockPath} stays unreadable or mid-takeover (if no zufs program runs, remove it and ${lockPath}.stale-*)`,
         );
       Atomics.wait(pause, 0, 0, TAKEOVER_PAUSE_MS); // another process is writing or taking it over
     }
