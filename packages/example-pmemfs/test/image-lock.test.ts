@@ -117,21 +117,29 @@ describe('IMAGE.lock', () => {
   it('processes racing to take over one stale lock: exactly one wins, each time', async () => {
     for (let round = 0; round < 2; round++) {
       writeFileSync(`${image}.lock`, `pid=${deadPid()}\nwho=gone\ntoken=stale-${round}\n`);
-      const at = Date.now() + 2000; // every racer started by then (a late one still meets the winner)
+      const at = Date.now() + 1000; // most racers started by then: they try within a millisecond
       const racers = Array.from({ length: 5 }, () =>
-        spawn(process.execPath, [CHILD, 'race', image, String(at)], { stdio: ['ignore', 'pipe', 'inherit'] }),
+        spawn(process.execPath, [CHILD, 'race', image, String(at)], { stdio: ['pipe', 'pipe', 'inherit'] }),
       );
       children.push(...racers);
+      // Every racer's answer first (the winner holds on meanwhile), then the winner lets go.
       const said = await Promise.all(
         racers.map(async (r) => {
           let out = '';
           r.stdout?.on('data', (d) => {
             out += d;
           });
-          await once(r, 'exit');
+          let ended = false;
+          r.stdout?.once('end', () => {
+            ended = true;
+          });
+          while (!out.includes('\n') && !ended)
+            await Promise.race([once(r.stdout!, 'data'), once(r.stdout!, 'end')]);
           return out.trim();
         }),
       );
+      for (const r of racers) r.stdin?.end();
+      await Promise.all(racers.map((r) => (r.exitCode === null ? once(r, 'exit') : null)));
       expect(said.sort(), `round ${round}`).toEqual(['busy', 'busy', 'busy', 'busy', 'won']);
       expect(existsSync(`${image}.lock`)).toBe(false); // the winner let go
       expect(readdirSync(t.dir)).toEqual(['a.img']);
