@@ -61,6 +61,11 @@ export interface OpenFileOptions {
    * the image). Default true: a second opener anywhere gets EBUSY (image-lock.ts).
    */
   lock?: boolean;
+  /**
+   * Read nothing now: the filesystem reads the pages the image uses when it mounts it
+   * (loadPages(), then loadDone()); the rest stays zero pages that cost no memory.
+   */
+  sparse?: boolean;
 }
 
 function checkSize(size: number): void {
@@ -98,6 +103,8 @@ export class PmemDevice {
   private closed = false;
   /** The image's lock, held by the view that opened the file (attached views hold none). */
   private lock: ImageLock | null = null;
+  /** A device opened sparse, until loadDone(): one bit per page not read from the file yet. */
+  private unloaded: Int32Array | null = null;
 
   private constructor(desc: DeviceDescriptor) {
     this.path = desc.path;
@@ -135,7 +142,9 @@ export class PmemDevice {
         fs.closeSync(fd);
         throw e;
       }
-      return PmemDevice.load(path, fd, lock, opts);
+      const dev = PmemDevice.load(path, fd, lock, { ...opts, sparse: true });
+      dev.loadDone(); // all zero: nothing to read
+      return dev;
     } catch (e) {
       lock?.release();
       throw e;
@@ -164,16 +173,11 @@ export class PmemDevice {
       const size = fs.fstatSync(fd).size;
       checkSize(size);
       const data = new SharedArrayBuffer(size);
-      const u8 = new Uint8Array(data);
-      for (let at = 0; at < size; ) {
-        const n = fs.readSync(fd, u8, at, Math.min(size - at, 1 << 26), at);
-        if (n <= 0) throw new Error(`${path}: short read at ${at} of ${size}`);
-        at += n;
-        opts.onProgress?.(at, size);
-      }
       const dev = new PmemDevice({ path, size, data, ctl: newCtl(size, true) });
       dev.fd = fd;
       dev.lock = lock;
+      if (opts.sparse) dev.unloaded = new Int32Array(Math.ceil(size / PAGE_SIZE / 32)).fill(-1);
+      else dev.readImage(0, size, opts.onProgress); // loading is most of what opening a large image costs
       return dev;
     } catch (e) {
       fs.closeSync(fd);
@@ -184,6 +188,53 @@ export class PmemDevice {
   /** Another view of a device opened elsewhere (typically in another thread). */
   static attach(desc: DeviceDescriptor): PmemDevice {
     return new PmemDevice(desc);
+  }
+
+  /**
+   * Reads pages [first, first + count) from the image file, those not read yet, on a device opened
+   * `sparse` (a no-op on any other device, and after loadDone()). The thread that opened the device
+   * loads what its filesystem uses before anything else reads or changes those pages.
+   */
+  loadPages(first: number, count: number): void {
+    const un = this.unloaded;
+    if (un === null) return;
+    const end = Math.min(first + count, this.size / PAGE_SIZE);
+    const pending = (p: number) => (un[p >>> 5] & (1 << (p & 31))) !== 0;
+    for (let p = Math.max(0, first); p < end; ) {
+      if (!pending(p)) {
+        p = un[p >>> 5] === 0 ? (p | 31) + 1 : p + 1;
+        continue;
+      }
+      let e = p;
+      for (; e < end && pending(e); e++) un[e >>> 5] &= ~(1 << (e & 31));
+      this.readImage(p * PAGE_SIZE, (e - p) * PAGE_SIZE);
+      p = e;
+    }
+  }
+
+  /** Whether pages are still to be read (opened `sparse`, loadDone() not called yet). */
+  get loading(): boolean {
+    return this.unloaded !== null;
+  }
+
+  /**
+   * Ends loading: pages not read stay zero for good (the filesystem uses none of them, and a page
+   * it starts using is written whole by the next flush), so a later loadPages() cannot overwrite
+   * what changed since.
+   */
+  loadDone(): void {
+    this.unloaded = null;
+  }
+
+  /** Reads [at, at + len) of the image file into the device. */
+  private readImage(at: number, len: number, onProgress?: (bytesRead: number, size: number) => void): void {
+    const fd = this.openFd();
+    for (let done = 0; done < len; ) {
+      const n = fs.readSync(fd, this.u8, at + done, Math.min(len - done, 1 << 26), at + done);
+      if (n <= 0) throw new Error(`${this.path}: short read at ${at + done} of ${this.size}`);
+      done += n;
+      onProgress?.(at + done, this.size);
+    }
   }
 
   descriptor(): DeviceDescriptor {

@@ -96,7 +96,7 @@ function mountOptions(options: string): Map<string, string> {
 /** Opens the image read-write (taking its lock); a Node error becomes its errno with a short message. */
 function openImage(image: string, holder: string | undefined): PmemDevice {
   try {
-    return PmemDevice.openFile(image, { holder });
+    return PmemDevice.openFile(image, { holder, sparse: true }); // PmemFs.mount reads what it uses
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new ZusError(Errno.ENOENT, `no such image ${image}`);

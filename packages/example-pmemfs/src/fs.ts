@@ -97,6 +97,7 @@ import {
   stamp,
 } from './inode.js';
 import { initCommittedMap, journalRecover, journalRoom, type RecoveryResult } from './journal.js';
+import { loadSuperblocks, loadUsed } from './load.js';
 import {
   asIoError,
   BLOCK_SIZE,
@@ -258,11 +259,13 @@ export class PmemFs {
    */
   static mount(device: PmemDevice, opts: MountOptions = {}): PmemFs {
     const first = Atomics.load(device.runtime, RT_STATE) === 0;
+    if (first) loadSuperblocks(device);
     let g = loadSuperblock(device).g;
     const report: MountReport = { recovery: null, orphansFreed: 0, upgraded: false };
     if (first) {
       report.recovery = journalRecover(device, g, device.path !== null);
       if (report.recovery.replayed > 0) g = loadSuperblock(device).g;
+      loadUsed(device, g);
       if (g.version < FORMAT_VERSION) {
         g = { ...g, version: FORMAT_VERSION };
         writeSuperblocks(device, g);

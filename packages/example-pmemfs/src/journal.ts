@@ -67,7 +67,7 @@ export function imageGeometry(dev: PmemDevice): Geometry {
 export function initCommittedMap(dev: PmemDevice, g: Geometry): void {
   const words = Math.ceil(g.dataBlocks / 32);
   const cm = dev.committedMap;
-  const at = (g.bbmStart * BLOCK_SIZE) >>> 2;
+  const at = (g.bbmStart * BLOCK_SIZE) / 4;
   for (let i = 0; i < words && i < cm.length; i++) cm[i] = dev.u32[at + i] | 0;
 }
 
@@ -82,7 +82,7 @@ export function journalRoom(dev: PmemDevice, g: Geometry, pages: number, overflo
   let room = g.journalBlocks - 1;
   if (room >= need || !overflow) return room - need;
   const cm = dev.committedMap;
-  const at = (g.bbmStart * BLOCK_SIZE) >>> 2;
+  const at = (g.bbmStart * BLOCK_SIZE) / 4;
   const words = Math.ceil(g.dataBlocks / 32);
   for (let i = 0; i < words && room < need; i++) {
     let free = ~(dev.u32[at + i] | cm[i]);
@@ -139,7 +139,7 @@ export function journalCommit(dev: PmemDevice, fd: number): number {
       const at = pages[i] * BLOCK_SIZE;
       snap.set(dev.u8.subarray(at, at + BLOCK_SIZE), i * BLOCK_SIZE);
     }
-    const w0 = (g.bbmStart * BLOCK_SIZE) >>> 2;
+    const w0 = (g.bbmStart * BLOCK_SIZE) / 4;
     bbm = dev.u32.slice(w0, w0 + bbmWords);
   } finally {
     dev.mutex.unlock();
@@ -272,6 +272,8 @@ export function journalRecover(dev: PmemDevice, g: Geometry, write: boolean): Re
   const jEnd = g.journalStart + g.journalBlocks;
   const cAt = g.journalStart * BLOCK_SIZE;
   if (cAt + BLOCK_SIZE > dev.size) return { seq: 0, replayed: 0, discarded: 'journal outside the device' };
+  // A device opened sparse reads each page recovery looks at, first (load.ts).
+  dev.loadPages(g.journalStart, 1);
   const cdv = new DataView(u8.buffer, u8.byteOffset + cAt, BLOCK_SIZE);
   if (cdv.getUint32(C_MAGIC, true) !== JOURNAL_MAGIC) return { seq: 0, replayed: 0 };
   const seq = cdv.getUint32(C_SEQ, true);
@@ -291,6 +293,7 @@ export function journalRecover(dev: PmemDevice, g: Geometry, write: boolean): Re
   for (let k = 0; k < nDesc; k++) {
     const b = cdv.getUint32(C_LIST + 4 * k, true);
     if (!storeOk(b)) return torn(`descriptor block ${b} out of place`);
+    dev.loadPages(b, 1);
     desc.set(u8.subarray(b * BLOCK_SIZE, (b + 1) * BLOCK_SIZE), k * BLOCK_SIZE);
   }
   if (descCrc(desc, entries) !== cdv.getUint32(C_DESC_CSUM, true)) return torn('descriptor checksum');
@@ -304,6 +307,7 @@ export function journalRecover(dev: PmemDevice, g: Geometry, write: boolean): Re
     if (home >= total || (home >= g.journalStart && home < jEnd))
       return torn(`home page ${home} out of place`);
     if (!storeOk(copy)) return torn(`copy block ${copy} out of place`);
+    dev.loadPages(copy, 1);
     if (crc32c(u8, copy * BLOCK_SIZE, (copy + 1) * BLOCK_SIZE) !== ddv.getUint32(at + 8, true)) {
       return torn(`copy of page ${home} checksum`);
     }
@@ -316,6 +320,7 @@ export function journalRecover(dev: PmemDevice, g: Geometry, write: boolean): Re
   for (let k = 0; k < entries; k++) {
     const src = copies[k] * BLOCK_SIZE;
     const dst = homes[k] * BLOCK_SIZE;
+    dev.loadPages(homes[k], 1);
     if (Buffer.compare(u8.subarray(src, src + BLOCK_SIZE), u8.subarray(dst, dst + BLOCK_SIZE)) === 0)
       continue;
     u8.copyWithin(dst, src, src + BLOCK_SIZE);

@@ -60,6 +60,7 @@ import {
   size,
 } from './inode.js';
 import { initCommittedMap, journalRecover, type RecoveryResult } from './journal.js';
+import { loadSuperblocks, loadUsed } from './load.js';
 import {
   BLOCK_SIZE,
   decodeSuperblock,
@@ -103,10 +104,12 @@ export function fsck(dev: PmemDevice, opts: FsckOptions = {}): FsckReport {
   const t0 = performance.now();
   const limit = opts.limit ?? 1000;
   const repair = opts.repair === true;
+  loadSuperblocks(dev);
   const loaded = loadSuperblock(dev);
   let g = loaded.g;
   const recovery = journalRecover(dev, g, repair && dev.path !== null);
   if (recovery.replayed > 0) g = loadSuperblock(dev).g;
+  loadUsed(dev, g);
   if (repair && dev.path !== null) {
     // Repairs go through the journal: a crash during repair leaves the old image or the new one.
     initCommittedMap(dev, g);

@@ -1,7 +1,7 @@
 // The journal: every crash point of a commit leaves the old state or the new one, never a mix;
 // torn commits are discarded; fsync costs what changed; background commits; format upgrade.
 import { createHash } from 'node:crypto';
-import nodeFs, { readFileSync } from 'node:fs';
+import nodeFs, { readFileSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import {
@@ -75,6 +75,12 @@ function mountCopy(image: Uint8Array): PmemFs {
   return PmemFs.mount(dev);
 }
 
+/** The same from the image file `path` opened sparse: recovery reads what it replays (load.ts). */
+function mountSparseCopy(image: Uint8Array, path: string): PmemFs {
+  writeFileSync(path, image);
+  return PmemFs.mount(PmemDevice.openFile(path, { sparse: true }), { commitIntervalMs: 0 });
+}
+
 describe('journal', () => {
   it('leaves the old or the new state at every crash point of a commit, torn or not', () => {
     tmp = tempDir();
@@ -118,6 +124,10 @@ describe('journal', () => {
         expect(isOld || isNew, `crash after ${k} writes${torn ? ' + a torn one' : ''}`).toBe(true);
         if (isOld) olds++;
         else news++;
+        const sparse = mountSparseCopy(img, join(tmp.dir, 'crashed.img'));
+        expect(sparse.check(), `sparse, crash after ${k} writes${torn ? ' + a torn one' : ''}`).toEqual([]);
+        expect(JSON.stringify([...dump(sparse)])).toBe(JSON.stringify([...seen]));
+        sparse.close();
       }
     }
     // Early crash points give the old state, late ones the new.
@@ -149,6 +159,10 @@ describe('journal', () => {
     first.read(first.lookup(ROOT_INO, 'f'), 0, buf);
     expect(dec(buf)).toBe('journaled');
     expect(first.check()).toEqual([]);
+    const sparse = mountSparseCopy(img, join(tmp.dir, 'sparse.img'));
+    expect(sparse.mountReport?.recovery?.replayed).toBe(first.mountReport?.recovery?.replayed);
+    expect(Buffer.from(sparse.device.u8).equals(Buffer.from(first.device.u8))).toBe(true);
+    sparse.close();
     // Recovery again on the recovered image: nothing differs, nothing changes.
     const again = mountCopy(first.device.u8);
     expect(again.mountReport?.recovery?.replayed).toBe(0);

@@ -1,7 +1,16 @@
 /** `zufs mkfs`, `zufs fsck`, `zufs info`: whole images, without a server. */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BLOCK_SIZE, fsck, LABEL_MAX, mkfs, PmemDevice, PmemFs, planLayout } from '@zufs/example-pmemfs';
+import {
+  BLOCK_SIZE,
+  fsck,
+  LABEL_MAX,
+  MAX_DEVICE_SIZE,
+  mkfs,
+  PmemDevice,
+  PmemFs,
+  planLayout,
+} from '@zufs/example-pmemfs';
 import { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { checkImage, holderName, openFailure } from '../image.js';
@@ -16,14 +25,25 @@ export function parseSize(s: string): number {
   return Math.floor(Number(m[1]) * UNITS[m[2].toUpperCase()]);
 }
 
+/** 4294967296 -> "4G" (whole units only), else the bytes. */
+function sizeText(bytes: number): string {
+  for (const u of ['T', 'G', 'M', 'K'])
+    if (bytes % UNITS[u] === 0) return `${bytes / UNITS[u]}${u} (${bytes} bytes)`;
+  return `${bytes} bytes`;
+}
+
 function print(json: boolean, value: unknown, human: string): void {
   console.log(json ? JSON.stringify(value, null, 2) : human);
 }
 
 /** Opens an image read-write in this process (no server), taking its lock: for fsck and info. */
-function openDevice(image: string, cmd: string, onProgress?: (at: number) => void): PmemDevice {
+function openDevice(
+  image: string,
+  cmd: string,
+  opts: { onProgress?: (at: number) => void; sparse?: boolean } = {},
+): PmemDevice {
   try {
-    return PmemDevice.openFile(image, { holder: holderName(cmd), onProgress });
+    return PmemDevice.openFile(image, { holder: holderName(cmd), ...opts });
   } catch (e) {
     const why = openFailure(e, cmd.split(' ')[0]);
     if (!(why instanceof CliError) || (e as { code?: string }).code !== 'EBUSY') throw why;
@@ -36,7 +56,7 @@ function openDevice(image: string, cmd: string, onProgress?: (at: number) => voi
 function openFs(imageArg: string, cmd: string): { fs: PmemFs; close(): void } {
   const image = resolve(imageArg);
   checkImage(image, cmd);
-  const dev = openDevice(image, cmd);
+  const dev = openDevice(image, cmd, { sparse: true }); // the mount reads what the image uses
   try {
     return { fs: PmemFs.mount(dev), close: () => dev.close() };
   } catch (e) {
@@ -48,6 +68,11 @@ function openFs(imageArg: string, cmd: string): { fs: PmemFs; close(): void } {
 /** mkfs's arguments, all checked before anything is created: a usage error leaves no file. */
 function mkfsPlan(o: { size: string; inodes?: string; label?: string }): { size: number; inodes?: number } {
   const size = parseSize(o.size);
+  if (size > MAX_DEVICE_SIZE)
+    throw new CliError(
+      `mkfs: --size ${o.size} is larger than the largest image, ${sizeText(MAX_DEVICE_SIZE)}`,
+      2,
+    );
   let inodes: number | undefined;
   if (o.inodes !== undefined) {
     inodes = /^\d+$/.test(o.inodes.trim()) ? Number(o.inodes) : Number.NaN;
@@ -69,7 +94,7 @@ export function mkfsCommand(): Command {
   return new Command('mkfs')
     .description('make a zufs (pmemfs) image file')
     .argument('<image>', 'the image file to create')
-    .option('-s, --size <size>', 'image size (64M, 1G...)', '64M')
+    .option('-s, --size <size>', `image size (64M, 1G... at most ${MAX_DEVICE_SIZE / 2 ** 30}G)`, '64M')
     .option('-i, --inodes <n>', 'number of inodes (default: one per 16 KiB)')
     .option('-L, --label <label>', 'a label (up to 63 bytes)')
     .option('-f, --force', 'overwrite an existing file')
@@ -117,9 +142,9 @@ export function fsckCommand(): Command {
       });
       try {
         // Checking too takes the lock: an image in use lags its mount (changes not yet committed).
-        const dev = openDevice(image, o.repair ? 'fsck --repair' : 'fsck', (at) =>
-          bar?.update(at, { phase: 'reading' }),
-        );
+        const dev = openDevice(image, o.repair ? 'fsck --repair' : 'fsck', {
+          onProgress: (at) => bar?.update(at, { phase: 'reading' }),
+        });
         try {
           bar?.update({ phase: o.repair ? 'checking and repairing' : 'checking' });
           r = fsck(dev, { repair: !!o.repair });
