@@ -257,7 +257,7 @@ export class InodeClient {
     this.pmemView = p ? new DataView(p.buffer, p.byteOffset, p.byteLength) : null;
     this.pmemWords =
       p && HOST_LITTLE_ENDIAN && (p.byteOffset & 3) === 0
-        ? new Uint32Array(p.buffer, p.byteOffset, p.byteLength >>> 2)
+        ? new Uint32Array(p.buffer, p.byteOffset, Math.floor(p.byteLength / 4)) // 4 GiB >>> 2 is 0
         : null;
     this.pmemBytes = p ?? null;
     this.nio = this.pmemBytes !== null;
@@ -312,7 +312,7 @@ export class InodeClient {
     for (let tries = 0; tries < PMEM_READ_TRIES; tries++) {
       const ticket = changeTicket(ctl);
       if (ticket < 0) continue; // a change is being served: it takes a few microseconds
-      if (words !== null && (at & 3) === 0) decodeZusInodeWords(words, at >> 2, out);
+      if (words !== null && (at & 3) === 0) decodeZusInodeWords(words, at / 4, out);
       else readZusInode(v, at, out);
       if (changeValid(ctl, ticket)) return true;
     }
