@@ -292,6 +292,9 @@ export class PmemFs {
   private freeOrphans(): number {
     let freed = 0;
     for (let ino = 1; ino < this.geometry.inodeCount; ino++) {
+      // Free slots are skipped without the lock (a mount's cost follows the used inodes, not the
+      // table's size); a used one is checked again under it.
+      if (!isInodeUsed(this.sb, ino)) continue;
       // One orphan per hold of the lock: an early commit may come between two.
       const sb = this.enter();
       try {

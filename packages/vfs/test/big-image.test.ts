@@ -2,10 +2,13 @@
 // word view of pmem once had length 0 (byteLength >>> 2 of 2^32), so every attribute read from pmem
 // decoded as mode 0 and `/` was "not a directory". The image file is sparse and mounts read only
 // what it uses, so this test costs megabytes, not gigabytes.
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   BLOCK_SIZE,
   fsck,
@@ -25,6 +28,8 @@ const SIZE = 4 * 2 ** 30;
 /** The block rotor's runtime word (example-pmemfs super.ts RT_BLOCK_HINT): where a new file's blocks go. */
 const RT_BLOCK_HINT = 3;
 const TOP_BYTES = 3 << 20;
+const RSS_FIXTURE = fileURLToPath(new URL('./fixtures/mount-rss.mjs', import.meta.url));
+const run = promisify(execFile);
 
 let dir: string;
 let image: string;
@@ -52,6 +57,19 @@ describe('a 4 GiB image', () => {
   it('is the largest size the device takes', () => {
     expect(MAX_DEVICE_SIZE).toBe(SIZE);
   });
+
+  it('costs what it uses: a mount in a fresh process adds megabytes of RSS, not the image', async () => {
+    const empty = join(dir, 'empty.img');
+    const dev = PmemDevice.createFile(empty, SIZE);
+    mkfs(dev, {});
+    dev.flush();
+    dev.close();
+    const { stdout } = await run(process.execPath, [RSS_FIXTURE, empty]);
+    const r = JSON.parse(stdout) as { before: number; after: number; names: string[] };
+    expect(r.names).toEqual([]);
+    expect(r.after - r.before).toBeLessThan(64 * 2 ** 20);
+    expect(r.after).toBeLessThan(SIZE / 8);
+  }, 60_000);
 
   it('keeps files in its last blocks, read and written through a mount, after remounts; fsck is clean', async () => {
     // 1. A file whose blocks run to the device's last byte and wrap to the start of the data region.
