@@ -79,18 +79,43 @@ describe('pnpm bench', () => {
   });
 });
 
+/** `pnpm bench SUITE --json --quick`: the report, its cases by name (exactly `cases`, each timed). */
+function quickReport(suite: string, cases: string[]) {
+  const r = run(suite, '--json', '--quick');
+  expect(r.status, r.stderr).toBe(0);
+  const report = JSON.parse(r.stdout);
+  const byName = Object.fromEntries(report.cases.map((c: { name: string }) => [c.name, c]));
+  expect(Object.keys(byName).sort()).toEqual(cases);
+  for (const c of report.cases) expect(c.median_ns, c.name).toBeGreaterThan(0);
+  return { report, byName };
+}
+
 describe('pnpm bench idle', () => {
   it('--quick measures the idle CPU, a server start-stop, a zufs ls process and node -e 0, with targets', () => {
-    const r = run('idle', '--json', '--quick');
-    expect(r.status, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout);
-    const byName = Object.fromEntries(report.cases.map((c: { name: string }) => [c.name, c]));
-    expect(Object.keys(byName).sort()).toEqual(['cli-ls', 'node-e0', 'server-idle-cpu', 'server-start-stop']);
-    for (const c of report.cases) expect(c.median_ns, c.name).toBeGreaterThan(0);
+    const { report, byName } = quickReport('idle', [
+      'cli-ls',
+      'node-e0',
+      'server-idle-cpu',
+      'server-start-stop',
+    ]);
     expect(byName['server-start-stop'].target_ns).toBe(150e6);
     expect(byName['cli-ls'].target_ns).toBe(Math.round(2 * byName['node-e0'].median_ns + 150e6));
     expect(typeof byName['cli-ls'].met).toBe('boolean');
     expect(report.ratios['cli-ls/node-e0']).toBeGreaterThan(0);
+  });
+});
+
+describe('pnpm bench image', () => {
+  it('--quick mounts a 4 GiB image empty and with 100 MiB, reporting RSS and the targets', () => {
+    const { report, byName } = quickReport('image', ['mount-4g-100m', 'mount-4g-empty']);
+    for (const c of report.cases) {
+      expect(c.target_ns).toBe(300e6);
+      expect(typeof c.met).toBe('boolean');
+      // The image is 4 GiB; a mount that read it whole would cost that much RSS.
+      expect(c.rss_bytes, c.name).toBeLessThan(2 ** 30);
+    }
+    expect(byName['mount-4g-100m'].used_bytes).toBe(100 * 2 ** 20);
+    expect(byName['mount-4g-100m'].rss_mount_bytes).toBeGreaterThan(byName['mount-4g-empty'].rss_mount_bytes);
   });
 });
 

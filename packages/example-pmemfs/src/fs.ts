@@ -291,9 +291,15 @@ export class PmemFs {
   /** Frees every inode with no link left (first mount: nobody can have it open). */
   private freeOrphans(): number {
     let freed = 0;
+    const ibm = this.sb.u32;
+    const w0 = this.sb.ibmOff / 4;
     for (let ino = 1; ino < this.geometry.inodeCount; ino++) {
-      // Free slots are skipped without the lock (a mount's cost follows the used inodes, not the
-      // table's size); a used one is checked again under it.
+      // Free slots are skipped without the lock, 32 at a time (a mount's cost follows the used
+      // inodes, not the table's size); a used one is checked again under it.
+      if (ibm[w0 + (ino >>> 5)] === 0) {
+        ino |= 31;
+        continue;
+      }
       if (!isInodeUsed(this.sb, ino)) continue;
       // One orphan per hold of the lock: an early commit may come between two.
       const sb = this.enter();

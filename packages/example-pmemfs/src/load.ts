@@ -34,7 +34,13 @@ export function loadUsed(dev: PmemDevice, g: Geometry): void {
   const bbm = (g.bbmStart * BLOCK_SIZE) / 4;
   let run = -1;
   for (let i = 0; i <= g.dataBlocks; i++) {
-    const used = i < g.dataBlocks && (dev.u32[bbm + (i >>> 5)] & (1 << (i & 31))) !== 0;
+    // A word with nothing to change the run (all free outside one, all used inside): 32 at once.
+    const word = dev.u32[bbm + (i >>> 5)];
+    if ((i & 31) === 0 && i + 32 <= g.dataBlocks && word === (run < 0 ? 0 : 0xffffffff)) {
+      i += 31;
+      continue;
+    }
+    const used = i < g.dataBlocks && (word & (1 << (i & 31))) !== 0;
     if (used && run < 0) run = i;
     else if (!used && run >= 0) {
       dev.loadPages(g.dataStart + run, i - run);
