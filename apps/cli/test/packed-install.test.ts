@@ -20,7 +20,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix, relative } from 'node:path';
+import { dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +62,8 @@ function userEnv(binDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env))
     if (!/^(npm_|pnpm_)/i.test(k) || /^npm_config_(registry|cache)$/i.test(k)) env[k] = v;
-  env.PATH = `${binDir}:${process.env.PATH ?? ''}`;
+  // The packages' bins, then this Node (their #!/usr/bin/env node finds the Node the test runs on).
+  env.PATH = `${binDir}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
   return env;
 }
 
