@@ -6,36 +6,69 @@ import { constants } from 'node:fs';
 import { posix } from 'node:path';
 import { fail, systemError, uvError } from './errors.js';
 import { isDirMode, isLinkMode, type Node, toPath } from './paths.js';
+import type { Stats } from './stats.js';
 import type { ZufsSync } from './sync.js';
 import { accessMode } from './validate.js';
 
 type Opts = Record<string, unknown>;
 
-/** copyFileSync: `src`'s bytes and mode to `dest` (COPYFILE_EXCL: `dest` must not exist). */
+/** A chunk of copyFile's copy loop. */
+const COPY_CHUNK = 256 * 1024;
+
+/**
+ * copyFileSync, step for step as libuv's (what node:fs runs on Linux): open the source, open the
+ * destination (O_CREAT, and O_EXCL for COPYFILE_EXCL) with the source's mode, stop if both are the
+ * same file, truncate it, give it the source's exact mode (fchmod: no umask; EPERM when the caller
+ * does not own an existing destination), clone or copy the bytes (a directory source fails here,
+ * EISDIR, after the destination was opened). When a step after the destination's open fails, the
+ * destination's name is unlinked, whatever it held before (a symlink there goes, not its target).
+ */
 export function copyFile(z: ZufsSync, src: unknown, dest: unknown, mode?: unknown): void {
   const s = toPath(src, 'src');
   const d = toPath(dest, 'dest');
-  const excl = (accessMode(mode) & constants.COPYFILE_EXCL) !== 0;
-  let data: Buffer;
-  let srcMode: number;
+  const how = accessMode(mode);
+  const excl = (how & constants.COPYFILE_EXCL) !== 0;
+  let sfd = -1;
+  let dfd = -1;
   try {
-    const n = z.r.resolve(s, true, 'copyfile');
-    if (isDirMode(n.attr.mode)) fail('EISDIR', 'copyfile');
-    srcMode = n.attr.mode & 0o7777;
-    data = z.readFileSync(s) as Buffer;
-  } catch (e) {
-    throw uvError(-(e as { errno: number }).errno, 'copyfile', s, d);
-  }
-  try {
-    const fd = z.openSync(d, excl ? 'wx' : 'w', srcMode);
-    try {
-      z.writeSync(fd, data);
-    } finally {
-      z.closeSync(fd);
+    sfd = z.openSync(s, constants.O_RDONLY);
+    const from = z.fstatSync(sfd) as Stats;
+    dfd = z.openSync(
+      d,
+      constants.O_WRONLY | constants.O_CREAT | (excl ? constants.O_EXCL : 0),
+      from.mode & 0o7777,
+    );
+    if (!excl) {
+      if ((z.fstatSync(dfd) as Stats).ino === from.ino) return;
+      z.ftruncateSync(dfd, 0);
+    }
+    z.fchmodSync(dfd, from.mode & 0o7777);
+    // No filesystem of zufs shares blocks between files: a clone that must happen cannot.
+    if (how & constants.COPYFILE_FICLONE_FORCE) fail('ENOTSUP', 'copyfile');
+    if (from.isDirectory()) fail('EISDIR', 'copyfile');
+    const buf = Buffer.allocUnsafe(Math.min(Math.max(from.size, 1), COPY_CHUNK));
+    for (let pos = 0; ; ) {
+      const n = z.readSync(sfd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      for (let off = 0; off < n; ) off += z.writeSync(dfd, buf, off, n - off, pos + off);
+      pos += n;
     }
   } catch (e) {
-    if ((e as { errno?: unknown }).errno === undefined) throw e;
-    throw uvError(-(e as { errno: number }).errno, 'copyfile', s, d);
+    if (dfd >= 0) {
+      z.closeSync(dfd);
+      dfd = -1;
+      try {
+        z.unlinkSync(d);
+      } catch {
+        // as libuv: the copy's own error is the answer
+      }
+    }
+    const n = (e as { errno?: unknown }).errno;
+    if (typeof n !== 'number') throw e;
+    throw uvError(n, 'copyfile', s, d);
+  } finally {
+    if (dfd >= 0) z.closeSync(dfd);
+    if (sfd >= 0) z.closeSync(sfd);
   }
 }
 

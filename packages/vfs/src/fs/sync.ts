@@ -972,6 +972,12 @@ export class ZufsSync {
     }
   }
 
+  /** The physical path of the entry `par` names (`p` as given): its directory's realpath and its name. */
+  private entryPath(p: string, par: Parent): string {
+    const dir = p.replace(/\/+$/, '').replace(/[^/]*$/, '') || '/';
+    return posix.join(this.r.realpath(dir, 'rename'), par.name);
+  }
+
   renameSync(oldPath: unknown, newPath: unknown): void {
     const o = toPath(oldPath, 'oldPath');
     const n = toPath(newPath, 'newPath');
@@ -979,9 +985,10 @@ export class ZufsSync {
     let src: ReturnType<Resolver['parent']>;
     let dst: ReturnType<Resolver['parent']>;
     try {
-      // Both directories first, then both names (as Linux's renameat2).
+      // As Linux's renameat2: both directories first, '.' and '..' refused, then both names.
       src = this.r.parent(o, 'rename', false);
       dst = this.r.parent(n, 'rename', false);
+      if (src.dots || dst.dots) fail('EBUSY', 'rename', o, n);
       this.r.entryOf(src, o, 'rename');
       this.r.entryOf(dst, n, 'rename');
     } catch (err) {
@@ -989,25 +996,30 @@ export class ZufsSync {
     }
     const s = src.entry;
     if (!s) fail('ENOENT', 'rename', o, n);
-    if (src.dots || dst.dots) fail('EBUSY', 'rename', o, n);
     const sDir = isDirMode(s.attr.mode);
     if (!sDir && (src.trailingSlash || dst.trailingSlash)) fail('ENOTDIR', 'rename', o, n);
     const d = dst.entry;
+    const dDir = d !== null && isDirMode(d.attr.mode);
+    const moves = src.dir.ii !== dst.dir.ii;
+    // Linux's lock_rename trap, before any permission or type check: the source may not be an
+    // ancestor of the target's directory (EINVAL), nor the target an ancestor of the source's (ENOTEMPTY).
+    if (moves && (sDir || dDir)) {
+      const from = this.entryPath(o, src);
+      const to = this.entryPath(n, dst);
+      const within = (a: string, b: string) => b === a || b.startsWith(a === '/' ? a : `${a}/`);
+      if (sDir && within(from, posix.dirname(to))) fail('EINVAL', 'rename', o, n);
+      if (dDir && within(to, posix.dirname(from))) fail('ENOTEMPTY', 'rename', o, n);
+    }
     if (d && d.ino === s.ino) return;
+    mayModify(this.cred, src.dir, s, 'rename', o, n);
+    mayModify(this.cred, dst.dir, d, 'rename', o, n);
     if (d) {
-      const dDir = isDirMode(d.attr.mode);
       if (sDir && !dDir) fail('ENOTDIR', 'rename', o, n);
       if (!sDir && dDir) fail('EISDIR', 'rename', o, n);
       // A non-empty directory target is the filesystem's ENOTEMPTY (plugin API): no READDIR here.
     }
-    if (sDir) {
-      // Moving a directory into its own subtree: is s an ancestor of dst's directory?
-      const so = this.r.realpath(o, 'rename');
-      const dd = this.r.realpath(n.replace(/\/+$/, '').replace(/[^/]*$/, '') || '/', 'rename');
-      if (dd === so || dd.startsWith(`${so}/`)) fail('EINVAL', 'rename', o, n);
-    }
-    mayModify(this.cred, src.dir, s, 'rename', o, n);
-    mayModify(this.cred, dst.dir, d, 'rename', o, n);
+    // A directory that changes parent changes its '..': it must be writable itself.
+    if (moves && sDir && !permits(s.attr, this.cred, W_OK)) fail('EACCES', 'rename', o, n);
     // The filesystem stamps the moved inode's ctime (as Linux filesystems do in their rename).
     this.r.ownChangeStart();
     try {

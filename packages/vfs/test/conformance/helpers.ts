@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 export const UV_TEXT = {
   EACCES: 'permission denied',
   EBADF: 'bad file descriptor',
+  EBUSY: 'resource busy or locked',
   EEXIST: 'file already exists',
   EINVAL: 'invalid argument',
   EISDIR: 'illegal operation on a directory',
@@ -13,6 +14,7 @@ export const UV_TEXT = {
   ENOENT: 'no such file or directory',
   ENOTDIR: 'not a directory',
   ENOTEMPTY: 'directory not empty',
+  ENOTSUP: 'operation not supported on socket',
   EPERM: 'operation not permitted',
 } as const;
 
@@ -108,6 +110,20 @@ export async function rejected(p: Promise<unknown>): Promise<unknown> {
 /** `fn` must throw the Node system error described by `shape`. */
 export function expectSyncUv(fn: () => unknown, shape: UvShape): void {
   expectUvError(thrown(fn), shape);
+}
+
+/** `call(from, to)` must throw the Node error `code` of `syscall` naming both paths (copyfile, rename). */
+export function expectPairUv(
+  call: (from: string, to: string) => unknown,
+  code: UvShape['code'],
+  syscall: string,
+  from: string,
+  to: string,
+): void {
+  expectUvError(
+    thrown(() => call(from, to)),
+    { code, syscall, path: from, dest: to },
+  );
 }
 
 /** `p` must reject with the Node system error described by `shape`. */

@@ -1,5 +1,6 @@
 import type { Case } from '../case.js';
 import { attrCases } from './attrs.js';
+import { copyCases } from './copy.js';
 import { dirCases } from './dirs.js';
 import { errorCases } from './errors.js';
 import { fdMatrixCases } from './fd-matrix.js';
@@ -17,6 +18,7 @@ import { xattrCases } from './xattr.js';
 /** Every conformance case, by area. */
 export const cases: Case[] = [
   ...fileCases,
+  ...copyCases,
   ...dirCases,
   ...linkCases,
   ...renameCases,

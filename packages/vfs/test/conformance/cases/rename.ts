@@ -1,6 +1,14 @@
 import { expect } from 'vitest';
 import type { Case } from '../case.js';
-import { expectSyncUv, nowFloorMs, PAST_S, tick } from '../helpers.js';
+import { expectPairUv, expectSyncUv, nowFloorMs, PAST_S, sorted, tick, type UvShape } from '../helpers.js';
+import type { FsLike } from '../target.js';
+
+const NOBODY = { uid: 65534, gid: 65534 };
+
+/** renameSync(from, to) must fail with `code`, naming both paths. */
+function renameFails(fs: FsLike, code: UvShape['code'], from: string, to: string): void {
+  expectPairUv((a, b) => fs.renameSync(a, b), code, 'rename', from, to);
+}
 
 /** rename, with Linux's rules for what may replace what. */
 export const renameCases: Case[] = [
@@ -210,6 +218,93 @@ export const renameCases: Case[] = [
       expect(st.mtimeMs).toBe(PAST_S * 1000);
       expect(fs.statSync(p('d1')).mtimeMs).toBeGreaterThan(floor);
       expect(fs.statSync(p('d2')).mtimeMs).toBeGreaterThan(floor);
+    },
+  },
+  {
+    id: 'rename/subtree-order',
+    title: 'renameSync checks the subtree rules (EINVAL, ENOTEMPTY) before ENOTDIR and EISDIR, as Linux',
+    run({ fs, p }) {
+      fs.mkdirSync(p('a', 'b', 'c'), { recursive: true });
+      fs.writeFileSync(p('a', 'b', 'f'), 'f');
+      fs.writeFileSync(p('g'), 'g');
+      fs.mkdirSync(p('ne'));
+      fs.writeFileSync(p('ne', 'x'), 'x');
+      fs.symlinkSync('a/b', p('lb'));
+      const uv = (code: UvShape['code'], from: string, to: string) => renameFails(fs, code, p(from), p(to));
+      // The source an ancestor of the target's directory: EINVAL, even where the target is a file.
+      uv('EINVAL', 'a', 'a/b/c/d');
+      uv('EINVAL', 'a', 'a/b/f');
+      uv('EINVAL', 'a', 'a/b');
+      uv('EINVAL', 'a', 'lb/c/n'); // through a symlink: the physical tree counts
+      uv('ENOTDIR', 'a', 'a/b/f/x'); // the target's directory cannot be found
+      // The target an ancestor of the source: ENOTEMPTY, even where the source is a file.
+      uv('ENOTEMPTY', 'a/b', 'a');
+      uv('ENOTEMPTY', 'a/b/f', 'a');
+      uv('ENOTEMPTY', 'lb/c', 'a');
+      uv('ENOTDIR', 'a/b/f', 'a/'); // a file with a trailing slash: first of all
+      uv('EISDIR', 'g', 'a');
+      uv('ENOTDIR', 'a', 'g');
+      uv('ENOTEMPTY', 'a/b', 'ne');
+      // '.' and '..' are refused before either name is looked up.
+      for (const [from, to] of [
+        [p('missing'), `${p()}/.`],
+        [p('a'), `${p('a', 'b')}/..`],
+      ])
+        renameFails(fs, 'EBUSY', from, to);
+      expect(fs.readFileSync(p('a', 'b', 'f'), 'utf8')).toBe('f');
+    },
+  },
+  {
+    id: 'rename/dir-needs-write-on-itself',
+    title:
+      'a non-root user moving a directory to another parent needs write permission on it (its .. changes)',
+    root: true,
+    run({ fs, p, asUser }) {
+      fs.chmodSync(p(), 0o755);
+      for (const d of ['p1', 'p2']) {
+        fs.mkdirSync(p(d));
+        fs.chmodSync(p(d), 0o777);
+      }
+      fs.mkdirSync(p('p1', 'theirs'));
+      fs.chmodSync(p('p1', 'theirs'), 0o755);
+      asUser(NOBODY, (u) => {
+        const uv = (from: string, to: string) => renameFails(u, 'EACCES', p(from), p(to));
+        uv('p1/theirs', 'p2/theirs');
+        u.renameSync(p('p1', 'theirs'), p('p1', 'renamed')); // the same parent: '..' stays
+        u.mkdirSync(p('p1', 'mine'));
+        u.chmodSync(p('p1', 'mine'), 0o555);
+        uv('p1/mine', 'p2/mine'); // one's own directory too, while it is not writable
+        u.chmodSync(p('p1', 'mine'), 0o755);
+        u.renameSync(p('p1', 'mine'), p('p2', 'mine'));
+      });
+      expect(sorted(fs.readdirSync(p('p1')))).toEqual(['renamed']);
+      expect(fs.readdirSync(p('p2'))).toEqual(['mine']);
+    },
+  },
+  {
+    id: 'rename/sticky-order',
+    title:
+      'renameSync in sticky directories: EPERM for another’s source or target, before ENOTDIR and EISDIR',
+    root: true,
+    run({ fs, p, asUser }) {
+      fs.chmodSync(p(), 0o755);
+      fs.mkdirSync(p('st'));
+      fs.chmodSync(p('st'), 0o1777);
+      fs.mkdirSync(p('st', 'rootd'));
+      fs.writeFileSync(p('st', 'rootf'), 'r');
+      fs.mkdirSync(p('w'));
+      fs.chmodSync(p('w'), 0o777);
+      asUser(NOBODY, (u) => {
+        u.writeFileSync(p('w', 'myf'), 'm');
+        u.mkdirSync(p('w', 'myd'));
+        const uv = (from: string, to: string) => renameFails(u, 'EPERM', p(from), p(to));
+        uv('st/rootd', 'st/x');
+        uv('st/rootf', 'st/y');
+        uv('w/myf', 'st/rootf');
+        uv('w/myf', 'st/rootd'); // EPERM, not EISDIR
+        uv('w/myd', 'st/rootf'); // EPERM, not ENOTDIR
+      });
+      expect(sorted(fs.readdirSync(p('st')))).toEqual(['rootd', 'rootf']);
     },
   },
 ];

@@ -35,6 +35,11 @@ const NO_NAME_MAX = 'no 255-byte limit on a name: the file is created';
  * fail here). Several are data-losing: renames that replace non-empty dirs or detach a subtree.
  */
 const departures: Record<string, string> = {
+  'copy/ficlone': 'COPYFILE_FICLONE_FORCE copies instead of failing ENOTSUP',
+  'copy/permissions': 'copyFile checks no permissions of a non-root caller',
+  'rename/subtree-order': 'checks ENOTDIR/EISDIR before the subtree rules (EINVAL, ENOTEMPTY)',
+  'rename/dir-needs-write-on-itself': 'moves a directory to another parent without write permission on it',
+  'rename/sticky-order': 'no sticky-directory rule in rename',
   'files/writefile-typed-arrays': 'writes a DataView as the string "[object DataView]"',
   'files/writefile-mode': 'ignores the umask: a new file gets 0666',
   'files/unlink-dir-eisdir': 'unlink of a directory gives EPERM, not EISDIR',
