@@ -1,10 +1,13 @@
 // Differential property test: random sequences of path operations run on zufs (pmemfs through a real
-// server, through the node:fs face) and on node:fs in a fresh temp directory. Every result, error
-// code and, at the end, the whole tree (types, sizes, link counts, modes, contents, link targets)
-// must match exactly. On a mismatch fast-check shrinks the sequence to a minimal one.
+// server, through the node:fs face) and on node:fs in a fresh temp directory, each operation as root
+// or as a non-root user (when the test runs as root: node:fs switches the process's effective ids
+// around it, the face uses asUser). Every result, error code and, at the end, the whole tree (types,
+// sizes, link counts, modes, owners, contents, link targets) must match exactly. On a mismatch
+// fast-check shrinks the sequence to a minimal one. ZUFS_DIFF_RUNS sets the number of sequences
+// (default 120), ZUFS_DIFF_SEED replays one.
 import * as nodeFs from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import { startServer, type ZusServer } from '@zufs/zus-server';
@@ -60,6 +63,8 @@ type Op =
   | { op: 'rename' | 'link'; p: string; q: string }
   | { op: 'symlink'; t: string; p: string }
   | { op: 'cp'; p: string; q: string }
+  | { op: 'copyFile'; p: string; q: string; excl: boolean }
+  | { op: 'chmod'; p: string; mode: number }
   | {
       op:
         | 'unlink'
@@ -77,7 +82,9 @@ type Op =
       p: string;
     };
 
-const opArb: fc.Arbitrary<Op> = fc.oneof(
+const MODES = [0o777, 0o755, 0o700, 0o555, 0o500, 0o000, 0o644, 0o600, 0o1777, 0o1755];
+
+const baseOp: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant('mkdir' as const), p: path }), weight: 4 },
   {
     arbitrary: fc.record({
@@ -95,6 +102,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { arbitrary: fc.record({ op: fc.constant('symlink' as const), t: target, p: path }), weight: 2 },
   { arbitrary: fc.record({ op: fc.constant('cp' as const), p: okPath, q: okPath }), weight: 1 },
+  {
+    arbitrary: fc.record({ op: fc.constant('copyFile' as const), p: okPath, q: okPath, excl: fc.boolean() }),
+    weight: 3,
+  },
+  // Modes without setuid/setgid: a non-root write clears those on Linux and not yet on the face.
+  {
+    arbitrary: fc.record({ op: fc.constant('chmod' as const), p: okPath, mode: fc.constantFrom(...MODES) }),
+    weight: 3,
+  },
   {
     arbitrary: fc.record({
       op: fc.constantFrom('mkdirP' as const, 'rmR' as const, 'createExcl' as const, 'realpath' as const),
@@ -120,6 +136,30 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
+/** Who runs an operation: root, or (only when the test runs as root) the non-root USER. */
+const isRoot = process.geteuid?.() === 0;
+const USER = { uid: 1000, gid: 1000 };
+type Step = Op & { user: boolean };
+const opArb: fc.Arbitrary<Step> = fc
+  .tuple(baseOp, fc.boolean())
+  .map(([o, user]) => ({ ...o, user: isRoot && user }));
+
+/** Runs `fn` on node:fs with the process's effective ids switched to USER (as the conformance nodefs target). */
+function asUserNode<T>(fn: () => T): T {
+  const groups = process.getgroups!();
+  const egid = process.getegid!();
+  process.setgroups!([USER.gid]);
+  process.setegid!(USER.gid);
+  process.seteuid!(USER.uid);
+  try {
+    return fn();
+  } finally {
+    process.seteuid!(0);
+    process.setegid!(egid);
+    process.setgroups!(groups);
+  }
+}
+
 function bytes(d: { len: number; seed: number }): Buffer {
   const b = Buffer.alloc(d.len);
   for (let i = 0; i < d.len; i++) b[i] = (d.seed + i * 31) & 0xff;
@@ -133,7 +173,7 @@ type AnyFs = typeof nodeFs | ZufsMount;
 function statOf(s: nodeFs.Stats) {
   const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
   // Directory sizes are the filesystem's own business (ext4 4096, pmemfs its entry count).
-  return { type, size: type === 'dir' ? undefined : s.size, nlink: s.nlink, mode: s.mode };
+  return { type, size: type === 'dir' ? undefined : s.size, nlink: s.nlink, mode: s.mode, uid: s.uid };
 }
 
 function run(fs: AnyFs, base: string, o: Op): unknown {
@@ -183,6 +223,10 @@ function run(fs: AnyFs, base: string, o: Op): unknown {
       }
       case 'cp':
         return fsx.cpSync(P(o.p), P(o.q), { recursive: true });
+      case 'copyFile':
+        return fsx.copyFileSync(P(o.p), P(o.q), o.excl ? nodeFs.constants.COPYFILE_EXCL : 0);
+      case 'chmod':
+        return fsx.chmodSync(P(o.p), o.mode);
       case 'mkdirP': {
         const first = fsx.mkdirSync(P(o.p), { recursive: true });
         return first === undefined ? first : first.slice(base.length);
@@ -233,6 +277,8 @@ function snapshot(fs: AnyFs, base: string): Record<string, unknown> {
   return out;
 }
 
+const RUNS = Number(process.env.ZUFS_DIFF_RUNS ?? 120);
+
 describe('zufs vs node:fs', () => {
   it('random operation sequences give the same results, errors and tree', () => {
     let runs = 0;
@@ -245,12 +291,21 @@ describe('zufs vs node:fs', () => {
         total += ops.length;
         const dir = nodeFs.mkdtempSync(join(tmpdir(), 'zufs-diff-'));
         const z = mount(server.root, { type: 'pmemfs', options: `memory=${16 * 1024 * 1024}` });
+        const zUser = isRoot ? z.asUser(USER) : z;
         try {
-          z.mkdirSync(`/w${PAD}`, { recursive: true });
-          nodeFs.mkdirSync(`${dir}/w${PAD}`, { recursive: true });
+          // Both users may work anywhere the tree starts: every directory on the way is 0777.
+          z.mkdirSync(`/w${PAD}`, { recursive: true, mode: 0o777 });
+          nodeFs.mkdirSync(`${dir}/w${PAD}`, { recursive: true, mode: 0o777 });
+          for (let d = `w${PAD}`; d !== '.'; d = dirname(d)) {
+            z.chmodSync(`/${d}`, 0o777);
+            nodeFs.chmodSync(`${dir}/${d}`, 0o777);
+          }
+          nodeFs.chmodSync(dir, 0o755);
           for (const [i, o] of ops.entries()) {
-            const want = run(nodeFs, `${dir}/w${PAD}`, o);
-            const got = run(z, `/w${PAD}`, o);
+            const want = o.user
+              ? asUserNode(() => run(nodeFs, `${dir}/w${PAD}`, o))
+              : run(nodeFs, `${dir}/w${PAD}`, o);
+            const got = run(o.user ? (zUser as ZufsMount) : z, `/w${PAD}`, o);
             if (JSON.stringify(got) !== JSON.stringify(want)) {
               throw new Error(
                 `ops ${JSON.stringify(ops.slice(0, i))}, then op ${i} ${JSON.stringify(o)}: zufs ${JSON.stringify(got)} node ${JSON.stringify(want)}`,
@@ -263,9 +318,13 @@ describe('zufs vs node:fs', () => {
           nodeFs.rmSync(dir, { recursive: true, force: true });
         }
       }),
-      { numRuns: 60, seed: Number(process.env.ZUFS_DIFF_SEED ?? Date.now() % 2 ** 31), endOnFailure: false },
+      {
+        numRuns: RUNS,
+        seed: Number(process.env.ZUFS_DIFF_SEED ?? Date.now() % 2 ** 31),
+        endOnFailure: false,
+      },
     );
-    expect(runs).toBeGreaterThanOrEqual(60);
+    expect(runs).toBeGreaterThanOrEqual(RUNS);
     expect(total / runs).toBeGreaterThan(20);
   });
 
