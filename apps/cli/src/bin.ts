@@ -29,6 +29,10 @@ const MODULES: { names: readonly string[]; load: () => Promise<Command[]> }[] = 
   },
   { names: ['demo'], load: async () => [(await import('./commands/demo.js')).demoCommand()] },
   { names: ['bench'], load: async () => [(await import('./commands/bench.js')).benchCommand()] },
+  {
+    names: ['test-plugin'],
+    load: async () => [(await import('./commands/test-plugin.js')).testPluginCommand()],
+  },
 ];
 
 const program = new Command()

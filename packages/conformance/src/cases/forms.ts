@@ -1,6 +1,6 @@
 import type { BigIntStats, Dirent, Stats } from 'node:fs';
-import { expect } from 'vitest';
 import type { Case } from '../case.js';
+import { expect } from '../expect.js';
 import { cb, cbAll, expectAsyncUv, expectUvError, rejected, sorted } from '../helpers.js';
 
 /** The promises API (fs.promises, FileHandle) and the callback forms not covered elsewhere. */

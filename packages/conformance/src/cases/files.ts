@@ -1,5 +1,5 @@
-import { expect } from 'vitest';
 import type { Case } from '../case.js';
+import { expect } from '../expect.js';
 import { cb, expectSyncUv, rejected, thrown, tick } from '../helpers.js';
 
 /** Whole-file calls: readFile, writeFile, appendFile, copyFile, truncate, unlink, exists, access. */

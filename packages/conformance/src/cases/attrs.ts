@@ -1,5 +1,5 @@
-import { expect } from 'vitest';
 import type { Case } from '../case.js';
+import { expect } from '../expect.js';
 import { expectSyncUv, nowFloorMs, PAST_S, tick } from '../helpers.js';
 
 /** stat and attributes: stat/lstat/fstat fields, bigint, chmod, chown, utimes, timestamps, statfs. */

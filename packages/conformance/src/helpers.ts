@@ -1,5 +1,5 @@
 import { constants as osConstants } from 'node:os';
-import { expect } from 'vitest';
+import { expect } from './expect.js';
 
 /** libuv's text for each errno, as Node puts it in error messages. */
 export const UV_TEXT = {

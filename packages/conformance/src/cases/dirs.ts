@@ -1,5 +1,5 @@
-import { expect } from 'vitest';
 import type { Case } from '../case.js';
+import { expect } from '../expect.js';
 import { cb, expectSyncUv, expectSystemError, nowFloorMs, PAST_S, sorted, thrown, tick } from '../helpers.js';
 
 /** Directories: mkdir, mkdtemp, readdir, opendir, rmdir, rm, cp. */

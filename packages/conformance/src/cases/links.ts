@@ -1,5 +1,5 @@
-import { expect } from 'vitest';
 import type { Case } from '../case.js';
+import { expect } from '../expect.js';
 import { expectSyncUv, PAST_S, tick } from '../helpers.js';
 
 /** Symbolic and hard links: symlink, readlink, link, lstat, lutimes, realpath, loops. */

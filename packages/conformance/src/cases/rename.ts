@@ -1,5 +1,5 @@
-import { expect } from 'vitest';
 import type { Case } from '../case.js';
+import { expect } from '../expect.js';
 import { expectPairUv, expectSyncUv, nowFloorMs, PAST_S, sorted, tick, type UvShape } from '../helpers.js';
 import type { FsLike } from '../target.js';
 

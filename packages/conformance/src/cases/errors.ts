@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
-import { expect } from 'vitest';
 import type { Case } from '../case.js';
+import { expect } from '../expect.js';
 import { cb, expectAsyncUv, expectSyncUv, expectUvError, rejected, thrown } from '../helpers.js';
 
 const NOBODY = { uid: 65534, gid: 65534 };

@@ -127,4 +127,6 @@ export interface Target {
    */
   departures: Record<string, string>;
   setup(): Promise<TargetEnv>;
+  /** Frees what the target shares between cases (a server), after the last case. */
+  close?(): Promise<void>;
 }

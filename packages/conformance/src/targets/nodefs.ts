@@ -7,7 +7,7 @@ import type { Cred, FsLike, Target, TargetEnv } from '../target.js';
  * Runs sync `fn` with the process's effective ids switched to `cred` (root only), then switches back.
  * Supplementary groups are cleared meanwhile, so root's group 0 does not leak into the checks.
  */
-function asUser<T>(cred: Cred, fn: (fs: FsLike) => T): T {
+export function asUser<T>(cred: Cred, fn: (fs: FsLike) => T): T {
   if (process.geteuid?.() !== 0) throw new Error('nodefs can act as another user only when run as root');
   const groups = process.getgroups!();
   const egid = process.getegid!();

@@ -1,5 +1,5 @@
-import { expect } from 'vitest';
 import type { Case } from '../case.js';
+import { expect } from '../expect.js';
 import { cb, cbAll, expectSyncUv, nowFloorMs, PAST_S } from '../helpers.js';
 import type { FsLike } from '../target.js';
 

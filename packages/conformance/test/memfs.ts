@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
+import type { Cred, FsLike, Target, TargetEnv } from '@zufs/conformance';
 import type * as memfsModule from 'memfs';
-import type { Cred, FsLike, Target, TargetEnv } from '../target.js';
 
 const require = createRequire(import.meta.url);
 

@@ -1,0 +1,80 @@
+// The conformance kit as a plugin author runs it: `zufs test-plugin` in a child process on the guide's
+// tiny-fs and on pmemfs, the whole suite each.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
+import { describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const TINY_FS = fileURLToPath(new URL('../../../packages/zus-server/examples/tiny-fs.mjs', import.meta.url));
+const run = promisify(execFile);
+
+async function testPlugin(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run(process.execPath, [BIN, 'test-plugin', ...args], {
+      timeout: 600_000,
+      maxBuffer: 1 << 26,
+    });
+    return { code: 0, out: r.stdout };
+  } catch (e) {
+    const x = e as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof x.code !== 'number') throw e;
+    return { code: x.code, out: `${x.stdout}${x.stderr}` };
+  }
+}
+
+/** What tiny-fs (the guide's 149-line example) leaves out, as its author would declare it. */
+const TINY_UNSUPPORTED = [
+  'fds/large-roundtrip=a file holds one slot (64 KiB)',
+  'streams/pipeline-copy=a file holds one slot (64 KiB)',
+  'attrs/stat-blocks=no block count',
+  'attrs/stamps-by-operation=stamps by its own simple rules',
+].join(',');
+
+// The whole suite takes ~25 s a plugin on an idle machine; the timeout is a safety net for a loaded one.
+describe('zufs test-plugin', { timeout: 600_000 }, () => {
+  it('passes on tiny-fs with its departures declared, and names them as not supported', async () => {
+    const r = await testPlugin(
+      TINY_FS,
+      '--options',
+      'inodes=1024,slot=65536',
+      '--unsupported',
+      TINY_UNSUPPORTED,
+    );
+    expect(r.out).toMatch(/zufs:tinyfs: \d+ passed, 0 failed, 4 not supported/);
+    expect(r.out).toContain('not supported by this fs (a file holds one slot (64 KiB)): 2 cases');
+    expect(r.out).toContain('kernel mount: not run');
+    expect(r.code).toBe(0);
+  });
+
+  it('fails (exit 1) on a case the plugin does not pass, and says which and why', async () => {
+    const r = await testPlugin(TINY_FS, '--options', 'inodes=64,slot=4096', '--only', 'fds/large-roundtrip');
+    expect(r.out).toContain('FAIL fds/large-roundtrip: a 1 MiB write and read give the same bytes');
+    expect(r.out).toContain('EFBIG: file too large, write');
+    expect(r.out).toContain('zufs:tinyfs: 0 passed, 1 failed');
+    expect(r.code).toBe(1);
+  });
+
+  it('passes on pmemfs: every case', async () => {
+    const r = await testPlugin(fileURLToPath(PMEMFS_TYPE), '--options', `memory=${64 * 1024 * 1024}`);
+    expect(r.out).toMatch(/zufs:pmemfs: \d+ passed, 0 failed, 0 not supported/);
+    expect(r.code).toBe(0);
+  });
+
+  it('refuses a module that is not a filesystem type, and a malformed --unsupported, with usage exit codes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zufs-test-plugin-'));
+    const notFs = join(dir, 'not-a-fs.mjs');
+    writeFileSync(notFs, 'export default 42;\n');
+    const bad = await testPlugin(notFs);
+    rmSync(dir, { recursive: true });
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain('the default export is not a filesystem type');
+    const usage = await testPlugin(TINY_FS, '--unsupported', 'not an id');
+    expect(usage.code).toBe(2);
+    expect(usage.out).toContain("'not an id' is not a case id or area");
+  });
+});
