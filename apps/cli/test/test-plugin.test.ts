@@ -60,7 +60,7 @@ describe('zufs test-plugin', { timeout: 600_000 }, () => {
   });
 
   it('passes on pmemfs: every case', async () => {
-    const r = await testPlugin(fileURLToPath(PMEMFS_TYPE), '--options', `memory=${64 * 1024 * 1024}`);
+    const r = await testPlugin(fileURLToPath(PMEMFS_TYPE), '--options', `memory=${8 * 1024 * 1024}`);
     expect(r.out).toMatch(/zufs:pmemfs: \d+ passed, 0 failed, 0 not supported/);
     expect(r.code).toBe(0);
   });

@@ -14,7 +14,7 @@ const zufs = zufsTarget({
   name: 'zufs',
   filesystem: PMEMFS_TYPE,
   type: 'pmemfs',
-  options: `memory=${64 * 1024 * 1024}`,
+  options: `memory=${8 * 1024 * 1024}`,
 });
 const targets: Target[] = [nodefs, memfsTarget, zufs];
 afterAll(async () => {
