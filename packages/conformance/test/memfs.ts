@@ -35,6 +35,8 @@ const NO_NAME_MAX = 'no 255-byte limit on a name: the file is created';
  * fail here). Several are data-losing: renames that replace non-empty dirs or detach a subtree.
  */
 const departures: Record<string, string> = {
+  'links/new-name-trailing-slash': "link and symlink to a missing 'name/' create 'name' instead of ENOENT",
+  'links/link-order': 'checks no permissions in link as a non-root user',
   'copy/ficlone': 'COPYFILE_FICLONE_FORCE copies instead of failing ENOTSUP',
   'copy/permissions': 'copyFile checks no permissions of a non-root caller',
   'rename/subtree-order': 'checks ENOTDIR/EISDIR before the subtree rules (EINVAL, ENOTEMPTY)',

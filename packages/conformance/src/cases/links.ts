@@ -1,6 +1,6 @@
 import type { Case } from '../case.js';
 import { expect } from '../expect.js';
-import { expectSyncUv, PAST_S, tick } from '../helpers.js';
+import { expectPairUv, expectSyncUv, PAST_S, sorted, tick } from '../helpers.js';
 
 /** Symbolic and hard links: symlink, readlink, link, lstat, lutimes, realpath, loops. */
 export const linkCases: Case[] = [
@@ -342,6 +342,44 @@ export const linkCases: Case[] = [
       fs.symlinkSync('f', p('l'));
       fs.unlinkSync(p('l'));
       expect(fs.readdirSync(p())).toEqual(['f']);
+    },
+  },
+  {
+    id: 'links/new-name-trailing-slash',
+    title:
+      'linkSync and symlinkSync to a missing name with a trailing slash fail ENOENT; an existing one EEXIST',
+    run({ fs, p }) {
+      fs.writeFileSync(p('f'), 'x');
+      fs.mkdirSync(p('d'));
+      expectPairUv((a, b) => fs.linkSync(a, b), 'ENOENT', 'link', p('f'), `${p('q')}/`);
+      expectPairUv((a, b) => fs.linkSync(a, b), 'EEXIST', 'link', p('f'), `${p('d')}/`);
+      expectPairUv((a, b) => fs.symlinkSync(a, b), 'ENOENT', 'symlink', 'f', `${p('s')}/`);
+      expectPairUv((a, b) => fs.symlinkSync(a, b), 'EEXIST', 'symlink', 'f', `${p('f')}/`);
+      expect(sorted(fs.readdirSync(p()))).toEqual(['d', 'f']);
+    },
+  },
+  {
+    id: 'links/link-order',
+    title:
+      'linkSync as a non-root user: protected_hardlinks (EPERM), then the directory (EACCES), then a directory source (EPERM)',
+    root: true,
+    run({ fs, p, asUser }) {
+      fs.chmodSync(p(), 0o755);
+      fs.mkdirSync(p('ro'));
+      fs.mkdirSync(p('w'));
+      fs.chmodSync(p('w'), 0o777);
+      fs.writeFileSync(p('theirs'), 'x');
+      fs.chmodSync(p('theirs'), 0o600);
+      asUser({ uid: 65534, gid: 65534 }, (u) => {
+        u.mkdirSync(p('w', 'myd'));
+        u.writeFileSync(p('w', 'myf'), 'm');
+        const link = (a: string, b: string) => u.linkSync(a, b);
+        expectPairUv(link, 'EACCES', 'link', p('w', 'myd'), p('ro', 'x')); // own directory, closed dir
+        expectPairUv(link, 'EPERM', 'link', p('w', 'myd'), p('w', 'y'));
+        expectPairUv(link, 'EPERM', 'link', p('theirs'), p('ro', 'x')); // protected_hardlinks first
+        expectPairUv(link, 'EACCES', 'link', p('w', 'myf'), p('ro', 'x'));
+      });
+      expect(fs.readdirSync(p('ro'))).toEqual([]);
     },
   },
 ];

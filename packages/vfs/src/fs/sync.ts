@@ -1051,6 +1051,7 @@ export class ZufsSync {
       throw uvError(errnoFrom2(err), 'symlink', t, p);
     }
     if (par.entry) fail('EEXIST', 'symlink', t, p);
+    if (par.trailingSlash) fail('ENOENT', 'symlink', t, p); // a missing name asked for as a directory
     if (!permits(par.dir.attr, this.cred, W_OK | X_OK)) fail('EACCES', 'symlink', t, p);
     wrap(() => this.c.symlink(par.dir.ii, par.name, t, this.cred.uid, this.newGid(par.dir)), 'symlink', t, p);
   }
@@ -1075,10 +1076,13 @@ export class ZufsSync {
     } catch (err) {
       throw uvError(errnoFrom2(err), 'link', o, n);
     }
+    // As Linux's linkat: the new name (EEXIST; a missing one with a trailing slash is ENOENT), then
+    // protected_hardlinks, then write on its directory, and only then a directory source's EPERM.
     if (par.entry) fail('EEXIST', 'link', o, n);
-    if (isDirMode(src.attr.mode)) fail('EPERM', 'link', o, n);
+    if (par.trailingSlash) fail('ENOENT', 'link', o, n);
     if (!mayHardlink(this.cred, src.attr)) fail('EPERM', 'link', o, n);
     if (!permits(par.dir.attr, this.cred, W_OK | X_OK)) fail('EACCES', 'link', o, n);
+    if (isDirMode(src.attr.mode)) fail('EPERM', 'link', o, n);
     wrap(() => this.c.link(src.ii, par.dir.ii, par.name), 'link', o, n);
   }
 
