@@ -14,7 +14,6 @@ export const UV_TEXT = {
   ENOENT: 'no such file or directory',
   ENOTDIR: 'not a directory',
   ENOTEMPTY: 'directory not empty',
-  ENOTSUP: 'operation not supported on socket',
   EPERM: 'operation not permitted',
 } as const;
 
