@@ -6,8 +6,8 @@
  * device fails with ENOSPC and leaves no half-made change behind.
  */
 
-import { ZufsError } from '@zufs/zuf-core';
 import { Errno, getU64, setU64, ZusInode } from '@zufs/zuf-core/api';
+import { ZusError as ZufsError } from '@zufs/zus-server';
 import {
   BLOCK_SIZE,
   RT_BLOCK_HINT,

@@ -16,7 +16,7 @@
  * flush() writes dirty pages in place: that is mkfs's path, and a raw image tool's.
  */
 import * as fs from 'node:fs';
-import { SharedMutex } from '@zufs/zuf-core';
+import { SharedMutex } from '@zufs/zus-server';
 import { type ImageLock, lockImage } from './image-lock.js';
 import { journalCommit } from './journal.js';
 

@@ -25,8 +25,8 @@
  * (Entries added during the walk may or may not appear, as POSIX allows.)
  */
 
-import { ZufsError } from '@zufs/zuf-core';
 import { DT_DIR, Errno } from '@zufs/zuf-core/api';
+import { ZusError as ZufsError } from '@zufs/zus-server';
 import { allocBlock, freeBlock, needBlocks } from './alloc.js';
 import { mapCost, mapEnsure, mapFree, mapGet, mapRangeCost } from './file.js';
 import { nameHash } from './hash.js';

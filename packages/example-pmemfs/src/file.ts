@@ -12,8 +12,9 @@
  * Directories use the same map for their hash table (dir.ts).
  */
 
-import { APP_COPY_COPYING, APP_COPY_DONE, copyShared, ZufsError, zeroShared } from '@zufs/zuf-core';
 import {
+  APP_COPY_COPYING,
+  APP_COPY_DONE,
   Errno,
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
@@ -22,6 +23,7 @@ import {
   SEEK_DATA,
   SEEK_HOLE,
 } from '@zufs/zuf-core/api';
+import { copyShared, ZusError as ZufsError, zeroShared } from '@zufs/zus-server';
 import {
   addBlocks,
   allocBlock,

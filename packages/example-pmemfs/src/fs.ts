@@ -11,7 +11,6 @@
  * accepted and encoded.
  */
 
-import { ZufsError } from '@zufs/zuf-core';
 import {
   DT_DIR,
   decodeZusInodeAttr,
@@ -41,6 +40,7 @@ import {
   ZusInode,
   type ZusInodeAttr,
 } from '@zufs/zuf-core/api';
+import { ZusError as ZufsError } from '@zufs/zus-server';
 import {
   allocIno,
   freeBlockCount,

@@ -13,8 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { basename } from 'node:path';
-import { ZufsError } from '@zufs/zuf-core';
 import { Errno } from '@zufs/zuf-core/api';
+import { ZusError as ZufsError } from '@zufs/zus-server';
 
 export interface LockHolder {
   readonly pid: number;

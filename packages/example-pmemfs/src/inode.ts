@@ -10,7 +10,6 @@
  *   +8      reserved, zero
  */
 
-import { ZufsError } from '@zufs/zuf-core';
 import {
   Errno,
   getU64,
@@ -28,6 +27,7 @@ import {
   setU64,
   ZusInode,
 } from '@zufs/zuf-core/api';
+import { ZusError as ZufsError } from '@zufs/zus-server';
 import { INODE_SIZE, type Super } from './super.js';
 
 const Z = ZusInode;

@@ -25,8 +25,8 @@
  * block whose storage a later transaction reused fails its CRCs the same way.
  */
 import * as fs from 'node:fs';
-import { ZufsError } from '@zufs/zuf-core';
 import { Errno } from '@zufs/zuf-core/api';
+import { ZusError as ZufsError } from '@zufs/zus-server';
 import { crc32c } from './crc32c.js';
 import type { PmemDevice } from './device.js';
 import { BLOCK_SIZE, decodeSuperblock, type Geometry } from './super.js';

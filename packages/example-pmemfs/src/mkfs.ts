@@ -12,8 +12,8 @@
  * The root directory is inode ROOT_INO (1).
  */
 import { randomBytes } from 'node:crypto';
-import { ZufsError } from '@zufs/zuf-core';
 import { Errno, S_IFDIR } from '@zufs/zuf-core/api';
+import { ZusError as ZufsError } from '@zufs/zus-server';
 import { MAX_DEVICE_SIZE, type PmemDevice } from './device.js';
 import { initInode, setDirCount, setDirParent } from './inode.js';
 import {

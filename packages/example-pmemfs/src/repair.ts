@@ -14,7 +14,6 @@
  *      /lost+found as '#<ino>'; link counts are then set to the names counted.
  * Without `repair` nothing is written: the journal is replayed in memory only.
  */
-import { ZufsError } from '@zufs/zuf-core';
 import {
   DT_DIR,
   Errno,
@@ -27,6 +26,7 @@ import {
   setU64,
   ZusInode,
 } from '@zufs/zuf-core/api';
+import { ZusError as ZufsError } from '@zufs/zus-server';
 import { allocIno, initRuntime, isInodeUsed } from './alloc.js';
 import { fsCheck } from './check.js';
 import type { PmemDevice } from './device.js';

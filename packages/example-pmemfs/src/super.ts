@@ -6,8 +6,8 @@
  * All integers are little-endian.
  */
 
-import { ZufsError, zeroShared } from '@zufs/zuf-core';
 import { Errno, getTimeNs, setTimeNs } from '@zufs/zuf-core/api';
+import { ZusError as ZufsError, zeroShared } from '@zufs/zus-server';
 import { crc32c } from './crc32c.js';
 import type { PmemDevice } from './device.js';
 

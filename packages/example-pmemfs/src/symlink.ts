@@ -4,8 +4,8 @@
  * read it in place). i_size is the target's length; targets are bytes, not NUL terminated.
  */
 
-import { ZufsError } from '@zufs/zuf-core';
 import { Errno, getU64, isLnk, setU64, ZUFS_SYMLINK_INLINE_MAX, ZusInode } from '@zufs/zuf-core/api';
+import { ZusError as ZufsError } from '@zufs/zus-server';
 import { allocBlock, freeBlock } from './alloc.js';
 import { mode, setSize, size } from './inode.js';
 import { BLOCK_SIZE, type Super } from './super.js';

@@ -7,8 +7,8 @@
  * Names are stored whole ("user.foo"); the namespace rules are the VFS's business.
  */
 
-import { ZufsError } from '@zufs/zuf-core';
 import { Errno, getU64, setU64, XATTR_CREATE, XATTR_REPLACE, ZusInode } from '@zufs/zuf-core/api';
+import { ZusError as ZufsError } from '@zufs/zus-server';
 import { allocBlock, freeBlock, needBlocks } from './alloc.js';
 import { stamp } from './inode.js';
 import { BLOCK_SIZE, type Super } from './super.js';

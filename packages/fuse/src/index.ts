@@ -1,8 +1,8 @@
 /**
  * @zufs/fuse: a zufs filesystem mounted in the Linux kernel through /dev/fuse, in TypeScript: the FUSE
  * protocol (protocol.ts, codec.ts), the request handler on the inode-level client (handler.ts), the
- * kernel's lookup counts shared by the reader threads (lookups.ts), the mount session (session.ts) and
- * a pmemfs image mounted end to end (image-mount.ts).
+ * kernel's lookup counts shared by the reader threads (lookups.ts) and the mount session (session.ts).
+ * It depends on no filesystem and no server: the caller mounts one and hands it in.
  */
 
 export type { FuseClient } from './client-types.js';
@@ -17,7 +17,6 @@ export {
   requestBufferSize,
   sessionWords,
 } from './handler.js';
-export { type ImageMount, type ImageMountOptions, mountImage } from './image-mount.js';
 export { LookupTable } from './lookups.js';
 export * from './protocol.js';
 export {
@@ -25,6 +24,7 @@ export {
   type FuseMountOptions,
   FuseUnavailableError,
   fuseUnavailable,
+  type InlineServer,
   mountFuse,
   type ReaderData,
 } from './session.js';

@@ -4,10 +4,9 @@
  * says the connection is gone (ENODEV after umount) or after DESTROY.
  */
 import { readSync, writeSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { InodeClient, mountOpenCounts } from '@zufs/vfs';
-import { attachZufRoot, type MountInfo } from '@zufs/zuf-core';
-import { serveInline } from '@zufs/zus-server';
+import { attachZufRoot, type MountInfo, type ZufRoot } from '@zufs/zuf-core';
 import { FuseHandler, type HandlerOptions, replyBufferSize, requestBufferSize } from './handler.js';
 import { LookupTable } from './lookups.js';
 import type { ReaderData } from './session.js';
@@ -23,15 +22,24 @@ const info = { ...d.mount.mount, shared: d.mount.shared, pmem: d.mount.pmem } as
 // while either has it.
 const holds = mountOpenCounts(d.mount);
 const client = new InodeClient(root, info, { inUse: (ii) => holds.keepIfOpen(ii) });
+/** The inline module's entry (zus-server's serveInline), loaded from the URL the server handed in. */
+type ServeInline = (
+  root: ZufRoot,
+  port: MessagePort,
+  opts: { log: (level: string, message: string) => void },
+) => Promise<{ close(): void }>;
+
 // With the server's port, this thread serves its operations itself (no hop to a ZT thread); if the
 // server cannot be reached that way, the grid serves them.
-const inline = d.inlinePort
-  ? await serveInline(root, d.inlinePort, {
-      log: (level, message) => log(`${level}: ${message}`),
-    }).catch((e: Error) => {
-      log(`serving inline failed (${e.message}); operations go to the ZT grid`);
-      return null;
-    })
+const inline = d.inline
+  ? await import(d.inline.module)
+      .then((m: { serveInline: ServeInline }) =>
+        m.serveInline(root, d.inline!.port, { log: (level, message) => log(`${level}: ${message}`) }),
+      )
+      .catch((e: Error) => {
+        log(`serving inline failed (${e.message}); operations go to the ZT grid`);
+        return null;
+      })
   : null;
 
 const errnoOf = (e: unknown): number => {

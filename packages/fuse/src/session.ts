@@ -58,11 +58,22 @@ export interface FuseMountOptions {
    */
   sharedBuffers?: boolean;
   /**
-   * The zufs server, when it runs in this process (startServer()'s result): each reader then serves
-   * its requests' operations itself, as an inline ZT (zus-server serveInline), instead of handing
-   * them to a ZT thread: one hop fewer per request. Without it, readers dispatch to the ZT grid.
+   * The zufs server, when it runs in this process (zus-server's startServer() result fits): each
+   * reader then serves its requests' operations itself, as an inline ZT, instead of handing them to
+   * a ZT thread: one hop fewer per request. Without it, readers dispatch to the ZT grid.
    */
-  server?: { inlinePort(): MessagePort };
+  server?: InlineServer;
+}
+
+/**
+ * A server that lets other threads serve its operations inline. The server hands in the module
+ * that does it, so this package (the kernel bridge) imports no server.
+ */
+export interface InlineServer {
+  /** A port for one inline ZT; it is transferred to a reader thread. */
+  inlinePort(): MessagePort;
+  /** URL of a module exporting `serveInline(root, port, { log })` (zus-server's inline ZT). */
+  readonly inlineModule: string;
 }
 
 export interface FuseMount {
@@ -87,8 +98,8 @@ export interface ReaderData {
   pool?: boolean;
   /** What INIT agreed (handler sessionWords()), shared by the readers. */
   session: SharedArrayBuffer;
-  /** The reader serves operations itself (an inline ZT on this port of the server's). */
-  inlinePort?: MessagePort;
+  /** The reader serves operations itself: `module`'s serveInline on this port of the server's. */
+  inline?: { port: MessagePort; module: string };
   handler: Omit<HandlerOptions, 'client' | 'transport' | 'lookups' | 'log' | 'buffers' | 'session'>;
 }
 
@@ -237,10 +248,10 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
     },
   };
   for (let i = 0; i < n; i++) {
-    const inlinePort = o.server?.inlinePort();
+    const inline = o.server && { port: o.server.inlinePort(), module: o.server.inlineModule };
     const w = new Worker(new URL('./reader-worker.js', import.meta.url), {
-      workerData: { ...data, index: i, inlinePort },
-      transferList: inlinePort ? [inlinePort] : [],
+      workerData: { ...data, index: i, inline },
+      transferList: inline ? [inline.port] : [],
     });
     w.on('message', (m: { type: string; message?: string; reason?: string }) => {
       if (m.type === 'log') log(m.message!);

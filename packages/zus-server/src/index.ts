@@ -2,7 +2,10 @@
  * @zufs/zus-server: the server half of zufs (the zus of ZUFS). startServer() runs a supervisor, a
  * mount thread and a grid of ZT worker threads; filesystem types are ES modules (the plugin API).
  */
+// What a plugin needs of zuf-core besides its layouts (@zufs/zuf-core/api): errors, locks and the
+// copies into shared memory, so a plugin imports this package and the api only.
 export {
+  copyShared,
   Errno,
   isZufsError as isZusError,
   LockTimeoutError,
@@ -10,6 +13,7 @@ export {
   SharedRwLock,
   SharedSeqlock,
   ZufsError as ZusError,
+  zeroShared,
 } from '@zufs/zuf-core';
 export { iiCookie, iiIno, iiSb } from './cookies.js';
 export { type InlineZt, type InlineZtOptions, serveInline } from './inline-zt.js';

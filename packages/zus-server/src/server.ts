@@ -53,6 +53,11 @@ export interface ZusServer {
    * there): it brings the mounts and their changes to that thread.
    */
   inlinePort(): MessagePort;
+  /**
+   * URL of the module that serves on such a port (it exports serveInline): for a thread that
+   * cannot import this package itself, such as @zufs/fuse's readers (the kernel bridge imports no server).
+   */
+  readonly inlineModule: string;
   /** Breaks every ZT and the mount thread; resolves when no server thread is left. Idempotent. */
   stop(): Promise<void>;
 }
@@ -108,6 +113,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<ZusServer> 
     root,
     fsTypes,
     zufRoot,
+    inlineModule: new URL('./inline-zt.js', import.meta.url).href,
     inlinePort() {
       const ch = new MessageChannel();
       if (stopping) ch.port1.close();

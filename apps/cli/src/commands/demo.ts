@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkfs, PmemDevice } from '@zufs/example-pmemfs';
-import { fuseUnavailable, mountImage } from '@zufs/fuse';
+import { fuseUnavailable } from '@zufs/fuse';
 import { Command } from 'commander';
+import { mountImage } from '../image-mount.js';
 import { loadBench } from './bench.js';
 
 /**

@@ -8,10 +8,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { imageHolder, type LockHolder, readLockHolder } from '@zufs/example-pmemfs';
-import { fuseUnavailable, mountImage } from '@zufs/fuse';
+import { fuseUnavailable } from '@zufs/fuse';
 import { Command, Option } from 'commander';
 import { CliError } from '../errors.js';
 import { checkImage as checkZufsImage, holderName, openFailure } from '../image.js';
+import { mountImage } from '../image-mount.js';
 
 const exec = promisify(execFile);
 

@@ -1,11 +1,12 @@
 /**
  * A pmemfs image mounted in the kernel, end to end: start a zufs server with pmemfs, mount the image
  * (vfs, `image=PATH`), serve it through FUSE, and on SIGINT / SIGTERM unmount cleanly (the image is
- * flushed by pmemfs's umount) and stop the server. What `zufs mount IMAGE MOUNTPOINT` runs.
+ * flushed by pmemfs's umount) and stop the server. What `zufs mount IMAGE MOUNTPOINT` runs. It lives
+ * here, not in @zufs/fuse: the kernel bridge depends on no filesystem and no server.
  */
 import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
+import { type FuseMount, type FuseMountOptions, mountFuse } from '@zufs/fuse';
 import { startServer, type ZusServer } from '@zufs/zus-server';
-import { type FuseMount, type FuseMountOptions, mountFuse } from './session.js';
 
 export interface ImageMountOptions extends Omit<FuseMountOptions, 'root' | 'type' | 'options'> {
   /** A pmemfs image file (made by mkfs). */
