@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** zufs-cli (also installed as `zufs`): one command for everything zufs. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, describe } from './errors.js';
 
@@ -35,18 +36,41 @@ const MODULES: { names: readonly string[]; load: () => Promise<Command[]> }[] = 
   },
 ];
 
+/** commander's `error: ...` as `zufs: cmd: ...`, the form of every other message. */
+const usageLine = (who: string, s: string) => `${who}: ${s.replace(/^error: /, '')}`;
+
 const program = new Command()
   .name('zufs')
   .description('zufs: the Zero-copy User-mode FileSystem for Node.js')
+  // The installed package's version, read when asked: dist/bin.js sits one level below package.json.
+  .version(
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version,
+    '-V, --version',
+    'print the version of zufs',
+  )
   .showHelpAfterError('(run with --help for usage)')
+  .configureOutput({ outputError: (s, write) => write(usageLine('zufs', s)) })
   .exitOverride();
 
 const named = process.argv[2];
 const only = MODULES.find((m) => m.names.includes(named));
-const commands = (await Promise.all((only ? [only] : MODULES).map((m) => m.load()))).flat();
+// --version needs no command at all.
+const version = named === '--version' || named === '-V';
+const commands = (await Promise.all((version ? [] : only ? [only] : MODULES).map((m) => m.load()))).flat();
 // Commands added whole do not inherit the program's settings: usage errors must throw (exit 2) here too.
 for (const c of commands)
-  program.addCommand(c.exitOverride().showHelpAfterError('(run with --help for usage)'));
+  program.addCommand(
+    c
+      .exitOverride()
+      .showHelpAfterError('(run with --help for usage)')
+      .configureOutput({ outputError: (s, write) => write(usageLine(`zufs: ${c.name()}`, s)) }),
+  );
+
+// `zufs cat IMG:/f | head`: a reader that stops early is no error (as for cat(1)).
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 try {
   await program.parseAsync(process.argv);

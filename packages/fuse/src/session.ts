@@ -42,6 +42,8 @@ export interface FuseMountOptions {
   attrTimeout?: number;
   /** Seconds the kernel caches names (default 1). */
   entryTimeout?: number;
+  /** Generic mount(8) flags for the kernel's mount: nosuid, nodev, noexec, noatime, sync... */
+  mountFlags?: string[];
   /** The source shown in /proc/mounts and df (default "zufs"). */
   fsName?: string;
   /** Largest write the kernel sends (default 1 MiB, at most 1 MiB). */
@@ -193,6 +195,11 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
   if (o.allowOther) mopts.push('allow_other');
   if (defaultPermissions) mopts.push('default_permissions');
   if (o.readOnly) mopts.push('ro');
+  for (const f of o.mountFlags ?? []) {
+    // Only flags: an option with a value (fd=, rootmode=...) is the session's to set.
+    if (!/^[a-z_]+$/.test(f)) throw new TypeError(`mountFuse: mountFlags takes flags such as nosuid (got '${f}')`);
+    mopts.push(f);
+  }
   try {
     await mountWithFd(fd, o.fsName ?? 'zufs', mountpoint, mopts.join(','));
   } catch (e) {

@@ -5,8 +5,9 @@
 import * as hostFs from 'node:fs';
 import { posix } from 'node:path';
 import { Command } from 'commander';
-import { CliError } from '../errors.js';
+import { CliError, type ShownError, usageError } from '../errors.js';
 import { type ImageSession, openImage, parseSpec } from '../image.js';
+import { type Entry, entryJson, longLines, modeString, typeOf } from '../listing.js';
 import { progressBar } from '../progress.js';
 
 /** The node:fs calls a copy needs; both node:fs and a zufs face have them. */
@@ -25,6 +26,9 @@ type AnyFs = Pick<
   | 'lutimesSync'
   | 'existsSync'
   | 'unlinkSync'
+  | 'rmSync'
+  | 'renameSync'
+  | 'linkSync'
 >;
 
 /** Opens every image named by `specs` once (a command may name the same image twice). */
@@ -46,17 +50,57 @@ async function closeAll(m: Map<string, ImageSession>): Promise<void> {
   for (const s of m.values()) await s.close();
 }
 
+/** The image part of a spec as the user typed it (`fs.img` of `fs.img:/a`), or '' for a host path. */
+const typedImage = (spec: string) => (parseSpec(spec).image ? spec.slice(0, spec.indexOf(':/')) : '');
+
+/**
+ * `fs` whose calls' errors name their paths as the user writes them: `prefix` (`IMG:`) before an
+ * image's path, so a message says `IMG:/a`, not `/a`.
+ */
+function labelled(fs: AnyFs, prefix: string): AnyFs {
+  if (!prefix) return fs;
+  return new Proxy(fs, {
+    get(target, key) {
+      const v = Reflect.get(target, key);
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        try {
+          return v.apply(target, args);
+        } catch (e) {
+          const err = e as ShownError;
+          if (err?.shown === undefined && (typeof err?.path === 'string' || typeof args[0] === 'string')) {
+            // A read of a directory names no path (EISDIR, as node:fs): the call's own path it is.
+            err.shown = prefix + (err.path ?? (args[0] as string));
+            if (typeof err.dest === 'string') err.shownDest = prefix + err.dest;
+          }
+          throw e;
+        }
+      };
+    },
+  });
+}
+
+interface Side {
+  fs: AnyFs;
+  path: string;
+  image?: string;
+  /** How the user names `p` (a path on this side): `IMG:/p` in an image, `p` on the host. */
+  shown(p: string): string;
+}
+
 /** Runs `fn` with the images `specs` name open; `side(spec)` gives the fs and path of a spec. */
 async function withSides<T>(
   specs: string[],
   cmd: string,
-  fn: (side: (spec: string) => { fs: AnyFs; path: string; image?: string }) => T | Promise<T>,
+  fn: (side: (spec: string) => Side) => T | Promise<T>,
 ): Promise<T> {
   const m = await sessions(specs, cmd);
   try {
     return await fn((spec) => {
       const { image, path } = parseSpec(spec);
-      return { fs: image ? (m.get(image)!.fs as unknown as AnyFs) : hostFs, path, image };
+      const prefix = image ? `${typedImage(spec)}:` : '';
+      const fs = image ? labelled(m.get(image)!.fs as unknown as AnyFs, prefix) : hostFs;
+      return { fs, path, image, shown: (p) => prefix + p };
     });
   } finally {
     await closeAll(m);
@@ -64,32 +108,7 @@ async function withSides<T>(
 }
 
 function imageOnly(spec: string, cmd: string): void {
-  if (!parseSpec(spec).image)
-    throw new CliError(`${cmd}: ${spec}: write paths in an image as IMAGE:/path`, 2);
-}
-
-const TYPE = (st: hostFs.Stats) =>
-  st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other';
-
-function entryJson(name: string, st: hostFs.Stats) {
-  return {
-    name,
-    type: TYPE(st),
-    size: st.size,
-    mode: `0${(st.mode & 0o7777).toString(8)}`,
-    nlink: st.nlink,
-    uid: st.uid,
-    gid: st.gid,
-    ino: st.ino,
-    mtime: st.mtime.toISOString(),
-  };
-}
-
-function modeString(st: hostFs.Stats): string {
-  const t = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : '-';
-  let s = t;
-  for (let i = 8; i >= 0; i--) s += st.mode & (1 << i) ? 'rwx'[(8 - i) % 3] : '-';
-  return s;
+  if (!parseSpec(spec).image) throw usageError(`${cmd}: ${spec}: write paths in an image as IMAGE:/path`);
 }
 
 /** Counts files and bytes under `p` (for the progress bar). */
@@ -141,7 +160,7 @@ function partialCopy(e: unknown, dst: AnyFs, d: string, size: number, o: CopyOpt
 function copy(src: AnyFs, s: string, dst: AnyFs, d: string, o: CopyOptions): void {
   const st = src.lstatSync(s);
   if (st.isDirectory()) {
-    if (!o.recursive) throw new CliError(`cp: ${s}: is a directory (use -r)`);
+    if (!o.recursive) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR', path: s });
     if (!dst.existsSync(d)) dst.mkdirSync(d);
     for (const name of src.readdirSync(s) as string[])
       copy(src, posix.join(s, name), dst, posix.join(d, name), o);
@@ -183,7 +202,7 @@ async function copyCmd(
       files > 100 || bytes > 64 * 2 ** 20,
     );
     try {
-      const where = dst.image === undefined ? '' : `${dstSpec.slice(0, dstSpec.indexOf(':/'))}:`;
+      const where = dst.image === undefined ? '' : `${typedImage(dstSpec)}:`;
       copy(src.fs, src.path, dst.fs, target, {
         recursive,
         tick: () => bar?.increment(),
@@ -191,6 +210,10 @@ async function copyCmd(
         cmd,
         where,
       });
+    } catch (e) {
+      const err = e as ShownError;
+      if (err?.code === 'EISDIR' && err.path === src.path) err.shown ??= src.shown(src.path);
+      throw e;
     } finally {
       bar?.stop();
     }
@@ -199,46 +222,59 @@ async function copyCmd(
 
 export function fileCommands(): Command[] {
   const ls = new Command('ls')
-    .description('list a directory in an image')
+    .description('list a directory in an image, or a file or symlink itself')
     .argument('<spec>', 'IMAGE:/path')
-    .option('-l', 'long listing: mode, links, size, mtime')
-    .option('-a', 'also names starting with a dot')
+    .option('-l', 'long listing: mode, links, owner, group, size, mtime, and -> target of a symlink')
+    .option('-a', 'also names starting with a dot, and . and ..')
+    .option('-h', 'with -l: sizes in K, M, G (powers of 1024)')
     .option('-R', 'recurse into directories')
     .option('--json', 'print the entries as JSON')
-    .addHelpText('after', '\nExamples:\n  zufs ls fs.img:/\n  zufs ls -lR fs.img:/docs --json\n')
-    .action(async (spec: string, o: { l?: boolean; a?: boolean; R?: boolean; json?: boolean }) => {
-      imageOnly(spec, 'ls');
-      await withSides([spec], 'ls', (side) => {
-        const { fs, path } = side(spec);
-        const out: ReturnType<typeof entryJson>[] = [];
-        const walk = (dir: string, prefix: string) => {
-          const st = fs.lstatSync(dir);
-          if (!st.isDirectory()) {
-            out.push(entryJson(prefix || posix.basename(dir), st));
-            return;
-          }
-          for (const name of (fs.readdirSync(dir) as string[]).sort()) {
-            if (!o.a && name.startsWith('.')) continue;
-            const e = fs.lstatSync(posix.join(dir, name));
-            out.push(entryJson(prefix + name, e));
-            if (o.R && e.isDirectory()) walk(posix.join(dir, name), `${prefix}${name}/`);
-          }
-        };
-        walk(path, '');
-        if (o.json) console.log(JSON.stringify(out, null, 2));
-        else if (o.l) {
-          for (const e of out) {
-            const st = fs.lstatSync(posix.join(path, e.name));
-            console.log(
-              `${modeString(st)} ${String(e.nlink).padStart(3)} ${String(e.size).padStart(10)} ${e.mtime} ${e.name}`,
-            );
-          }
-        } else for (const e of out) console.log(e.name);
-      });
-    });
+    .helpOption('--help', 'display help for command')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  zufs ls fs.img:/\n  zufs ls -lah fs.img:/docs\n  zufs ls -lR fs.img:/docs --json\n',
+    )
+    .action(
+      async (spec: string, o: { l?: boolean; a?: boolean; h?: boolean; R?: boolean; json?: boolean }) => {
+        imageOnly(spec, 'ls');
+        await withSides([spec], 'ls', (side) => {
+          const { fs, path } = side(spec);
+          const entry = (name: string, p: string): Entry => {
+            const st = fs.lstatSync(p);
+            return { name, st, target: st.isSymbolicLink() ? (fs.readlinkSync(p) as string) : undefined };
+          };
+          const out: Entry[] = [];
+          const walk = (dir: string, prefix: string) => {
+            const names = (fs.readdirSync(dir) as string[]).sort();
+            if (o.a) out.push(entry(`${prefix}.`, dir), entry(`${prefix}..`, posix.join(dir, '..')));
+            for (const name of names) {
+              if (!o.a && name.startsWith('.')) continue;
+              const e = entry(prefix + name, posix.join(dir, name));
+              out.push(e);
+              if (o.R && e.st.isDirectory()) walk(posix.join(dir, name), `${prefix}${name}/`);
+            }
+          };
+          // As ls: a directory operand lists what it holds; a file or symlink lists itself, except a
+          // symlink to a directory without -l, which lists the directory.
+          const top = fs.lstatSync(path);
+          const listDir =
+            top.isDirectory() || (top.isSymbolicLink() && !o.l && fs.statSync(path).isDirectory());
+          if (listDir) walk(path, '');
+          else out.push(entry(spec, path));
+          if (o.json) console.log(JSON.stringify(out.map(entryJson), null, 2));
+          else if (o.l) {
+            if (listDir) {
+              const blocks = out.reduce((n, e) => n + (e.st.blocks ?? Math.ceil(e.st.size / 512)), 0);
+              console.log(`total ${Math.ceil(blocks / 2)}`);
+            }
+            for (const line of longLines(out, !!o.h)) console.log(line);
+          } else for (const e of out) console.log(e.name);
+        });
+      },
+    );
 
   const stat = new Command('stat')
-    .description('show the attributes of a path in an image')
+    .description('show the attributes of a path in an image (a symlink itself, with its target)')
     .argument('<spec>', 'IMAGE:/path')
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  zufs stat fs.img:/docs/a.txt --json\n')
@@ -246,9 +282,21 @@ export function fileCommands(): Command[] {
       imageOnly(spec, 'stat');
       await withSides([spec], 'stat', (side) => {
         const { fs, path } = side(spec);
-        const e = entryJson(path, fs.lstatSync(path));
+        const st = fs.lstatSync(path);
+        const target = st.isSymbolicLink() ? (fs.readlinkSync(path) as string) : undefined;
+        const e = entryJson({ name: spec, st, target });
         if (o.json) console.log(JSON.stringify(e, null, 2));
-        else for (const [k, v] of Object.entries(e)) console.log(`${k.padEnd(6)} ${v}`);
+        else
+          console.log(
+            [
+              `  file ${spec}${target === undefined ? '' : ` -> ${target}`}`,
+              `  type ${typeOf(st)}  size ${st.size}  links ${st.nlink}  inode ${st.ino}`,
+              `  mode ${e.mode} (${modeString(st.mode)})  uid ${st.uid}  gid ${st.gid}`,
+              `access ${e.atime}`,
+              `modify ${e.mtime}`,
+              `change ${e.ctime}`,
+            ].join('\n'),
+          );
       });
     });
 
@@ -312,7 +360,7 @@ export function fileCommands(): Command[] {
       await withSides(specs, 'rm', (side) => {
         for (const s of specs) {
           const { fs, path } = side(s);
-          (fs as unknown as typeof hostFs).rmSync(path, { recursive: !!o.recursive, force: !!o.force });
+          fs.rmSync(path, { recursive: !!o.recursive, force: !!o.force });
         }
       });
     });
@@ -330,18 +378,23 @@ export function fileCommands(): Command[] {
     });
 
   const mv = new Command('mv')
-    .description('rename or move a path within an image')
+    .description('rename or move a path within an image (into DST when it is a directory, as mv does)')
     .argument('<src>', 'IMAGE:/path')
     .argument('<dst>', 'IMAGE:/path (same image)')
-    .addHelpText('after', '\nExample:\n  zufs mv fs.img:/a.txt fs.img:/docs/a.txt\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  zufs mv fs.img:/a.txt fs.img:/b.txt\n  zufs mv fs.img:/a.txt fs.img:/docs   # into /docs\n',
+    )
     .action(async (src: string, dst: string) => {
       imageOnly(src, 'mv');
       imageOnly(dst, 'mv');
       if (parseSpec(src).image !== parseSpec(dst).image)
-        throw new CliError('mv: both paths must be in the same image (use cp)', 2);
+        throw usageError('mv: both paths must be in the same image (use cp)');
       await withSides([src], 'mv', (side) => {
         const { fs, path } = side(src);
-        (fs as unknown as typeof hostFs).renameSync(path, parseSpec(dst).path);
+        let to = parseSpec(dst).path;
+        if (fs.existsSync(to) && fs.statSync(to).isDirectory()) to = posix.join(to, posix.basename(path));
+        fs.renameSync(path, to);
       });
     });
 
@@ -356,14 +409,12 @@ export function fileCommands(): Command[] {
     )
     .action(async (target: string, spec: string, o: { symbolic?: boolean }) => {
       imageOnly(spec, 'ln');
+      if (!o.symbolic && parseSpec(target).image !== parseSpec(spec).image)
+        throw usageError('ln: a hard link needs IMAGE:/path in the same image');
       await withSides([spec], 'ln', (side) => {
-        const { fs, path, image } = side(spec);
+        const { fs, path } = side(spec);
         if (o.symbolic) fs.symlinkSync(target, path);
-        else {
-          const t = parseSpec(target);
-          if (t.image !== image) throw new CliError('ln: a hard link needs IMAGE:/path in the same image', 2);
-          (fs as unknown as typeof hostFs).linkSync(t.path, path);
-        }
+        else fs.linkSync(parseSpec(target).path, path);
       });
     });
 

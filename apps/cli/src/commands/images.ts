@@ -1,10 +1,12 @@
 /** `zufs mkfs`, `zufs fsck`, `zufs info`: whole images, without a server. */
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   BLOCK_SIZE,
   fsck,
+  type ImageLock,
   LABEL_MAX,
+  lockImage,
   MAX_DEVICE_SIZE,
   mkfs,
   PmemDevice,
@@ -12,7 +14,7 @@ import {
   planLayout,
 } from '@zufs/example-pmemfs';
 import { Command } from 'commander';
-import { CliError } from '../errors.js';
+import { CliError, codeOf, errnoWords, usageError } from '../errors.js';
 import { checkImage, holderName, openFailure } from '../image.js';
 import { progressBar } from '../progress.js';
 
@@ -32,6 +34,12 @@ function sizeText(bytes: number): string {
   return `${bytes} bytes`;
 }
 
+/** An error's cause in words: the errno's when it has one (EIO: input/output error), else its message. */
+function describeCause(e: unknown): string {
+  const code = codeOf(e);
+  return code ? errnoWords(code) : (e as Error).message;
+}
+
 function print(json: boolean, value: unknown, human: string): void {
   console.log(json ? JSON.stringify(value, null, 2) : human);
 }
@@ -45,11 +53,16 @@ function openDevice(
   try {
     return PmemDevice.openFile(image, { holder: holderName(cmd), ...opts });
   } catch (e) {
-    const why = openFailure(e, cmd.split(' ')[0]);
-    if (!(why instanceof CliError) || (e as { code?: string }).code !== 'EBUSY') throw why;
-    // As e2fsck on a mounted filesystem: refuse, and say why (fsck(8)'s 8: operational error).
-    throw new CliError(`${why.message}: unmount it first`, cmd.startsWith('fsck') ? 8 : 1);
+    throw openError(e, cmd);
   }
+}
+
+/** Why an image could not be opened, as the line to print; an image in use says so. */
+function openError(e: unknown, cmd: string): unknown {
+  const why = openFailure(e, cmd.split(' ')[0]);
+  if (!(why instanceof CliError) || (e as { code?: string }).code !== 'EBUSY') return why;
+  // As e2fsck on a mounted filesystem: refuse, and say why (fsck(8)'s 8: operational error).
+  return new CliError(`${why.message}: unmount it first`, cmd.startsWith('fsck') ? 8 : 1);
 }
 
 /** Mounts an image in this process (no server): for info. close() commits and unlocks it. */
@@ -125,48 +138,102 @@ export function mkfsCommand(): Command {
     });
 }
 
+/** fsck(8)'s exit codes (e2fsck's): what a script or a boot checks. */
+export const FSCK_EXIT = { clean: 0, corrected: 1, uncorrected: 4, operational: 8 } as const;
+
+/**
+ * The image's bytes in a memory device, for a check that must write nothing (-n): the file is
+ * opened read-only and the device has no file to flush to. The image's lock is held while it is
+ * read (an image in use lags its mount), so the check sees a committed image.
+ */
+function loadReadOnly(image: string, onProgress: (at: number) => void): PmemDevice {
+  let lock: ImageLock;
+  try {
+    lock = lockImage(image, holderName('fsck'));
+  } catch (e) {
+    throw openError(e, 'fsck');
+  }
+  let fd: number | undefined;
+  try {
+    fd = openSync(image, 'r');
+    const size = fstatSync(fd).size;
+    const dev = PmemDevice.memory(size);
+    for (let at = 0; at < size; ) {
+      const n = readSync(fd, dev.u8, at, Math.min(size - at, 1 << 26), at);
+      if (n <= 0) throw new Error(`short read at ${at} of ${size}`);
+      at += n;
+      onProgress(at);
+    }
+    return dev;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    lock.release();
+  }
+}
+
 export function fsckCommand(): Command {
   return new Command('fsck')
-    .description('check every invariant of an image; --repair fixes what can be fixed and says what it did')
+    .description('check every invariant of an image; -y fixes what can be fixed and says what it did')
     .argument('<image>', 'the image file (not mounted)')
-    .option('--repair', 'fix bitmaps, counts and orphans (into lost+found), and commit the fixes')
+    .option('-n', 'check only, never write to the image (the default)')
+    .option('-y, --repair', 'fix bitmaps, counts and orphans (into lost+found), and commit the fixes')
+    .option('-f, --force', 'check fully even if the image seems clean (accepted: every check is full)')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  zufs fsck fs.img && echo clean\n  zufs fsck --repair fs.img\n')
-    .action((imageArg: string, o: { repair?: boolean; json?: boolean }) => {
+    .addHelpText(
+      'after',
+      '\nExit codes (as fsck(8)): 0 clean, 1 errors corrected, 4 errors left uncorrected,\n' +
+        '8 operational error (no such image, not an image, in use, I/O), 2 usage error.\n' +
+        '\nExamples:\n  zufs fsck fs.img && echo clean\n  zufs fsck -n fs.img     # check only\n  zufs fsck -fy fs.img    # repair\n',
+    )
+    .action((imageArg: string, o: { n?: boolean; repair?: boolean; json?: boolean }) => {
+      if (o.n && o.repair) throw usageError('fsck: -n (check only) and -y (repair) exclude each other');
+      const repair = !!o.repair;
       const image = resolve(imageArg);
-      checkImage(image, 'fsck');
       let r: ReturnType<typeof fsck>;
-      const size = statSync(image).size;
-      const bar = progressBar(size, 'fsck [{bar}] {percentage}% {phase}', size >= 64 * 2 ** 20, {
-        phase: 'reading',
-      });
       try {
-        // Checking too takes the lock: an image in use lags its mount (changes not yet committed).
-        const dev = openDevice(image, o.repair ? 'fsck --repair' : 'fsck', {
-          onProgress: (at) => bar?.update(at, { phase: 'reading' }),
+        checkImage(image, 'fsck');
+        const size = statSync(image).size;
+        const bar = progressBar(size, 'fsck [{bar}] {percentage}% {phase}', size >= 64 * 2 ** 20, {
+          phase: 'reading',
         });
         try {
-          bar?.update({ phase: o.repair ? 'checking and repairing' : 'checking' });
-          r = fsck(dev, { repair: !!o.repair });
-          bar?.update({ phase: 'done' });
+          const onProgress = (at: number) => bar?.update(at, { phase: 'reading' });
+          // Checking too takes the lock: an image in use lags its mount (changes not yet committed).
+          const dev = repair
+            ? openDevice(image, 'fsck --repair', { onProgress })
+            : loadReadOnly(image, onProgress);
+          try {
+            bar?.update({ phase: repair ? 'checking and repairing' : 'checking' });
+            r = fsck(dev, { repair });
+            bar?.update({ phase: 'done' });
+          } finally {
+            dev.close();
+          }
+        } catch (e) {
+          if (e instanceof CliError) throw e;
+          throw new CliError(`fsck: ${imageArg}: ${describeCause(e)}`);
         } finally {
-          dev.close();
+          bar?.stop();
         }
       } catch (e) {
-        if (e instanceof CliError) throw e;
-        throw new CliError(`fsck: ${image}: ${(e as Error).message}`);
-      } finally {
-        bar?.stop();
+        // Whatever kept the check from running (no such image, not an image, in use, I/O) is 8.
+        throw new CliError((e as Error).message, FSCK_EXIT.operational);
       }
+      const left = r.remaining.length > 0 || (!repair && !r.clean);
+      const fixed = repair && (r.repairs.length > 0 || r.recovery.replayed > 0);
+      const verdict = left
+        ? `damaged${repair ? '' : ` (repair with: zufs fsck -y ${imageArg})`}`
+        : fixed
+          ? 'repaired'
+          : 'clean';
       const lines = [
         ...r.problems.map((p) => `problem: ${p}`),
         ...r.repairs.map((p) => `repaired: ${p}`),
         ...r.remaining.map((p) => `left: ${p}`),
-        `${image}: ${r.remaining.length || (!o.repair && !r.clean) ? 'damaged' : r.repairs.length ? 'repaired' : 'clean'} (${Math.round(r.ms)} ms)`,
+        `${imageArg}: ${verdict} (${Math.round(r.ms)} ms)`,
       ];
       print(!!o.json, { image, ...r }, lines.join('\n'));
-      // 0: clean; 1: damage found (without --repair) or left after it.
-      if (r.remaining.length > 0 || (!o.repair && !r.clean)) process.exitCode = 1;
+      process.exitCode = left ? FSCK_EXIT.uncorrected : fixed ? FSCK_EXIT.corrected : FSCK_EXIT.clean;
     });
 }
 

@@ -6,13 +6,18 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { imageHolder, type LockHolder, readLockHolder } from '@zufs/example-pmemfs';
 import { fuseUnavailable } from '@zufs/fuse';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError } from '../errors.js';
 import { checkImage as checkZufsImage, holderName, openFailure } from '../image.js';
 import { mountImage } from '../image-mount.js';
+import { applyOptions, defaultSettings, idPair, type MountSettings, optionString } from '../mount-options.js';
+
+/** The zufs command itself: a background mount runs it again (also from the mount helper). */
+const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
 
 const exec = promisify(execFile);
 
@@ -65,25 +70,37 @@ function checkMountpoint(dir: string): void {
 }
 
 interface MountFlags {
+  options: string[];
   readOnly?: boolean;
   allowOther?: boolean;
-  mapUid: string[];
-  mapGid: string[];
-  readers: string;
-  attrTimeout: string;
+  mapUid: [number, number][];
+  mapGid: [number, number][];
+  readers?: number;
+  attrTimeout?: number;
   daemon?: boolean;
 }
 
-/** `--map-uid 1000:0` values: [as the image stores it, as this machine sees it]. */
-function idPairs(values: string[], flag: string): [number, number][] {
-  return values.map((v) => {
-    const m = /^(\d+):(\d+)$/.exec(v);
-    if (!m) throw new CliError(`mount: ${flag} takes IMAGE_ID:HOST_ID, e.g. ${flag} 1000:0 (got "${v}")`);
-    return [Number(m[1]), Number(m[2])];
-  });
+const collect =
+  <T>(parse: (v: string) => T) =>
+  (v: string, prev: T[]) => [...prev, parse(v)];
+/** A commander parser: a bad value is a usage error naming the option (exit 2). */
+function parsed<T>(parse: (v: string) => T | undefined, what: string) {
+  return (v: string): T => {
+    const r = parse(v);
+    if (r === undefined) throw new InvalidArgumentError(what);
+    return r;
+  };
 }
-
-const collect = (v: string, prev: string[]) => [...prev, v];
+const readersArg = parsed(
+  (v) => (/^\d+$/.test(v) && +v >= 1 && +v <= 16 ? +v : undefined),
+  'An integer from 1 to 16.',
+);
+const secondsArg = parsed((v) => (v !== '' && +v >= 0 ? +v : undefined), 'A number of seconds >= 0.');
+const idArg = (name: string) =>
+  parsed(
+    (v) => (/^\d+:\d+$/.test(v) ? idPair(v, name) : undefined),
+    `IMAGE_ID:HOST_ID, e.g. ${name} 1000:0.`,
+  );
 
 /** Waits until /proc/mounts shows a zufs mount at `dir`, or the child exits. */
 async function waitMounted(dir: string, child: ReturnType<typeof spawn>, ms: number): Promise<void> {
@@ -100,82 +117,128 @@ async function waitMounted(dir: string, child: ReturnType<typeof spawn>, ms: num
   throw new CliError(`mount: ${dir}: not mounted within ${ms / 1000} s`);
 }
 
+/** The -o lists, then the long options (aliases of -o ones), as one set of settings. */
+export function settingsOf(o: MountFlags, sloppy = false): MountSettings {
+  const s = defaultSettings();
+  for (const list of o.options) applyOptions(s, list, sloppy);
+  if (o.readOnly) s.readOnly = true;
+  if (o.allowOther) s.allowOther = true;
+  if (o.readers !== undefined) s.readers = o.readers;
+  if (o.attrTimeout !== undefined) s.attrTimeout = o.attrTimeout;
+  s.idMap.uid.push(...o.mapUid);
+  s.idMap.gid.push(...o.mapGid);
+  return s;
+}
+
+/**
+ * Mounts `imageArg` on `dirArg`: in this process until a signal or a umount, or (`daemon`) in a
+ * detached one, returning once the mount is there. What `zufs mount` and the mount helper run.
+ */
+export async function runMount(
+  imageArg: string,
+  dirArg: string,
+  s: MountSettings,
+  daemon: boolean,
+  /** Say what was mounted (a mount helper is silent, as mount(8) is). */
+  announce = true,
+): Promise<void> {
+  const image = resolve(imageArg);
+  const dir = resolve(dirArg);
+  const why = fuseUnavailable();
+  if (why) throw new CliError(`mount: ${why.message}`);
+  checkZufsImage(image, 'mount');
+  checkNotInUse(image);
+  checkMountpoint(dir);
+  if (daemon) {
+    const args = [BIN, 'mount', image, dir, '-o', optionString(s)];
+    const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
+    await waitMounted(dir, child, 20_000);
+    child.unref();
+    if (announce)
+      console.log(`mounted ${image} on ${dir} (pid ${child.pid}); unmount with: zufs umount ${dir}`);
+    return;
+  }
+  // pmemfs's mount locks the image (in use by "zufs mount DIR") until the unmount commits it.
+  const m = await mountImage({
+    image,
+    mountpoint: dir,
+    options: [`holder=${holderName(`mount ${dir}`)}`, ...s.fsOptions].join(','),
+    readers: s.readers,
+    attrTimeout: s.attrTimeout,
+    entryTimeout: s.entryTimeout,
+    readOnly: s.readOnly,
+    allowOther: s.allowOther,
+    defaultPermissions: s.defaultPermissions,
+    fsName: s.fsName,
+    maxWrite: s.maxWrite,
+    mountFlags: s.mountFlags,
+    idMap: s.idMap,
+  }).catch((e) => {
+    throw openFailure(e, 'mount');
+  });
+  console.log(`mounted ${image} on ${dir}; unmount with Ctrl-C or: zufs umount ${dir}`);
+  // Ends after Ctrl-C, SIGTERM, zufs umount or the system's umount: the connection ends, the image is
+  // written back and unlocked, and the server stopped (mountImage).
+  await m.done;
+  console.log(`unmounted ${dir}`);
+}
+
 export function mountCommand(): Command {
   return new Command('mount')
     .description('mount an image in the kernel (FUSE) so every program can use it; needs root and /dev/fuse')
     .argument('<image>', 'a zufs image (made by zufs mkfs)')
     .argument('<mountpoint>', 'an existing, empty directory')
-    .option('-r, --read-only', 'mount read-only')
-    .option('--allow-other', 'let users other than root use the mount')
-    .addOption(new Option('--readers <n>', 'reader threads serving the kernel').default('2'))
-    .addOption(new Option('--attr-timeout <seconds>', 'how long the kernel caches attributes').default('1'))
+    .addOption(
+      new Option('-o, --options <opts>', 'mount options, comma-separated (repeatable; see below)')
+        .argParser((v: string, prev: string[]) => [...prev, v])
+        .default([]),
+    )
+    .option('-r, --read-only', 'mount read-only (-o ro)')
+    .option('--allow-other', 'let users other than root use the mount (-o allow_other)')
+    .addOption(
+      new Option('--readers <n>', 'reader threads serving the kernel (-o readers=N)').argParser(readersArg),
+    )
+    .addOption(
+      new Option(
+        '--attr-timeout <seconds>',
+        'how long the kernel caches attributes (-o attr_timeout=S)',
+      ).argParser(secondsArg),
+    )
     .addOption(
       new Option('--map-uid <image:host>', 'show files of uid IMAGE as uid HOST (and back); repeatable')
-        .argParser(collect)
+        .argParser(collect(idArg('--map-uid')))
         .default([]),
     )
     .addOption(
-      new Option('--map-gid <image:host>', 'the same for groups; repeatable').argParser(collect).default([]),
+      new Option('--map-gid <image:host>', 'the same for groups; repeatable')
+        .argParser(collect(idArg('--map-gid')))
+        .default([]),
     )
     .option('-d, --daemon', 'detach: leave the mount running in the background and return')
     .addHelpText(
       'after',
-      '\nExamples:\n  zufs mount fs.img /mnt/z            # foreground: Ctrl-C unmounts\n' +
-        '  zufs mount --daemon fs.img /mnt/z   # background; later: zufs umount /mnt/z\n' +
-        "  zufs mount --map-uid 1000:0 --map-gid 1000:0 fs.img /mnt/z   # files of 1000 show as root's\n",
+      '\nMount options (-o):\n' +
+        '  ro, rw                   read-only, read-write (default)\n' +
+        '  allow_other              users other than root may use the mount\n' +
+        '  default_permissions      the kernel checks modes (always on)\n' +
+        '  attr_timeout=S           seconds the kernel caches attributes (default 1)\n' +
+        '  entry_timeout=S          seconds the kernel caches names (default 1)\n' +
+        '  readers=N                reader threads, 1 to 16 (default 2)\n' +
+        '  max_write=BYTES          largest write the kernel sends (default and at most 1 MiB)\n' +
+        '  fsname=NAME              the source shown by df and /proc/mounts (default the image)\n' +
+        '  map_uid=I:H, map_gid=I:H ids of the image shown as ids of the host\n' +
+        '  nosuid, nodev, noexec, noatime...   as for any mount\n' +
+        '  commit=S                 pmemfs: background commit interval (default 5, 0: off)\n' +
+        '  defaults, noauto, nofail, _netdev, x-*   for mount(8) and fstab; ignored here\n' +
+        '\nExamples:\n  zufs mount fs.img /mnt/z            # foreground: Ctrl-C unmounts\n' +
+        '  zufs mount --daemon fs.img /mnt/z   # background; later: zufs umount /mnt/z (or umount /mnt/z)\n' +
+        '  zufs mount -o ro,allow_other,attr_timeout=5 fs.img /mnt/z\n' +
+        "  zufs mount --map-uid 1000:0 --map-gid 1000:0 fs.img /mnt/z   # files of 1000 show as root's\n" +
+        '  mount -t fuse.zufs fs.img /mnt/z    # with the mount helper installed (see the README)\n',
     )
-    .action(async (imageArg: string, dirArg: string, o: MountFlags) => {
-      const image = resolve(imageArg);
-      const dir = resolve(dirArg);
-      const why = fuseUnavailable();
-      if (why) throw new CliError(`mount: ${why.message}`);
-      checkZufsImage(image, 'mount');
-      checkNotInUse(image);
-      checkMountpoint(dir);
-      const readers = Number(o.readers);
-      const attrTimeout = Number(o.attrTimeout);
-      if (!Number.isInteger(readers) || readers < 1 || readers > 16)
-        throw new CliError('mount: --readers must be an integer from 1 to 16');
-      if (!(attrTimeout >= 0)) throw new CliError('mount: --attr-timeout must be a number of seconds >= 0');
-      const idMap = { uid: idPairs(o.mapUid, '--map-uid'), gid: idPairs(o.mapGid, '--map-gid') };
-      if (o.daemon) {
-        const args = [
-          process.argv[1],
-          'mount',
-          image,
-          dir,
-          '--readers',
-          o.readers,
-          '--attr-timeout',
-          o.attrTimeout,
-        ];
-        if (o.readOnly) args.push('--read-only');
-        if (o.allowOther) args.push('--allow-other');
-        for (const v of o.mapUid) args.push('--map-uid', v);
-        for (const v of o.mapGid) args.push('--map-gid', v);
-        const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
-        await waitMounted(dir, child, 20_000);
-        child.unref();
-        console.log(`mounted ${image} on ${dir} (pid ${child.pid}); unmount with: zufs umount ${dir}`);
-        return;
-      }
-      // pmemfs's mount locks the image (in use by "zufs mount DIR") until the unmount commits it.
-      const m = await mountImage({
-        image,
-        mountpoint: dir,
-        options: `holder=${holderName(`mount ${dir}`)}`,
-        readers,
-        attrTimeout,
-        readOnly: o.readOnly,
-        allowOther: o.allowOther,
-        idMap,
-      }).catch((e) => {
-        throw openFailure(e, 'mount');
-      });
-      console.log(`mounted ${image} on ${dir}; unmount with Ctrl-C or: zufs umount ${dir}`);
-      await m.done;
-      console.log(`unmounted ${dir}`);
-    });
+    .action((imageArg: string, dirArg: string, o: MountFlags) =>
+      runMount(imageArg, dirArg, settingsOf(o), !!o.daemon),
+    );
 }
 
 export function umountCommand(): Command {
