@@ -197,7 +197,8 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
   if (o.readOnly) mopts.push('ro');
   for (const f of o.mountFlags ?? []) {
     // Only flags: an option with a value (fd=, rootmode=...) is the session's to set.
-    if (!/^[a-z_]+$/.test(f)) throw new TypeError(`mountFuse: mountFlags takes flags such as nosuid (got '${f}')`);
+    if (!/^[a-z_]+$/.test(f))
+      throw new TypeError(`mountFuse: mountFlags takes flags such as nosuid (got '${f}')`);
     mopts.push(f);
   }
   try {
