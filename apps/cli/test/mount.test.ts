@@ -131,6 +131,17 @@ describe.skipIf(why !== undefined)(`zufs mount / umount${why ? ` (skipped: ${why
     });
   });
 
+  it('a mountpoint that is missing or a file is refused, named as typed (exit 1)', async () => {
+    await expect(zufs('mount', 'fs.img', 'no-such-dir')).rejects.toMatchObject({
+      code: 1,
+      stderr: 'zufs: mount: no-such-dir: mountpoint does not exist\n',
+    });
+    await expect(zufs('mount', 'fs.img', 'fs.img')).rejects.toMatchObject({
+      code: 1,
+      stderr: 'zufs: mount: fs.img: mountpoint is not a directory\n',
+    });
+  });
+
   it('takes -o as FUSE filesystems do: ro, allow_other, attr_timeout, noatime reach the mount', async () => {
     await zufs('mount', '--daemon', '-o', 'ro,allow_other,attr_timeout=0,noatime,commit=1', 'fs.img', mnt);
     try {

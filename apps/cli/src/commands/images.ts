@@ -74,7 +74,7 @@ function openFs(imageArg: string, cmd: string): { fs: PmemFs; close(): void } {
     return { fs: PmemFs.mount(dev), close: () => dev.close() };
   } catch (e) {
     dev.abandon();
-    throw new CliError(`${cmd}: ${image}: ${(e as Error).message}`);
+    throw new CliError(`${cmd}: ${imageArg}: ${describeCause(e)}`);
   }
 }
 

@@ -61,12 +61,14 @@ async function released(image: string, holder: LockHolder, ms: number): Promise<
   }
 }
 
-function checkMountpoint(dir: string): void {
-  if (!existsSync(dir)) throw new CliError(`mount: ${dir}: mountpoint does not exist`);
-  if (!statSync(dir).isDirectory()) throw new CliError(`mount: ${dir}: mountpoint is not a directory`);
+/** Refuses a mountpoint that cannot take the mount; `shown` is the path as the user typed it. */
+function checkMountpoint(dir: string, shown: string): void {
+  if (!existsSync(dir)) throw new CliError(`mount: ${shown}: mountpoint does not exist`);
+  if (!statSync(dir).isDirectory()) throw new CliError(`mount: ${shown}: mountpoint is not a directory`);
   // A dead zufs mount there (ENOTCONN) is cleaned by mountFuse; anything else mounted is busy.
   const live = mountsAt(dir).filter((t) => t !== 'fuse.zufs');
-  if (live.length) throw new CliError(`mount: ${dir}: mountpoint is busy (${live.at(-1)} is mounted there)`);
+  if (live.length)
+    throw new CliError(`mount: ${shown}: mountpoint is busy (${live.at(-1)} is mounted there)`);
 }
 
 interface MountFlags {
@@ -148,7 +150,7 @@ export async function runMount(
   if (why) throw new CliError(`mount: ${why.message}`);
   checkZufsImage(image, 'mount');
   checkNotInUse(image);
-  checkMountpoint(dir);
+  checkMountpoint(dir, dirArg);
   if (daemon) {
     const args = [BIN, 'mount', image, dir, '-o', optionString(s)];
     const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
