@@ -19,6 +19,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   '@zufs/vfs': ['@zufs/zuf-core', '@zufs/relay'], // never zus-server: only a zuf-root descriptor
   '@zufs/fuse': ['@zufs/vfs', '@zufs/zuf-core', '@zufs/relay'], // the kernel bridge: no filesystem, no server
   '@zufs/example-pmemfs': ['@zufs/zus-server', '@zufs/zuf-core/api'],
+  // The kit plugin authors run: starts a server with their plugin and drives it through the face.
+  '@zufs/conformance': ['@zufs/vfs', '@zufs/zus-server', '@zufs/zuf-core', '@zufs/relay'],
   '@zufs/cli': ['*'],
   '@zufs/bench': ['*'],
 };
