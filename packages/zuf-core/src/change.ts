@@ -12,7 +12,7 @@
  * The words are per server, not per inode: a change anywhere makes concurrent readers retry (or fall
  * back to a dispatch), which costs only when threads read and change at the same moment.
  */
-import { CHANGE_ACTIVE, CHANGE_SEQ } from './root.js';
+import { CHANGE_ACTIVE, CHANGE_SEQ } from './root-layout.js';
 
 /** The server's side: around every operation that may change a filesystem's shared memory. */
 export function changeBegin(ctl: Int32Array): void {

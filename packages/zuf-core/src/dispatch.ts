@@ -31,9 +31,9 @@ import {
   ZUFS_OP_PUT_MULTY,
 } from './api/index.js';
 import { ZufsError } from './errors.js';
-import { CTL_GRID_GEN, CTL_GRID_WAITERS } from './root.js';
+import { CTL_GRID_GEN, CTL_GRID_WAITERS } from './root-layout.js';
+import type { Slot, ZufRoot } from './root-view.js';
 import { copyShared } from './shared-bytes.js';
-import type { Slot, ZufRoot } from './zuf-root.js';
 
 const EIO = -Errno.EIO;
 const EBUSY = -Errno.EBUSY;

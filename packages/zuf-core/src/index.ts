@@ -18,6 +18,6 @@ export { LockTimeoutError, SharedMutex, SharedRwLock, SharedSeqlock } from './lo
 export { fsTypes, type MountInfo, mountFs, remountFs, umountFs } from './mount.js';
 export { POOL_PAGE, type PoolDescriptor, SharedPool } from './pools.js';
 export { publishFsTypes, type RegisteredFsType, readFsInfo } from './registry.js';
-export * from './root.js';
+export * from './root-layout.js';
+export { attachZufRoot, createInlineSlot, Slot, ZufRoot } from './root-view.js';
 export { copyShared, MEMCPY_MIN, zeroShared } from './shared-bytes.js';
-export { attachZufRoot, createInlineSlot, Slot, ZufRoot } from './zuf-root.js';

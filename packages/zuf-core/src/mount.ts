@@ -15,8 +15,8 @@ import {
 import { dispatcherFor } from './dispatch.js';
 import { ZufsError } from './errors.js';
 import { type RegisteredFsType, readFsInfo } from './registry.js';
-import { CTL_FS_TYPES, MAX_FS_TYPES, registryOffset, STATE_READY, STATE_STARTING } from './root.js';
-import type { ZufRoot } from './zuf-root.js';
+import { CTL_FS_TYPES, MAX_FS_TYPES, registryOffset, STATE_READY, STATE_STARTING } from './root-layout.js';
+import type { ZufRoot } from './root-view.js';
 
 export interface MountInfo {
   /** Superblock id (zus_sbi cookie). */

@@ -1,7 +1,7 @@
 /** The registered filesystem types (register_fs), as the mount thread publishes them in the zuf-root. */
 import { getU64, RegisterFsInfo, setU64 } from './api/index.js';
-import { CTL_FS_TYPES, MAX_FS_TYPES, registryOffset } from './root.js';
-import type { ZufRoot } from './zuf-root.js';
+import { CTL_FS_TYPES, MAX_FS_TYPES, registryOffset } from './root-layout.js';
+import type { ZufRoot } from './root-view.js';
 
 export interface RegisteredFsType {
   readonly index: number;

@@ -19,7 +19,7 @@ import {
   STATE_STOPPED,
   slotOffset,
   type ZufRootDescriptor,
-} from './root.js';
+} from './root-layout.js';
 
 /** One channel of the grid (or the mount channel): the baton and the two buffers it guards. */
 export class Slot {
