@@ -116,6 +116,8 @@ type WaitAsyncResult = { async: false; value: string } | { async: true; value: P
 const waitAsync = (Atomics as unknown as { waitAsync: (...a: unknown[]) => WaitAsyncResult }).waitAsync;
 const noop = (): void => {};
 const KEEP_ALIVE_MS = 0x7fffffff;
+/** A wait's first step found no post: the caller parks. */
+const MUST_PARK = -1;
 
 const inc = (w: Int32Array, i: number): void => {
   // Each counter has one writer at a time (the side that owns it), so a plain increment is enough.
@@ -137,6 +139,13 @@ export class Relay {
   private appBudget: number;
   private fssParkRun = 0;
   private appParkRun = 0;
+  // The wait in progress on each side, once it parked (see fssWaitBegin, appWaitBegin).
+  private fssParkedAt = 0;
+  private appParkedAt = 0;
+  private appDeadline = 0;
+  private appIntr = 0;
+  private appOpts: AppWaitOptions | undefined = undefined;
+  private appError: unknown = undefined;
 
   constructor(sab: SharedArrayBuffer, byteOffset = 0, opts?: RelayOptions, placement?: RelayPlacement) {
     if (!(sab instanceof SharedArrayBuffer)) throw new TypeError('Relay needs a SharedArrayBuffer');
@@ -193,36 +202,38 @@ export class Relay {
 
   /** Spins, then parks until fssWakeup or break. Returns RELAY_OK, RELAY_BROKEN or RELAY_TIMEOUT. */
   fssWait(timeoutMs = Number.POSITIVE_INFINITY): number {
-    const w = this.w;
-    if (Atomics.load(w, BROKEN) !== 0) return RELAY_BROKEN;
-    const spun = this.fssSpin();
-    if (!spun && !(timeoutMs > 0)) return RELAY_TIMEOUT; // a poll: no park
-    if (spun || Atomics.compareExchange(w, FSS, EMPTY, PARKED) !== EMPTY) {
-      inc(this.zc, FSS_SPINS);
-      return this.consume(FSS);
-    }
-    inc(this.zc, FSS_PARKS);
-    const parkedAt = performance.now();
-    const timed = timeoutMs !== Number.POSITIVE_INFINITY;
-    if (timed) this.fssClock.start();
+    const first = this.fssWaitBegin(timeoutMs);
+    if (first !== MUST_PARK) return first;
     for (;;) {
-      let slice = this.sliceMs;
-      if (timed) {
-        const left = this.fssClock.left(timeoutMs);
-        // Retract the park; if the CAS fails, a post (or a nudge) came and is taken below.
-        if (left <= 0 && Atomics.compareExchange(w, FSS, PARKED, EMPTY) === PARKED) return RELAY_TIMEOUT;
-        if (left < slice) slice = left > 0 ? left : 0;
-      }
-      Atomics.wait(w, FSS, PARKED, slice);
-      if (this.fssPosted()) {
-        this.fssBudget = this.afterPark(this.fssBudget, parkedAt);
-        return this.consume(FSS);
-      }
+      const slice = this.fssSlice(timeoutMs);
+      if (slice < 0) return RELAY_TIMEOUT;
+      Atomics.wait(this.w, FSS, PARKED, slice);
+      if (this.fssPosted()) return this.fssWaitEnd();
     }
   }
 
   /** fssWait for a thread that keeps its event loop (Atomics.waitAsync; keeps the loop alive). */
   async fssWaitAsync(timeoutMs = Number.POSITIVE_INFINITY): Promise<number> {
+    const first = this.fssWaitBegin(timeoutMs);
+    if (first !== MUST_PARK) return first;
+    const keepAlive = setTimeout(noop, KEEP_ALIVE_MS);
+    try {
+      for (;;) {
+        const slice = this.fssSlice(timeoutMs);
+        if (slice < 0) return RELAY_TIMEOUT;
+        const r = waitAsync(this.w, FSS, PARKED, slice);
+        if (r.async) await r.value;
+        if (this.fssPosted()) return this.fssWaitEnd();
+      }
+    } finally {
+      clearTimeout(keepAlive);
+    }
+  }
+
+  // The steps fssWait and fssWaitAsync share; they differ only in how they park.
+
+  /** Broken, a post caught while spinning, a poll that found nothing, or MUST_PARK (parked). */
+  private fssWaitBegin(timeoutMs: number): number {
     const w = this.w;
     if (Atomics.load(w, BROKEN) !== 0) return RELAY_BROKEN;
     const spun = this.fssSpin();
@@ -232,28 +243,23 @@ export class Relay {
       return this.consume(FSS);
     }
     inc(this.zc, FSS_PARKS);
-    const parkedAt = performance.now();
-    const timed = timeoutMs !== Number.POSITIVE_INFINITY;
-    if (timed) this.fssClock.start();
-    const keepAlive = setTimeout(noop, KEEP_ALIVE_MS);
-    try {
-      for (;;) {
-        let slice = this.sliceMs;
-        if (timed) {
-          const left = this.fssClock.left(timeoutMs);
-          if (left <= 0 && Atomics.compareExchange(w, FSS, PARKED, EMPTY) === PARKED) return RELAY_TIMEOUT;
-          if (left < slice) slice = left > 0 ? left : 0;
-        }
-        const r = waitAsync(w, FSS, PARKED, slice);
-        if (r.async) await r.value;
-        if (this.fssPosted()) {
-          this.fssBudget = this.afterPark(this.fssBudget, parkedAt);
-          return this.consume(FSS);
-        }
-      }
-    } finally {
-      clearTimeout(keepAlive);
-    }
+    this.fssParkedAt = performance.now();
+    if (timeoutMs !== Number.POSITIVE_INFINITY) this.fssClock.start();
+    return MUST_PARK;
+  }
+
+  /** The next park slice in ms; -1 when the timeout ran out and the park was retracted. */
+  private fssSlice(timeoutMs: number): number {
+    if (timeoutMs === Number.POSITIVE_INFINITY) return this.sliceMs;
+    const left = this.fssClock.left(timeoutMs);
+    // Retract the park; if the CAS fails, a post (or a nudge) came and is taken after the park.
+    if (left <= 0 && Atomics.compareExchange(this.w, FSS, PARKED, EMPTY) === PARKED) return -1;
+    return left >= this.sliceMs ? this.sliceMs : left > 0 ? left : 0;
+  }
+
+  private fssWaitEnd(): number {
+    this.fssBudget = this.afterPark(this.fssBudget, this.fssParkedAt);
+    return this.consume(FSS);
   }
 
   /**
@@ -336,44 +342,37 @@ export class Relay {
 
   /** Waits for the ZT's reply without waking it (relay_fss_wakeup_app_wait_cont). Same results. */
   waitCont(opts?: AppWaitOptions): number {
-    const w = this.w;
-    if (Atomics.load(w, BROKEN) !== 0) return RELAY_BROKEN;
-    if (this.appSpin() || Atomics.compareExchange(w, APP, EMPTY, PARKED) !== EMPTY) {
-      inc(this.ac, APP_SPINS);
-      return this.consume(APP);
-    }
-    inc(this.ac, APP_PARKS);
-    const parkedAt = performance.now();
-    const timeoutMs = opts?.timeoutMs;
-    const signal = opts?.signal;
-    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
-    let intr = 0;
-    let error: unknown;
-    for (;;) {
-      let slice = this.sliceMs;
-      if (intr === 0) {
-        const left = deadline === Number.POSITIVE_INFINITY ? slice : deadline - performance.now();
-        if (left <= 0 || signal?.aborted) {
-          intr = RELAY_INTR;
-          Atomics.store(w, INTR, 1);
-          try {
-            opts?.onInterrupt?.();
-          } catch (e) {
-            error ??= e;
-          }
-        } else if (left < slice) slice = left;
-      }
-      Atomics.wait(w, APP, PARKED, slice);
-      if (Atomics.load(w, APP) !== PARKED) break;
-    }
-    if (intr === 0) this.appBudget = this.afterPark(this.appBudget, parkedAt);
-    const r = this.consume(APP) | intr;
-    if (error !== undefined) throw error;
-    return r;
+    const first = this.appWaitBegin(opts);
+    if (first !== MUST_PARK) return first;
+    do Atomics.wait(this.w, APP, PARKED, this.appSlice());
+    while (Atomics.load(this.w, APP) === PARKED);
+    return this.appWaitEnd();
   }
 
-  /** waitCont for a thread that keeps its event loop. */
+  /** waitCont for a thread that keeps its event loop; aborting the signal interrupts it at once. */
   async waitContAsync(opts?: AppWaitOptions): Promise<number> {
+    const first = this.appWaitBegin(opts);
+    if (first !== MUST_PARK) return first;
+    const signal = opts?.signal;
+    signal?.addEventListener('abort', this.appInterrupt);
+    const keepAlive = setTimeout(noop, KEEP_ALIVE_MS);
+    try {
+      do {
+        const r = waitAsync(this.w, APP, PARKED, this.appSlice());
+        if (r.async) await r.value;
+      } while (Atomics.load(this.w, APP) === PARKED);
+    } finally {
+      clearTimeout(keepAlive);
+      signal?.removeEventListener('abort', this.appInterrupt);
+    }
+    return this.appWaitEnd();
+  }
+
+  // The steps waitCont and waitContAsync share; they differ only in how they park. The state of the
+  // wait in progress lives in fields (one app waits on a relay at a time): no allocation per wait.
+
+  /** Broken, a reply caught while spinning, or MUST_PARK (parked, the wait's state set). */
+  private appWaitBegin(opts: AppWaitOptions | undefined): number {
     const w = this.w;
     if (Atomics.load(w, BROKEN) !== 0) return RELAY_BROKEN;
     if (this.appSpin() || Atomics.compareExchange(w, APP, EMPTY, PARKED) !== EMPTY) {
@@ -381,42 +380,43 @@ export class Relay {
       return this.consume(APP);
     }
     inc(this.ac, APP_PARKS);
-    const parkedAt = performance.now();
+    this.appParkedAt = performance.now();
     const timeoutMs = opts?.timeoutMs;
-    const signal = opts?.signal;
-    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
-    let intr = 0;
-    let error: unknown;
-    const interrupt = (): void => {
-      if (intr !== 0) return;
-      intr = RELAY_INTR;
-      Atomics.store(w, INTR, 1);
-      try {
-        opts?.onInterrupt?.();
-      } catch (e) {
-        error ??= e;
-      }
-    };
-    signal?.addEventListener('abort', interrupt);
-    const keepAlive = setTimeout(noop, KEEP_ALIVE_MS);
+    this.appDeadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : this.appParkedAt + timeoutMs;
+    this.appOpts = opts;
+    this.appIntr = 0;
+    this.appError = undefined;
+    return MUST_PARK;
+  }
+
+  /** The next park slice in ms; interrupts the wait once its deadline passed or its signal aborted. */
+  private appSlice(): number {
+    if (this.appIntr !== 0) return this.sliceMs;
+    const left =
+      this.appDeadline === Number.POSITIVE_INFINITY ? this.sliceMs : this.appDeadline - performance.now();
+    if (left <= 0 || this.appOpts?.signal?.aborted) this.appInterrupt();
+    else if (left < this.sliceMs) return left;
+    return this.sliceMs;
+  }
+
+  /** Raises INTR once per wait and calls onInterrupt; its error is thrown when the wait ends. */
+  private readonly appInterrupt = (): void => {
+    if (this.appIntr !== 0) return;
+    this.appIntr = RELAY_INTR;
+    Atomics.store(this.w, INTR, 1);
     try {
-      for (;;) {
-        let slice = this.sliceMs;
-        if (intr === 0) {
-          const left = deadline === Number.POSITIVE_INFINITY ? slice : deadline - performance.now();
-          if (left <= 0 || signal?.aborted) interrupt();
-          else if (left < slice) slice = left;
-        }
-        const r = waitAsync(w, APP, PARKED, slice);
-        if (r.async) await r.value;
-        if (Atomics.load(w, APP) !== PARKED) break;
-      }
-    } finally {
-      clearTimeout(keepAlive);
-      signal?.removeEventListener('abort', interrupt);
+      this.appOpts?.onInterrupt?.();
+    } catch (e) {
+      this.appError ??= e;
     }
-    if (intr === 0) this.appBudget = this.afterPark(this.appBudget, parkedAt);
-    const r = this.consume(APP) | intr;
+  };
+
+  /** The reply came: RELAY_OK or RELAY_BROKEN, with RELAY_INTR if interrupted; rethrows onInterrupt's error. */
+  private appWaitEnd(): number {
+    if (this.appIntr === 0) this.appBudget = this.afterPark(this.appBudget, this.appParkedAt);
+    const r = this.consume(APP) | this.appIntr;
+    const error = this.appError;
+    this.appOpts = this.appError = undefined;
     if (error !== undefined) throw error;
     return r;
   }
