@@ -34,6 +34,7 @@ import {
   STATX_MTIME,
   STATX_SIZE,
   STATX_UID,
+  type Statfs,
   setTimeNs,
   ZUFS_LINK_MAX,
   ZUFS_NAME_LEN,
@@ -176,20 +177,6 @@ export interface SetattrIn {
 
 /** A decoded zus_inode (for tools and tests; the fast path reads pmem at iget's offset). */
 export type InodeAttr = ZusInodeAttr;
-
-/** statfs, with the field names of zus-server's StatfsOut. */
-export interface PmemStatfs {
-  type: number;
-  bsize: number;
-  blocks: number;
-  bfree: number;
-  bavail: number;
-  files: number;
-  ffree: number;
-  namelen: number;
-  frsize: number;
-  flags: number;
-}
 
 const encoder = new TextEncoder();
 
@@ -419,7 +406,7 @@ export class PmemFs {
 
   // ~~~ superblock ~~~
 
-  statfs(out: PmemStatfs = {} as PmemStatfs): PmemStatfs {
+  statfs(out: Statfs = {} as Statfs): Statfs {
     const sb = this.enter();
     try {
       out.type = PMEMFS_MAGIC;

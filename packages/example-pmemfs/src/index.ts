@@ -27,7 +27,6 @@ export {
   type Name,
   type NewInodeOptions,
   PmemFs,
-  type PmemStatfs,
   REMOVE_DIR,
   type SetattrIn,
 } from './fs.js';

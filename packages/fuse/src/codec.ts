@@ -3,7 +3,7 @@
  * request and one reply buffer per reader thread: nothing here allocates but decoded names).
  * u64 fields go through two u32 halves (getU64 / setU64 of @zufs/zuf-core/api): no BigInt.
  */
-import { getU64, type ZusInodeAttr } from '@zufs/zuf-core';
+import { getU64, type Statfs, type ZusInodeAttr } from '@zufs/zuf-core';
 import {
   Attr,
   AttrOut,
@@ -108,25 +108,15 @@ export function writeAttrOut(dv: DataView, at: number, a: ZusInodeAttr, t: Timeo
   writeAttr(dv, at + AttrOut.attr, a, blksize);
 }
 
-export interface KstatfsValues {
-  blocks: number;
-  bfree: number;
-  bavail: number;
-  files: number;
-  ffree: number;
-  bsize: number;
-  namelen: number;
-  frsize: number;
-}
-
-export function writeKstatfs(dv: DataView, at: number, s: KstatfsValues): void {
+/** fuse_kstatfs from `s`; a filesystem that leaves namelen or frsize 0 gets 255 and its bsize. */
+export function writeKstatfs(dv: DataView, at: number, s: Statfs): void {
   putU64(dv, at + Kstatfs.blocks, s.blocks);
   putU64(dv, at + Kstatfs.bfree, s.bfree);
   putU64(dv, at + Kstatfs.bavail, s.bavail);
   putU64(dv, at + Kstatfs.files, s.files);
   putU64(dv, at + Kstatfs.ffree, s.ffree);
   dv.setUint32(at + Kstatfs.bsize, s.bsize, true);
-  dv.setUint32(at + Kstatfs.namelen, s.namelen, true);
+  dv.setUint32(at + Kstatfs.namelen, s.namelen || 255, true);
   dv.setUint32(at + Kstatfs.frsize, s.frsize || s.bsize, true);
   for (let i = Kstatfs.padding; i < Kstatfs.SIZE; i += 4) dv.setUint32(at + i, 0, true);
 }

@@ -8,6 +8,7 @@
  */
 
 import type { OpenCounts } from '@zufs/vfs';
+import type { Statfs } from '@zufs/zuf-core/api';
 import type { FuseClient } from './client-types.js';
 import {
   Errno,
@@ -26,7 +27,6 @@ import {
   STATX_MTIME,
   STATX_SIZE,
   STATX_UID,
-  type StatfsResult,
 } from './client-types.js';
 import {
   encodeName,
@@ -295,7 +295,7 @@ export class FuseHandler {
   /** The parent directory's attributes, while a new inode is made in it. */
   private readonly dirAttr = newAttr();
   private readonly sa: SetAttr = {};
-  private readonly sf = {} as StatfsResult;
+  private readonly sf = {} as Statfs;
   /** Node ids given a count by the reply being built: taken back if the kernel does not get it. */
   private readonly pending: number[] = [];
   private pendingN = 0;
@@ -907,17 +907,7 @@ export class FuseHandler {
   }
 
   private statfs(): void {
-    const s = this.client.statfs(this.sf);
-    writeKstatfs(this.out, OutHeader.SIZE, {
-      blocks: s.blocks,
-      bfree: s.bfree,
-      bavail: s.bavail,
-      files: s.files,
-      ffree: s.ffree,
-      bsize: s.bsize,
-      namelen: s.namelen || 255,
-      frsize: s.frsize || s.bsize,
-    });
+    writeKstatfs(this.out, OutHeader.SIZE, this.client.statfs(this.sf));
     this.ok(OutHeader.SIZE + Kstatfs.SIZE);
   }
 

@@ -175,14 +175,16 @@ describe('encoders', () => {
     const k = new DataView(new ArrayBuffer(Kstatfs.SIZE));
     new Uint8Array(k.buffer).fill(0xff);
     writeKstatfs(k, 0, {
+      type: 0x5a554653,
       blocks: 100,
       bfree: 50,
       bavail: 40,
       files: 10,
       ffree: 5,
       bsize: 4096,
-      namelen: 255,
+      namelen: 0,
       frsize: 0,
+      flags: 0,
     });
     expect([u64(k, 0), u64(k, 8), u64(k, 16), u64(k, 24), u64(k, 32)]).toEqual([100, 50, 40, 10, 5]);
     expect([k.getUint32(40, true), k.getUint32(44, true), k.getUint32(48, true)]).toEqual([4096, 255, 4096]);

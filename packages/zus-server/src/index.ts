@@ -24,7 +24,6 @@ export type {
   MountRequest,
   MountResult,
   OpContext,
-  StatfsOut,
   SuperBlock,
   ZName,
 } from './plugin.js';

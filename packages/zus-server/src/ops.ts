@@ -34,6 +34,7 @@ import {
   isU53,
   S_IFMT,
   S_IFREG,
+  type Statfs,
   Statfs64,
   setU64,
   type ZdeIter,
@@ -77,7 +78,7 @@ import {
   zdeEmitInit,
 } from '@zufs/zuf-core';
 import { iiCookie, iiIno, iiSb } from './cookies.js';
-import type { StatfsOut, SuperBlock, ZName } from './plugin.js';
+import type { SuperBlock, ZName } from './plugin.js';
 import type { Mounted, Zt } from './zt.js';
 
 const ENOTSUP = -Errno.EOPNOTSUPP;
@@ -94,7 +95,7 @@ function noChange(m: Mounted, errno: number): number {
 }
 
 /** Scratch objects, one per thread: operations never allocate. */
-const statfsOut: StatfsOut = {
+const statfsOut: Statfs = {
   type: 0,
   bsize: 0,
   blocks: 0,

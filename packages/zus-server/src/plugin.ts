@@ -11,6 +11,7 @@ import type {
   APP_COPY_COPYING,
   APP_COPY_DONE,
   FiemapFill,
+  Statfs,
   ZdeIter,
   ZufRoot,
 } from '@zufs/zuf-core';
@@ -69,20 +70,6 @@ export interface OpContext {
   copyFromApp(runs: Float64Array, n: number): AppCopyResult;
 }
 
-/** statfs output, filled in place (no allocation per call). */
-export interface StatfsOut {
-  type: number;
-  bsize: number;
-  blocks: number;
-  bfree: number;
-  bavail: number;
-  files: number;
-  ffree: number;
-  namelen: number;
-  frsize: number;
-  flags: number;
-}
-
 /**
  * A name of a request (a zufs_str), as a view of the operation buffer: no copy and no allocation.
  * `bytes[at .. at + len)` are the name's UTF-8 bytes; `str()` decodes them once (cached).
@@ -121,7 +108,7 @@ export interface SuperBlock {
    */
   readonly appCopy?: boolean;
   // ~~~ zus_sbi_operations ~~~
-  statfs?(out: StatfsOut): void;
+  statfs?(out: Statfs): void;
   /** SHOW_OPTIONS: the mount options as text (at most ZUFS_MO_MAX bytes of UTF-8). */
   showOptions?(): string;
   /**

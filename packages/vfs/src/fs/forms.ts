@@ -4,6 +4,7 @@
  * promise). Streams are Node's own, given this face's open/read/write/close.
  */
 import * as nodeFs from 'node:fs';
+import type { FileHandle as NodeFileHandle } from 'node:fs/promises';
 import { createInterface, type Interface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { invalidArgType, uvError } from './errors.js';
@@ -222,8 +223,12 @@ function abortable(sync: AnyFn): AnyFn {
   };
 }
 
-/** A FileHandle for promises.open: its methods run the *Sync ones on its fd until close(). */
-export class FileHandle {
+/**
+ * promises.open's FileHandle: its methods run the *Sync ones on its fd until close(). Its public type
+ * is node:fs/promises' (the FileHandle interface below); the implementation takes its arguments loosely
+ * and checks them as the *Sync methods do.
+ */
+const FileHandleClass = class FileHandle {
   #fd: number;
   constructor(
     fd: number,
@@ -337,7 +342,45 @@ export class FileHandle {
     this.#fd = -1;
     this.s.closeSync(fd);
   }
-}
+  /** `await using fh = await fs.promises.open(...)` closes it at the end of the block. */
+  async [Symbol.asyncDispose]() {
+    return this.close();
+  }
+};
+
+/** What the face's FileHandle has of node:fs/promises' FileHandle (all of Node 20's). */
+type FileHandleMember =
+  | 'fd'
+  | 'read'
+  | 'readv'
+  | 'readFile'
+  | 'readLines'
+  | 'readableWebStream'
+  | 'createReadStream'
+  | 'write'
+  | 'writev'
+  | 'writeFile'
+  | 'appendFile'
+  | 'createWriteStream'
+  | 'stat'
+  | 'truncate'
+  | 'sync'
+  | 'datasync'
+  | 'chmod'
+  | 'chown'
+  | 'utimes'
+  | 'close'
+  | typeof Symbol.asyncDispose;
+
+/**
+ * A file open through `promises.open`, typed as node:fs/promises' FileHandle: readFile() is a Buffer
+ * and readFile('utf8') a string, read() and write() have Node's overloads, and so on.
+ */
+export interface FileHandle extends Pick<NodeFileHandle, FileHandleMember> {}
+export const FileHandle = FileHandleClass as unknown as {
+  new (fd: number, s: ZufsSync, streamFs: Record<string, AnyFn>): FileHandle;
+  readonly prototype: FileHandle;
+};
 
 /** The methods the face has, typed as node:fs types them (it is meant as a drop-in). */
 export type ZufsFsMethod =
@@ -366,20 +409,58 @@ export type ZufsFsMethod =
   | 'Dirent'
   | 'Dir';
 
-export type ZufsPromisesMethod = (typeof SYNC_NAMES)[number] | 'opendir' | 'open' | 'watch' | 'constants';
+/** The promises the face has as node:fs types them (open is typed below: it gives this face's FileHandle). */
+export type ZufsPromisesMethod = (typeof SYNC_NAMES)[number] | 'opendir' | 'watch' | 'constants';
 
 type NodePromises = typeof nodeFs.promises;
 
 type XPath = nodeFs.PathLike;
-type XEnc = BufferEncoding | 'buffer' | { encoding?: BufferEncoding | 'buffer' };
+/** A getxattr that gives a Buffer: no encoding, 'buffer' or null. */
+type XBuf = 'buffer' | { encoding?: 'buffer' | null } | null;
+/** A getxattr that gives a string. */
+type XStr = BufferEncoding | { encoding: BufferEncoding };
+type XEnc = BufferEncoding | 'buffer' | { encoding?: BufferEncoding | 'buffer' | null } | null;
 type XFlag = { flag?: 'create' | 'replace' };
 type XCb<T = void> = (err: NodeJS.ErrnoException | null, value?: T) => void;
 
-/** zufs's extended-attribute extension, in the three forms (the l* forms do not follow a final symlink). */
+/** getxattrSync on a path or (fgetxattrSync) an fd: a Buffer, or a string when given an encoding. */
+export interface GetxattrSync<Target> {
+  (target: Target, name: string, options?: XBuf): Buffer;
+  (target: Target, name: string, options: XStr): string;
+  (target: Target, name: string, options?: XEnc): Buffer | string;
+}
+/** getxattr's promise form. */
+export interface GetxattrPromise<Target> {
+  (target: Target, name: string, options?: XBuf): Promise<Buffer>;
+  (target: Target, name: string, options: XStr): Promise<string>;
+  (target: Target, name: string, options?: XEnc): Promise<Buffer | string>;
+}
+/** getxattr's callback form. */
+export interface GetxattrCallback<Target> {
+  (target: Target, name: string, cb: XCb<Buffer>): void;
+  (target: Target, name: string, options: XBuf, cb: XCb<Buffer>): void;
+  (target: Target, name: string, options: XStr, cb: XCb<string>): void;
+  (target: Target, name: string, options: XEnc, cb: XCb<Buffer | string>): void;
+}
+interface ZufsGetxattr {
+  getxattrSync: GetxattrSync<XPath>;
+  lgetxattrSync: GetxattrSync<XPath>;
+  fgetxattrSync: GetxattrSync<number>;
+  getxattr: GetxattrCallback<XPath>;
+  lgetxattr: GetxattrCallback<XPath>;
+  fgetxattr: GetxattrCallback<number>;
+  promises: {
+    getxattr: GetxattrPromise<XPath>;
+    lgetxattr: GetxattrPromise<XPath>;
+    fgetxattr: GetxattrPromise<number>;
+  };
+}
+
+/**
+ * zufs's extended-attribute extension (the l* forms do not follow a final symlink; getxattr is in
+ * ZufsGetxattr, with its overloads), whose callback and promise forms are derived below.
+ */
 export interface ZufsXattrSync {
-  getxattrSync(path: XPath, name: string, options?: XEnc): Buffer | string;
-  lgetxattrSync(path: XPath, name: string, options?: XEnc): Buffer | string;
-  fgetxattrSync(fd: number, name: string, options?: XEnc): Buffer | string;
   setxattrSync(path: XPath, name: string, value: string | Uint8Array, options?: XFlag): void;
   lsetxattrSync(path: XPath, name: string, value: string | Uint8Array, options?: XFlag): void;
   fsetxattrSync(fd: number, name: string, value: string | Uint8Array, options?: XFlag): void;
@@ -403,8 +484,13 @@ type Callbacked<T> = {
 
 export type ZufsFs = Pick<typeof nodeFs, Extract<ZufsFsMethod, keyof typeof nodeFs>> &
   ZufsXattrSync &
-  Callbacked<ZufsXattrSync> & {
-    promises: Pick<NodePromises, Extract<ZufsPromisesMethod, keyof NodePromises>> & Promised<ZufsXattrSync>;
+  Callbacked<ZufsXattrSync> &
+  ZufsGetxattr & {
+    promises: Pick<NodePromises, Extract<ZufsPromisesMethod, keyof NodePromises>> &
+      Promised<ZufsXattrSync> & {
+        /** node:fs/promises' open, giving this face's FileHandle. */
+        open(...args: Parameters<NodePromises['open']>): Promise<FileHandle>;
+      };
   };
 
 /** The node:fs-shaped object over `s`. */
@@ -471,7 +557,7 @@ export function makeFs(s: ZufsSync): ZufsFs {
   fs.opendir = callbackForm(opendirSync as AnyFn);
   promises.opendir = async (...args: unknown[]) => opendirSync(args[0], args[1]);
   promises.open = async (path: unknown, flags?: unknown, mode?: unknown) =>
-    new FileHandle(s.openSync(path, flags, mode), s, streamFs);
+    new FileHandleClass(s.openSync(path, flags, mode), s, streamFs);
 
   const streamFs = {
     open: fs.open,

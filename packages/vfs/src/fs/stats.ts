@@ -235,13 +235,3 @@ export class Dirent {
     return this.type === S_IFSOCK;
   }
 }
-
-export interface StatFsResult {
-  type: number;
-  bsize: number;
-  blocks: number;
-  bfree: number;
-  bavail: number;
-  files: number;
-  ffree: number;
-}

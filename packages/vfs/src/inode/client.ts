@@ -114,6 +114,7 @@ import {
   zdeNext,
   zeroShared,
 } from '@zufs/zuf-core';
+import type { Statfs } from '@zufs/zuf-core/api';
 
 /** A decoded zus_inode (the api's ZusInodeAttr). */
 export type InodeAttr = ZusInodeAttr;
@@ -122,19 +123,6 @@ export interface LookupResult {
   ii: number;
   ino: number;
   attr: InodeAttr;
-}
-
-export interface StatfsResult {
-  type: number;
-  bsize: number;
-  blocks: number;
-  bfree: number;
-  bavail: number;
-  files: number;
-  ffree: number;
-  namelen: number;
-  frsize: number;
-  flags: number;
 }
 
 export interface InodeClientOptions {
@@ -995,14 +983,14 @@ export class InodeClient {
 
   // ~~~ superblock ~~~
 
-  statfs(out?: StatfsResult): StatfsResult {
+  statfs(out?: Statfs): Statfs {
     const ch = this.begin(ZUFS_OP_STATFS, IocStatfs.SIZE, IocStatfs.statfs_out, Statfs64.SIZE);
     try {
       const v = ch.op;
       setU64(v, IocStatfs.zus_sbi, this.sbId);
       this.call(ch, 'statfs');
       const a = IocStatfs.statfs_out;
-      const o = out ?? ({} as StatfsResult);
+      const o = out ?? ({} as Statfs);
       o.type = getU64(v, a + Statfs64.f_type);
       o.bsize = getU64(v, a + Statfs64.f_bsize);
       o.blocks = getU64(v, a + Statfs64.f_blocks);

@@ -6,5 +6,4 @@ export {
   newAttr,
   readZusInode,
   type SetAttr,
-  type StatfsResult,
 } from './client.js';

@@ -22,6 +22,25 @@ export const Statfs64Layout = defineStruct('statfs64', [
 ]); /* 120 */
 export const Statfs64 = Statfs64Layout.off;
 
+/**
+ * What statfs says, as numbers, with statfs64's names less their `f_` (f_fsid and the spares left
+ * out). The one statfs type of every package: a plugin's SuperBlock.statfs fills one in place, the
+ * inode-level client returns one, the kernel bridge encodes one.
+ */
+export interface Statfs {
+  /** The filesystem's magic. */
+  type: number;
+  bsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  namelen: number;
+  frsize: number;
+  flags: number;
+}
+
 /** ZUFS_OP_STATFS */
 export const IocStatfsLayout = defineStruct('zufs_ioc_statfs', [
   /*  0 */ field.struct('hdr', IocHdrLayout),
