@@ -9,17 +9,8 @@
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import {
-  attachZufRoot,
-  dispatcherFor,
-  encodeDpp,
-  IocHdr,
-  IocNoop,
-  setU64,
-  ZUFS_OP_NOOP,
-  ZUFS_OP_NULL,
-  type ZufRoot,
-} from '@zufs/zuf-core';
+import { attachZufRoot, dispatcherFor, type ZufRoot } from '@zufs/zuf-core';
+import { encodeDpp, IocHdr, IocNoop, setU64, ZUFS_OP_NOOP, ZUFS_OP_NULL } from '@zufs/zuf-core/api';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { type CaseResult, measureBatches, median, percentile, round } from '../measure.js';
 import { type CaseDef, type RatioSpec, runCases, type SuiteOptions } from '../suite.js';

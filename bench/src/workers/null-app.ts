@@ -1,7 +1,8 @@
 // App worker for the dispatch suite: attaches to the server from its descriptor and dispatches NULL
 // in batches while `run` is set, timing each batch. Posts its per-op samples (ns) when told to stop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { attachZufRoot, dispatcherFor, IocHdr, ZUFS_OP_NULL, type ZufRootDescriptor } from '@zufs/zuf-core';
+import { attachZufRoot, dispatcherFor, type ZufRootDescriptor } from '@zufs/zuf-core';
+import { IocHdr, ZUFS_OP_NULL } from '@zufs/zuf-core/api';
 
 const {
   root: desc,

@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BLOCK_SIZE, MAX_FILE_SIZE, mkfs, PmemDevice, PmemFs, ROOT_INO } from '@zufs/example-pmemfs';
-import { APP_COPY_ABANDONED, APP_COPY_COPYING, APP_COPY_DONE } from '@zufs/zuf-core';
 import {
+  APP_COPY_ABANDONED,
+  APP_COPY_COPYING,
+  APP_COPY_DONE,
   FALLOC_FL_COLLAPSE_RANGE,
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,

@@ -5,9 +5,9 @@
 import type { InodeClient } from '@zufs/vfs';
 
 export { type InodeAttr, type LookupResult, newAttr, type SetAttr } from '@zufs/vfs';
+export { isZufsError } from '@zufs/zuf-core';
 export {
   Errno,
-  isZufsError,
   S_IFDIR,
   S_IFMT,
   S_ISGID,
@@ -19,7 +19,7 @@ export {
   STATX_MTIME,
   STATX_SIZE,
   STATX_UID,
-} from '@zufs/zuf-core';
+} from '@zufs/zuf-core/api';
 
 export type FuseClient = Pick<
   InodeClient,

@@ -3,7 +3,7 @@
  * request and one reply buffer per reader thread: nothing here allocates but decoded names).
  * u64 fields go through two u32 halves (getU64 / setU64 of @zufs/zuf-core/api): no BigInt.
  */
-import { getU64, type Statfs, type ZusInodeAttr } from '@zufs/zuf-core';
+import { getU64, type Statfs, type ZusInodeAttr } from '@zufs/zuf-core/api';
 import {
   Attr,
   AttrOut,

@@ -10,22 +10,19 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { mkfs, PMEMFS_TYPE, PmemDevice } from '@zufs/example-pmemfs';
 import { mount, type ZufsMount } from '@zufs/vfs';
+import { attachZufRoot, type Channel, dispatcherFor, type ZufRoot } from '@zufs/zuf-core';
 import {
   APP_COPY_ABANDONED,
   APP_COPY_COPYING,
   APP_COPY_DONE,
   APP_COPY_REQUESTED,
-  attachZufRoot,
-  type Channel,
-  dispatcherFor,
   Errno,
   IocIO,
   setU64,
   ZUFS_OP_WRITE,
   ZUFS_RET_APP_COPY,
   ZUFS_RW_APP_COPY,
-  type ZufRoot,
-} from '@zufs/zuf-core';
+} from '@zufs/zuf-core/api';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { raceRewriter } from './rewriter.js';

@@ -1,11 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import { InodeClient } from '@zufs/vfs';
+import { attachZufRoot, type MountInfo, mountFs, type ZufRoot, type ZufsError } from '@zufs/zuf-core';
 import {
-  attachZufRoot,
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
-  type MountInfo,
-  mountFs,
   RENAME_EXCHANGE,
   RENAME_NOREPLACE,
   S_IFCHR,
@@ -22,9 +20,7 @@ import {
   STATX_UID,
   XATTR_CREATE,
   XATTR_REPLACE,
-  type ZufRoot,
-  type ZufsError,
-} from '@zufs/zuf-core';
+} from '@zufs/zuf-core/api';
 // vfs must not depend on the server in src; the tests reach its build by path (no new dependency).
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,8 @@
 // Counts the operations this thread dispatches while `fn` runs, by name (a test's view of how many
 // round trips a call costs).
 import type { ZufsMount } from '@zufs/vfs';
-import { dispatcherFor, IocHdr, opName } from '@zufs/zuf-core';
+import { dispatcherFor } from '@zufs/zuf-core';
+import { IocHdr, opName } from '@zufs/zuf-core/api';
 
 export function opsDuring(fs: ZufsMount, fn: () => void): Record<string, number> {
   const ch = dispatcherFor(fs.root).acquire();

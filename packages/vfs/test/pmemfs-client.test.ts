@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkfs, PMEMFS_TYPE, PmemDevice } from '@zufs/example-pmemfs';
 import { InodeClient, mount } from '@zufs/vfs';
-import { attachZufRoot, Errno, mountFs, STATX_MODE, umountFs } from '@zufs/zuf-core';
+import { attachZufRoot, mountFs, umountFs } from '@zufs/zuf-core';
+import { Errno, STATX_MODE } from '@zufs/zuf-core/api';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 

@@ -1,9 +1,9 @@
 /**
- * @zufs/zuf-core: the app half of zufs (the zuf of ZUFS). The binary contract lives in
- * `@zufs/zuf-core/api` and is re-exported here; this module adds the zuf-root (shared memory and
- * state), dispatch over the ZT grid, the mount channel, shared buffer pools and shared-memory locks.
+ * @zufs/zuf-core: the app half of zufs (the zuf of ZUFS), its runtime: the zuf-root (shared memory
+ * and state), dispatch over the ZT grid, the mount channel, shared buffer pools and shared-memory
+ * locks. The binary contract (layouts, operation codes, errnos) is `@zufs/zuf-core/api`, and only
+ * there: import it from that subpath.
  */
-export * from './api/index.js';
 export { changeBegin, changeEnd, changeTicket, changeValid } from './change.js';
 export {
   type CallOptions,

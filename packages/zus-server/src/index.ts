@@ -6,7 +6,6 @@
 // copies into shared memory, so a plugin imports this package and the api only.
 export {
   copyShared,
-  Errno,
   isZufsError as isZusError,
   LockTimeoutError,
   SharedMutex,
@@ -15,6 +14,7 @@ export {
   ZufsError as ZusError,
   zeroShared,
 } from '@zufs/zuf-core';
+export { Errno } from '@zufs/zuf-core/api';
 export { iiCookie, iiIno, iiSb } from './cookies.js';
 export { type InlineZt, type InlineZtOptions, serveInline } from './inline-zt.js';
 export type {

@@ -8,20 +8,22 @@ import { RELAY_BROKEN, RELAY_TIMEOUT, relayDefaults } from '@zufs/relay';
 import {
   attachZufRoot,
   CTL_MOUNT_GEN,
+  isZufsError,
+  publishFsTypes,
+  type ZufRootDescriptor,
+  ZufsError,
+} from '@zufs/zuf-core';
+import {
   Errno,
   getU64,
   IocHdr,
   IocMount,
-  isZufsError,
-  publishFsTypes,
   putMountError,
   setU64,
   ZUFS_M_MOUNT,
   ZUFS_M_REMOUNT,
   ZUFS_M_UMOUNT,
-  type ZufRootDescriptor,
-  ZufsError,
-} from '@zufs/zuf-core';
+} from '@zufs/zuf-core/api';
 import { iiCookie } from './cookies.js';
 import { loadFsTypes } from './fs-loader.js';
 import type { InlineNotice, InlinePortMessage, MountNotice, WorkerEvent } from './messages.js';

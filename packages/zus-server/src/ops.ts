@@ -76,7 +76,7 @@ import {
   ZufsIomap,
   ZusInode,
   zdeEmitInit,
-} from '@zufs/zuf-core';
+} from '@zufs/zuf-core/api';
 import { iiCookie, iiIno, iiSb } from './cookies.js';
 import type { SuperBlock, ZName } from './plugin.js';
 import type { Mounted, Zt } from './zt.js';

@@ -6,6 +6,7 @@
  * returns a descriptor made of plain data and SharedArrayBuffers; every ZT `attach()`es to it and gets
  * its own superblock object. State that every ZT must see lives in shared memory.
  */
+import type { ZufRoot } from '@zufs/zuf-core';
 import type {
   APP_COPY_ABANDONED,
   APP_COPY_COPYING,
@@ -13,8 +14,7 @@ import type {
   FiemapFill,
   Statfs,
   ZdeIter,
-  ZufRoot,
-} from '@zufs/zuf-core';
+} from '@zufs/zuf-core/api';
 
 export interface MountRequest {
   /** The superblock id the server gave this mount (unique for the server's life). */

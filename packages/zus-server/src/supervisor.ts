@@ -9,13 +9,12 @@ import { MessageChannel, type MessagePort, parentPort, Worker, workerData } from
 import { RELAY_BROKEN } from '@zufs/relay';
 import {
   attachZufRoot,
-  IocHdr,
   STATE_MOUNT_READY,
   STATE_READY,
   STATE_STOPPING,
-  ZUFS_OP_BREAK,
   type ZufRootDescriptor,
 } from '@zufs/zuf-core';
+import { IocHdr, ZUFS_OP_BREAK } from '@zufs/zuf-core/api';
 import type { InlinePortMessage, SupervisorEvent, WorkerEvent } from './messages.js';
 
 interface SupervisorData {

@@ -5,25 +5,28 @@
 import { type BroadcastChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { RELAY_BROKEN, RELAY_OK, RELAY_TIMEOUT } from '@zufs/relay';
 import {
+  CTL_MOUNT_GEN,
+  changeBegin,
+  changeEnd,
+  isZufsError,
+  type Slot,
+  STATE_STOPPING,
+  type ZufRoot,
+} from '@zufs/zuf-core';
+import {
   APP_COPY_ABANDONED,
   APP_COPY_COPYING,
   APP_COPY_DONE,
   APP_COPY_REQUESTED,
   APP_COPY_RUN_BYTES,
-  CTL_MOUNT_GEN,
-  changeBegin,
-  changeEnd,
   Errno,
   getU64,
   IocHdr,
   IocIO,
   IocIoctl,
   IocNoop,
-  isZufsError,
   opName,
   pigyOffset,
-  type Slot,
-  STATE_STOPPING,
   setU64,
   ZUFS_H_HAS_PIGY_PUT,
   ZUFS_OP_BREAK,
@@ -44,8 +47,7 @@ import {
   ZUFS_RET_APP_COPY,
   ZUFS_RW_APP_COPY,
   ZUFS_RW_WRITE,
-  type ZufRoot,
-} from '@zufs/zuf-core';
+} from '@zufs/zuf-core/api';
 import { iiIno, iiSb } from './cookies.js';
 import type { InlineNotice } from './messages.js';
 import { handleFsOp } from './ops.js';

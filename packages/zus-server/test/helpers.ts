@@ -1,12 +1,6 @@
 import { readdirSync } from 'node:fs';
-import {
-  type CallOptions,
-  dispatcherFor,
-  IocIoctl,
-  setU64,
-  ZUFS_OP_IOCTL,
-  type ZufRoot,
-} from '@zufs/zuf-core';
+import { type CallOptions, dispatcherFor, type ZufRoot } from '@zufs/zuf-core';
+import { IocIoctl, setU64, ZUFS_OP_IOCTL } from '@zufs/zuf-core/api';
 
 export const TEST_FS = new URL('./fixtures/test-fs.mjs', import.meta.url);
 

@@ -1,7 +1,8 @@
 // Inline ZTs: an app thread serving its own operations (serveInline), with the server's mounts
 // reaching it through the port the server gives, in the main thread and in a worker.
 import { Worker } from 'node:worker_threads';
-import { dispatcherFor, Errno, mountFs, umountFs } from '@zufs/zuf-core';
+import { dispatcherFor, mountFs, umountFs } from '@zufs/zuf-core';
+import { Errno } from '@zufs/zuf-core/api';
 import { serveInline, startServer, type ZusServer } from '@zufs/zus-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ioctl, TEST_FS } from './helpers.js';

@@ -1,6 +1,5 @@
+import { attachZufRoot, dispatcherFor, mountFs, type ZufRoot } from '@zufs/zuf-core';
 import {
-  attachZufRoot,
-  dispatcherFor,
   Errno,
   getU64,
   IocAttr,
@@ -9,7 +8,6 @@ import {
   IocMountOptions,
   IocReaddir,
   IocSeek,
-  mountFs,
   S_IFDIR,
   setU64,
   writeZstr,
@@ -21,9 +19,8 @@ import {
   ZUFS_OP_READDIR,
   ZUFS_OP_SETATTR,
   ZUFS_OP_SHOW_OPTIONS,
-  type ZufRoot,
   ZusInode,
-} from '@zufs/zuf-core';
+} from '@zufs/zuf-core/api';
 import { iiCookie, startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_FS } from './helpers.js';

@@ -3,26 +3,28 @@ import {
   attachZufRoot,
   type Channel,
   dispatcherFor,
-  Errno,
-  EZUF_RETRY_DONE,
   fsTypes,
-  getU64,
-  IocHdr,
-  IocStatfs,
   mountFs,
   STATE_FAILED,
   STATE_MOUNT_READY,
   STATE_STOPPED,
+  umountFs,
+  type ZufRoot,
+  type ZufsError,
+} from '@zufs/zuf-core';
+import {
+  Errno,
+  EZUF_RETRY_DONE,
+  getU64,
+  IocHdr,
+  IocStatfs,
   Statfs64,
   setU64,
-  umountFs,
   ZUFS_OP_BREAK,
   ZUFS_OP_NOOP,
   ZUFS_OP_NULL,
   ZUFS_OP_STATFS,
-  type ZufRoot,
-  type ZufsError,
-} from '@zufs/zuf-core';
+} from '@zufs/zuf-core/api';
 import { serveInline, startServer, type ZusServer } from '@zufs/zus-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ioctl, TEST_FS, threadCount } from './helpers.js';

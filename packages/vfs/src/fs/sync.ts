@@ -1,8 +1,8 @@
 /** The *Sync methods of node:fs on a zufs mount, for one user (uid/gid). */
 import { constants } from 'node:fs';
 import { posix } from 'node:path';
+import { changeTicket } from '@zufs/zuf-core';
 import {
-  changeTicket,
   Errno,
   S_ISGID,
   STATX_ATIME,
@@ -11,7 +11,7 @@ import {
   STATX_MODE,
   STATX_MTIME,
   STATX_UID,
-} from '@zufs/zuf-core';
+} from '@zufs/zuf-core/api';
 import { type InodeAttr, type InodeClient, type LookupResult, newAttr } from '../inode/client.js';
 import { copyFile, cp } from './copy.js';
 import { errnoFrom, fail, invalidArgType, invalidArgValue, systemError, uvError, wrap } from './errors.js';

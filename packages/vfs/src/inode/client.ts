@@ -13,9 +13,15 @@ import {
   changeValid,
   copyShared,
   type Dispatcher,
+  dispatcherFor,
+  type MountInfo,
+  type ZufRoot,
+  ZufsError,
+  zeroShared,
+} from '@zufs/zuf-core';
+import {
   decodeZusInodeAttr,
   decodeZusInodeWords,
-  dispatcherFor,
   dppOffset,
   dppPool,
   Errno,
@@ -40,7 +46,6 @@ import {
   IocXattr,
   iomT1Bn,
   isDir,
-  type MountInfo,
   newZusInodeAttr,
   RENAME_EXCHANGE,
   readUtf8,
@@ -57,6 +62,7 @@ import {
   STATX_MTIME,
   STATX_SIZE,
   STATX_UID,
+  type Statfs,
   Statfs64,
   setTimeNs,
   setU64,
@@ -105,16 +111,12 @@ import {
   ZUFS_SF_DATASYNC,
   ZUFS_XATTR_SET_EMPTY,
   ZUFS_XATTR_TRUSTED,
-  type ZufRoot,
-  ZufsError,
   ZufsIomap,
   ZusInode,
   type ZusInodeAttr,
   zdeIterInit,
   zdeNext,
-  zeroShared,
-} from '@zufs/zuf-core';
-import type { Statfs } from '@zufs/zuf-core/api';
+} from '@zufs/zuf-core/api';
 
 /** A decoded zus_inode (the api's ZusInodeAttr). */
 export type InodeAttr = ZusInodeAttr;
