@@ -9,7 +9,6 @@ import {
   AttrOut,
   Dirent,
   DirentPlus,
-  direntPlusSize,
   direntSize,
   EntryOut,
   InitOut,
@@ -175,7 +174,10 @@ export function finishDirent(
   return size;
 }
 
-/** The dirent half of a READDIRPLUS record (its entry_out is written by the caller). */
+/**
+ * The dirent half of a READDIRPLUS record (its entry_out, a multiple of 8 bytes, is written by the
+ * caller). Returns the whole record's size.
+ */
 export function finishDirentPlus(
   dv: DataView,
   bytes: Uint8Array,
@@ -185,14 +187,7 @@ export function finishDirentPlus(
   type: number,
   nameLen: number,
 ): number {
-  const d = at + DirentPlus.dirent;
-  putU64(dv, d + Dirent.ino, ino);
-  putU64(dv, d + Dirent.off, off);
-  dv.setUint32(d + Dirent.namelen, nameLen, true);
-  dv.setUint32(d + Dirent.type, type, true);
-  const size = direntPlusSize(nameLen);
-  bytes.fill(0, at + DirentPlus.name + nameLen, at + size);
-  return size;
+  return DirentPlus.dirent + finishDirent(dv, bytes, at + DirentPlus.dirent, ino, off, type, nameLen);
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
