@@ -1,6 +1,8 @@
+export { Dir } from './dir.js';
 export { type FsError, systemError, uvError } from './errors.js';
 export { FdTable, type OpenCounter, type OpenFile, parseFlags } from './fds.js';
-export { Dir, FileHandle, makeFs, type ZufsFs } from './forms.js';
+export { FileHandle } from './file-handle.js';
+export { makeFs, type ZufsFs } from './forms.js';
 export {
   attachMount,
   type MountDescriptor,
