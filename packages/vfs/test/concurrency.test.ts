@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const WORKER = new URL('./fixtures/fs-worker.mjs', import.meta.url);
 const DIRS = ['/shared/d0', '/shared/d1', '/shared/d2', '/shared/d0/sub1', '/shared/d1/sub2'];
-const CHURN_MS = 3000;
+/** Operations each thread of the churn test does at least. */
+const CHURN_OPS = 400;
 
 let dir: string;
 let image: string;
@@ -118,14 +119,27 @@ describe('concurrency', () => {
     const f = fs!;
     f.mkdirSync('/shared');
     for (const d of DIRS) f.mkdirSync(d);
-    const until = Date.now() + CHURN_MS;
+    // Every thread goes on until all five have done CHURN_OPS operations (slot 0: the main thread),
+    // so they overlap however late a worker starts on a loaded machine; the deadline is a safety net.
+    const progress = new Int32Array(new SharedArrayBuffer(5 * 4));
+    const deadline = Date.now() + 45_000;
+    const everyoneDone = () => progress.every((_, i) => Atomics.load(progress, i) >= CHURN_OPS);
     const workers = [1, 2, 3, 4].map((id) =>
-      runWorker({ mode: 'churn', id, until, dirs: DIRS, seed: (Date.now() * 7919 + id * 104_729) >>> 0 }),
+      runWorker({
+        mode: 'churn',
+        id,
+        slot: id,
+        progress: progress.buffer,
+        ops: CHURN_OPS,
+        deadline,
+        dirs: DIRS,
+        seed: (Date.now() * 7919 + id * 104_729) >>> 0,
+      }),
     );
     // The main thread works too, yielding now and then so the workers' messages are taken.
     let mainOps = 0;
     const mainErrors: string[] = [];
-    while (Date.now() < until) {
+    while (!everyoneDone() && Date.now() < deadline) {
       for (let i = 0; i < 50; i++, mainOps++) {
         const d = DIRS[mainOps % DIRS.length];
         const p = `${d}/f${mainOps % 12}`;
@@ -146,13 +160,14 @@ describe('concurrency', () => {
         )
           mainErrors.push(r);
       }
+      Atomics.store(progress, 0, mainOps);
       await new Promise((r) => setImmediate(r));
     }
     const results = await Promise.all(workers);
     for (const r of results) {
       expect(r.error).toBeUndefined();
       expect(r.unexpected).toEqual([]);
-      expect(r.ops as number).toBeGreaterThan(100);
+      expect(r.ops as number).toBeGreaterThanOrEqual(CHURN_OPS);
     }
     expect(mainErrors).toEqual([]);
     console.log(

@@ -156,9 +156,25 @@ describe('the guide', () => {
 });
 
 describe('tiny-fs shared by every ZT', () => {
-  function churn(id: number, until: number, dirs: string[]): Promise<Record<string, unknown>> {
+  /** A worker churning `dirs` until every slot of `progress` counts `ops` operations. */
+  function churn(
+    id: number,
+    progress: Int32Array,
+    ops: number,
+    dirs: string[],
+  ): Promise<Record<string, unknown>> {
     const w = new Worker(WORKER, {
-      workerData: { descriptor: fs.descriptor, mode: 'churn', id, until, dirs, seed: id * 104_729 },
+      workerData: {
+        descriptor: fs.descriptor,
+        mode: 'churn',
+        id,
+        slot: id - 1,
+        progress: progress.buffer,
+        ops,
+        deadline: Date.now() + 45_000, // a safety net: the counts decide
+        dirs,
+        seed: id * 104_729,
+      },
     });
     return new Promise((resolve, reject) => {
       w.once('message', (m) => {
@@ -172,12 +188,13 @@ describe('tiny-fs shared by every ZT', () => {
   it('two worker threads churning the same directories leave a consistent tree', async () => {
     const dirs = ['/c0', '/c1', '/c0/sub'];
     for (const d of dirs) fs.mkdirSync(d);
-    const until = Date.now() + 1500;
-    const res = await Promise.all([churn(1, until, dirs), churn(2, until, dirs)]);
+    // Each worker goes on until both have done 200 operations: they overlap however late one starts.
+    const progress = new Int32Array(new SharedArrayBuffer(8));
+    const res = await Promise.all([churn(1, progress, 200, dirs), churn(2, progress, 200, dirs)]);
     for (const r of res) {
       expect(r.error).toBeUndefined();
       expect(r.unexpected).toEqual([]);
-      expect(r.ops as number).toBeGreaterThan(50);
+      expect(r.ops as number).toBeGreaterThanOrEqual(200);
     }
     // Every listed name stats; a directory's links are 2 + its subdirectories; a file's links are
     // the names it has.
