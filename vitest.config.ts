@@ -4,12 +4,7 @@ import { defineConfig } from 'vitest/config';
 // the same JavaScript a user installs (see docs/decisions.md, "Tests run on dist").
 export default defineConfig({
   test: {
-    include: [
-      'test/**/*.test.ts',
-      'packages/*/test/**/*.test.ts',
-      'apps/*/test/**/*.test.ts',
-      'bench/test/**/*.test.ts',
-    ],
+    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,

@@ -1,12 +1,13 @@
 // The packages' arrows (docs/decisions.md, "Layers are checked"; the design brief's section 2): every
 // package.json's dependencies and every import in src/ (and the example plugins) must follow them, so
-// a wrong import fails CI. Runs from the repository root, on the sources: no build needed.
+// a wrong import fails CI. Reads the sources of the whole repository (the CLI's test inputs hold them all, so
+// turbo reruns it when any package changes): no build needed.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /**
  * What each package may import of ours (its arrows, followed transitively). A plugin (a filesystem
