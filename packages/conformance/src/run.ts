@@ -127,7 +127,9 @@ export function report(target: string, results: CaseResult[]): string {
     if (outcome.status === 'unsupported')
       unsupported.set(outcome.reason, [...(unsupported.get(outcome.reason) ?? []), c.id]);
   for (const [reason, ids] of unsupported)
-    lines.push(`not supported by this fs (${reason}): ${ids.length} cases (${ids.join(', ')})`);
+    lines.push(
+      `not supported by this fs (${reason}): ${ids.length} case${ids.length === 1 ? '' : 's'} (${ids.join(', ')})`,
+    );
   const needsRoot = count('needs-root');
   if (needsRoot) lines.push(`not run: ${needsRoot} cases need root (run as root to include them)`);
   lines.push(
