@@ -7,19 +7,34 @@ import { promisify } from 'node:util';
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const run = promisify(execFile);
 
-/** Runs `zufs ARGS` in `cwd`: exit code, stdout, stderr (never throws for a failing command). */
-export async function zufsIn(
-  cwd: string,
+/** How `zufs` runs: its working directory, and optionally node flags before the bin and the environment. */
+export interface ZufsRun {
+  cwd: string;
+  nodeArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Runs `zufs ARGS`: exit code, stdout, stderr (never throws for a failing command). */
+export async function zufsWith(
+  o: ZufsRun,
   ...args: string[]
 ): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await run(process.execPath, [BIN, ...args], { cwd, timeout: 60_000, maxBuffer: 1 << 26 });
+    const r = await run(process.execPath, [...(o.nodeArgs ?? []), BIN, ...args], {
+      cwd: o.cwd,
+      env: o.env,
+      timeout: 60_000,
+      maxBuffer: 1 << 26,
+    });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof x.code === 'number' ? x.code : -1, out: x.stdout ?? '', err: x.stderr ?? '' };
   }
 }
+
+/** Runs `zufs ARGS` in `cwd`. */
+export const zufsIn = (cwd: string, ...args: string[]) => zufsWith({ cwd }, ...args);
 
 /** Starts `node SCRIPT ARGS` and resolves once it printed `ready` (rejects if it exits first). */
 export async function started(

@@ -1,33 +1,22 @@
 // The CLI as installed without the bench (@zufs/bench is private to the repository), and `zufs ls`
 // as a command that loads only what it needs: run with packages hidden from module resolution
 // (fixtures/hide-packages.mjs), as if they were not installed.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zufsWith } from './helpers.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const HIDE = fileURLToPath(new URL('./fixtures/hide-packages.mjs', import.meta.url));
-const run = promisify(execFile);
 let dir: string;
 
 /** `zufs ...args` with the packages in `hide` unresolvable. */
-async function zufs(hide: string[], ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await run(process.execPath, ['--import', HIDE, BIN, ...args], {
-      cwd: dir,
-      timeout: 60_000,
-      env: { ...process.env, ZUFS_TEST_HIDE: hide.join(',') },
-    });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, out: x.stdout ?? '', err: x.stderr ?? '' };
-  }
-}
+const zufs = (hide: string[], ...args: string[]) =>
+  zufsWith(
+    { cwd: dir, nodeArgs: ['--import', HIDE], env: { ...process.env, ZUFS_TEST_HIDE: hide.join(',') } },
+    ...args,
+  );
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'zufs-cli-lazy-'));
