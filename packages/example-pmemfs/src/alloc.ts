@@ -6,14 +6,16 @@
  * device fails with ENOSPC and leaves no half-made change behind.
  */
 
-import { Errno, getU64, setU64, ZusInode } from '@zufs/zuf-core/api';
+import { Errno, getU64, S_IFMT, S_IFREG, setU64, ZusInode } from '@zufs/zuf-core/api';
 import { ZusError as ZufsError } from '@zufs/zus-server';
 import {
   BLOCK_SIZE,
   RT_BLOCK_HINT,
   RT_FREE_BLOCKS,
   RT_FREE_INODES,
+  RT_FREE_LOW,
   RT_INODE_HINT,
+  RT_LOW_HINT,
   RT_STATE,
   type Super,
 } from './super.js';
@@ -45,9 +47,13 @@ function countUsed(sb: Super, byteOff: number, bits: number): number {
 export function initRuntime(sb: Super): void {
   const rt = sb.rt;
   if (Atomics.compareExchange(rt, RT_STATE, 0, 1) === 0) {
+    const lowBits = sb.lowEnd - sb.dataStart;
     rt[RT_FREE_BLOCKS] = sb.g.dataBlocks - countUsed(sb, sb.bbmOff, sb.g.dataBlocks);
+    rt[RT_FREE_LOW] = lowBits - countUsed(sb, sb.bbmOff, lowBits);
     rt[RT_FREE_INODES] = sb.g.inodeCount - countUsed(sb, sb.ibmOff, sb.g.inodeCount);
-    rt[RT_BLOCK_HINT] = 0;
+    // File data starts above the low blocks, which it leaves to metadata while it can.
+    rt[RT_BLOCK_HINT] = sb.lowEnd < sb.dataEnd ? Math.ceil(lowBits / 32) : 0;
+    rt[RT_LOW_HINT] = 0;
     rt[RT_INODE_HINT] = 0;
     Atomics.store(rt, RT_STATE, 2);
     Atomics.notify(rt, RT_STATE);
@@ -69,9 +75,13 @@ export function freeInodeCount(sb: Super): number {
   return sb.rt[RT_FREE_INODES];
 }
 
-/** Throws ENOSPC unless `n` blocks are free. */
-export function needBlocks(sb: Super, n: number): void {
-  if (n > sb.rt[RT_FREE_BLOCKS]) throw new ZufsError(Errno.ENOSPC, 'no free blocks');
+/**
+ * Throws ENOSPC unless `n` blocks are free; `low`: for a directory, symlink or xattrs, whose blocks
+ * lie in the device's first 4 GiB (super.ts lowEnd).
+ */
+export function needBlocks(sb: Super, n: number, low = false): void {
+  if (n > sb.rt[RT_FREE_BLOCKS] || (low && sb.lowEnd < sb.dataEnd && n > sb.rt[RT_FREE_LOW]))
+    throw new ZufsError(Errno.ENOSPC, 'no free blocks');
 }
 
 /**
@@ -117,14 +127,26 @@ export function isInodeUsed(sb: Super, ino: number): boolean {
 
 /**
  * Allocates a block for inode `zi` (counted in its i_blocks), near `goal` (a block number, or 0 for
- * the rotor), zeroed when `zero`. The caller made sure one is free (needBlocks).
+ * the rotor), zeroed when `zero`; `low`: in the device's first 4 GiB (needBlocks). The caller made
+ * sure one is free (needBlocks).
  */
-export function allocBlock(sb: Super, zi: number, goal: number, zero: boolean): number {
-  const hint = goal >= sb.dataStart && goal < sb.dataEnd ? (goal - sb.dataStart) >>> 5 : sb.rt[RT_BLOCK_HINT];
-  const idx = takeBit(sb, sb.bbmOff, sb.g.dataBlocks, hint);
+export function allocBlock(sb: Super, zi: number, goal: number, zero: boolean, low = false): number {
+  const rt = sb.rt;
+  const big = sb.lowEnd < sb.dataEnd;
+  let idx: number;
+  // What pmemfs reads byte by byte (anything but a regular file's data) stays in the first 4 GiB.
+  if (big && (low || (sb.dv.getUint16(zi + ZusInode.i_mode, true) & S_IFMT) !== S_IFREG)) {
+    const hint = goal >= sb.dataStart && goal < sb.lowEnd ? (goal - sb.dataStart) >>> 5 : rt[RT_LOW_HINT];
+    idx = takeBit(sb, sb.bbmOff, sb.lowEnd - sb.dataStart, hint);
+    if (idx >= 0) rt[RT_LOW_HINT] = idx >>> 5;
+  } else {
+    const hint = goal >= sb.dataStart && goal < sb.dataEnd ? (goal - sb.dataStart) >>> 5 : rt[RT_BLOCK_HINT];
+    idx = takeBit(sb, sb.bbmOff, sb.g.dataBlocks, hint);
+    if (idx >= 0) rt[RT_BLOCK_HINT] = idx >>> 5;
+  }
   if (idx < 0) throw new ZufsError(Errno.ENOSPC, 'no free blocks');
-  sb.rt[RT_FREE_BLOCKS]--;
-  sb.rt[RT_BLOCK_HINT] = idx >>> 5;
+  rt[RT_FREE_BLOCKS]--;
+  if (big && idx < sb.lowEnd - sb.dataStart) rt[RT_FREE_LOW]--;
   const bn = sb.dataStart + idx;
   if (zero) sb.zeroBlock(bn);
   addBlocks(sb, zi, 1);
@@ -136,6 +158,11 @@ export function freeBlock(sb: Super, zi: number, bn: number): void {
   const idx = bn - sb.dataStart;
   clearBit(sb, sb.bbmOff, idx);
   sb.rt[RT_FREE_BLOCKS]++;
+  if (sb.lowEnd < sb.dataEnd && idx < sb.lowEnd - sb.dataStart) {
+    sb.rt[RT_FREE_LOW]++;
+    addBlocks(sb, zi, -1);
+    return; // the hint below is file data's, which starts above the low blocks
+  }
   // The next allocation without a goal looks here first when the block is not in the last commit
   // (reusing it needs no journaling): a file rewritten in place then lands in memory still in the
   // CPU's cache, where the rotor alone would walk every write into cold pages of the device.

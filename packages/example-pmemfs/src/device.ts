@@ -16,14 +16,20 @@
  * flush() writes dirty pages in place: that is mkfs's path, and a raw image tool's.
  */
 import * as fs from 'node:fs';
-import { SharedMutex } from '@zufs/zus-server';
+import { SharedBytes, SharedMutex } from '@zufs/zus-server';
 import { type ImageLock, lockImage } from './image-lock.js';
 import { journalCommit } from './journal.js';
 
 /** The unit of dirty tracking and of the image size. */
 export const PAGE_SIZE = 4096;
-/** SharedArrayBuffers (and Uint8Arrays over them) stop at 4 GiB on Node 20. */
-export const MAX_DEVICE_SIZE = 2 ** 32;
+/**
+ * The largest device: 16 GiB, where a Uint32Array over it (the block maps and bitmaps are read as
+ * words) stops on Node 20 (typed arrays hold at most 2^32 elements). A Uint8Array stops at 4 GiB:
+ * `u8` covers that much and `bytes` (zuf-core SharedBytes) the whole device.
+ */
+export const MAX_DEVICE_SIZE = 2 ** 34;
+/** The part of the device `u8` covers: everything pmemfs addresses byte by byte lies here (alloc.ts). */
+export const LOW_BYTES = 2 ** 32;
 /** Words of the control buffer the filesystem may use for its runtime state. */
 export const RUNTIME_WORDS = 16;
 
@@ -82,13 +88,59 @@ function newCtl(size: number, tracked: boolean): SharedArrayBuffer {
   return new SharedArrayBuffer((W_DIRTY + 2 * dirtyWords) * 4);
 }
 
+/** Writes up to `len` bytes of the device at `off` to the same place of the image file (up to 64 MiB). */
+export function writeImage(fd: number, bytes: SharedBytes, off: number, len: number): number {
+  const base = bytes.base(off);
+  return fs.writeSync(fd, bytes.view(off), off - base, Math.min(len, 1 << 26), off);
+}
+
+const LOAD_CHUNK = 1 << 20;
+let loadScratch: Buffer | null = null;
+let zeroChunk: Buffer | null = null;
+
+/**
+ * Reads [at, at + len) of the image file `fd` into `bytes`. With `skipZeros` it reads through a
+ * scratch buffer and copies only chunks that are not all zero: the device's pages there stay
+ * untouched zero pages of the SharedArrayBuffer, which cost no memory (a mostly empty 16 GiB image
+ * then costs what it holds, not 16 GiB). Without it, it reads straight into the device.
+ */
+export function readImageInto(
+  fd: number,
+  bytes: SharedBytes,
+  at: number,
+  len: number,
+  onProgress?: (bytesRead: number, size: number) => void,
+  skipZeros = false,
+): void {
+  for (let done = 0; done < len; ) {
+    const off = at + done;
+    const want = Math.min(len - done, skipZeros ? LOAD_CHUNK : 1 << 26);
+    let n: number;
+    if (skipZeros) {
+      loadScratch ??= Buffer.allocUnsafe(LOAD_CHUNK);
+      zeroChunk ??= Buffer.alloc(LOAD_CHUNK);
+      n = fs.readSync(fd, loadScratch, 0, want, off);
+      if (n > 0 && !loadScratch.subarray(0, n).equals(zeroChunk.subarray(0, n)))
+        bytes.write(loadScratch.subarray(0, n), off);
+    } else n = fs.readSync(fd, bytes.view(off), off - bytes.base(off), want, off);
+    if (n <= 0) throw new Error(`short read at ${off} of ${bytes.byteLength}`);
+    done += n;
+    onProgress?.(off + n, bytes.byteLength);
+  }
+}
+
 export class PmemDevice {
   readonly path: string | null;
   readonly size: number;
   readonly data: SharedArrayBuffer;
   readonly ctl: SharedArrayBuffer;
-  /** The image, byte by byte. */
+  /**
+   * The image's first LOW_BYTES (all of it, up to 4 GiB), byte by byte: the superblock, bitmaps,
+   * inode table, journal, and the directory, symlink and xattr blocks (alloc.ts keeps those low).
+   */
   readonly u8: Uint8Array;
+  /** The whole image, byte by byte, for file data (which may lie anywhere). */
+  readonly bytes: SharedBytes;
   readonly dv: DataView;
   /** The image as little-endian u32 words (index = byte offset / 4). */
   readonly u32: Uint32Array;
@@ -111,7 +163,8 @@ export class PmemDevice {
     this.size = desc.size;
     this.data = desc.data;
     this.ctl = desc.ctl;
-    this.u8 = new Uint8Array(desc.data, 0, desc.size);
+    this.u8 = new Uint8Array(desc.data, 0, Math.min(desc.size, LOW_BYTES));
+    this.bytes = new SharedBytes(desc.data, 0, desc.size);
     this.dv = new DataView(desc.data, 0, desc.size);
     this.u32 = new Uint32Array(desc.data, 0, desc.size / 4);
     this.words = new Int32Array(desc.ctl);
@@ -177,7 +230,8 @@ export class PmemDevice {
       dev.fd = fd;
       dev.lock = lock;
       if (opts.sparse) dev.unloaded = new Int32Array(Math.ceil(size / PAGE_SIZE / 32)).fill(-1);
-      else dev.readImage(0, size, opts.onProgress); // loading is most of what opening a large image costs
+      // Loading is most of what opening a large image costs; stretches of zeros are not copied.
+      else readImageInto(fd, dev.bytes, 0, size, opts.onProgress, true);
       return dev;
     } catch (e) {
       fs.closeSync(fd);
@@ -228,13 +282,14 @@ export class PmemDevice {
 
   /** Reads [at, at + len) of the image file into the device. */
   private readImage(at: number, len: number, onProgress?: (bytesRead: number, size: number) => void): void {
-    const fd = this.openFd();
-    for (let done = 0; done < len; ) {
-      const n = fs.readSync(fd, this.u8, at + done, Math.min(len - done, 1 << 26), at + done);
-      if (n <= 0) throw new Error(`${this.path}: short read at ${at + done} of ${this.size}`);
-      done += n;
-      onProgress?.(at + done, this.size);
-    }
+    readImageInto(this.openFd(), this.bytes, at, len, onProgress);
+  }
+
+  /** Page `p` of the device, as a view of its own (it allocates: for commits and tools). */
+  page(p: number): Uint8Array {
+    const at = p * PAGE_SIZE;
+    const base = this.bytes.base(at);
+    return this.bytes.view(at).subarray(at - base, at - base + PAGE_SIZE);
   }
 
   descriptor(): DeviceDescriptor {
@@ -308,8 +363,7 @@ export class PmemDevice {
       if (Atomics.load(this.words, W_JMODE) === 1) return journalCommit(this, fd);
       let bytes = 0;
       this.scanDirty(true, (off, len) => {
-        for (let done = 0; done < len; )
-          done += fs.writeSync(fd, this.u8, off + done, len - done, off + done);
+        for (let done = 0; done < len; ) done += writeImage(fd, this.bytes, off + done, len - done);
         bytes += len;
       });
       if (bytes > 0) fs.fdatasyncSync(fd);

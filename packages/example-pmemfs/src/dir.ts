@@ -226,7 +226,7 @@ function insertEntry(
 
 /** The first table block and bucket of a directory that had no entries yet. */
 function createTable(sb: Super, dzi: number): void {
-  needBlocks(sb, mapCost(sb, dzi, 0) + 1);
+  needBlocks(sb, mapCost(sb, dzi, 0) + 1, true);
   const table = mapEnsure(sb, dzi, 0, 0, true);
   const b = allocBlock(sb, dzi, table + 1, true);
   setHeader(sb, b, 0, 0, B_HDR, 0);
@@ -240,7 +240,7 @@ function doubleTable(sb: Super, dzi: number): void {
   const G = depthG(sb, dzi);
   const oldBlocks = Math.ceil(2 ** G / SLOTS_PER_BLOCK);
   const newBlocks = Math.ceil(2 ** (G + 1) / SLOTS_PER_BLOCK);
-  needBlocks(sb, mapRangeCost(sb, dzi, oldBlocks, newBlocks) + 1); // + the bucket the split makes
+  needBlocks(sb, mapRangeCost(sb, dzi, oldBlocks, newBlocks) + 1, true); // + the bucket the split makes
   for (let t = oldBlocks; t < newBlocks; t++) mapEnsure(sb, dzi, t, 0, true);
   // From the top down, so that no old slot is overwritten before it is read.
   let dstBlk = -1;
@@ -268,7 +268,7 @@ function doubleTable(sb: Super, dzi: number): void {
 function splitBucket(sb: Super, dzi: number, b: number, hash: number): void {
   const d = bDepth(sb, b);
   if (d === depthG(sb, dzi)) doubleTable(sb, dzi);
-  else needBlocks(sb, 1);
+  else needBlocks(sb, 1, true);
   const G = depthG(sb, dzi);
   const nb = allocBlock(sb, dzi, b + 1, true);
   setHeader(sb, nb, d + 1, 0, B_HDR, 0);
@@ -327,7 +327,7 @@ export function dirInsert(
       splitBucket(sb, dzi, head, hash);
       continue;
     }
-    needBlocks(sb, 1);
+    needBlocks(sb, 1, true);
     const over = allocBlock(sb, dzi, last + 1, true);
     setHeader(sb, over, MAX_DEPTH, 0, B_HDR, 0);
     setHeader(sb, last, MAX_DEPTH, bCount(sb, last), bEnd(sb, last), over);

@@ -23,7 +23,7 @@ import {
   SEEK_DATA,
   SEEK_HOLE,
 } from '@zufs/zuf-core/api';
-import { copyShared, ZusError as ZufsError, zeroShared } from '@zufs/zus-server';
+import { ZusError as ZufsError, zeroShared } from '@zufs/zus-server';
 import {
   addBlocks,
   allocBlock,
@@ -317,7 +317,7 @@ export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): 
   const sz = size(sb, zi);
   if (off >= sz) return 0;
   const n = Math.min(dest.length, sz - off);
-  const u8 = sb.u8;
+  const bytes = sb.bytes;
   // The run to copy: pmem from runAt goes to dest[runFrom, done); runAt -1: none.
   let runAt = -1;
   let runFrom = 0;
@@ -329,7 +329,7 @@ export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): 
     const bn = mapGet(sb, zi, Math.floor(pos / BLOCK_SIZE));
     const at = bn === 0 ? -1 : bn * BLOCK_SIZE + inner;
     if (runAt < 0 || at !== runAt + (done - runFrom)) {
-      if (runAt >= 0) copyShared(dest, u8.subarray(runAt, runAt + (done - runFrom)), runFrom);
+      if (runAt >= 0) bytes.read(runAt, dest, runFrom, done - runFrom);
       runAt = at;
       runFrom = done;
     }
@@ -337,7 +337,7 @@ export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): 
     if (bn === 0) zeroShared(dest, done, len);
     done += len;
   }
-  if (runAt >= 0) copyShared(dest, u8.subarray(runAt, runAt + (done - runFrom)), runFrom);
+  if (runAt >= 0) bytes.read(runAt, dest, runFrom, done - runFrom);
   return n;
 }
 
@@ -390,7 +390,7 @@ function writeRange(
 
 /** RunSink of a write with its data at hand: copies src[from, to) into pmem at `at` and records it. */
 function copyRun(sb: Super, src: Uint8Array, from: number, to: number, at: number): void {
-  copyShared(sb.u8, from === 0 && to === src.length ? src : src.subarray(from, to), at);
+  sb.bytes.write(from === 0 && to === src.length ? src : src.subarray(from, to), at);
   sb.touch(at, to - from);
 }
 
@@ -639,8 +639,9 @@ export function fileCopy(
     const bn = mapGet(sb, src, Math.floor(s / BLOCK_SIZE));
     if (bn === 0) zeroMapped(sb, dst, d, n);
     else {
-      const at = bn * BLOCK_SIZE + (s % BLOCK_SIZE);
-      if (writeRange(sb, dst, d, n, sb.u8.subarray(at, at + n), copyRun, false) < n) break;
+      const at = bn * BLOCK_SIZE + (s % BLOCK_SIZE) - sb.bytes.base(bn * BLOCK_SIZE);
+      const from = sb.bytes.view(bn * BLOCK_SIZE).subarray(at, at + n);
+      if (writeRange(sb, dst, d, n, from, copyRun, false) < n) break;
     }
     done += n;
   }

@@ -115,7 +115,7 @@ function openDevice(o: Map<string, string>): PmemDevice {
     const dev = PmemDevice.memory(Number(memory));
     // Touch every page now, as loading an image does: a fresh SharedArrayBuffer is mapped lazily,
     // and the first write to each page would be a page fault inside some operation.
-    dev.u8.fill(0);
+    for (let at = 0; at < dev.size; at += 1 << 30) dev.bytes.zero(at, Math.min(1 << 30, dev.size - at));
     mkfs(dev, { inodes: o.has('inodes') ? Number(o.get('inodes')) : undefined, label: o.get('label') });
     return dev;
   }

@@ -529,7 +529,7 @@ export class PmemFs {
         if (type === S_IFDIR && nlink(sb, dzi) >= ZUFS_LINK_MAX)
           throw new ZufsError(Errno.EMLINK, 'too many links');
       }
-      needBlocks(sb, target ? symlinkCost(target.length) : 0);
+      needBlocks(sb, target ? symlinkCost(target.length) : 0, true);
       const ino = allocIno(sb);
       const links = opts.tmpfile ? 0 : type === S_IFDIR ? 2 : 1;
       const zi = initInode(sb, ino, type | (opts.mode & 0o7777), opts.uid ?? 0, opts.gid ?? 0, links);

@@ -10,6 +10,7 @@ export {
   type OpenFileOptions,
   PAGE_SIZE,
   PmemDevice,
+  readImageInto,
 } from './device.js';
 export {
   DIR_POS_DOT,

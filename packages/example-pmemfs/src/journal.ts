@@ -136,8 +136,7 @@ export function journalCommit(dev: PmemDevice, fd: number): number {
     if (pages.length === 0) return 0;
     snap = new Uint8Array(pages.length * BLOCK_SIZE);
     for (let i = 0; i < pages.length; i++) {
-      const at = pages[i] * BLOCK_SIZE;
-      snap.set(dev.u8.subarray(at, at + BLOCK_SIZE), i * BLOCK_SIZE);
+      snap.set(dev.page(pages[i]), i * BLOCK_SIZE);
     }
     const w0 = (g.bbmStart * BLOCK_SIZE) / 4;
     bbm = dev.u32.slice(w0, w0 + bbmWords);
@@ -294,7 +293,7 @@ export function journalRecover(dev: PmemDevice, g: Geometry, write: boolean): Re
     const b = cdv.getUint32(C_LIST + 4 * k, true);
     if (!storeOk(b)) return torn(`descriptor block ${b} out of place`);
     dev.loadPages(b, 1);
-    desc.set(u8.subarray(b * BLOCK_SIZE, (b + 1) * BLOCK_SIZE), k * BLOCK_SIZE);
+    desc.set(dev.page(b), k * BLOCK_SIZE);
   }
   if (descCrc(desc, entries) !== cdv.getUint32(C_DESC_CSUM, true)) return torn('descriptor checksum');
   const ddv = new DataView(desc.buffer);
@@ -308,7 +307,7 @@ export function journalRecover(dev: PmemDevice, g: Geometry, write: boolean): Re
       return torn(`home page ${home} out of place`);
     if (!storeOk(copy)) return torn(`copy block ${copy} out of place`);
     dev.loadPages(copy, 1);
-    if (crc32c(u8, copy * BLOCK_SIZE, (copy + 1) * BLOCK_SIZE) !== ddv.getUint32(at + 8, true)) {
+    if (crc32c(dev.page(copy)) !== ddv.getUint32(at + 8, true)) {
       return torn(`copy of page ${home} checksum`);
     }
     homes[k] = home;
@@ -318,13 +317,12 @@ export function journalRecover(dev: PmemDevice, g: Geometry, write: boolean): Re
   let replayed = 0;
   const fd = write ? dev.fileFd() : null;
   for (let k = 0; k < entries; k++) {
-    const src = copies[k] * BLOCK_SIZE;
-    const dst = homes[k] * BLOCK_SIZE;
+    const src = dev.page(copies[k]);
+    const dst = dev.page(homes[k]);
     dev.loadPages(homes[k], 1);
-    if (Buffer.compare(u8.subarray(src, src + BLOCK_SIZE), u8.subarray(dst, dst + BLOCK_SIZE)) === 0)
-      continue;
-    u8.copyWithin(dst, src, src + BLOCK_SIZE);
-    if (fd !== null) writeAll(fd, u8, dst, BLOCK_SIZE, dst);
+    if (Buffer.compare(src, dst) === 0) continue;
+    dst.set(src);
+    if (fd !== null) writeAll(fd, dst, 0, BLOCK_SIZE, homes[k] * BLOCK_SIZE);
     replayed++;
   }
   if (fd !== null && replayed > 0) fs.fdatasyncSync(fd);

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { Errno, S_IFDIR } from '@zufs/zuf-core/api';
 import { ZusError as ZufsError } from '@zufs/zus-server';
-import { MAX_DEVICE_SIZE, type PmemDevice } from './device.js';
+import { LOW_BYTES, MAX_DEVICE_SIZE, type PmemDevice } from './device.js';
 import { initInode, setDirCount, setDirParent } from './inode.js';
 import {
   BLOCK_SIZE,
@@ -75,6 +75,10 @@ export function planLayout(
   const dataBlocks = rest - bbmBlocks;
   if (dataBlocks < MIN_DATA_BLOCKS) {
     throw bad(`device too small for ${inodeCount} inodes and a ${journal}-block journal`);
+  }
+  // pmemfs reads its regions byte by byte through a view of the device's first 4 GiB (device.ts).
+  if ((total - dataBlocks + MIN_DATA_BLOCKS) * BLOCK_SIZE > LOW_BYTES) {
+    throw bad(`${inodeCount} inodes make a table that ends past the first 4 GiB of the device`);
   }
   const label = opts.label ?? '';
   if (new TextEncoder().encode(label).length > LABEL_MAX) throw bad(`label longer than ${LABEL_MAX} bytes`);

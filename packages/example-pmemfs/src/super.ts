@@ -7,9 +7,9 @@
  */
 
 import { Errno, getTimeNs, setTimeNs } from '@zufs/zuf-core/api';
-import { ZusError as ZufsError, zeroShared } from '@zufs/zus-server';
+import { type SharedBytes, ZusError as ZufsError } from '@zufs/zus-server';
 import { crc32c } from './crc32c.js';
-import type { PmemDevice } from './device.js';
+import { LOW_BYTES, type PmemDevice } from './device.js';
 
 export const BLOCK_SHIFT = 12;
 export const BLOCK_SIZE = 1 << BLOCK_SHIFT;
@@ -229,12 +229,18 @@ export const RT_FREE_BLOCKS = 1;
 export const RT_FREE_INODES = 2;
 export const RT_BLOCK_HINT = 3; // word of the block bitmap to search first
 export const RT_INODE_HINT = 4; // word of the inode bitmap to search first
+// Devices past 4 GiB (device.ts LOW_BYTES): the low data blocks' own free count and search hint.
+export const RT_FREE_LOW = 5;
+export const RT_LOW_HINT = 6;
 
 /** The mounted filesystem as every module sees it: the image's views and where the regions are. */
 export class Super {
   readonly dev: PmemDevice;
   readonly g: Geometry;
+  /** The device's first 4 GiB (device.ts LOW_BYTES): metadata, addressed byte by byte. */
   readonly u8: Uint8Array;
+  /** The whole device, for file data. */
+  readonly bytes: SharedBytes;
   readonly dv: DataView;
   readonly u32: Uint32Array;
   readonly rt: Int32Array;
@@ -246,11 +252,17 @@ export class Super {
   readonly itableOff: number;
   readonly dataStart: number;
   readonly dataEnd: number;
+  /**
+   * Data blocks below this lie in `u8` (the first 4 GiB): the blocks pmemfs reads byte by byte
+   * (directories, symlinks, xattrs) are taken there. dataEnd on a device of up to 4 GiB.
+   */
+  readonly lowEnd: number;
 
   constructor(dev: PmemDevice, g: Geometry) {
     this.dev = dev;
     this.g = g;
     this.u8 = dev.u8;
+    this.bytes = dev.bytes;
     this.dv = dev.dv;
     this.u32 = dev.u32;
     this.rt = dev.runtime;
@@ -260,6 +272,7 @@ export class Super {
     this.itableOff = g.itableStart * BLOCK_SIZE;
     this.dataStart = g.dataStart;
     this.dataEnd = g.dataStart + g.dataBlocks;
+    this.lowEnd = Math.min(this.dataEnd, Math.max(this.dataStart, LOW_BYTES / BLOCK_SIZE));
   }
 
   /** Byte offset of inode `ino`'s zus_inode. */
@@ -274,7 +287,7 @@ export class Super {
 
   /** Zeroes [at, at + len) of pmem (zuf-core zeroShared) without recording it: the caller touches it. */
   zero(at: number, len: number): void {
-    zeroShared(this.u8, at, len);
+    this.bytes.zero(at, len);
   }
 
   /** Zeroes block `bn` and records it. */

@@ -25,7 +25,7 @@ export function checkTarget(target: Uint8Array): void {
 export function symlinkInit(sb: Super, zi: number, target: Uint8Array): void {
   let at = zi + ZusInode.i_symlink;
   if (target.length >= ZUFS_SYMLINK_INLINE_MAX) {
-    at = allocBlock(sb, zi, 0, true) * BLOCK_SIZE;
+    at = allocBlock(sb, zi, 0, true, true) * BLOCK_SIZE;
     setU64(sb.dv, zi + ZusInode.i_sym_dpp, at);
     sb.touch(zi + ZusInode.i_sym_dpp, 8);
   }

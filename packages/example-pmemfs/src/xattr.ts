@@ -115,8 +115,8 @@ export function xattrSet(sb: Super, zi: number, name: Uint8Array, value: Uint8Ar
   if (used + size > BLOCK_SIZE)
     throw new ZufsError(Errno.ENOSPC, 'no room for the attribute in the xattr block');
   if (bn === 0) {
-    needBlocks(sb, 1);
-    bn = allocBlock(sb, zi, 0, true);
+    needBlocks(sb, 1, true);
+    bn = allocBlock(sb, zi, 0, true, true);
     setHeader(sb, bn * BLOCK_SIZE, 0, X_HDR);
     setXattrBlock(sb, zi, bn);
   } else if (old >= 0) {

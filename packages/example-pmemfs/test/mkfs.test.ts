@@ -60,7 +60,9 @@ describe('mkfs', () => {
   it('refuses a device too small, absurd inode counts, long labels', () => {
     expectErrno(() => planLayout(MIN_DEVICE_SIZE - BLOCK_SIZE), 'EINVAL');
     expectErrno(() => planLayout(MIN_DEVICE_SIZE + 1), 'EINVAL');
-    expectErrno(() => planLayout(2 ** 33), 'EINVAL');
+    expectErrno(() => planLayout(2 ** 34 + BLOCK_SIZE), 'EINVAL');
+    expect(planLayout(2 ** 34).totalBlocks).toBe(2 ** 22);
+    expectErrno(() => planLayout(2 ** 34, { inodes: 2 ** 25 }), 'EINVAL'); // a 4 GiB inode table
     expectErrno(() => planLayout(8 << 20, { inodes: 10 }), 'EINVAL');
     expectErrno(() => planLayout(8 << 20, { inodes: 2 ** 40 }), 'EINVAL');
     expectErrno(() => planLayout(8 << 20, { inodes: 1.5 }), 'EINVAL');

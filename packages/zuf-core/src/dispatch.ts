@@ -33,7 +33,7 @@ import {
 import { ZufsError } from './errors.js';
 import { CTL_GRID_GEN, CTL_GRID_WAITERS } from './root-layout.js';
 import type { Slot, ZufRoot } from './root-view.js';
-import { copyShared } from './shared-bytes.js';
+import { SharedBytes } from './shared-bytes.js';
 
 const EIO = -Errno.EIO;
 const EBUSY = -Errno.EBUSY;
@@ -165,7 +165,9 @@ export class Channel {
    * wait), does not post and takes that reply. Returns as call() does; EIO for a run outside the
    * buffers.
    */
-  copyRuns(data: Uint8Array, pmem: Uint8Array, opts?: CallOptions): number {
+  copyRuns(data: Uint8Array, pmemBytes: SharedBytes | Uint8Array, opts?: CallOptions): number {
+    // A Uint8Array stops at 4 GiB; the face passes the device's SharedBytes.
+    const pmem = pmemBytes instanceof SharedBytes ? pmemBytes : SharedBytes.of(pmemBytes);
     const w = this.prepareWait(opts);
     const relay = this.slot.relay;
     if (
@@ -181,11 +183,11 @@ export class Channel {
       const at = wv.getFloat64(i * APP_COPY_RUN_BYTES, true);
       const from = wv.getFloat64(i * APP_COPY_RUN_BYTES + 8, true);
       const len = wv.getFloat64(i * APP_COPY_RUN_BYTES + 16, true);
-      if (!(at >= 0 && from >= 0 && len > 0 && at + len <= pmem.length && from + len <= data.length)) {
+      if (!(at >= 0 && from >= 0 && len > 0 && at + len <= pmem.byteLength && from + len <= data.length)) {
         bad = true;
         continue;
       }
-      copyShared(pmem, from === 0 && len === data.length ? data : data.subarray(from, from + len), at);
+      pmem.write(from === 0 && len === data.length ? data : data.subarray(from, from + len), at);
     }
     // The ZT may have given up on us meanwhile (we were held still past its wait): then it has
     // replied already (an error) and a post would look like a new request.

@@ -20,4 +20,4 @@ export { POOL_PAGE, type PoolDescriptor, SharedPool } from './pools.js';
 export { publishFsTypes, type RegisteredFsType, readFsInfo } from './registry.js';
 export * from './root-layout.js';
 export { attachZufRoot, createInlineSlot, Slot, ZufRoot } from './root-view.js';
-export { copyShared, MEMCPY_MIN, zeroShared } from './shared-bytes.js';
+export { copyShared, MEMCPY_MIN, SharedBytes, zeroShared } from './shared-bytes.js';

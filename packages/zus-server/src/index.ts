@@ -8,6 +8,7 @@ export {
   copyShared,
   isZufsError as isZusError,
   LockTimeoutError,
+  SharedBytes,
   SharedMutex,
   SharedRwLock,
   SharedSeqlock,

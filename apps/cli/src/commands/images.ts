@@ -1,5 +1,5 @@
 /** `zufs mkfs`, `zufs fsck`, `zufs info`: whole images, without a server. */
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   BLOCK_SIZE,
@@ -12,6 +12,7 @@ import {
   PmemDevice,
   PmemFs,
   planLayout,
+  readImageInto,
 } from '@zufs/example-pmemfs';
 import { Command } from 'commander';
 import { CliError, codeOf, errnoWords, usageError } from '../errors.js';
@@ -97,7 +98,7 @@ function mkfsPlan(o: { size: string; inodes?: string; label?: string }): { size:
   try {
     planLayout(size, { inodes, label: o.label });
   } catch (e) {
-    // size: a multiple of 4096 from 1 MiB to 4 GiB; inodes: from 32 and leaving room for data.
+    // size: a multiple of 4096 from 1 MiB to 16 GiB; inodes: from 32 and leaving room for data.
     throw new CliError(`${(e as Error).message.replace(/^EINVAL: /, '')} (--size ${o.size})`, 2);
   }
   return { size, inodes };
@@ -158,12 +159,7 @@ function loadReadOnly(image: string, onProgress: (at: number) => void): PmemDevi
     fd = openSync(image, 'r');
     const size = fstatSync(fd).size;
     const dev = PmemDevice.memory(size);
-    for (let at = 0; at < size; ) {
-      const n = readSync(fd, dev.u8, at, Math.min(size - at, 1 << 26), at);
-      if (n <= 0) throw new Error(`short read at ${at} of ${size}`);
-      at += n;
-      onProgress(at);
-    }
+    readImageInto(fd, dev.bytes, 0, size, onProgress, true);
     return dev;
   } finally {
     if (fd !== undefined) closeSync(fd);

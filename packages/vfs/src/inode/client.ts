@@ -15,6 +15,7 @@ import {
   type Dispatcher,
   dispatcherFor,
   type MountInfo,
+  SharedBytes,
   type ZufRoot,
   ZufsError,
   zeroShared,
@@ -129,7 +130,7 @@ export interface LookupResult {
 
 export interface InodeClientOptions {
   /** The filesystem's pmem (pool 0), for filesystems that share their zus_inodes: attributes are read there. */
-  pmem?: Uint8Array;
+  pmem?: Uint8Array | SharedBytes;
   /** True when the inode still has users (open files): unlink then leaves FREE_INODE to release(). */
   inUse?(ii: number): boolean;
   /** Bytes of the app buffer a READDIR dispatch asks the server to fill (default 32 KiB, at most the window). */
@@ -230,7 +231,7 @@ export class InodeClient {
   private mapAhead = MAP_AHEAD;
   /** Reads the current map served without a GET_MULTY of their own. */
   private mapHits = 0;
-  private readonly pmemBytes: Uint8Array | null;
+  private readonly pmemBytes: SharedBytes | null;
 
   constructor(
     readonly root: ZufRoot,
@@ -243,7 +244,14 @@ export class InodeClient {
     // vfs's mount() puts the namespace word and the published pmem on the MountInfo it hands out,
     // so a client built in any thread from that (posted) MountInfo shares them.
     const shared = mount as MountInfo & { shared?: SharedArrayBuffer; pmem?: SharedArrayBuffer };
-    const p = opts.pmem ?? (shared.pmem ? new Uint8Array(shared.pmem) : undefined);
+    // A device past 4 GiB has no single Uint8Array (zuf-core SharedBytes); words and DataViews reach 16 GiB.
+    const p = opts.pmem
+      ? opts.pmem instanceof SharedBytes
+        ? opts.pmem
+        : SharedBytes.of(opts.pmem)
+      : shared.pmem
+        ? new SharedBytes(shared.pmem)
+        : undefined;
     this.pmemView = p ? new DataView(p.buffer, p.byteOffset, p.byteLength) : null;
     this.pmemWords =
       p && HOST_LITTLE_ENDIAN && (p.byteOffset & 3) === 0
@@ -1123,15 +1131,16 @@ class BlockMap {
     return this.eof && pos >= this.end;
   }
 
-  private view(pmem: Uint8Array, bn: number): Uint8Array {
+  private view(pmem: SharedBytes, bn: number): Uint8Array {
     const slot = bn & (VIEW_SLOTS - 1);
     if (this.viewBns[slot] === bn) return this.views[slot];
     this.viewBns[slot] = bn;
-    return (this.views[slot] = pmem.subarray(bn * BLOCK, bn * BLOCK + BLOCK));
+    const at = bn * BLOCK - pmem.base(bn * BLOCK);
+    return (this.views[slot] = pmem.view(bn * BLOCK).subarray(at, at + BLOCK));
   }
 
   /** Copies from `pos` into dest[to..] as far as the map goes; runs contiguous in pmem take one set(). */
-  copy(pmem: Uint8Array, pos: number, dest: Uint8Array, to: number): number {
+  copy(pmem: SharedBytes, pos: number, dest: Uint8Array, to: number): number {
     const stop = Math.min(this.end, pos + dest.length - to);
     // Look no further than the blocks this copy needs (the map may reach 1 MiB ahead).
     const last = Math.min(this.n, Math.ceil(stop / BLOCK) - this.first);
@@ -1148,8 +1157,8 @@ class BlockMap {
       if (bn > 0) {
         const src = bn * BLOCK + (p - (this.first + i) * BLOCK);
         const len = runEnd - p;
-        const whole = len === BLOCK && src === bn * BLOCK;
-        copyShared(dest, whole ? this.view(pmem, bn) : pmem.subarray(src, src + len), d);
+        if (len === BLOCK && src === bn * BLOCK) copyShared(dest, this.view(pmem, bn), d);
+        else pmem.read(src, dest, d, len);
       } else dest.fill(0, d, d + (runEnd - p));
       p = runEnd;
     }
