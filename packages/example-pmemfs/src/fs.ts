@@ -385,6 +385,29 @@ export class PmemFs {
     return freeBlockCount(this.sb) < 2 * this.geometry.journalBlocks;
   }
 
+  /**
+   * Before an operation that may change up to `pages` more pages (a write of that many): commits
+   * first unless the transaction would still fit with them. leave()'s checks keep room for one
+   * step (a quarter of the journal) past the transaction; an operation larger than that (a 1 MiB
+   * write is 256 pages) could grow it past what a commit can hold, and a transaction the journal
+   * cannot hold never commits. Each page either takes a free block (a new block goes home, no
+   * copy) or adds one to journal (a block of the last commit rewritten), so twice `pages` is safe.
+   * The commit runs here, before the operation allocates, so the free blocks it counts are there.
+   */
+  private roomFor(pages: number): void {
+    if (this.earlyCheckAt === 0 || pages <= this.earlyStep) return;
+    const dev = this.device;
+    const have = dev.journalDirtyPages;
+    if (have === 0 || !dev.journaled || dev.isClosed) return;
+    if (journalRoom(dev, this.geometry, have + 2 * pages + this.earlyStep) >= 0) return;
+    try {
+      dev.flush();
+      this.earlyCheckAt = this.earlyStep;
+    } catch (e) {
+      this.lastCommitError = e;
+    }
+  }
+
   private earlyCheck(pages: number): void {
     const dev = this.device;
     const g = this.geometry;
@@ -829,6 +852,7 @@ export class PmemFs {
    */
   write(ino: number, offset: number, src: Uint8Array): number {
     checkOffset(offset);
+    this.roomFor(Math.ceil(src.length / BLOCK_SIZE) + 1);
     const sb = this.enter();
     try {
       return fileWrite(sb, regZi(sb, ino), offset, src);
@@ -848,6 +872,7 @@ export class PmemFs {
    */
   writeByApp(ino: number, offset: number, length: number, copy: AppCopy): number {
     checkOffset(offset);
+    this.roomFor(Math.ceil(length / BLOCK_SIZE) + 1);
     const sb = this.enter();
     try {
       return fileWriteByApp(sb, regZi(sb, ino), offset, length, copy);
@@ -928,6 +953,7 @@ export class PmemFs {
     checkOffset(srcOffset);
     checkOffset(dstOffset);
     checkOffset(length, 'length');
+    this.roomFor(Math.ceil(length / BLOCK_SIZE) + 1);
     const sb = this.enter();
     try {
       return fileCopy(sb, regZi(sb, srcIno), srcOffset, regZi(sb, dstIno), dstOffset, length);

@@ -353,6 +353,39 @@ describe('journal', () => {
     }
   });
 
+  it('commits before a write larger than its step: a file rewritten in 1 MiB writes over half the device still commits', () => {
+    // Found as a user: a 32 MiB file on a 64 MiB image, rewritten (O_TRUNC, then 1 MiB writes), and
+    // unmounting failed with "journal: no room for a 8228-block transaction": each write grew the
+    // transaction by 256 pages where the checks after each operation kept room for 63.
+    tmp = tempDir();
+    const image = join(tmp.dir, 'half.img');
+    const dev0 = PmemDevice.createFile(image, 64 << 20);
+    mkfs(dev0);
+    dev0.close();
+    const chunk = new Uint8Array(1 << 20);
+    for (let round = 0; round < 3; round++) {
+      const fs = PmemFs.mount(PmemDevice.openFile(image), { commitIntervalMs: 0 });
+      let ino = fs.lookup(ROOT_INO, 'f');
+      if (ino === 0) ino = fs.newInode(ROOT_INO, 'f', { mode: REG });
+      fs.truncate(ino, 0);
+      for (let at = 0; at < 32 << 20; at += chunk.length)
+        expect(fs.write(ino, at, chunk.fill(round + 1))).toBe(chunk.length);
+      expect(fs.lastCommitError).toBeNull();
+      fs.close(); // the last commit
+    }
+    const fs = PmemFs.mount(PmemDevice.openFile(image), { commitIntervalMs: 0 });
+    try {
+      const back = new Uint8Array(1 << 20);
+      const ino = fs.lookup(ROOT_INO, 'f');
+      expect(fs.getattr(ino).size).toBe(32 << 20);
+      fs.read(ino, (32 << 20) - back.length, back);
+      expect(back.every((b) => b === 3)).toBe(true);
+      expect(fs.check()).toEqual([]);
+    } finally {
+      fs.close();
+    }
+  });
+
   it('reuses a block freed since the last commit first, and not one the last commit uses', () => {
     tmp = tempDir();
     const dev = PmemDevice.createFile(join(tmp.dir, 'r.img'), 8 << 20);
