@@ -47,3 +47,37 @@ export const PEER_TIMEOUT_MS = 10_000;
 export function peerTimeout(what: string): never {
   throw new Error(`${what}: no answer from the peer thread in ${PEER_TIMEOUT_MS} ms`);
 }
+
+/**
+ * Posts `msg` to a worker that answers each request with one message, and resolves with that answer.
+ * A `{ ready }` message is passed over; an `{ error }` answer, the worker's death or no answer within
+ * `timeoutMs` rejects, naming `what`.
+ */
+export function askWorker<R extends object>(
+  w: Worker,
+  msg: unknown,
+  what: string,
+  timeoutMs: number,
+): Promise<Exclude<R, { ready: true } | { error: string }>> {
+  return new Promise((resolve, reject) => {
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      w.off('message', onMessage);
+      w.off('error', onError);
+      fn();
+    };
+    const onMessage = (r: R) => {
+      if ('ready' in r) return;
+      if ('error' in r) done(() => reject(new Error(`${what}: ${r.error}`)));
+      else done(() => resolve(r as Exclude<R, { ready: true } | { error: string }>));
+    };
+    const onError = (e: Error) => done(() => reject(new Error(`${what}: thread died: ${e.message}`)));
+    const timer = setTimeout(
+      () => done(() => reject(new Error(`${what}: no answer within ${timeoutMs / 1000} s`))),
+      timeoutMs,
+    );
+    w.on('message', onMessage);
+    w.on('error', onError);
+    w.postMessage(msg);
+  });
+}

@@ -1,5 +1,6 @@
-// The fuse suite's two C programs (bench/native/*.c), built with the machine's gcc on first use into a
-// cache directory next to dist/, and rebuilt when their source changes.
+// The C programs of the fuse and workload suites, built with the machine's gcc on first use into a
+// cache directory next to dist/, and rebuilt when their source changes: ours (bench/native/*.c) and
+// libfuse's passthrough_ll example, which Debian's libfuse3-dev ships as source (never copied here).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,14 +20,23 @@ function pkgConfig(lib: string): string[] {
   }
 }
 
-/** The path of program `name` (bench/native/<name>.c), built if missing or older than its source. */
-export function nativeProgram(name: 'fsbench' | 'libfuse-ll'): string {
-  const src = `${SRC}${name}.c`;
+/** Where libfuse3-dev puts its examples (passthrough_ll.c and the header it includes). */
+export const LIBFUSE_EXAMPLES = '/usr/share/doc/libfuse3-dev/examples/';
+
+/** The path of program `name`, built if missing or older than its source. */
+export function nativeProgram(name: 'fsbench' | 'libfuse-ll' | 'passthrough-ll'): string {
+  const src = name === 'passthrough-ll' ? `${LIBFUSE_EXAMPLES}passthrough_ll.c` : `${SRC}${name}.c`;
   const bin = `${OUT}${name}`;
-  if (!existsSync(src)) throw new NativeBuildError(`${src} is missing`);
+  if (!existsSync(src))
+    throw new NativeBuildError(
+      name === 'passthrough-ll'
+        ? `${src} is missing: libfuse3-dev's examples are not installed (apt-get install libfuse3-dev; a dpkg path-exclude of /usr/share/doc drops them)`
+        : `${src} is missing`,
+    );
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
   mkdirSync(OUT, { recursive: true });
-  const libs = name === 'libfuse-ll' ? pkgConfig('fuse3') : ['-pthread'];
+  const libs = name === 'fsbench' ? ['-pthread'] : pkgConfig('fuse3');
+  if (name === 'passthrough-ll') libs.push('-I', LIBFUSE_EXAMPLES);
   try {
     execFileSync('gcc', ['-O2', '-Wall', '-o', bin, src, ...libs], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {

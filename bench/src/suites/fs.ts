@@ -23,7 +23,7 @@ import {
   type SuiteOptions,
   selected,
 } from '../suite.js';
-import { startWorker, stopWorker } from '../threads.js';
+import { askWorker, startWorker, stopWorker } from '../threads.js';
 import type { RunnerReply, RunnerRequest } from '../workers/fs-runner.js';
 
 export const name = 'fs';
@@ -65,29 +65,11 @@ class Runner {
   }
 
   /** One measurement of `op`, pooled by runCases with the other rounds. */
-  measure(op: string, opts: SuiteOptions): Promise<CaseResult> {
+  async measure(op: string, opts: SuiteOptions): Promise<CaseResult> {
     const name = `${this.target}:${op}`;
-    return new Promise((resolve, reject) => {
-      const done = (fn: () => void) => {
-        clearTimeout(timer);
-        this.w.off('message', onMessage);
-        this.w.off('error', onError);
-        fn();
-      };
-      const onMessage = (r: RunnerReply) => {
-        if ('ready' in r) return;
-        if ('error' in r) done(() => reject(new Error(`${name}: ${r.error}`)));
-        else done(() => resolve(resultFromSamples(name, r.samples, r.batchOps, r.cpuPct)));
-      };
-      const onError = (e: Error) => done(() => reject(new Error(`${name}: runner died: ${e.message}`)));
-      const timer = setTimeout(
-        () => done(() => reject(new Error(`${name}: no result within ${REPLY_TIMEOUT_MS / 1000} s`))),
-        REPLY_TIMEOUT_MS,
-      );
-      this.w.on('message', onMessage);
-      this.w.on('error', onError);
-      this.w.postMessage({ measure: op, cfg: opts.cfg } satisfies RunnerRequest);
-    });
+    const request: RunnerRequest = { measure: op, cfg: opts.cfg };
+    const r = await askWorker<RunnerReply>(this.w, request, name, REPLY_TIMEOUT_MS);
+    return resultFromSamples(name, r.samples, r.batchOps, r.cpuPct);
   }
 
   stop(): Promise<void> {

@@ -14,11 +14,17 @@
 // O_DIRECT on them (FSBENCH_DIRECT), so every read and write reaches the server rather than the
 // page cache.
 // Needs root, /dev/fuse, gcc, pkg-config and libfuse3-dev; says which is missing otherwise.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
+import {
+  type FuseMountOptions,
+  fuseUnavailable,
+  type KernelTarget,
+  mountLibfuseLl,
+  mountZufsFuse,
+  tmpfsDir,
+} from '../fuse/mounts.js';
 import { nativeProgram } from '../fuse/native.js';
 import { type CaseResult, resultFromSamples, round } from '../measure.js';
 import { type CaseDef, type RatioSpec, runCases, type SuiteOptions, selected } from '../suite.js';
@@ -53,91 +59,21 @@ export const ratios: RatioSpec[] = OPS.flatMap((op) =>
 
 /** Why this machine cannot run the suite, or null. */
 export function unavailable(): string | null {
-  if (process.platform !== 'linux') return 'the fuse suite needs Linux';
-  if (!existsSync('/dev/fuse')) return 'the fuse suite needs /dev/fuse (modprobe fuse)';
-  if (process.getuid?.() !== 0) return 'the fuse suite needs root (it mounts filesystems)';
-  return null;
+  const why = fuseUnavailable();
+  return why && `the fuse suite ${why}`;
 }
 
-interface Target {
-  dir: string;
-  direct: boolean;
-  close(): Promise<void>;
-}
+// Attributes never cached (every stat is a GETATTR), no default_permissions (see the top).
+const MOUNT: FuseMountOptions = { attrTimeout: 0, defaultPermissions: false };
 
-async function umount(dir: string): Promise<void> {
-  await exec('umount', [dir]).catch(() => exec('umount', ['-l', dir]).catch(() => {}));
-}
-
-async function libfuseLl(base: string): Promise<Target> {
-  const dir = join(base, 'libfuse-ll');
-  mkdirSync(dir);
-  const child: ChildProcess = spawn(nativeProgram('libfuse-ll'), [dir, '--attr-timeout', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('libfuse-ll did not mount within 10 s')), 10_000);
-    child.stdout!.once('data', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`libfuse-ll exited (${code}) before it mounted`)));
-  });
-  return {
-    dir,
-    direct: true,
-    async close() {
-      await umount(dir);
-      if (child.exitCode === null) child.kill('SIGTERM');
-    },
-  };
-}
-
-async function zufsFuse(base: string): Promise<Target> {
-  const dir = join(base, 'zufs-fuse');
-  mkdirSync(dir);
-  const { PMEMFS_TYPE } = await import('@zufs/example-pmemfs');
-  const { startServer } = await import('@zufs/zus-server');
-  const { mountFuse } = await import('@zufs/fuse');
-  const server = await startServer({ zts: availableParallelism(), channels: 2, filesystems: [PMEMFS_TYPE] });
-  try {
-    const fuse = await mountFuse({
-      root: server.root,
-      server, // readers serve inline: no hop to a ZT
-      type: 'pmemfs',
-      options: `memory=${256 * MiB}`,
-      mountpoint: dir,
-      readers: 2,
-      attrTimeout: 0,
-      defaultPermissions: false,
-    });
-    return {
-      dir,
-      direct: true,
-      async close() {
-        await fuse.unmount();
-        await server.stop();
-      },
-    };
-  } catch (e) {
-    await server.stop();
-    throw e;
-  }
-}
-
-async function tmpfs(base: string): Promise<Target> {
-  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : base, 'zufs-bench-tmpfs-'));
-  return { dir, direct: false, close: async () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-const OPEN: Record<TargetName, (base: string) => Promise<Target>> = {
-  'zufs-fuse': zufsFuse,
-  'libfuse-ll': libfuseLl,
-  tmpfs,
+const OPEN: Record<TargetName, (base: string) => Promise<KernelTarget>> = {
+  'zufs-fuse': (base) => mountZufsFuse(base, { ...MOUNT, memoryBytes: 256 * MiB }),
+  'libfuse-ll': (base) => mountLibfuseLl(base, MOUNT),
+  tmpfs: tmpfsDir,
 };
 
 /** One run of fsbench: samples (ns per op of each batch) and the aggregate rate. */
-async function fsbench(t: Target, op: string, threads: number, ms: number) {
+async function fsbench(t: KernelTarget, op: string, threads: number, ms: number) {
   const { stdout } = await exec(nativeProgram('fsbench'), ['run', op, t.dir, String(threads), String(ms)], {
     env: { ...process.env, FSBENCH_DIRECT: t.direct ? '1' : '0' },
     maxBuffer: 64 * MiB,
@@ -158,7 +94,7 @@ export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
   const why = unavailable();
   if (why) throw new Error(why);
   const base = mkdtempSync('/tmp/zufs-bench-fuse-');
-  const targets = new Map<TargetName, Target>();
+  const targets = new Map<TargetName, KernelTarget>();
   try {
     const wanted = TARGETS.filter((t) => OPS.some((op) => selected(`${t}:${op}`, opts)));
     for (const t of wanted) {

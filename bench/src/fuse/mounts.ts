@@ -1,0 +1,154 @@
+// The kernel-mount targets of the fuse and workload suites: zufs through @zufs/fuse, the C floor
+// (native/libfuse-ll.c), libfuse's own passthrough_ll example over a tmpfs directory, and tmpfs.
+// Each is a directory to point a program at, and a way to take it down.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { nativeProgram } from './native.js';
+
+const exec = promisify(execFile);
+
+export interface KernelTarget {
+  dir: string;
+  /** fsbench opens its data files O_DIRECT here (FUSE mounts: every read and write reaches the server). */
+  direct: boolean;
+  close(): Promise<void>;
+}
+
+/** How a FUSE server is mounted: both servers of a suite get the same. */
+export interface FuseMountOptions {
+  /** Seconds the kernel caches attributes (names: 1 s). */
+  attrTimeout: number;
+  /** -o default_permissions: the kernel checks permissions from the modes. */
+  defaultPermissions: boolean;
+}
+
+/** Why this machine cannot mount FUSE filesystems, or null. */
+export function fuseUnavailable(): string | null {
+  if (process.platform !== 'linux') return 'needs Linux';
+  if (!existsSync('/dev/fuse')) return 'needs /dev/fuse (modprobe fuse)';
+  if (process.getuid?.() !== 0) return 'needs root (it mounts filesystems)';
+  return null;
+}
+
+async function umount(dir: string): Promise<void> {
+  await exec('umount', [dir]).catch(() => exec('umount', ['-l', dir]).catch(() => {}));
+}
+
+const mounted = (dir: string): boolean =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === dir);
+
+/** Starts a server program and resolves once `dir` is mounted (10 s at most). */
+async function spawnServer(what: string, bin: string, args: string[], dir: string): Promise<ChildProcess> {
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  const deadline = Date.now() + 10_000;
+  while (!mounted(dir)) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(
+        `${what} exited (${child.exitCode ?? child.signalCode}) before it mounted: ${stderr.trim()}`,
+      );
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${what} did not mount ${dir} within 10 s`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return child;
+}
+
+function stopServer(dir: string, child: ChildProcess) {
+  return async () => {
+    await umount(dir);
+    if (child.exitCode === null) child.kill('SIGTERM');
+  };
+}
+
+export async function mountLibfuseLl(base: string, o: FuseMountOptions): Promise<KernelTarget> {
+  const dir = join(base, 'libfuse-ll');
+  mkdirSync(dir);
+  const args = [dir, '--attr-timeout', String(o.attrTimeout)];
+  if (o.defaultPermissions) args.push('--default-permissions');
+  const child = await spawnServer('libfuse-ll', nativeProgram('libfuse-ll'), args, dir);
+  return { dir, direct: true, close: stopServer(dir, child) };
+}
+
+/**
+ * libfuse's passthrough_ll example (built from libfuse3-dev's examples) over a tmpfs directory: a
+ * server whose every operation is a system call on tmpfs, written by libfuse's authors.
+ */
+export async function mountPassthroughLl(base: string, o: FuseMountOptions): Promise<KernelTarget> {
+  const dir = join(base, 'passthrough-ll');
+  mkdirSync(dir);
+  const source = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : base, 'zufs-bench-passthrough-'));
+  const opts = [`source=${source}`, `timeout=${o.attrTimeout}`, 'fsname=passthrough-ll'];
+  if (o.defaultPermissions) opts.push('default_permissions');
+  try {
+    const child = await spawnServer(
+      'passthrough_ll',
+      nativeProgram('passthrough-ll'),
+      ['-f', '-o', opts.join(','), dir],
+      dir,
+    );
+    const stop = stopServer(dir, child);
+    return {
+      dir,
+      direct: true,
+      async close() {
+        await stop();
+        rmSync(source, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    rmSync(source, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** pmemfs on a memory device served through @zufs/fuse, two reader threads serving inline. */
+export async function mountZufsFuse(
+  base: string,
+  o: FuseMountOptions & { memoryBytes: number },
+): Promise<KernelTarget> {
+  const dir = join(base, 'zufs-fuse');
+  mkdirSync(dir);
+  const { PMEMFS_TYPE } = await import('@zufs/example-pmemfs');
+  const { startServer } = await import('@zufs/zus-server');
+  const { mountFuse } = await import('@zufs/fuse');
+  const server = await startServer({ zts: availableParallelism(), channels: 2, filesystems: [PMEMFS_TYPE] });
+  try {
+    const fuse = await mountFuse({
+      root: server.root,
+      server, // readers serve inline: no hop to a ZT
+      type: 'pmemfs',
+      options: `memory=${o.memoryBytes}`,
+      mountpoint: dir,
+      readers: 2,
+      attrTimeout: o.attrTimeout,
+      defaultPermissions: o.defaultPermissions,
+    });
+    return {
+      dir,
+      direct: true,
+      async close() {
+        await fuse.unmount();
+        await server.stop();
+      },
+    };
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+}
+
+export async function tmpfsDir(base: string): Promise<KernelTarget> {
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : base, 'zufs-bench-tmpfs-'));
+  return { dir, direct: false, close: async () => rmSync(dir, { recursive: true, force: true }) };
+}
