@@ -4,3 +4,13 @@ export * from './registry.js';
 export * from './report.js';
 export * from './suite.js';
 export * from './threads.js';
+export {
+  checkCounts,
+  contentOf,
+  loadTree,
+  QUICK_FILES,
+  scan,
+  type Tree,
+  type TreeCounts,
+  unpack,
+} from './workload/tree.js';

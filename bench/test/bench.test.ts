@@ -1,16 +1,16 @@
 // Smoke test of the bench CLI: runs the relay suite in --quick mode on the built dist and checks the
 // shape of the JSON. No timing assertions: these VMs are shared and noisy.
 import { spawnSync } from 'node:child_process';
+import * as nodeFs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const run = (...args: string[]) =>
-  spawnSync(process.execPath, ['bench/dist/run.js', ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+const runWithin = (timeout: number, ...args: string[]) =>
+  spawnSync(process.execPath, ['bench/dist/run.js', ...args], { cwd: root, encoding: 'utf8', timeout });
+const run = (...args: string[]) => runWithin(120_000, ...args);
 
 const RELAY_CASES = [
   'raw-spin-rt',
@@ -116,6 +116,81 @@ describe('pnpm bench image', () => {
     }
     expect(byName['mount-4g-100m'].used_bytes).toBe(100 * 2 ** 20);
     expect(byName['mount-4g-100m'].rss_mount_bytes).toBeGreaterThan(byName['mount-4g-empty'].rss_mount_bytes);
+  });
+});
+
+const REQUIRED = process.env.ZUFS_REQUIRE_PRIVILEGED_TESTS === '1';
+const canMount = process.platform === 'linux' && nodeFs.existsSync('/dev/fuse') && process.getuid?.() === 0;
+const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+describe('pnpm bench workload', () => {
+  it('--quick runs every case on every target, each checking its result, with the ratios and targets', () => {
+    // One run of the whole suite (a few minutes on loaded cores); a broken case fails the run.
+    const r = runWithin(900_000, 'workload', '--json', '--quick');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.suite).toBe('workload');
+    const face = ['zufs', 'nodefs-tmpfs', 'memfs'].flatMap((t) =>
+      ['unpack', 'scan', 'churn', 'unpack-4t'].map((op) => `${t}:${op}`),
+    );
+    let kernel: string[] = [];
+    if (canMount) {
+      const targets = ['zufs-fuse', 'libfuse-ll', 'tmpfs'];
+      // libfuse's example is a peer where libfuse3-dev ships it; required where the machine must be whole.
+      if (REQUIRED || nodeFs.existsSync('/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c'))
+        targets.push('passthrough-ll');
+      const ops = ['tar-x', 'find-stat', 'cat-all', 'rm-rf'];
+      if (REQUIRED || have('sqlite3')) ops.push('sqlite-insert');
+      kernel = targets.flatMap((t) => ops.map((op) => `${t}:${op}`));
+    } else {
+      expect(REQUIRED, 'privileged tests are required, but this machine cannot mount FUSE').toBe(false);
+      expect(r.stderr).toContain('kernel-mount cases skipped');
+    }
+    const byName = Object.fromEntries(report.cases.map((c: { name: string }) => [c.name, c]));
+    expect(Object.keys(byName).sort()).toEqual([...face, ...kernel].sort());
+    for (const c of report.cases) {
+      expect(c.median_ns, c.name).toBeGreaterThan(0);
+      expect(c.ops_per_s, c.name).toBeGreaterThan(0);
+      // A sample is one whole run: per entry of the quick tree, or per row of the 10 000.
+      expect(c.batch_ops, c.name).toBeGreaterThanOrEqual(c.name.endsWith('churn') ? 1 : 1000);
+    }
+    for (const t of ['zufs', 'nodefs-tmpfs', 'memfs']) {
+      expect(byName[`${t}:unpack-4t`].threads).toBe(4);
+      expect(byName[`${t}:unpack-4t`].speedup).toBeGreaterThan(0);
+    }
+    expect(byName['zufs:unpack-4t'].batch_ops).toBe(4 * byName['zufs:unpack'].batch_ops);
+    expect(report.ratio_targets['zufs:unpack/nodefs-tmpfs:unpack']).toBe(0.5);
+    expect(report.ratio_targets['zufs:scan/memfs:scan']).toBeCloseTo(1 / 1.5, 5);
+    expect(report.ratio_targets['zufs:unpack-4t/zufs:unpack']).toBe(0.625);
+    expect(report.ratios['zufs:churn/memfs:churn']).toBeGreaterThan(0);
+    if (canMount) {
+      expect(report.ratio_targets['zufs-fuse:tar-x/libfuse-ll:tar-x']).toBe(1.2);
+      expect(byName['zufs-fuse:sqlite-insert']?.batch_ops ?? 10_000).toBe(10_000);
+    }
+  }, 1_000_000);
+
+  it('the checks catch a copy of the tree that lost a file or some bytes', async () => {
+    const { checkCounts, loadTree, QUICK_FILES, scan, unpack } = await import('@zufs/bench');
+    const tree = loadTree(QUICK_FILES);
+    expect(tree.files).toBeGreaterThanOrEqual(QUICK_FILES);
+    expect(tree.dirs).toBeGreaterThan(0);
+    expect(tree.links).toBeGreaterThan(0);
+    const full = loadTree();
+    expect(full.files).toBeGreaterThan(8000);
+    const base = nodeFs.mkdtempSync(join(tmpdir(), 'zufs-bench-tree-'));
+    try {
+      const fs = nodeFs as unknown as Parameters<typeof unpack>[0];
+      unpack(fs, tree, `${base}/t`);
+      checkCounts('copy', scan(fs, `${base}/t`), tree);
+      const i = tree.kinds.findIndex((k, j) => k === 1 && tree.sizes[j] > 2);
+      const file = `${base}/t/${tree.paths[i]}`;
+      nodeFs.truncateSync(file, tree.sizes[i] - 1);
+      expect(() => scan(fs, `${base}/t`)).toThrow(/wrong bytes/);
+      nodeFs.unlinkSync(file);
+      expect(() => checkCounts('copy', scan(fs, `${base}/t`), tree)).toThrow(/found/);
+    } finally {
+      nodeFs.rmSync(base, { recursive: true, force: true });
+    }
   });
 });
 

@@ -45,7 +45,9 @@ describe('without @zufs/bench', () => {
   it('an unknown suite is a usage error (exit 2) naming the suites', async () => {
     const r = await zufs(['@zufs/bench'], 'bench', 'nope');
     expect(r.code).toBe(2);
-    expect(r.err).toContain("unknown suite 'nope' (suites: relay, dispatch, idle, fs, fuse, image)");
+    expect(r.err).toContain(
+      "unknown suite 'nope' (suites: relay, dispatch, idle, fs, fuse, image, workload)",
+    );
   });
 });
 

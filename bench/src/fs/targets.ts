@@ -11,7 +11,14 @@ export interface Target {
   root: string;
   sync?: SyncFs;
   async?: AsyncFs;
+  /** What another thread needs to reach the same filesystem (attachTarget): zufs's mount descriptor. */
+  share?: unknown;
   close(): Promise<void>;
+}
+
+export interface TargetOptions {
+  /** zufs's image size (default 256 MiB). */
+  imageBytes?: number;
 }
 
 export const TARGETS = [
@@ -30,7 +37,7 @@ export type TargetName = (typeof TARGETS)[number];
  * zufs-inline: the same, with the runner thread serving its own operations (an inline ZT,
  * zus-server serveInline): no hop to a ZT thread.
  */
-async function zufs(inline = false): Promise<Target> {
+async function zufs(inline: boolean, o: TargetOptions): Promise<Target> {
   const { mkfs, PMEMFS_TYPE, PmemDevice } = await import('@zufs/example-pmemfs');
   const { serveInline, startServer } = await import('@zufs/zus-server');
   const { mount } = await import('@zufs/vfs');
@@ -38,7 +45,7 @@ async function zufs(inline = false): Promise<Target> {
     join(nodeFs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'zufs-bench-img-'),
   );
   const image = join(dir, 'fs.img');
-  const dev = PmemDevice.createFile(image, 256 * 1024 * 1024);
+  const dev = PmemDevice.createFile(image, o.imageBytes ?? 256 * 1024 * 1024);
   mkfs(dev, {});
   dev.flush();
   dev.close();
@@ -48,6 +55,7 @@ async function zufs(inline = false): Promise<Target> {
   return {
     root: '',
     sync: fs as unknown as SyncFs,
+    share: fs.descriptor,
     async close() {
       served?.close();
       fs.umount();
@@ -64,6 +72,7 @@ async function nodefsTmpfs(): Promise<Target> {
   return {
     root,
     sync: nodeFs as unknown as SyncFs,
+    share: root,
     async close() {
       nodeFs.rmSync(root, { recursive: true, force: true });
     },
@@ -107,12 +116,12 @@ async function zenfsPort(): Promise<Target> {
   };
 }
 
-export function openTarget(name: TargetName): Promise<Target> {
+export function openTarget(name: TargetName, o: TargetOptions = {}): Promise<Target> {
   switch (name) {
     case 'zufs':
-      return zufs();
+      return zufs(false, o);
     case 'zufs-inline':
-      return zufs(true);
+      return zufs(true, o);
     case 'nodefs-tmpfs':
       return nodefsTmpfs();
     case 'memfs':
@@ -122,6 +131,23 @@ export function openTarget(name: TargetName): Promise<Target> {
     case 'zenfs-port':
       return zenfsPort();
   }
+}
+
+/**
+ * The same filesystem in another thread, from the `share` of the thread that opened it: zufs's mount
+ * attached (names, data and open counts shared), the same tmpfs directory; memfs and ZenFS live in
+ * one thread's memory, so there it is a filesystem of the thread's own. Closing it leaves the
+ * filesystem to its opener.
+ */
+export async function attachTarget(name: TargetName, share: unknown): Promise<Target> {
+  if (name === 'zufs' || name === 'zufs-inline') {
+    const { attachMount } = await import('@zufs/vfs');
+    const fs = attachMount(share as Parameters<typeof attachMount>[0]);
+    return { root: '', sync: fs as unknown as SyncFs, close: async () => {} };
+  }
+  if (name === 'nodefs-tmpfs')
+    return { root: share as string, sync: nodeFs as unknown as SyncFs, close: async () => {} };
+  return openTarget(name);
 }
 
 /** Node 20 defines WebSocket (which ZenFS's RPC module refers to) only with this flag. */

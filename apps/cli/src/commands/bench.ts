@@ -6,7 +6,15 @@ import { CliError } from '../errors.js';
  * (a private package of the repository, with heavy dependencies of its own). The bench's tests
  * check this list against its registry.
  */
-export const BENCH_SUITES: readonly string[] = ['relay', 'dispatch', 'idle', 'fs', 'fuse', 'image'];
+export const BENCH_SUITES: readonly string[] = [
+  'relay',
+  'dispatch',
+  'idle',
+  'fs',
+  'fuse',
+  'image',
+  'workload',
+];
 
 /** What the CLI uses of @zufs/bench (typed here: the CLI does not depend on it). */
 interface Bench {
