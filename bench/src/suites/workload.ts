@@ -21,9 +21,7 @@
 // mounted alike, as @zufs/fuse mounts by default: attributes and names cached 1 s, default_permissions.
 //
 // median_ns is per entry of the tree (per row for sqlite-insert): a sample is one whole run.
-
 import * as nodeFs from 'node:fs';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { TargetName } from '../fs/targets.js';
@@ -127,17 +125,19 @@ async function kernelCases(opts: SuiteOptions, closers: (() => Promise<void>)[])
     opts.log(`  kernel-mount cases skipped: the workload suite's kernel half ${why}`);
     return [];
   }
-  const base = mkdtempSync('/tmp/zufs-bench-workload-');
-  closers.push(async () => rmSync(base, { recursive: true, force: true }));
+  const base = nodeFs.mkdtempSync('/tmp/zufs-bench-workload-');
+  closers.push(async () => nodeFs.rmSync(base, { recursive: true, force: true }));
   // The tree and its tarball, on tmpfs: what tar-x reads costs the same for every target.
   const tree = loadTree(opts.quick ? QUICK_FILES : undefined);
-  const srcDir = mkdtempSync(join(nodeFs.existsSync('/dev/shm') ? '/dev/shm' : base, 'zufs-bench-tree-'));
-  closers.push(async () => rmSync(srcDir, { recursive: true, force: true }));
+  const srcDir = nodeFs.mkdtempSync(
+    join(nodeFs.existsSync('/dev/shm') ? '/dev/shm' : base, 'zufs-bench-tree-'),
+  );
+  closers.push(async () => nodeFs.rmSync(srcDir, { recursive: true, force: true }));
   opts.log(`  making the tree's tarball (${tree.files} files)`);
   unpack(nodeFs as unknown as FaceFs, tree, `${srcDir}/tree`);
   const src: Source = { tar: `${srcDir}/tree.tar`, sql: `${srcDir}/insert.sql`, counts: tree };
   await runCommand('tar', ['-cf', src.tar, '-C', `${srcDir}/tree`, '.']);
-  writeFileSync(src.sql, sqliteScript());
+  nodeFs.writeFileSync(src.sql, sqliteScript());
   const workloads = kernelWorkloads(src);
   let ops = KERNEL_OPS;
   if (!(await runCommand('sh', ['-c', 'command -v sqlite3 || true'])).trim()) {
