@@ -20,6 +20,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   '@zufs/vfs': ['@zufs/zuf-core', '@zufs/relay'], // never zus-server: only a zuf-root descriptor
   '@zufs/fuse': ['@zufs/vfs', '@zufs/zuf-core', '@zufs/relay'], // the kernel bridge: no filesystem, no server
   '@zufs/example-pmemfs': ['@zufs/zus-server', '@zufs/zuf-core/api'],
+  '@zufs/example-sqlfs': ['@zufs/zus-server', '@zufs/zuf-core/api'],
   // The kit plugin authors run: starts a server with their plugin and drives it through the face.
   '@zufs/conformance': ['@zufs/vfs', '@zufs/zus-server', '@zufs/zuf-core', '@zufs/relay'],
   '@zufs/cli': ['*'],
@@ -94,7 +95,7 @@ function violations(): string[] {
     for (const d of p.deps)
       if (!ALLOWED[p.name].some((a) => a === '*' || packageOf(a) === d))
         bad.push(`${p.dir}/package.json: ${p.name} depends on ${d}`);
-    const plugin = p.name === '@zufs/example-pmemfs';
+    const plugin = p.name.startsWith('@zufs/example-');
     for (const f of sources(join(p.dir, 'src'))) {
       for (const spec of zufsImports(readFileSync(join(ROOT, f), 'utf8'))) {
         if (packageOf(spec) === p.name) continue;

@@ -9,8 +9,12 @@ export interface ZufsTargetOptions {
   filesystem: string | URL;
   /** The filesystem type name the plugin registers (its defineFsType name). */
   type: string;
-  /** Mount options, as `mount(root, { options })` takes them (a fresh volume per case). */
-  options?: string;
+  /**
+   * Mount options, as `mount(root, { options })` takes them (a fresh volume per case). A function is
+   * called before each case: for a filesystem whose volume lives outside the server (a database
+   * file), it makes the fresh one and names it.
+   */
+  options?: string | (() => string | Promise<string>);
   /** Cases this filesystem is known to fail, by id, with the reason (each still runs and must fail). */
   departures?: Record<string, string>;
 }
@@ -27,7 +31,8 @@ export function zufsTarget(o: ZufsTargetOptions): Target {
     async setup(): Promise<TargetEnv> {
       server ??= startServer({ zts: 2, channels: 4, windowSize: 256 * 1024, filesystems: [o.filesystem] });
       const s = await server;
-      const fs = mount(s.root, { type: o.type, options: o.options ?? '' });
+      const options = typeof o.options === 'function' ? await o.options() : (o.options ?? '');
+      const fs = mount(s.root, { type: o.type, options });
       try {
         fs.mkdirSync('/work');
       } catch (e) {

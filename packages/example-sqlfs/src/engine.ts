@@ -1,0 +1,59 @@
+/**
+ * The engine interface: one schema and one set of operations, two databases. An operation is a
+ * generator that yields SQL statements (written once, with `?` placeholders) and receives their rows;
+ * an engine runs it as one transaction. SQLite answers each statement at once (a synchronous
+ * operation); PostgreSQL awaits each (an asynchronous one). So the filesystem's logic exists once,
+ * and neither engine pays for the other's way of waiting.
+ */
+
+export type Dialect = 'sqlite' | 'pg';
+
+/** A statement, prepared once per engine (the id keys each engine's cache of prepared forms). */
+export interface Sql {
+  readonly id: number;
+  readonly text: string;
+}
+
+let nextId = 0;
+/** Declares a statement (at module load: statements are constants). */
+export function sql(text: string): Sql {
+  return { id: nextId++, text: text.replace(/\s+/g, ' ').trim() };
+}
+
+/** One statement to run and its parameters (numbers, strings, byte arrays, null). */
+export interface Step {
+  readonly sql: Sql;
+  readonly params: readonly unknown[];
+}
+
+/** Rows as arrays of column values, in the order of the SELECT (or RETURNING). */
+export type Rows = unknown[][];
+
+export type Op<T> = Generator<Step, T, Rows>;
+
+export const q = (s: Sql, ...params: unknown[]): Step => ({ sql: s, params });
+
+export interface Engine {
+  readonly dialect: Dialect;
+  /** True when run() answers at once (SQLite); false when it returns a Promise (PostgreSQL). */
+  readonly sync: boolean;
+  /**
+   * Runs `op` as one transaction and answers its result: committed when it returns, rolled back when
+   * it throws. `write`: the transaction changes something (SQLite takes the write lock first;
+   * PostgreSQL retries it whole on a serialization failure). A database error becomes a ZusError
+   * (EEXIST for a unique key taken, EIO for a database that does not answer).
+   */
+  run<T>(op: () => Op<T>, write: boolean): T | Promise<T>;
+  close(): void | Promise<void>;
+}
+
+/** The SQLite form of a statement: PostgreSQL's row locks are SQLite's one write lock. */
+export function sqliteText(text: string): string {
+  return text.replace(/ FOR UPDATE/g, '');
+}
+
+/** The PostgreSQL form of a statement: `$1, $2, ...` for `?`. */
+export function pgText(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+}

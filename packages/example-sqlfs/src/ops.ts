@@ -1,0 +1,671 @@
+/**
+ * The filesystem: every operation of the plugin API as one transaction of SQL (a generator of
+ * statements, run by either engine: engine.ts). Each operation checks before it changes, locks the
+ * rows it changes (FOR UPDATE: PostgreSQL's row locks; SQLite holds its one write lock), and keeps
+ * link counts and directory sizes in the same transaction as the names they count.
+ *
+ * Attributes: a directory's size is its number of entries; its link count 2 + its subdirectories;
+ * `blocks` counts the file's block rows (i_blocks in 512-byte units is that times block_size / 512);
+ * times are nanoseconds in a 64-bit integer, read as two 32-bit halves (exact, no BigInt).
+ */
+import * as api from '@zufs/zuf-core/api';
+import { Errno, type SuperBlock, type ZName, ZusError } from '@zufs/zus-server';
+import type { AttrRow, Caches } from './cache.js';
+import { type Engine, type Op, q, type Rows, sql } from './engine.js';
+
+const { ZusInode: Z, S_IFMT, S_IFDIR, S_IFLNK, S_IFREG } = api;
+export const ROOT_INO = 1;
+const TWO32 = 4294967296;
+
+/** The attribute columns, in this order (A_*): times as [hi, lo] halves. */
+const attrCols = (t: string) =>
+  `${t}ino, ${t}mode, ${t}nlink, ${t}size, ${t}blocks, ${t}uid, ${t}gid, ${t}rdev, ${t}flags, ${t}parent,
+  ${t}atime >> 32, ${t}atime & 4294967295, ${t}mtime >> 32, ${t}mtime & 4294967295, ${t}ctime >> 32, ${t}ctime & 4294967295`;
+export const ATTR = attrCols('');
+const A_MODE = 1;
+const A_NLINK = 2;
+const A_SIZE = 3;
+const A_BLOCKS = 4;
+const A_UID = 5;
+const A_GID = 6;
+const A_RDEV = 7;
+const A_FLAGS = 8;
+const A_PARENT = 9;
+const A_ATIME = 10;
+const A_MTIME = 12;
+const A_CTIME = 14;
+/** A time parameter: two halves. */
+const T = '? * 4294967296 + ?';
+
+const S = {
+  attr: sql(`SELECT ${ATTR} FROM inode WHERE ino = ?`),
+  attrLocked: sql(`SELECT ${ATTR} FROM inode WHERE ino = ? FOR UPDATE`),
+  lookup: sql(`SELECT d.ino, d.id FROM dentry d WHERE d.parent = ? AND d.name = ?`),
+  lookupAttr: sql(`SELECT ${attrCols('i.')} FROM dentry d JOIN inode i ON i.ino = d.ino
+    WHERE d.parent = ? AND d.name = ?`),
+  newInode: sql(`INSERT INTO inode (mode, uid, gid, nlink, size, rdev, flags, parent, atime, mtime, ctime)
+    VALUES (?, ?, ?, ?, ?, ?, 0, ?, ${T}, ${T}, ${T}) RETURNING ${ATTR}`),
+  addName: sql('INSERT INTO dentry (parent, name, ino, type) VALUES (?, ?, ?, ?)'),
+  dropName: sql('DELETE FROM dentry WHERE id = ?'),
+  moveName: sql('UPDATE dentry SET parent = ?, name = ? WHERE id = ?'),
+  setName: sql('UPDATE dentry SET ino = ?, type = ? WHERE id = ?'),
+  anyName: sql('SELECT 1 FROM dentry WHERE parent = ? LIMIT 1'),
+  readdir: sql('SELECT id, name, ino, type FROM dentry WHERE parent = ? AND id >= ? ORDER BY id LIMIT ?'),
+  /** A directory gains or loses entries (`size`) and subdirectories (`nlink`). */
+  dirChange: sql(
+    `UPDATE inode SET nlink = nlink + ?, size = size + ?, mtime = ${T}, ctime = ${T} WHERE ino = ?`,
+  ),
+  links: sql(`UPDATE inode SET nlink = ?, ctime = ${T} WHERE ino = ?`),
+  ctime: sql(`UPDATE inode SET ctime = ${T} WHERE ino = ?`),
+  parent: sql('UPDATE inode SET parent = ? WHERE ino = ?'),
+  setattr:
+    sql(`UPDATE inode SET mode = ?, uid = ?, gid = ?, flags = ?, atime = ${T}, mtime = ${T}, ctime = ${T}
+    WHERE ino = ?`),
+  resize: sql(`UPDATE inode SET size = ?, blocks = ?, mtime = ${T}, ctime = ${T} WHERE ino = ?`),
+  orphan: sql('INSERT INTO orphan (ino, session) VALUES (?, ?) ON CONFLICT (ino) DO NOTHING'),
+  unorphan: sql('DELETE FROM orphan WHERE ino = ?'),
+  symlinkAdd: sql('INSERT INTO symlink (ino, target) VALUES (?, ?)'),
+  symlink: sql('SELECT target FROM symlink WHERE ino = ?'),
+  blocksIn: sql('SELECT idx, data FROM block WHERE ino = ? AND idx >= ? AND idx <= ? ORDER BY idx'),
+  /** The rows a write covers; the data only of its two ends (what a partial write keeps). */
+  blocksCovered: sql(`SELECT idx, CASE WHEN idx = ? OR idx = ? THEN data END FROM block
+    WHERE ino = ? AND idx >= ? AND idx <= ?`),
+  putBlock: sql(`INSERT INTO block (ino, idx, data) VALUES (?, ?, ?)
+    ON CONFLICT (ino, idx) DO UPDATE SET data = excluded.data`),
+  blockData: sql('SELECT data FROM block WHERE ino = ? AND idx = ?'),
+  dropBlocksFrom: sql('DELETE FROM block WHERE ino = ? AND idx >= ? RETURNING idx'),
+  dropBlocksIn: sql('DELETE FROM block WHERE ino = ? AND idx >= ? AND idx < ? RETURNING idx'),
+  freeBlocks: sql('DELETE FROM block WHERE ino = ?'),
+  freeXattrs: sql('DELETE FROM xattr WHERE ino = ?'),
+  freeSymlink: sql('DELETE FROM symlink WHERE ino = ?'),
+  freeInode: sql('DELETE FROM inode WHERE ino = ?'),
+  xget: sql('SELECT value FROM xattr WHERE ino = ? AND type = ? AND name = ?'),
+  xput: sql(`INSERT INTO xattr (ino, type, name, value) VALUES (?, ?, ?, ?)
+    ON CONFLICT (ino, type, name) DO UPDATE SET value = excluded.value`),
+  xdel: sql('DELETE FROM xattr WHERE ino = ? AND type = ? AND name = ? RETURNING type'),
+  xlist: sql('SELECT type, name FROM xattr WHERE ino = ? ORDER BY type, name'),
+  countInodes: sql('SELECT count(*) FROM inode'),
+  countBlocks: sql('SELECT count(*) FROM block'),
+};
+
+const fail = (errno: number, what?: string): never => {
+  throw new ZusError(errno, what);
+};
+const isDirMode = (mode: number) => (mode & S_IFMT) === S_IFDIR;
+const nameBytes = (n: ZName) => Buffer.from(n.bytes.subarray(n.at, n.at + n.len)); // a copy: the view is the request's
+const num = (v: unknown) => Number(v);
+const hi = (ns: number) => Math.floor(ns / TWO32);
+const lo = (ns: number) => ns - Math.floor(ns / TWO32) * TWO32;
+const nowNs = () => Date.now() * 1e6;
+/** Namespaces' prefixes by ZUF_XF_* (listxattr answers full names). */
+const XF_PREFIX = ['', 'security.', 'system.', 'trusted.', 'user.'].map((p) => Buffer.from(p));
+
+export interface FsConfig {
+  readonly blockSize: number;
+  /** This mount's session (orphans it leaves are freed by it, or by fsck once it is dead). */
+  readonly session: number;
+  /** The mount options as the app gave them (SHOW_OPTIONS). */
+  readonly options: string;
+}
+
+/** Deletes inode `ino` and everything it owns. */
+export function* freeRows(ino: number): Op<void> {
+  yield q(S.freeBlocks, ino);
+  yield q(S.freeXattrs, ino);
+  yield q(S.freeSymlink, ino);
+  yield q(S.unorphan, ino);
+  yield q(S.freeInode, ino);
+}
+
+/** The attribute row as a zus_inode (the copy every reply that names an inode carries). */
+function encodeAttr(row: AttrRow, zi: DataView, blockSize: number): void {
+  for (let i = 0; i < 128; i += 4) zi.setUint32(i, 0, true);
+  const mode = num(row[A_MODE]);
+  zi.setUint16(Z.i_flags, num(row[A_FLAGS]), true);
+  zi.setUint16(Z.i_mode, mode, true);
+  zi.setUint32(Z.i_nlink, num(row[A_NLINK]), true);
+  api.setU64(zi, Z.i_size, num(row[A_SIZE]));
+  api.setU64(zi, Z.i_blocks, (num(row[A_BLOCKS]) * blockSize) / 512);
+  for (const [f, c] of [
+    [Z.i_atime, A_ATIME],
+    [Z.i_mtime, A_MTIME],
+    [Z.i_ctime, A_CTIME],
+  ]) {
+    zi.setUint32(f, num(row[c + 1]), true);
+    zi.setUint32(f + 4, num(row[c]), true);
+  }
+  api.setU64(zi, Z.i_ino, num(row[0]));
+  zi.setUint32(Z.i_uid, num(row[A_UID]), true);
+  zi.setUint32(Z.i_gid, num(row[A_GID]), true);
+  if (isDirMode(mode)) api.setU64(zi, Z.i_dir + 8, num(row[A_PARENT]));
+  else zi.setUint32(Z.i_rdev, num(row[A_RDEV]), true);
+}
+
+/** A time field of a zus_inode as the two halves a statement takes. */
+const ziTime = (zi: DataView, f: number) => [zi.getUint32(f + 4, true), zi.getUint32(f, true)];
+
+/**
+ * One ZT's filesystem over one engine: the SuperBlock's operations. A method answers at once on
+ * SQLite and with a Promise on PostgreSQL (the engine decides; the logic is the same generators).
+ */
+export class SqlFs {
+  constructor(
+    readonly eng: Engine,
+    readonly cache: Caches,
+    readonly cfg: FsConfig,
+  ) {}
+
+  private look<T>(op: () => Op<T>): T | Promise<T> {
+    return this.eng.run(op, false);
+  }
+
+  /** A change: afterwards (committed or not) every ZT's cached copies of the inodes in `touched` go. */
+  private change<T>(op: (touched: number[]) => Op<T>): T | Promise<T> {
+    const touched: number[] = [];
+    const done = () => {
+      for (const ino of touched) this.cache.changed(ino);
+    };
+    let r: T | Promise<T>;
+    try {
+      r = this.eng.run(() => op(touched), true);
+    } catch (e) {
+      done();
+      throw e;
+    }
+    if (r instanceof Promise) return r.finally(done);
+    done();
+    return r;
+  }
+
+  // ~~~ reads ~~~
+
+  *attrOf(ino: number, lock = false): Op<AttrRow> {
+    const rows: Rows = yield q(lock ? S.attrLocked : S.attr, ino);
+    return rows[0] ?? fail(Errno.ESTALE, `inode ${ino}`);
+  }
+
+  getattr(ino: number, zi: DataView): void | Promise<void> {
+    const hit = this.cache.attr(ino);
+    if (hit) return encodeAttr(hit, zi, this.cfg.blockSize);
+    const c = this.cache;
+    const self = this;
+    return this.look(function* () {
+      const gen = c.gen(ino);
+      const row = yield* self.attrOf(ino);
+      c.putAttr(ino, row, gen);
+      encodeAttr(row, zi, self.cfg.blockSize);
+    });
+  }
+
+  lookup(dir: number, name: ZName): number | Promise<number> {
+    const key = name.str();
+    const hit = this.cache.name(dir, key);
+    if (hit !== undefined && this.cache.attr(hit)) return hit;
+    const c = this.cache;
+    const bytes = nameBytes(name);
+    return this.look(function* () {
+      const gd = c.gen(dir);
+      const rows: Rows = yield q(S.lookupAttr, dir, bytes);
+      const row = rows[0] ?? fail(Errno.ENOENT, key);
+      const ino = num(row[0]);
+      c.putName(dir, key, ino, gd);
+      c.putAttr(ino, row, c.gen(ino));
+      return ino;
+    });
+  }
+
+  readdir(dir: number, pos: number, it: api.ZdeIter): void | Promise<void> {
+    return this.look(function* () {
+      const batch = 256;
+      for (let from = pos; ; ) {
+        const rows: Rows = yield q(S.readdir, dir, from, batch);
+        for (const r of rows) {
+          const name = r[1] as Uint8Array;
+          if (!api.zdeEmit(it, num(r[2]), num(r[3]), num(r[0]) + 1, name)) return;
+        }
+        if (rows.length < batch) return;
+        from = num(rows[rows.length - 1][0]) + 1;
+      }
+    });
+  }
+
+  read(ino: number, pos: number, len: number, buf: Uint8Array, at: number): number | Promise<number> {
+    const bs = this.cfg.blockSize;
+    const self = this;
+    // Never from the cache: a read sees the size and blocks committed when it runs (close-to-open).
+    return this.look(function* () {
+      const a = yield* self.attrOf(ino);
+      const mode = num(a[A_MODE]);
+      if (isDirMode(mode)) fail(Errno.EISDIR, `inode ${ino}`);
+      if ((mode & S_IFMT) === S_IFLNK) {
+        const t = ((yield q(S.symlink, ino)) as Rows)[0]?.[0] as Uint8Array | undefined;
+        const target = t ?? new Uint8Array(0);
+        const n = Math.max(0, Math.min(len, target.length - pos));
+        buf.set(target.subarray(pos, pos + n), at);
+        return n;
+      }
+      const n = Math.max(0, Math.min(len, num(a[A_SIZE]) - pos));
+      if (n === 0) return 0;
+      buf.fill(0, at, at + n); // holes read as zeros
+      const rows: Rows = yield q(S.blocksIn, ino, Math.floor(pos / bs), Math.floor((pos + n - 1) / bs));
+      for (const r of rows) {
+        const start = num(r[0]) * bs;
+        const data = r[1] as Uint8Array;
+        const from = Math.max(pos, start);
+        const to = Math.min(pos + n, start + data.length);
+        if (to > from) buf.set(data.subarray(from - start, to - start), at + from - pos);
+      }
+      return n;
+    });
+  }
+
+  statfs(out: api.Statfs): void | Promise<void> {
+    const bs = this.cfg.blockSize;
+    return this.look(function* () {
+      const files = num(((yield q(S.countInodes)) as Rows)[0][0]);
+      const blocks = num(((yield q(S.countBlocks)) as Rows)[0][0]);
+      // No fixed capacity: the database's. Say 2^40 bytes, so df shows room.
+      const total = Math.max(blocks, Math.floor(2 ** 40 / bs));
+      out.bsize = out.frsize = bs;
+      out.blocks = total;
+      out.bfree = out.bavail = total - blocks;
+      out.files = 2 ** 32;
+      out.ffree = 2 ** 32 - files;
+      out.namelen = 255;
+    });
+  }
+
+  showOptions(): string {
+    return this.cfg.options;
+  }
+
+  evictInode(ino: number): void {
+    this.cache.forget(ino);
+  }
+
+  getxattr(ino: number, type: number, name: ZName, out: Uint8Array, at: number, max: number) {
+    const key = nameBytes(name);
+    const self = this;
+    return this.look(function* () {
+      yield* self.attrOf(ino);
+      const v = ((yield q(S.xget, ino, type, key)) as Rows)[0]?.[0] as Uint8Array | undefined;
+      if (!v) return fail(Errno.ENODATA, name.str());
+      if (max === 0) return v.length;
+      if (v.length > max) fail(Errno.ERANGE);
+      out.set(v, at);
+      return v.length;
+    });
+  }
+
+  listxattr(ino: number, out: Uint8Array, at: number, max: number, trusted: boolean) {
+    const self = this;
+    return this.look(function* () {
+      yield* self.attrOf(ino);
+      let n = 0;
+      for (const [type, name] of (yield q(S.xlist, ino)) as Rows) {
+        const t = num(type);
+        if (t === api.ZUF_XF_TRUSTED && !trusted) continue;
+        const pre = XF_PREFIX[t] ?? XF_PREFIX[0];
+        const nm = name as Uint8Array;
+        const len = pre.length + nm.length + 1;
+        if (max > 0) {
+          if (n + len > max) fail(Errno.ERANGE);
+          out.set(pre, at + n);
+          out.set(nm, at + n + pre.length);
+          out[at + n + len - 1] = 0;
+        }
+        n += len;
+      }
+      return n;
+    });
+  }
+
+  // ~~~ changes ~~~
+
+  /** The directory `dir`, locked, or ENOENT (removed) / ENOTDIR. */
+  private *lockDir(dir: number): Op<AttrRow> {
+    const d = yield* this.attrOf(dir, true);
+    if (!isDirMode(num(d[A_MODE]))) fail(Errno.ENOTDIR, `inode ${dir}`);
+    if (num(d[A_NLINK]) === 0) fail(Errno.ENOENT, `directory ${dir} was removed`);
+    return d;
+  }
+
+  /** The entry `name` of `dir`: [ino, dentry id], or undefined. */
+  private *entry(dir: number, name: Buffer): Op<[number, number] | undefined> {
+    const r = ((yield q(S.lookup, dir, name)) as Rows)[0];
+    return r ? [num(r[0]), num(r[1])] : undefined;
+  }
+
+  /** `dir` gains (+1) or loses (-1) an entry, and `subdirs` subdirectories; its times are `ns`. */
+  private dirChange(dir: number, entries: number, subdirs: number, ns: number) {
+    return q(S.dirChange, subdirs, entries, hi(ns), lo(ns), hi(ns), lo(ns), dir);
+  }
+
+  newInode(dir: number, name: ZName | null, zi: DataView, flags: number, symlink: Uint8Array | null) {
+    const mode = zi.getUint16(Z.i_mode, true);
+    const tmp = (flags & api.ZI_TMPFILE) !== 0;
+    const key = name ? nameBytes(name) : null;
+    const target = symlink ? Buffer.from(symlink) : null;
+    const dirMode = isDirMode(mode);
+    const self = this;
+    const c = this.cache;
+    return this.change(function* (touched) {
+      yield* self.lockDir(dir);
+      if (key && (yield* self.entry(dir, key))) fail(Errno.EEXIST, name?.str());
+      const ns = nowNs();
+      const rdev = (mode & S_IFMT) === S_IFREG || dirMode ? 0 : zi.getUint32(Z.i_rdev, true);
+      const row = (
+        (yield q(
+          S.newInode,
+          mode,
+          zi.getUint32(Z.i_uid, true),
+          zi.getUint32(Z.i_gid, true),
+          tmp ? 0 : dirMode ? 2 : 1,
+          target ? target.length : 0,
+          rdev,
+          dirMode ? dir : 0,
+          ...ziTime(zi, Z.i_atime),
+          ...ziTime(zi, Z.i_mtime),
+          ...ziTime(zi, Z.i_ctime),
+        )) as Rows
+      )[0];
+      const ino = num(row[0]);
+      if (target) yield q(S.symlinkAdd, ino, target);
+      if (tmp) yield q(S.orphan, ino, self.cfg.session);
+      else {
+        yield q(S.addName, dir, key, ino, api.modeToDtype(mode));
+        yield self.dirChange(dir, 1, dirMode ? 1 : 0, ns);
+        touched.push(dir);
+      }
+      c.putAttr(ino, row, c.gen(ino));
+      return ino;
+    });
+  }
+
+  addDentry(dir: number, ino: number, name: ZName) {
+    const key = nameBytes(name);
+    const self = this;
+    return this.change(function* (touched) {
+      yield* self.lockDir(dir);
+      const a = yield* self.attrOf(ino, true);
+      const mode = num(a[A_MODE]);
+      if (isDirMode(mode)) fail(Errno.EPERM, 'a hard link to a directory');
+      if (yield* self.entry(dir, key)) fail(Errno.EEXIST, name.str());
+      const ns = nowNs();
+      yield q(S.addName, dir, key, ino, api.modeToDtype(mode));
+      if (num(a[A_NLINK]) === 0) yield q(S.unorphan, ino); // an O_TMPFILE given a name
+      yield q(S.links, num(a[A_NLINK]) + 1, hi(ns), lo(ns), ino);
+      yield self.dirChange(dir, 1, 0, ns);
+      touched.push(dir, ino);
+    });
+  }
+
+  /** `ino` loses its name `id` (of `dir`) and one link (a directory: all of them, and `dir` its ".."). */
+  private *unlinkEntry(dir: number, id: number, a: AttrRow, ns: number): Op<void> {
+    const ino = num(a[0]);
+    const dirMode = isDirMode(num(a[A_MODE]));
+    yield q(S.dropName, id);
+    const links = dirMode ? 0 : num(a[A_NLINK]) - 1;
+    yield q(S.links, links, hi(ns), lo(ns), ino);
+    if (links === 0) yield q(S.orphan, ino, this.cfg.session); // freed by FREE_INODE once unused
+    yield this.dirChange(dir, -1, dirMode ? -1 : 0, ns);
+  }
+
+  /** ENOTEMPTY when directory `ino` has entries. */
+  private *mustBeEmpty(ino: number, what: string): Op<void> {
+    if (((yield q(S.anyName, ino)) as Rows).length > 0) fail(Errno.ENOTEMPTY, what);
+  }
+
+  removeDentry(dir: number, ino: number, name: ZName) {
+    const key = nameBytes(name);
+    const self = this;
+    return this.change(function* (touched) {
+      yield* self.lockDir(dir);
+      const e = yield* self.entry(dir, key);
+      if (!e || e[0] !== ino) fail(Errno.ENOENT, name.str()); // the app looks again
+      const a = yield* self.attrOf(ino, true);
+      if (isDirMode(num(a[A_MODE]))) yield* self.mustBeEmpty(ino, name.str());
+      yield* self.unlinkEntry(dir, (e as [number, number])[1], a, nowNs());
+      touched.push(dir, ino);
+    });
+  }
+
+  rename(oldDir: number, oldName: ZName, newDir: number, newName: ZName, flags: number, timeNs: number) {
+    const [ok, nk] = [nameBytes(oldName), nameBytes(newName)];
+    const self = this;
+    return this.change(function* (touched): Op<number> {
+      // Both directories locked in inode order: two renames between the same two never deadlock.
+      for (const d of oldDir < newDir ? [oldDir, newDir] : [newDir, oldDir]) yield* self.lockDir(d);
+      const src = (yield* self.entry(oldDir, ok)) ?? fail(Errno.ENOENT, oldName.str());
+      const dst = yield* self.entry(newDir, nk);
+      const sa = yield* self.attrOf(src[0], true);
+      const srcDir = isDirMode(num(sa[A_MODE]));
+      touched.push(oldDir, newDir, src[0]);
+      const ns = timeNs || nowNs();
+      if (dst && dst[0] === src[0]) return 0; // two names of one inode: nothing to do
+      if (srcDir && oldDir !== newDir) yield* self.notUnder(src[0], newDir);
+      if (flags & api.RENAME_EXCHANGE) {
+        if (!dst) fail(Errno.ENOENT, newName.str());
+        const da = yield* self.attrOf((dst as [number, number])[0], true);
+        const dstDir = isDirMode(num(da[A_MODE]));
+        if (dstDir && oldDir !== newDir) yield* self.notUnder(num(da[0]), oldDir);
+        touched.push(num(da[0]));
+        yield q(S.setName, num(da[0]), api.modeToDtype(num(da[A_MODE])), src[1]);
+        yield q(S.setName, src[0], api.modeToDtype(num(sa[A_MODE])), (dst as [number, number])[1]);
+        const delta = (dstDir ? 1 : 0) - (srcDir ? 1 : 0);
+        if (oldDir !== newDir) {
+          if (srcDir) yield q(S.parent, newDir, src[0]);
+          if (dstDir) yield q(S.parent, oldDir, num(da[0]));
+        }
+        yield self.dirChange(oldDir, 0, oldDir === newDir ? 0 : delta, ns);
+        if (oldDir !== newDir) yield self.dirChange(newDir, 0, -delta, ns);
+        yield q(S.ctime, hi(ns), lo(ns), src[0]);
+        yield q(S.ctime, hi(ns), lo(ns), num(da[0]));
+        return 0;
+      }
+      let replaced = 0;
+      if (dst) {
+        if (flags & api.RENAME_NOREPLACE) fail(Errno.EEXIST, newName.str());
+        const da = yield* self.attrOf(dst[0], true);
+        const dstDir = isDirMode(num(da[A_MODE]));
+        if (srcDir && !dstDir) fail(Errno.ENOTDIR, newName.str());
+        if (!srcDir && dstDir) fail(Errno.EISDIR, newName.str());
+        if (dstDir) yield* self.mustBeEmpty(dst[0], newName.str());
+        yield* self.unlinkEntry(newDir, dst[1], da, ns);
+        replaced = dst[0];
+        touched.push(replaced);
+      }
+      yield q(S.moveName, newDir, nk, src[1]);
+      if (oldDir !== newDir) {
+        if (srcDir) yield q(S.parent, newDir, src[0]);
+        yield self.dirChange(oldDir, -1, srcDir ? -1 : 0, ns);
+        yield self.dirChange(newDir, 1, srcDir ? 1 : 0, ns);
+      } else yield self.dirChange(oldDir, 0, 0, ns);
+      yield q(S.ctime, hi(ns), lo(ns), src[0]);
+      return replaced;
+    });
+  }
+
+  /** EINVAL when directory `dir` is `ino` or lies under it (a directory moved into itself). */
+  private *notUnder(ino: number, dir: number): Op<void> {
+    for (let d = dir, depth = 0; d !== ROOT_INO && d !== 0; depth++) {
+      if (d === ino || depth > 4096) fail(Errno.EINVAL, 'a directory cannot move under itself');
+      d = num((yield* this.attrOf(d))[A_PARENT]);
+    }
+  }
+
+  freeInode(ino: number) {
+    return this.change(function* (touched) {
+      const r = ((yield q(S.attrLocked, ino)) as Rows)[0];
+      if (!r) return; // already freed (fsck, or another machine's session)
+      touched.push(ino);
+      if (num(r[A_NLINK]) > 0) return; // named again meanwhile
+      yield* freeRows(ino);
+    });
+  }
+
+  setattr(ino: number, mask: number, zi: DataView) {
+    const self = this;
+    return this.change(function* (touched) {
+      const a = yield* self.attrOf(ino, true);
+      touched.push(ino);
+      if (mask & api.STATX_SIZE) yield* self.truncate(a, api.getU64(zi, Z.i_size));
+      const mode = num(a[A_MODE]);
+      const time = (bit: number, f: number, col: number) =>
+        mask & bit ? ziTime(zi, f) : [num(a[col]), num(a[col + 1])];
+      const ns = nowNs();
+      const ctime =
+        mask & api.STATX_CTIME ? ziTime(zi, Z.i_ctime) : mask ? [hi(ns), lo(ns)] : time(0, 0, A_CTIME);
+      yield q(
+        S.setattr,
+        mask & api.STATX_MODE ? (mode & S_IFMT) | (zi.getUint16(Z.i_mode, true) & 0o7777) : mode,
+        mask & api.STATX_UID ? zi.getUint32(Z.i_uid, true) : num(a[A_UID]),
+        mask & api.STATX_GID ? zi.getUint32(Z.i_gid, true) : num(a[A_GID]),
+        mask & api.ZUFS_STATX_FLAGS ? zi.getUint16(Z.i_flags, true) : num(a[A_FLAGS]),
+        ...time(api.STATX_ATIME, Z.i_atime, A_ATIME),
+        ...time(api.STATX_MTIME, Z.i_mtime, A_MTIME),
+        ...ctime,
+        ino,
+      );
+    });
+  }
+
+  fallocate(ino: number, mode: number, pos: number, end: number) {
+    const self = this;
+    return this.change(function* (touched) {
+      const a = yield* self.attrOf(ino, true);
+      touched.push(ino);
+      if (mode & api.ZUFS_FL_TRUNCATE) return yield* self.truncate(a, pos);
+      if (mode & ~api.FALLOC_FL_KEEP_SIZE) fail(Errno.EOPNOTSUPP, `fallocate mode ${mode}`);
+      // Blocks are made when written (holes cost nothing): allocating only moves the size.
+      if (!(mode & api.FALLOC_FL_KEEP_SIZE) && end > num(a[A_SIZE])) {
+        const ns = nowNs();
+        yield q(S.resize, end, num(a[A_BLOCKS]), hi(ns), lo(ns), hi(ns), lo(ns), ino);
+      }
+    });
+  }
+
+  /** Sets the size of the regular file `a` to `size`: blocks past it go, the last one is cut. */
+  private *truncate(a: AttrRow, size: number): Op<void> {
+    const ino = num(a[0]);
+    const mode = num(a[A_MODE]);
+    if (isDirMode(mode)) fail(Errno.EISDIR, `inode ${ino}`);
+    if ((mode & S_IFMT) !== S_IFREG) fail(Errno.EINVAL, `inode ${ino} is not a regular file`);
+    const bs = this.cfg.blockSize;
+    let blocks = num(a[A_BLOCKS]);
+    if (size < num(a[A_SIZE])) {
+      const keep = Math.ceil(size / bs); // blocks [0, keep) stay
+      blocks -= ((yield q(S.dropBlocksFrom, ino, keep)) as Rows).length;
+      const cut = size % bs;
+      if (cut > 0) {
+        const d = ((yield q(S.blockData, ino, keep - 1)) as Rows)[0]?.[0] as Uint8Array | undefined;
+        if (d && d.length > cut) yield q(S.putBlock, ino, keep - 1, Buffer.from(d.subarray(0, cut)));
+      }
+    }
+    const ns = nowNs();
+    yield q(S.resize, size, blocks, hi(ns), lo(ns), hi(ns), lo(ns), ino);
+  }
+
+  write(ino: number, pos: number, len: number, buf: Uint8Array, at: number, rw: number) {
+    const bs = this.cfg.blockSize;
+    // An engine that sends later (PostgreSQL) gets a copy: the window is the next request's after the reply.
+    const src = this.eng.sync ? buf : Buffer.from(buf.subarray(at, at + len));
+    const base = this.eng.sync ? at : 0;
+    const self = this;
+    return this.change(function* (touched): Op<number> {
+      const a = yield* self.attrOf(ino, true);
+      const mode = num(a[A_MODE]);
+      if (isDirMode(mode)) fail(Errno.EISDIR, `inode ${ino}`);
+      touched.push(ino);
+      const size = num(a[A_SIZE]);
+      const p = rw & api.ZUFS_RW_APPEND ? size : pos;
+      if (len === 0) return p;
+      const end = p + len;
+      const first = Math.floor(p / bs);
+      const last = Math.floor((end - 1) / bs);
+      const have: Rows = yield q(S.blocksCovered, first, last, ino, first, last);
+      const ends = new Map<number, Uint8Array>();
+      for (const r of have) if (r[1]) ends.set(num(r[0]), r[1] as Uint8Array);
+      for (let b = first; b <= last; b++) {
+        const s = b === first ? p - b * bs : 0; // where the write begins in this block
+        const e = b === last ? end - b * bs : bs; // and ends
+        const from = base + b * bs + s - p; // in `src`
+        let data: Uint8Array;
+        const old = ends.get(b);
+        if (s === 0 && (e === bs || !old || old.length <= e))
+          data = Buffer.from(src.buffer, src.byteOffset + from, e); // the block whole (or all it holds)
+        else {
+          const d = Buffer.alloc(Math.max(old?.length ?? 0, e));
+          if (old) d.set(old);
+          d.set(src.subarray(from, from + e - s), s);
+          data = d;
+        }
+        yield q(S.putBlock, ino, b, data);
+      }
+      const ns = nowNs();
+      const blocks = num(a[A_BLOCKS]) + (last - first + 1 - have.length);
+      yield q(S.resize, Math.max(size, end), blocks, hi(ns), lo(ns), hi(ns), lo(ns), ino);
+      return end;
+    });
+  }
+
+  sync(): void {
+    // Every operation is a committed transaction already.
+  }
+
+  setxattr(
+    ino: number,
+    type: number,
+    name: ZName,
+    buf: Uint8Array | null,
+    at: number,
+    len: number,
+    flags: number,
+  ) {
+    const key = nameBytes(name);
+    const value = buf ? Buffer.from(buf.subarray(at, at + len)) : null;
+    const self = this;
+    return this.change(function* (touched) {
+      yield* self.attrOf(ino, true);
+      touched.push(ino);
+      const ns = nowNs();
+      if (!value) {
+        if (((yield q(S.xdel, ino, type, key)) as Rows).length === 0) fail(Errno.ENODATA, name.str());
+      } else {
+        const had = ((yield q(S.xget, ino, type, key)) as Rows).length > 0;
+        if (had && flags & api.XATTR_CREATE) fail(Errno.EEXIST, name.str());
+        if (!had && flags & api.XATTR_REPLACE) fail(Errno.ENODATA, name.str());
+        yield q(S.xput, ino, type, key, value);
+      }
+      yield q(S.ctime, hi(ns), lo(ns), ino);
+    });
+  }
+
+  /** The SuperBlock the server calls: these methods, bound. */
+  superBlock(): SuperBlock {
+    const sb: Record<string, unknown> = {};
+    for (const m of [
+      'statfs',
+      'showOptions',
+      'newInode',
+      'freeInode',
+      'lookup',
+      'addDentry',
+      'removeDentry',
+      'rename',
+      'readdir',
+      'evictInode',
+      'getattr',
+      'setattr',
+      'read',
+      'write',
+      'sync',
+      'fallocate',
+      'getxattr',
+      'setxattr',
+      'listxattr',
+    ] as const)
+      sb[m] = (this[m] as (...a: unknown[]) => unknown).bind(this);
+    return sb as SuperBlock;
+  }
+}

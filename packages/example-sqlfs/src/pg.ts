@@ -1,0 +1,146 @@
+/**
+ * The PostgreSQL engine (`pg`): many machines on one database, asynchronous. Each run() takes a
+ * connection of a small pool, runs the operation's statements (prepared, named per statement) in one
+ * transaction, and commits. Writes are SERIALIZABLE and retried whole on a serialization failure or a
+ * deadlock (40001, 40P01), as PostgreSQL-compatible distributed databases require; reads run at a
+ * snapshot (REPEATABLE READ, READ ONLY). Only row locks (SELECT ... FOR UPDATE), no advisory locks.
+ *
+ * A database that goes away: connecting and every statement have deadlines (`timeoutMs`), a lost
+ * connection is retried a bounded number of times, then the operation answers EIO. Nothing waits
+ * for ever, and the next operation connects again.
+ */
+
+import { Errno, ZusError } from '@zufs/zus-server';
+import pg from 'pg';
+import { type Engine, type Op, pgText, type Rows } from './engine.js';
+
+export interface PgOptions {
+  /** Connections per engine (per ZT). */
+  max?: number;
+  /** Deadline of a connect and of each statement (ms). */
+  timeoutMs?: number;
+}
+
+/** Retries of a transaction that lost a serialization race or its connection. */
+const RETRIES = 8;
+const RETRYABLE = new Set(['40001', '40P01']);
+/** Connection lost or refused, server shutting down or starting: worth a retry, then EIO. */
+const GONE = /^(08|57P0)/;
+const GONE_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOENT', 'ETIMEDOUT']);
+
+// Integers come back as numbers (a count, an inode number), not strings.
+const INT8 = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+export class PgEngine implements Engine {
+  readonly dialect = 'pg' as const;
+  readonly sync = false;
+  readonly pool: pg.Pool;
+  private readonly texts: string[] = [];
+
+  constructor(
+    readonly url: string,
+    o: PgOptions = {},
+  ) {
+    const timeout = o.timeoutMs ?? 10_000;
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: o.max ?? 4,
+      connectionTimeoutMillis: timeout,
+      query_timeout: timeout,
+      idleTimeoutMillis: 30_000,
+      types,
+    });
+    // An idle connection the server dropped (a restart): the pool forgets it; the next run connects.
+    this.pool.on('error', () => {});
+  }
+
+  async run<T>(op: () => Op<T>, write: boolean): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (e) {
+        if (attempt < RETRIES && gone(e)) {
+          await pause(attempt);
+          continue;
+        }
+        throw pgError(e, this.url);
+      }
+      let broken = false;
+      try {
+        await client.query(
+          write ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+        );
+        const g = op();
+        let r = g.next();
+        while (!r.done) {
+          const s = r.value.sql;
+          const text = (this.texts[s.id] ??= pgText(s.text));
+          const res = await client.query({
+            name: `s${s.id}`,
+            text,
+            values: r.value.params as unknown[],
+            rowMode: 'array',
+          });
+          r = g.next(res.rows as Rows);
+        }
+        await client.query('COMMIT');
+        return r.value;
+      } catch (e) {
+        broken = gone(e);
+        if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+        const code = (e as { code?: string }).code ?? '';
+        if (attempt < RETRIES && (RETRYABLE.has(code) || broken)) {
+          await pause(attempt);
+          continue;
+        }
+        throw pgError(e, this.url);
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  /** Statements outside any operation (mkfs, migrations), in one transaction. */
+  async execScript(statements: readonly string[]): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      for (const s of statements) await c.query(s);
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw pgError(e, this.url);
+    } finally {
+      c.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+const gone = (e: unknown) => {
+  const code = String((e as { code?: string }).code ?? '');
+  const msg = String((e as Error)?.message ?? '');
+  return GONE.test(code) || GONE_NET.has(code) || /terminat|Connection|timeout/i.test(msg);
+};
+
+/** A little longer each time, with jitter: racing machines do not meet again at once. */
+const pause = (attempt: number) =>
+  new Promise((r) => setTimeout(r, Math.min(200, 2 ** attempt) * (1 + Math.random())));
+
+function pgError(e: unknown, url: string): unknown {
+  if (e instanceof ZusError || !(e instanceof Error)) return e;
+  const code = (e as { code?: string }).code ?? '';
+  const where = url.replace(/\/\/[^@/]*@/, '//'); // never a password in a message
+  if (code === '23505') return new ZusError(Errno.EEXIST, e.message);
+  if (code === '53100') return new ZusError(Errno.ENOSPC, `${where}: ${e.message}`);
+  if (code === '25006') return new ZusError(Errno.EROFS, `${where}: ${e.message}`);
+  return new ZusError(Errno.EIO, `${where}: ${e.message}${code ? ` (${code})` : ''}`);
+}
