@@ -1,5 +1,5 @@
 /**
- * A pmemfs image mounted in the kernel, end to end: start a zufs server with pmemfs, mount the image
+ * A pmemfs image (or an sqlfs volume) mounted in the kernel, end to end: start a zufs server with pmemfs, mount the image
  * (vfs, `image=PATH`), serve it through FUSE, and on SIGINT / SIGTERM unmount cleanly (the image is
  * flushed by pmemfs's umount) and stop the server. What `zufs mount IMAGE MOUNTPOINT` runs. It lives
  * here, not in @zufs/fuse: the kernel bridge depends on no filesystem and no server.
@@ -7,11 +7,14 @@
 import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
 import { type FuseMount, type FuseMountOptions, mountFuse } from '@zufs/fuse';
 import { startServer, type ZusServer } from '@zufs/zus-server';
+import { shownVolume, type VolumeType } from './volume-type.js';
 
 export interface ImageMountOptions extends Omit<FuseMountOptions, 'root' | 'type' | 'options'> {
-  /** A pmemfs image file (made by mkfs). */
+  /** A pmemfs image file (made by mkfs), or an sqlfs volume (an SQLite file, a postgres:// URL). */
   image: string;
-  /** Extra pmemfs mount options, appended after image=PATH. */
+  /** The volume's filesystem (default pmemfs). */
+  type?: VolumeType;
+  /** Extra mount options, appended after image=PATH (pmemfs) or device=VOLUME (sqlfs). */
   options?: string;
   /** ZT rows of the server (default 2). */
   zts?: number;
@@ -29,17 +32,20 @@ export interface ImageMount {
 }
 
 export async function mountImage(o: ImageMountOptions): Promise<ImageMount> {
-  const { image, options, zts, handleSignals, ...fuseOpts } = o;
-  const server = await startServer({ zts: zts ?? 2, filesystems: [PMEMFS_TYPE] });
+  const { image, type = 'pmemfs', options, zts, handleSignals, ...fuseOpts } = o;
+  // sqlfs (and its SQLite addon) loads only for its volumes.
+  const fsType = type === 'sqlfs' ? (await import('@zufs/example-sqlfs')).SQLFS_TYPE : PMEMFS_TYPE;
+  const server = await startServer({ zts: zts ?? 2, filesystems: [fsType] });
+  const volume = type === 'sqlfs' ? `device=${image}` : `image=${image}`;
   let fuse: FuseMount;
   try {
     fuse = await mountFuse({
       ...fuseOpts,
       root: server.root,
       server,
-      type: 'pmemfs',
-      options: options ? `image=${image},${options}` : `image=${image}`,
-      fsName: fuseOpts.fsName ?? image,
+      type,
+      options: options ? `${volume},${options}` : volume,
+      fsName: fuseOpts.fsName ?? shownVolume(image),
     });
   } catch (e) {
     await server.stop();

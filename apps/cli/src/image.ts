@@ -5,12 +5,13 @@
  * unmounts (pmemfs commits the image and lets go of the lock) and stops the server, whatever
  * happened before.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FORMAT_VERSION, PMEMFS_MAGIC, PMEMFS_TYPE } from '@zufs/example-pmemfs';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import { startServer } from '@zufs/zus-server';
 import { CliError } from './errors.js';
+import { readHead, volumeDevice, volumeType } from './volume-type.js';
 
 export interface ImageSession {
   readonly image: string;
@@ -29,13 +30,7 @@ export function parseSpec(spec: string): { image?: string; path: string } {
 export function checkImage(image: string, cmd: string): void {
   if (!existsSync(image)) throw new CliError(`${cmd}: ${image}: no such image`);
   if (!statSync(image).isFile()) throw new CliError(`${cmd}: ${image}: not a file`);
-  const head = Buffer.alloc(8);
-  const fd = openSync(image, 'r');
-  try {
-    readSync(fd, head, 0, 8, 0);
-  } finally {
-    closeSync(fd);
-  }
+  const head = readHead(image, 8);
   if (head.readUInt32LE(0) !== PMEMFS_MAGIC) throw new CliError(`${cmd}: ${image}: not a zufs image`);
   const version = head.readUInt32LE(4);
   if (version > FORMAT_VERSION)
@@ -64,14 +59,18 @@ export function openFailure(e: unknown, cmd: string): unknown {
 }
 
 export async function openImage(imageArg: string, cmd: string): Promise<ImageSession> {
-  const image = resolve(imageArg);
-  checkImage(image, cmd);
+  const sqlfs = volumeType(imageArg) === 'sqlfs';
+  const image = volumeDevice(imageArg);
+  if (!sqlfs) checkImage(image, cmd);
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     // One ZT: this thread is the only app, one operation at a time; each server thread is an
     // isolate to start (and the bench's server-start-stop measures this shape).
-    server = await startServer({ zts: 1, channels: 1, filesystems: [PMEMFS_TYPE] });
-    const fs = mount(server.root, { type: 'pmemfs', device: image, options: `holder=${holderName(cmd)}` });
+    const fsType = sqlfs ? (await import('@zufs/example-sqlfs')).SQLFS_TYPE : PMEMFS_TYPE;
+    server = await startServer({ zts: 1, channels: 1, filesystems: [fsType] });
+    const fs = sqlfs
+      ? mount(server.root, { type: 'sqlfs', options: `device=${image}` })
+      : mount(server.root, { type: 'pmemfs', device: image, options: `holder=${holderName(cmd)}` });
     const s = server;
     let closed: Promise<void> | undefined;
     return {

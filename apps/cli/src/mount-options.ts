@@ -71,8 +71,8 @@ const USERSPACE = new Set([
   'owner',
   'group',
 ]);
-/** pmemfs's mount options a user may give (image= is the IMAGE argument). */
-const PMEMFS_OPTIONS = new Set(['commit']);
+/** The filesystems' mount options a user may give (image= / device= is the IMAGE argument). */
+const FS_OPTIONS = new Set(['commit', 'ttl']);
 
 function number(name: string, v: string | undefined, min: number, max = Infinity, integer = false): number {
   const n = Number(v);
@@ -138,7 +138,7 @@ export function applyOptions(s: MountSettings, list: string, sloppy = false): Mo
         if (KERNEL_FLAGS.has(opt)) s.mountFlags.push(opt);
         else if (USERSPACE.has(opt) || key.startsWith('x-') || key === 'comment') {
           // for mount(8) and systemd, not for the filesystem
-        } else if (PMEMFS_OPTIONS.has(key)) s.fsOptions.push(opt);
+        } else if (FS_OPTIONS.has(key)) s.fsOptions.push(opt);
         else if (!sloppy) throw usageError(`mount: unknown mount option '${opt}'`);
     }
   }

@@ -10,6 +10,7 @@
  * caches, default 1, 0: none), `busy=MS` (how long a write waits for another process's, default
  * 5000), `sync=normal|full` (SQLite durability).
  */
+import { ZUFS_FSC_SHARED } from '@zufs/zuf-core/api';
 import { defineFsType, Errno, SharedMutex, ZusError } from '@zufs/zus-server';
 import { Caches, GEN_WORDS } from './cache.js';
 import type { Engine } from './engine.js';
@@ -106,7 +107,8 @@ export default defineFsType<SqlfsDescriptor>({
       }, HEARTBEAT_MS).unref();
       const descriptor: SqlfsDescriptor = { ...base, blockSize, session };
       mounted.set(session, { eng, timer });
-      return { descriptor, rootIno: ROOT_INO };
+      // Shared: other servers change the names too, so the app side must not cache them itself.
+      return { descriptor, rootIno: ROOT_INO, caps: ZUFS_FSC_SHARED };
     } catch (e) {
       await eng.close();
       throw e;

@@ -17,7 +17,6 @@ export { SqliteEngine, type SqliteOptions } from './sqlite.js';
 export {
   DEFAULT_BLOCK_SIZE,
   isPgUrl,
-  isSqliteFile,
   type MkfsOptions,
   mkfs,
   openEngine,

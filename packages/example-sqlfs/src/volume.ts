@@ -2,7 +2,6 @@
  * A volume: where it lives (an SQLite file or a PostgreSQL URL), making one (mkfs), and opening one
  * (the schema version checked, older schemas migrated, sessions registered and dead ones cleaned).
  */
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as api from '@zufs/zuf-core/api';
 import { Errno, ZusError } from '@zufs/zus-server';
@@ -25,21 +24,6 @@ export const isPgUrl = (s: string) => /^postgres(ql)?:\/\//.test(s);
 
 export function volumeSpec(where: string): VolumeSpec {
   return isPgUrl(where) ? { kind: 'pg', url: where } : { kind: 'sqlite', file: where };
-}
-
-/** The 16 bytes every SQLite database file begins with. */
-const SQLITE_MAGIC = 'SQLite format 3\0';
-
-/** True when `file` is an SQLite database (what the CLI takes for an sqlfs volume). */
-export function isSqliteFile(file: string): boolean {
-  if (!existsSync(file)) return false;
-  const head = Buffer.alloc(16);
-  const fd = openSync(file, 'r');
-  try {
-    return readSync(fd, head, 0, 16, 0) === 16 && head.toString('latin1') === SQLITE_MAGIC;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export function openEngine(spec: VolumeSpec, o: SqliteOptions & PgOptions = {}): Engine {

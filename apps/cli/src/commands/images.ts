@@ -1,5 +1,5 @@
 /** `zufs mkfs`, `zufs fsck`, `zufs info`: whole images, without a server. */
-import { closeSync, existsSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   BLOCK_SIZE,
@@ -14,10 +14,18 @@ import {
   planLayout,
   readImageInto,
 } from '@zufs/example-pmemfs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { CliError, codeOf, errnoWords, usageError } from '../errors.js';
 import { checkImage, holderName, openFailure } from '../image.js';
 import { progressBar } from '../progress.js';
+import {
+  isPgUrl,
+  shownVolume,
+  VOLUME_TYPES,
+  type VolumeType,
+  volumeDevice,
+  volumeType,
+} from '../volume-type.js';
 
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
@@ -112,11 +120,21 @@ export function mkfsCommand(): Command {
     .option('-i, --inodes <n>', 'number of inodes (default: one per 16 KiB)')
     .option('-L, --label <label>', 'a label (up to 63 bytes)')
     .option('-f, --force', 'overwrite an existing file')
+    .addOption(
+      new Option('-t, --type <type>', 'the filesystem: pmemfs (an image file) or sqlfs (SQL)')
+        .choices(VOLUME_TYPES)
+        .default('pmemfs'),
+    )
+    .option('-b, --block-size <size>', 'sqlfs: bytes of file data a row holds (4K to 4M; default 64K)')
     .addHelpText(
       'after',
-      '\nExamples:\n  zufs mkfs fs.img --size 1G --label data\n  zufs mkfs -f scratch.img -s 64M\n',
+      '\nExamples:\n  zufs mkfs fs.img --size 1G --label data\n  zufs mkfs -f scratch.img -s 64M\n' +
+        '  zufs mkfs --type sqlfs vol.db                       # SQLite: one file, grows as used\n' +
+        '  zufs mkfs --type sqlfs postgres://host/db           # PostgreSQL: mounted by many machines\n',
     )
-    .action((imageArg: string, o: { size: string; inodes?: string; label?: string; force?: boolean }) => {
+    .action(async (imageArg: string, o: MkfsFlags) => {
+      if (o.type === 'sqlfs') return mkfsSqlfs(imageArg, o);
+      if (o.blockSize !== undefined) throw usageError('mkfs: --block-size is for --type sqlfs');
       const image = resolve(imageArg);
       const { size, inodes } = mkfsPlan(o);
       if (existsSync(image) && statSync(image).size > 0 && !o.force)
@@ -137,6 +155,34 @@ export function mkfsCommand(): Command {
       }
       console.log(`made ${image}: ${o.size}${o.label ? `, label ${o.label}` : ''}`);
     });
+}
+
+interface MkfsFlags {
+  size: string;
+  inodes?: string;
+  label?: string;
+  force?: boolean;
+  type: VolumeType;
+  blockSize?: string;
+}
+
+/** mkfs of an sqlfs volume: a new SQLite file (or, with --force, in place of one), or a PostgreSQL database. */
+async function mkfsSqlfs(where: string, o: MkfsFlags): Promise<void> {
+  if (o.inodes !== undefined || o.label !== undefined)
+    throw usageError('mkfs: --inodes and --label are for pmemfs (an sqlfs volume has no fixed inode table)');
+  const blockSize = o.blockSize === undefined ? undefined : parseSize(o.blockSize);
+  const device = volumeDevice(where);
+  if (!isPgUrl(where) && existsSync(device) && statSync(device).size > 0) {
+    if (!o.force) throw new CliError(`mkfs: ${device}: exists (use --force to overwrite it)`);
+    for (const f of [device, `${device}-wal`, `${device}-shm`]) rmSync(f, { force: true });
+  }
+  const { mkfs } = await import('@zufs/example-sqlfs');
+  try {
+    await mkfs(device, { blockSize });
+  } catch (e) {
+    throw new CliError(`mkfs: ${(e as Error).message.replace(/^E[A-Z]+: /, '')}`);
+  }
+  console.log(`made ${shownVolume(device)}: sqlfs${blockSize ? `, ${blockSize}-byte blocks` : ''}`);
 }
 
 /** fsck(8)'s exit codes (e2fsck's): what a script or a boot checks. */
@@ -181,9 +227,10 @@ export function fsckCommand(): Command {
         '8 operational error (no such image, not an image, in use, I/O), 2 usage error.\n' +
         '\nExamples:\n  zufs fsck fs.img && echo clean\n  zufs fsck -n fs.img     # check only\n  zufs fsck -fy fs.img    # repair\n',
     )
-    .action((imageArg: string, o: { n?: boolean; repair?: boolean; json?: boolean }) => {
+    .action(async (imageArg: string, o: { n?: boolean; repair?: boolean; json?: boolean }) => {
       if (o.n && o.repair) throw usageError('fsck: -n (check only) and -y (repair) exclude each other');
       const repair = !!o.repair;
+      if (volumeType(imageArg) === 'sqlfs') return fsckSqlfs(imageArg, repair, !!o.json);
       const image = resolve(imageArg);
       let r: ReturnType<typeof fsck>;
       try {
@@ -215,22 +262,66 @@ export function fsckCommand(): Command {
         // Whatever kept the check from running (no such image, not an image, in use, I/O) is 8.
         throw new CliError((e as Error).message, FSCK_EXIT.operational);
       }
-      const left = r.remaining.length > 0 || (!repair && !r.clean);
-      const fixed = repair && (r.repairs.length > 0 || r.recovery.replayed > 0);
-      const verdict = left
-        ? `damaged${repair ? '' : ` (repair with: zufs fsck -y ${imageArg})`}`
-        : fixed
-          ? 'repaired'
-          : 'clean';
-      const lines = [
-        ...r.problems.map((p) => `problem: ${p}`),
-        ...r.repairs.map((p) => `repaired: ${p}`),
-        ...r.remaining.map((p) => `left: ${p}`),
-        `${imageArg}: ${verdict} (${Math.round(r.ms)} ms)`,
-      ];
-      print(!!o.json, { image, ...r }, lines.join('\n'));
-      process.exitCode = left ? FSCK_EXIT.uncorrected : fixed ? FSCK_EXIT.corrected : FSCK_EXIT.clean;
+      printVerdict(r, repair, imageArg, !!o.json, { image, ...r }, r.recovery.replayed > 0);
     });
+}
+
+interface Verdict {
+  clean: boolean;
+  problems: string[];
+  repairs: string[];
+  remaining: string[];
+  ms: number;
+}
+
+/** A check's report as fsck(8) gives it: the lines (or JSON) and the exit code. */
+function printVerdict(
+  r: Verdict,
+  repair: boolean,
+  shown: string,
+  json: boolean,
+  value: unknown,
+  replayed = false,
+) {
+  const left = r.remaining.length > 0 || (!repair && !r.clean);
+  const fixed = repair && (r.repairs.length > 0 || replayed);
+  const verdict = left
+    ? `damaged${repair ? '' : ` (repair with: zufs fsck -y ${shown})`}`
+    : fixed
+      ? 'repaired'
+      : 'clean';
+  const lines = [
+    ...r.problems.map((p) => `problem: ${p}`),
+    ...r.repairs.map((p) => `repaired: ${p}`),
+    ...r.remaining.map((p) => `left: ${p}`),
+    `${shown}: ${verdict} (${Math.round(r.ms)} ms)`,
+  ];
+  print(json, value, lines.join('\n'));
+  process.exitCode = left ? FSCK_EXIT.uncorrected : fixed ? FSCK_EXIT.corrected : FSCK_EXIT.clean;
+}
+
+/** fsck of an sqlfs volume: one transaction (a snapshot), so mounts may go on meanwhile. */
+async function fsckSqlfs(where: string, repair: boolean, json: boolean): Promise<void> {
+  const device = volumeDevice(where);
+  const shown = shownVolume(where);
+  let r: Awaited<ReturnType<typeof import('@zufs/example-sqlfs').fsck>>;
+  try {
+    const { fsck, openEngine, openVolume, volumeSpec } = await import('@zufs/example-sqlfs');
+    const eng = openEngine(volumeSpec(device), { readonly: !repair });
+    try {
+      await openVolume(eng, shown, !repair);
+      r = await fsck(eng, { repair });
+    } finally {
+      await eng.close();
+    }
+  } catch (e) {
+    // sqlfs's reasons are whole sentences (a newer schema, not a volume): the message, not the errno's words.
+    throw new CliError(
+      `fsck: ${shown}: ${(e as Error).message.replace(/^E[A-Z]+: /, '')}`,
+      FSCK_EXIT.operational,
+    );
+  }
+  printVerdict(r, repair, shown, json, { volume: shown, ...r });
 }
 
 export function infoCommand(): Command {

@@ -15,6 +15,7 @@ import { CliError } from '../errors.js';
 import { checkImage as checkZufsImage, holderName, openFailure } from '../image.js';
 import { mountImage } from '../image-mount.js';
 import { applyOptions, defaultSettings, idPair, type MountSettings, optionString } from '../mount-options.js';
+import { shownVolume, volumeDevice, volumeType } from '../volume-type.js';
 
 /** The zufs command itself: a background mount runs it again (also from the mount helper). */
 const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
@@ -144,12 +145,16 @@ export async function runMount(
   /** Say what was mounted (a mount helper is silent, as mount(8) is). */
   announce = true,
 ): Promise<void> {
-  const image = resolve(imageArg);
+  const type = volumeType(imageArg);
+  const image = volumeDevice(imageArg);
   const dir = resolve(dirArg);
   const why = fuseUnavailable();
   if (why) throw new CliError(`mount: ${why.message}`);
-  checkZufsImage(image, 'mount');
-  checkNotInUse(image);
+  // An sqlfs volume is shared by design (a database: no lock to take), and its mount checks it.
+  if (type === 'pmemfs') {
+    checkZufsImage(image, 'mount');
+    checkNotInUse(image);
+  }
   checkMountpoint(dir, dirArg);
   if (daemon) {
     const args = [BIN, 'mount', image, dir, '-o', optionString(s)];
@@ -157,14 +162,19 @@ export async function runMount(
     await waitMounted(dir, child, 20_000);
     child.unref();
     if (announce)
-      console.log(`mounted ${image} on ${dir} (pid ${child.pid}); unmount with: zufs umount ${dir}`);
+      console.log(
+        `mounted ${shownVolume(image)} on ${dir} (pid ${child.pid}); unmount with: zufs umount ${dir}`,
+      );
     return;
   }
   // pmemfs's mount locks the image (in use by "zufs mount DIR") until the unmount commits it.
   const m = await mountImage({
     image,
+    type,
     mountpoint: dir,
-    options: [`holder=${holderName(`mount ${dir}`)}`, ...s.fsOptions].join(','),
+    options: [...(type === 'pmemfs' ? [`holder=${holderName(`mount ${dir}`)}`] : []), ...s.fsOptions].join(
+      ',',
+    ),
     readers: s.readers,
     attrTimeout: s.attrTimeout,
     entryTimeout: s.entryTimeout,
@@ -178,7 +188,7 @@ export async function runMount(
   }).catch((e) => {
     throw openFailure(e, 'mount');
   });
-  console.log(`mounted ${image} on ${dir}; unmount with Ctrl-C or: zufs umount ${dir}`);
+  console.log(`mounted ${shownVolume(image)} on ${dir}; unmount with Ctrl-C or: zufs umount ${dir}`);
   // Ends after Ctrl-C, SIGTERM, zufs umount or the system's umount: the connection ends, the image is
   // written back and unlocked, and the server stopped (mountImage).
   await m.done;
@@ -188,7 +198,7 @@ export async function runMount(
 export function mountCommand(): Command {
   return new Command('mount')
     .description('mount an image in the kernel (FUSE) so every program can use it; needs root and /dev/fuse')
-    .argument('<image>', 'a zufs image (made by zufs mkfs)')
+    .argument('<image>', 'a zufs image or sqlfs volume (made by zufs mkfs; sqlfs: a file or postgres:// URL)')
     .argument('<mountpoint>', 'an existing, empty directory')
     .addOption(
       new Option('-o, --options <opts>', 'mount options, comma-separated (repeatable; see below)')
@@ -231,6 +241,7 @@ export function mountCommand(): Command {
         '  map_uid=I:H, map_gid=I:H ids of the image shown as ids of the host\n' +
         '  nosuid, nodev, noexec, noatime...   as for any mount\n' +
         '  commit=S                 pmemfs: background commit interval (default 5, 0: off)\n' +
+        '  ttl=S                    sqlfs: seconds its entry and attribute caches last (default 1, 0: none)\n' +
         '  defaults, noauto, nofail, _netdev, x-*   for mount(8) and fstab; ignored here\n' +
         '\nExamples:\n  zufs mount fs.img /mnt/z            # foreground: Ctrl-C unmounts\n' +
         '  zufs mount --daemon fs.img /mnt/z   # background; later: zufs umount /mnt/z (or umount /mnt/z)\n' +

@@ -140,7 +140,8 @@ export class Resolver {
     readonly c: InodeClient,
     readonly cred: Cred,
   ) {
-    this.gen = c.nsGen;
+    // Names another machine may change are never cached here: the filesystem's caches expire.
+    this.gen = c.namesChangeElsewhere ? null : c.nsGen;
   }
 
   /** True when the cache may be used: it holds only entries of the current generation. */

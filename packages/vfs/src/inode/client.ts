@@ -79,6 +79,7 @@ import {
   ZUF_XF_TRUSTED,
   ZUF_XF_USER,
   ZUFS_FL_TRUNCATE,
+  ZUFS_FSC_SHARED,
   ZUFS_INODE_SIZE,
   ZUFS_MAX_SYMLINK,
   ZUFS_MO_MAX,
@@ -211,6 +212,8 @@ export class InodeClient {
   private readonly ent: ZdeEntry = { ino: 0, type: 0, pos: 0, name: '', nameAt: 0, nameLen: 0 };
   /** The shared namespace generation word (index 0), or null when names are not cached. */
   readonly nsGen: Int32Array | null;
+  /** The filesystem's names change elsewhere too (ZUFS_FSC_SHARED): paths are not cached. */
+  readonly namesChangeElsewhere: boolean;
   /** How often this client moved nsGen (a face tells its own changes from other threads'). */
   nsBumps = 0;
   /** The entry the last unlink or rmdir removed (after a stale `known`, not the one given). */
@@ -260,6 +263,7 @@ export class InodeClient {
     this.pmemBytes = p ?? null;
     this.nio = this.pmemBytes !== null;
     this.nsGen = opts.nsGen ?? (shared.shared ? new Int32Array(shared.shared, 0, 2) : null);
+    this.namesChangeElsewhere = (mount.caps & ZUFS_FSC_SHARED) !== 0;
     if (mount.rootZi && p) this.ziDpps.set(mount.rootIi, mount.rootZi);
     this.readdirBytes = Math.min(opts.readdirBytes ?? 32 * 1024, root.slots[0].window.byteLength);
     this.iter = zdeIterInit(new DataView(new ArrayBuffer(0)), 0, 0);

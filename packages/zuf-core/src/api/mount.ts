@@ -31,6 +31,12 @@ export const ZUFS_FSC_ACL_ON = 0x1;
 export const ZUFS_FSC_NIO_READS = 0x2;
 /** Writes likewise (GET_MULTY for write, copy, PUT_MULTY). */
 export const ZUFS_FSC_NIO_WRITES = 0x4;
+/**
+ * The namespace also changes behind this server's back (other machines share the volume: sqlfs on
+ * PostgreSQL, or two servers on one SQLite file): the app side keeps no name cache of its own and
+ * asks the filesystem, whose caches expire (zufs's own bit, not Linux's).
+ */
+export const ZUFS_FSC_SHARED = 0x8;
 
 export const RegisterFsInfoLayout = defineStruct('register_fs_info', [
   /*  0 */ field.cstr('fsname', 16), //     NUL terminated, at most 15 bytes
