@@ -2,6 +2,7 @@
  * @zufs/example-sqlfs: a POSIX filesystem whose metadata and data live in SQL (SQLite embedded, or
  * PostgreSQL for many machines). Load it into a server with `filesystems: [SQLFS_TYPE]`.
  */
+export { Caches, GEN_WORDS } from './cache.js';
 export type { Dialect, Engine, Op, Rows, Sql, Step } from './engine.js';
 export {
   PG_MOUNT_UNSUPPORTED,
@@ -11,6 +12,7 @@ export {
   type SqlfsDescriptor,
 } from './fs-type.js';
 export { type CheckReport, fsck } from './fsck.js';
+export { type FsConfig, ROOT_INO, SqlFs } from './ops.js';
 export { PgEngine, type PgOptions } from './pg.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { SqliteEngine, type SqliteOptions } from './sqlite.js';

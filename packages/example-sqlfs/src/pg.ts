@@ -56,6 +56,8 @@ export class PgEngine implements Engine {
     });
     // An idle connection the server dropped (a restart): the pool forgets it; the next run connects.
     this.pool.on('error', () => {});
+    // One dropped while a run holds it: that run's next statement fails, and it retries.
+    this.pool.on('connect', (c) => c.on('error', () => {}));
   }
 
   async run<T>(op: () => Op<T>, write: boolean): Promise<T> {
