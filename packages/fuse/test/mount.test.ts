@@ -1,4 +1,4 @@
-// The kernel mount: a memory pmemfs served through /dev/fuse by reader workers of this process, used
+// The kernel mount: a memory pmemfs (and an sqlfs volume on SQLite) served through /dev/fuse by reader workers of this process, used
 // by unmodified programs (cp, diff, tar, git, sqlite3, dd, sha256sum, coreutils, attr, df). The test
 // runs them with execFileSync: this thread blocks, the reader workers serve the mount.
 // Needs root and /dev/fuse: skipped without them, failed instead when ZUFS_REQUIRE_PRIVILEGED_TESTS=1.
@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
+import { SQLFS_TYPE, mkfs as sqlfsMkfs } from '@zufs/example-sqlfs';
 import { type FuseMount, fuseUnavailable, mountFuse } from '@zufs/fuse';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import { startServer, type ZusServer } from '@zufs/zus-server';
@@ -49,13 +50,14 @@ if (why && REQUIRED) {
   });
 } else {
   // Both ways a reader can serve: operations run in the reader (an inline ZT, the default of
-  // `zufs mount`), or handed to the ZT grid.
+  // `zufs mount`), or handed to the ZT grid; and the same programs on sqlfs (an SQLite volume).
   describe.skipIf(why !== null).each([
-    { serving: 'inline', inline: true },
-    { serving: 'through the ZT grid', inline: false },
+    { serving: 'inline', inline: true, sqlfs: false },
+    { serving: 'through the ZT grid', inline: false, sqlfs: false },
+    { serving: 'inline, on sqlfs (SQLite)', inline: true, sqlfs: true },
   ])(
     `kernel mount through /dev/fuse, operations served $serving${why ? ` (skipped: ${why.message})` : ''}`,
-    ({ inline }) => {
+    ({ inline, sqlfs }) => {
       let dir: string;
       let mnt: string;
       let server: ZusServer | undefined;
@@ -75,9 +77,13 @@ if (why && REQUIRED) {
         dir = mkdtempSync(join(tmpdir(), 'zufs-fuse-'));
         mnt = join(dir, 'mnt');
         mkdirSync(mnt);
-        server = await startServer({ zts: 2, channels: 3, filesystems: [PMEMFS_TYPE] });
+        server = await startServer({ zts: 2, channels: 3, filesystems: [sqlfs ? SQLFS_TYPE : PMEMFS_TYPE] });
         // The kernel mount serves a vfs mount this thread also uses (its descriptor).
-        face = mount(server.root, { type: 'pmemfs', options: `memory=${MEMORY}` });
+        if (sqlfs) {
+          const vol = join(dir, 'vol.db');
+          await sqlfsMkfs(vol);
+          face = mount(server.root, { type: 'sqlfs', options: `device=${vol}` });
+        } else face = mount(server.root, { type: 'pmemfs', options: `memory=${MEMORY}` });
         m = await mountFuse({
           root: face.descriptor,
           server: inline ? server : undefined,
@@ -110,8 +116,8 @@ if (why && REQUIRED) {
         expect(line).toMatch(/^zufs \S+ fuse\.zufs rw,/);
         expect(line).toContain('default_permissions');
         const size = Number(sh('df -B1 --output=size . | tail -1').trim());
-        expect(size).toBeGreaterThan(MEMORY * 0.8);
-        expect(size).toBeLessThanOrEqual(MEMORY);
+        expect(size).toBeGreaterThan(sqlfs ? 2 ** 39 : MEMORY * 0.8); // sqlfs: the database's room, said as 1 TiB
+        expect(size).toBeLessThanOrEqual(sqlfs ? 2 ** 40 : MEMORY);
         expect(sh('stat -f -c %T .').trim()).toMatch(/fuse/);
       });
 
