@@ -13,5 +13,12 @@ if ! command -v pnpm >/dev/null 2>&1 || ! pnpm -v 2>/dev/null | grep -q '^10\.';
     export PATH
   fi
 fi
+# better-sqlite3 (sqlfs's SQLite) is built from source by node-gyp: say what is missing, plainly.
+for tool in python3 make g++; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "bootstrap: $tool is missing; node-gyp builds better-sqlite3 with python3, make and g++ (Debian: apt-get install python3 make g++, or .ci/debian-packages as root)" >&2
+    exit 1
+  fi
+done
 pnpm install --frozen-lockfile --reporter=silent 2>/dev/null || pnpm install --reporter=silent
 pnpm exec turbo run build --output-logs=errors-only

@@ -143,9 +143,11 @@ beforeAll(async () => {
     'npm',
     ['install', '--engine-strict', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'],
     project,
-    240_000,
+    // better-sqlite3 (sqlfs's) builds from source where no prebuilt binary can be fetched: ~80 s on
+    // an idle 2-core machine, several minutes on a loaded one.
+    900_000,
   );
-}, 400_000);
+}, 1_100_000);
 
 afterAll(async () => {
   if (!scratch) return;
