@@ -34,7 +34,7 @@ export const RelayWord = {
   FSS: 0,
   /** ZT -> app baton */
   APP: 1,
-  /** 1: the channel is free to grab */
+  /** 1: the channel is free to grab; 0 an app holds it; 2 retired while held; 3 retired, released */
   FSS_WAITING: 2,
   /** 1: an app waits for the reply */
   APP_WAITING: 3,
@@ -88,6 +88,14 @@ const POSTED = 1;
 const PARKED = 2;
 /** FSS only: the app nudged a parked ZT (fssNudge); its post follows. */
 const NUDGED = 3;
+
+// FSS_WAITING: who holds the channel. The ZT may retire a channel while an app holds it (its
+// operation outlived its deadline and the plugin may still write into the buffers): the app's
+// release then leaves it retired, and fssRestore frees it once the ZT may serve it again.
+const HELD = 0;
+const FREE = 1;
+const RETIRED = 2;
+const RETIRED_FREE = 3;
 
 /** Counters since init or resetCounters (uint32, wrapping). */
 export interface RelayCounters {
@@ -197,7 +205,7 @@ export class Relay {
 
   /** The channel is free to grab. Called once when the ZT starts; afterwards the app calls appRelease. */
   fssReady(): void {
-    Atomics.store(this.w, FSS_WAITING, 1);
+    Atomics.store(this.w, FSS_WAITING, FREE);
   }
 
   /** Spins, then parks until fssWakeup or break. Returns RELAY_OK, RELAY_BROKEN or RELAY_TIMEOUT. */
@@ -277,6 +285,24 @@ export class Relay {
     return false;
   }
 
+  /**
+   * While an app holds the channel (between its request and its release): no app may take the
+   * channel after this one releases it, until fssRestore.
+   */
+  fssRetire(): void {
+    Atomics.store(this.w, FSS_WAITING, RETIRED);
+  }
+
+  /**
+   * Ends fssRetire. True when the channel is free to grab at once (the app had released it: wake
+   * whoever waits for a channel); false when the app still holds it (its release frees it).
+   */
+  fssRestore(): boolean {
+    const w = this.w;
+    if (Atomics.compareExchange(w, FSS_WAITING, RETIRED, HELD) === RETIRED) return false;
+    return Atomics.compareExchange(w, FSS_WAITING, RETIRED_FREE, FREE) === RETIRED_FREE;
+  }
+
   /** Hands the baton back to the app: app_waiting = false, post the app word, notify only if parked. */
   appWakeup(): void {
     const w = this.w;
@@ -300,7 +326,7 @@ export class Relay {
 
   /** Takes the channel if it is free (CAS fss_waiting 1 -> 0): of racing threads, one wins. */
   grabIfFssWaiting(): boolean {
-    return Atomics.compareExchange(this.w, FSS_WAITING, 1, 0) === 1;
+    return Atomics.compareExchange(this.w, FSS_WAITING, FREE, HELD) === FREE;
   }
 
   /** Posts the fss word; notifies only if the ZT is parked. */
@@ -423,7 +449,14 @@ export class Relay {
 
   /** The app has read the reply: the channel is free to grab again (see README, "fss_waiting"). */
   appRelease(): void {
-    Atomics.store(this.w, FSS_WAITING, 1);
+    const w = this.w;
+    // A CAS costs what the store did; a channel the ZT retired meanwhile stays out of reach.
+    for (;;) {
+      const s = Atomics.compareExchange(w, FSS_WAITING, HELD, FREE);
+      if (s !== RETIRED) return;
+      if (Atomics.compareExchange(w, FSS_WAITING, RETIRED, RETIRED_FREE) === RETIRED) return;
+      // fssRestore ran between the two: the channel is held again, release it.
+    }
   }
 
   // ---- both ----

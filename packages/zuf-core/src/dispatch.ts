@@ -403,11 +403,7 @@ export class Dispatcher {
 
   /** @internal */
   channelFreed(): void {
-    const ctl = this.ctl;
-    if (Atomics.load(ctl, CTL_GRID_WAITERS) > 0) {
-      Atomics.add(ctl, CTL_GRID_GEN, 1);
-      Atomics.notify(ctl, CTL_GRID_GEN);
-    }
+    notifyChannelFreed(this.ctl);
   }
 
   private acquireSlow(timeoutMs: number, mount: boolean): Channel {
@@ -436,6 +432,17 @@ export class Dispatcher {
       Atomics.wait(ctl, CTL_GRID_GEN, gen, Math.min(left, PARK_SLICE_MS));
       Atomics.sub(ctl, CTL_GRID_WAITERS, 1);
     }
+  }
+}
+
+/**
+ * A channel became free to grab: wakes the threads parked for one, if any (an app's release, or
+ * the server's, for a channel it had retired).
+ */
+export function notifyChannelFreed(ctl: Int32Array): void {
+  if (Atomics.load(ctl, CTL_GRID_WAITERS) > 0) {
+    Atomics.add(ctl, CTL_GRID_GEN, 1);
+    Atomics.notify(ctl, CTL_GRID_GEN);
   }
 }
 

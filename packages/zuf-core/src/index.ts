@@ -11,6 +11,7 @@ export {
   Dispatcher,
   dispatcherFor,
   MAX_RETRIES,
+  notifyChannelFreed,
   type OverflowHandler,
 } from './dispatch.js';
 export { isZufsError, ZufsError } from './errors.js';

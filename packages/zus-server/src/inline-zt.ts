@@ -24,7 +24,8 @@ import {
 } from '@zufs/zuf-core';
 import { loadFsTypes } from './fs-loader.js';
 import type { InlineNotice } from './messages.js';
-import { Zt } from './zt.js';
+import { MountTable } from './mount-table.js';
+import { PENDING, Zt } from './zt.js';
 
 export interface InlineZtOptions {
   /** How long to wait for the mount thread's first answer (default 5000 ms). */
@@ -76,11 +77,19 @@ export async function serveInline(
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   const types = await loadFsTypes(ready.filesystems);
-  const zt = new Zt(r, createInlineSlot(r.descriptor), types, port, log, -1);
-  for (const n of replay) zt.notice(n);
-  zt.seenMountGen(ready.gen);
+  const remote = types.find((t) => t.remote === true);
+  if (remote) {
+    // Its operations return Promises, which this thread could only wait for by blocking its own
+    // event loop, the one they need to settle: the grid serves them.
+    port.close();
+    throw new Error(`${remote.name} is a remote filesystem: its operations are served by the ZT grid`);
+  }
+  const mounts = new MountTable(r, types, port, log, -1);
+  for (const n of replay) mounts.notice(n);
+  mounts.seenGen(ready.gen);
+  const zt = new Zt(r, createInlineSlot(r.descriptor), mounts, log, -1);
   dispatcher.serveInline(zt.slot, () => {
-    zt.handle();
+    if (zt.handle() === PENDING) pendingInline(zt, log);
     zt.served++;
   });
   let open = true;
@@ -93,8 +102,22 @@ export async function serveInline(
       if (!open) return;
       open = false;
       dispatcher.serveInline(null);
-      zt.detachAll();
+      mounts.detachAll();
       port.close();
     },
   };
+}
+
+/**
+ * A plugin of a type not declared remote returned a Promise to an inline ZT: the app thread waits
+ * synchronously and cannot wait for it. EIO now (the Promise's end is only logged).
+ */
+function pendingInline(zt: Zt, log: (level: 'warn' | 'error', message: string) => void): void {
+  log('error', 'a plugin operation returned a Promise to an inline ZT (declare the type remote): EIO');
+  const p = zt.promise!;
+  zt.expire();
+  p.then(
+    (v) => zt.unstale(true, v),
+    (e) => zt.unstale(false, e),
+  );
 }

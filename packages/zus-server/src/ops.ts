@@ -78,8 +78,9 @@ import {
   zdeEmitInit,
 } from '@zufs/zuf-core/api';
 import { iiCookie, iiIno, iiSb } from './cookies.js';
-import type { SuperBlock, ZName } from './plugin.js';
-import type { Mounted, Zt } from './zt.js';
+import type { Mounted } from './mount-table.js';
+import type { ZName } from './plugin.js';
+import type { Zt } from './zt.js';
 
 const ENOTSUP = -Errno.EOPNOTSUPP;
 const EINVAL = -Errno.EINVAL;
@@ -93,20 +94,6 @@ const EINVAL = -Errno.EINVAL;
 function noChange(m: Mounted, errno: number): number {
   return m.readOnly ? -Errno.EROFS : -errno;
 }
-
-/** Scratch objects, one per thread: operations never allocate. */
-const statfsOut: Statfs = {
-  type: 0,
-  bsize: 0,
-  blocks: 0,
-  bfree: 0,
-  bavail: 0,
-  files: 0,
-  ffree: 0,
-  namelen: 0,
-  frsize: 0,
-  flags: 0,
-};
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -141,8 +128,17 @@ class ReqName implements ZName {
   }
 }
 
-interface Scratch {
-  v: DataView;
+/**
+ * What the op handlers below return when the plugin returned a Promise: the ZT keeps the operation
+ * pending (Zt.later) and runs the handler's Then step once it settles.
+ */
+export const PENDING = 1;
+
+/** The step of an operation after the plugin's call: encodes the reply (0, -errno, or PENDING again). */
+export type Then = (zt: Zt, m: Mounted, v: DataView, value: unknown) => number;
+
+/** Scratch objects, one set per channel: operations never allocate, and a pending one keeps its own. */
+export interface OpScratch {
   name1: ReqName;
   name2: ReqName;
   /** Request zus_inode of NEW_INODE. */
@@ -151,18 +147,21 @@ interface Scratch {
   iter: ZdeIter;
   fill: FiemapFill;
   windowView: DataView;
+  statfs: Statfs;
+  /** Where the reply ends once the zus_inode copy is written (ziCopy). */
+  replyEnd: number;
 }
 
-let scratch: Scratch | null = null;
+function scratchFor(zt: Zt, v: DataView): OpScratch {
+  return zt.scratch ?? makeScratch(zt, v);
+}
 
-function scratchFor(zt: Zt, v: DataView): Scratch {
-  if (scratch && scratch.v === v) return scratch;
+function makeScratch(zt: Zt, v: DataView): OpScratch {
   const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   const zi = (at: number) => new DataView(v.buffer, v.byteOffset + at, ZUFS_INODE_SIZE);
   const w = zt.slot.window;
   const windowView = new DataView(w.buffer, w.byteOffset, w.byteLength);
-  scratch = {
-    v,
+  zt.scratch = {
     name1: new ReqName(bytes),
     name2: new ReqName(bytes),
     reqZi: zi(IocNewInode.zi),
@@ -175,8 +174,21 @@ function scratchFor(zt: Zt, v: DataView): Scratch {
     iter: zdeEmitInit(windowView, 0, 0),
     fill: { dv: windowView, at: 0, extentsMax: 0, extentsMapped: 0 },
     windowView,
+    statfs: {
+      type: 0,
+      bsize: 0,
+      blocks: 0,
+      bfree: 0,
+      bavail: 0,
+      files: 0,
+      ffree: 0,
+      namelen: 0,
+      frsize: 0,
+      flags: 0,
+    },
+    replyEnd: 0,
   };
-  return scratch;
+  return zt.scratch;
 }
 
 /** Sets out_len so the reply ends at byte `end` of the buffer. */
@@ -212,9 +224,32 @@ function dataOf(zt: Zt, v: DataView, pool: number): Uint8Array | null {
   return buf;
 }
 
-function writeZiCopy(sb: SuperBlock, ino: number, zi: DataView): void {
-  if (!sb.getattr) throw new Error('the filesystem has no getattr: it cannot answer an inode');
-  sb.getattr(ino, zi);
+/**
+ * Writes the inode's zus_inode copy at `zi` (the plugin's getattr) and ends the reply at `end`.
+ * The last plugin call of every operation that hands the app an inode.
+ */
+function ziCopy(zt: Zt, m: Mounted, v: DataView, ino: number, zi: DataView, end: number): number {
+  if (!m.sb.getattr) throw new Error('the filesystem has no getattr: it cannot answer an inode');
+  const r = m.sb.getattr(ino, zi, zt.context);
+  if (r !== undefined) {
+    scratchFor(zt, v).replyEnd = end;
+    return zt.later(m, r, ziCopied);
+  }
+  replyTo(v, end);
+  return 0;
+}
+
+const ziCopied: Then = (zt, _m, v) => {
+  replyTo(v, scratchFor(zt, v).replyEnd);
+  return 0;
+};
+
+/** An operation whose plugin call answers nothing: done once it returned (or its Promise settled). */
+const nothing: Then = () => 0;
+
+/** The plugin's void answer: done now, or once its Promise settles. */
+function voidOp(zt: Zt, m: Mounted, r: unknown): number {
+  return r === undefined ? 0 : zt.later(m, r, nothing);
 }
 
 export function handleFsOp(zt: Zt, op: number, v: DataView): number {
@@ -232,9 +267,13 @@ export function handleFsOp(zt: Zt, op: number, v: DataView): number {
       const m = mountOf(zt, v, IocEvictInode.zus_ii);
       if (!m) return EINVAL;
       const ino = inoAt(v, IocEvictInode.zus_ii);
-      if (op === ZUFS_OP_FREE_INODE) m.sb.freeInode?.(ino);
-      else m.sb.evictInode?.(ino, getU64(v, IocEvictInode.flags));
-      return 0;
+      return voidOp(
+        zt,
+        m,
+        op === ZUFS_OP_FREE_INODE
+          ? m.sb.freeInode?.(ino, zt.context)
+          : m.sb.evictInode?.(ino, getU64(v, IocEvictInode.flags), zt.context),
+      );
     }
     case ZUFS_OP_LOOKUP:
       return lookup(zt, v);
@@ -250,15 +289,19 @@ export function handleFsOp(zt: Zt, op: number, v: DataView): number {
       const m = mountOf(zt, v, IocClone.src_zus_ii);
       if (!m || iiSb(getU64(v, IocClone.dst_zus_ii)) !== m.sbId) return -Errno.EXDEV;
       if (!m.sb.clone) return ENOTSUP;
-      m.sb.clone(
-        inoAt(v, IocClone.src_zus_ii),
-        inoAt(v, IocClone.dst_zus_ii),
-        getU64(v, IocClone.pos_in),
-        getU64(v, IocClone.pos_out),
-        getU64(v, IocClone.len),
-        op === ZUFS_OP_COPY,
+      return voidOp(
+        zt,
+        m,
+        m.sb.clone(
+          inoAt(v, IocClone.src_zus_ii),
+          inoAt(v, IocClone.dst_zus_ii),
+          getU64(v, IocClone.pos_in),
+          getU64(v, IocClone.pos_out),
+          getU64(v, IocClone.len),
+          op === ZUFS_OP_COPY,
+          zt.context,
+        ),
       );
-      return 0;
     }
     case ZUFS_OP_READ:
     case ZUFS_OP_WRITE:
@@ -266,8 +309,16 @@ export function handleFsOp(zt: Zt, op: number, v: DataView): number {
     case ZUFS_OP_PRE_READ: {
       const m = mountOf(zt, v, IocIO.zus_ii);
       if (!m) return EINVAL;
-      m.sb.preRead?.(inoAt(v, IocIO.zus_ii), getU64(v, IocIO.filepos), v.getUint32(IocHdr.len, true));
-      return 0;
+      return voidOp(
+        zt,
+        m,
+        m.sb.preRead?.(
+          inoAt(v, IocIO.zus_ii),
+          getU64(v, IocIO.filepos),
+          v.getUint32(IocHdr.len, true),
+          zt.context,
+        ),
+      );
     }
     case ZUFS_OP_GET_MULTY: {
       const m = mountOf(zt, v, IocIO.zus_ii);
@@ -277,50 +328,59 @@ export function handleFsOp(zt: Zt, op: number, v: DataView): number {
       const max = v.getUint32(IocIO.ziom + ZufsIomap.iom_max, true);
       if (IocIO.iom_e + max * 8 > zt.capacity) return EINVAL;
       v.setUint32(IocIO.ziom + ZufsIomap.iom_n, 0, true);
-      m.sb.getMulty(inoAt(v, IocIO.zus_ii), v, 0);
-      if (v.getUint32(IocIO.ziom + ZufsIomap.iom_n, true) > max) return -Errno.EIO;
-      return 0;
+      const r = m.sb.getMulty(inoAt(v, IocIO.zus_ii), v, 0, zt.context);
+      return r === undefined ? getMultyDone(zt, m, v, r) : zt.later(m, r, getMultyDone);
     }
     case ZUFS_OP_PUT_MULTY: {
       const m = mountOf(zt, v, IocIO.zus_ii);
       if (!m) return EINVAL;
-      m.sb.putMulty?.(inoAt(v, IocIO.zus_ii), v, 0);
-      return 0;
+      return voidOp(zt, m, m.sb.putMulty?.(inoAt(v, IocIO.zus_ii), v, 0, zt.context));
     }
     case ZUFS_OP_MMAP_CLOSE: {
       const m = mountOf(zt, v, IocMmapClose.zus_ii);
       if (!m) return EINVAL;
-      m.sb.mmapClose?.(inoAt(v, IocMmapClose.zus_ii), getU64(v, IocMmapClose.rw));
-      return 0;
+      return voidOp(
+        zt,
+        m,
+        m.sb.mmapClose?.(inoAt(v, IocMmapClose.zus_ii), getU64(v, IocMmapClose.rw), zt.context),
+      );
     }
     case ZUFS_OP_SETATTR:
       return setattr(zt, v);
     case ZUFS_OP_SYNC: {
       const m = mountOf(zt, v, IocSync.zus_ii);
       if (!m) return EINVAL;
-      m.sb.sync?.(
-        inoAt(v, IocSync.zus_ii),
-        getU64(v, IocSync.offset),
-        getU64(v, IocSync.length),
-        getU64(v, IocSync.flags),
-      );
       setU64(v, IocSync.write_unmapped, 0);
-      return 0;
+      return voidOp(
+        zt,
+        m,
+        m.sb.sync?.(
+          inoAt(v, IocSync.zus_ii),
+          getU64(v, IocSync.offset),
+          getU64(v, IocSync.length),
+          getU64(v, IocSync.flags),
+          zt.context,
+        ),
+      );
     }
     case ZUFS_OP_FALLOCATE: {
       const m = mountOf(zt, v, IocIO.zus_ii);
       if (!m) return EINVAL;
       if (!m.sb.fallocate) return m.readOnly ? -Errno.EROFS : ENOTSUP;
       // The mode is the low word of rw (ZUFS_FL_TRUNCATE is its top bit).
-      m.sb.fallocate(
-        inoAt(v, IocIO.zus_ii),
-        v.getUint32(IocIO.rw, true),
-        getU64(v, IocIO.filepos),
-        v.getUint32(IocIO.last_pos + 4, true) === 0xffffffff
-          ? Number.MAX_SAFE_INTEGER
-          : getU64(v, IocIO.last_pos),
+      return voidOp(
+        zt,
+        m,
+        m.sb.fallocate(
+          inoAt(v, IocIO.zus_ii),
+          v.getUint32(IocIO.rw, true),
+          getU64(v, IocIO.filepos),
+          v.getUint32(IocIO.last_pos + 4, true) === 0xffffffff
+            ? Number.MAX_SAFE_INTEGER
+            : getU64(v, IocIO.last_pos),
+          zt.context,
+        ),
       );
-      return 0;
     }
     case ZUFS_OP_LLSEEK: {
       const m = mountOf(zt, v, IocSeek.zus_ii);
@@ -330,10 +390,9 @@ export function handleFsOp(zt: Zt, op: number, v: DataView): number {
         inoAt(v, IocSeek.zus_ii),
         getU64(v, IocSeek.offset_in),
         v.getUint32(IocSeek.whence, true),
+        zt.context,
       );
-      setU64(v, IocSeek.offset_out, off);
-      replyTo(v, IocSeek.SIZE);
-      return 0;
+      return typeof off === 'number' ? seekDone(zt, m, v, off) : zt.later(m, off, seekDone);
     }
     case ZUFS_OP_XATTR_GET:
     case ZUFS_OP_XATTR_SET:
@@ -346,16 +405,32 @@ export function handleFsOp(zt: Zt, op: number, v: DataView): number {
   }
 }
 
+const getMultyDone: Then = (_zt, _m, v) =>
+  v.getUint32(IocIO.ziom + ZufsIomap.iom_n, true) > v.getUint32(IocIO.ziom + ZufsIomap.iom_max, true)
+    ? -Errno.EIO
+    : 0;
+
+const seekDone: Then = (_zt, _m, v, off) => {
+  setU64(v, IocSeek.offset_out, off as number);
+  replyTo(v, IocSeek.SIZE);
+  return 0;
+};
+
 function statfs(zt: Zt, v: DataView): number {
   const m = zt.mounted(getU64(v, IocStatfs.zus_sbi));
   if (!m) return EINVAL;
   if (!m.sb.statfs) return -Errno.ENOSYS; // as statfs(2) on a filesystem without ->statfs
-  const o = statfsOut;
+  const o = scratchFor(zt, v).statfs;
   o.type = m.type.magic;
   o.bsize = o.frsize = 4096;
   o.blocks = o.bfree = o.bavail = o.files = o.ffree = o.flags = 0;
   o.namelen = 255;
-  m.sb.statfs(o);
+  const r = m.sb.statfs(o, zt.context);
+  return r === undefined ? statfsDone(zt, m, v, r) : zt.later(m, r, statfsDone);
+}
+
+const statfsDone: Then = (zt, _m, v) => {
+  const o = scratchFor(zt, v).statfs;
   const at = IocStatfs.statfs_out;
   new Uint8Array(v.buffer, v.byteOffset + at, Statfs64.SIZE).fill(0);
   setU64(v, at + Statfs64.f_type, o.type);
@@ -370,7 +445,7 @@ function statfs(zt: Zt, v: DataView): number {
   setU64(v, at + Statfs64.f_flags, o.flags);
   v.setUint16(IocHdr.out_len, Statfs64.SIZE, true);
   return 0;
-}
+};
 
 function ioctl(zt: Zt, v: DataView): number {
   const ii = getU64(v, IocIoctl.zus_ii);
@@ -378,20 +453,28 @@ function ioctl(zt: Zt, v: DataView): number {
   if (!m) return EINVAL;
   if (!m.sb.ioctl) return -Errno.ENOTTY;
   const n = m.sb.ioctl(iiIno(ii), v.getUint32(IocIoctl.cmd, true), zt.ioctlArg, zt.context);
-  if (!(n >= 0)) return EINVAL;
-  v.setUint16(IocHdr.out_len, n, true);
-  return 0;
+  return typeof n === 'number' ? ioctlDone(zt, m, v, n) : zt.later(m, n, ioctlDone);
 }
+
+const ioctlDone: Then = (_zt, _m, v, n) => {
+  if (!((n as number) >= 0)) return EINVAL;
+  v.setUint16(IocHdr.out_len, n as number, true);
+  return 0;
+};
 
 function showOptions(zt: Zt, v: DataView): number {
   const m = zt.mounted(getU64(v, IocMountOptions.zus_sbi));
   if (!m) return EINVAL;
-  const s = m.sb.showOptions?.() ?? '';
+  const s = m.sb.showOptions?.(zt.context) ?? '';
+  return typeof s === 'string' ? showOptionsDone(zt, m, v, s) : zt.later(m, s, showOptionsDone);
+}
+
+const showOptionsDone: Then = (_zt, _m, v, s) => {
   const bytes = new Uint8Array(v.buffer, v.byteOffset + IocMountOptions.buf, ZUFS_MO_MAX);
-  const r = encoder.encodeInto(s, bytes);
+  const r = encoder.encodeInto(String(s ?? ''), bytes);
   replyTo(v, IocMountOptions.buf + r.written);
   return 0;
-}
+};
 
 function newInode(zt: Zt, v: DataView): number {
   const m = mountOf(zt, v, IocNewInode.dir_ii);
@@ -411,13 +494,22 @@ function newInode(zt: Zt, v: DataView): number {
     const off = v.getUint32(IocHdr.offset, true);
     symlink = buf.subarray(off, off + v.getUint32(IocHdr.len, true));
   }
-  const ino = m.sb.newInode(inoAt(v, IocNewInode.dir_ii), tmp ? null : s.name1, s.reqZi, flags, symlink);
-  setU64(v, IocNewInode.zus_ii, iiCookie(m.sbId, ino));
-  setU64(v, IocNewInode._zi, m.sb.ziDpp?.(ino) ?? 0);
-  writeZiCopy(m.sb, ino, s.zi.newInode);
-  replyTo(v, ZI_COPY.NEW_INODE + ZUFS_INODE_SIZE);
-  return 0;
+  const ino = m.sb.newInode(
+    inoAt(v, IocNewInode.dir_ii),
+    tmp ? null : s.name1,
+    s.reqZi,
+    flags,
+    symlink,
+    zt.context,
+  );
+  return typeof ino === 'number' ? newInodeDone(zt, m, v, ino) : zt.later(m, ino, newInodeDone);
 }
+
+const newInodeDone: Then = (zt, m, v, ino) => {
+  setU64(v, IocNewInode.zus_ii, iiCookie(m.sbId, ino as number));
+  setU64(v, IocNewInode._zi, m.sb.ziDpp?.(ino as number) ?? 0);
+  return ziCopy(zt, m, v, ino as number, scratchFor(zt, v).zi.newInode, ZI_COPY.NEW_INODE + ZUFS_INODE_SIZE);
+};
 
 function lookup(zt: Zt, v: DataView): number {
   const m = mountOf(zt, v, IocLookup.dir_ii);
@@ -425,14 +517,16 @@ function lookup(zt: Zt, v: DataView): number {
   if (!m.sb.lookup) return -Errno.ENOTDIR; // no ->lookup: not a directory
   const s = scratchFor(zt, v);
   if (!s.name1.set(IocLookup.str)) return -Errno.ENOENT;
-  const ino = m.sb.lookup(inoAt(v, IocLookup.dir_ii), s.name1);
-  if (ino === 0) return -Errno.ENOENT; // a miss is common: no exception needed for it
-  setU64(v, IocLookup.zus_ii, iiCookie(m.sbId, ino));
-  setU64(v, IocLookup._zi, m.sb.ziDpp?.(ino) ?? 0);
-  writeZiCopy(m.sb, ino, s.zi.lookup);
-  replyTo(v, ZI_COPY.LOOKUP + ZUFS_INODE_SIZE);
-  return 0;
+  const ino = m.sb.lookup(inoAt(v, IocLookup.dir_ii), s.name1, zt.context);
+  return typeof ino === 'number' ? lookupDone(zt, m, v, ino) : zt.later(m, ino, lookupDone);
 }
+
+const lookupDone: Then = (zt, m, v, ino) => {
+  if (ino === 0) return -Errno.ENOENT; // a miss is common: no exception needed for it
+  setU64(v, IocLookup.zus_ii, iiCookie(m.sbId, ino as number));
+  setU64(v, IocLookup._zi, m.sb.ziDpp?.(ino as number) ?? 0);
+  return ziCopy(zt, m, v, ino as number, scratchFor(zt, v).zi.lookup, ZI_COPY.LOOKUP + ZUFS_INODE_SIZE);
+};
 
 function dentry(zt: Zt, op: number, v: DataView): number {
   const m = mountOf(zt, v, IocDentry.zus_dir_ii);
@@ -442,18 +536,22 @@ function dentry(zt: Zt, op: number, v: DataView): number {
   if (!s.name1.set(IocDentry.str)) return -Errno.ENOENT;
   const dir = inoAt(v, IocDentry.zus_dir_ii);
   const ino = inoAt(v, IocDentry.zus_ii);
+  let r: unknown;
   if (op === ZUFS_OP_ADD_DENTRY) {
     if (!m.sb.addDentry) return noChange(m, Errno.EPERM);
-    m.sb.addDentry(dir, ino, s.name1);
+    r = m.sb.addDentry(dir, ino, s.name1, zt.context);
   } else {
     if (!m.sb.removeDentry) return noChange(m, Errno.EPERM);
-    m.sb.removeDentry(dir, ino, s.name1);
+    r = m.sb.removeDentry(dir, ino, s.name1, zt.context);
   }
-  setU64(v, IocDentry.ino, ino);
-  writeZiCopy(m.sb, ino, s.zi.dentry);
-  replyTo(v, ZI_COPY.DENTRY + ZUFS_INODE_SIZE);
-  return 0;
+  return r === undefined ? dentryDone(zt, m, v, r) : zt.later(m, r, dentryDone);
 }
+
+const dentryDone: Then = (zt, m, v) => {
+  const ino = inoAt(v, IocDentry.zus_ii);
+  setU64(v, IocDentry.ino, ino);
+  return ziCopy(zt, m, v, ino, scratchFor(zt, v).zi.dentry, ZI_COPY.DENTRY + ZUFS_INODE_SIZE);
+};
 
 function rename(zt: Zt, v: DataView): number {
   const m = mountOf(zt, v, IocRename.old_dir_ii);
@@ -469,7 +567,14 @@ function rename(zt: Zt, v: DataView): number {
     s.name2,
     getU64(v, IocRename.flags),
     getTimeNs(v, IocRename.time),
+    zt.context,
   );
+  return replaced === undefined || typeof replaced === 'number'
+    ? renameDone(zt, m, v, replaced)
+    : zt.later(m, replaced, renameDone);
+}
+
+const renameDone: Then = (_zt, m, v, replaced) => {
   // The inode replaced, as the filesystem saw it, when the app asked for it (out_max covers it).
   if (
     typeof replaced === 'number' &&
@@ -480,7 +585,7 @@ function rename(zt: Zt, v: DataView): number {
     replyTo(v, IocRename.new_zus_ii + 8);
   }
   return 0;
-}
+};
 
 function readdir(zt: Zt, v: DataView): number {
   const m = mountOf(zt, v, IocReaddir.dir_ii);
@@ -494,11 +599,15 @@ function readdir(zt: Zt, v: DataView): number {
     v.getUint32(IocHdr.len, true),
     s.iter,
   );
-  m.sb.readdir(inoAt(v, IocReaddir.dir_ii), getU64(v, IocReaddir.pos), it);
-  v.setUint8(IocReaddir.more, it.more ? 1 : 0);
+  const r = m.sb.readdir(inoAt(v, IocReaddir.dir_ii), getU64(v, IocReaddir.pos), it, zt.context);
+  return r === undefined ? readdirDone(zt, m, v, r) : zt.later(m, r, readdirDone);
+}
+
+const readdirDone: Then = (zt, _m, v) => {
+  v.setUint8(IocReaddir.more, scratchFor(zt, v).iter.more ? 1 : 0);
   replyTo(v, IocReaddir.SIZE);
   return 0;
-}
+};
 
 function io(zt: Zt, op: number, v: DataView): number {
   const m = mountOf(zt, v, IocIO.zus_ii);
@@ -512,21 +621,30 @@ function io(zt: Zt, op: number, v: DataView): number {
   const pos = getU64(v, IocIO.filepos);
   const len = v.getUint32(IocHdr.len, true);
   const at = v.getUint32(IocHdr.offset, true);
-  let end: number;
   if (op === ZUFS_OP_READ) {
     if (!m.sb.read) return EINVAL; // read(2) of a file without ->read
     const n = m.sb.read(ino, pos, len, buf, at, zt.context);
-    if (!(n >= 0 && n <= len)) badCount('read', n, len);
-    end = pos + n;
-  } else {
-    if (!m.sb.write) return noChange(m, Errno.EINVAL);
-    end = m.sb.write(ino, pos, len, buf, at, rw, zt.context);
-    if (!isU53(end)) badCount('write', end, len);
+    return typeof n === 'number' ? readDone(zt, m, v, n) : zt.later(m, n, readDone);
   }
-  setU64(v, IocIO.last_pos, end);
+  if (!m.sb.write) return noChange(m, Errno.EINVAL);
+  const end = m.sb.write(ino, pos, len, buf, at, rw, zt.context);
+  return typeof end === 'number' ? writeDone(zt, m, v, end) : zt.later(m, end, writeDone);
+}
+
+const readDone: Then = (_zt, _m, v, n) => {
+  const len = v.getUint32(IocHdr.len, true);
+  if (!((n as number) >= 0 && (n as number) <= len)) badCount('read', n, len);
+  setU64(v, IocIO.last_pos, getU64(v, IocIO.filepos) + (n as number));
   replyTo(v, IocIO.ziom);
   return 0;
-}
+};
+
+const writeDone: Then = (_zt, _m, v, end) => {
+  if (!isU53(end as number)) badCount('write', end, v.getUint32(IocHdr.len, true));
+  setU64(v, IocIO.last_pos, end as number);
+  replyTo(v, IocIO.ziom);
+  return 0;
+};
 
 const NO_DATA = new Uint8Array(0);
 
@@ -541,14 +659,11 @@ function appCopyWrite(zt: Zt, m: Mounted, v: DataView, rw: number): number {
   const pos = getU64(v, IocIO.filepos);
   const len = v.getUint32(IocHdr.len, true);
   const end = m.sb.write(inoAt(v, IocIO.zus_ii), pos, len, NO_DATA, 0, rw, zt.context);
-  if (!isU53(end)) badCount('write', end, len);
-  setU64(v, IocIO.last_pos, end);
-  replyTo(v, IocIO.ziom);
-  return 0;
+  return typeof end === 'number' ? writeDone(zt, m, v, end) : zt.later(m, end, writeDone);
 }
 
 /** A plugin's impossible count, out of line (a template in io() would cost every read and write). */
-function badCount(op: string, n: number, len: number): never {
+function badCount(op: string, n: unknown, len: number): never {
   throw new Error(op === 'read' ? `read returned ${n} for ${len} bytes` : `write returned ${n}`);
 }
 
@@ -556,20 +671,28 @@ function setattr(zt: Zt, v: DataView): number {
   const m = mountOf(zt, v, IocAttr.zus_ii);
   if (!m) return EINVAL;
   const s = scratchFor(zt, v);
-  const ino = inoAt(v, IocAttr.zus_ii);
   const mask = v.getUint32(IocAttr.zuf_attr, true);
-  if (mask !== 0) {
-    if (!m.sb.setattr) return noChange(m, Errno.EPERM);
-    m.sb.setattr(ino, mask, s.zi.setattr);
-  }
+  if (mask === 0) return setattrDone(zt, m, v, undefined);
+  if (!m.sb.setattr) return noChange(m, Errno.EPERM);
+  const r = m.sb.setattr(inoAt(v, IocAttr.zus_ii), mask, s.zi.setattr, zt.context);
+  return r === undefined ? setattrDone(zt, m, v, r) : zt.later(m, r, setattrDone);
+}
+
+const setattrDone: Then = (zt, m, v) => {
+  const ino = inoAt(v, IocAttr.zus_ii);
   // The zus_inode's place lets the app thread answer the next getattr from pmem (a thread that did
   // not look the inode up, e.g. another FUSE reader, learns it here).
-  writeZiCopy(m.sb, ino, s.zi.setattr);
+  let end = ZI_COPY.SETATTR + ZUFS_INODE_SIZE;
   if (v.getUint16(IocHdr.out_start, true) + v.getUint16(IocHdr.out_max, true) >= ZI_COPY.SETATTR_END) {
     setU64(v, ZI_COPY.SETATTR_ZI, m.sb.ziDpp?.(ino) ?? 0);
-    replyTo(v, ZI_COPY.SETATTR_END);
-  } else replyTo(v, ZI_COPY.SETATTR + ZUFS_INODE_SIZE);
-  return 0;
+    end = ZI_COPY.SETATTR_END;
+  }
+  return ziCopy(zt, m, v, ino, scratchFor(zt, v).zi.setattr, end);
+};
+
+/** The end of the usable operation buffer (past it: the piggy-back tail). */
+function xattrCap(zt: Zt, v: DataView): number {
+  return zt.ioctlArg.byteOffset - v.byteOffset + zt.ioctlArg.byteLength;
 }
 
 function xattr(zt: Zt, op: number, v: DataView): number {
@@ -578,45 +701,67 @@ function xattr(zt: Zt, op: number, v: DataView): number {
   const s = scratchFor(zt, v);
   const ino = inoAt(v, IocXattr.zus_ii);
   const bytes = s.name1.bytes;
-  const cap = zt.ioctlArg.byteOffset - v.byteOffset + zt.ioctlArg.byteLength; // end of usable buffer
+  const cap = xattrCap(zt, v);
   const size = v.getUint32(IocXattr.user_buf_size, true);
   const buf = IocXattr.buf;
   if (op === ZUFS_OP_XATTR_LIST) {
     if (!m.sb.listxattr) return ENOTSUP;
-    const max = Math.min(size, cap - buf);
     const n = m.sb.listxattr(
       ino,
       bytes,
       buf,
-      max,
+      Math.min(size, cap - buf),
       (v.getUint16(IocXattr.ioc_flags, true) & ZUFS_XATTR_TRUSTED) !== 0,
+      zt.context,
     );
-    v.setUint32(IocXattr.user_buf_size, n, true);
-    replyTo(v, buf + (max === 0 ? 0 : n));
-    return 0;
+    return typeof n === 'number' ? listxattrDone(zt, m, v, n) : zt.later(m, n, listxattrDone);
   }
   const nameLen = v.getUint16(IocXattr.name_len, true);
   if (nameLen < 2 || buf + nameLen > cap) return EINVAL;
   s.name1.setRaw(buf, nameLen - 1); // without the NUL
   const type = v.getUint32(IocXattr.type, true);
+  const at = buf + nameLen;
   if (op === ZUFS_OP_XATTR_GET) {
     if (!m.sb.getxattr) return ENOTSUP;
     // The plugin writes the value after the name (which it may still be reading), then it moves to buf.
-    const at = buf + nameLen;
-    const max = Math.min(size, cap - at);
-    const n = m.sb.getxattr(ino, type, s.name1, bytes, at, max);
-    if (max > 0) bytes.copyWithin(buf, at, at + n);
-    v.setUint32(IocXattr.user_buf_size, n, true);
-    replyTo(v, buf + (max === 0 ? 0 : n));
-    return 0;
+    const n = m.sb.getxattr(ino, type, s.name1, bytes, at, Math.min(size, cap - at), zt.context);
+    return typeof n === 'number' ? getxattrDone(zt, m, v, n) : zt.later(m, n, getxattrDone);
   }
   if (!m.sb.setxattr) return m.readOnly ? -Errno.EROFS : ENOTSUP;
-  const at = buf + nameLen;
   if (at + size > cap) return -Errno.E2BIG;
   const remove = size === 0 && (v.getUint16(IocXattr.ioc_flags, true) & ZUFS_XATTR_SET_EMPTY) === 0;
-  m.sb.setxattr(ino, type, s.name1, remove ? null : bytes, at, size, v.getUint32(IocXattr.flags, true));
-  return 0;
+  return voidOp(
+    zt,
+    m,
+    m.sb.setxattr(
+      ino,
+      type,
+      s.name1,
+      remove ? null : bytes,
+      at,
+      size,
+      v.getUint32(IocXattr.flags, true),
+      zt.context,
+    ),
+  );
 }
+
+const listxattrDone: Then = (zt, _m, v, n) => {
+  const max = Math.min(v.getUint32(IocXattr.user_buf_size, true), xattrCap(zt, v) - IocXattr.buf);
+  v.setUint32(IocXattr.user_buf_size, n as number, true);
+  replyTo(v, IocXattr.buf + (max === 0 ? 0 : (n as number)));
+  return 0;
+};
+
+const getxattrDone: Then = (zt, _m, v, n) => {
+  const buf = IocXattr.buf;
+  const at = buf + v.getUint16(IocXattr.name_len, true);
+  const max = Math.min(v.getUint32(IocXattr.user_buf_size, true), xattrCap(zt, v) - at);
+  if (max > 0) scratchFor(zt, v).name1.bytes.copyWithin(buf, at, at + (n as number));
+  v.setUint32(IocXattr.user_buf_size, n as number, true);
+  replyTo(v, buf + (max === 0 ? 0 : (n as number)));
+  return 0;
+};
 
 function fiemap(zt: Zt, v: DataView): number {
   const m = mountOf(zt, v, IocFiemap.zus_ii);
@@ -630,14 +775,19 @@ function fiemap(zt: Zt, v: DataView): number {
   f.at = at;
   f.extentsMax = max;
   f.extentsMapped = 0;
-  m.sb.fiemap(
+  const r = m.sb.fiemap(
     inoAt(v, IocFiemap.zus_ii),
     f,
     getU64(v, IocFiemap.start),
     getU64(v, IocFiemap.length),
     v.getUint32(IocFiemap.flags, true),
+    zt.context,
   );
-  v.setUint32(IocFiemap.extents_mapped, f.extentsMapped, true);
+  return r === undefined ? fiemapDone(zt, m, v, r) : zt.later(m, r, fiemapDone);
+}
+
+const fiemapDone: Then = (zt, _m, v) => {
+  v.setUint32(IocFiemap.extents_mapped, scratchFor(zt, v).fill.extentsMapped, true);
   replyTo(v, IocFiemap.SIZE);
   return 0;
-}
+};

@@ -47,12 +47,29 @@ export interface AttachContext {
 /** How OpContext.copyFromApp went: one of zuf-core's APP_COPY_DONE, APP_COPY_ABANDONED, APP_COPY_COPYING. */
 export type AppCopyResult = typeof APP_COPY_DONE | typeof APP_COPY_ABANDONED | typeof APP_COPY_COPYING;
 
-/** What a plugin operation may ask of the ZT serving it. One object per ZT, reused. */
+/**
+ * What an operation returns: its value, or a Promise of it (an asynchronous operation, such as one
+ * that asks a database). A Promise's operation stays pending while other channels serve; it
+ * settles within the type's opDeadlineMs or answers EIO. A rejection with a ZusError gives its
+ * errno; any other rejection gives EIO and a log line.
+ */
+export type MaybeAsync<T> = T | PromiseLike<T>;
+
+/**
+ * What a plugin operation may ask of the ZT serving it: the last argument of every operation.
+ * One object per channel, reused: read what you need of it before your operation's first await.
+ */
 export interface OpContext {
-  /** Index of the ZT in the grid. */
+  /** Index of the channel in the grid. */
   readonly zt: number;
   /** True when the app's wait was interrupted (timeout, abort): a long operation may stop early. */
   interrupted(): boolean;
+  /**
+   * Aborted when the app's wait is interrupted (its timeout, its AbortSignal) or the operation
+   * outlives the type's opDeadlineMs: hand it to the client library (fetch, pg, the AWS SDK).
+   * Made on first use (a synchronous operation that never asks pays nothing); one per operation.
+   */
+  readonly signal: AbortSignal;
   /**
    * For a WRITE with ZUFS_RW_APP_COPY (SuperBlock.appCopy): the app copies the data itself into
    * the shared memory it was given at mount (the filesystem's pmem). `runs` holds `n` triples:
@@ -87,8 +104,10 @@ export interface ZName {
 
 /**
  * The per-ZT superblock object a plugin returns from attach(): zus_sbi_operations and
- * zus_zii_operations of zus_api.h in one object. Every operation is synchronous and gets primitive
- * arguments (inode numbers, not cookies), views of the shared buffers and per-ZT scratch objects.
+ * zus_zii_operations of zus_api.h in one object. Every operation gets primitive arguments (inode
+ * numbers, not cookies), views of the shared buffers and per-channel scratch objects, and last the
+ * OpContext; it may return its value or a Promise of it (MaybeAsync: see FsType.opDeadlineMs and
+ * the guide, "Asynchronous operations"). The views stay the operation's until it settles.
  * Methods that are absent answer what Linux answers for a filesystem without that operation (create
  * EACCES; mkdir, symlink, link, unlink, rename, setattr EPERM; statfs ENOSYS; read, write EINVAL;
  * xattrs, fallocate, clone, fiemap EOPNOTSUPP; with no change method at all, every change EROFS),
@@ -108,9 +127,9 @@ export interface SuperBlock {
    */
   readonly appCopy?: boolean;
   // ~~~ zus_sbi_operations ~~~
-  statfs?(out: Statfs): void;
+  statfs?(out: Statfs, ctx: OpContext): MaybeAsync<void>;
   /** SHOW_OPTIONS: the mount options as text (at most ZUFS_MO_MAX bytes of UTF-8). */
-  showOptions?(): string;
+  showOptions?(ctx: OpContext): MaybeAsync<string>;
   /**
    * NEW_INODE: create an inode from `zi` (i_mode, i_uid, i_gid, times, i_rdev; i_nlink and i_size
    * are the filesystem's to set) and, unless `flags & ZI_TMPFILE` (then `name` is null), link it as
@@ -118,13 +137,20 @@ export interface SuperBlock {
    * Returns the new inode number. Throw EEXIST when `name` is taken: the app does not always look
    * it up first (mkdir asks straight away), and app threads of a mount may race for one name.
    */
-  newInode?(dir: number, name: ZName | null, zi: DataView, flags: number, symlink: Uint8Array | null): number;
+  newInode?(
+    dir: number,
+    name: ZName | null,
+    zi: DataView,
+    flags: number,
+    symlink: Uint8Array | null,
+    ctx: OpContext,
+  ): MaybeAsync<number>;
   /** FREE_INODE: the app dropped an inode whose i_nlink is 0: free it and its blocks. */
-  freeInode?(ino: number): void;
+  freeInode?(ino: number, ctx: OpContext): MaybeAsync<void>;
   /** LOOKUP: the inode number of `name` in directory `dir`; 0 (or a thrown ENOENT) when it is not there. */
-  lookup?(dir: number, name: ZName): number;
+  lookup?(dir: number, name: ZName, ctx: OpContext): MaybeAsync<number>;
   /** ADD_DENTRY (link): link inode `ino` as `name` in `dir` and raise its i_nlink (EEXIST when taken). */
-  addDentry?(dir: number, ino: number, name: ZName): void;
+  addDentry?(dir: number, ino: number, name: ZName, ctx: OpContext): MaybeAsync<void>;
   /**
    * REMOVE_DENTRY (unlink, rmdir): remove `name` (inode `ino`) from `dir` and lower its i_nlink (a
    * directory's to 0); throw ENOTEMPTY for a directory that has entries. When `name` no longer
@@ -132,7 +158,7 @@ export interface SuperBlock {
    * change nothing: the app looks the name up again. The app frees the inode (FREE_INODE) once
    * i_nlink is 0 and it has no users left.
    */
-  removeDentry?(dir: number, ino: number, name: ZName): void;
+  removeDentry?(dir: number, ino: number, name: ZName, ctx: OpContext): MaybeAsync<void>;
   /**
    * RENAME (renameat2): `flags` RENAME_NOREPLACE (EEXIST when the target exists) or RENAME_EXCHANGE
    * (swap the two). A replaced target loses a link (a directory target must be empty: ENOTEMPTY);
@@ -149,30 +175,38 @@ export interface SuperBlock {
     newName: ZName,
     flags: number,
     timeNs: number,
-  ): number | undefined;
+    ctx: OpContext,
+  ): MaybeAsync<number | undefined>;
   /**
    * READDIR: emit entries of `dir` starting at cookie `pos` (0: the start) with zdeEmit(it, ino,
    * DT_type, posOfNextEntry, name) until it returns false; the framework answers `more` from it.
    * "." and ".." are not emitted (the app side makes them).
    */
-  readdir?(dir: number, pos: number, it: ZdeIter): void;
+  readdir?(dir: number, pos: number, it: ZdeIter, ctx: OpContext): MaybeAsync<void>;
   /** The dpp (pool 0) of an inode's zus_inode when the filesystem keeps it in shared pmem, else 0. */
   ziDpp?(ino: number): number;
 
   // ~~~ zus_zii_operations ~~~
   /** EVICT_INODE: the app forgot the inode (it keeps its links). `flags`: ZI_LOOKUP_RACE. */
-  evictInode?(ino: number, flags: number): void;
+  evictInode?(ino: number, flags: number, ctx: OpContext): MaybeAsync<void>;
   /** Writes the inode's 128-byte zus_inode into `zi` (the attribute copy of a reply). */
-  getattr?(ino: number, zi: DataView): void;
+  getattr?(ino: number, zi: DataView, ctx: OpContext): MaybeAsync<void>;
   /** SETATTR: apply the fields named by `mask` (STATX_* | ZUFS_STATX_*) from `zi` (STATX_SIZE: truncate). */
-  setattr?(ino: number, mask: number, zi: DataView): void;
+  setattr?(ino: number, mask: number, zi: DataView, ctx: OpContext): MaybeAsync<void>;
   /**
    * READ: copy up to `len` bytes at file position `pos` to `buf[at ..]` (the map window, or a shared
    * pool). Returns the bytes read (short at end of file). A symlink reads as its target.
    */
-  read?(ino: number, pos: number, len: number, buf: Uint8Array, at: number, ctx: OpContext): number;
+  read?(
+    ino: number,
+    pos: number,
+    len: number,
+    buf: Uint8Array,
+    at: number,
+    ctx: OpContext,
+  ): MaybeAsync<number>;
   /** PRE_READ: read-ahead hint for [pos, pos + len). */
-  preRead?(ino: number, pos: number, len: number): void;
+  preRead?(ino: number, pos: number, len: number, ctx: OpContext): MaybeAsync<void>;
   /**
    * WRITE: `len` bytes at `buf[at ..]` to file position `pos` (`rw & ZUFS_RW_APPEND`: at the end of
    * the file, whatever `pos`). Returns the file position just past the last byte written.
@@ -185,35 +219,51 @@ export interface SuperBlock {
     at: number,
     rw: number,
     ctx: OpContext,
-  ): number;
+  ): MaybeAsync<number>;
   /** GET_MULTY (NIO reads/writes): fill the io-map of the zufs_ioc_IO at `at` of `io`. */
-  getMulty?(ino: number, io: DataView, at: number): void;
+  getMulty?(ino: number, io: DataView, at: number, ctx: OpContext): MaybeAsync<void>;
   /** PUT_MULTY: release what a GET_MULTY took. `io` holds a zufs_ioc_IO at byte `at`. */
-  putMulty?(ino: number, io: DataView, at: number): void;
+  putMulty?(ino: number, io: DataView, at: number, ctx: OpContext): MaybeAsync<void>;
   /** MMAP_CLOSE: the last mapping of the file went away. */
-  mmapClose?(ino: number, rw: number): void;
+  mmapClose?(ino: number, rw: number, ctx: OpContext): MaybeAsync<void>;
   /** SYNC: make [offset, offset + length) durable (length 0: all); `flags` ZUFS_SF_*. */
-  sync?(ino: number, offset: number, length: number, flags: number): void;
+  sync?(ino: number, offset: number, length: number, flags: number, ctx: OpContext): MaybeAsync<void>;
   /**
    * FALLOCATE: `mode` FALLOC_FL_* over [pos, end), or ZUFS_FL_TRUNCATE: set the size to `pos` and
    * free what lies past it (`end` is then meaningless).
    */
-  fallocate?(ino: number, mode: number, pos: number, end: number): void;
+  fallocate?(ino: number, mode: number, pos: number, end: number, ctx: OpContext): MaybeAsync<void>;
   /** LLSEEK: SEEK_DATA / SEEK_HOLE from `offset`; returns the offset found (ENXIO past the end). */
-  seek?(ino: number, offset: number, whence: number): number;
+  seek?(ino: number, offset: number, whence: number, ctx: OpContext): MaybeAsync<number>;
   /** CLONE / COPY (`copy` true): `len` bytes (0: to the end of src) from src@posIn to dst@posOut. */
-  clone?(src: number, dst: number, posIn: number, posOut: number, len: number, copy: boolean): void;
+  clone?(
+    src: number,
+    dst: number,
+    posIn: number,
+    posOut: number,
+    len: number,
+    copy: boolean,
+    ctx: OpContext,
+  ): MaybeAsync<void>;
   /**
    * ioctl(2) on an inode: `arg` is the request's argument area (the reply goes there too). Returns the
    * number of reply bytes written at `arg`.
    */
-  ioctl?(ino: number, cmd: number, arg: DataView, ctx: OpContext): number;
+  ioctl?(ino: number, cmd: number, arg: DataView, ctx: OpContext): MaybeAsync<number>;
   /**
    * XATTR_GET: the value of `name` in namespace `type` (ZUF_XF_*, the name has no prefix) into
    * `out[at .. at + max)`; returns its size. With `max` 0 only the size is asked; throw ERANGE when it
    * does not fit, ENODATA when there is no such attribute.
    */
-  getxattr?(ino: number, type: number, name: ZName, out: Uint8Array, at: number, max: number): number;
+  getxattr?(
+    ino: number,
+    type: number,
+    name: ZName,
+    out: Uint8Array,
+    at: number,
+    max: number,
+    ctx: OpContext,
+  ): MaybeAsync<number>;
   /**
    * XATTR_SET: `value` is `buf[at .. at + len)`, or null for a removal (ENODATA when absent). `flags`
    * XATTR_CREATE (EEXIST) / XATTR_REPLACE (ENODATA).
@@ -226,14 +276,29 @@ export interface SuperBlock {
     at: number,
     len: number,
     flags: number,
-  ): void;
+    ctx: OpContext,
+  ): MaybeAsync<void>;
   /**
    * XATTR_LIST: the full names ("user.x\0security.y\0") into `out[at .. at + max)`; returns their
    * size (`max` 0: only the size; ERANGE when they do not fit). `trusted`: trusted.* may be listed.
    */
-  listxattr?(ino: number, out: Uint8Array, at: number, max: number, trusted: boolean): number;
+  listxattr?(
+    ino: number,
+    out: Uint8Array,
+    at: number,
+    max: number,
+    trusted: boolean,
+    ctx: OpContext,
+  ): MaybeAsync<number>;
   /** FIEMAP: add extents with fiemapFillNextExtent(fill, ...) for [start, start + length). */
-  fiemap?(ino: number, fill: FiemapFill, start: number, length: number, flags: number): void;
+  fiemap?(
+    ino: number,
+    fill: FiemapFill,
+    start: number,
+    length: number,
+    flags: number,
+    ctx: OpContext,
+  ): MaybeAsync<void>;
 
   /** Any operation the framework does not decode itself: the raw operation buffer and the slot's window. */
   operation?(operation: number, op: DataView, window: Uint8Array): number;
@@ -251,6 +316,19 @@ export interface FsType<D = unknown> {
   readonly maxBytes?: number;
   readonly timeGranularityNs?: number;
   readonly defaultMode?: number;
+  /**
+   * The filesystem lives on the network (a database, an object store, another machine): its
+   * operations return Promises. Its ZT threads then always wait on their channels from their event
+   * loop (Atomics.waitAsync), so its client library's sockets and timers run between operations,
+   * and no thread serves its operations inline (serveInline refuses it).
+   */
+  readonly remote?: boolean;
+  /**
+   * How long an operation that returned a Promise may stay pending: past it the app gets EIO, the
+   * operation's signal aborts, and its channel waits for the Promise to settle before it serves
+   * again (the plugin may still write into the operation's buffers). Default 30 000 ms.
+   */
+  readonly opDeadlineMs?: number;
   /** In the mount thread, once per mount. May be async. */
   mount(req: MountRequest): MountResult<D> | Promise<MountResult<D>>;
   /** In every ZT, once per mount, the first time an operation of the mount reaches it. */

@@ -17,8 +17,16 @@ export interface ServerOptions {
   filesystems?: readonly (string | URL)[];
   /** ZT rows (ZUFS: one per CPU). Default: the CPU count. */
   zts?: number;
-  /** Channels per ZT row, 1..4. Default 3. */
+  /** Channels per ZT row, 1..4. Default 3. zts x channels is how many operations may be in flight. */
   channels?: number;
+  /**
+   * Worker threads that serve the grid's zts x channels channels, each a contiguous run of them.
+   * Default: one per channel. One thread per channel blocks on its relay while a synchronous
+   * filesystem has nothing pending (the fastest path); a thread with several channels waits on them
+   * from its event loop (Atomics.waitAsync), which suits a remote filesystem: many operations in
+   * flight on the network, few threads. See the guide, "Asynchronous operations".
+   */
+  ztThreads?: number;
   /** Operation buffer size per channel. Default 64 KiB. */
   maxCommand?: number;
   /** Map window size per channel. Default 4 MiB (ZUS_API_MAP_MAX_SIZE). */
@@ -70,6 +78,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<ZusServer> 
     windowSize: opts.windowSize,
     pools: opts.pools,
   });
+  const gridSize = root.zts * root.channels;
+  const ztThreads = opts.ztThreads ?? gridSize;
+  if (!Number.isInteger(ztThreads) || ztThreads < 1 || ztThreads > gridSize) {
+    throw new RangeError(`ztThreads must be 1..${gridSize} (the grid's channels), got ${ztThreads}`);
+  }
   const filesystems = (opts.filesystems ?? []).map(normalizeSpecifier);
   const log = opts.onLog ?? ((level, message) => console.error(`zufs ${level}: ${message}`));
   const supervisor = new Worker(new URL('./supervisor.js', import.meta.url), {
@@ -79,6 +92,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<ZusServer> 
       filesystems,
       stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
       appCopyWaitMs: opts.appCopyWaitMs ?? DEFAULT_APP_COPY_WAIT_MS,
+      ztThreads,
     },
   });
   const exited = new Promise<void>((resolve) => supervisor.once('exit', () => resolve()));

@@ -22,6 +22,8 @@ interface SupervisorData {
   filesystems: string[];
   stopTimeoutMs: number;
   appCopyWaitMs: number;
+  /** ZT worker threads; the grid's channels are dealt to them in contiguous runs. */
+  ztThreads: number;
 }
 
 const data = workerData as SupervisorData;
@@ -80,17 +82,23 @@ function waitFor<T extends WorkerEvent['type']>(
 async function start(): Promise<void> {
   const ztPorts: MessagePort[] = [];
   const zts: Worker[] = [];
-  for (let i = 0; i < root.gridSize; i++) {
+  const n = data.ztThreads;
+  for (let t = 0; t < n; t++) {
     const ch = new MessageChannel();
     ztPorts.push(ch.port2);
+    // Thread t serves slots [t * G / n, (t + 1) * G / n): with n = zts, a ZT row each (ZUFS's shape).
+    const from = Math.floor((t * root.gridSize) / n);
+    const to = Math.floor(((t + 1) * root.gridSize) / n);
+    const slots = Array.from({ length: to - from }, (_, k) => from + k);
     const wd = {
       root: data.root,
-      index: i,
+      slots,
       filesystems: data.filesystems,
       port: ch.port1,
       appCopyWaitMs: data.appCopyWaitMs,
     };
-    zts.push(spawn('./zt-worker.js', `zufs-zt-${i}`, wd, [ch.port1]));
+    const name = slots.length === 1 ? `zufs-zt-${from}` : `zufs-zt-${from}-${to - 1}`;
+    zts.push(spawn('./zt-worker.js', name, wd, [ch.port1]));
   }
   const mwd = { root: data.root, filesystems: data.filesystems, ztPorts };
   const mount = spawn('./mount-worker.js', 'zufs-mount', mwd, ztPorts);

@@ -1,33 +1,35 @@
-/** Entry of a ZT worker thread. */
+/** Entry of a ZT worker thread: serves its channels of the grid (zt-thread.ts). */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { relayDefaults } from '@zufs/relay';
 import { attachZufRoot, type ZufRootDescriptor } from '@zufs/zuf-core';
 import { loadFsTypes } from './fs-loader.js';
 import type { WorkerEvent } from './messages.js';
+import { MountTable } from './mount-table.js';
 import { IDLE_PARK_SLICE_MS, Zt } from './zt.js';
+import { SHARED_THREAD_SPIN_US, ZtThread } from './zt-thread.js';
 
 const data = workerData as {
   root: ZufRootDescriptor;
-  index: number;
+  /** The grid slots this thread serves. */
+  slots: number[];
   filesystems: string[];
   port: MessagePort;
   appCopyWaitMs: number;
 };
 const post = (e: WorkerEvent) => parentPort!.postMessage(e);
+const log = (level: 'warn' | 'error', message: string) => post({ type: 'log', level, message });
 // An idle ZT parks in long slices: break() notifies it, so the slices are only a safety net, and
 // each wake-up of an idle thread costs CPU (an idle server must stay under 2% of a core).
 relayDefaults.parkSliceMs = IDLE_PARK_SLICE_MS;
+// A thread serving several channels waits for each from its event loop: a long spin on one would
+// hold up the others (and the Promises that settle meanwhile).
+if (data.slots.length > 1) relayDefaults.maxSpinUs = SHARED_THREAD_SPIN_US;
 const root = attachZufRoot(data.root);
 const types = await loadFsTypes(data.filesystems);
-const zt = new Zt(
-  root,
-  root.slots[data.index],
-  types,
-  data.port,
-  (level, message) => post({ type: 'log', level, message }),
-  data.index,
-  data.appCopyWaitMs,
-);
+const mounts = new MountTable(root, types, data.port, log, data.slots[0]);
+const zts = data.slots.map((i) => new Zt(root, root.slots[i], mounts, log, i, data.appCopyWaitMs));
+const thread = new ZtThread(root, zts);
 post({ type: 'ready' });
-zt.serve();
+await thread.start();
+mounts.detachAll();
 data.port.close();

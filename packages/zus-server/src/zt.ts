@@ -1,18 +1,11 @@
 /**
- * The ZT loop: wait on the relay, decode the operation, call the plugin, encode the reply, hand the
- * baton back. One ZT per grid slot, each a worker thread (a V8 isolate of its own).
+ * A ZT: one channel of the grid, served. It decodes the operation in the channel's buffer, calls the
+ * plugin, encodes the reply. When the plugin returns a Promise the operation stays pending here (its
+ * scratch, its change window, its AbortSignal) until settle() or expire(); the thread that serves
+ * the channel (zt-thread.ts) waits for it and hands the baton back.
  */
-import { type BroadcastChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
-import { RELAY_BROKEN, RELAY_OK, RELAY_TIMEOUT } from '@zufs/relay';
-import {
-  CTL_MOUNT_GEN,
-  changeBegin,
-  changeEnd,
-  isZufsError,
-  type Slot,
-  STATE_STOPPING,
-  type ZufRoot,
-} from '@zufs/zuf-core';
+import { RELAY_OK } from '@zufs/relay';
+import { changeBegin, changeEnd, isZufsError, type Slot, STATE_STOPPING, type ZufRoot } from '@zufs/zuf-core';
 import {
   APP_COPY_ABANDONED,
   APP_COPY_COPYING,
@@ -49,9 +42,20 @@ import {
   ZUFS_RW_WRITE,
 } from '@zufs/zuf-core/api';
 import { iiIno, iiSb } from './cookies.js';
-import type { InlineNotice } from './messages.js';
-import { handleFsOp } from './ops.js';
-import type { AppCopyResult, FsType, OpContext, SuperBlock } from './plugin.js';
+import type { Mounted, MountTable } from './mount-table.js';
+import { handleFsOp, type OpScratch, PENDING, type Then } from './ops.js';
+import type { AppCopyResult, OpContext } from './plugin.js';
+
+/** What handle() and settle() say: replied, pending (a Promise), or BREAK (the ZT stops). */
+export const DONE = 0;
+export { PENDING };
+export const STOP = 2;
+
+/** How long an operation's Promise may stay pending when its type declares no opDeadlineMs. */
+export const DEFAULT_OP_DEADLINE_MS = 30_000;
+
+/** The reason a pending operation's signal aborts when its app stops waiting. */
+const appStopped = () => new DOMException('the app stopped waiting (timeout or abort)', 'AbortError');
 
 const EIO = -Errno.EIO;
 
@@ -92,48 +96,38 @@ function abandon(state: Int32Array, from: number): boolean {
 /** How long a parked ZT sleeps between looks at its relay when no notify comes. */
 export const IDLE_PARK_SLICE_MS = 250;
 
-export interface Mounted {
-  readonly sbId: number;
-  readonly type: FsType;
-  readonly sb: SuperBlock;
-  /** The plugin implements no change at all: every change answers EROFS (ops.ts). */
-  readonly readOnly: boolean;
-}
-
-/** A superblock with none of the operations that change a filesystem. */
-export function isReadOnly(sb: SuperBlock): boolean {
-  return !(
-    sb.newInode ||
-    sb.addDentry ||
-    sb.removeDentry ||
-    sb.rename ||
-    sb.write ||
-    sb.setattr ||
-    sb.setxattr
-  );
-}
-
 export class Zt {
-  private readonly mounts = new Map<number, Mounted>();
   /** Operations answered, for diagnostics. */
   served = 0;
   /** Bytes of the operation buffer a request or reply may use (the piggy-back tail excluded). */
   readonly capacity: number;
-  private mountGen = 0;
   /** The argument area of an ioctl request (fixed: the operation buffer never moves). */
   readonly ioctlArg: DataView;
   readonly context: OpContext;
+  /** The op handlers' scratch objects for this channel (ops.ts, made on first use). */
+  scratch: OpScratch | null = null;
+  /** The pending operation's Promise (a plugin call returned one); null when none is pending. */
+  promise: PromiseLike<unknown> | null = null;
+  /** performance.now() past which the pending operation answers EIO (expire). */
+  deadline = 0;
+  /** The pending operation answered EIO at its deadline and its Promise has not settled yet. */
+  stale = false;
+  private next: Then | null = null;
+  private pendingMount: Mounted | null = null;
+  private pendingOp = 0;
+  /** The pending operation is a change: the change window stays open until it settles. */
+  private changing = false;
+  /** The current operation's AbortController, made when the plugin first asks for the signal. */
+  private controller: AbortController | null = null;
 
   /**
-   * @param port where the mount thread's notices arrive (a grid ZT's port, or the server's broadcast
-   *   channel for an inline ZT)
-   * @param index the ZT's index for plugins and logs (an inline ZT, outside the grid, is -1)
+   * @param mounts the mounts of the thread that serves this channel (shared by its channels)
+   * @param index the channel's index for plugins and logs (an inline ZT, outside the grid, is -1)
    */
   constructor(
     readonly root: ZufRoot,
     readonly slot: Slot,
-    private readonly types: readonly FsType[],
-    private readonly port: MessagePort | BroadcastChannel,
+    readonly mounts: MountTable,
     private readonly log: (level: 'warn' | 'error', message: string) => void,
     readonly index = slot.index,
     private readonly appCopyWaitMs = DEFAULT_APP_COPY_WAIT_MS,
@@ -145,26 +139,58 @@ export class Zt {
       this.capacity - IocIoctl.arg,
     );
     const relay = slot.relay;
+    const zt = this;
     this.context = {
       zt: index,
       interrupted: () => relay.isInterrupted(),
       copyFromApp: (runs, n) => this.copyFromApp(runs, n),
+      get signal() {
+        return zt.signal();
+      },
     };
   }
 
-  /** Serves until BREAK or until the relay is broken (server stopped or failed). */
-  serve(): void {
-    const relay = this.slot.relay;
-    relay.fssReady();
-    for (;;) {
-      const r = relay.fssWait();
-      if (r & RELAY_BROKEN) return;
-      if (r & RELAY_TIMEOUT) continue;
-      const stop = this.handle();
-      this.served++;
-      relay.appWakeup();
-      if (stop) return;
+  /** The superblock of a mount (attached on first use; gone once unmounted). */
+  mounted(sbId: number): Mounted | undefined {
+    return this.mounts.get(sbId);
+  }
+
+  /**
+   * For the op handlers: `r` is what the plugin returned. A value goes on to `then` at once; a
+   * Promise makes the operation pending (PENDING), and `then` runs once it settles (settle()).
+   */
+  later(m: Mounted, r: unknown, then: Then): number {
+    if (
+      r === null ||
+      (typeof r !== 'object' && typeof r !== 'function') ||
+      typeof (r as PromiseLike<unknown>).then !== 'function'
+    )
+      return then(this, m, this.slot.op, r);
+    this.promise = r as PromiseLike<unknown>;
+    this.next = then;
+    this.pendingMount = m;
+    return PENDING;
+  }
+
+  private signal(): AbortSignal {
+    let c = this.controller;
+    if (c === null) {
+      c = this.controller = new AbortController();
+      if (this.slot.relay.isInterrupted()) c.abort(appStopped());
     }
+    return c.signal;
+  }
+
+  /** A pending operation whose app stopped waiting (timeout, abort): its signal aborts. */
+  checkInterrupt(): void {
+    const c = this.controller;
+    if (c !== null && !c.signal.aborted && this.slot.relay.isInterrupted()) c.abort(appStopped());
+  }
+
+  /** Aborts the pending operation's signal (the server fails or stops). */
+  abort(reason: unknown): void {
+    const c = this.controller;
+    if (c !== null && !c.signal.aborted) c.abort(reason);
   }
 
   /** GET_MULTY may allocate blocks when it is for a write (ZUFS_RW_WRITE): then it is a change. */
@@ -172,11 +198,12 @@ export class Zt {
     return op === ZUFS_OP_GET_MULTY && (v.getUint32(IocIO.rw, true) & ZUFS_RW_WRITE) !== 0;
   }
 
-  /** Handles the operation in the slot's buffer; returns true for BREAK. */
-  handle(): boolean {
+  /** Handles the operation in the slot's buffer: DONE (replied), PENDING (a Promise), or STOP (BREAK). */
+  handle(): number {
     const v = this.slot.op;
     const op = v.getUint16(IocHdr.operation, true);
     let err = 0;
+    let changing = false;
     try {
       if (v.getUint16(IocHdr.flags, true) & ZUFS_H_HAS_PIGY_PUT) this.pigyPut();
       switch (op) {
@@ -189,7 +216,7 @@ export class Zt {
             break;
           }
           v.setInt32(IocHdr.err, 0, true);
-          return true;
+          return STOP;
         case ZUFS_OP_NOOP:
           err = this.noop();
           break;
@@ -199,16 +226,83 @@ export class Zt {
           else {
             // A change: app threads reading shared memory without a dispatch must see it happen.
             changeBegin(this.root.ctl);
-            try {
-              err = handleFsOp(this, op, v);
-            } finally {
-              changeEnd(this.root.ctl);
-            }
+            changing = true;
+            err = handleFsOp(this, op, v);
           }
       }
     } catch (e) {
       err = this.failedOp(op, e);
     }
+    if (err === PENDING) {
+      this.pendingOp = op;
+      this.changing = changing;
+      const ms = this.pendingMount!.type.opDeadlineMs;
+      this.deadline = performance.now() + (ms !== undefined && ms > 0 ? ms : DEFAULT_OP_DEADLINE_MS);
+      return PENDING;
+    }
+    if (changing) changeEnd(this.root.ctl);
+    this.reply(op, err);
+    return DONE;
+  }
+
+  /**
+   * The pending operation's Promise settled: fulfilled with `value` (ok) or rejected with it.
+   * Runs the operation's next step: PENDING again (it called the plugin again), or DONE (replied).
+   */
+  settle(ok: boolean, value: unknown): number {
+    const next = this.next!;
+    const m = this.pendingMount!;
+    const op = this.pendingOp;
+    this.promise = this.next = this.pendingMount = null;
+    let err: number;
+    try {
+      err = ok ? next(this, m, this.slot.op, value) : this.failedOp(op, value);
+    } catch (e) {
+      err = this.failedOp(op, e);
+    }
+    if (err === PENDING) return PENDING;
+    this.endChange();
+    this.reply(op, err);
+    return DONE;
+  }
+
+  /**
+   * The pending operation outlived its deadline: it answers EIO now and its signal aborts. Its
+   * Promise may still settle, and the plugin may still write into this channel's buffers until
+   * then: the channel is retired (no app can take it) and its change window stays open until
+   * unstale().
+   */
+  expire(): void {
+    const m = this.pendingMount!;
+    const ms = m.type.opDeadlineMs ?? DEFAULT_OP_DEADLINE_MS;
+    this.log(
+      'error',
+      `ZT ${this.index}: ${opName(this.pendingOp)} of ${m.type.name} did not settle within ${ms} ms: EIO`,
+    );
+    this.abort(new DOMException(`the operation outlived its deadline (${ms} ms)`, 'TimeoutError'));
+    this.stale = true;
+    this.slot.relay.fssRetire();
+    this.reply(this.pendingOp, EIO);
+  }
+
+  /** The stale operation's Promise settled: the channel serves again. True when it is free at once. */
+  unstale(ok: boolean, value: unknown): boolean {
+    if (!ok && !isZufsError(value)) this.failedOp(this.pendingOp, value);
+    this.stale = false;
+    this.promise = this.next = this.pendingMount = null;
+    this.endChange();
+    return this.slot.relay.fssRestore();
+  }
+
+  private endChange(): void {
+    if (!this.changing) return;
+    this.changing = false;
+    changeEnd(this.root.ctl);
+  }
+
+  /** Writes the reply's errno; the operation's AbortController is done with. */
+  private reply(op: number, err: number): void {
+    const v = this.slot.op;
     // out_len above out_max is the overflow protocol; past the buffer it is a malformed reply.
     if (v.getUint16(IocHdr.out_start, true) + v.getUint16(IocHdr.out_len, true) > this.capacity) {
       const n = v.getUint16(IocHdr.out_len, true);
@@ -217,14 +311,7 @@ export class Zt {
       err = EIO;
     }
     v.setInt32(IocHdr.err, err, true);
-    return false;
-  }
-
-  /** The superblock of a mount in this ZT (attached on first use; gone once unmounted). */
-  mounted(sbId: number): Mounted | undefined {
-    // One load per operation: a changed generation means mount notices wait on the port.
-    if (Atomics.load(this.root.ctl, CTL_MOUNT_GEN) !== this.mountGen) this.drainNotices();
-    return this.mounts.get(sbId);
+    if (this.controller !== null) this.controller = null;
   }
 
   /**
@@ -314,55 +401,12 @@ export class Zt {
     if (v.getUint16(at + IocHdr.operation, true) !== ZUFS_OP_PUT_MULTY) return;
     const ii = getU64(v, at + IocIO.zus_ii);
     try {
-      this.mounted(iiSb(ii))?.sb.putMulty?.(iiIno(ii), v, at);
+      const r = this.mounts.get(iiSb(ii))?.sb.putMulty?.(iiIno(ii), v, at, this.context);
+      // Not waited for: it releases what an earlier operation took (read `io` before any await).
+      if (r !== undefined) Promise.resolve(r).then(undefined, (e) => this.failedOp(ZUFS_OP_PUT_MULTY, e));
     } catch (e) {
       // The put belongs to an earlier operation; its failure must not fail this one.
       this.failedOp(ZUFS_OP_PUT_MULTY, e);
     }
-  }
-
-  /** Pulls mount notices the mount thread posted to this ZT (synchronously: the ZT never idles in its event loop). */
-  private drainNotices(): void {
-    this.mountGen = Atomics.load(this.root.ctl, CTL_MOUNT_GEN);
-    // Node reads a BroadcastChannel this way too (its types only name MessagePort).
-    const port = this.port as MessagePort;
-    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-      this.notice(m.message as InlineNotice);
-    }
-  }
-
-  /** Applies one notice of the mount thread (an attach of a mount already attached is a replay). */
-  notice(n: InlineNotice): void {
-    if (n.type === 'attach') {
-      if (this.mounts.has(n.sbId)) return;
-      const type = this.types[n.fsIndex];
-      try {
-        const sb = type.attach(n.descriptor, { sbId: n.sbId, root: this.root, zt: this.index });
-        this.mounts.set(n.sbId, { sbId: n.sbId, type, sb, readOnly: isReadOnly(sb) });
-      } catch (e) {
-        this.log(
-          'error',
-          `ZT ${this.index}: ${type.name}.attach threw: ${e instanceof Error ? e.message : e}`,
-        );
-      }
-    } else if (n.type === 'detach') {
-      const m = this.mounts.get(n.sbId);
-      this.mounts.delete(n.sbId);
-      try {
-        m?.sb.detach?.();
-      } catch {
-        // A failing detach loses nothing: the mount is gone either way.
-      }
-    }
-  }
-
-  /** Detaches from every mount (an inline ZT that stops serving). */
-  detachAll(): void {
-    for (const sbId of [...this.mounts.keys()]) this.notice({ type: 'detach', sbId });
-  }
-
-  /** Takes the mount generation already seen (an inline ZT given the mounts up to it). */
-  seenMountGen(gen: number): void {
-    this.mountGen = gen;
   }
 }
