@@ -1,5 +1,5 @@
 /** The registered filesystem types (register_fs), as the mount thread publishes them in the zuf-root. */
-import { getU64, RegisterFsInfo, setU64 } from './api/index.js';
+import { getU64, RegisterFsInfo, setU64, ZUFS_FS_REMOTE } from './api/index.js';
 import { CTL_FS_TYPES, MAX_FS_TYPES, registryOffset } from './root-layout.js';
 import type { ZufRoot } from './root-view.js';
 
@@ -12,6 +12,8 @@ export interface RegisteredFsType {
   readonly maxBytes: number;
   readonly timeGranularityNs: number;
   readonly defaultMode: number;
+  /** Its operations wait on the network (FsType.remote; ZUFS_FS_REMOTE). */
+  readonly remote: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -29,6 +31,7 @@ export function readFsInfo(dv: DataView, at: number, index: number): RegisteredF
     maxBytes: getU64(dv, at + RegisterFsInfo.s_maxbytes),
     timeGranularityNs: dv.getUint32(at + RegisterFsInfo.s_time_gran, true),
     defaultMode: dv.getUint32(at + RegisterFsInfo.def_mode, true),
+    remote: (dv.getUint32(at + RegisterFsInfo.fs_flags, true) & ZUFS_FS_REMOTE) !== 0,
   };
 }
 
@@ -46,6 +49,7 @@ export function publishFsTypes(root: ZufRoot, types: readonly Omit<RegisteredFsT
     setU64(dv, at + RegisterFsInfo.s_maxbytes, t.maxBytes);
     dv.setUint32(at + RegisterFsInfo.s_time_gran, t.timeGranularityNs, true);
     dv.setUint32(at + RegisterFsInfo.def_mode, t.defaultMode, true);
+    dv.setUint32(at + RegisterFsInfo.fs_flags, t.remote ? ZUFS_FS_REMOTE : 0, true);
   });
   Atomics.store(root.ctl, CTL_FS_TYPES, types.length);
 }

@@ -46,6 +46,7 @@ publishFsTypes(
     maxBytes: t.maxBytes ?? Number.MAX_SAFE_INTEGER,
     timeGranularityNs: t.timeGranularityNs ?? 1,
     defaultMode: t.defaultMode ?? 0o755,
+    remote: t.remote === true,
   })),
 );
 

@@ -43,13 +43,18 @@ export const RegisterFsInfoLayout = defineStruct('register_fs_info', [
   /* 16 */ field.u32('FS_magic'),
   /* 20 */ field.u32('FS_ver_major'), //   the filesystem's own (on-disk) version
   /* 24 */ field.u32('FS_ver_minor'),
-  /* 28 */ field.u32('notused'),
+  /* 28 */ field.u32('fs_flags'), //      ours (zus_api: notused): ZUFS_FS_* bits
   /* 32 */ field.u64('dt_offset'),
   /* 40 */ field.u64('s_maxbytes'),
   /* 48 */ field.u32('s_time_gran'), //     timestamp granularity, ns
   /* 52 */ field.u32('def_mode'),
 ]); /* 56 */
 export const RegisterFsInfo = RegisterFsInfoLayout.off;
+/**
+ * RegisterFsInfo.fs_flags: the filesystem is remote (FsType.remote): its operations wait on the
+ * network, so an app should wait for them without blocking its event loop.
+ */
+export const ZUFS_FS_REMOTE = 1;
 
 export const IocRegisterFsLayout = defineStruct('zufs_ioc_register_fs', [
   /*  0 */ field.struct('hdr', IocHdrLayout),
