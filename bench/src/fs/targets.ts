@@ -4,6 +4,7 @@ import * as nodeFs from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
+import { importBase } from '../base.js';
 import type { AsyncFs, SyncFs } from './workloads.js';
 
 export interface Target {
@@ -24,6 +25,7 @@ export interface TargetOptions {
 export const TARGETS = [
   'zufs',
   'zufs-inline',
+  'zufs-base',
   'nodefs-tmpfs',
   'memfs',
   'zenfs-port',
@@ -35,12 +37,17 @@ export type TargetName = (typeof TARGETS)[number];
  * zufs: pmemfs on a 256 MiB image file on tmpfs (so fsync commits through the journal to a file, as
  * a user's image does), no background commit, served by a ZT per core, through the node:fs face.
  * zufs-inline: the same, with the runner thread serving its own operations (an inline ZT,
- * zus-server serveInline): no hop to a ZT thread.
+ * zus-server serveInline): no hop to a ZT thread. zufs-base: zufs built from ZUFS_BENCH_BASE.
  */
-async function zufs(inline: boolean, o: TargetOptions): Promise<Target> {
-  const { mkfs, PMEMFS_TYPE, PmemDevice } = await import('@zufs/example-pmemfs');
-  const { serveInline, startServer } = await import('@zufs/zus-server');
-  const { mount } = await import('@zufs/vfs');
+async function zufs(inline: boolean, o: TargetOptions, base = false): Promise<Target> {
+  // zufs-base: the same, built from the checkout ZUFS_BENCH_BASE names (base.ts), for A/B runs.
+  const { mkfs, PMEMFS_TYPE, PmemDevice } = base
+    ? await importBase<typeof import('@zufs/example-pmemfs')>('example-pmemfs')
+    : await import('@zufs/example-pmemfs');
+  const { serveInline, startServer } = base
+    ? await importBase<typeof import('@zufs/zus-server')>('zus-server')
+    : await import('@zufs/zus-server');
+  const { mount } = base ? await importBase<typeof import('@zufs/vfs')>('vfs') : await import('@zufs/vfs');
   const dir = nodeFs.mkdtempSync(
     join(nodeFs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'zufs-bench-img-'),
   );
@@ -122,6 +129,8 @@ export function openTarget(name: TargetName, o: TargetOptions = {}): Promise<Tar
       return zufs(false, o);
     case 'zufs-inline':
       return zufs(true, o);
+    case 'zufs-base':
+      return zufs(false, o, true);
     case 'nodefs-tmpfs':
       return nodefsTmpfs();
     case 'memfs':

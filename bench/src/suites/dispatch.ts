@@ -6,12 +6,14 @@
 //   zufs-noop-4k-pool          NOOP with 4 KiB in a shared pool buffer, passed by dpp (no copy)
 //   zufs-null-op-2-app-threads NULL from two app worker threads at once (ops_per_s is the aggregate)
 //   postmessage-rt, synckit-rt the peers (as in the relay suite)
+//   zufs-null-op-base          zufs-null-op on the build ZUFS_BENCH_BASE names (base.ts), when set
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { attachZufRoot, dispatcherFor, type ZufRoot } from '@zufs/zuf-core';
+import { attachZufRoot, type Dispatcher, dispatcherFor, type ZufRoot } from '@zufs/zuf-core';
 import { encodeDpp, IocHdr, IocNoop, setU64, ZUFS_OP_NOOP, ZUFS_OP_NULL } from '@zufs/zuf-core/api';
 import { startServer, type ZusServer } from '@zufs/zus-server';
+import { BASE_CHECKOUT, importBase } from '../base.js';
 import { type CaseResult, measureBatches, median, percentile, round } from '../measure.js';
 import { type CaseDef, type RatioSpec, runCases, type SuiteOptions } from '../suite.js';
 import { sleepMs } from '../threads.js';
@@ -25,18 +27,19 @@ export const ratios: RatioSpec[] = [
   { num: 'synckit-rt', den: 'zufs-null-op' },
   { num: 'zufs-noop-4k-window', den: 'zufs-null-op' },
   { num: 'zufs-noop-4k-pool', den: 'zufs-null-op' },
+  { num: 'zufs-null-op', den: 'zufs-null-op-base', target: 1.05 },
 ];
 
 const PAGE = 4096;
 
-function nullCase(server: () => ZufRoot): CaseDef {
+function nullCase(name: string, dispatcher: () => Dispatcher): CaseDef {
   return {
-    name: 'zufs-null-op',
+    name,
     run: (opts) =>
       measureBatches(
-        'zufs-null-op',
+        name,
         (n) => {
-          const d = dispatcherFor(server());
+          const d = dispatcher();
           for (let i = 0; i < n; i++) {
             const ch = d.acquire();
             ch.begin(ZUFS_OP_NULL, IocHdr.SIZE);
@@ -153,11 +156,13 @@ export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
   opts.log(`  starting a server: ${zts} ZTs x 3 channels`);
   const server = await startServer({ zts, channels: 3 });
   const root = attachZufRoot(server.root);
+  const base = BASE_CHECKOUT ? await startBase(opts, zts) : null;
   try {
     sleepMs(10);
     return await runCases(
       [
-        nullCase(() => root),
+        nullCase('zufs-null-op', () => dispatcherFor(root)),
+        ...(base ? [nullCase('zufs-null-op-base', base.dispatcher)] : []),
         windowCase(() => root),
         poolCase(() => root),
         twoAppThreadsCase(() => server),
@@ -167,6 +172,16 @@ export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
       opts,
     );
   } finally {
-    await server.stop();
+    await Promise.all([server.stop(), base?.stop()]);
   }
+}
+
+/** The same server, from the base checkout's build (base.ts): its own zus-server and zuf-core. */
+async function startBase(opts: SuiteOptions, zts: number) {
+  opts.log(`  starting the base build's server (${BASE_CHECKOUT}): ${zts} ZTs x 3 channels`);
+  const zus = await importBase<typeof import('@zufs/zus-server')>('zus-server');
+  const core = await importBase<typeof import('@zufs/zuf-core')>('zuf-core');
+  const server = await zus.startServer({ zts, channels: 3 });
+  const root = core.attachZufRoot(server.root);
+  return { dispatcher: () => core.dispatcherFor(root), stop: () => server.stop() };
 }

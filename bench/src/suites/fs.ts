@@ -6,12 +6,14 @@
 //   memfs         memfs's Volume, in the measuring thread
 //   zenfs-port    ZenFS's Port backend: InMemory in another worker, each operation an RPC message
 //   zenfs-memory  ZenFS's InMemory backend, in the measuring thread
+//   zufs-base     zufs built from the checkout ZUFS_BENCH_BASE names (base.ts), only when it is set
 //
 // Cases are `<target>:<op>` with the ops of fs/workloads.ts. Each target lives in a runner thread of
 // its own (workers/fs-runner.ts) that prepares the files untimed and measures what the suite asks;
 // cases run one at a time, grouped by op, in interleaved rounds. ZenFS needs WebSocket, which Node 20
 // defines only with --experimental-websocket: the ZenFS runners get that flag.
 import type { Worker } from 'node:worker_threads';
+import { BASE_CHECKOUT } from '../base.js';
 import { TARGETS, type TargetName, ZENFS_NODE_FLAGS } from '../fs/targets.js';
 import { OPS, WORKLOADS } from '../fs/workloads.js';
 import { type CaseResult, resultFromSamples, round } from '../measure.js';
@@ -38,6 +40,12 @@ const FASTER: Record<string, number> = { stat: 4, 'pread-4k': 2, 'create-write-4
 export const ratios: RatioSpec[] = OPS.flatMap((op) => [
   { num: `zufs-inline:${op}`, den: `nodefs-tmpfs:${op}` },
   { num: `zufs-inline:${op}`, den: `zufs:${op}` },
+  // A/B (ZUFS_BENCH_BASE): within 5% of the base build on the hot cases.
+  {
+    num: `zufs:${op}`,
+    den: `zufs-base:${op}`,
+    target: op === 'stat' || op === 'pread-4k' ? 1.05 : undefined,
+  },
   vs(op, 'nodefs-tmpfs', FASTER[op] ? 1 / FASTER[op] : undefined),
   vs(op, 'memfs', FASTER[op] ? 1 / FASTER[op] : undefined),
   vs(op, 'zenfs-memory'),
@@ -78,7 +86,9 @@ class Runner {
 }
 
 export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
-  const wanted = TARGETS.filter((t) => OPS.some((op) => selected(`${t}:${op}`, opts)));
+  const wanted = TARGETS.filter(
+    (t) => (t !== 'zufs-base' || BASE_CHECKOUT) && OPS.some((op) => selected(`${t}:${op}`, opts)),
+  );
   const runners = new Map<TargetName, Runner>();
   try {
     for (const t of wanted) {
