@@ -27,6 +27,10 @@ export function checkFsType(t: unknown, spec: string): FsType {
   if (!Number.isInteger(f.magic) || f.magic < 0 || f.magic > 0xffffffff) throw bad('magic must be a u32');
   if (typeof f.mount !== 'function') throw bad('mount() is missing');
   if (typeof f.attach !== 'function') throw bad('attach() is missing');
+  if (f.remote !== undefined && typeof f.remote !== 'boolean') throw bad('remote must be a boolean');
+  if (f.opDeadlineMs !== undefined && !(Number.isFinite(f.opDeadlineMs) && f.opDeadlineMs > 0)) {
+    throw bad(`opDeadlineMs must be a number of milliseconds above 0, got ${f.opDeadlineMs}`);
+  }
   return f;
 }
 

@@ -89,7 +89,7 @@ export async function serveInline(
   mounts.seenGen(ready.gen);
   const zt = new Zt(r, createInlineSlot(r.descriptor), mounts, log, -1);
   dispatcher.serveInline(zt.slot, () => {
-    if (zt.handle() === PENDING) pendingInline(zt, log);
+    if (zt.handle() === PENDING) pendingInline(zt);
     zt.served++;
   });
   let open = true;
@@ -112,10 +112,9 @@ export async function serveInline(
  * A plugin of a type not declared remote returned a Promise to an inline ZT: the app thread waits
  * synchronously and cannot wait for it. EIO now (the Promise's end is only logged).
  */
-function pendingInline(zt: Zt, log: (level: 'warn' | 'error', message: string) => void): void {
-  log('error', 'a plugin operation returned a Promise to an inline ZT (declare the type remote): EIO');
+function pendingInline(zt: Zt): void {
   const p = zt.promise!;
-  zt.expire();
+  zt.expire('returned a Promise to an inline ZT (declare the type remote)');
   p.then(
     (v) => zt.unstale(true, v),
     (e) => zt.unstale(false, e),

@@ -236,8 +236,7 @@ export class Zt {
     if (err === PENDING) {
       this.pendingOp = op;
       this.changing = changing;
-      const ms = this.pendingMount!.type.opDeadlineMs;
-      this.deadline = performance.now() + (ms !== undefined && ms > 0 ? ms : DEFAULT_OP_DEADLINE_MS);
+      this.deadline = performance.now() + (this.pendingMount!.type.opDeadlineMs ?? DEFAULT_OP_DEADLINE_MS);
       return PENDING;
     }
     if (changing) changeEnd(this.root.ctl);
@@ -267,18 +266,16 @@ export class Zt {
   }
 
   /**
-   * The pending operation outlived its deadline: it answers EIO now and its signal aborts. Its
-   * Promise may still settle, and the plugin may still write into this channel's buffers until
-   * then: the channel is retired (no app can take it) and its change window stays open until
-   * unstale().
+   * The pending operation outlived its deadline (or cannot be waited for: `why` says): it answers
+   * EIO now, with a log line, and its signal aborts. Its Promise may still settle, and the plugin
+   * may still write into this channel's buffers until then: the channel is retired (no app can
+   * take it) and its change window stays open until unstale().
    */
-  expire(): void {
+  expire(why?: string): void {
     const m = this.pendingMount!;
     const ms = m.type.opDeadlineMs ?? DEFAULT_OP_DEADLINE_MS;
-    this.log(
-      'error',
-      `ZT ${this.index}: ${opName(this.pendingOp)} of ${m.type.name} did not settle within ${ms} ms: EIO`,
-    );
+    const what = `${opName(this.pendingOp)} of ${m.type.name}`;
+    this.log('error', `ZT ${this.index}: ${what} ${why ?? `did not settle within ${ms} ms`}: EIO`);
     this.abort(new DOMException(`the operation outlived its deadline (${ms} ms)`, 'TimeoutError'));
     this.stale = true;
     this.slot.relay.fssRetire();

@@ -16,7 +16,7 @@ import {
   IOCTL_STUCK,
   IOCTL_UNTIL_ABORT,
 } from './fixtures/async-fs.mjs';
-import { ioctl } from './helpers.js';
+import { ioctl, TEST_FS } from './helpers.js';
 
 const ASYNC_FS = new URL('./fixtures/async-fs.mjs', import.meta.url);
 const REMOTE_FS = new URL('./fixtures/remote-fs.mjs', import.meta.url);
@@ -95,6 +95,17 @@ describe('operations that return Promises', () => {
       expect(reports.map((r) => r.bad)).toEqual(Array(4).fill(null));
       expect(pluginState(s.zufRoot, m.rootIi)[1]).toBeGreaterThan(1);
     }
+  });
+
+  it('a synchronous filesystem is served the same by one thread waiting on several channels', async () => {
+    const s = await start({ zts: 2, channels: 2, ztThreads: 1, filesystems: [TEST_FS] });
+    const m = mountFs(s.zufRoot, 'testfs');
+    for (let i = 1; i <= 2000; i++) {
+      const r = ioctl(s.zufRoot, m.rootIi, 1);
+      expect(r.err).toBe(0);
+      expect(r.words[0]).toBe(i); // the plugin's shared counter: every call served once
+    }
+    expect(ioctl(s.zufRoot, m.rootIi, 2).err).toBe(-Errno.ENOSPC);
   });
 
   it('a rejection with a ZusError gives its errno; any other gives EIO and a log line; the server goes on', async () => {
@@ -205,6 +216,34 @@ describe('remote filesystem types', () => {
     ]);
     await expect(serveInline(s.root, s.inlinePort())).rejects.toThrow(/remotefs is a remote filesystem/);
     expect(dispatcherFor(s.zufRoot).servesInline).toBe(false);
+  });
+
+  it('an inline ZT answers EIO, and logs why, when a type not declared remote returns a Promise', async () => {
+    const s = await start({ zts: 1, channels: 1 });
+    const m = mountFs(s.zufRoot, 'asyncfs');
+    const logs: string[] = [];
+    const inline = await serveInline(s.root, s.inlinePort(), { log: (_l, msg) => logs.push(msg) });
+    try {
+      expect(ioctl(s.zufRoot, m.rootIi, IOCTL_ECHO, [1]).err).toBe(-Errno.EIO);
+      expect(logs).toEqual([
+        'ZT -1: ZUFS_OP_IOCTL of asyncfs returned a Promise to an inline ZT (declare the type remote): EIO',
+      ]);
+    } finally {
+      inline.close();
+    }
+    // The grid serves it.
+    expect(ioctl(s.zufRoot, m.rootIi, IOCTL_ECHO, [1]).words[0]).toBe(3);
+  });
+
+  it('a type’s remote and opDeadlineMs are checked when it loads', async () => {
+    const type = (extra: string) =>
+      `data:text/javascript,export default { name: 'x', magic: 1, mount() {}, attach() {}, ${extra} }`;
+    await expect(
+      startServer({ zts: 1, channels: 1, filesystems: [type('opDeadlineMs: -5')] }),
+    ).rejects.toThrow(/opDeadlineMs must be a number of milliseconds above 0, got -5/);
+    await expect(startServer({ zts: 1, channels: 1, filesystems: [type("remote: 'yes'")] })).rejects.toThrow(
+      /remote must be a boolean/,
+    );
   });
 
   it('validates ztThreads against the grid', async () => {
