@@ -30,13 +30,6 @@ import {
 export const SQLFS_NAME = 'sqlfs';
 export const SQLFS_MAGIC = 0x5371_6c46; // "SqlF"
 
-/**
- * PostgreSQL volumes answer with Promises: they need a server whose plugin operations may be
- * asynchronous. Until then a PostgreSQL mount is refused with this reason (mkfs and fsck work).
- */
-export const PG_MOUNT_UNSUPPORTED =
-  'PostgreSQL volumes need asynchronous plugin operations, which this zus-server does not have yet';
-
 export interface SqlfsDescriptor {
   readonly spec: VolumeSpec;
   readonly blockSize: number;
@@ -93,7 +86,6 @@ export default defineFsType<SqlfsDescriptor>({
   async mount({ options }) {
     const o = parseOptions(options);
     const spec = volumeSpec(o.device);
-    if (spec.kind === 'pg') bad(PG_MOUNT_UNSUPPORTED);
     const words = new SharedArrayBuffer(4 * (1 + GEN_WORDS));
     const base = { spec, ttlMs: o.ttlMs, busyMs: o.busyMs, sync: o.sync, words, options };
     const eng = engineFor({ ...base, blockSize: 0, session: 0 });

@@ -5,7 +5,6 @@
 export { Caches, GEN_WORDS } from './cache.js';
 export type { Dialect, Engine, Op, Rows, Sql, Step } from './engine.js';
 export {
-  PG_MOUNT_UNSUPPORTED,
   parseOptions,
   SQLFS_MAGIC,
   SQLFS_NAME,

@@ -1,7 +1,7 @@
 // sqlfs on a real PostgreSQL (ZUFS_TEST_PG_URL: .ci/postgres starts one in CI, where a skip is a
-// failure). Until the server has asynchronous plugin operations, a PostgreSQL volume cannot be
-// mounted: these tests drive the filesystem's operations (SqlFs, what a ZT calls) directly, each
-// "machine" an engine with its own connections and caches, on a database of their own.
+// failure). One test mounts a volume through a server (its operations answer with Promises); the
+// others drive the filesystem's operations (SqlFs, what a ZT calls) directly, each "machine" an
+// engine with its own connections and caches, on a database of their own.
 import { createHash, randomBytes } from 'node:crypto';
 import {
   Caches,
@@ -9,7 +9,6 @@ import {
   GEN_WORDS,
   mkfs,
   openVolume,
-  PG_MOUNT_UNSUPPORTED,
   PgEngine,
   ROOT_INO,
   SCHEMA_VERSION,
@@ -112,16 +111,35 @@ describe.skipIf(!URL_)('sqlfs on PostgreSQL', { timeout: 120_000 }, () => {
     }
   });
 
-  it('a mount says plainly that it needs asynchronous plugin operations', async () => {
+  it('mounts through a server (asynchronous plugin operations) and serves the face; fsck is clean after', async () => {
     const url = await freshDb();
     await mkfs(url);
-    const server = await startServer({ zts: 1, channels: 1, filesystems: [SQLFS_TYPE] });
+    // Two threads serve eight channels: operations wait on the database concurrently.
+    const server = await startServer({ zts: 4, channels: 2, ztThreads: 2, filesystems: [SQLFS_TYPE] });
+    const data = randomBytes(300_000);
     try {
-      expect(() => mount(server.root, { type: 'sqlfs', options: `device=${url}` })).toThrow(
-        PG_MOUNT_UNSUPPORTED,
-      );
+      const a = mount(server.root, { type: 'sqlfs', options: `device=${url},ttl=0` });
+      a.mkdirSync('/d');
+      a.writeFileSync('/d/f', data);
+      a.renameSync('/d/f', '/d/g');
+      a.symlinkSync('g', '/d/link');
+      expect(a.readdirSync('/d').sort()).toEqual(['g', 'link']);
+      expect(a.statSync('/d/g').size).toBe(data.length);
+      // A second mount of the same volume (another machine would be another server): it sees it all.
+      const b = mount(server.root, { type: 'sqlfs', options: `device=${url},ttl=0` });
+      expect(b.readFileSync('/d/link').equals(data)).toBe(true);
+      b.unlinkSync('/d/g');
+      expect(a.existsSync('/d/g')).toBe(false);
+      b.umount();
+      a.umount();
     } finally {
       await server.stop();
+    }
+    const eng = new PgEngine(url);
+    try {
+      expect(await fsck(eng)).toMatchObject({ clean: true, problems: [] });
+    } finally {
+      await eng.close();
     }
   });
 
