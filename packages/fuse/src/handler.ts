@@ -66,6 +66,7 @@ import {
   FATTR_SIZE,
   FATTR_UID,
   FallocateIn,
+  FOPEN_DIRECT_IO,
   ForgetIn,
   ForgetOne,
   FUSE_ACCESS,
@@ -202,6 +203,11 @@ export interface HandlerOptions {
    * the flags and the minor (sessionWords()). Default: this handler's own.
    */
   session?: Int32Array;
+  /**
+   * Requests read, by opcode (index 0 counts opcodes past the table): this handler's row of
+   * requestCounters(), written by this thread only.
+   */
+  counts?: Float64Array;
 }
 
 export interface IdMap {
@@ -213,6 +219,25 @@ export interface IdMap {
 function idLookup(pairs: IdMap['uid'], out: boolean): Map<number, number> | null {
   if (!pairs?.length) return null;
   return new Map(pairs.map(([fsId, hostId]) => (out ? [fsId, hostId] : [hostId, fsId])));
+}
+
+/** Opcodes a row of request counters has room for (FUSE's run to 52; CUSE_INIT and unknowns go to 0). */
+export const COUNTED_OPCODES = 64;
+
+/** Request counters for `readers` handlers, one row of COUNTED_OPCODES each, in shared memory. */
+export function requestCounters(readers: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(readers * COUNTED_OPCODES * 8));
+}
+
+/** Every row of requestCounters() summed, by opcode name ('LOOKUP': 4, ...); opcodes never seen are left out. */
+export function countsByOp(counters: Float64Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let op = 0; op < COUNTED_OPCODES; op++) {
+    let n = 0;
+    for (let at = op; at < counters.length; at += COUNTED_OPCODES) n += counters[at];
+    if (n > 0) out[op === 0 ? 'OTHER' : fuseOpName(op)] = n;
+  }
+  return out;
 }
 
 /** The shared words of HandlerOptions.session. */
@@ -241,6 +266,7 @@ const MAX_PAGES_LIMIT = 256; // the kernel's default fuse_max_pages_limit
 const O_EXCL = 0o200;
 const O_TRUNC = 0o1000;
 const O_ACCMODE = 3;
+const O_WRONLY = 1;
 const XATTR_MAX = 64 * 1024;
 const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
@@ -266,6 +292,7 @@ export class FuseHandler {
   protoMinor = 0;
   initFlags = 0;
   private readonly session: Int32Array;
+  private readonly counts: Float64Array | undefined;
   private readonly holds: HandlerOptions['holds'];
   private readonly mapsIds: boolean;
   private readonly uidIn: Map<number, number> | null;
@@ -330,6 +357,9 @@ export class FuseHandler {
     this.owner = o.owner;
     this.blksize = o.blksize ?? PAGE;
     this.session = o.session ?? sessionWords();
+    if (o.counts && o.counts.length < COUNTED_OPCODES)
+      throw new RangeError(`counts needs ${COUNTED_OPCODES} slots`);
+    this.counts = o.counts;
     this.holds = o.holds;
     this.uidIn = idLookup(o.idMap?.uid, false);
     this.gidIn = idLookup(o.idMap?.gid, false);
@@ -376,6 +406,7 @@ export class FuseHandler {
     const len = v.getUint32(InHeader.len, true);
     const opcode = v.getUint32(InHeader.opcode, true);
     const ext = v.getUint16(InHeader.total_extlen, true) * 8;
+    if (this.counts) this.counts[opcode < COUNTED_OPCODES ? opcode : 0]++;
     if (len !== n || InHeader.SIZE + ext > n) {
       if (isNoReply(opcode)) return;
       this.log(`${fuseOpName(opcode)}: header says ${len} bytes (ext ${ext}), read ${n}`);
@@ -723,7 +754,7 @@ export class FuseHandler {
       if (this.killPrivV2)
         this.killPriv(ii, (this.req.getUint32(B + OpenIn.open_flags, true) & FUSE_OPEN_KILL_SUIDGID) !== 0);
     }
-    this.replyOpen(OutHeader.SIZE);
+    this.replyOpen(OutHeader.SIZE, false);
   }
 
   /** FUSE_HANDLE_KILLPRIV_V2 was agreed (by whichever reader answered INIT). */
@@ -852,9 +883,11 @@ export class FuseHandler {
     const name = this.name(B + CreateIn.SIZE);
     const dir = this.ii(this.nodeid);
     let r: LookupResult;
+    let created = true;
     try {
       r = this.client.create(dir, name, mode & 0o7777, this.newUid(), this.newGid(dir));
     } catch (e) {
+      created = false;
       // The name appeared since the kernel's lookup: open it, as open(O_CREAT) without O_EXCL does.
       if (!isZufsError(e) || e.errno !== Errno.EEXIST || flags & O_EXCL) throw e;
       r = this.client.lookup(dir, name, this.lr);
@@ -867,7 +900,7 @@ export class FuseHandler {
       }
     }
     this.entryAt(OutHeader.SIZE, r.ii, r.attr);
-    this.replyOpen(OutHeader.SIZE + EntryOut.SIZE);
+    this.replyOpen(OutHeader.SIZE + EntryOut.SIZE, created && (flags & O_ACCMODE) === O_WRONLY);
   }
 
   // ~~~ data ~~~
@@ -1170,10 +1203,19 @@ export class FuseHandler {
     this.ok(OutHeader.SIZE + 104);
   }
 
-  private replyOpen(at: number): void {
+  /**
+   * open_out; `direct` for a file just created, write-only (FOPEN_DIRECT_IO). Before a write through
+   * the page cache the kernel asks GETXATTR security.capability unless the inode is marked NOSEC,
+   * and every attribute refresh (the CREATE reply is one) clears that mark: one GETXATTR per new
+   * file. On the direct path it leaves dropping privileges to us (KILLPRIV_V2) and asks nothing;
+   * nothing could be read through a write-only open, and writes reach us either way. Opens of
+   * existing files stay cached: an O_TRUNC open asks GETXATTR unless the inode is NOSEC, and only a
+   * cached write marks it so (then rewrites cost OPEN, WRITE, RELEASE).
+   */
+  private replyOpen(at: number, direct: boolean): void {
     const o = this.out;
     putU64(o, at + OpenOut.fh, 0);
-    o.setUint32(at + OpenOut.open_flags, 0, true);
+    o.setUint32(at + OpenOut.open_flags, direct ? FOPEN_DIRECT_IO : 0, true);
     o.setUint32(at + OpenOut.padding, 0, true);
     this.ok(at + OpenOut.SIZE);
   }

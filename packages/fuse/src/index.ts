@@ -8,13 +8,16 @@
 export type { FuseClient } from './client-types.js';
 export * from './codec.js';
 export {
+  COUNTED_OPCODES,
   clampMaxWrite,
+  countsByOp,
   FuseHandler,
   type FuseTransport,
   type HandlerOptions,
   type IdMap,
   replyBufferSize,
   requestBufferSize,
+  requestCounters,
   sessionWords,
 } from './handler.js';
 export { LookupTable } from './lookups.js';

@@ -7,7 +7,13 @@ import { readSync, writeSync } from 'node:fs';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { InodeClient, mountOpenCounts } from '@zufs/vfs';
 import { attachZufRoot, type MountInfo, type ZufRoot } from '@zufs/zuf-core';
-import { FuseHandler, type HandlerOptions, replyBufferSize, requestBufferSize } from './handler.js';
+import {
+  COUNTED_OPCODES,
+  FuseHandler,
+  type HandlerOptions,
+  replyBufferSize,
+  requestBufferSize,
+} from './handler.js';
 import { LookupTable } from './lookups.js';
 import type { ReaderData } from './session.js';
 
@@ -72,6 +78,7 @@ const opts: HandlerOptions = {
   ...d.handler,
   buffers,
   session: new Int32Array(d.session),
+  counts: new Float64Array(d.counters, d.index * COUNTED_OPCODES * 8, COUNTED_OPCODES),
   holds,
   client,
   lookups: table,

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { type MessagePort, Worker } from 'node:worker_threads';
 import { type MountDescriptor, mount as vfsMount, type ZufsMount } from '@zufs/vfs';
 import type { ZufRootDescriptor } from '@zufs/zuf-core';
-import { type HandlerOptions, type IdMap, sessionWords } from './handler.js';
+import { countsByOp, type HandlerOptions, type IdMap, requestCounters, sessionWords } from './handler.js';
 import { LookupTable } from './lookups.js';
 
 export interface FuseMountOptions {
@@ -84,6 +84,11 @@ export interface FuseMount {
   readonly descriptor: MountDescriptor;
   /** The kernel's lookup counts (shared with the readers). */
   readonly lookups: LookupTable;
+  /**
+   * The requests the kernel sent so far, by opcode name (`{ LOOKUP: 4, CREATE: 4, ... }`), counted by
+   * the readers as they read them: the difference of two calls is what the operations in between cost.
+   */
+  requests(): Record<string, number>;
   /** Unmounts (umount, else umount -l), waits for the readers; idempotent. */
   unmount(): Promise<void>;
   /** Settles when every reader has exited and the device is closed (after unmount, or a umount by anyone). */
@@ -100,6 +105,8 @@ export interface ReaderData {
   pool?: boolean;
   /** What INIT agreed (handler sessionWords()), shared by the readers. */
   session: SharedArrayBuffer;
+  /** Request counters (handler requestCounters()): reader `index` counts into row `index`. */
+  counters: SharedArrayBuffer;
   /** The reader serves operations itself: `module`'s serveInline on this port of the server's. */
   inline?: { port: MessagePort; module: string };
   handler: Omit<HandlerOptions, 'client' | 'transport' | 'lookups' | 'log' | 'buffers' | 'session'>;
@@ -212,6 +219,7 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
   const lookups = LookupTable.create(o.maxInodes ?? 1 << 20);
   const table = new LookupTable(lookups);
   const n = Math.max(1, o.readers ?? 2);
+  const counters = requestCounters(n);
   const readers: Worker[] = [];
   let exited = 0;
   let unmounting = false;
@@ -242,6 +250,7 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
     mount: descriptor,
     lookups,
     session: sessionWords().buffer as SharedArrayBuffer,
+    counters: counters.buffer as SharedArrayBuffer,
     pool: o.sharedBuffers ?? true,
     handler: {
       maxWrite: o.maxWrite,
@@ -299,5 +308,5 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
     await unmount();
     throw new Error(`FUSE mount at ${mountpoint}: no INIT (${first})`);
   }
-  return { mountpoint, descriptor, lookups: table, unmount, done };
+  return { mountpoint, descriptor, lookups: table, requests: () => countsByOp(counters), unmount, done };
 }

@@ -5,8 +5,10 @@ import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
 import {
   Attr,
   AttrOut,
+  COUNTED_OPCODES,
   CopyFileRangeIn,
   CreateIn,
+  countsByOp,
   Dirent,
   DirentPlus,
   EntryOut,
@@ -17,6 +19,7 @@ import {
   FATTR_SIZE,
   FATTR_UID,
   FallocateIn,
+  FOPEN_DIRECT_IO,
   FUSE_ACCESS,
   FUSE_ASYNC_READ,
   FUSE_ATOMIC_O_TRUNC,
@@ -73,6 +76,7 @@ import {
   ReadIn,
   replyBufferSize,
   requestBufferSize,
+  requestCounters,
   SetattrIn,
   sessionWords,
   WriteIn,
@@ -344,6 +348,32 @@ describe('names and attributes', () => {
     const bad = writeIn(0, new Uint8Array(4));
     new DataView(bad.buffer).setUint32(WriteIn.size, 400, true);
     expect(dev.send(FUSE_WRITE, file, bad).error).toBe(-EINVAL);
+  });
+
+  it('a file CREATE made, write-only, is FOPEN_DIRECT_IO; every other open goes through the page cache', () => {
+    const openFlags = (r: Reply, at: number) => {
+      expect(r.error).toBe(0);
+      return r.dv.getUint32(at + OpenOut.open_flags, true);
+    };
+    expect(openFlags(dev.send(FUSE_CREATE, dir, createIn('direct')), EntryOut.SIZE)).toBe(FOPEN_DIRECT_IO);
+    expect(openFlags(dev.send(FUSE_CREATE, dir, createIn('cached', 0o644, 0o102)), EntryOut.SIZE)).toBe(0); // O_RDWR
+    // The name exists: CREATE opens it, as OPEN would.
+    const again = dev.send(FUSE_CREATE, dir, createIn('direct'));
+    expect(openFlags(again, EntryOut.SIZE)).toBe(0);
+    const wo = struct(8, (dv) => dv.setUint32(0, 0o1001, true)); // O_WRONLY | O_TRUNC
+    expect(openFlags(dev.send(FUSE_OPEN, u64(again.dv, EntryOut.nodeid), wo), 0)).toBe(0);
+    for (const n of ['direct', 'cached']) ok(dev.send(FUSE_UNLINK, dir, nameIn(n)), 0);
+  });
+
+  it('counts requests by opcode in its row of the shared counters', () => {
+    const counters = requestCounters(2);
+    const d = new FakeDevice({ client: client(() => false), counts: counters.subarray(COUNTED_OPCODES) });
+    d.send(FUSE_GETATTR, 1, new Uint8Array(16));
+    d.send(FUSE_LOOKUP, 1, nameIn('missing'));
+    d.send(FUSE_LOOKUP, 1, nameIn('missing'));
+    d.send(4096, 1); // CUSE_INIT: past the table
+    expect(countsByOp(counters)).toEqual({ GETATTR: 1, LOOKUP: 2, OTHER: 1 });
+    expect(counters.subarray(0, COUNTED_OPCODES).every((n) => n === 0)).toBe(true);
   });
 
   it('SETATTR: size, mode (type kept), times', () => {

@@ -12,35 +12,12 @@ import { type FuseMount, fuseUnavailable, mountFuse } from '@zufs/fuse';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { itWith, mounted, REQUIRED } from './privileged.js';
 
-const REQUIRED = process.env.ZUFS_REQUIRE_PRIVILEGED_TESTS === '1';
 const why = fuseUnavailable();
 const VFS_SRC = resolve(new URL('../../vfs/src', import.meta.url).pathname);
 const MEMORY = 256 * 1024 * 1024;
 const HANDLES_C = new URL('./fixtures/handles.c', import.meta.url).pathname;
-
-function have(tool: string): boolean {
-  try {
-    execFileSync('bash', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A test needing `tools`: skipped when one is missing, failed instead when privileged tests are required. */
-function itWith(tools: string[], name: string, fn: () => void, timeout = 120_000): void {
-  const missing = tools.filter((t) => !have(t));
-  if (missing.length === 0) it(name, fn, timeout);
-  else if (REQUIRED) it(name, () => expect.fail(`missing programs: ${missing.join(', ')}`));
-  else it.skip(`${name} (skipped: ${missing.join(', ')} not installed)`, fn);
-}
-
-function mounted(dir: string): boolean {
-  return readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .some((l) => l.split(' ')[1] === dir);
-}
 
 if (why && REQUIRED) {
   describe('kernel mount through /dev/fuse', () => {
