@@ -7,6 +7,8 @@
  *   fsbench run OP DIR THREADS MS      OP: stat pread-4k pwrite-4k create-write-4k-close
  *                                          read-1m-seq write-1m-seq
  *   output: "s <ns per op>" per batch (every thread's), then "t <ops> <wall ns>"
+ *   fsbench count OP DIR THREADS N     N operations per thread, untimed, as run does them (the
+ *                                      suite counts the FUSE requests they send)
  *
  * FSBENCH_DIRECT=1 opens the data files with O_DIRECT (where the filesystem allows it), so that on a
  * FUSE mount every read and write reaches the server instead of the kernel's page cache.
@@ -33,6 +35,7 @@
 static const char *dir;
 static const char *op;
 static long run_ms;
+static long count_n; /* count: operations per thread; 0 for run */
 static volatile int stop;
 
 static long long now_ns(void) {
@@ -137,6 +140,13 @@ static void *work(void *arg) {
   memset(buf, 0x5a, MiB);
   int batch = strstr(op, "1m") ? 2 : 32;
   long k = 0;
+  if (count_n > 0) {
+    one_batch(w, fd, buf, &k, (int)count_n);
+    w->ops = count_n;
+    if (fd >= 0) close(fd);
+    free(buf);
+    return NULL;
+  }
   /* Warm up for a fifth of the run, untimed. */
   long long warm_end = now_ns() + run_ms * 200000LL;
   while (now_ns() < warm_end) one_batch(w, fd, buf, &k, batch);
@@ -159,20 +169,29 @@ int main(int argc, char **argv) {
     prepare();
     return 0;
   }
-  if (argc != 6 || strcmp(argv[1], "run") != 0) {
-    fprintf(stderr, "usage: fsbench prepare DIR | fsbench run OP DIR THREADS MS\n");
+  int counting = argc == 6 && strcmp(argv[1], "count") == 0;
+  if (argc != 6 || (!counting && strcmp(argv[1], "run") != 0)) {
+    fprintf(stderr, "usage: fsbench prepare DIR | fsbench run OP DIR THREADS MS | fsbench count OP DIR THREADS N\n");
     return 2;
   }
   op = argv[2];
   dir = argv[3];
   int threads = atoi(argv[4]);
-  run_ms = atol(argv[5]);
-  if (threads < 1 || threads > 64 || run_ms < 1) return 2;
+  if (counting)
+    count_n = atol(argv[5]);
+  else
+    run_ms = atol(argv[5]);
+  if (threads < 1 || threads > 64 || (counting ? count_n < 1 || count_n > 1000000 : run_ms < 1)) return 2;
   struct worker w[64];
   pthread_t t[64];
   for (int i = 0; i < threads; i++) {
     w[i] = (struct worker){.id = i, .samples = malloc(sizeof(long long) * MAX_SAMPLES)};
     pthread_create(&t[i], NULL, work, &w[i]);
+  }
+  if (counting) {
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    printf("t %lld 0\n", (long long)count_n * threads);
+    return 0;
   }
   /* The timed part starts after the warm-up: sleep through both. */
   long long t0 = now_ns() + run_ms * 200000LL;

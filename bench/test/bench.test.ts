@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
+const REQUIRED = process.env.ZUFS_REQUIRE_PRIVILEGED_TESTS === '1';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const runWithin = (timeout: number, ...args: string[]) =>
   spawnSync(process.execPath, ['bench/dist/run.js', ...args], { cwd: root, encoding: 'utf8', timeout });
@@ -77,6 +78,27 @@ describe('pnpm bench', () => {
     expect(report.ratios['zufs-inline:stat/zufs:stat']).toBeGreaterThan(0);
     expect(report.ratio_targets['zufs:stat/zenfs-port:stat']).toBe(0.01);
   });
+
+  const fuseWhy =
+    process.getuid?.() !== 0 || !nodeFs.existsSync('/dev/fuse') ? 'needs root and /dev/fuse' : null;
+  it.skipIf(fuseWhy !== null && !REQUIRED)(
+    `fuse --quick --filter zufs-fuse:create-write counts the FUSE requests of each case${fuseWhy ? ` (skipped: ${fuseWhy})` : ''}`,
+    () => {
+      const r = run('fuse', '--json', '--quick', '--filter', 'zufs-fuse:create-write-4k-close');
+      expect(r.status, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout);
+      const names = report.cases.map((c: { name: string }) => c.name).sort();
+      expect(names).toEqual(['zufs-fuse:create-write-4k-close', 'zufs-fuse:create-write-4k-close-2t']);
+      for (const c of report.cases) {
+        // OPEN (truncating), WRITE, RELEASE; names whose entry expired add a LOOKUP and GETXATTRs.
+        for (const op of ['OPEN', 'WRITE', 'RELEASE'])
+          expect(c.requests_by_op, c.name).toMatch(new RegExp(`\\b${op} 1\\b`));
+        expect(c.requests_by_op, c.name).not.toContain('FLUSH');
+        expect(c.requests_per_op, c.name).toBeGreaterThanOrEqual(3);
+      }
+    },
+    300_000,
+  );
 });
 
 /** `pnpm bench SUITE --json --quick`: the report, its cases by name (exactly `cases`, each timed). */
@@ -119,7 +141,6 @@ describe('pnpm bench image', () => {
   });
 });
 
-const REQUIRED = process.env.ZUFS_REQUIRE_PRIVILEGED_TESTS === '1';
 const canMount = process.platform === 'linux' && nodeFs.existsSync('/dev/fuse') && process.getuid?.() === 0;
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 

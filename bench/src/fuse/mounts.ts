@@ -14,6 +14,8 @@ export interface KernelTarget {
   dir: string;
   /** fsbench opens its data files O_DIRECT here (FUSE mounts: every read and write reaches the server). */
   direct: boolean;
+  /** The server's own request counts (zufs-fuse: FuseMount.requests()), by opcode name. */
+  requests?: () => Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -137,6 +139,7 @@ export async function mountZufsFuse(
     return {
       dir,
       direct: true,
+      requests: fuse.requests,
       async close() {
         await fuse.unmount();
         await server.stop();

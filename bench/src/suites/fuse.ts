@@ -13,6 +13,9 @@
 // asks GETATTR of every directory on the path, four requests per stat here); data files are opened
 // O_DIRECT on them (FSBENCH_DIRECT), so every read and write reaches the server rather than the
 // page cache.
+// Each FUSE case also reports requests_per_op (and requests_by_op, per opcode): the FUSE requests one
+// operation sends, counted after the timed rounds by fuse/requests.ts (the kernel's tracepoint, or
+// zufs-fuse's own counters where tracefs is not mounted), with untimed `fsbench count` runs.
 // Needs root, /dev/fuse, gcc, pkg-config and libfuse3-dev; says which is missing otherwise.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,6 +29,13 @@ import {
   tmpfsDir,
 } from '../fuse/mounts.js';
 import { nativeProgram } from '../fuse/native.js';
+import {
+  bridgeCounter,
+  type Counter,
+  RequestTrace,
+  requestsPerOp,
+  tracepointUnavailable,
+} from '../fuse/requests.js';
 import { type CaseResult, resultFromSamples, round } from '../measure.js';
 import { type CaseDef, type RatioSpec, runCases, type SuiteOptions, selected } from '../suite.js';
 
@@ -71,6 +81,29 @@ const OPEN: Record<TargetName, (base: string) => Promise<KernelTarget>> = {
   'libfuse-ll': (base) => mountLibfuseLl(base, MOUNT),
   tmpfs: tmpfsDir,
 };
+
+/** `n` operations in all, untimed, split over `threads` threads (fsbench count). */
+async function fsbenchCount(t: KernelTarget, op: string, threads: number, n: number): Promise<void> {
+  await exec(nativeProgram('fsbench'), ['count', op, t.dir, String(threads), String(n / threads)], {
+    env: { ...process.env, FSBENCH_DIRECT: t.direct ? '1' : '0' },
+    timeout: 120_000,
+  });
+}
+
+/** How each FUSE target's requests are counted (null: not at all, with the reason logged). */
+function counters(targets: Map<TargetName, KernelTarget>, log: (m: string) => void) {
+  const why = tracepointUnavailable();
+  const trace = why ? null : new RequestTrace();
+  const out = new Map<TargetName, Counter>();
+  for (const [name, t] of targets) {
+    if (name === 'tmpfs') continue;
+    if (trace) out.set(name, trace.counter(t.dir));
+    else if (t.requests) out.set(name, bridgeCounter(t.requests));
+    else log(`  ${name}: requests_per_op not counted: ${why}`);
+  }
+  if (why && out.size > 0) log(`  requests_per_op from zufs-fuse's own counters: ${why}`);
+  return { out, close: () => trace?.close() };
+}
 
 /** One run of fsbench: samples (ns per op of each batch) and the aggregate rate. */
 async function fsbench(t: KernelTarget, op: string, threads: number, ms: number) {
@@ -123,6 +156,25 @@ export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
     for (const r of results) {
       const bytes = BYTES[r.name.slice(r.name.indexOf(':') + 1).replace(/-2t$/, '')];
       if (bytes && typeof r.total_ops_per_s === 'number') r.bytes_per_s = round(bytes * r.total_ops_per_s);
+    }
+    const count = counters(targets, opts.log);
+    try {
+      for (const r of results) {
+        const [t, rest] = r.name.split(':') as [TargetName, string];
+        const counter = count.out.get(t);
+        if (!counter) continue;
+        const threads = rest.endsWith('-2t') ? 2 : 1;
+        const op = rest.replace(/-2t$/, '');
+        const c = await requestsPerOp(
+          counter,
+          (n) => fsbenchCount(targets.get(t)!, op, threads, n),
+          op.includes('1m') ? 32 : 256,
+        );
+        r.requests_per_op = c.total;
+        r.requests_by_op = c.byOp;
+      }
+    } finally {
+      count.close();
     }
     return results;
   } finally {
