@@ -48,25 +48,37 @@ function dump(fs: PmemFs, dir = ROOT_INO, prefix = '/', out = new Map<string, st
   return out;
 }
 
-/** Runs `fn` recording every pwrite it makes (buffer copies), through node:fs's writeSync. */
-function recordWrites(fn: () => void): { pos: number; bytes: Uint8Array }[] {
+/**
+ * Runs `fn` recording every pwrite it makes (buffer copies), through node:fs's writeSync, and its
+ * fdatasyncs: `syncs[j]` is how many writes came before the j-th one.
+ */
+function recordIo(fn: () => void): { writes: { pos: number; bytes: Uint8Array }[]; syncs: number[] } {
   const writes: { pos: number; bytes: Uint8Array }[] = [];
-  const orig = nodeFs.writeSync;
+  const syncs: number[] = [];
+  const write = nodeFs.writeSync;
+  const sync = nodeFs.fdatasyncSync;
   // biome-ignore lint/suspicious/noExplicitAny: wrapping an overloaded function
-  (nodeFs as any).writeSync = (fd: number, buf: Uint8Array, off: number, len: number, pos: number) => {
+  const f = nodeFs as any;
+  f.writeSync = (fd: number, buf: Uint8Array, off: number, len: number, pos: number) => {
     writes.push({ pos, bytes: buf.slice(off, off + len) });
-    return orig(fd, buf, off, len, pos);
+    return write(fd, buf, off, len, pos);
+  };
+  f.fdatasyncSync = (fd: number) => {
+    syncs.push(writes.length);
+    return sync(fd);
   };
   syncBuiltinESMExports();
   try {
     fn();
   } finally {
-    // biome-ignore lint/suspicious/noExplicitAny: restoring it
-    (nodeFs as any).writeSync = orig;
+    f.writeSync = write;
+    f.fdatasyncSync = sync;
     syncBuiltinESMExports();
   }
-  return writes;
+  return { writes, syncs };
 }
+
+const recordWrites = (fn: () => void) => recordIo(fn).writes;
 
 /** Mounts a copy of `image` as it would be read after a crash (recovery runs at mount). */
 function mountCopy(image: Uint8Array): PmemFs {
@@ -82,7 +94,12 @@ function mountSparseCopy(image: Uint8Array, path: string): PmemFs {
 }
 
 describe('journal', () => {
-  it('leaves the old or the new state at every crash point of a commit, torn or not', () => {
+  /**
+   * A committed image, then a transaction of everything in memory: overwrites of committed blocks
+   * (more than the 16-block journal holds: overflow storage), new blocks, creates, a rename over a
+   * name, unlinks, a new directory. `before` and `after` are what a user sees of each state.
+   */
+  function bigTransaction() {
     tmp = tempDir();
     const path = join(tmp.dir, 'j.img');
     const dev = PmemDevice.createFile(path, 8 << 20);
@@ -95,8 +112,6 @@ describe('journal', () => {
     fs.sync();
     const before = dump(fs);
     const base = readFileSync(path);
-    // A transaction of everything: overwrites of committed blocks (more than the 16-block journal
-    // holds: overflow storage), new blocks, creates, a rename over a name, unlinks, a new directory.
     fs.write(kept, 4096, new Uint8Array(200_000).fill(2));
     const big = fs.newInode(ROOT_INO, 'big', { mode: REG });
     fs.write(big, 0, new Uint8Array(1 << 20).fill(3));
@@ -104,7 +119,26 @@ describe('journal', () => {
     fs.rename(docs, 'n30', docs, 'n31');
     const sub = fs.newInode(docs, 'sub', { mode: DIR });
     fs.newInode(sub, 'inner', { mode: REG });
-    const after = dump(fs);
+    return { fs, path, base, before, after: dump(fs) };
+  }
+
+  /** Whether the image a crash left mounts consistent, as `before` or as `after` (null: neither). */
+  function stateAfterCrash(
+    img: Uint8Array,
+    before: Map<string, string>,
+    after: Map<string, string>,
+    what: string,
+  ) {
+    const crashed = mountCopy(img);
+    expect(crashed.check(), what).toEqual([]);
+    const seen = JSON.stringify([...dump(crashed)]);
+    if (seen === JSON.stringify([...before])) return 'old';
+    if (seen === JSON.stringify([...after])) return 'new';
+    return null;
+  }
+
+  it('leaves the old or the new state at every crash point of a commit, torn or not', () => {
+    const { fs, path, base, before, after } = bigTransaction();
     const writes = recordWrites(() => fs.sync());
     expect(writes.length).toBeGreaterThan(5);
     expect(readFileSync(path).equals(base)).toBe(false);
@@ -116,23 +150,58 @@ describe('journal', () => {
         for (let i = 0; i < k; i++) img.set(writes[i].bytes, writes[i].pos);
         // A torn k-th write: the first half reached the file.
         if (torn) img.set(writes[k].bytes.subarray(0, writes[k].bytes.length >>> 1), writes[k].pos);
-        const crashed = mountCopy(img);
-        expect(crashed.check(), `crash after ${k} writes${torn ? ' + a torn one' : ''}`).toEqual([]);
-        const seen = dump(crashed);
-        const isOld = JSON.stringify([...seen]) === JSON.stringify([...before]);
-        const isNew = JSON.stringify([...seen]) === JSON.stringify([...after]);
-        expect(isOld || isNew, `crash after ${k} writes${torn ? ' + a torn one' : ''}`).toBe(true);
-        if (isOld) olds++;
+        const what = `crash after ${k} writes${torn ? ' + a torn one' : ''}`;
+        const state = stateAfterCrash(img, before, after, what);
+        expect(state, what).not.toBeNull();
+        if (state === 'old') olds++;
         else news++;
-        const sparse = mountSparseCopy(img, join(tmp.dir, 'crashed.img'));
-        expect(sparse.check(), `sparse, crash after ${k} writes${torn ? ' + a torn one' : ''}`).toEqual([]);
-        expect(JSON.stringify([...dump(sparse)])).toBe(JSON.stringify([...seen]));
+        const sparse = mountSparseCopy(img, join(tmp!.dir, 'crashed.img'));
+        expect(sparse.check(), `sparse, ${what}`).toEqual([]);
+        expect(JSON.stringify([...dump(sparse)])).toBe(JSON.stringify([...dump(mountCopy(img))]));
         sparse.close();
       }
     }
     // Early crash points give the old state, late ones the new.
     expect(olds).toBeGreaterThan(0);
     expect(news).toBeGreaterThan(0);
+    fs.close();
+  });
+
+  it('leaves the old or the new state when the disk keeps any part of what came after the last fdatasync', () => {
+    // The disk may keep the writes between two fdatasyncs in any order and drop any of them: the
+    // commit block without the copies or the new blocks must read as torn, not as a commit.
+    const { fs, base, before, after } = bigTransaction();
+    const { writes, syncs } = recordIo(() => fs.sync());
+    expect(syncs.length).toBe(2); // the commit block's, the checkpoint's
+    let seed = 12345;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const seen = { old: 0, new: 0 };
+    for (let j = 0; j < syncs.length; j++) {
+      const from = j === 0 ? 0 : syncs[j - 1];
+      const to = syncs[j];
+      const n = to - from;
+      // Each write of the segment kept or not: all, none, each one alone, each one missing, random.
+      const subsets: boolean[][] = [Array(n).fill(true), Array(n).fill(false)];
+      for (let i = 0; i < n; i++) {
+        subsets.push(Array.from({ length: n }, (_, k) => k === i));
+        subsets.push(Array.from({ length: n }, (_, k) => k !== i));
+      }
+      for (let r = 0; r < 40; r++) subsets.push(Array.from({ length: n }, () => random() < 0.5));
+      for (const kept of subsets) {
+        const img = new Uint8Array(base);
+        for (let i = 0; i < from; i++) img.set(writes[i].bytes, writes[i].pos);
+        for (let i = 0; i < n; i++) if (kept[i]) img.set(writes[from + i].bytes, writes[from + i].pos);
+        const what = `segment ${j}, kept ${kept.map((k) => (k ? 1 : 0)).join('')}`;
+        const state = stateAfterCrash(img, before, after, what);
+        expect(state, what).not.toBeNull();
+        seen[state!]++;
+      }
+    }
+    expect(seen.old).toBeGreaterThan(0);
+    expect(seen.new).toBeGreaterThan(0);
     fs.close();
   });
 
@@ -282,6 +351,28 @@ describe('journal', () => {
     expect(bytes).toBeGreaterThan(0);
     expect(bytes).toBeLessThanOrEqual(8 * 4096);
     expect(fs.fsync(small)).toBe(0);
+    fs.close();
+  });
+
+  it('makes a 4 KiB overwrite durable with two fdatasyncs and five pwrites', () => {
+    tmp = tempDir();
+    const dev = PmemDevice.createFile(join(tmp.dir, 'o.img'), 8 << 20);
+    mkfs(dev);
+    const fs = PmemFs.mount(dev, { commitIntervalMs: 0 });
+    const f = fs.newInode(ROOT_INO, 'f', { mode: REG });
+    fs.write(f, 0, new Uint8Array(1 << 20).fill(1));
+    fs.sync();
+    const { writes, syncs } = recordIo(() => {
+      fs.write(f, 8192, new Uint8Array(4096).fill(5));
+      fs.fsync(f);
+    });
+    // Descriptor, the copies (data page, inode page), the commit block, fdatasync; both home, fdatasync.
+    expect(syncs).toHaveLength(2);
+    expect(syncs[1]).toBe(writes.length);
+    expect(writes.length).toBeLessThanOrEqual(5);
+    const back = new Uint8Array(4096);
+    fs.read(f, 8192, back);
+    expect(back.every((b) => b === 5)).toBe(true);
     fs.close();
   });
 
