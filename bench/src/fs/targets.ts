@@ -3,6 +3,7 @@
 import * as nodeFs from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { importBase } from '../base.js';
 import type { AsyncFs, SyncFs } from './workloads.js';
@@ -27,15 +28,45 @@ export const TARGETS = [
   'zufs-inline',
   'zufs-base',
   'nodefs-tmpfs',
+  'nodefs-disk',
   'memfs',
   'zenfs-port',
   'zenfs-memory',
 ] as const;
 export type TargetName = (typeof TARGETS)[number];
 
+/** The only operations a target is measured on, where it is not measured on all. */
+export const TARGET_OPS: Partial<Record<TargetName, readonly string[]>> = {
+  // The peer that really syncs: fsync-4k's, as tmpfs's fsync does nothing.
+  'nodefs-disk': ['fsync-4k'],
+};
+
+const TMPFS_MAGIC = 0x01021994;
+const RAMFS_MAGIC = 0x858458f6;
+
 /**
- * zufs: pmemfs on a 256 MiB image file on tmpfs (so fsync commits through the journal to a file, as
- * a user's image does), no background commit, served by a ZT per core, through the node:fs face.
+ * A directory on a disk (not tmpfs or ramfs) for zufs's image and nodefs-disk's files, so that
+ * zufs's fsync and node:fs's reach the same device: $ZUFS_BENCH_DISK, else the OS temp directory,
+ * else the bench package's own directory.
+ */
+export function diskDir(): string {
+  const candidates = [
+    process.env.ZUFS_BENCH_DISK,
+    tmpdir(),
+    fileURLToPath(new URL('../../', import.meta.url)),
+  ];
+  for (const dir of candidates) {
+    if (!dir || !nodeFs.existsSync(dir)) continue;
+    const type = Number(nodeFs.statfsSync(dir).type);
+    if (type !== TMPFS_MAGIC && type !== RAMFS_MAGIC) return dir;
+  }
+  throw new Error("no directory on a disk for nodefs-disk and zufs's image: set ZUFS_BENCH_DISK");
+}
+
+/**
+ * zufs: pmemfs on a 256 MiB image file on the disk nodefs-disk uses (so fsync commits through the
+ * journal to that disk, as a user's image does), no background commit (commit=0: nothing but fsync
+ * writes the image), served by a ZT per core, through the node:fs face.
  * zufs-inline: the same, with the runner thread serving its own operations (an inline ZT,
  * zus-server serveInline): no hop to a ZT thread. zufs-base: zufs built from ZUFS_BENCH_BASE.
  */
@@ -48,9 +79,7 @@ async function zufs(inline: boolean, o: TargetOptions, base = false): Promise<Ta
     ? await importBase<typeof import('@zufs/zus-server')>('zus-server')
     : await import('@zufs/zus-server');
   const { mount } = base ? await importBase<typeof import('@zufs/vfs')>('vfs') : await import('@zufs/vfs');
-  const dir = nodeFs.mkdtempSync(
-    join(nodeFs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'zufs-bench-img-'),
-  );
+  const dir = nodeFs.mkdtempSync(join(diskDir(), 'zufs-bench-img-'));
   const image = join(dir, 'fs.img');
   const dev = PmemDevice.createFile(image, o.imageBytes ?? 256 * 1024 * 1024);
   mkfs(dev, {});
@@ -72,9 +101,12 @@ async function zufs(inline: boolean, o: TargetOptions, base = false): Promise<Ta
   };
 }
 
-/** node:fs on a tmpfs directory (/dev/shm; the OS temp directory where there is none). */
-async function nodefsTmpfs(): Promise<Target> {
-  const base = nodeFs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+/**
+ * node:fs on a tmpfs directory (/dev/shm; the OS temp directory where there is none), or, `disk`,
+ * on the disk zufs's image is on (diskDir()).
+ */
+async function nodefs(disk = false): Promise<Target> {
+  const base = disk ? diskDir() : nodeFs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
   const root = nodeFs.mkdtempSync(join(base, 'zufs-bench-'));
   return {
     root,
@@ -132,7 +164,9 @@ export function openTarget(name: TargetName, o: TargetOptions = {}): Promise<Tar
     case 'zufs-base':
       return zufs(false, o, true);
     case 'nodefs-tmpfs':
-      return nodefsTmpfs();
+      return nodefs();
+    case 'nodefs-disk':
+      return nodefs(true);
     case 'memfs':
       return memfs();
     case 'zenfs-memory':

@@ -1,8 +1,9 @@
-// Suite "fs": file operations through the node:fs API on six targets, in the same run:
+// Suite "fs": file operations through the node:fs API on seven targets, in the same run:
 //
-//   zufs          @zufs/vfs on pmemfs (a 256 MiB image file on tmpfs, no background commit), a ZT per core
+//   zufs          @zufs/vfs on pmemfs (a 256 MiB image file on disk, no background commit), a ZT per core
 //   zufs-inline   the same, the measuring thread serving its own operations (serveInline): no ZT hop
 //   nodefs-tmpfs  node:fs on a tmpfs directory (/dev/shm): the kernel's page cache, through libuv
+//   nodefs-disk   node:fs on the disk zufs's image is on: fsync-4k only, the peer that really syncs
 //   memfs         memfs's Volume, in the measuring thread
 //   zenfs-port    ZenFS's Port backend: InMemory in another worker, each operation an RPC message
 //   zenfs-memory  ZenFS's InMemory backend, in the measuring thread
@@ -14,7 +15,7 @@
 // defines only with --experimental-websocket: the ZenFS runners get that flag.
 import type { Worker } from 'node:worker_threads';
 import { BASE_CHECKOUT } from '../base.js';
-import { TARGETS, type TargetName, ZENFS_NODE_FLAGS } from '../fs/targets.js';
+import { TARGET_OPS, TARGETS, type TargetName, ZENFS_NODE_FLAGS } from '../fs/targets.js';
 import { OPS, WORKLOADS } from '../fs/workloads.js';
 import { type CaseResult, resultFromSamples, round } from '../measure.js';
 import {
@@ -49,9 +50,14 @@ export const ratios: RatioSpec[] = OPS.flatMap((op) => [
   vs(op, 'nodefs-tmpfs', FASTER[op] ? 1 / FASTER[op] : undefined),
   vs(op, 'memfs', FASTER[op] ? 1 / FASTER[op] : undefined),
   vs(op, 'zenfs-memory'),
-  // fsync-4k is the durability issue's case: its peers are for reading, no target.
+  // fsync-4k is the durability issue's case: its peers are for reading, no target...
   vs(op, 'zenfs-port', op === 'fsync-4k' ? undefined : 1 / 100),
+  // ... but node:fs on the same disk as zufs's image, which syncs as zufs does (issue 15).
+  ...(op === 'fsync-4k' ? [vs(op, 'nodefs-disk', 1)] : []),
 ]);
+
+/** Whether `target` is measured on `op`. */
+const measures = (target: TargetName, op: string) => TARGET_OPS[target]?.includes(op) ?? true;
 export const floors: FloorSpec[] = [{ case: 'zufs:read-1m-seq', field: 'bytes_per_s', min: 4e9 }];
 
 const REPLY_TIMEOUT_MS = 120_000;
@@ -87,7 +93,9 @@ class Runner {
 
 export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
   const wanted = TARGETS.filter(
-    (t) => (t !== 'zufs-base' || BASE_CHECKOUT) && OPS.some((op) => selected(`${t}:${op}`, opts)),
+    (t) =>
+      (t !== 'zufs-base' || BASE_CHECKOUT) &&
+      OPS.some((op) => measures(t, op) && selected(`${t}:${op}`, opts)),
   );
   const runners = new Map<TargetName, Runner>();
   try {
@@ -96,7 +104,9 @@ export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
       runners.set(t, await Runner.start(t));
     }
     const cases: CaseDef[] = OPS.flatMap((op) =>
-      wanted.map((t) => ({ name: `${t}:${op}`, run: (o: SuiteOptions) => runners.get(t)!.measure(op, o) })),
+      wanted
+        .filter((t) => measures(t, op))
+        .map((t) => ({ name: `${t}:${op}`, run: (o: SuiteOptions) => runners.get(t)!.measure(op, o) })),
     );
     const results = await runCases(cases, opts);
     // bytes_per_s from the pooled median (averaging per-round rates would weigh slow rounds less).
