@@ -52,6 +52,8 @@ const C_LIST = 64; // u32 block numbers of the descriptor blocks
 const ENTRY = 12;
 const PER_DESC = Math.floor(BLOCK_SIZE / ENTRY);
 const MAX_DESC = (BLOCK_SIZE - C_LIST) / 4;
+/** Most new blocks a commit lists in its descriptors, checked by their CRC (1 MiB of them). */
+const LISTED_NEW_MAX = 256;
 /** Most pages one commit can journal (~1.3 GiB). */
 export const MAX_JOURNALED_PAGES = MAX_DESC * PER_DESC;
 
@@ -177,10 +179,12 @@ function commitSnapshot(
     else if (bit(cm, p - g.dataStart)) jnl.push(i);
     else if (bit(bbm, p - g.dataStart)) home.push(i);
   }
-  // The new blocks are listed too when the descriptors have room, each with its home as its copy:
+  // The new blocks are listed too, up to LISTED_NEW_MAX of them, each with its home as its copy:
   // then a commit whose new blocks, copies or descriptors did not all reach the disk fails a
   // checksum at recovery (torn: discarded whole), so one fdatasync after the commit block covers
-  // them all, instead of one before it (for them) and one after (for it).
+  // them all, instead of one before it (for them) and one after (for it). A bigger commit keeps
+  // that fdatasync: it costs little beside its writes, while every mount's recovery reads and
+  // checks what the last commit lists.
   const nDescJournaled = Math.ceil(jnl.length / PER_DESC);
   if (nDescJournaled > MAX_DESC) {
     throw new ZufsError(
@@ -197,7 +201,7 @@ function commitSnapshot(
   for (let i = 0; i < g.dataBlocks && n < want; i++) {
     if (!bit(cm, i) && !bit(bbm, i)) store[n++] = g.dataStart + i;
   }
-  const listHome = nDescAll <= MAX_DESC && n >= nDescAll + jnl.length;
+  const listHome = home.length <= LISTED_NEW_MAX && nDescAll <= MAX_DESC && n >= nDescAll + jnl.length;
   const nDesc = listHome ? nDescAll : nDescJournaled;
   const need = nDesc + jnl.length;
   if (n < need) throw new ZufsError(Errno.ENOSPC, `journal: no room for a ${need}-block transaction`);

@@ -97,9 +97,10 @@ describe('journal', () => {
   /**
    * A committed image, then a transaction of everything in memory: overwrites of committed blocks
    * (more than the 16-block journal holds: overflow storage), new blocks, creates, a rename over a
-   * name, unlinks, a new directory. `before` and `after` are what a user sees of each state.
+   * name, unlinks, a new directory, a new file of `newBytes` (1 MiB: more new blocks than a commit
+   * lists in its descriptors). `before` and `after` are what a user sees of each state.
    */
-  function bigTransaction() {
+  function bigTransaction(newBytes = 1 << 20) {
     tmp = tempDir();
     const path = join(tmp.dir, 'j.img');
     const dev = PmemDevice.createFile(path, 8 << 20);
@@ -114,7 +115,7 @@ describe('journal', () => {
     const base = readFileSync(path);
     fs.write(kept, 4096, new Uint8Array(200_000).fill(2));
     const big = fs.newInode(ROOT_INO, 'big', { mode: REG });
-    fs.write(big, 0, new Uint8Array(1 << 20).fill(3));
+    fs.write(big, 0, new Uint8Array(newBytes).fill(3));
     for (let i = 0; i < 20; i++) fs.evict(fs.removeDentry(docs, `n${i}`));
     fs.rename(docs, 'n30', docs, 'n31');
     const sub = fs.newInode(docs, 'sub', { mode: DIR });
@@ -170,7 +171,7 @@ describe('journal', () => {
   it('leaves the old or the new state when the disk keeps any part of what came after the last fdatasync', () => {
     // The disk may keep the writes between two fdatasyncs in any order and drop any of them: the
     // commit block without the copies or the new blocks must read as torn, not as a commit.
-    const { fs, base, before, after } = bigTransaction();
+    const { fs, base, before, after } = bigTransaction(512 * 1024); // new blocks the descriptors list
     const { writes, syncs } = recordIo(() => fs.sync());
     expect(syncs.length).toBe(2); // the commit block's, the checkpoint's
     let seed = 12345;
