@@ -322,6 +322,23 @@ export class Relay {
     return Atomics.load(this.w, INTR) !== 0;
   }
 
+  /**
+   * The channel's abort flag, raised from any thread: the operation in flight on this relay should
+   * stop early (its ZT sees isInterrupted()). The app's own timeouts and signals raise it through
+   * their wait; a thread that fronts the request for someone else (a FUSE reader answering the
+   * kernel's INTERRUPT) raises it here. The word (RelayWord.INTR) is notified, so a ZT that awaits
+   * a plugin's promise can wait on it with Atomics.waitAsync(word, 0). The next request clears it.
+   */
+  interrupt(): void {
+    Atomics.store(this.w, INTR, 1);
+    Atomics.notify(this.w, INTR);
+  }
+
+  /** Lowers the abort flag: for a request served without a post (an inline ZT), before it runs. */
+  clearInterrupt(): void {
+    if (Atomics.load(this.w, INTR) !== 0) Atomics.store(this.w, INTR, 0);
+  }
+
   // ---- app side ----
 
   /** Takes the channel if it is free (CAS fss_waiting 1 -> 0): of racing threads, one wins. */
@@ -366,6 +383,17 @@ export class Relay {
     return this.waitContAsync(opts);
   }
 
+  /**
+   * appWakeupAndWait for a caller that keeps its event loop and wants no promise for a fast reply:
+   * spins as appWakeupAndWait does and returns the result when the reply came meanwhile; otherwise
+   * a Promise that waits with Atomics.waitAsync (as appWakeupAndWaitAsync).
+   */
+  appWakeupAndWaitSoon(opts?: AppWaitOptions): number | Promise<number> {
+    if (!this.startRequest()) return RELAY_BROKEN;
+    const first = this.appWaitBegin(opts);
+    return first !== MUST_PARK ? first : this.appParkAsync(opts);
+  }
+
   /** Waits for the ZT's reply without waking it (relay_fss_wakeup_app_wait_cont). Same results. */
   waitCont(opts?: AppWaitOptions): number {
     const first = this.appWaitBegin(opts);
@@ -379,6 +407,11 @@ export class Relay {
   async waitContAsync(opts?: AppWaitOptions): Promise<number> {
     const first = this.appWaitBegin(opts);
     if (first !== MUST_PARK) return first;
+    return this.appParkAsync(opts);
+  }
+
+  /** The parked part of an async app wait (appWaitBegin parked it). */
+  private async appParkAsync(opts: AppWaitOptions | undefined): Promise<number> {
     const signal = opts?.signal;
     signal?.addEventListener('abort', this.appInterrupt);
     const keepAlive = setTimeout(noop, KEEP_ALIVE_MS);
@@ -429,7 +462,7 @@ export class Relay {
   private readonly appInterrupt = (): void => {
     if (this.appIntr !== 0) return;
     this.appIntr = RELAY_INTR;
-    Atomics.store(this.w, INTR, 1);
+    this.interrupt();
     try {
       this.appOpts?.onInterrupt?.();
     } catch (e) {
@@ -503,7 +536,7 @@ export class Relay {
     const w = this.w;
     if (Atomics.load(w, BROKEN) !== 0) return false;
     w[APP_WAITING] = 1; // informational: published by the fssWakeup exchange below
-    if (Atomics.load(w, INTR) !== 0) Atomics.store(w, INTR, 0);
+    this.clearInterrupt();
     this.fssWakeup();
     return true;
   }

@@ -36,6 +36,8 @@ import type { Slot, ZufRoot } from './root-view.js';
 import { SharedBytes } from './shared-bytes.js';
 
 const EIO = -Errno.EIO;
+/** Dispatcher.inFlight's word while no grid call is in flight. */
+export const NOT_IN_FLIGHT = -1;
 const EBUSY = -Errno.EBUSY;
 
 /**
@@ -133,6 +135,7 @@ export class Channel {
 
   /** Dispatches the operation in the buffer and waits for the ZT. Returns 0 or a negative errno. */
   call(opts?: CallOptions): number {
+    if (this.dispatcher.inFlight !== null) return this.callPublished(opts);
     const w = this.prepareWait(opts);
     let retries = 0;
     for (;;) {
@@ -141,6 +144,21 @@ export class Channel {
       const r = this.slot.relay.appWakeupAndWait(w);
       const res = this.afterReply(r, opts, retries++);
       if (res !== EZUF_RETRY_DONE) return res;
+    }
+  }
+
+  /** call(), with the slot published in Dispatcher.inFlight while the call is on it. */
+  private callPublished(opts: CallOptions | undefined): number {
+    const d = this.dispatcher;
+    const words = d.inFlight!;
+    const at = d.inFlightAt;
+    Atomics.store(words, at, this.slot.index);
+    d.inFlight = null;
+    try {
+      return this.call(opts);
+    } finally {
+      d.inFlight = words;
+      Atomics.store(words, at, NOT_IN_FLIGHT);
     }
   }
 
@@ -155,6 +173,28 @@ export class Channel {
       const res = this.afterReply(r, opts, retries++);
       if (res !== EZUF_RETRY_DONE) return res;
     }
+  }
+
+  /**
+   * call() for a caller that keeps its event loop: spins as call() does and returns the result when
+   * the reply came meanwhile (a fast filesystem costs what call() costs, no promise), otherwise a
+   * Promise that waits with Atomics.waitAsync. `async`: wait that way at once, after the spin (a
+   * remote filesystem: the spin would not catch its reply).
+   */
+  callSoon(opts?: CallOptions, async = false): number | Promise<number> {
+    if (async) return this.callAsync(opts);
+    const w = this.prepareWait(opts);
+    if (!this.root.isServing()) return EIO;
+    if (this.dispatcher.pigyLen > 0) this.attachPigy();
+    const r = this.slot.relay.appWakeupAndWaitSoon(w);
+    if (typeof r !== 'number') return r.then((x) => this.afterSoon(x, opts));
+    return this.afterSoon(r, opts);
+  }
+
+  /** callSoon's first reply: the result, or the retries that EZUFS_RETRY asks for, through callAsync. */
+  private afterSoon(r: number, opts: CallOptions | undefined): number | Promise<number> {
+    const res = this.afterReply(r, opts, 0);
+    return res === EZUF_RETRY_DONE ? this.callAsync(opts) : res;
   }
 
   /**
@@ -280,6 +320,8 @@ class InlineChannel extends Channel {
       for (;;) {
         if (!this.root.isServing()) return EIO;
         if (this.dispatcher.pigyLen > 0) this.attachPigy();
+        // The abort flag belongs to the request being served (a grid request's post clears it).
+        this.slot.relay.clearInterrupt();
         this.serve();
         const res = this.afterReply(0, opts, retries++);
         if (res !== EZUF_RETRY_DONE) return res;
@@ -300,6 +342,10 @@ class InlineChannel extends Channel {
     return this.call(opts);
   }
 
+  override callSoon(opts?: CallOptions): number {
+    return this.call(opts);
+  }
+
   override release(): void {
     this.slot.lent = null;
     this.busy = false;
@@ -314,6 +360,13 @@ export class Dispatcher {
   readonly pigyBytes = new Uint8Array(PIGY_BYTES);
   readonly pigy = new DataView(this.pigyBytes.buffer);
   pigyLen = 0;
+  /**
+   * Where this thread publishes the grid slot its call has in flight (NOT_IN_FLIGHT between calls),
+   * so that another thread can raise that channel's abort flag (Relay.interrupt): a FUSE reader
+   * answering the kernel's INTERRUPT for a request another reader serves. null: not published.
+   */
+  inFlight: Int32Array | null = null;
+  inFlightAt = 0;
   /** A private word to sleep on (Atomics.wait needs shared memory). */
   readonly sleepWord = new Int32Array(new SharedArrayBuffer(4));
   private readonly channels: readonly Channel[];
@@ -360,6 +413,11 @@ export class Dispatcher {
   /** True when this thread's operations are served inline. */
   get servesInline(): boolean {
     return this.inline !== null;
+  }
+
+  /** The slot this thread serves its own operations on (serveInline), or null. */
+  get inlineSlot(): Slot | null {
+    return this.inline?.slot ?? null;
   }
 
   /** Takes the mount channel (mount, umount, remount are served by the mount thread). */

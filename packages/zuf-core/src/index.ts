@@ -11,6 +11,7 @@ export {
   Dispatcher,
   dispatcherFor,
   MAX_RETRIES,
+  NOT_IN_FLIGHT,
   notifyChannelFreed,
   type OverflowHandler,
 } from './dispatch.js';
@@ -20,5 +21,5 @@ export { fsTypes, type MountInfo, mountFs, remountFs, umountFs } from './mount.j
 export { POOL_PAGE, type PoolDescriptor, SharedPool } from './pools.js';
 export { publishFsTypes, type RegisteredFsType, readFsInfo } from './registry.js';
 export * from './root-layout.js';
-export { attachZufRoot, createInlineSlot, Slot, ZufRoot } from './root-view.js';
+export { attachZufRoot, createInlineSlot, inlineSlotRelay, Slot, ZufRoot } from './root-view.js';
 export { copyShared, MEMCPY_MIN, SharedBytes, zeroShared } from './shared-bytes.js';

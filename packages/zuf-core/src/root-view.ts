@@ -66,6 +66,14 @@ export function createInlineSlot(d: ZufRootDescriptor): Slot {
   return new Slot({ ...d, ops, windows: new SharedArrayBuffer(d.windowSize) }, 0);
 }
 
+/**
+ * The relay of an inline slot another thread made (createInlineSlot; `ops` is its `op.buffer`), to
+ * raise its abort flag from here (Relay.interrupt).
+ */
+export function inlineSlotRelay(d: ZufRootDescriptor, ops: SharedArrayBuffer): Relay {
+  return new Relay(ops, slotOffset(0, d.maxCommand), undefined, relayPlacement(0, d.maxCommand));
+}
+
 const attached = new WeakMap<SharedArrayBuffer, ZufRoot>();
 
 /** Attaches this thread to a running server (cached: attaching twice returns the same view). */
