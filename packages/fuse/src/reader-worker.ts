@@ -1,12 +1,16 @@
 /**
  * A reader thread: blocks in read() on /dev/fuse (the fd is the process's, shared with every thread),
  * hands each request to its own FuseHandler, which answers with one write(). It exits when the device
- * says the connection is gone (ENODEV after umount) or after DESTROY.
+ * says the connection is gone (ENODEV after umount) or after DESTROY. A standby reader first parks
+ * until every reader is busy (readers.ts). FUSE_INTERRUPT is answered here: it names a request
+ * another reader may be serving.
  */
 import { readSync, writeSync } from 'node:fs';
-import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { InodeClient, mountOpenCounts } from '@zufs/vfs';
-import { attachZufRoot, type MountInfo, type ZufRoot } from '@zufs/zuf-core';
+import { attachZufRoot, dispatcherFor, type MountInfo, type ZufRoot } from '@zufs/zuf-core';
+import { Errno, getU64 } from '@zufs/zuf-core/api';
+import { writeOutHeader } from './codec.js';
 import {
   COUNTED_OPCODES,
   FuseHandler,
@@ -15,6 +19,8 @@ import {
   requestBufferSize,
 } from './handler.js';
 import { LookupTable } from './lookups.js';
+import { FUSE_INTERRUPT, InHeader, InterruptIn, OutHeader } from './protocol.js';
+import { ReaderPool } from './readers.js';
 import type { ReaderData } from './session.js';
 
 const d = workerData as ReaderData;
@@ -72,7 +78,7 @@ function poolBuffers(): { request: Uint8Array; reply: Uint8Array } | undefined {
   }
   return { request: pool.bytes.subarray(a, a + reqSize), reply: pool.bytes.subarray(b, b + replySize) };
 }
-const buffers = d.pool === false ? undefined : poolBuffers();
+const buffers = d.sharedPool === false ? undefined : poolBuffers();
 
 const opts: HandlerOptions = {
   ...d.handler,
@@ -98,31 +104,70 @@ const opts: HandlerOptions = {
 };
 const handler = new FuseHandler(opts);
 const buf = handler.request;
+const req = new DataView(buf.buffer, buf.byteOffset, buf.length);
+const pool = new ReaderPool(d.pool, d.index, root);
+const inlineSlot = dispatcherFor(root).inlineSlot;
+if (inlineSlot) port.postMessage({ type: 'slot', index: d.index, ops: inlineSlot.op.buffer });
+else {
+  // Grid calls publish their slot, for INTERRUPT from another reader.
+  const dispatcher = dispatcherFor(root);
+  [dispatcher.inFlight, dispatcher.inFlightAt] = pool.slotWord;
+}
+for (const [i, ops] of d.inlineSlots ?? []) pool.addInlineSlot(i, ops);
+const eagain = new DataView(new ArrayBuffer(OutHeader.SIZE));
+
+/** Other readers' inline slots announced since (the session forwards them; this loop has no event loop). */
+function takeAnnouncements(): void {
+  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+    const { type, index, ops } = m.message as { type: string; index: number; ops: SharedArrayBuffer };
+    if (type === 'slot') pool.addInlineSlot(index, ops);
+  }
+}
+
+/** FUSE_INTERRUPT: abort the request's operation; EAGAIN when nobody serves it (the kernel asks again). */
+function interrupt(n: number): void {
+  if (n < InHeader.SIZE + InterruptIn.SIZE) return;
+  const at = InHeader.SIZE + InterruptIn.unique;
+  takeAnnouncements();
+  if (pool.interrupt(req.getUint32(at, true), req.getUint32(at + 4, true))) return;
+  writeOutHeader(eagain, OutHeader.SIZE, -Errno.EAGAIN, getU64(req, InHeader.unique));
+  opts.transport.write(new Uint8Array(eagain.buffer), OutHeader.SIZE);
+}
 
 let reason = 'destroyed';
-for (;;) {
-  let n: number;
-  try {
-    n = readSync(d.fd, buf, 0, buf.length, null);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EINTR' || code === 'EAGAIN' || code === 'ENOENT') continue;
-    reason = code === 'ENODEV' ? 'unmounted' : `read: ${(e as Error).message}`;
-    break;
+if (d.standby && !pool.standby()) reason = 'session ended';
+else {
+  if (d.standby) port.postMessage({ type: 'promoted' });
+  pool.idle();
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(d.fd, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EINTR' || code === 'EAGAIN' || code === 'ENOENT') continue;
+      reason = code === 'ENODEV' ? 'unmounted' : `read: ${(e as Error).message}`;
+      break;
+    }
+    if (n === 0) {
+      reason = 'end of device';
+      break;
+    }
+    const wasInit = handler.initialized;
+    pool.busy(req.getUint32(InHeader.unique, true), req.getUint32(InHeader.unique + 4, true));
+    try {
+      if (n >= InHeader.SIZE && req.getUint32(InHeader.opcode, true) === FUSE_INTERRUPT) interrupt(n);
+      else handler.handle(n);
+    } catch (e) {
+      // handle() answers every failure itself; this is the last guard so a reader never dies of one.
+      log(`request dropped: ${(e as Error)?.stack ?? e}`);
+    }
+    pool.done();
+    pool.idle();
+    if (!wasInit && handler.initialized) port.postMessage({ type: 'init', minor: handler.protoMinor });
+    if (handler.destroyed) break;
   }
-  if (n === 0) {
-    reason = 'end of device';
-    break;
-  }
-  const wasInit = handler.initialized;
-  try {
-    handler.handle(n);
-  } catch (e) {
-    // handle() answers every failure itself; this is the last guard so a reader never dies of one.
-    log(`request dropped: ${(e as Error)?.stack ?? e}`);
-  }
-  if (!wasInit && handler.initialized) port.postMessage({ type: 'init', minor: handler.protoMinor });
-  if (handler.destroyed) break;
+  pool.stop();
 }
 inline?.close();
 if (buffers) {

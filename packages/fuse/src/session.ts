@@ -11,6 +11,7 @@ import { type MountDescriptor, mount as vfsMount, type ZufsMount } from '@zufs/v
 import type { ZufRootDescriptor } from '@zufs/zuf-core';
 import { countsByOp, type HandlerOptions, type IdMap, requestCounters, sessionWords } from './handler.js';
 import { LookupTable } from './lookups.js';
+import { readerPoolWords } from './readers.js';
 
 export interface FuseMountOptions {
   /**
@@ -25,6 +26,12 @@ export interface FuseMountOptions {
   mountpoint: string;
   /** Reader threads (default 2). */
   readers?: number;
+  /**
+   * Most reader threads at once (default 8): while every reader serves a slow request for over a
+   * millisecond, a standby thread joins them, so one slow request never stalls the others
+   * (readers.ts). The requests served concurrently, at most.
+   */
+  maxReaders?: number;
   /** Mount read-only (-o ro, and the handler refuses changes). */
   readOnly?: boolean;
   /** Let other users than root use the mount (-o allow_other). */
@@ -102,11 +109,17 @@ export interface ReaderData {
   mount: MountDescriptor;
   lookups: SharedArrayBuffer;
   /** false: private buffers instead of the zuf-root's shared pool 1. */
-  pool?: boolean;
+  sharedPool?: boolean;
   /** What INIT agreed (handler sessionWords()), shared by the readers. */
   session: SharedArrayBuffer;
   /** Request counters (handler requestCounters()): reader `index` counts into row `index`. */
   counters: SharedArrayBuffer;
+  /** The reader pool's words (readers.ts readerPoolWords). */
+  pool: SharedArrayBuffer;
+  /** A standby thread: parks until every reader is busy, then reads. */
+  standby?: boolean;
+  /** Inline slots of the readers started before this one ([reader index, slot buffer]). */
+  inlineSlots?: [number, SharedArrayBuffer][];
   /** The reader serves operations itself: `module`'s serveInline on this port of the server's. */
   inline?: { port: MessagePort; module: string };
   handler: Omit<HandlerOptions, 'client' | 'transport' | 'lookups' | 'log' | 'buffers' | 'session'>;
@@ -219,8 +232,10 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
   const lookups = LookupTable.create(o.maxInodes ?? 1 << 20);
   const table = new LookupTable(lookups);
   const n = Math.max(1, o.readers ?? 2);
-  const counters = requestCounters(n);
+  const maxReaders = Math.max(n, o.maxReaders ?? 8);
+  const counters = requestCounters(maxReaders);
   const readers: Worker[] = [];
+  const inlineSlots: [number, SharedArrayBuffer][] = [];
   let exited = 0;
   let unmounting = false;
   let resolveDone!: () => void;
@@ -251,7 +266,8 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
     lookups,
     session: sessionWords().buffer as SharedArrayBuffer,
     counters: counters.buffer as SharedArrayBuffer,
-    pool: o.sharedBuffers ?? true,
+    pool: readerPoolWords(maxReaders),
+    sharedPool: o.sharedBuffers ?? true,
     handler: {
       maxWrite: o.maxWrite,
       entryTimeout: o.entryTimeout,
@@ -264,27 +280,35 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
       blksize: 2 ** (descriptor.mount.blocksizeBits || 12),
     },
   };
-  for (let i = 0; i < n; i++) {
+  const start = (standby: boolean) => {
+    const i = readers.length;
     const inline = o.server && { port: o.server.inlinePort(), module: o.server.inlineModule };
     const w = new Worker(new URL('./reader-worker.js', import.meta.url), {
-      workerData: { ...data, index: i, inline },
+      workerData: { ...data, index: i, inline, standby, inlineSlots },
       transferList: inline ? [inline.port] : [],
     });
-    w.on('message', (m: { type: string; message?: string; reason?: string }) => {
+    w.on('message', (m: { type: string; message?: string; index?: number; ops?: SharedArrayBuffer }) => {
       if (m.type === 'log') log(m.message!);
       else if (m.type === 'init') resolveInit();
+      else if (m.type === 'slot') {
+        // A reader's inline slot: every reader may have to interrupt the request it serves.
+        inlineSlots.push([m.index!, m.ops!]);
+        for (const r of readers) if (r !== w) r.postMessage(m);
+      } else if (m.type === 'promoted' && !unmounting && readers.length < maxReaders) start(true);
     });
     w.on('error', (e) => log(`reader ${i} failed: ${e.stack ?? e.message}`));
     w.on('exit', () => {
-      if (++exited === n) void finish();
+      if (++exited === readers.length) void finish();
     });
     readers.push(w);
-  }
+  };
+  for (let i = 0; i < n; i++) start(false);
+  if (maxReaders > n) start(true);
 
   let unmountP: Promise<void> | undefined;
   const unmount = (): Promise<void> =>
     (unmountP ??= (async () => {
-      if (exited < n) {
+      if (exited < readers.length) {
         unmounting = true;
         const r = await run('umount', [mountpoint]);
         if (r.code !== 0) {
