@@ -1,12 +1,8 @@
 /** Control messages between the server's threads (never on the operation path). */
 import type { MessagePort } from 'node:worker_threads';
 
-export type SupervisorEvent =
-  | { type: 'ready'; fsTypes: string[] }
-  | { type: 'start-failed'; message: string }
-  | { type: 'failed'; who: string; code: number; message: string }
-  | { type: 'log'; level: 'warn' | 'error'; message: string }
-  | { type: 'stopped' };
+/** From the supervisor: it listens on every life port now; a server thread died first. */
+export type SupervisorEvent = { type: 'watching' } | { type: 'died'; who: string };
 
 export type WorkerEvent =
   | { type: 'ready' }
@@ -24,13 +20,8 @@ export type MountNotice =
  */
 export type InlineNotice = MountNotice | { type: 'ready'; filesystems: string[]; gen: number };
 
-/** From startServer's thread to the supervisor, then to the mount thread: a new inline ZT's port. */
+/** From startServer's thread to the mount thread: a new inline ZT's port. */
 export interface InlinePortMessage {
   type: 'inline-port';
   port: MessagePort;
-}
-
-export interface ServerConfig {
-  filesystems: string[];
-  stopTimeoutMs: number;
 }

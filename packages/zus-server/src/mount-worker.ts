@@ -30,7 +30,13 @@ import type { InlineNotice, InlinePortMessage, MountNotice, WorkerEvent } from '
 import type { FsType, MountResult } from './plugin.js';
 import { IDLE_PARK_SLICE_MS } from './zt.js';
 
-const data = workerData as { root: ZufRootDescriptor; filesystems: string[]; ztPorts: MessagePort[] };
+const data = workerData as {
+  root: ZufRootDescriptor;
+  filesystems: string[];
+  ztPorts: MessagePort[];
+  /** Held, never used: it closes when this thread ends, which tells the supervisor. */
+  life: MessagePort;
+};
 const post = (e: WorkerEvent) => parentPort!.postMessage(e);
 const log = (level: 'warn' | 'error', message: string) => post({ type: 'log', level, message });
 relayDefaults.parkSliceMs = IDLE_PARK_SLICE_MS;
@@ -159,7 +165,8 @@ function failure(e: unknown): [number, string] {
 
 post({ type: 'registered', fsTypes: types.map((t) => t.name) });
 // ZUFS_M_MOUNT shares its number with ZUFS_OP_BREAK, so this channel is never sent a BREAK: the
-// supervisor breaks its relay instead, once it holds the channel (no mount operation in flight).
+// starting thread breaks its relay instead at stop, once it holds the channel (no mount operation in
+// flight; threads.ts).
 const relay = root.mountSlot.relay;
 relay.fssReady();
 for (;;) {

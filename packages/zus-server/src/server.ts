@@ -1,6 +1,6 @@
-/** startServer(): the supervisor, the mount thread and the ZT grid, from the thread that calls it. */
+/** startServer(): the supervisor, the mount thread and the ZT grid, from the thread that calls it (threads.ts). */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import {
   attachZufRoot,
   createZufRoot,
@@ -9,7 +9,7 @@ import {
   type ZufRootDescriptor,
 } from '@zufs/zuf-core';
 import { normalizeSpecifier } from './fs-loader.js';
-import type { SupervisorEvent } from './messages.js';
+import { ServerThreads } from './threads.js';
 import { DEFAULT_APP_COPY_WAIT_MS } from './zt.js';
 
 export interface ServerOptions {
@@ -85,59 +85,32 @@ export async function startServer(opts: ServerOptions = {}): Promise<ZusServer> 
   }
   const filesystems = (opts.filesystems ?? []).map(normalizeSpecifier);
   const log = opts.onLog ?? ((level, message) => console.error(`zufs ${level}: ${message}`));
-  const supervisor = new Worker(new URL('./supervisor.js', import.meta.url), {
-    name: 'zufs-supervisor',
-    workerData: {
-      root,
-      filesystems,
-      stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
-      appCopyWaitMs: opts.appCopyWaitMs ?? DEFAULT_APP_COPY_WAIT_MS,
-      ztThreads,
-    },
+  const zufRoot = attachZufRoot(root);
+  const threads = new ServerThreads(zufRoot, {
+    filesystems,
+    stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
+    appCopyWaitMs: opts.appCopyWaitMs ?? DEFAULT_APP_COPY_WAIT_MS,
+    log,
+    onFailure: opts.onFailure,
+    ztThreads,
   });
-  const exited = new Promise<void>((resolve) => supervisor.once('exit', () => resolve()));
-  let failure: { who: string; code: number; message: string } | null = null;
-
-  const fsTypes = await new Promise<string[]>((resolve, reject) => {
-    supervisor.on('message', (e: SupervisorEvent) => {
-      switch (e.type) {
-        case 'ready':
-          return resolve(e.fsTypes);
-        case 'start-failed':
-          return reject(new Error(`zufs server failed to start: ${e.message}`));
-        case 'failed':
-          failure ??= { who: e.who, code: e.code, message: e.message };
-          log('error', `server thread ${e.who} died (code ${e.code}): ${e.message}; the server is failed`);
-          opts.onFailure?.(failure);
-          return;
-        case 'log':
-          return log(e.level, e.message);
-      }
-    });
-    supervisor.once('error', (e) => reject(e));
-    supervisor.once('exit', (code) => reject(new Error(`zufs server supervisor exited with code ${code}`)));
-  }).catch(async (e: unknown) => {
-    await supervisor.terminate();
-    throw e;
-  });
+  await threads.start();
 
   let stopping: Promise<void> | null = null;
-  const zufRoot = attachZufRoot(root);
   return {
     root,
-    fsTypes,
+    fsTypes: threads.fsTypes,
     zufRoot,
     inlineModule: new URL('./inline-zt.js', import.meta.url).href,
     inlinePort() {
       const ch = new MessageChannel();
       if (stopping) ch.port1.close();
-      else supervisor.postMessage({ type: 'inline-port', port: ch.port1 }, [ch.port1]);
+      else threads.inlinePort(ch.port1);
       return ch.port2;
     },
     stop() {
       stopping ??= (async () => {
-        supervisor.postMessage({ type: 'stop' });
-        await exited;
+        await threads.stop();
         zufRoot.markStopped();
       })();
       return stopping;

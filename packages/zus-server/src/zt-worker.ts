@@ -14,6 +14,8 @@ const data = workerData as {
   slots: number[];
   filesystems: string[];
   port: MessagePort;
+  /** Held, never used: it closes when this thread ends, which tells the supervisor. */
+  life: MessagePort;
   appCopyWaitMs: number;
 };
 const post = (e: WorkerEvent) => parentPort!.postMessage(e);
