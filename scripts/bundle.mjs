@@ -27,7 +27,7 @@ if (entries.length === 0) {
 for (const f of readdirSync('dist', { recursive: true, withFileTypes: true }))
   if (f.isFile() && /\.js(\.map)?$/.test(f.name)) rmSync(join(f.parentPath, f.name));
 
-await build({
+const { metafile } = await build({
   entryPoints: entries.map((e) => `src/${e}.ts`),
   outdir: 'dist',
   outbase: 'src',
@@ -40,5 +40,32 @@ await build({
   chunkNames: '[name]-[hash]',
   sourcemap: 'linked',
   sourcesContent: false,
+  metafile: true,
   logLevel: 'warning',
 });
+
+// With code splitting, esbuild may run a module's top level before the modules it imports when
+// they import each other (it orders the parts of a cycle its own way: evanw/esbuild#399), where
+// Node runs them in import order: a constant computed from an import is then NaN. So a package
+// that is bundled has no import cycle among its modules (type-only imports do not count).
+const graph = new Map(
+  Object.entries(metafile.inputs).map(([file, input]) => [
+    file,
+    input.imports.filter((i) => !i.external && i.kind === 'import-statement').map((i) => i.path),
+  ]),
+);
+const done = new Set();
+const path = [];
+function visit(file) {
+  const at = path.indexOf(file);
+  if (at >= 0) {
+    console.error(`bundle: import cycle ${[...path.slice(at), file].join(' -> ')}: break it`);
+    process.exit(1);
+  }
+  if (done.has(file)) return;
+  path.push(file);
+  for (const next of graph.get(file) ?? []) visit(next);
+  path.pop();
+  done.add(file);
+}
+for (const file of graph.keys()) visit(file);

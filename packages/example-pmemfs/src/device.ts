@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import { SharedBytes, SharedMutex } from '@zufs/zus-server';
 import { type ImageLock, lockImage } from './image-lock.js';
 import { journalCommit } from './journal.js';
+import { LOW_BYTES } from './super.js';
 
 /** The unit of dirty tracking and of the image size. */
 export const PAGE_SIZE = 4096;
@@ -28,8 +29,6 @@ export const PAGE_SIZE = 4096;
  * `u8` covers that much and `bytes` (zuf-core SharedBytes) the whole device.
  */
 export const MAX_DEVICE_SIZE = 2 ** 34;
-/** The part of the device `u8` covers: everything pmemfs addresses byte by byte lies here (alloc.ts). */
-export const LOW_BYTES = 2 ** 32;
 /** Words of the control buffer the filesystem may use for its runtime state. */
 export const RUNTIME_WORDS = 16;
 

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { Errno, S_IFDIR } from '@zufs/zuf-core/api';
 import { ZusError as ZufsError } from '@zufs/zus-server';
-import { LOW_BYTES, MAX_DEVICE_SIZE, type PmemDevice } from './device.js';
+import { MAX_DEVICE_SIZE, type PmemDevice } from './device.js';
 import { initInode, setDirCount, setDirParent } from './inode.js';
 import {
   BLOCK_SIZE,
@@ -22,6 +22,7 @@ import {
   type Geometry,
   INODES_PER_BLOCK,
   LABEL_MAX,
+  LOW_BYTES,
   ROOT_INO,
   Super,
   writeSuperblocks,

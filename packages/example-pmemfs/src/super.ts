@@ -9,9 +9,15 @@
 import { Errno, getTimeNs, setTimeNs } from '@zufs/zuf-core/api';
 import { type SharedBytes, ZusError as ZufsError } from '@zufs/zus-server';
 import { crc32c } from './crc32c.js';
-import { LOW_BYTES, type PmemDevice } from './device.js';
+import type { PmemDevice } from './device.js';
 
 export const BLOCK_SHIFT = 12;
+/**
+ * The part of the device a PmemDevice's `u8` covers: everything pmemfs addresses byte by byte lies
+ * here (alloc.ts). Declared here, not in device.ts: device.ts imports the journal, which imports
+ * this module (scripts/bundle.mjs refuses import cycles).
+ */
+export const LOW_BYTES = 2 ** 32;
 export const BLOCK_SIZE = 1 << BLOCK_SHIFT;
 /** statfs f_type, and the superblock's first word: "ZPMF" in little-endian ASCII. */
 export const PMEMFS_MAGIC = 0x464d505a;
