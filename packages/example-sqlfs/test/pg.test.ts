@@ -20,40 +20,11 @@ import * as api from '@zufs/zuf-core/api';
 import { startServer } from '@zufs/zus-server';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { dropTestDbs, freshDb, PG_URL } from './helpers.js';
 
-const URL_ = process.env.ZUFS_TEST_PG_URL;
-if (!URL_ && process.env.CI === 'true')
-  throw new Error('ZUFS_TEST_PG_URL is not set: .ci/run starts PostgreSQL for these tests (.ci/postgres)');
-if (!URL_) console.warn('sqlfs pg tests skipped: set ZUFS_TEST_PG_URL (see .ci/postgres) to run them');
-
-/** The URL with another database (a socket URL has no host: not a WHATWG URL). */
-const withDb = (url: string, db: string) => url.replace(/^(postgres(?:ql)?:\/\/[^/]*)\/[^?]*/, `$1/${db}`);
+const URL_ = PG_URL;
+afterAll(dropTestDbs);
 const dbOf = (url: string) => /^postgres(?:ql)?:\/\/[^/]*\/([^?]*)/.exec(url)?.[1] ?? '';
-
-const made: string[] = [];
-/** A new, empty database: its URL. */
-async function freshDb(): Promise<string> {
-  const name = `sqlfs_${randomBytes(6).toString('hex')}`;
-  const c = new pg.Client({ connectionString: URL_ });
-  await c.connect();
-  try {
-    await c.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await c.end();
-  }
-  made.push(name);
-  return withDb(URL_ as string, name);
-}
-afterAll(async () => {
-  if (!URL_ || made.length === 0) return;
-  const c = new pg.Client({ connectionString: URL_ });
-  await c.connect();
-  try {
-    for (const name of made) await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } finally {
-    await c.end();
-  }
-});
 
 const name = (s: string): import('@zufs/zus-server').ZName => {
   const bytes = Buffer.from(s);
