@@ -4,7 +4,7 @@
  * superblock), then reader worker threads serve the device. No libfuse, no fusermount: this needs root.
  */
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type MessagePort, Worker } from 'node:worker_threads';
 import { type MountDescriptor, mount as vfsMount, type ZufsMount } from '@zufs/vfs';
@@ -96,8 +96,17 @@ export interface FuseMount {
    * the readers as they read them: the difference of two calls is what the operations in between cost.
    */
   requests(): Record<string, number>;
-  /** Unmounts (umount, else umount -l), waits for the readers; idempotent. */
+  /**
+   * Unmounts (umount, else umount -l), waits for the readers; idempotent. A file still open on
+   * the mount keeps a lazily detached mount served until it is closed; abort() does not wait.
+   */
   unmount(): Promise<void>;
+  /**
+   * Ends the kernel's connection at once (fusectl's `abort`, mounting fusectl on
+   * /sys/fs/fuse/connections if it is not), detaches the mount and waits for the readers. Files
+   * still open on it fail ENOTCONN from then on. Also ends a pending unmount().
+   */
+  abort(): Promise<void>;
   /** Settles when every reader has exited and the device is closed (after unmount, or a umount by anyone). */
   readonly done: Promise<void>;
 }
@@ -126,6 +135,7 @@ export interface ReaderData {
 }
 
 const DEVICE = '/dev/fuse';
+const CONNECTIONS = '/sys/fs/fuse/connections';
 const INIT_TIMEOUT_MS = 10_000;
 
 /** Thrown when this process cannot mount: not root, or no /dev/fuse. */
@@ -188,6 +198,24 @@ function mountWithFd(fd: number, source: string, mountpoint: string, opts: strin
       code === 0 ? res() : rej(new Error(`mount ${mountpoint} failed (${code}): ${out.trim()}`)),
     );
   });
+}
+
+/** The kernel's FUSE connection number of a mount: the minor of its device (st_dev). */
+function connectionOf(dev: number): number {
+  return (dev & 0xff) | (Math.floor(dev / 4096) & 0xfff00);
+}
+
+/** Aborts FUSE connection `conn` through fusectl; mounts fusectl first when it is not. */
+async function abortConnection(conn: number): Promise<void> {
+  const file = `${CONNECTIONS}/${conn}/abort`;
+  if (!existsSync(file)) {
+    const r = await run('mount', ['-t', 'fusectl', 'fusectl', CONNECTIONS]);
+    if (!existsSync(file))
+      throw new Error(
+        `cannot abort FUSE connection ${conn}: no ${file} (mount -t fusectl: ${r.out || r.code})`,
+      );
+  }
+  writeFileSync(file, '1');
 }
 
 export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
@@ -332,5 +360,17 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
     await unmount();
     throw new Error(`FUSE mount at ${mountpoint}: no INIT (${first})`);
   }
-  return { mountpoint, descriptor, lookups: table, requests: () => countsByOp(counters), unmount, done };
+  // Known while the mount is attached (a lazily detached one has no path left to stat).
+  const connection = connectionOf(statSync(mountpoint).dev);
+  let abortP: Promise<void> | undefined;
+  const abort = (): Promise<void> =>
+    (abortP ??= (async () => {
+      if (exited < readers.length) {
+        unmounting = true;
+        await abortConnection(connection);
+        await run('umount', ['-l', mountpoint]);
+      }
+      await done;
+    })());
+  return { mountpoint, descriptor, lookups: table, requests: () => countsByOp(counters), unmount, abort, done };
 }

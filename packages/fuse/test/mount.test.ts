@@ -3,7 +3,17 @@
 // runs them with execFileSync: this thread blocks, the reader workers serve the mount.
 // Needs root and /dev/fuse: skipped without them, failed instead when ZUFS_REQUIRE_PRIVILEGED_TESTS=1.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
@@ -289,4 +299,42 @@ if (why && REQUIRED) {
       });
     },
   );
+
+  describe.skipIf(why !== null)(`abort${why ? ` (skipped: ${why.message})` : ''}`, () => {
+    it('ends a mount a file is still open on: unmount() was waiting for it, abort() does not', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'zufs-fuse-abort-'));
+      const server = await startServer({ zts: 1, channels: 2, filesystems: [PMEMFS_TYPE] });
+      const logs: string[] = [];
+      try {
+        const m = await mountFuse({
+          root: server.root,
+          server,
+          type: 'pmemfs',
+          options: `memory=${16 * 1024 * 1024}`,
+          mountpoint: dir,
+          log: (s) => logs.push(s),
+        });
+        writeFileSync(join(dir, 'kept'), 'open');
+        const fd = openSync(join(dir, 'kept'), 'r');
+        // Busy: umount fails, the mount is detached lazily and stays served while `fd` is open.
+        let unmounted = false;
+        const unmounting = m.unmount().then(() => (unmounted = true));
+        for (let i = 0; i < 300 && !logs.some((l) => l.includes('target is busy')); i++)
+          await new Promise((r) => setTimeout(r, 100));
+        expect(logs.join('\n')).toContain('target is busy');
+        await new Promise((r) => setTimeout(r, 200));
+        expect(unmounted).toBe(false); // detached, and still served for `fd`
+        await m.abort();
+        await unmounting; // the pending unmount() ends with it
+        expect(mounted(dir)).toBe(false);
+        // The connection is gone: the open file fails, and closes.
+        expect(() => readSync(fd, Buffer.alloc(4), 0, 4, 0)).toThrow(/ENOTCONN/);
+        closeSync(fd);
+      } finally {
+        if (mounted(dir)) execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+        await server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
 }
