@@ -30,9 +30,7 @@ function open({ mem, inodes, slot }) {
   const isDir = (ino) => (mode(ino) & S_IFMT) === S_IFDIR;
   const size = (ino) => getU64(dv, zi(ino) + i_size);
   const links = (ino, n) => dv.setUint32(zi(ino) + i_nlink, dv.getUint32(zi(ino) + i_nlink, true) + n, true);
-  const touch = (ino, ...fields) => {
-    for (const f of fields) setTimeNs(dv, zi(ino) + f, Date.now() * 1e6);
-  };
+  const touch = (ino, ...fields) => fields.forEach((f) => setTimeNs(dv, zi(ino) + f, Date.now() * 1e6));
   const live = (ino) => (ino > 0 && ino < inodes && mode(ino) ? ino : fail(Errno.ESTALE, `inode ${ino}`));
   const dir = (ino) => (isDir(live(ino)) ? ino : fail(Errno.ENOTDIR, `inode ${ino}`));
   const file = (ino) => (isDir(live(ino)) ? fail(Errno.EISDIR, `inode ${ino}`) : ino);
@@ -96,7 +94,7 @@ function open({ mem, inodes, slot }) {
       setU64(dv, zi(ino) + i_ino, ino);
       dv.setUint32(zi(ino) + i_nlink, 0, true);
       named(d, ino, 1);
-      store(ino, symlink ?? []); // a symlink's data is its target
+      store(ino, symlink ?? Buffer.from(isDir(ino) ? '[]' : '')); // a symlink's data: its target; a dir's: []
       return ino;
     },
     freeInode: (ino) => u8.fill(0, zi(ino), zi(ino) + 128),
@@ -139,7 +137,8 @@ function open({ mem, inodes, slot }) {
   };
   if (!mode(ROOT)) {
     api.ZusInodeLayout.encode(dv, zi(ROOT), { i_mode: S_IFDIR | 0o755, i_nlink: 2, i_ino: ROOT });
-    touch(ROOT, i_mtime, i_ctime, i_atime); // a new filesystem: its root
+    touch(ROOT, i_atime); // a new filesystem: its root, stamped now, with no names ("[]": never size 0)
+    save(ROOT, new Map());
   }
   // Every ZT runs these at once on the same memory: lookups and reads share the lock, changes own it.
   const sb = {}; // no evictInode: tiny-fs caches nothing per inode
