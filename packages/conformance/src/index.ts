@@ -19,5 +19,6 @@ export {
   unsupportedReason,
 } from './run.js';
 export type { Cred, FsLike, FsMethod, Target, TargetEnv } from './target.js';
+export { type FuseTargetOptions, fuseTarget } from './targets/fuse.js';
 export { asUser as nodeAsUser, nodefs } from './targets/nodefs.js';
 export { type ZufsTargetOptions, zufsTarget } from './targets/zufs.js';

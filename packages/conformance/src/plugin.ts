@@ -1,10 +1,14 @@
 /**
- * The kit for plugin authors: the whole suite through the node:fs face on a server that runs one
- * filesystem plugin (what `zufs test-plugin ./my-fs.mjs` does).
+ * The kit for plugin authors: the whole suite on a server that runs one filesystem plugin, through
+ * the node:fs face, then through a kernel mount when root and /dev/fuse are there (what
+ * `zufs test-plugin ./my-fs.mjs` does).
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { fuseUnavailable } from '@zufs/fuse';
 import { type CaseResult, report, runSuite, type Unsupported } from './run.js';
+import type { Target } from './target.js';
+import { fuseTarget } from './targets/fuse.js';
 import { zufsTarget } from './targets/zufs.js';
 
 /**
@@ -25,15 +29,32 @@ export interface TestPluginOptions {
   unsupported?: Unsupported;
   /** Only the cases whose id starts with one of these. */
   only?: string[];
+  /**
+   * Also run the suite through a kernel mount (node:fs on a FUSE mount of the plugin). Default:
+   * when this process can mount (root, /dev/fuse); false: not (the report says so).
+   */
+  kernel?: boolean;
   /** Where progress and the report go (default: stdout). */
   write?(line: string): void;
 }
 
 export interface PluginReport {
   type: string;
+  /** Each case's outcome through the node:fs face. */
   results: CaseResult[];
-  /** Cases that failed (a departure that passes counts too). */
+  /** Each case's outcome through a kernel mount, or why that was not run. */
+  kernel: CaseResult[] | { notRun: string };
+  /** Cases that failed, through both (a departure that passes counts too). */
   failed: number;
+}
+
+/** Why the kernel-mount run is skipped, or undefined to run it. */
+function kernelNotRun(kernel: boolean | undefined): string | undefined {
+  if (kernel === false) return 'turned off';
+  const why = fuseUnavailable();
+  if (!why) return undefined;
+  if (kernel === true) throw why;
+  return why.message;
 }
 
 /** Runs the suite on the plugin in `o.module` and prints which cases fail and why. */
@@ -50,15 +71,27 @@ export async function testPlugin(o: TestPluginOptions): Promise<PluginReport> {
   if (typeof type !== 'string')
     throw new Error(`${o.module}: the default export is not a filesystem type (defineFsType({ name, ... }))`);
   const declared = mod.conformance ?? {};
-  const target = zufsTarget({ filesystem: url, type, options: o.options ?? declared.options ?? '' });
-  write(`zufs conformance: ${type} (${url.pathname}) through the node:fs face`);
-  write(
-    'kernel mount: not run (the suite has no kernel-mount target yet; the face is the path every case takes)',
-  );
-  const results = await runSuite(target, {
-    only: o.only,
-    unsupported: { ...declared.unsupported, ...o.unsupported },
-  });
-  write(report(target.name, results));
-  return { type, results, failed: results.filter((r) => r.outcome.status === 'failed').length };
+  const unsupported = { ...declared.unsupported, ...o.unsupported };
+  const run = async (target: Target, how: string) => {
+    write(`zufs conformance: ${type} (${url.pathname}) ${how}`);
+    const results = await runSuite(target, { only: o.only, unsupported });
+    write(report(target.name, results));
+    return results;
+  };
+  const plugin = { filesystem: url, type, options: o.options ?? declared.options ?? '' };
+  const notRun = kernelNotRun(o.kernel);
+  const results = await run(zufsTarget(plugin), 'through the node:fs face');
+  let kernel: PluginReport['kernel'];
+  if (notRun === undefined) kernel = await run(fuseTarget(plugin), 'through a kernel mount (FUSE)');
+  else {
+    kernel = { notRun };
+    write(`kernel mount: not run (${notRun})`);
+  }
+  const failures = (rs: CaseResult[]) => rs.filter((r) => r.outcome.status === 'failed').length;
+  return {
+    type,
+    results,
+    kernel,
+    failed: failures(results) + (Array.isArray(kernel) ? failures(kernel) : 0),
+  };
 }

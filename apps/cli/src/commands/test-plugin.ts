@@ -19,8 +19,8 @@ function parseUnsupported(list: string): Record<string, string> {
 }
 
 /**
- * The conformance kit: the whole @zufs/conformance suite through the node:fs face on a server that
- * runs the given plugin; exit 1 when any case fails.
+ * The conformance kit: the whole @zufs/conformance suite on a server that runs the given plugin,
+ * through the node:fs face and (root, /dev/fuse) through a kernel mount; exit 1 when any case fails.
  */
 export function testPluginCommand(): Command {
   return new Command('test-plugin')
@@ -32,18 +32,29 @@ export function testPluginCommand(): Command {
       "cases or areas the filesystem does not support, 'id=reason,...' (reported, never counted as passed)",
     )
     .option('--only <prefixes>', "run only cases whose id starts with one of these ('rename/,copy/')")
+    .option(
+      '--kernel',
+      'also through a kernel mount, or fail saying why not (default: when root and /dev/fuse)',
+    )
+    .option('--no-kernel', 'through the node:fs face only')
     .addHelpText(
       'after',
       "\nA plugin may also export `conformance = { options, unsupported: { 'xattr/*': 'no xattrs' } }`.\n" +
         "\nExample:\n  zufs test-plugin ./my-fs.mjs --options 'inodes=4096' --unsupported 'xattr/*=no xattrs'\n",
     )
-    .action(async (module: string, o: { options?: string; unsupported?: string; only?: string }) => {
-      const r = await testPlugin({
-        module,
-        options: o.options,
-        unsupported: o.unsupported ? parseUnsupported(o.unsupported) : undefined,
-        only: o.only?.split(',').filter((s) => s !== ''),
-      });
-      if (r.failed > 0) process.exitCode = 1;
-    });
+    .action(
+      async (
+        module: string,
+        o: { options?: string; unsupported?: string; only?: string; kernel?: boolean },
+      ) => {
+        const r = await testPlugin({
+          module,
+          kernel: o.kernel,
+          options: o.options,
+          unsupported: o.unsupported ? parseUnsupported(o.unsupported) : undefined,
+          only: o.only?.split(',').filter((s) => s !== ''),
+        });
+        if (r.failed > 0) process.exitCode = 1;
+      },
+    );
 }
