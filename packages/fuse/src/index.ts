@@ -23,6 +23,7 @@ export {
 export { LookupTable } from './lookups.js';
 export * from './protocol.js';
 export {
+  abortConnection,
   type FuseMount,
   type FuseMountOptions,
   FuseUnavailableError,

@@ -4,7 +4,7 @@
  * superblock), then reader worker threads serve the device. No libfuse, no fusermount: this needs root.
  */
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type MessagePort, Worker } from 'node:worker_threads';
 import { type MountDescriptor, mount as vfsMount, type ZufsMount } from '@zufs/vfs';
@@ -91,6 +91,8 @@ export interface FuseMount {
   readonly descriptor: MountDescriptor;
   /** The kernel's lookup counts (shared with the readers). */
   readonly lookups: LookupTable;
+  /** The kernel's number for this FUSE connection (its directory in /sys/fs/fuse/connections). */
+  readonly connection: number;
   /**
    * The requests the kernel sent so far, by opcode name (`{ LOOKUP: 4, CREATE: 4, ... }`), counted by
    * the readers as they read them: the difference of two calls is what the operations in between cost.
@@ -104,7 +106,8 @@ export interface FuseMount {
   /**
    * Ends the kernel's connection at once (fusectl's `abort`, mounting fusectl on
    * /sys/fs/fuse/connections if it is not), detaches the mount and waits for the readers. Files
-   * still open on it fail ENOTCONN from then on. Also ends a pending unmount().
+   * still open on it fail ENOTCONN from then on (a call waiting, ECONNABORTED). Also ends a pending
+   * unmount().
    */
   abort(): Promise<void>;
   /** Settles when every reader has exited and the device is closed (after unmount, or a umount by anyone). */
@@ -205,17 +208,27 @@ function connectionOf(dev: number): number {
   return (dev & 0xff) | (Math.floor(dev / 4096) & 0xfff00);
 }
 
-/** Aborts FUSE connection `conn` through fusectl; mounts fusectl first when it is not. */
-async function abortConnection(conn: number): Promise<void> {
+/**
+ * Aborts FUSE connection `conn` (FuseMount.connection) through fusectl, mounting fusectl first
+ * when it is not: a request waiting on it fails ECONNABORTED, later ones ENOTCONN, and its readers
+ * exit. Any thread may call it (a watchdog, while the mount's owner is blocked in a call on it).
+ */
+export async function abortConnection(conn: number): Promise<void> {
   const file = `${CONNECTIONS}/${conn}/abort`;
+  const fusectl = () => readFileSync('/proc/mounts', 'utf8').includes(` ${CONNECTIONS} fusectl `);
   if (!existsSync(file)) {
+    if (fusectl()) return; // the connection is gone already
     const r = await run('mount', ['-t', 'fusectl', 'fusectl', CONNECTIONS]);
-    if (!existsSync(file))
+    if (!existsSync(file) && !fusectl())
       throw new Error(
         `cannot abort FUSE connection ${conn}: no ${file} (mount -t fusectl: ${r.out || r.code})`,
       );
   }
-  writeFileSync(file, '1');
+  try {
+    writeFileSync(file, '1');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // ENOENT: it went meanwhile
+  }
 }
 
 export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
@@ -372,5 +385,14 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
       }
       await done;
     })());
-  return { mountpoint, descriptor, lookups: table, requests: () => countsByOp(counters), unmount, abort, done };
+  return {
+    mountpoint,
+    descriptor,
+    lookups: table,
+    connection,
+    requests: () => countsByOp(counters),
+    unmount,
+    abort,
+    done,
+  };
 }

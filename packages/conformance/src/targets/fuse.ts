@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { type FuseMount, mountFuse } from '@zufs/fuse';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import type { FsLike, Target, TargetEnv } from '../target.js';
+import { WATCH_ABORTED, WATCH_CASE, type WatchdogData } from './fuse-watch.js';
 import { asUser } from './nodefs.js';
 
 export interface FuseTargetOptions {
@@ -20,14 +22,16 @@ export interface FuseTargetOptions {
    * None by default: every case holds through the kernel on pmemfs and tiny-fs.
    */
   departures?: Record<string, string>;
+  /**
+   * A case still running after this long is blocked in a call on the mount (a synchronous call
+   * blocks this thread, so no case timeout can fire): the connection is aborted (default 60 s).
+   */
+  hangMs?: number;
 }
 
-/**
- * The plugin in the kernel: one server with the plugin and one volume mounted through @zufs/fuse on
- * a temp directory (started by the first case, unmounted by close()); each case runs node:fs in a
- * fresh directory of the mount, removed after it, as the nodefs target does on a temp directory.
- * Needs root and /dev/fuse (`fuseUnavailable()` of @zufs/fuse says why not).
- */
+/** How long close() lets a clean unmount take before it aborts the connection. */
+const UNMOUNT_MS = 10_000;
+
 /** Whether this process has a file open under `dir` (left by a case that failed before closing it). */
 function holdsFilesUnder(dir: string): boolean {
   for (const fd of fs.readdirSync('/proc/self/fd')) {
@@ -42,17 +46,31 @@ function holdsFilesUnder(dir: string): boolean {
   return false;
 }
 
-/** How long close() lets a clean unmount take before it aborts the connection. */
-const UNMOUNT_MS = 10_000;
+interface Mounted {
+  server: ZusServer;
+  fuse: FuseMount;
+  mountpoint: string;
+  /** Shared with the watchdog: the running case's number, and whether it aborted the connection. */
+  watch: Int32Array;
+  watchdog: Worker;
+}
 
+/**
+ * The plugin in the kernel: one server with the plugin and one volume mounted through @zufs/fuse on
+ * a temp directory (started by the first case, unmounted by close()); each case runs node:fs in a
+ * fresh directory of the mount, removed after it, as the nodefs target does on a temp directory.
+ * Needs root and /dev/fuse (`fuseUnavailable()` of @zufs/fuse says why not).
+ */
 export function fuseTarget(o: FuseTargetOptions): Target {
-  let started: Promise<{ server: ZusServer; fuse: FuseMount; mountpoint: string }> | undefined;
+  const hangMs = o.hangMs ?? 60_000;
+  let started: Promise<Mounted> | undefined;
   let next = 0;
-  const start = async () => {
+  const start = async (): Promise<Mounted> => {
     const server = await startServer({ zts: 2, channels: 4, filesystems: [o.filesystem] });
     const mountpoint = fs.mkdtempSync(path.join(tmpdir(), 'zufs-conformance-fuse-'));
+    let fuse: FuseMount;
     try {
-      const fuse = await mountFuse({
+      fuse = await mountFuse({
         root: server.root,
         server,
         type: o.type,
@@ -62,28 +80,45 @@ export function fuseTarget(o: FuseTargetOptions): Target {
         allowOther: true,
         fsName: `zufs-conformance:${o.type}`,
       });
-      return { server, fuse, mountpoint };
     } catch (e) {
       fs.rmdirSync(mountpoint);
       await server.stop();
       throw e;
     }
+    const words = new SharedArrayBuffer(8);
+    const data: WatchdogData = { words, connection: fuse.connection, hangMs };
+    const watchdog = new Worker(new URL('./fuse-watchdog.js', import.meta.url), { workerData: data });
+    watchdog.on('message', (m) => process.stderr.write(`${o.name ?? `fuse:${o.type}`} watchdog: ${m}\n`));
+    watchdog.unref();
+    return { server, fuse, mountpoint, watch: new Int32Array(words), watchdog };
+  };
+  const running = (watch: Int32Array, n: number) => {
+    Atomics.store(watch, WATCH_CASE, n);
+    Atomics.notify(watch, WATCH_CASE);
   };
   return {
     name: o.name ?? `fuse:${o.type}`,
     departures: o.departures ?? {},
     async setup(): Promise<TargetEnv> {
       started ??= start();
-      const { mountpoint } = await started;
-      const root = path.join(mountpoint, `case-${next++}`);
+      const { mountpoint, watch } = await started;
+      if (Atomics.load(watch, WATCH_ABORTED))
+        throw new Error(
+          `the kernel mount was aborted: a case was blocked in a call on it for ${hangMs / 1000} s ` +
+            '(an operation of the filesystem that never returned?)',
+        );
+      const root = path.join(mountpoint, `case-${++next}`);
       fs.mkdirSync(root);
+      running(watch, next);
       return {
         fs: fs as FsLike,
         root,
         asUser,
         async cleanup() {
+          running(watch, 0);
           // The mount is shared: a case leaves nothing behind (its files' space and inodes come back).
-          await fs.promises.rm(root, { recursive: true, force: true });
+          if (!Atomics.load(watch, WATCH_ABORTED))
+            await fs.promises.rm(root, { recursive: true, force: true });
         },
       };
     },
@@ -91,19 +126,22 @@ export function fuseTarget(o: FuseTargetOptions): Target {
       const s = started;
       started = undefined;
       if (!s) return;
-      const { server, fuse, mountpoint } = await s;
+      const { server, fuse, mountpoint, watchdog } = await s;
+      let timer: NodeJS.Timeout | undefined;
+      const late = () => new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), UNMOUNT_MS)));
       try {
+        await watchdog.terminate();
         // A file a failed case left open would keep a detached mount served until exit: end the
         // connection instead (the cases are over). Otherwise a clean unmount, with a way out.
-        if (holdsFilesUnder(mountpoint)) await fuse.abort();
-        else {
-          let timer: NodeJS.Timeout | undefined;
-          const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), UNMOUNT_MS)));
-          const how = await Promise.race([fuse.unmount(), late]);
+        const clean = !holdsFilesUnder(mountpoint);
+        if (!clean || (await Promise.race([fuse.unmount(), late()])) === 'late') {
           clearTimeout(timer);
-          if (how === 'late') await fuse.abort();
+          // A reader still inside an operation that never returns cannot exit: give up on it.
+          if ((await Promise.race([fuse.abort(), late()])) === 'late')
+            process.stderr.write(`${mountpoint}: a FUSE reader is still in an operation; left behind\n`);
         }
       } finally {
+        clearTimeout(timer);
         await server.stop();
         fs.rmdirSync(mountpoint);
       }
