@@ -31,6 +31,8 @@ export interface FuseTargetOptions {
 
 /** How long close() lets a clean unmount take before it aborts the connection. */
 const UNMOUNT_MS = 10_000;
+/** How long the server and the mount may take to come up. */
+const START_MS = 60_000;
 
 /** Whether this process has a file open under `dir` (left by a case that failed before closing it). */
 function holdsFilesUnder(dir: string): boolean {
@@ -65,9 +67,13 @@ export function fuseTarget(o: FuseTargetOptions): Target {
   const hangMs = o.hangMs ?? 60_000;
   let started: Promise<Mounted> | undefined;
   let next = 0;
+  let stage = 'starting the server';
+  /** Set when the start did not finish in time: every later case fails at once with it. */
+  let stuck: Error | undefined;
   const start = async (): Promise<Mounted> => {
     const server = await startServer({ zts: 2, channels: 4, filesystems: [o.filesystem] });
     const mountpoint = fs.mkdtempSync(path.join(tmpdir(), 'zufs-conformance-fuse-'));
+    stage = `mounting ${mountpoint}`;
     let fuse: FuseMount;
     try {
       fuse = await mountFuse({
@@ -90,6 +96,7 @@ export function fuseTarget(o: FuseTargetOptions): Target {
     const watchdog = new Worker(new URL('./fuse-watchdog.js', import.meta.url), { workerData: data });
     watchdog.on('message', (m) => process.stderr.write(`${o.name ?? `fuse:${o.type}`} watchdog: ${m}\n`));
     watchdog.unref();
+    stage = 'up';
     return { server, fuse, mountpoint, watch: new Int32Array(words), watchdog };
   };
   const running = (watch: Int32Array, n: number) => {
@@ -100,8 +107,17 @@ export function fuseTarget(o: FuseTargetOptions): Target {
     name: o.name ?? `fuse:${o.type}`,
     departures: o.departures ?? {},
     async setup(): Promise<TargetEnv> {
+      if (stuck) throw stuck;
       started ??= start();
-      const { mountpoint, watch } = await started;
+      // Nothing waits for ever: a start that does not finish fails the cases, saying where it stopped.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          stuck = new Error(`the kernel mount did not come up within ${START_MS / 1000} s (${stage})`);
+          reject(stuck);
+        }, START_MS);
+      });
+      const { mountpoint, watch } = await Promise.race([started, late]).finally(() => clearTimeout(timer));
       if (Atomics.load(watch, WATCH_ABORTED))
         throw new Error(
           `the kernel mount was aborted: a case was blocked in a call on it for ${hangMs / 1000} s ` +
@@ -126,6 +142,10 @@ export function fuseTarget(o: FuseTargetOptions): Target {
       const s = started;
       started = undefined;
       if (!s) return;
+      if (stuck) {
+        process.stderr.write(`${stuck.message}: nothing to unmount or stop, left as it is\n`);
+        return;
+      }
       const { server, fuse, mountpoint, watchdog } = await s;
       let timer: NodeJS.Timeout | undefined;
       const late = () => new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), UNMOUNT_MS)));
