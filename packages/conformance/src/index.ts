@@ -5,7 +5,13 @@
 export type { Case, Ctx } from './case.js';
 export { cases } from './cases/index.js';
 export { equals, expect } from './expect.js';
-export { type PluginConformance, type PluginReport, type TestPluginOptions, testPlugin } from './plugin.js';
+export {
+  type PluginConformance,
+  type PluginReport,
+  type PluginTarget,
+  type TestPluginOptions,
+  testPlugin,
+} from './plugin.js';
 export {
   CASE_MS,
   type CaseResult,
@@ -19,6 +25,5 @@ export {
   unsupportedReason,
 } from './run.js';
 export type { Cred, FsLike, FsMethod, Target, TargetEnv } from './target.js';
-export { type FuseTargetOptions, fuseTarget } from './targets/fuse.js';
 export { asUser as nodeAsUser, nodefs } from './targets/nodefs.js';
 export { type ZufsTargetOptions, zufsTarget } from './targets/zufs.js';

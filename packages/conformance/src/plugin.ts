@@ -5,10 +5,8 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { fuseUnavailable } from '@zufs/fuse';
 import { type CaseResult, report, runSuite, type Unsupported } from './run.js';
 import type { Target } from './target.js';
-import { fuseTarget } from './targets/fuse.js';
 import { zufsTarget } from './targets/zufs.js';
 
 /**
@@ -30,10 +28,10 @@ export interface TestPluginOptions {
   /** Only the cases whose id starts with one of these. */
   only?: string[];
   /**
-   * Also run the suite through a kernel mount (node:fs on a FUSE mount of the plugin). Default:
-   * when this process can mount (root, /dev/fuse); false: not (the report says so).
+   * The kernel-mount run after the face: a target for the plugin (the CLI's FUSE target, which
+   * `zufs test-plugin` gives when it can mount), or why there is none (printed). Default: none.
    */
-  kernel?: boolean;
+  kernel?: ((plugin: PluginTarget) => Target) | { notRun: string };
   /** Where progress and the report go (default: stdout). */
   write?(line: string): void;
 }
@@ -48,13 +46,11 @@ export interface PluginReport {
   failed: number;
 }
 
-/** Why the kernel-mount run is skipped, or undefined to run it. */
-function kernelNotRun(kernel: boolean | undefined): string | undefined {
-  if (kernel === false) return 'turned off';
-  const why = fuseUnavailable();
-  if (!why) return undefined;
-  if (kernel === true) throw why;
-  return why.message;
+/** The plugin as a target factory gets it. */
+export interface PluginTarget {
+  filesystem: URL;
+  type: string;
+  options: string;
 }
 
 /** Runs the suite on the plugin in `o.module` and prints which cases fail and why. */
@@ -78,14 +74,13 @@ export async function testPlugin(o: TestPluginOptions): Promise<PluginReport> {
     write(report(target.name, results));
     return results;
   };
-  const plugin = { filesystem: url, type, options: o.options ?? declared.options ?? '' };
-  const notRun = kernelNotRun(o.kernel);
+  const plugin: PluginTarget = { filesystem: url, type, options: o.options ?? declared.options ?? '' };
   const results = await run(zufsTarget(plugin), 'through the node:fs face');
   let kernel: PluginReport['kernel'];
-  if (notRun === undefined) kernel = await run(fuseTarget(plugin), 'through a kernel mount (FUSE)');
+  if (typeof o.kernel === 'function') kernel = await run(o.kernel(plugin), 'through a kernel mount (FUSE)');
   else {
-    kernel = { notRun };
-    write(`kernel mount: not run (${notRun})`);
+    kernel = o.kernel ?? { notRun: 'no kernel-mount target given (zufs test-plugin gives one)' };
+    write(`kernel mount: not run (${kernel.notRun})`);
   }
   const failures = (rs: CaseResult[]) => rs.filter((r) => r.outcome.status === 'failed').length;
   return {

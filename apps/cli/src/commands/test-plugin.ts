@@ -1,4 +1,5 @@
 import { testPlugin } from '@zufs/conformance';
+import { fuseUnavailable } from '@zufs/fuse';
 import { Command } from 'commander';
 import { CliError } from '../errors.js';
 
@@ -47,9 +48,18 @@ export function testPluginCommand(): Command {
         module: string,
         o: { options?: string; unsupported?: string; only?: string; kernel?: boolean },
       ) => {
+        // The kernel mount: unless turned off, when this process can mount (--kernel: or fail saying why).
+        const why = o.kernel === false ? undefined : fuseUnavailable();
+        if (why && o.kernel === true) throw new CliError(`test-plugin: --kernel: ${why.message}`, 1);
+        const kernel =
+          o.kernel === false
+            ? { notRun: 'turned off' }
+            : why
+              ? { notRun: why.message }
+              : (await import('../conformance/fuse-target.js')).fuseTarget;
         const r = await testPlugin({
           module,
-          kernel: o.kernel,
+          kernel,
           options: o.options,
           unsupported: o.unsupported ? parseUnsupported(o.unsupported) : undefined,
           only: o.only?.split(',').filter((s) => s !== ''),

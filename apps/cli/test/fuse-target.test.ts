@@ -2,9 +2,10 @@
 // does not return) is ended by the watchdog, and the mount still goes away. Needs root and
 // /dev/fuse: skipped without them, failed instead when ZUFS_REQUIRE_PRIVILEGED_TESTS=1.
 import { readFileSync } from 'node:fs';
-import { fuseTarget, runSuite } from '@zufs/conformance';
+import { runSuite } from '@zufs/conformance';
 import { fuseUnavailable } from '@zufs/fuse';
 import { describe, expect, it } from 'vitest';
+import { fuseTarget } from '../dist/conformance/fuse-target.js';
 
 const why = fuseUnavailable();
 if (why && process.env.ZUFS_REQUIRE_PRIVILEGED_TESTS === '1')

@@ -1,12 +1,15 @@
+/**
+ * The conformance kit's kernel-mount target (`zufs test-plugin`): it lives with the CLI, which may
+ * import every package; @zufs/conformance drives the face only and takes this target as given.
+ */
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { nodeAsUser as asUser, type FsLike, type Target, type TargetEnv } from '@zufs/conformance';
 import { type FuseMount, mountFuse } from '@zufs/fuse';
 import { startServer, type ZusServer } from '@zufs/zus-server';
-import type { FsLike, Target, TargetEnv } from '../target.js';
 import { WATCH_ABORTED, WATCH_CASE, type WatchdogData } from './fuse-watch.js';
-import { asUser } from './nodefs.js';
 
 export interface FuseTargetOptions {
   /** The target's name in reports (default `fuse:<type>`). */
