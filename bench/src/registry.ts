@@ -26,6 +26,8 @@ export interface RunSuiteOptions {
   filter?: string;
   rounds?: number;
   log?: (msg: string) => void;
+  /** A PostgreSQL server's URL (the remote suite; else ZUFS_TEST_PG_URL). */
+  pg?: string;
 }
 
 /** Runs a suite and returns its report (the JSON object) and its human table. */
@@ -34,7 +36,7 @@ export async function runSuite(
   o: RunSuiteOptions = {},
 ): Promise<{ report: Report; table: string }> {
   const suite = await loadSuite(name);
-  const opts = suiteOptions(!!o.quick, o.filter, o.rounds, o.log);
+  const opts = suiteOptions(!!o.quick, o.filter, o.rounds, o.log, o.pg);
   const m = machine();
   const noise = watchNoise();
   const cases = await suite.run(opts);

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// pnpm bench <suite> [--json] [--quick] [--filter <substring>] [--rounds <n>]
+// pnpm bench <suite> [--json] [--quick] [--filter <substring>] [--rounds <n>] [--pg <url>]
 //
 // A suite is a module in src/suites/<name>.ts (built to dist/suites/<name>.js); its file name is the
 // suite's name. Adding a suite is adding that one file: registry.ts lists the directory.
 import { listSuites, runSuite } from './registry.js';
 
-const USAGE = 'usage: pnpm bench <suite> [--json] [--quick] [--filter <substring>] [--rounds <n>]';
+const USAGE =
+  'usage: pnpm bench <suite> [--json] [--quick] [--filter <substring>] [--rounds <n>] [--pg <url>]';
 
 interface Args {
   suite?: string;
@@ -13,6 +14,8 @@ interface Args {
   quick: boolean;
   filter?: string;
   rounds?: number;
+  /** PostgreSQL for the remote suite (else ZUFS_TEST_PG_URL). */
+  pg?: string;
   help: boolean;
 }
 
@@ -32,6 +35,10 @@ function parseArgs(argv: string[]): Args {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) throw new UsageError('--rounds needs a positive integer');
       args.rounds = n;
+    } else if (a === '--pg' || a.startsWith('--pg=')) {
+      const v = a === '--pg' ? argv[++i] : a.slice('--pg='.length);
+      if (!v) throw new UsageError('--pg needs a postgres:// URL');
+      args.pg = v;
     } else if (a === '--') continue;
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
     else if (args.suite === undefined) args.suite = a;
@@ -70,7 +77,13 @@ async function main(): Promise<number> {
   log(`bench ${args.suite}${args.quick ? ' --quick' : ''}: node ${process.version}`);
   let out: Awaited<ReturnType<typeof runSuite>>;
   try {
-    out = await runSuite(args.suite, { quick: args.quick, filter: args.filter, rounds: args.rounds, log });
+    out = await runSuite(args.suite, {
+      quick: args.quick,
+      filter: args.filter,
+      rounds: args.rounds,
+      pg: args.pg,
+      log,
+    });
   } catch (e) {
     if (!(e instanceof Error && e.message.startsWith('no case of suite'))) throw e;
     console.error(`bench: ${e.message}`);

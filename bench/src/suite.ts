@@ -15,6 +15,8 @@ export interface SuiteOptions {
   rounds: number;
   /** Progress messages (stderr). */
   log: (msg: string) => void;
+  /** A PostgreSQL server's URL for the suites that need one (--pg; the remote suite). */
+  pg?: string;
 }
 
 /** A ratio the suite reports: median(num) / median(den), both measured in the same run. */
@@ -55,10 +57,11 @@ export function suiteOptions(
   filter?: string,
   rounds = quick ? 1 : 3,
   log = (m: string) => console.error(m),
+  pg?: string,
 ): SuiteOptions {
   const cfg = measureConfig(quick);
   cfg.budgetMs /= rounds;
-  return { quick, filter, cfg, rounds, log };
+  return { quick, filter, cfg, rounds, log, pg };
 }
 
 export function selected(name: string, opts: SuiteOptions): boolean {

@@ -225,3 +225,68 @@ describe('zufs bench', () => {
     expect(listed?.sort()).toEqual(listSuites().sort());
   });
 });
+
+describe('pnpm bench remote', () => {
+  const PG = process.env.ZUFS_TEST_PG_URL;
+  const OPS = [
+    'stat',
+    'stat-strict',
+    'create-write-4k-close',
+    'read-1m-seq',
+    'write-1m-seq',
+    'readdir-1000',
+    'mkdir-rmdir',
+    'rename',
+  ];
+
+  it('--quick measures sqlfs on SQLite, and on PostgreSQL with its floors when there is one', () => {
+    // CI starts a PostgreSQL (.ci/postgres) and sets ZUFS_TEST_PG_URL: there the PG cases are required.
+    expect(PG || process.env.CI !== 'true', 'ZUFS_TEST_PG_URL is not set under CI').toBeTruthy();
+    const r = runWithin(600_000, 'remote', '--json', '--quick');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.suite).toBe('remote');
+    const engines = PG ? ['sqlite', 'pg'] : ['sqlite'];
+    const cases = engines.flatMap((e) => OPS.map((op) => `sqlfs-${e}:${op}`));
+    if (PG) cases.push('pg-roundtrip', 'pg-read-1m', 'sqlfs-pg:create-1proc', 'sqlfs-pg:create-2proc');
+    else expect(r.stderr).toContain('PostgreSQL cases skipped');
+    const byName = Object.fromEntries(report.cases.map((c: { name: string }) => [c.name, c]));
+    expect(Object.keys(byName).sort()).toEqual(cases.sort());
+    for (const c of report.cases) {
+      expect(c.median_ns, c.name).toBeGreaterThan(0);
+      expect(c.p99_ns, c.name).toBeGreaterThanOrEqual(c.median_ns);
+      expect(c.ops_per_s, c.name).toBeGreaterThan(0);
+    }
+    for (const e of engines) {
+      expect(byName[`sqlfs-${e}:stat`].target_ns).toBe(2000);
+      expect(typeof byName[`sqlfs-${e}:stat`].met).toBe('boolean');
+      for (const op of ['read-1m-seq', 'write-1m-seq'])
+        expect(byName[`sqlfs-${e}:${op}`].bytes_per_s, op).toBeGreaterThan(0);
+    }
+    expect(report.ratio_targets['sqlfs-pg:stat-strict/pg-roundtrip']).toBe(1.5);
+    expect(report.ratio_targets['sqlfs-pg:create-write-4k-close/pg-roundtrip']).toBe(4);
+    expect(report.ratio_targets['sqlfs-pg:read-1m-seq/pg-read-1m']).toBe(1.5);
+    expect(report.ratio_targets['sqlfs-pg:create-2proc/sqlfs-pg:create-1proc']).toBe(1);
+    if (PG) {
+      expect(report.ratios['sqlfs-pg:stat-strict/pg-roundtrip']).toBeGreaterThan(0);
+      expect(report.ratios['sqlfs-pg:stat/sqlfs-sqlite:stat']).toBeGreaterThan(0);
+      expect(byName['pg-read-1m'].bytes_per_s).toBeGreaterThan(0);
+      const two = byName['sqlfs-pg:create-2proc'];
+      expect(two).toMatchObject({ processes: 2, threads: 8 });
+      expect(two.ops_per_s_1proc).toBe(byName['sqlfs-pg:create-1proc'].ops_per_s);
+      expect(two.speedup).toBeGreaterThan(0);
+    }
+  }, 700_000);
+
+  it("sqlfs's README has a figures row, with what limits it, for every case", () => {
+    const readme = nodeFs.readFileSync(join(root, 'packages/example-sqlfs/README.md'), 'utf8');
+    const figures = readme.slice(readme.indexOf('## Figures'));
+    for (const op of [...OPS, 'pg-roundtrip', 'pg-read-1m', 'create-2proc']) {
+      const row = figures.split('\n').find((l) => l.startsWith(`| ${op} `));
+      expect(row, op).toBeDefined();
+      const cells = (row as string).split('|').slice(1, -1);
+      expect(cells, op).toHaveLength(4);
+      expect(cells[3].trim(), `${op}: what limits it`).not.toBe('');
+    }
+  });
+});

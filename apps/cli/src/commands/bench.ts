@@ -14,13 +14,14 @@ export const BENCH_SUITES: readonly string[] = [
   'fuse',
   'image',
   'workload',
+  'remote',
 ];
 
 /** What the CLI uses of @zufs/bench (typed here: the CLI does not depend on it). */
 interface Bench {
   runSuite(
     name: string,
-    o?: { quick?: boolean; filter?: string; log?: (msg: string) => void },
+    o?: { quick?: boolean; filter?: string; pg?: string; log?: (msg: string) => void },
   ): Promise<{ report: { ratios?: Record<string, number> }; table: string }>;
 }
 
@@ -51,16 +52,20 @@ export function benchCommand(): Command {
     .option('--json', 'print one JSON object on stdout (the table goes to stderr)')
     .option('--quick', 'a short run')
     .option('--filter <substring>', 'only the cases whose name contains this')
+    .option(
+      '--pg <url>',
+      'PostgreSQL for the remote suite (else ZUFS_TEST_PG_URL; without one its PG cases are left out)',
+    )
     .addHelpText(
       'after',
       '\nThe benchmarks are a private package of the zufs repository (bench/): run them from a checkout.\n' +
         '\nExamples:\n  zufs bench relay\n  zufs bench dispatch --json > dispatch.json\n',
     )
-    .action(async (suite: string, o: { json?: boolean; quick?: boolean; filter?: string }) => {
+    .action(async (suite: string, o: { json?: boolean; quick?: boolean; filter?: string; pg?: string }) => {
       if (!BENCH_SUITES.includes(suite))
         throw new CliError(`bench: unknown suite '${suite}' (suites: ${suites})`, 2);
       const { runSuite } = await loadBench('bench');
-      const { report, table } = await runSuite(suite, { quick: !!o.quick, filter: o.filter });
+      const { report, table } = await runSuite(suite, { quick: !!o.quick, filter: o.filter, pg: o.pg });
       if (o.json) {
         console.error(table);
         process.stdout.write(`${JSON.stringify(report)}\n`);
