@@ -222,7 +222,7 @@ describe('zufs bench', () => {
     const r = spawnSync(process.execPath, [bin, 'bench', '--help'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
     // commander wraps the list at 80 columns: join its lines first.
-    const listed = /one of: ([^]*?)\n\n/.exec(r.stdout)?.[1].split(/,\s+/);
+    const listed = /one of: ([\s\S]*?)\n\n/.exec(r.stdout)?.[1].split(/,\s+/);
     expect(listed?.sort()).toEqual(listSuites().sort());
   });
 });
