@@ -22,7 +22,7 @@ describe('mkfs checks every argument first', () => {
     [['--inodes', '1.5'], /--inodes must be a positive integer/],
     [['--inodes', '100000', '--size', '1M'], /too small for 100000 inodes|inode count must be/],
     [['--size', '100K'], /device too small/],
-    [['--size', '8G'], /--size 8G is larger than the largest image, 4G \(4294967296 bytes\)/],
+    [['--size', '17G'], /--size 17G is larger than the largest image, 16G \(17179869184 bytes\)/],
     [['--size', '1000001'], /not a multiple of 4096/],
     [['--size', 'big'], /bad size 'big'/],
   ])(
