@@ -339,6 +339,58 @@ export class Relay {
     if (Atomics.load(this.w, INTR) !== 0) Atomics.store(this.w, INTR, 0);
   }
 
+  /**
+   * A server restart takes every channel out of reach (the threads that served them are gone):
+   * a free channel becomes retired-free at once, a held one retired (its app's release, after its
+   * EIO, makes it retired-free). The new ZT revives it once it is retired-free.
+   */
+  quarantine(): void {
+    const w = this.w;
+    for (;;) {
+      const s = Atomics.load(w, FSS_WAITING);
+      if (s === RETIRED || s === RETIRED_FREE) return;
+      const to = s === FREE ? RETIRED_FREE : RETIRED;
+      if (Atomics.compareExchange(w, FSS_WAITING, s, to) === s) return;
+    }
+  }
+
+  /**
+   * A new ZT takes a quarantined channel over: once no app holds it (retired-free), the words are
+   * reset (no post, not broken, no abort flag) and the channel is free to grab. False while an app
+   * still holds it (it has not yet released after its EIO): try again later. `stillMine`, asked
+   * after the reset: false when the taker's generation is already being replaced.
+   */
+  revive(stillMine?: () => boolean): boolean {
+    const w = this.w;
+    // Held as an app would hold it while the words are reset: nobody can grab it meanwhile.
+    if (Atomics.compareExchange(w, FSS_WAITING, RETIRED_FREE, RETIRED) !== RETIRED_FREE) return false;
+    Atomics.store(w, FSS, EMPTY);
+    Atomics.store(w, APP, EMPTY);
+    Atomics.store(w, APP_WAITING, 0);
+    Atomics.store(w, INTR, 0);
+    Atomics.store(w, BROKEN, 0);
+    this.fssParkRun = this.appParkRun = 0;
+    // Another restart began meanwhile (its break may have come before our reset): the channel is
+    // the next taker's, broken and retired-free as that restart left it.
+    if (stillMine && !stillMine()) {
+      Atomics.store(w, BROKEN, 1);
+      Atomics.store(w, FSS_WAITING, RETIRED_FREE);
+      return false;
+    }
+    Atomics.store(w, FSS_WAITING, FREE);
+    return true;
+  }
+
+  /** True while a quarantined (or retired) channel is still held by its app. */
+  isRetired(): boolean {
+    return Atomics.load(this.w, FSS_WAITING) === RETIRED;
+  }
+
+  /** True once a quarantined channel's app (if any) has released it: nothing is in flight on it. */
+  isRetiredFree(): boolean {
+    return Atomics.load(this.w, FSS_WAITING) === RETIRED_FREE;
+  }
+
   // ---- app side ----
 
   /** Takes the channel if it is free (CAS fss_waiting 1 -> 0): of racing threads, one wins. */

@@ -14,14 +14,20 @@
  */
 import { CHANGE_ACTIVE, CHANGE_SEQ } from './root-layout.js';
 
-/** The server's side: around every operation that may change a filesystem's shared memory. */
-export function changeBegin(ctl: Int32Array): void {
+/**
+ * The server's side: around every operation that may change a filesystem's shared memory. `mark`
+ * (a grid slot's change word, Slot.changing) says the ZT of that slot is counted: if its thread
+ * dies inside the change, a restart takes the count back out (ZufRoot.forgetDeadChanges).
+ */
+export function changeBegin(ctl: Int32Array, mark?: Int32Array): void {
+  if (mark !== undefined) Atomics.store(mark, 0, 1);
   Atomics.add(ctl, CHANGE_ACTIVE, 1);
   Atomics.add(ctl, CHANGE_SEQ, 1);
 }
 
-export function changeEnd(ctl: Int32Array): void {
+export function changeEnd(ctl: Int32Array, mark?: Int32Array): void {
   Atomics.sub(ctl, CHANGE_ACTIVE, 1);
+  if (mark !== undefined) Atomics.store(mark, 0, 0);
 }
 
 /** The reader's ticket, or -1 while a change is under way (then read through a dispatch, or retry). */

@@ -139,12 +139,26 @@ export class Channel {
     const w = this.prepareWait(opts);
     let retries = 0;
     for (;;) {
-      if (!this.root.isServing()) return EIO;
+      if (!this.root.isServing() && !this.waitRestart()) return EIO;
       if (this.dispatcher.pigyLen > 0) this.attachPigy();
       const r = this.slot.relay.appWakeupAndWait(w);
       const res = this.afterReply(r, opts, retries++);
       if (res !== EZUF_RETRY_DONE) return res;
     }
+  }
+
+  /**
+   * The server is not serving: a channel a new generation's ZT revived (its relay is whole) was
+   * taken during the restart, and its operation has reached nobody: it waits for the restart to
+   * end (bounded) and goes. A channel of the generation that died (broken relay) is EIO. A channel
+   * a reload quarantined while this app held it is still served: the operation goes now.
+   */
+  private waitRestart(): boolean {
+    const relay = this.slot.relay;
+    if (relay.isBroken()) return false;
+    // Quarantined while this app held it: a reload drains, and the ZT that serves it still does.
+    if (relay.isRetired()) return true;
+    return this.root.waitServing();
   }
 
   /** call(), with the slot published in Dispatcher.inFlight while the call is on it. */
@@ -167,7 +181,11 @@ export class Channel {
     const w = this.prepareWait(opts);
     let retries = 0;
     for (;;) {
-      if (!this.root.isServing()) return EIO;
+      if (
+        !this.root.isServing() &&
+        (this.slot.relay.isBroken() || (!this.slot.relay.isRetired() && !(await this.root.waitServingAsync())))
+      )
+        return EIO;
       if (this.dispatcher.pigyLen > 0) this.attachPigy();
       const r = await this.slot.relay.appWakeupAndWaitAsync(w);
       const res = this.afterReply(r, opts, retries++);
@@ -182,9 +200,8 @@ export class Channel {
    * remote filesystem: the spin would not catch its reply).
    */
   callSoon(opts?: CallOptions, async = false): number | Promise<number> {
-    if (async) return this.callAsync(opts);
+    if (async || !this.root.isServing()) return this.callAsync(opts);
     const w = this.prepareWait(opts);
-    if (!this.root.isServing()) return EIO;
     if (this.dispatcher.pigyLen > 0) this.attachPigy();
     const r = this.slot.relay.appWakeupAndWaitSoon(w);
     if (typeof r !== 'number') return r.then((x) => this.afterSoon(x, opts));
@@ -318,7 +335,8 @@ class InlineChannel extends Channel {
     let retries = 0;
     try {
       for (;;) {
-        if (!this.root.isServing()) return EIO;
+        // Nothing of this operation has reached the plugin yet: across a restart it waits and runs.
+        if (!this.root.waitServing()) return EIO;
         if (this.dispatcher.pigyLen > 0) this.attachPigy();
         // The abort flag belongs to the request being served (a grid request's post clears it).
         this.slot.relay.clearInterrupt();
@@ -469,7 +487,9 @@ export class Dispatcher {
     const root = this.root;
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      if (!root.isServing()) throw ZufsError.fromErrno(Errno.EIO, 'dispatch', 'zufs server is not serving');
+      // A restarting server serves again in a moment: wait for it (bounded), then look again.
+      if (!root.isServing() && !root.waitServing())
+        throw ZufsError.fromErrno(Errno.EIO, 'dispatch', 'zufs server is not serving');
       // Announce the wait before the last look, so a release between the two cannot be missed.
       const gen = Atomics.load(ctl, CTL_GRID_GEN);
       Atomics.add(ctl, CTL_GRID_WAITERS, 1);

@@ -47,6 +47,7 @@ export function mountFs(root: ZufRoot, type: string, options = '', flags = 0): M
   for (let s = root.state(); s === STATE_STARTING || s === STATE_READY; s = root.state()) {
     root.waitStateChange(s, 10_000);
   }
+  root.waitServing(); // a restarting server mounts once it serves again
   const t = fsTypes(root).find((x) => x.name === type);
   if (!t) throw new ZufsError(19 /* ENODEV */, `unknown filesystem type "${type}"`, 'mount');
   const opts = encoder.encode(options);

@@ -8,7 +8,8 @@
  *             line of its own so its writes never evict the header words every dispatch reads
  *   then      the registered filesystem types (REGISTRY_ENTRY_BYTES each)
  * ops SAB:     one region per slot (grid slots, then the mount channel), slotBytes() each:
- *   +0        the relay's hot words (24 bytes), 16 bytes free
+ *   +0        the relay's hot words (24 bytes)
+ *   +24       the slot's change word (SLOT_CHANGING_OFFSET: its ZT is inside a change), 12 bytes free
  *   +40       the operation buffer (maxCommand bytes): its 24-byte zufs_ioc_hdr ends the relay's
  *             cache line, so a NULL round trip moves one line between the cores instead of two
  *             (measured: 0.49 us instead of 0.96 us, see docs/decisions.md)
@@ -16,6 +17,7 @@
  * windows SAB: one map window (windowSize bytes) per slot
  * pools:       shared buffer pools 1..6 (the ALLOC_BUFFER analog), see pools.ts
  */
+import { threadId } from 'node:worker_threads';
 import { RELAY_HOT_BYTES, Relay, type RelayPlacement } from '@zufs/relay';
 import { ZUFS_MAX_ZT_CHANNELS, ZUS_API_MAP_MAX_SIZE } from './api/index.js';
 import { type PoolDescriptor, SharedPool } from './pools.js';
@@ -28,6 +30,8 @@ export const STATE_MOUNT_READY = 2; // the mount thread has registered the files
 export const STATE_FAILED = 3; // a server thread died: every operation is EIO
 export const STATE_STOPPING = 4;
 export const STATE_STOPPED = 5;
+/** A server thread died (or a reload began): the threads are replaced; operations wait, bounded. */
+export const STATE_RESTARTING = 6;
 export const STATE_NAMES = [
   'starting',
   'ready',
@@ -35,6 +39,7 @@ export const STATE_NAMES = [
   'server-failed',
   'stopping',
   'stopped',
+  'restarting',
 ] as const;
 
 // Header words of the control SAB.
@@ -50,10 +55,22 @@ export const CTL_FAIL_CODE = 8; // why the server failed (exit code of the threa
 export const CTL_FS_TYPES = 9; // number of registered filesystem types
 export const CTL_STATE_GEN = 10; // bumped (and notified) on every state change
 export const CTL_MOUNT_GEN = 11; // bumped by the mount thread after it posts mount notices to the ZTs
+export const CTL_EPOCH = 12; // restarts the server completed (0: its first threads still serve)
+export const CTL_RESTART_WAIT_MS = 13; // how long an operation waits for a restart to end (then EIO)
+/** The last epoch at which a restart gave some mount new shared memory (its pmem was reloaded). */
+export const CTL_SHARED_EPOCH = 14;
+/** A number unique to this zuf-root in its process (names its mount notice channel). */
+export const CTL_ROOT_ID = 15;
+let rootIds = 0;
 /** ZTs serving an operation that changes a filesystem (see change.ts). */
 export const CHANGE_ACTIVE = 16;
 /** Bumped when such an operation begins. */
 export const CHANGE_SEQ = 17;
+/**
+ * Restarts begun (a word written once per restart, on the change line's spare room): a generation
+ * of threads spawned for restart N stops taking channels over once N + 1 began.
+ */
+export const CTL_RESTARTS_BEGUN = 18;
 const HEADER_BYTES = 128;
 
 export const MAX_FS_TYPES = 16;
@@ -123,6 +140,7 @@ export function createZufRoot(opts: ZufRootOptions): ZufRootDescriptor {
   const ctl = new Int32Array(control);
   ctl[CTL_MAGIC] = ZUF_ROOT_MAGIC;
   ctl[CTL_ZTS] = zts;
+  ctl[CTL_ROOT_ID] = (++rootIds ^ (threadId << 20)) >>> 0;
   ctl[CTL_CHANNELS] = channels;
   ctl[CTL_MAX_COMMAND] = maxCommand;
   ctl[CTL_WINDOW_SIZE] = windowSize;
@@ -145,6 +163,8 @@ export function createZufRoot(opts: ZufRootOptions): ZufRootDescriptor {
 
 /** Where the operation buffer starts in a slot's region: its header shares the relay's cache line. */
 export const SLOT_OP_OFFSET = 40;
+/** The slot's change word, after the relay's hot words: 1 while its ZT is inside a change. */
+export const SLOT_CHANGING_OFFSET = 24;
 const LINE = 64;
 const align = (n: number): number => Math.ceil(n / LINE) * LINE;
 

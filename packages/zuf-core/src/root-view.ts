@@ -6,16 +6,23 @@ import { Relay } from '@zufs/relay';
 import { DPP_POOL_PMEM, DPP_POOL_WINDOW, dppOffset, dppPool, IocIO } from './api/index.js';
 import { SharedPool } from './pools.js';
 import {
+  CHANGE_ACTIVE,
+  CHANGE_SEQ,
+  CTL_EPOCH,
   CTL_FAIL_CODE,
   CTL_GRID_GEN,
+  CTL_RESTART_WAIT_MS,
+  CTL_RESTARTS_BEGUN,
   CTL_STATE,
   CTL_STATE_GEN,
   checkDescriptor,
   relayPlacement,
+  SLOT_CHANGING_OFFSET,
   SLOT_OP_OFFSET,
   STATE_FAILED,
   STATE_MOUNT_READY,
   STATE_READY,
+  STATE_RESTARTING,
   STATE_STOPPED,
   slotOffset,
   type ZufRootDescriptor,
@@ -40,6 +47,11 @@ export class Slot {
    * the app and the ZT with Atomics.
    */
   readonly appCopyState: Int32Array;
+  /**
+   * 1 while the ZT serving this slot is inside a change (it counts in the change seqlock's ACTIVE):
+   * a restart takes a dead ZT's count back out (ZufRoot.forgetDeadChanges).
+   */
+  readonly changing: Int32Array;
 
   constructor(
     d: ZufRootDescriptor,
@@ -52,6 +64,7 @@ export class Slot {
     this.window = new Uint8Array(d.windows, index * d.windowSize, d.windowSize);
     this.windowView = new DataView(d.windows, index * d.windowSize, d.windowSize);
     this.appCopyState = new Int32Array(d.ops, base + SLOT_OP_OFFSET + IocIO.cookie, 1);
+    this.changing = new Int32Array(d.ops, base + SLOT_CHANGING_OFFSET, 1);
   }
 }
 
@@ -72,6 +85,15 @@ export function createInlineSlot(d: ZufRootDescriptor): Slot {
  */
 export function inlineSlotRelay(d: ZufRootDescriptor, ops: SharedArrayBuffer): Relay {
   return new Relay(ops, slotOffset(0, d.maxCommand), undefined, relayPlacement(0, d.maxCommand));
+}
+
+interface AsyncWaiter {
+  waitAsync(
+    a: Int32Array,
+    i: number,
+    v: number,
+    t: number,
+  ): { async: false; value: string } | { async: true; value: Promise<string> };
 }
 
 const attached = new WeakMap<SharedArrayBuffer, ZufRoot>();
@@ -120,6 +142,85 @@ export class ZufRoot {
   isServing(): boolean {
     const s = Atomics.load(this.ctl, CTL_STATE);
     return s === STATE_READY || s === STATE_MOUNT_READY;
+  }
+
+  /** Restarts completed so far (CTL_EPOCH): what a thread saw before tells it one happened since. */
+  epoch(): number {
+    return Atomics.load(this.ctl, CTL_EPOCH);
+  }
+
+  /**
+   * While the server restarts, waits (blocking) until it serves again, at most the server's
+   * restart wait. True when it serves (at once if it was not restarting); false when it failed,
+   * stopped or the wait ran out: the caller answers EIO.
+   */
+  waitServing(): boolean {
+    if (this.isServing()) return true;
+    if (this.state() !== STATE_RESTARTING) return false;
+    this.waitStateChange(STATE_RESTARTING, Atomics.load(this.ctl, CTL_RESTART_WAIT_MS));
+    return this.isServing();
+  }
+
+  /** waitServing() for a thread that keeps its event loop (Atomics.waitAsync). */
+  async waitServingAsync(): Promise<boolean> {
+    if (this.isServing()) return true;
+    const deadline = performance.now() + Atomics.load(this.ctl, CTL_RESTART_WAIT_MS);
+    for (;;) {
+      const gen = Atomics.load(this.ctl, CTL_STATE_GEN);
+      if (this.state() !== STATE_RESTARTING) return this.isServing();
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      const w = (Atomics as unknown as AsyncWaiter).waitAsync(
+        this.ctl,
+        CTL_STATE_GEN,
+        gen,
+        Math.min(left, 50),
+      );
+      if (w.async) await w.value;
+    }
+  }
+
+  /**
+   * A restart begins: operations wait from now on (waitServing), those in flight get EIO at once
+   * (every relay is broken; with `breakRelays` false, a reload's, they finish first) and every channel is out of reach until the new ZT that serves it
+   * revives it (Relay.quarantine, Relay.revive). False when the server is not serving (failed,
+   * stopping: it stays so).
+   */
+  beginRestart(breakRelays = true): boolean {
+    const ctl = this.ctl;
+    const s = Atomics.load(ctl, CTL_STATE);
+    if (s !== STATE_READY && s !== STATE_MOUNT_READY) return false;
+    // A stop or a failure that came meanwhile wins.
+    if (Atomics.compareExchange(ctl, CTL_STATE, s, STATE_RESTARTING) !== s) return false;
+    Atomics.add(ctl, CTL_RESTARTS_BEGUN, 1); // before any channel is quarantined or broken
+    Atomics.add(ctl, CTL_STATE_GEN, 1);
+    for (const slot of this.slots) slot.relay.quarantine();
+    // A reload lets operations in flight finish first (their apps release into quarantine).
+    if (breakRelays) this.breakAll();
+    return true;
+  }
+
+  /**
+   * Once the grid's ZT threads are gone: the changes they were inside never end, so their counts
+   * leave the change seqlock, and the sequence moves (a reader's copy that spanned them is void).
+   */
+  forgetDeadChanges(): void {
+    for (let i = 0; i < this.gridSize; i++) {
+      const w = this.slots[i].changing;
+      if (Atomics.exchange(w, 0, 0) !== 0) Atomics.sub(this.ctl, CHANGE_ACTIVE, 1);
+    }
+    Atomics.add(this.ctl, CHANGE_SEQ, 1);
+  }
+
+  /** Restarts begun so far: a new generation's threads take channels over only while it stays so. */
+  restartsBegun(): number {
+    return Atomics.load(this.ctl, CTL_RESTARTS_BEGUN);
+  }
+
+  /** The restart is over: a new epoch, and operations go on. */
+  endRestart(): void {
+    Atomics.add(this.ctl, CTL_EPOCH, 1);
+    this.setState(STATE_MOUNT_READY);
   }
 
   failCode(): number {
