@@ -25,8 +25,9 @@ export type {
   MountRequest,
   MountResult,
   OpContext,
+  RestartInfo,
   SuperBlock,
   ZName,
 } from './plugin.js';
 export { defineFsType } from './plugin.js';
-export { type ServerOptions, startServer, type ZusServer } from './server.js';
+export { type ServerOptions, type ServerRestart, startServer, type ZusServer } from './server.js';

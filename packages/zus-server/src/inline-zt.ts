@@ -14,16 +14,18 @@
  * the server gives (ZusServer.inlinePort(), transferable to any thread): first every mount up and
  * the filesystem modules to load, then each change, as a grid ZT gets them.
  */
-import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import { BroadcastChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import {
   attachZufRoot,
+  CTL_ROOT_ID,
   createInlineSlot,
   dispatcherFor,
+  STATE_RESTARTING,
   type ZufRoot,
   type ZufRootDescriptor,
 } from '@zufs/zuf-core';
 import { loadFsTypes } from './fs-loader.js';
-import type { InlineNotice } from './messages.js';
+import { type InlineNotice, noticeChannelName } from './messages.js';
 import { MountTable } from './mount-table.js';
 import { PENDING, Zt } from './zt.js';
 
@@ -57,6 +59,18 @@ export async function serveInline(
   if (dispatcher.servesInline) throw new Error('this thread already serves its operations inline');
   const log = opts.log ?? ((level, message) => console.error(`zufs inline ZT ${level}: ${message}`));
   const timeoutMs = opts.timeoutMs ?? 5000;
+  // Every notice after the replay comes here, from whichever mount thread serves (restarts replace
+  // it): open before the replay is asked for, so none falls between the two. Never keeps the
+  // thread alive.
+  const notices = new BroadcastChannel(noticeChannelName(Atomics.load(r.ctl, CTL_ROOT_ID)));
+  // While this thread's event loop runs, notices are delivered as events (they are gone for
+  // receiveMessageOnPort then): kept until the mount table exists, applied at once afterwards.
+  const early: InlineNotice[] = [];
+  let apply = (n: InlineNotice): void => {
+    early.push(n);
+  };
+  notices.onmessage = (e: MessageEvent) => apply(e.data as InlineNotice);
+  notices.unref();
   // Pulled, never listened to: the port must stay readable by receiveMessageOnPort, synchronously,
   // from a thread that may never return to its event loop again.
   const replay: InlineNotice[] = [];
@@ -70,8 +84,9 @@ export async function serveInline(
       else replay.push(n);
       continue;
     }
-    if (performance.now() > deadline || !r.isServing()) {
+    if (performance.now() > deadline || (!r.isServing() && r.state() !== STATE_RESTARTING)) {
       port.close();
+      notices.close();
       throw new Error(`no answer from the zufs server's mount thread within ${timeoutMs} ms`);
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
@@ -82,10 +97,14 @@ export async function serveInline(
     // Its operations return Promises, which this thread could only wait for by blocking its own
     // event loop, the one they need to settle: the grid serves them.
     port.close();
+    notices.close();
     throw new Error(`${remote.name} is a remote filesystem: its operations are served by the ZT grid`);
   }
-  const mounts = new MountTable(r, types, port, log, -1);
+  port.close();
+  const mounts = new MountTable(r, types, notices, log, -1);
   for (const n of replay) mounts.notice(n);
+  for (const n of early) mounts.notice(n);
+  apply = (n) => mounts.notice(n);
   mounts.seenGen(ready.gen);
   const zt = new Zt(r, createInlineSlot(r.descriptor), mounts, log, -1);
   dispatcher.serveInline(zt.slot, () => {
@@ -103,7 +122,7 @@ export async function serveInline(
       open = false;
       dispatcher.serveInline(null);
       mounts.detachAll();
-      port.close();
+      notices.close();
     },
   };
 }

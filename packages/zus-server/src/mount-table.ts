@@ -10,6 +10,8 @@ import type { FsType, SuperBlock } from './plugin.js';
 
 export interface Mounted {
   readonly sbId: number;
+  /** The restart count when it was mounted: a notice of a later one replaces the attachment. */
+  readonly epoch: number;
   readonly type: FsType;
   readonly sb: SuperBlock;
   /** The plugin implements no change at all: every change answers EROFS (ops.ts). */
@@ -65,19 +67,25 @@ export class MountTable {
     }
   }
 
-  /** Applies one notice of the mount thread (an attach of a mount already attached is a replay). */
+  /**
+   * Applies one notice of the mount thread (an attach of a mount already attached is a replay; one
+   * of a later epoch is the mount made again after a restart, which replaces it).
+   */
   notice(n: InlineNotice): void {
     if (n.type === 'attach') {
-      if (this.mounts.has(n.sbId)) return;
+      const was = this.mounts.get(n.sbId);
+      if (was && was.epoch >= n.epoch) return;
+      if (was) this.notice({ type: 'detach', sbId: n.sbId });
       const type = this.types[n.fsIndex];
       try {
+        if (!type) throw new Error(`no filesystem type ${n.fsIndex} was loaded here`);
         const sb = type.attach(n.descriptor, { sbId: n.sbId, root: this.root, zt: this.index });
-        this.mounts.set(n.sbId, { sbId: n.sbId, type, sb, readOnly: isReadOnly(sb) });
+        this.mounts.set(n.sbId, { sbId: n.sbId, epoch: n.epoch, type, sb, readOnly: isReadOnly(sb) });
         if (type.remote === true) this.remote++;
       } catch (e) {
         this.log(
           'error',
-          `ZT ${this.index}: ${type.name}.attach threw: ${e instanceof Error ? e.message : e}`,
+          `ZT ${this.index}: ${type?.name ?? 'mount'}.attach threw: ${e instanceof Error ? e.message : e}`,
         );
       }
     } else if (n.type === 'detach') {

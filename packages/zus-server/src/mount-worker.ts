@@ -3,13 +3,17 @@
  * (ZUFS_M_MOUNT / UMOUNT / REMOUNT). It keeps its event loop (Atomics.waitAsync), so a filesystem's
  * mount() may be async. A mount's descriptor is posted to every ZT's port.
  */
-import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { BroadcastChannel, type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { RELAY_BROKEN, RELAY_TIMEOUT, relayDefaults } from '@zufs/relay';
 import {
   attachZufRoot,
   CTL_MOUNT_GEN,
+  CTL_ROOT_ID,
+  CTL_SHARED_EPOCH,
   isZufsError,
+  notifyChannelFreed,
   publishFsTypes,
+  STATE_RESTARTING,
   type ZufRootDescriptor,
   ZufsError,
 } from '@zufs/zuf-core';
@@ -26,7 +30,15 @@ import {
 } from '@zufs/zuf-core/api';
 import { iiCookie } from './cookies.js';
 import { loadFsTypes } from './fs-loader.js';
-import type { InlineNotice, InlinePortMessage, MountNotice, WorkerEvent } from './messages.js';
+import type { RestartPlan } from './generation.js';
+import {
+  type InlineNotice,
+  type InlinePortMessage,
+  type LedgerMessage,
+  type MountNotice,
+  noticeChannelName,
+  type WorkerEvent,
+} from './messages.js';
 import type { FsType, MountResult } from './plugin.js';
 import { IDLE_PARK_SLICE_MS } from './zt.js';
 
@@ -36,6 +48,10 @@ const data = workerData as {
   ztPorts: MessagePort[];
   /** Held, never used: it closes when this thread ends, which tells the supervisor. */
   life: MessagePort;
+  /** To the supervisor: the ledger of mounts goes up, inline ZTs' ports come down. */
+  control: MessagePort;
+  /** Set in a restart's generation: the mounts to make again. */
+  restart: RestartPlan | null;
 };
 const post = (e: WorkerEvent) => parentPort!.postMessage(e);
 const log = (level: 'warn' | 'error', message: string) => post({ type: 'log', level, message });
@@ -60,29 +76,38 @@ interface Mount {
   readonly type: FsType;
   readonly fsIndex: number;
   readonly descriptor: unknown;
+  readonly epoch: number;
 }
 const mounts = new Map<number, Mount>();
-let nextSbId = 1;
+let nextSbId = data.restart?.nextSbId ?? 1;
 const decoder = new TextDecoder();
+/** Inline ZTs hear every notice here (it outlives this thread across restarts); grid ZTs on their ports. */
+const inlineNotices = new BroadcastChannel(noticeChannelName(Atomics.load(root.ctl, CTL_ROOT_ID)));
 
 // Inline ZTs (app threads serving their own operations, inline-zt.ts) join later, each with a port:
-// it gets the mounts up so far, then every notice as the grid's ZTs do.
-const inlinePorts: MessagePort[] = [];
-function onInlinePort(m: InlinePortMessage): void {
+// it gets the mounts up so far and is done with (later notices come on the broadcast channel, which
+// the inline ZT listens to before it asks).
+function onControl(m: InlinePortMessage): void {
   if (m?.type !== 'inline-port') return;
   const post = (n: InlineNotice) => m.port.postMessage(n);
   for (const [sbId, x] of mounts)
-    post({ type: 'attach', sbId, fsIndex: x.fsIndex, descriptor: x.descriptor });
+    post({ type: 'attach', sbId, fsIndex: x.fsIndex, descriptor: x.descriptor, epoch: x.epoch });
   post({ type: 'ready', filesystems: data.filesystems, gen: Atomics.load(root.ctl, CTL_MOUNT_GEN) });
-  inlinePorts.push(m.port);
+  m.port.close();
 }
-parentPort!.on('message', onInlinePort);
+data.control.on('message', onControl);
 
 function notify(n: MountNotice): void {
   for (const p of data.ztPorts) p.postMessage(n);
-  for (const p of inlinePorts) p.postMessage(n);
+  inlineNotices.postMessage(n);
   // Bumped after the notices are queued: a ZT that sees the new generation finds them on its port.
   Atomics.add(root.ctl, CTL_MOUNT_GEN, 1);
+}
+
+/** Keeps the supervisor's ledger: what to mount again after a restart. */
+function record(sbId: number, m: Mount, options: string, flags: number): void {
+  const entry = { sbId, type: m.type.name, options, flags, descriptor: m.descriptor, epoch: m.epoch };
+  data.control.postMessage({ type: 'mounted', entry } satisfies LedgerMessage);
 }
 
 function readOptions(v: DataView): string {
@@ -92,21 +117,25 @@ function readOptions(v: DataView): string {
   return decoder.decode(new Uint8Array(v.buffer, v.byteOffset + IocMount.mount_options, len));
 }
 
+function checkResult(type: FsType, res: MountResult<unknown>): MountResult<unknown> {
+  if (!res || typeof res !== 'object' || !Number.isSafeInteger(res.rootIno) || res.rootIno < 0) {
+    throw new Error(`${type.name}.mount() returned no { descriptor, rootIno }`);
+  }
+  return res;
+}
+
 async function mount(v: DataView): Promise<number> {
   const fsIndex = getU64(v, IocMount.zus_zfi) - 1;
   const type = types[fsIndex];
   if (!type) return -Errno.ENODEV;
   const sbId = nextSbId++;
-  const res = (await type.mount({
-    sbId,
-    options: readOptions(v),
-    flags: getU64(v, IocMount.mount_flags),
-  })) as MountResult<unknown>;
-  if (!res || typeof res !== 'object' || !Number.isSafeInteger(res.rootIno) || res.rootIno < 0) {
-    throw new Error(`${type.name}.mount() returned no { descriptor, rootIno }`);
-  }
-  mounts.set(sbId, { type, fsIndex, descriptor: res.descriptor });
-  notify({ type: 'attach', sbId, fsIndex, descriptor: res.descriptor });
+  const options = readOptions(v);
+  const flags = getU64(v, IocMount.mount_flags);
+  const res = checkResult(type, (await type.mount({ sbId, options, flags })) as MountResult<unknown>);
+  const m = { type, fsIndex, descriptor: res.descriptor, epoch: root.epoch() };
+  mounts.set(sbId, m);
+  record(sbId, m, options, flags);
+  notify({ type: 'attach', sbId, fsIndex, descriptor: res.descriptor, epoch: m.epoch });
   setU64(v, IocMount.zus_sbi, sbId);
   setU64(v, IocMount.zus_ii, iiCookie(sbId, res.rootIno));
   setU64(v, IocMount._zi, res.rootZi ?? 0);
@@ -120,9 +149,55 @@ async function umount(sbId: number): Promise<number> {
   const m = mounts.get(sbId);
   if (!m) return -Errno.EINVAL;
   mounts.delete(sbId);
+  data.control.postMessage({ type: 'unmounted', sbId } satisfies LedgerMessage);
   notify({ type: 'detach', sbId });
   await m.type.umount?.(m.descriptor);
   return 0;
+}
+
+/**
+ * A restart's generation mounts every volume of the ledger again, with its sbId, options and the
+ * previous descriptor (MountRequest.restart). A mount that fails is gone: its users get EIO.
+ */
+async function mountAgain(plan: RestartPlan): Promise<void> {
+  let sharedLost = false;
+  for (const e of plan.mounts) {
+    const fsIndex = types.findIndex((t) => t.name === e.type);
+    const type = types[fsIndex];
+    try {
+      if (!type) throw new Error(`no filesystem type ${e.type} is registered now`);
+      const restart = {
+        previous: e.descriptor,
+        reason: plan.reason,
+        epoch: plan.epoch,
+        midChange: plan.midChange,
+      };
+      const res = checkResult(
+        type,
+        (await type.mount({
+          sbId: e.sbId,
+          options: e.options,
+          flags: e.flags,
+          restart,
+        })) as MountResult<unknown>,
+      );
+      if (res.sharedKept !== true) sharedLost = true;
+      const m = { type, fsIndex, descriptor: res.descriptor, epoch: plan.epoch };
+      mounts.set(e.sbId, m);
+      record(e.sbId, m, e.options, e.flags);
+      notify({ type: 'attach', sbId: e.sbId, fsIndex, descriptor: res.descriptor, epoch: plan.epoch });
+    } catch (err) {
+      sharedLost = true;
+      data.control.postMessage({ type: 'unmounted', sbId: e.sbId } satisfies LedgerMessage);
+      notify({ type: 'detach', sbId: e.sbId });
+      log(
+        'error',
+        `restart: ${e.type} superblock ${e.sbId} could not be mounted again, it is gone: ${err instanceof Error ? err.message : err}`,
+      );
+    }
+  }
+  // Apps drop their views of shared memory that a mount did not keep (before the epoch moves).
+  if (sharedLost) Atomics.store(root.ctl, CTL_SHARED_EPOCH, plan.epoch);
 }
 
 async function handle(): Promise<void> {
@@ -163,12 +238,22 @@ function failure(e: unknown): [number, string] {
   return [-Errno.EIO, e instanceof Error ? e.message : String(e)];
 }
 
+if (data.restart) await mountAgain(data.restart);
 post({ type: 'registered', fsTypes: types.map((t) => t.name) });
 // ZUFS_M_MOUNT shares its number with ZUFS_OP_BREAK, so this channel is never sent a BREAK: the
 // starting thread breaks its relay instead at stop, once it holds the channel (no mount operation in
 // flight; threads.ts).
 const relay = root.mountSlot.relay;
-relay.fssReady();
+if (data.restart) {
+  // The channel comes from the generation that died: taken over once its app has let it go.
+  const begun = data.restart.begun;
+  const mine = () => root.restartsBegun() === begun;
+  while (!relay.revive(mine)) {
+    if (!mine() || (root.state() !== STATE_RESTARTING && !root.isServing())) process.exit(0);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  notifyChannelFreed(root.ctl);
+} else relay.fssReady();
 for (;;) {
   const r = await relay.fssWaitAsync();
   if (r & RELAY_BROKEN) break;
@@ -176,6 +261,9 @@ for (;;) {
   await handle();
   relay.appWakeup();
 }
+// A restart: the volumes stay as they are, for the next generation to mount again. Nothing of this
+// thread may go on (a filesystem's background timers): it ends here.
+if (root.state() === STATE_RESTARTING) process.exit(0);
 // Stopping: every mount still up gets its umount, once.
 for (const sbId of [...mounts.keys()]) {
   try {
@@ -185,8 +273,9 @@ for (const sbId of [...mounts.keys()]) {
   }
 }
 for (const p of data.ztPorts) p.close();
-for (const p of inlinePorts) p.close();
+inlineNotices.close();
 // Nothing may keep this thread alive now, or stop() waits out its force timer. off() unrefs the
 // port once its last 'message' listener goes; removeAllListeners() does not (Node 20: the port
 // stays referenced and the thread never ends by itself).
-parentPort!.off('message', onInlinePort);
+data.control.off('message', onControl);
+data.control.close();

@@ -16,12 +16,39 @@ import type {
   ZdeIter,
 } from '@zufs/zuf-core/api';
 
-export interface MountRequest {
+export interface MountRequest<D = unknown> {
   /** The superblock id the server gave this mount (unique for the server's life). */
   readonly sbId: number;
   /** The mount options, as the app wrote them ("key=value,flag,..."). */
   readonly options: string;
   readonly flags: number;
+  /**
+   * Set when the server mounts this volume again under running applications, after its threads
+   * were replaced (a server thread died, or a live reload): same sbId, same options. Applications
+   * keep their open files by inode number, so the mount must answer for the same inodes: an inode
+   * it no longer has gives ESTALE. See RestartInfo.
+   */
+  readonly restart?: RestartInfo<D>;
+}
+
+/** What a mount made again after a restart knows of the mount before it. */
+export interface RestartInfo<D = unknown> {
+  /** The descriptor the previous mount() returned; its shared memory is still there. */
+  readonly previous: D;
+  /** 'crash': a server thread died (the previous threads may have stopped anywhere); 'reload': a live reload, after every operation finished. */
+  readonly reason: 'crash' | 'reload';
+  /**
+   * The server's restart count (1 for the first): new inode generations should be above any given
+   * before the restart in this process (e.g. at least epoch * 2^32), so that an inode lost with
+   * what the restart rolled back is never taken for a new one by an fd that still names it.
+   */
+  readonly epoch: number;
+  /**
+   * The previous threads died inside a change (a dead ZT was counted in the change seqlock): the
+   * previous shared memory may hold a half-made change. A filesystem that keeps its own locks may
+   * know better (a lock free means no change of its own was under way).
+   */
+  readonly midChange: boolean;
 }
 
 export interface MountResult<D> {
@@ -34,6 +61,12 @@ export interface MountResult<D> {
   readonly blocksizeBits?: number;
   /** dpp of the root zus_inode in the filesystem's pmem, if the filesystem shares its inodes. */
   readonly rootZi?: number;
+  /**
+   * A mount made again after a restart (MountRequest.restart) serves from the previous mount's
+   * shared memory: applications keep their views of it (their NIO maps and zus_inode reads).
+   * Otherwise they drop them and ask the server until they are given the new memory.
+   */
+  readonly sharedKept?: boolean;
 }
 
 /** What a ZT knows when it attaches to a mount. */
@@ -310,6 +343,10 @@ export interface FsType<D = unknown> {
   /** At most 15 bytes (ZUFS allows 4 characters; we are less strict). */
   readonly name: string;
   readonly magic: number;
+  /**
+   * The on-image format's version. A live reload (ZusServer.reload) keeps volumes mounted only
+   * across the same major version: a new major is refused and the old code keeps serving.
+   */
   readonly version?: { readonly major: number; readonly minor: number };
   /** ZUFS_FSC_* bits. */
   readonly caps?: number;
@@ -329,8 +366,11 @@ export interface FsType<D = unknown> {
    * again (the plugin may still write into the operation's buffers). Default 30 000 ms.
    */
   readonly opDeadlineMs?: number;
-  /** In the mount thread, once per mount. May be async. */
-  mount(req: MountRequest): MountResult<D> | Promise<MountResult<D>>;
+  /**
+   * In the mount thread, once per mount; again after a restart (req.restart). May be async. A
+   * filesystem that cannot take a restart over throws: the mount is then gone (EIO for its users).
+   */
+  mount(req: MountRequest<D>): MountResult<D> | Promise<MountResult<D>>;
   /** In every ZT, once per mount, the first time an operation of the mount reaches it. */
   attach(descriptor: D, ctx: AttachContext): SuperBlock;
   /** In the mount thread, once, after the last operation. */

@@ -3,14 +3,23 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import {
   attachZufRoot,
+  CTL_RESTART_WAIT_MS,
   createZufRoot,
   DEFAULT_CHANNELS,
   type ZufRoot,
   type ZufRootDescriptor,
 } from '@zufs/zuf-core';
 import { normalizeSpecifier } from './fs-loader.js';
-import { ServerThreads } from './threads.js';
+import { type ServerRestart, ServerThreads } from './threads.js';
 import { DEFAULT_APP_COPY_WAIT_MS } from './zt.js';
+
+export type { ServerRestart };
+
+/** Restart policy defaults (ServerOptions): systemd's StartLimitBurst and StartLimitIntervalSec. */
+export const DEFAULT_MAX_RESTARTS = 5;
+export const DEFAULT_RESTART_PERIOD_MS = 10_000;
+export const DEFAULT_RESTART_WAIT_MS = 5_000;
+export const DEFAULT_RESTART_TIMEOUT_MS = 30_000;
 
 export interface ServerOptions {
   /** Filesystem type modules (specifier, path or URL); each default-exports an FsType. */
@@ -45,7 +54,27 @@ export interface ServerOptions {
   appCopyWaitMs?: number;
   /** Where server threads' warnings and errors go. Default: console.error. */
   onLog?: (level: 'warn' | 'error', message: string) => void;
-  /** Called once if a server thread dies (the server is then failed: every operation is EIO). */
+  /**
+   * How many times the server restarts after a server thread died, within restartPeriodMs (as
+   * Erlang/OTP's intensity and period, systemd's StartLimitBurst and StartLimitIntervalSec): one
+   * death more fails the server for good (every operation EIO at once). 0: never restart. Default 5.
+   */
+  maxRestarts?: number;
+  /** The period of maxRestarts, in ms. Default 10 000. */
+  restartPeriodMs?: number;
+  /**
+   * How long an operation that arrives during a restart (or a live reload) waits for the server
+   * to serve again before it gets EIO. Default 5000 ms.
+   */
+  restartWaitMs?: number;
+  /**
+   * How long a restart may take (the old threads to end, the new ones to serve) before the server
+   * fails for good. Default 30 000 ms.
+   */
+  restartTimeoutMs?: number;
+  /** Called once the server serves again after a restart or a live reload. */
+  onRestart?: (info: ServerRestart) => void;
+  /** Called once if the server fails for good (every operation is then EIO). */
   onFailure?: (info: { who: string; code: number; message: string }) => void;
 }
 
@@ -66,6 +95,15 @@ export interface ZusServer {
    * cannot import this package itself, such as @zufs/fuse's readers (the kernel bridge imports no server).
    */
   readonly inlineModule: string;
+  /**
+   * A live reload: replaces the filesystem modules without unmounting. New operations wait, those
+   * in flight finish, the threads restart on the new code (default: the same modules, read anew),
+   * every volume is mounted again, and the waiting operations go on. Refused (the old code serves
+   * on) when a mounted type is missing from the new modules or its format's major version changed.
+   */
+  reload(opts?: { filesystems?: readonly (string | URL)[] }): Promise<void>;
+  /** Restarts so far (crashes and reloads). */
+  readonly restarts: number;
   /** Breaks every ZT and the mount thread; resolves when no server thread is left. Idempotent. */
   stop(): Promise<void>;
 }
@@ -86,12 +124,22 @@ export async function startServer(opts: ServerOptions = {}): Promise<ZusServer> 
   const filesystems = (opts.filesystems ?? []).map(normalizeSpecifier);
   const log = opts.onLog ?? ((level, message) => console.error(`zufs ${level}: ${message}`));
   const zufRoot = attachZufRoot(root);
+  const maxRestarts = opts.maxRestarts ?? DEFAULT_MAX_RESTARTS;
+  const periodMs = opts.restartPeriodMs ?? DEFAULT_RESTART_PERIOD_MS;
+  const restartWaitMs = opts.restartWaitMs ?? DEFAULT_RESTART_WAIT_MS;
+  const timeoutMs = opts.restartTimeoutMs ?? DEFAULT_RESTART_TIMEOUT_MS;
+  for (const [name, v] of Object.entries({ maxRestarts, restartPeriodMs: periodMs, restartWaitMs }))
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`${name} must be an integer >= 0, got ${v}`);
+  if (!(timeoutMs > 0)) throw new RangeError(`restartTimeoutMs must be above 0, got ${timeoutMs}`);
+  Atomics.store(zufRoot.ctl, CTL_RESTART_WAIT_MS, restartWaitMs);
   const threads = new ServerThreads(zufRoot, {
     filesystems,
     stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
     appCopyWaitMs: opts.appCopyWaitMs ?? DEFAULT_APP_COPY_WAIT_MS,
     log,
     onFailure: opts.onFailure,
+    onRestart: opts.onRestart,
+    policy: { maxRestarts, periodMs, timeoutMs },
     ztThreads,
   });
   await threads.start();
@@ -107,6 +155,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<ZusServer> 
       if (stopping) ch.port1.close();
       else threads.inlinePort(ch.port1);
       return ch.port2;
+    },
+    reload(o = {}) {
+      const next = o.filesystems ? o.filesystems.map(normalizeSpecifier) : filesystems;
+      return threads.reload(next);
+    },
+    get restarts() {
+      return zufRoot.epoch();
     },
     stop() {
       stopping ??= (async () => {

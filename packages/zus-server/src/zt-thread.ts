@@ -11,7 +11,7 @@
  * app's interrupts to the operations' AbortSignals and answers EIO past an operation's deadline.
  */
 import { RELAY_BROKEN, RELAY_TIMEOUT } from '@zufs/relay';
-import { notifyChannelFreed, type ZufRoot } from '@zufs/zuf-core';
+import { notifyChannelFreed, STATE_RESTARTING, type ZufRoot } from '@zufs/zuf-core';
 import { DONE, PENDING, STOP, type Zt } from './zt.js';
 
 /** Spin budget of a thread that serves several channels (relayDefaults.maxSpinUs; one thread's is 50). */
@@ -64,12 +64,38 @@ export class ZtThread {
     this.live = zts.length;
   }
 
-  /** Marks every channel free to grab and serves them until BREAK or a broken relay. */
-  start(): Promise<void> {
-    for (const s of this.served) s.zt.slot.relay.fssReady();
+  /**
+   * Marks every channel free to grab and serves them until BREAK or a broken relay. `revive` (the
+   * restarts begun when this generation was spawned): the channels come from a generation that
+   * died: each is taken over once the app that held it has released it (Relay.revive), unless
+   * another restart begins first.
+   */
+  start(revive: number | null = null): Promise<void> {
+    if (revive !== null) void this.reviveAll(revive).then((ok) => (ok ? this.serve() : this.finished()));
+    else {
+      for (const s of this.served) s.zt.slot.relay.fssReady();
+      this.serve();
+    }
+    return this.done;
+  }
+
+  private serve(): void {
     if (this.blocks()) this.block(this.served[0]);
     else for (const s of this.served) this.arm(s);
-    return this.done;
+  }
+
+  /** Takes every channel over; false when the server stopped or failed meanwhile. */
+  private async reviveAll(begun: number): Promise<boolean> {
+    const mine = () => this.root.restartsBegun() === begun;
+    for (const s of this.served) {
+      while (!s.zt.slot.relay.revive(mine)) {
+        // Replaced already (another restart began), or the server stopped or failed.
+        if (!mine() || (this.root.state() !== STATE_RESTARTING && !this.root.isServing())) return false;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      notifyChannelFreed(this.root.ctl);
+    }
+    return true;
   }
 
   /**

@@ -1,7 +1,7 @@
 /** Entry of a ZT worker thread: serves its channels of the grid (zt-thread.ts). */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { relayDefaults } from '@zufs/relay';
-import { attachZufRoot, type ZufRootDescriptor } from '@zufs/zuf-core';
+import { attachZufRoot, STATE_RESTARTING, type ZufRootDescriptor } from '@zufs/zuf-core';
 import { loadFsTypes } from './fs-loader.js';
 import type { WorkerEvent } from './messages.js';
 import { MountTable } from './mount-table.js';
@@ -17,6 +17,8 @@ const data = workerData as {
   /** Held, never used: it closes when this thread ends, which tells the supervisor. */
   life: MessagePort;
   appCopyWaitMs: number;
+  /** A restart's generation (restarts begun then): the channels are taken over from the one that died. */
+  revive: number | null;
 };
 const post = (e: WorkerEvent) => parentPort!.postMessage(e);
 const log = (level: 'warn' | 'error', message: string) => post({ type: 'log', level, message });
@@ -32,6 +34,9 @@ const mounts = new MountTable(root, types, data.port, log, data.slots[0]);
 const zts = data.slots.map((i) => new Zt(root, root.slots[i], mounts, log, i, data.appCopyWaitMs));
 const thread = new ZtThread(root, zts);
 post({ type: 'ready' });
-await thread.start();
+await thread.start(data.revive);
 mounts.detachAll();
 data.port.close();
+// A restart replaces this thread: what a plugin left running (a remote client's sockets and timers)
+// must not keep it, and the generation after it, waiting.
+if (root.state() === STATE_RESTARTING) process.exit(0);

@@ -225,7 +225,7 @@ export class Zt {
             err = handleFsOp(this, op, v);
           else {
             // A change: app threads reading shared memory without a dispatch must see it happen.
-            changeBegin(this.root.ctl);
+            changeBegin(this.root.ctl, this.slot.changing);
             changing = true;
             err = handleFsOp(this, op, v);
           }
@@ -239,7 +239,7 @@ export class Zt {
       this.deadline = performance.now() + (this.pendingMount!.type.opDeadlineMs ?? DEFAULT_OP_DEADLINE_MS);
       return PENDING;
     }
-    if (changing) changeEnd(this.root.ctl);
+    if (changing) changeEnd(this.root.ctl, this.slot.changing);
     this.reply(op, err);
     return DONE;
   }
@@ -294,7 +294,7 @@ export class Zt {
   private endChange(): void {
     if (!this.changing) return;
     this.changing = false;
-    changeEnd(this.root.ctl);
+    changeEnd(this.root.ctl, this.slot.changing);
   }
 
   /** Writes the reply's errno; the operation's AbortController is done with. */
@@ -340,10 +340,10 @@ export class Zt {
     // threads read zus_inodes from pmem meanwhile. Nothing is torn for them: the plugin changes
     // nothing until we return, and the blocks the app fills are reachable by no block map (the
     // change began with a bump, and GET_MULTY waits for the plugin's lock).
-    changeEnd(this.root.ctl);
+    changeEnd(this.root.ctl, this.slot.changing);
     this.slot.relay.appWakeup();
     const result = this.awaitCopy(state);
-    changeBegin(this.root.ctl);
+    changeBegin(this.root.ctl, this.slot.changing);
     v.setUint32(IocIO.ret_flags, v.getUint32(IocIO.ret_flags, true) & ~ZUFS_RET_APP_COPY, true);
     return result;
   }

@@ -193,7 +193,7 @@ describe('nothing waits forever', () => {
   });
 
   it('a server failure turns every pending operation into EIO at once', async () => {
-    const s = await start({ zts: 2, channels: 4, ztThreads: 2, onLog: () => {} });
+    const s = await start({ zts: 2, channels: 4, ztThreads: 2, maxRestarts: 0, onLog: () => {} });
     const m = mountFs(s.zufRoot, 'asyncfs');
     const pending = Array.from({ length: 6 }, () => ioctlAsync(s.zufRoot, m.rootIi, IOCTL_SLEEP, 60_000));
     await new Promise((res) => setTimeout(res, 50));

@@ -302,11 +302,17 @@ describe('the plugin path', () => {
   });
 });
 
-describe('server failure', () => {
+describe('server failure (no restart left: maxRestarts 0)', () => {
   it('a dead ZT turns the blocked caller into EIO within 100 ms, and every later operation into EIO', async () => {
     let reported: (f: { who: string; code: number }) => void = () => {};
     const failure = new Promise<{ who: string; code: number }>((resolve) => (reported = resolve));
-    const s = await start({ zts: 2, channels: 1, onLog: () => {}, onFailure: (f) => reported(f) });
+    const s = await start({
+      zts: 2,
+      channels: 1,
+      maxRestarts: 0,
+      onLog: () => {},
+      onFailure: (f) => reported(f),
+    });
     const m = mountFs(s.zufRoot, 'testfs');
     const t0 = performance.now();
     // This (the main) thread started the server and now blocks in a synchronous call.
@@ -325,7 +331,7 @@ describe('server failure', () => {
   });
 
   it('an app thread waiting on another ZT gets EIO within 100 ms when a ZT dies', async () => {
-    const s = await start({ zts: 2, channels: 1, onLog: () => {} });
+    const s = await start({ zts: 2, channels: 1, maxRestarts: 0, onLog: () => {} });
     const m = mountFs(s.zufRoot, 'testfs');
     const w = new Worker(SLOW_IOCTL, { workerData: { root: s.root, ii: m.rootIi, ms: 10_000 } });
     const msgs: unknown[] = [];

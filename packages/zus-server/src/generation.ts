@@ -1,0 +1,107 @@
+/**
+ * One generation of the server's threads: the ZT threads that serve the grid and the mount thread.
+ * The thread that starts the server spawns the first (threads.ts), all at once; the supervisor
+ * spawns each one after a restart (supervisor.ts). Either way each thread gets a life port, whose
+ * other end the supervisor watches: it closes when the thread ends, however it ends.
+ */
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import type { ZufRootDescriptor } from '@zufs/zuf-core';
+import type { LedgerEntry } from './messages.js';
+
+/** What every generation is made from (the server's options, as the threads need them). */
+export interface GenerationConfig {
+  filesystems: string[];
+  appCopyWaitMs: number;
+  /** ZT worker threads; the grid's channels are dealt to them in contiguous runs. */
+  ztThreads: number;
+}
+
+/** A restart: what the new mount thread mounts again, and how ZTs take their channels over. */
+export interface RestartPlan {
+  epoch: number;
+  reason: 'crash' | 'reload';
+  mounts: LedgerEntry[];
+  nextSbId: number;
+  /** A dead ZT was inside a change (RestartInfo.midChange). */
+  midChange: boolean;
+  /** Restarts begun when this generation was spawned: it takes channels over only while so. */
+  begun: number;
+}
+
+export interface Generation {
+  zts: Worker[];
+  mount: Worker;
+  /** The supervisor's ends of the threads' life ports, and the threads' names, in the same order. */
+  lives: MessagePort[];
+  names: string[];
+  /** The supervisor's end of the mount thread's control port (ledger up, inline ports down). */
+  control: MessagePort;
+}
+
+/** Spawns a worker of this package by file name; the caller hears its events. */
+export type Spawn = (file: string, name: string, workerData: unknown, transfer: MessagePort[]) => Worker;
+
+export function spawnWorker(
+  file: string,
+  name: string,
+  workerData: unknown,
+  transfer: MessagePort[],
+): Worker {
+  return new Worker(new URL(file, import.meta.url), { workerData, transferList: transfer, name });
+}
+
+/** The grid slots of each ZT thread: thread t serves [t * G / n, (t + 1) * G / n). */
+export function ztSlots(gridSize: number, threads: number): number[][] {
+  return Array.from({ length: threads }, (_, t) => {
+    const from = Math.floor((t * gridSize) / threads);
+    const to = Math.floor(((t + 1) * gridSize) / threads);
+    return Array.from({ length: to - from }, (_, k) => from + k);
+  });
+}
+
+export function spawnGeneration(
+  root: ZufRootDescriptor,
+  config: GenerationConfig,
+  spawn: Spawn,
+  restart: RestartPlan | null,
+): Generation {
+  const lives: MessagePort[] = [];
+  const names: string[] = [];
+  const life = (name: string): MessagePort => {
+    const ch = new MessageChannel();
+    lives.push(ch.port2);
+    names.push(name);
+    return ch.port1;
+  };
+  const gridSize = root.zts * root.channels;
+  const ztPorts: MessagePort[] = [];
+  // With n = zts threads, a ZT row each (ZUFS's shape).
+  const zts = ztSlots(gridSize, config.ztThreads).map((slots) => {
+    const name = slots.length === 1 ? `zufs-zt-${slots[0]}` : `zufs-zt-${slots[0]}-${slots.at(-1)}`;
+    const ch = new MessageChannel();
+    ztPorts.push(ch.port2);
+    const lifePort = life(name);
+    const wd = {
+      root,
+      slots,
+      filesystems: config.filesystems,
+      port: ch.port1,
+      life: lifePort,
+      appCopyWaitMs: config.appCopyWaitMs,
+      revive: restart === null ? null : restart.begun,
+    };
+    return spawn('./zt-worker.js', name, wd, [ch.port1, lifePort]);
+  });
+  const mountLife = life('zufs-mount');
+  const control = new MessageChannel();
+  const mwd = {
+    root,
+    filesystems: config.filesystems,
+    ztPorts,
+    life: mountLife,
+    control: control.port1,
+    restart,
+  };
+  const mount = spawn('./mount-worker.js', 'zufs-mount', mwd, [...ztPorts, mountLife, control.port1]);
+  return { zts, mount, lives, names, control: control.port2 };
+}
