@@ -17,7 +17,7 @@
  */
 import * as fs from 'node:fs';
 import { SharedBytes, SharedMutex } from '@zufs/zus-server';
-import { type ImageLock, lockImage } from './image-lock.js';
+import { type ImageLock, lockImage, releaseLockToken } from './image-lock.js';
 import { journalCommit } from './journal.js';
 import { LOW_BYTES } from './super.js';
 
@@ -45,6 +45,8 @@ const W_RUNTIME = 6;
 const W_DIRTY = W_RUNTIME + RUNTIME_WORDS;
 
 const FLUSH_LOCK_MS = 120_000;
+/** A private word to sleep on between tries of a lock. */
+const pauseWord = new Int32Array(new SharedArrayBuffer(4));
 
 /** Everything another thread needs to attach: plain data and SharedArrayBuffers (transferable). */
 export interface DeviceDescriptor {
@@ -53,6 +55,8 @@ export interface DeviceDescriptor {
   readonly size: number;
   readonly data: SharedArrayBuffer;
   readonly ctl: SharedArrayBuffer;
+  /** The token of the image's lock, held by the view that opened the file (a restart takes it back). */
+  readonly lockToken?: string;
 }
 
 /** How a file device is opened. */
@@ -292,7 +296,43 @@ export class PmemDevice {
   }
 
   descriptor(): DeviceDescriptor {
-    return { path: this.path, size: this.size, data: this.data, ctl: this.ctl };
+    const d = { path: this.path, size: this.size, data: this.data, ctl: this.ctl };
+    return this.lock ? { ...d, lockToken: this.lock.holder.token } : d;
+  }
+
+  /**
+   * True when no thread is inside a change or a commit of this device: its metadata lock and its
+   * flush lock can both be taken within `waitMs` (a live holder lets go in microseconds; one whose
+   * thread died never does). Both are let go again before it returns.
+   */
+  quiescent(waitMs: number): boolean {
+    const deadline = performance.now() + waitMs;
+    const take = (m: SharedMutex): boolean => {
+      while (!m.tryLock()) {
+        if (performance.now() > deadline) return false;
+        Atomics.wait(pauseWord, 0, 0, 1);
+      }
+      return true;
+    };
+    if (!take(this.flushLock)) return false;
+    try {
+      if (!take(this.mutex)) return false;
+      this.mutex.unlock();
+      return true;
+    } finally {
+      this.flushLock.unlock();
+    }
+  }
+
+  /**
+   * A view attached after a server restart takes the image over from the view that opened it, in
+   * a thread that died: the image's lock (that thread's, or none if it let go on its way out) is
+   * taken again for this view, which then writes the image as its opener did.
+   */
+  takeOver(prev: DeviceDescriptor, holder?: string): void {
+    if (this.path === null) return;
+    if (prev.lockToken) releaseLockToken(this.path, prev.lockToken);
+    this.lock = lockImage(this.path, holder);
   }
 
   /** Records that `[offset, offset + length)` changed and must reach the file at the next flush. */

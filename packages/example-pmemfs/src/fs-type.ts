@@ -49,6 +49,7 @@ import { defineFsType, Errno, type SuperBlock, type ZName, ZusError } from '@zuf
 import { type DeviceDescriptor, PmemDevice } from './device.js';
 import type { ReaddirRawEmit } from './dir.js';
 import { PmemFs, type SetattrIn } from './fs.js';
+import { releaseLockToken } from './image-lock.js';
 import { mkfs } from './mkfs.js';
 import { BLOCK_SIZE, PMEMFS_MAGIC, ROOT_INO } from './super.js';
 
@@ -294,14 +295,40 @@ export default defineFsType<DeviceDescriptor>({
   magic: PMEMFS_MAGIC,
   version: { major: 1, minor: 0 },
   timeGranularityNs: 1,
-  mount({ options }) {
+  mount({ options, restart }) {
     const o = mountOptions(options);
     // Durability: `commit=<seconds>` (as ext4's; 0 turns it off) is the background commit interval.
     const commit = o.get('commit');
+    const mountOpts = {
+      commitIntervalMs: commit === undefined ? undefined : commitMs(commit),
+      restartEpoch: restart?.epoch,
+    };
+    // After a server restart: the memory the previous mount left, when no change or commit was
+    // under way (nothing lost); else the image again from its last commit (what was fsync'd).
+    const whole = restart ? PmemFs.wholeAfterRestart(restart.previous) : null;
+    if (whole) {
+      whole.takeOver(restart!.previous, o.get('holder'));
+      const fs = PmemFs.mount(whole, mountOpts);
+      mounted.set(fs.descriptor().data, fs);
+      return {
+        descriptor: fs.descriptor(),
+        rootIno: ROOT_INO,
+        rootZi: encodeDpp(fs.iget(ROOT_INO), 0),
+        blocksizeBits: Math.log2(BLOCK_SIZE),
+        sharedKept: true,
+      };
+    }
+    if (restart && !restart.previous.path)
+      throw new ZusError(
+        Errno.EIO,
+        'pmemfs: a memory volume its server left mid-change has no commit to go back to',
+      );
+    if (restart?.previous.path && restart.previous.lockToken)
+      releaseLockToken(restart.previous.path, restart.previous.lockToken);
     const dev = openDevice(o);
     let fs: PmemFs;
     try {
-      fs = PmemFs.mount(dev, { commitIntervalMs: commit === undefined ? undefined : commitMs(commit) });
+      fs = PmemFs.mount(dev, mountOpts);
     } catch (e) {
       dev.abandon(); // not a pmemfs we can mount: nothing of it is written back
       throw e;

@@ -106,6 +106,7 @@ import {
   type Geometry,
   loadSuperblock,
   PMEMFS_MAGIC,
+  RT_GEN_FLOOR,
   RT_STATE,
   Super,
   writeSuperblocks,
@@ -133,6 +134,13 @@ export interface MountOptions {
    * a device (not attach) starts it; close() or stopBackgroundCommit() stops it.
    */
   commitIntervalMs?: number;
+  /**
+   * This mount is made again after a server restart, under applications that still have files
+   * open: nlink-0 inodes are kept (their last close frees them), and new inodes' generations
+   * start above `restartEpoch` * 2^32 (RT_GEN_FLOOR). On a device already mounted (a restart that
+   * kept its memory) the background commit starts again here.
+   */
+  restartEpoch?: number;
 }
 
 /** What the first mount of a device did before it was usable. */
@@ -266,13 +274,29 @@ export class PmemFs {
     const sb = new Super(device, g);
     initRuntime(sb);
     const fs = new PmemFs(sb, opts);
-    if (first) {
-      report.orphansFreed = fs.freeOrphans();
-      fs.mountReport = report;
+    const restart = opts.restartEpoch !== undefined;
+    if (restart) Atomics.store(sb.rt, RT_GEN_FLOOR, opts.restartEpoch!);
+    if (first && !restart) report.orphansFreed = fs.freeOrphans();
+    if (first) fs.mountReport = report;
+    if (first || restart) {
       const ms = opts.commitIntervalMs ?? DEFAULT_COMMIT_MS;
       if (device.path !== null && ms > 0) fs.startBackgroundCommit(ms);
     }
     return fs;
+  }
+
+  /**
+   * After a server restart, the device the previous mount left in memory, if it is whole: no
+   * operation and no commit was under way when the threads died (the metadata lock and the flush
+   * lock are both free: a change of pmemfs's own is only ever made under the first, a commit under
+   * the second; a live holder lets go within `waitMs`, a dead one never). Then nothing is lost,
+   * not even what was written since the last commit. null: roll back to the last commit (mount the
+   * image again).
+   */
+  static wholeAfterRestart(prev: DeviceDescriptor, waitMs = 50): PmemDevice | null {
+    const dev = PmemDevice.attach(prev);
+    if (Atomics.load(dev.runtime, RT_STATE) === 0) return null;
+    return dev.quiescent(waitMs) ? dev : null;
   }
 
   /** Frees every inode with no link left (first mount: nobody can have it open). */

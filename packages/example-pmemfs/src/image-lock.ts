@@ -208,3 +208,16 @@ export function lockImage(image: string, who = defaultHolderName()): ImageLock {
   process.on('exit', release);
   return { path: lockPath, holder, release };
 }
+
+/**
+ * Deletes `image`.lock if it holds `token` (a lock this process took in a thread that is gone: a
+ * server restart takes it back before it locks the image again).
+ */
+export function releaseLockToken(image: string, token: string): void {
+  const lockPath = `${image}.lock`;
+  try {
+    if (readLockHolder(lockPath)?.token === token) fs.unlinkSync(lockPath);
+  } catch {
+    // gone already
+  }
+}

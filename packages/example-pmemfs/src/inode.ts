@@ -28,7 +28,7 @@ import {
   ZusInode,
 } from '@zufs/zuf-core/api';
 import { ZusError as ZufsError } from '@zufs/zus-server';
-import { INODE_SIZE, type Super } from './super.js';
+import { INODE_SIZE, RT_GEN_FLOOR, type Super } from './super.js';
 
 const Z = ZusInode;
 export const OD_ROOT = Z.i_on_disk;
@@ -144,7 +144,7 @@ export function initInode(
 ): number {
   const zi = sb.zi(ino);
   const dv = sb.dv;
-  const generation = getU64(dv, zi + Z.i_generation) + 1;
+  const generation = Math.max(getU64(dv, zi + Z.i_generation) + 1, sb.rt[RT_GEN_FLOOR] * 2 ** 32);
   sb.u8.fill(0, zi, zi + INODE_SIZE);
   dv.setUint16(zi + Z.i_mode, m, true);
   dv.setUint32(zi + Z.i_nlink, links, true);

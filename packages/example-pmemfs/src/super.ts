@@ -238,6 +238,12 @@ export const RT_INODE_HINT = 4; // word of the inode bitmap to search first
 // Devices past 4 GiB (device.ts LOW_BYTES): the low data blocks' own free count and search hint.
 export const RT_FREE_LOW = 5;
 export const RT_LOW_HINT = 6;
+/**
+ * New inodes' generations are at least this times 2^32: a mount made again after a restart that
+ * rolled back to the last commit sets it to the restart's epoch, so that an inode lost with the
+ * rollback is never taken for a new one in the same slot (open files name inodes by (ino, generation)).
+ */
+export const RT_GEN_FLOOR = 7;
 
 /** The mounted filesystem as every module sees it: the image's views and where the regions are. */
 export class Super {
