@@ -1,6 +1,10 @@
 /** The file descriptor table: open flags, file position, and who still uses an inode. */
 import { constants } from 'node:fs';
-import { fail, invalidArgValue } from './errors.js';
+import { fail, invalidArgValue, uvError } from './errors.js';
+
+/** Linux's ESTALE: libuv on Node 20 has no name for it. */
+const ESTALE = 116;
+
 import { validateFd } from './validate.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC } = constants;
@@ -50,6 +54,24 @@ export interface OpenFile {
   writable: boolean;
   append: boolean;
   isDir: boolean;
+  /** The inode's generation when it was opened: with `ii`, what names it across a server restart. */
+  gen?: number;
+  /**
+   * The zuf-root's CTL_SHARED_EPOCH when opened (or last found alive): a restart that rolled the
+   * filesystem back moves it, and the fd is checked once (FdRestartCheck) before its next use.
+   */
+  epoch?: number;
+  /** Its inode did not survive a server restart: every use is ESTALE (close is fine). */
+  stale?: boolean;
+}
+
+/** How the table checks its fds after a server restart that rolled a filesystem back. */
+export interface FdRestartCheck {
+  /** The epoch word (zuf-root control words) and where it is. */
+  readonly ctl: Int32Array;
+  readonly at: number;
+  /** True when the fd's inode is still there with the generation it had (`f.gen`). */
+  alive(f: OpenFile): boolean;
 }
 
 /** Open files per inode across threads (the mount's OpenCounts), or just this table's. */
@@ -73,8 +95,19 @@ export class FdTable {
   private idle = 0;
   private next = 3;
 
-  /** `shared`: the mount's counts, so that an unlink in another thread keeps our open inode alive. */
-  constructor(private readonly shared?: OpenCounter) {}
+  /**
+   * `shared`: the mount's counts, so that an unlink in another thread keeps our open inode alive.
+   * `restart`: how fds are checked after a server restart (none: never).
+   */
+  constructor(
+    private readonly shared?: OpenCounter,
+    private readonly restart?: FdRestartCheck,
+  ) {}
+
+  /** The epoch an fd opened now carries. */
+  epochNow(): number {
+    return this.restart ? Atomics.load(this.restart.ctl, this.restart.at) : 0;
+  }
 
   add(f: OpenFile): number {
     this.shared?.open(f.ii);
@@ -96,7 +129,17 @@ export class FdTable {
   at(fd: number, syscall: string): OpenFile {
     const f = this.files[fd];
     if (!f) fail('EBADF', syscall);
+    const r = this.restart;
+    if (r !== undefined && f.epoch !== Atomics.load(r.ctl, r.at)) this.recheck(f, r);
+    if (f.stale) throw uvError(-ESTALE, syscall, f.path);
     return f;
+  }
+
+  /** After a restart that rolled the filesystem back: is the fd's inode the one it opened? */
+  private recheck(f: OpenFile, r: FdRestartCheck): void {
+    const now = Atomics.load(r.ctl, r.at);
+    if (!f.stale && !r.alive(f)) f.stale = true;
+    f.epoch = now;
   }
 
   /**
@@ -105,14 +148,17 @@ export class FdTable {
    * when it was this table's last (the caller then checks the link count).
    */
   remove(fd: unknown, syscall: string): [OpenFile, boolean] {
-    const f = this.get(fd, syscall);
+    validateFd(fd);
+    const f = this.files[fd];
+    if (!f) fail('EBADF', syscall);
     this.files[fd as number] = undefined;
     if (this.next > (fd as number)) this.next = fd as number;
     const n = (this.users.get(f.ii) ?? 1) - 1;
     this.users.set(f.ii, n);
     if (n === 0 && ++this.idle > IDLE_USERS_MAX) this.sweep();
-    if (this.shared) return [f, this.shared.close(f.ii)];
-    return [f, n === 0];
+    // A stale fd's inode number may be another inode's now: it frees nothing.
+    if (this.shared) return [f, this.shared.close(f.ii) && !f.stale];
+    return [f, n === 0 && !f.stale];
   }
 
   /** True when `fd`s of this table free inodes themselves (shared counts): see remove(). */

@@ -3,6 +3,7 @@
 import { BroadcastChannel, type MessagePort, receiveMessageOnPort, threadId } from 'node:worker_threads';
 import {
   attachZufRoot,
+  CTL_SHARED_EPOCH,
   type MountInfo,
   mountFs,
   remountFs,
@@ -121,7 +122,8 @@ export function mount(root: ZufRootDescriptor | ZufRoot, o: MountOptions): ZufsM
   }
   const shared = new SharedArrayBuffer(SHARED_BYTES);
   // The MountInfo carries them too: a thread given only (zuf-root descriptor, MountInfo) shares them.
-  const info = { ...m, shared, pmem } as MountInfo;
+  // pmemEpoch: a thread given this later knows whether a restart has replaced that pmem since.
+  const info = { ...m, shared, pmem, pmemEpoch: Atomics.load(r.ctl, CTL_SHARED_EPOCH) } as MountInfo;
   const d: MountDescriptor = { root: r.descriptor, mount: info, shared, pmem };
   return face(r, d, o, () => umountFs(r, m.sbId));
 }
@@ -153,10 +155,22 @@ function checkUmask(mask: unknown): number {
 
 function face(r: ZufRoot, d: MountDescriptor, o: Partial<Cred>, umount: () => void): ZufsMount {
   const counts = mountOpenCounts(d);
-  const fds = new FdTable(counts);
-  const info: MountInfo = { ...d.mount, shared: d.shared, pmem: d.pmem } as MountInfo;
+  const info: MountInfo = { ...d.mount, shared: d.shared, pmem: d.pmem } as MountInfo; // pmemEpoch kept
   // An inode whose last link goes while a thread has it open is freed by the last close.
   const c = new InodeClient(r, info, { inUse: (ii) => counts.keepIfOpen(ii) });
+  // A server restart that rolled the filesystem back to its last commit (CTL_SHARED_EPOCH moves)
+  // may have lost an open file's inode: each fd checks (ino, generation) once, ESTALE if it is gone.
+  const fds = new FdTable(counts, {
+    ctl: r.ctl,
+    at: CTL_SHARED_EPOCH,
+    alive(f) {
+      try {
+        return f.gen === undefined || c.getattr(f.ii).generation === f.gen;
+      } catch {
+        return false;
+      }
+    },
+  });
   const vol = { c, fds, umask: o.umask === undefined ? process.umask() : checkUmask(o.umask) };
   const cred = { uid: o.uid ?? process.getuid?.() ?? 0, gid: o.gid ?? process.getgid?.() ?? 0 };
   const fs = makeFs(new ZufsSync(vol, cred)) as ZufsMount;

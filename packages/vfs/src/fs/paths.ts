@@ -148,6 +148,8 @@ export class Resolver {
   private fresh(): boolean {
     const w = this.gen;
     if (w === null) return false;
+    // A restart that rolled the filesystem back moves the namespace word (InodeClient.restarted).
+    this.c.restarted();
     const g = Atomics.load(w, 0);
     if (g !== this.seen) {
       this.seen = g;

@@ -444,6 +444,8 @@ export class ZufsSync {
       writable: acc === O_WRONLY || acc === O_RDWR,
       append: (fl & O_APPEND) !== 0,
       isDir,
+      gen: a.generation,
+      epoch: this.fds.epochNow(),
     });
     try {
       // ESTALE: the path methods run once more (forms.ts retryStale), so the open ends as the walk
@@ -775,7 +777,13 @@ export class ZufsSync {
       r = make();
     } catch (e) {
       const n = (e as { errno?: number }).errno;
-      if (n !== undefined && Math.abs(n) !== Errno.EEXIST && this.r.entryOf(par, p, syscall)) {
+      // EIO: the create was in flight when the server failed (it may have happened): say so.
+      if (
+        n !== undefined &&
+        Math.abs(n) !== Errno.EEXIST &&
+        Math.abs(n) !== Errno.EIO &&
+        this.r.entryOf(par, p, syscall)
+      ) {
         fail('EEXIST', syscall, p);
       }
       throw (e as { name?: string }).name === 'ZufsError' ? uvError(errnoFrom(e), syscall, p) : e;

@@ -9,6 +9,8 @@
  */
 import {
   type Channel,
+  CTL_EPOCH,
+  CTL_SHARED_EPOCH,
   changeTicket,
   changeValid,
   copyShared,
@@ -197,9 +199,9 @@ export class InodeClient {
   readonly rootIi: number;
   readonly sbId: number;
   private readonly d: Dispatcher;
-  private readonly pmemView: DataView | null;
+  private pmemView: DataView | null;
   /** pmem as words, for zus_inodes (decodeZusInodeWords): null on a big-endian host. */
-  private readonly pmemWords: Uint32Array | null;
+  private pmemWords: Uint32Array | null;
   /**
    * Where each inode's zus_inode lies in pmem (0: not known, or released). A released inode's
    * entry is set to 0, not deleted: a Map that deletes and re-adds a key at every create/remove
@@ -220,6 +222,9 @@ export class InodeClient {
   lastRemoved: LookupResult | null = null;
   /** The inode the last rename replaced, as the filesystem reported it (0: none). */
   lastReplaced = 0;
+  /** The zuf-root's restart count, and its CTL_SHARED_EPOCH, when this client last looked. */
+  private epoch: number;
+  private sharedEpoch: number;
   /** NIO reads (GET_MULTY, then one copy from pmem): on until the filesystem says it has none. */
   private nio: boolean;
   /** Large writes copied by the app into pmem: on until the filesystem says EOPNOTSUPP. */
@@ -234,7 +239,7 @@ export class InodeClient {
   private mapAhead = MAP_AHEAD;
   /** Reads the current map served without a GET_MULTY of their own. */
   private mapHits = 0;
-  private readonly pmemBytes: SharedBytes | null;
+  private pmemBytes: SharedBytes | null;
 
   constructor(
     readonly root: ZufRoot,
@@ -243,6 +248,10 @@ export class InodeClient {
   ) {
     this.rootIi = mount.rootIi;
     this.sbId = mount.sbId;
+    // The first restarted() looks: the pmem a posted MountInfo carries may predate a restart.
+    this.epoch = -1;
+    this.sharedEpoch =
+      (mount as MountInfo & { pmemEpoch?: number }).pmemEpoch ?? Atomics.load(root.ctl, CTL_SHARED_EPOCH);
     this.d = dispatcherFor(root);
     // vfs's mount() puts the namespace word and the published pmem on the MountInfo it hands out,
     // so a client built in any thread from that (posted) MountInfo shares them.
@@ -296,6 +305,7 @@ export class InodeClient {
 
   /** The inode's attributes (a SETATTR with an empty mask, or a read of pmem). */
   getattr(ii: number, out: InodeAttr = newAttr()): InodeAttr {
+    this.restarted();
     const dpp = this.ziDpps.get(ii);
     if (dpp && this.pmemView && this.tryPmemInode(dppOffset(dpp), out)) return out;
     return this.setattrOp(ii, 0, undefined, out);
@@ -319,6 +329,28 @@ export class InodeClient {
       if (changeValid(ctl, ticket)) return true;
     }
     return false;
+  }
+
+  /**
+   * Called before anything read without a dispatch (pmem, the name cache): true when the server
+   * restarted since this client last looked. A restart that gave a mount new shared memory (it
+   * rolled back to its last commit: CTL_SHARED_EPOCH) voids what this client read from the old one:
+   * its pmem (from now on it asks the server), its block map and its names. One load otherwise.
+   */
+  restarted(): boolean {
+    const ctl = this.root.ctl;
+    const e = Atomics.load(ctl, CTL_EPOCH);
+    if (e === this.epoch) return false;
+    this.epoch = e;
+    if (Atomics.load(ctl, CTL_SHARED_EPOCH) !== this.sharedEpoch) {
+      this.sharedEpoch = Atomics.load(ctl, CTL_SHARED_EPOCH);
+      this.pmemView = this.pmemWords = this.pmemBytes = null;
+      this.nio = false;
+      this.ziDpps.clear();
+      this.map.ii = -1;
+      this.bumpNs();
+    }
+    return true;
   }
 
   /** After a change that can break a resolution (a name gone or moved, a permission): word 0. */
@@ -621,6 +653,7 @@ export class InodeClient {
 
   /** READ into `dest` from file position `pos`; returns the bytes read (short at end of file). */
   read(ii: number, pos: number, dest: Uint8Array): number {
+    this.restarted();
     if (this.nio && dest.length > 0) {
       const n = this.nioRead(ii, pos, dest);
       if (n >= 0) return n;
@@ -710,6 +743,7 @@ export class InodeClient {
       const lent = pool === 0 && ch.lend(buf);
       const chunk = pool || lent ? buf.length : win.byteLength;
       // A large write the filesystem lets the app copy straight into its pmem: one copy, not two.
+      this.restarted();
       let appCopy =
         op === ZUFS_OP_WRITE &&
         !pool &&
