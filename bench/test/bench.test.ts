@@ -141,6 +141,17 @@ describe('pnpm bench image', () => {
   });
 });
 
+describe('pnpm bench restart', () => {
+  it('--quick crashes a ZT and reloads the plugins, reporting the restart and the pause with their targets', () => {
+    const { report, byName } = quickReport('restart', ['reload-pause', 'restart-recover']);
+    expect(byName['restart-recover'].target_ns).toBe(150e6);
+    expect(byName['reload-pause'].target_ns).toBe(100e6);
+    expect(byName['restart-recover'].restarts).toBe(3);
+    expect(byName['reload-pause'].failed_ops).toBe(0); // a reload fails no operation
+    for (const c of report.cases) expect(typeof c.met).toBe('boolean');
+  });
+});
+
 const canMount = process.platform === 'linux' && nodeFs.existsSync('/dev/fuse') && process.getuid?.() === 0;
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 

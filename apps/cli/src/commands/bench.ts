@@ -15,6 +15,7 @@ export const BENCH_SUITES: readonly string[] = [
   'image',
   'workload',
   'remote',
+  'restart',
 ];
 
 /** What the CLI uses of @zufs/bench (typed here: the CLI does not depend on it). */
