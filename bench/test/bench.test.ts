@@ -143,8 +143,13 @@ describe('pnpm bench image', () => {
 
 describe('pnpm bench restart', () => {
   it('--quick crashes a ZT and reloads the plugins, reporting the restart and the pause with their targets', () => {
-    const { report, byName } = quickReport('restart', ['reload-pause', 'restart-recover']);
+    const { report, byName } = quickReport('restart', [
+      'reload-pause',
+      'restart-recover',
+      'restart-recover-cold',
+    ]);
     expect(byName['restart-recover'].target_ns).toBe(150e6);
+    expect(byName['restart-recover-cold'].restarts).toBe(3);
     expect(byName['reload-pause'].target_ns).toBe(100e6);
     expect(byName['restart-recover'].restarts).toBe(3);
     expect(byName['reload-pause'].failed_ops).toBe(0); // a reload fails no operation

@@ -1,8 +1,10 @@
 /**
  * One generation of the server's threads: the ZT threads that serve the grid and the mount thread.
  * The thread that starts the server spawns the first (threads.ts), all at once; the supervisor
- * spawns each one after a restart (supervisor.ts). Either way each thread gets a life port, whose
- * other end the supervisor watches: it closes when the thread ends, however it ends.
+ * spawns the others (supervisor.ts) as standby generations: each thread boots and loads the
+ * filesystem modules, says `standby`, and waits for the supervisor's `go` (GoMessage) to take the
+ * grid over. Each thread gets a life port, whose other end the supervisor watches: it closes when
+ * the thread ends, however it ends.
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { ZufRootDescriptor } from '@zufs/zuf-core';
@@ -59,11 +61,12 @@ export function ztSlots(gridSize: number, threads: number): number[][] {
   });
 }
 
+/** `standby`: the threads wait for their `go` (a later generation); else they serve at once (the first). */
 export function spawnGeneration(
   root: ZufRootDescriptor,
   config: GenerationConfig,
   spawn: Spawn,
-  restart: RestartPlan | null,
+  standby: boolean,
 ): Generation {
   const lives: MessagePort[] = [];
   const names: string[] = [];
@@ -88,7 +91,7 @@ export function spawnGeneration(
       port: ch.port1,
       life: lifePort,
       appCopyWaitMs: config.appCopyWaitMs,
-      revive: restart === null ? null : restart.begun,
+      standby,
     };
     return spawn('./zt-worker.js', name, wd, [ch.port1, lifePort]);
   });
@@ -100,7 +103,7 @@ export function spawnGeneration(
     ztPorts,
     life: mountLife,
     control: control.port1,
-    restart,
+    standby,
   };
   const mount = spawn('./mount-worker.js', 'zufs-mount', mwd, [...ztPorts, mountLife, control.port1]);
   return { zts, mount, lives, names, control: control.port2 };

@@ -1,5 +1,6 @@
 /** Control messages between the server's threads (never on the operation path). */
 import type { MessagePort } from 'node:worker_threads';
+import type { RestartPlan } from './generation.js';
 
 /** From the supervisor to the thread that started the server. */
 export type SupervisorEvent =
@@ -15,6 +16,8 @@ export type SupervisorEvent =
   | { type: 'log'; level: 'warn' | 'error'; message: string };
 
 export type WorkerEvent =
+  /** A thread of a standby generation has loaded everything and waits for its GoMessage. */
+  | { type: 'standby' }
   | { type: 'ready' }
   | { type: 'registered'; fsTypes: string[] }
   | { type: 'log'; level: 'warn' | 'error'; message: string };
@@ -51,6 +54,12 @@ export interface LedgerEntry {
 
 /** From the mount thread to the supervisor: the ledger's changes. */
 export type LedgerMessage = { type: 'mounted'; entry: LedgerEntry } | { type: 'unmounted'; sbId: number };
+
+/**
+ * From the supervisor to a thread of a standby generation: take over. A ZT gets the restarts begun
+ * (its channels' revival is guarded by it); the mount thread gets the restart's plan.
+ */
+export type GoMessage = { type: 'go'; begun: number } | { type: 'go'; restart: RestartPlan };
 
 /** From the starting thread to the supervisor. */
 export type SupervisorRequest =

@@ -32,6 +32,7 @@ import { iiCookie } from './cookies.js';
 import { loadFsTypes } from './fs-loader.js';
 import type { RestartPlan } from './generation.js';
 import {
+  type GoMessage,
   type InlineNotice,
   type InlinePortMessage,
   type LedgerMessage,
@@ -50,14 +51,16 @@ const data = workerData as {
   life: MessagePort;
   /** To the supervisor: the ledger of mounts goes up, inline ZTs' ports come down. */
   control: MessagePort;
-  /** Set in a restart's generation: the mounts to make again. */
-  restart: RestartPlan | null;
+  /** A standby generation's thread: it waits for the supervisor's go and its restart plan. */
+  standby: boolean;
 };
 const post = (e: WorkerEvent) => parentPort!.postMessage(e);
 const log = (level: 'warn' | 'error', message: string) => post({ type: 'log', level, message });
 relayDefaults.parkSliceMs = IDLE_PARK_SLICE_MS;
 const root = attachZufRoot(data.root);
 const types = await loadFsTypes(data.filesystems);
+/** A standby generation's restart plan, once the supervisor says go (the old threads have ended). */
+const restart = data.standby ? await waitGo() : null;
 publishFsTypes(
   root,
   types.map((t) => ({
@@ -79,7 +82,7 @@ interface Mount {
   readonly epoch: number;
 }
 const mounts = new Map<number, Mount>();
-let nextSbId = data.restart?.nextSbId ?? 1;
+let nextSbId = restart?.nextSbId ?? 1;
 const decoder = new TextDecoder();
 /** Inline ZTs hear every notice here (it outlives this thread across restarts); grid ZTs on their ports. */
 const inlineNotices = new BroadcastChannel(noticeChannelName(Atomics.load(root.ctl, CTL_ROOT_ID)));
@@ -238,15 +241,28 @@ function failure(e: unknown): [number, string] {
   return [-Errno.EIO, e instanceof Error ? e.message : String(e)];
 }
 
-if (data.restart) await mountAgain(data.restart);
+if (restart) await mountAgain(restart);
 post({ type: 'registered', fsTypes: types.map((t) => t.name) });
+
+/** The supervisor's go: post `standby`, then wait for the plan (the event loop stays free). */
+function waitGo(): Promise<RestartPlan> {
+  post({ type: 'standby' });
+  return new Promise((resolve) => {
+    const on = (m: GoMessage) => {
+      if (m?.type !== 'go' || !('restart' in m)) return;
+      parentPort!.off('message', on);
+      resolve(m.restart);
+    };
+    parentPort!.on('message', on);
+  });
+}
 // ZUFS_M_MOUNT shares its number with ZUFS_OP_BREAK, so this channel is never sent a BREAK: the
 // starting thread breaks its relay instead at stop, once it holds the channel (no mount operation in
 // flight; threads.ts).
 const relay = root.mountSlot.relay;
-if (data.restart) {
+if (restart) {
   // The channel comes from the generation that died: taken over once its app has let it go.
-  const begun = data.restart.begun;
+  const begun = restart.begun;
   const mine = () => root.restartsBegun() === begun;
   while (!relay.revive(mine)) {
     if (!mine() || (root.state() !== STATE_RESTARTING && !root.isServing())) process.exit(0);

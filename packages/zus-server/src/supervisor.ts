@@ -31,6 +31,7 @@ import {
 import { loadFsTypes } from './fs-loader.js';
 import { type Generation, type GenerationConfig, spawnGeneration, spawnWorker } from './generation.js';
 import type {
+  GoMessage,
   LedgerEntry,
   LedgerMessage,
   SupervisorEvent,
@@ -38,12 +39,17 @@ import type {
   WorkerEvent,
 } from './messages.js';
 
+/** How long after the server serves (or serves again) the standby generation is spawned. */
+const STANDBY_DELAY_MS = 1000;
+
 export interface RestartPolicy {
   /** Restarts allowed within periodMs; one more fails the server for good. 0: never restart. */
   maxRestarts: number;
   periodMs: number;
   /** How long the old threads may take to end, and the new ones to serve, before the server fails. */
   timeoutMs: number;
+  /** Keep a standby generation booted for the next crash (ServerOptions.restartStandby). */
+  standby: boolean;
 }
 
 const data = workerData as {
@@ -88,7 +94,11 @@ let gen: Gen = watch(
   [],
 );
 
-function watch(g: Omit<Generation, 'zts' | 'mount'> & Partial<Generation>, workers: Worker[]): Gen {
+function watch(
+  g: Omit<Generation, 'zts' | 'mount'> & Partial<Generation>,
+  workers: Worker[],
+  errors = new Map<string, string>(),
+): Gen {
   let endAll!: () => void;
   const me: Gen = {
     running: g.lives.length,
@@ -97,7 +107,7 @@ function watch(g: Omit<Generation, 'zts' | 'mount'> & Partial<Generation>, worke
     }),
     control: g.control,
     workers,
-    errors: new Map(),
+    errors,
   };
   g.lives.forEach((port, i) => {
     // A 'message' listener refs the port: this thread lives as long as a server thread does.
@@ -161,6 +171,8 @@ function fail(who: string, message: string): void {
     });
   }
   for (const w of gen.workers) if (w !== mine) void w.terminate();
+  discard(standby);
+  standby = null;
 }
 
 /** Waits for `p`, at most `ms`; false when the time ran out. */
@@ -175,13 +187,118 @@ function within(p: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 /**
- * The restart's second half: once the root is RESTARTING and the relays are broken, waits for the
- * old generation to end, spawns the new one with the ledger's mounts, and serves again.
+ * A generation spawned ahead (standby): its threads boot and load the modules while the server
+ * serves, and wait for go. A restart then costs no boot: the old threads end, go, the volumes are
+ * mounted again. Crashes use the standby kept ready (restartStandby); a reload prepares one on its
+ * new modules before it stops anything, so a module that does not load is refused while the old
+ * code serves on.
  */
-async function replace(reason: 'crash' | 'reload', t0: number): Promise<void> {
+interface Prepared {
+  readonly spawned: Generation;
+  readonly workers: Worker[];
+  readonly errors: Map<string, string>;
+  readonly filesystems: string[];
+  /** Every thread booted (said standby); rejects when one ends first. */
+  readonly booted: Promise<void>;
+  /** Every thread serves (ready, registered) after go; rejects when one ends first. */
+  readonly serving: Promise<void>;
+  dead: boolean;
+}
+
+/** The standby generation kept for the next crash, if any. */
+let standby: Prepared | null = null;
+let standbyTimer: ReturnType<typeof setTimeout> | null = null;
+let stopping = false;
+
+function prepare(filesystems: string[]): Prepared {
+  const workers: Worker[] = [];
+  const errors = new Map<string, string>();
+  const booted: Promise<void>[] = [];
+  const serving: Promise<void>[] = [];
+  const state = { dead: false };
+  const expect = (w: Worker, name: string, type: WorkerEvent['type']) =>
+    new Promise<void>((resolve, reject) => {
+      w.on('message', (m: WorkerEvent) => {
+        if (m.type === type) resolve();
+      });
+      w.once('exit', (code) => {
+        state.dead = true;
+        const why = errors.get(name);
+        reject(new Error(`${name} exited with code ${code}${why ? `: ${why}` : ''}`));
+      });
+    });
+  const spawned = spawnGeneration(
+    root.descriptor,
+    { ...config, filesystems },
+    (file, name, wd, transfer) => {
+      const w = spawnWorker(file, name, wd, transfer);
+      workers.push(w);
+      names.set(w, name);
+      w.on('message', (m: WorkerEvent) => {
+        if (m.type === 'log') post(m);
+      });
+      w.on('error', (e) => errors.set(name, errText(e)));
+      booted.push(expect(w, name, 'standby'));
+      serving.push(expect(w, name, file === './mount-worker.js' ? 'registered' : 'ready'));
+      return w;
+    },
+    true,
+  );
+  const all = (ps: Promise<void>[]) => {
+    const x = Promise.all(ps).then(() => {});
+    x.catch(() => {}); // a rejection nobody waits for is not unhandled
+    return x;
+  };
+  return Object.assign(state, {
+    spawned,
+    workers,
+    errors,
+    filesystems,
+    booted: all(booted),
+    serving: all(serving),
+  });
+}
+
+/** Ends a prepared generation that will not serve. */
+function discard(p: Prepared | null): void {
+  if (!p) return;
+  p.dead = true;
+  for (const w of p.workers) void w.terminate();
+  for (const port of p.spawned.lives) port.close();
+  p.spawned.control.close();
+}
+
+/** A standby for the next crash, a moment after the server serves (a short-lived server never pays it). */
+function scheduleStandby(): void {
+  if (!policy.standby || policy.maxRestarts === 0 || standby || standbyTimer || failed || stopping) return;
+  standbyTimer = setTimeout(() => {
+    standbyTimer = null;
+    if (failed || stopping || standby) return;
+    if (restarting || !root.isServing()) scheduleStandby();
+    else standby = prepare(config.filesystems);
+  }, STANDBY_DELAY_MS);
+  standbyTimer.unref();
+}
+
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * The restart's second half: once the root is RESTARTING and the relays are broken, waits for the
+ * old generation to end, hands the grid to the next one (`next`, else the standby, else one
+ * spawned now) with the ledger's mounts, and serves again.
+ */
+async function replace(reason: 'crash' | 'reload', t0: number, next: Prepared | null = null): Promise<void> {
   restarting = true;
+  if (!next) {
+    const ready = standby && !standby.dead && sameList(standby.filesystems, config.filesystems);
+    next = ready ? standby : null;
+    if (!ready) discard(standby);
+    standby = null;
+    next ??= prepare(config.filesystems);
+  }
   const old = gen;
   if (!(await within(old.ended, policy.timeoutMs))) {
+    discard(next);
     throw new Error(`the old server threads did not end within ${policy.timeoutMs} ms`);
   }
   let midChange = false;
@@ -196,47 +313,18 @@ async function replace(reason: 'crash' | 'reload', t0: number): Promise<void> {
     midChange,
     begun: root.restartsBegun(),
   };
-  const workers: Worker[] = [];
-  const readies: Promise<unknown>[] = [];
-  const spawned = spawnGeneration(
-    root.descriptor,
-    config,
-    (file, name, wd, transfer) => {
-      const w = spawnWorker(file, name, wd, transfer);
-      workers.push(w);
-      names.set(w, name);
-      w.on('message', (m: WorkerEvent) => {
-        if (m.type === 'log') post(m);
-      });
-      w.on('error', (e) => next.errors.set(name, errText(e)));
-      readies.push(
-        new Promise<void>((resolve, reject) => {
-          const want = file === './mount-worker.js' ? 'registered' : 'ready';
-          w.on('message', (m: WorkerEvent) => {
-            if (m.type === want) resolve();
-          });
-          w.once('exit', (code) =>
-            reject(
-              new Error(`${name} exited with code ${code} while restarting: ${next.errors.get(name) ?? ''}`),
-            ),
-          );
-        }),
-      );
-      return w;
-    },
-    plan,
-  );
-  const next = watch(spawned, workers);
-  gen = next;
-  const all = Promise.all(readies);
-  all.catch(() => {}); // a late rejection after a timeout is not unhandled
-  if (!(await within(all, policy.timeoutMs))) {
+  const g = watch(next.spawned, next.workers, next.errors);
+  gen = g;
+  for (const w of next.spawned.zts) w.postMessage({ type: 'go', begun: plan.begun } satisfies GoMessage);
+  next.spawned.mount.postMessage({ type: 'go', restart: plan } satisfies GoMessage);
+  if (!(await within(next.serving, policy.timeoutMs))) {
     throw new Error(`the new server threads did not serve within ${policy.timeoutMs} ms`);
   }
-  for (const p of heldPorts.splice(0)) next.control.postMessage({ type: 'inline-port', port: p }, [p]);
+  for (const p of heldPorts.splice(0)) g.control.postMessage({ type: 'inline-port', port: p }, [p]);
   restarting = false;
   root.endRestart();
   post({ type: 'restarted', epoch, ms: performance.now() - t0, reason });
+  scheduleStandby();
 }
 
 /**
@@ -274,11 +362,28 @@ async function reload(id: number, filesystems: string[]): Promise<void> {
       return;
     }
   }
-  if (!root.beginRestart(false)) {
-    post({ type: 'reloaded', id, error: 'the server is not serving' });
+  // The new threads boot and load the new modules while the old ones serve.
+  restarting = true;
+  discard(standby);
+  standby = null;
+  const next = prepare(filesystems);
+  let bootError = '';
+  const booted = await within(
+    next.booted.catch((e) => {
+      bootError = errText(e);
+    }),
+    policy.timeoutMs,
+  );
+  if (!booted || bootError || next.dead || failed || !root.beginRestart(false)) {
+    discard(next);
+    restarting = false;
+    const why =
+      bootError ||
+      (booted ? 'the server is not serving' : `the new threads did not start within ${policy.timeoutMs} ms`);
+    post({ type: 'reloaded', id, error: why });
+    scheduleStandby();
     return;
   }
-  restarting = true;
   post({ type: 'restarting', who: 'reload', message: '', reason: 'reload' });
   // Operations in flight finish (their apps release their channels); then the threads are broken.
   const deadline = performance.now() + policy.timeoutMs;
@@ -288,7 +393,7 @@ async function reload(id: number, filesystems: string[]): Promise<void> {
   root.breakAll();
   config.filesystems = [...filesystems];
   try {
-    await replace('reload', t0);
+    await replace('reload', t0, next);
     post({ type: 'reloaded', id });
   } catch (e) {
     fail('zufs-supervisor', `reload failed: ${errText(e)}`);
@@ -321,10 +426,15 @@ parentPort!.on('message', (m: SupervisorRequest) => {
     else gen.control.postMessage({ type: 'inline-port', port: m.port }, [m.port]);
   } else if (m.type === 'reload') void reload(m.id, m.filesystems);
   else if (m.type === 'stopping') {
+    stopping = true;
     for (const p of heldPorts.splice(0)) p.close();
+    if (standbyTimer) clearTimeout(standbyTimer);
+    discard(standby);
+    standby = null;
     parentPort!.unref();
   }
 });
 // Requests from the starting thread must not keep this thread alive: the server threads do.
 parentPort!.unref();
 post({ type: 'watching' });
+scheduleStandby();

@@ -74,7 +74,7 @@ export class ServerThreads {
       d,
       config,
       (file, name, wd, transfer) => this.spawn(file, name, wd, transfer),
-      null,
+      false,
     );
     const swd = {
       root: d,
