@@ -109,6 +109,37 @@ describe('the face across server restarts', () => {
     }
   }, 60_000 + ROUNDS * 5_000);
 
+  it('an unlinked file still open stays readable across a restart, and is freed by its last close', async () => {
+    const image = makeImage('unlinked.img');
+    let next: (() => void) | null = null;
+    const server = await startServer({
+      zts: 1,
+      channels: 2,
+      windowSize: 256 * 1024,
+      filesystems: [CRASHY],
+      onLog: () => {},
+      onRestart: () => next?.(),
+    });
+    try {
+      const fs = mount(server.root, { type: 'pmemfs', device: image });
+      fs.writeFileSync('/gone', 'still here');
+      const fd = fs.openSync('/gone', 'r');
+      fs.unlinkSync('/gone');
+      const free = fs.statfsSync('/').ffree;
+      const restarted = new Promise<void>((r) => (next = r));
+      expect(() => fs.statSync('/__crash__')).toThrow(expect.objectContaining({ code: 'EIO' }));
+      await restarted;
+      const b = Buffer.alloc(10);
+      expect(fs.readSync(fd, b, 0, 10, 0)).toBe(10);
+      expect(b.toString()).toBe('still here');
+      fs.closeSync(fd);
+      expect(fs.statfsSync('/').ffree).toBe(free + 1); // the last close freed it
+      fs.umount();
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+
   it('a restart that finds the device mid-change rolls back to the last commit: fsync’d data stays, the face asks the server', async () => {
     const image = makeImage('rollback.img');
     let next: (() => void) | null = null;
