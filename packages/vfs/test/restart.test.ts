@@ -35,79 +35,83 @@ function makeImage(name: string): string {
 }
 
 describe('the face across server restarts', () => {
-  it(`4 app threads with fsync across ${ROUNDS} ZT crashes: nothing hangs, nothing fsync'd is lost, fds live on`, async () => {
-    const image = makeImage('crash.img');
-    const restarts: ServerRestart[] = [];
-    let next: (() => void) | null = null;
-    const server = await startServer({
-      zts: 2,
-      channels: 2,
-      windowSize: 256 * 1024,
-      filesystems: [CRASHY],
-      maxRestarts: ROUNDS + 10,
-      onLog: () => {},
-      onRestart: (r) => {
-        restarts.push(r);
-        next?.();
-      },
-    });
-    const fs = mount(server.root, { type: 'pmemfs', device: image });
-    const stop = new Int32Array(new SharedArrayBuffer(4));
-    const workers = Array.from(
-      { length: 4 },
-      (_, id) => new Worker(WORKER, { workerData: { descriptor: fs.descriptor, id, stop: stop.buffer } }),
-    );
-    type Report = {
-      ok: number;
-      eio: number;
-      other: string[];
-      synced: Record<string, string>;
-      rounds: number;
-    };
-    const reports = workers.map(
-      (w) =>
-        new Promise<Report>((resolve, reject) => {
-          w.on('message', resolve);
-          w.on('error', reject);
-        }),
-    );
-    try {
-      for (let i = 0; i < ROUNDS; i++) {
-        await new Promise((r) => setTimeout(r, 20)); // let the app threads work a little
-        const restarted = new Promise<void>((r) => (next = r));
-        expect(() => fs.statSync('/__crash__')).toThrow(expect.objectContaining({ code: 'EIO' }));
-        await restarted;
-      }
-      Atomics.store(stop, 0, 1);
-      const rs = await Promise.all(reports);
-      for (const r of rs) {
-        expect(r.other).toEqual([]);
-        expect(r.ok).toBeGreaterThan(ROUNDS);
-      }
-      expect(restarts).toHaveLength(ROUNDS);
-      expect(restarts.every((r) => r.reason === 'crash' && /^zufs-zt-/.test(r.who))).toBe(true);
-      // Everything each thread fsync'd reads back as written, through a face made before the crashes.
-      rs.forEach((r, id) => {
-        for (const [name, digest] of Object.entries(r.synced)) {
-          const got = createHash('sha256')
-            .update(fs.readFileSync(`/w${id}/${name}`))
-            .digest('hex');
-          expect(got, `/w${id}/${name}`).toBe(digest);
-        }
+  it(
+    `4 app threads with fsync across ${ROUNDS} ZT crashes: nothing hangs, nothing fsync'd is lost, fds live on`,
+    async () => {
+      const image = makeImage('crash.img');
+      const restarts: ServerRestart[] = [];
+      let next: (() => void) | null = null;
+      const server = await startServer({
+        zts: 2,
+        channels: 2,
+        windowSize: 256 * 1024,
+        filesystems: [CRASHY],
+        maxRestarts: ROUNDS + 10,
+        onLog: () => {},
+        onRestart: (r) => {
+          restarts.push(r);
+          next?.();
+        },
       });
-      fs.umount();
-    } finally {
-      Atomics.store(stop, 0, 1);
-      await server.stop();
-    }
-    const dev = PmemDevice.openFile(image, { sparse: true });
-    try {
-      const report = fsck(dev);
-      expect(report.problems).toEqual([]);
-    } finally {
-      dev.close();
-    }
-  }, 60_000 + ROUNDS * 5_000);
+      const fs = mount(server.root, { type: 'pmemfs', device: image });
+      const stop = new Int32Array(new SharedArrayBuffer(4));
+      const workers = Array.from(
+        { length: 4 },
+        (_, id) => new Worker(WORKER, { workerData: { descriptor: fs.descriptor, id, stop: stop.buffer } }),
+      );
+      type Report = {
+        ok: number;
+        eio: number;
+        other: string[];
+        synced: Record<string, string>;
+        rounds: number;
+      };
+      const reports = workers.map(
+        (w) =>
+          new Promise<Report>((resolve, reject) => {
+            w.on('message', resolve);
+            w.on('error', reject);
+          }),
+      );
+      try {
+        for (let i = 0; i < ROUNDS; i++) {
+          await new Promise((r) => setTimeout(r, 20)); // let the app threads work a little
+          const restarted = new Promise<void>((r) => (next = r));
+          expect(() => fs.statSync('/__crash__')).toThrow(expect.objectContaining({ code: 'EIO' }));
+          await restarted;
+        }
+        Atomics.store(stop, 0, 1);
+        const rs = await Promise.all(reports);
+        for (const r of rs) {
+          expect(r.other).toEqual([]);
+          expect(r.ok).toBeGreaterThan(ROUNDS);
+        }
+        expect(restarts).toHaveLength(ROUNDS);
+        expect(restarts.every((r) => r.reason === 'crash' && /^zufs-zt-/.test(r.who))).toBe(true);
+        // Everything each thread fsync'd reads back as written, through a face made before the crashes.
+        rs.forEach((r, id) => {
+          for (const [name, digest] of Object.entries(r.synced)) {
+            const got = createHash('sha256')
+              .update(fs.readFileSync(`/w${id}/${name}`))
+              .digest('hex');
+            expect(got, `/w${id}/${name}`).toBe(digest);
+          }
+        });
+        fs.umount();
+      } finally {
+        Atomics.store(stop, 0, 1);
+        await server.stop();
+      }
+      const dev = PmemDevice.openFile(image, { sparse: true });
+      try {
+        const report = fsck(dev);
+        expect(report.problems).toEqual([]);
+      } finally {
+        dev.close();
+      }
+    },
+    60_000 + ROUNDS * 5_000,
+  );
 
   it('an unlinked file still open stays readable across a restart, and is freed by its last close', async () => {
     const image = makeImage('unlinked.img');

@@ -183,7 +183,8 @@ export class Channel {
     for (;;) {
       if (
         !this.root.isServing() &&
-        (this.slot.relay.isBroken() || (!this.slot.relay.isRetired() && !(await this.root.waitServingAsync())))
+        (this.slot.relay.isBroken() ||
+          (!this.slot.relay.isRetired() && !(await this.root.waitServingAsync())))
       )
         return EIO;
       if (this.dispatcher.pigyLen > 0) this.attachPigy();
