@@ -150,7 +150,7 @@ async function mount(v: DataView): Promise<number> {
 
 async function umount(sbId: number): Promise<number> {
   const m = mounts.get(sbId);
-  if (!m) return -Errno.EINVAL;
+  if (!m) throw new ZufsError(Errno.EINVAL, 'not mounted');
   mounts.delete(sbId);
   data.control.postMessage({ type: 'unmounted', sbId } satisfies LedgerMessage);
   notify({ type: 'detach', sbId });
@@ -213,8 +213,8 @@ async function handle(): Promise<void> {
     else if (op === ZUFS_M_UMOUNT) err = await umount(getU64(v, IocMount.zus_sbi));
     else if (op === ZUFS_M_REMOUNT) {
       const m = mounts.get(getU64(v, IocMount.zus_sbi));
-      if (!m) err = -Errno.EINVAL;
-      else await m.type.remount?.(m.descriptor, readOptions(v), getU64(v, IocMount.remount_flags));
+      if (!m) throw new ZufsError(Errno.EINVAL, 'not mounted');
+      await m.type.remount?.(m.descriptor, readOptions(v), getU64(v, IocMount.remount_flags));
     } else err = -Errno.ENOTSUP;
   } catch (e) {
     [err, why] = failure(e);
