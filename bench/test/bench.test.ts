@@ -1,6 +1,6 @@
 // Smoke test of the bench CLI: runs the relay suite in --quick mode on the built dist and checks the
 // shape of the JSON. No timing assertions: these VMs are shared and noisy.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as nodeFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -229,6 +229,57 @@ describe('pnpm bench workload', () => {
       nodeFs.rmSync(base, { recursive: true, force: true });
     }
   });
+});
+
+/** Mount points under `base` in this machine's mount table. */
+const mountsUnder = (base: string) =>
+  nodeFs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((dir) => dir?.startsWith(base));
+
+describe('a killed bench', () => {
+  // The kill is what is tested: its timing against the run's progress is not (the run is long).
+  it.skipIf(!canMount && !REQUIRED)(
+    `SIGTERM during workload's kernel half unmounts zufs-fuse and libfuse-ll, removes its directories, exits 143${canMount ? '' : ' (skipped: needs root and /dev/fuse)'}`,
+    async () => {
+      expect(canMount, 'privileged tests are required, but this machine cannot mount FUSE').toBe(true);
+      const child = spawn(
+        process.execPath,
+        ['bench/dist/run.js', 'workload', '--quick', '--filter', 'tar-x'],
+        {
+          cwd: root,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      let base = '';
+      try {
+        // Both FUSE servers up (the tree's tarball first: a few seconds).
+        for (let i = 0; i < 1200 && mountsUnder(base || '/tmp/zufs-bench-workload-').length < 2; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          base ||=
+            /\/tmp\/zufs-bench-workload-\w+/.exec(mountsUnder('/tmp/zufs-bench-workload-')[0] ?? '')?.[0] ??
+            '';
+        }
+        expect(mountsUnder(base).length, stderr).toBe(2);
+        child.kill('SIGTERM');
+        expect(await exited, stderr).toBe(143);
+        expect(stderr).toContain('bench: SIGTERM: undoing');
+        expect(mountsUnder(base)).toEqual([]);
+        expect(nodeFs.existsSync(base)).toBe(false);
+      } finally {
+        child.kill('SIGKILL');
+        for (const dir of base ? mountsUnder(base) : []) spawnSync('umount', ['-l', dir]);
+      }
+    },
+    180_000,
+  );
 });
 
 describe('zufs bench', () => {

@@ -19,6 +19,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { ZufsMount } from '@zufs/vfs';
 import pg from 'pg';
+import { closeOnKill } from '../cleanup.js';
 import { type SyncFs, WORKLOADS } from '../fs/workloads.js';
 import {
   type CaseResult,
@@ -268,11 +269,11 @@ export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
       let device: string;
       if (engine === 'pg') {
         const db = await freshDatabase(url as string);
-        closers.push(() => db.drop());
+        closers.push(closeOnKill(() => db.drop()));
         device = db.url;
       } else {
         const scratch = scratchDir();
-        closers.push(async () => scratch.remove());
+        closers.push(closeOnKill(async () => scratch.remove()));
         device = `${scratch.dir}/vol.db`;
       }
       opts.log(`  making and mounting the ${engine} volume`);
