@@ -17,6 +17,7 @@
 // The PostgreSQL cases need a server: --pg URL or ZUFS_TEST_PG_URL; without one they are left out,
 // and the run says so.
 import { type ChildProcess, fork } from 'node:child_process';
+import { createPgDatabase } from '@zufs/example-sqlfs';
 import type { ZufsMount } from '@zufs/vfs';
 import pg from 'pg';
 import { closeOnKill } from '../cleanup.js';
@@ -31,7 +32,6 @@ import {
 } from '../measure.js';
 import {
   type Engine,
-  freshDatabase,
   openVolume,
   pgUrl,
   scratchDir,
@@ -268,7 +268,7 @@ export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
       }
       let device: string;
       if (engine === 'pg') {
-        const db = await freshDatabase(url as string);
+        const db = await createPgDatabase(url as string, 'zufs_bench');
         closers.push(closeOnKill(() => db.drop()));
         device = db.url;
       } else {
