@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { fuseUnavailable as whyNoFuse } from '@zufs/fuse';
 import { closeOnKill } from '../cleanup.js';
 import { nativeProgram } from './native.js';
 
@@ -29,12 +30,10 @@ export interface FuseMountOptions {
   defaultPermissions: boolean;
 }
 
-/** Why this machine cannot mount FUSE filesystems, or null. */
+/** Why this machine cannot mount FUSE filesystems (@zufs/fuse's reason), or null. */
 export function fuseUnavailable(): string | null {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (!existsSync('/dev/fuse')) return 'needs /dev/fuse (modprobe fuse)';
-  if (process.getuid?.() !== 0) return 'needs root (it mounts filesystems)';
-  return null;
+  const why = whyNoFuse();
+  return why && `cannot run here: ${why.message}`;
 }
 
 async function umount(dir: string): Promise<void> {
