@@ -28,6 +28,7 @@ import {
   ZUFS_M_REMOUNT,
   ZUFS_M_UMOUNT,
 } from '@zufs/zuf-core/api';
+import { collectGarbage } from './collect.js';
 import { iiCookie } from './cookies.js';
 import { loadFsTypes } from './fs-loader.js';
 import type { RestartPlan } from './generation.js';
@@ -155,6 +156,9 @@ async function umount(sbId: number): Promise<number> {
   data.control.postMessage({ type: 'unmounted', sbId } satisfies LedgerMessage);
   notify({ type: 'detach', sbId });
   await m.type.umount?.(m.descriptor);
+  // The mount's memory goes once this thread's heap lets go of it: this thread allocates too little
+  // for V8 to collect on its own (collect.ts). Once this call's frame is gone.
+  setImmediate(collectGarbage);
   return 0;
 }
 
