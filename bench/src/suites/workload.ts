@@ -22,6 +22,7 @@
 //
 // median_ns is per entry of the tree (per row for sqlite-insert): a sample is one whole run.
 import * as nodeFs from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { closeOnKill } from '../cleanup.js';
@@ -126,7 +127,7 @@ async function kernelCases(opts: SuiteOptions, closers: (() => Promise<void>)[])
     opts.log(`  kernel-mount cases skipped: the workload suite's kernel half ${why}`);
     return [];
   }
-  const base = nodeFs.mkdtempSync('/tmp/zufs-bench-workload-');
+  const base = nodeFs.mkdtempSync(join(tmpdir(), 'zufs-bench-workload-'));
   closers.push(closeOnKill(async () => nodeFs.rmSync(base, { recursive: true, force: true })));
   // The tree and its tarball, on tmpfs: what tar-x reads costs the same for every target.
   const tree = loadTree(opts.quick ? QUICK_FILES : undefined);
