@@ -1,10 +1,13 @@
 // An unmount gives the volume's memory back while the server runs: the mount thread and the ZTs
 // that served the mount let go of its SharedArrayBuffers, and collect them (zus-server collect.ts;
 // a ZT blocked on its relay allocates nothing, so V8 alone would never). The app side here holds
-// no pmem (an InodeClient on the MountInfo only), so the process's RSS is the server's to give back.
+// no pmem (an InodeClient on the MountInfo only); what this thread held (the supervisor's ledger of
+// mounts) it collects itself before each look at the RSS, as an app's own GC would in time.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { mkfs, PMEMFS_TYPE, PmemDevice, PmemFs, ROOT_INO } from '@zufs/example-pmemfs';
 import { InodeClient } from '@zufs/vfs';
 import { mountFs, umountFs } from '@zufs/zuf-core';
@@ -38,7 +41,13 @@ function cycle(): void {
   umountFs(server.zufRoot, m.sbId);
 }
 
-const rssMiB = () => process.memoryUsage().rss / MiB;
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+/** This thread's RSS once its own garbage is collected. */
+const rssMiB = () => {
+  gc();
+  return process.memoryUsage().rss / MiB;
+};
 
 /** RSS once it stops falling (the threads collect within their idle wake, 1 s), 10 s at most. */
 async function settledRss(below: number): Promise<number> {
