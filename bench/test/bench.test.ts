@@ -1,6 +1,6 @@
 // Smoke test of the bench CLI: runs the relay suite in --quick mode on the built dist and checks the
 // shape of the JSON. No timing assertions: these VMs are shared and noisy.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as nodeFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -229,6 +229,56 @@ describe('pnpm bench workload', () => {
       nodeFs.rmSync(base, { recursive: true, force: true });
     }
   });
+});
+
+/** Mount points under `base` in this machine's mount table. */
+const mountsUnder = (base: string) =>
+  nodeFs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((dir) => dir?.startsWith(base));
+
+describe('a killed bench', () => {
+  // The kill is what is tested: its timing against the run's progress is not (the run is long).
+  it.skipIf(!canMount && !REQUIRED)(
+    `SIGTERM during workload's kernel half unmounts zufs-fuse and libfuse-ll, removes its directories, exits 143${canMount ? '' : ' (skipped: needs root and /dev/fuse)'}`,
+    async () => {
+      expect(canMount, 'privileged tests are required, but this machine cannot mount FUSE').toBe(true);
+      // A TMPDIR of its own: the mounts found under it are this run's, whatever else runs here.
+      const tmp = nodeFs.mkdtempSync(join(tmpdir(), 'zufs-bench-killed-'));
+      const child = spawn(
+        process.execPath,
+        ['bench/dist/run.js', 'workload', '--quick', '--filter', 'tar-x'],
+        {
+          cwd: root,
+          env: { ...process.env, TMPDIR: tmp },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      try {
+        // Both FUSE servers up (the tree's tarball first: a few seconds).
+        for (let i = 0; i < 1200 && mountsUnder(tmp).length < 2; i++)
+          await new Promise((r) => setTimeout(r, 50));
+        expect(mountsUnder(tmp).length, stderr).toBeGreaterThanOrEqual(2);
+        child.kill('SIGTERM');
+        expect(await exited, stderr).toBe(143);
+        expect(stderr).toContain('bench: SIGTERM: undoing');
+        expect(mountsUnder(tmp)).toEqual([]);
+        expect(nodeFs.readdirSync(tmp)).toEqual([]);
+      } finally {
+        child.kill('SIGKILL');
+        for (const dir of mountsUnder(tmp)) spawnSync('umount', ['-l', dir]);
+        nodeFs.rmSync(tmp, { recursive: true, force: true });
+      }
+    },
+    180_000,
+  );
 });
 
 describe('zufs bench', () => {

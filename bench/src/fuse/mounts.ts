@@ -1,11 +1,14 @@
 // The kernel-mount targets of the fuse and workload suites: zufs through @zufs/fuse, the C floor
 // (native/libfuse-ll.c), libfuse's own passthrough_ll example over a tmpfs directory, and tmpfs.
-// Each is a directory to point a program at, and a way to take it down.
+// Each is a directory to point a program at, and a way to take it down, also taken down when the
+// bench is killed (cleanup.ts).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { fuseUnavailable as whyNoFuse } from '@zufs/fuse';
+import { closeOnKill } from '../cleanup.js';
 import { nativeProgram } from './native.js';
 
 const exec = promisify(execFile);
@@ -27,12 +30,10 @@ export interface FuseMountOptions {
   defaultPermissions: boolean;
 }
 
-/** Why this machine cannot mount FUSE filesystems, or null. */
+/** Why this machine cannot mount FUSE filesystems (@zufs/fuse's reason), or null. */
 export function fuseUnavailable(): string | null {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (!existsSync('/dev/fuse')) return 'needs /dev/fuse (modprobe fuse)';
-  if (process.getuid?.() !== 0) return 'needs root (it mounts filesystems)';
-  return null;
+  const why = whyNoFuse();
+  return why && `cannot run here: ${why.message}`;
 }
 
 async function umount(dir: string): Promise<void> {
@@ -67,10 +68,10 @@ async function spawnServer(what: string, bin: string, args: string[], dir: strin
 }
 
 function stopServer(dir: string, child: ChildProcess) {
-  return async () => {
+  return closeOnKill(async () => {
     await umount(dir);
     if (child.exitCode === null) child.kill('SIGTERM');
-  };
+  });
 }
 
 export async function mountLibfuseLl(base: string, o: FuseMountOptions): Promise<KernelTarget> {
@@ -100,14 +101,11 @@ export async function mountPassthroughLl(base: string, o: FuseMountOptions): Pro
       dir,
     );
     const stop = stopServer(dir, child);
-    return {
-      dir,
-      direct: true,
-      async close() {
-        await stop();
-        rmSync(source, { recursive: true, force: true });
-      },
-    };
+    const close = closeOnKill(async () => {
+      await stop();
+      rmSync(source, { recursive: true, force: true });
+    });
+    return { dir, direct: true, close };
   } catch (e) {
     rmSync(source, { recursive: true, force: true });
     throw e;
@@ -136,15 +134,18 @@ export async function mountZufsFuse(
       attrTimeout: o.attrTimeout,
       defaultPermissions: o.defaultPermissions,
     });
-    return {
-      dir,
-      direct: true,
-      requests: fuse.requests,
-      async close() {
+    const close = closeOnKill(
+      async () => {
         await fuse.unmount();
         await server.stop();
       },
-    };
+      // Killed: a program of the suite may still hold files open on it, so unmount() would wait.
+      async () => {
+        await fuse.abort();
+        await server.stop();
+      },
+    );
+    return { dir, direct: true, requests: fuse.requests, close };
   } catch (e) {
     await server.stop();
     throw e;
@@ -153,5 +154,9 @@ export async function mountZufsFuse(
 
 export async function tmpfsDir(base: string): Promise<KernelTarget> {
   const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : base, 'zufs-bench-tmpfs-'));
-  return { dir, direct: false, close: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    direct: false,
+    close: closeOnKill(async () => rmSync(dir, { recursive: true, force: true })),
+  };
 }

@@ -1,14 +1,12 @@
 // The remote suite's volumes: an sqlfs volume on SQLite (a file on tmpfs) or on PostgreSQL (a fresh
 // database made for the run and dropped at its end), each mounted in a server of this process twice:
 // with the default ttl (names and attributes cached) and with ttl=0 (every lookup asks the database).
-import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkfs, SQLFS_TYPE } from '@zufs/example-sqlfs';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import { startServer } from '@zufs/zus-server';
-import pg from 'pg';
 
 /**
  * The server grid for PostgreSQL (zus-server's "Asynchronous operations"): two threads serving eight
@@ -33,25 +31,6 @@ export interface Volume {
 /** The PostgreSQL URL from --pg or ZUFS_TEST_PG_URL, or undefined (the PG cases are then left out). */
 export function pgUrl(fromOption?: string): string | undefined {
   return fromOption || process.env.ZUFS_TEST_PG_URL || undefined;
-}
-
-/** The URL with another database (a socket URL has no host: not a WHATWG URL). */
-const withDb = (url: string, db: string) => url.replace(/^(postgres(?:ql)?:\/\/[^/]*)\/[^?]*/, `$1/${db}`);
-
-/** A database made for this run on the server `url` names: its URL, and how to drop it. */
-export async function freshDatabase(url: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `zufs_bench_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  return { url: withDb(url, name), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 /** Makes and mounts a volume on `device` (a file or a postgres:// URL). */

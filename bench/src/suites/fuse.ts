@@ -20,6 +20,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { closeOnKill } from '../cleanup.js';
 import {
   type FuseMountOptions,
   fuseUnavailable,
@@ -127,6 +128,7 @@ export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
   const why = unavailable();
   if (why) throw new Error(why);
   const base = mkdtempSync('/tmp/zufs-bench-fuse-');
+  const removeBase = closeOnKill(async () => rmSync(base, { recursive: true, force: true }));
   const targets = new Map<TargetName, KernelTarget>();
   try {
     const wanted = TARGETS.filter((t) => OPS.some((op) => selected(`${t}:${op}`, opts)));
@@ -179,6 +181,6 @@ export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
     return results;
   } finally {
     for (const t of targets.values()) await t.close().catch(() => {});
-    rmSync(base, { recursive: true, force: true });
+    await removeBase();
   }
 }

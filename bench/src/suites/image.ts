@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { mkfs, PmemDevice, PmemFs, ROOT_INO } from '@zufs/example-pmemfs';
 import { S_IFDIR, S_IFREG } from '@zufs/zuf-core/api';
+import { closeOnKill } from '../cleanup.js';
 import { type CaseResult, median, resultFromSamples, round } from '../measure.js';
 import { type CaseDef, runCases, type SuiteOptions } from '../suite.js';
 import type { ImageMountSample } from '../workers/image-mount.js';
@@ -83,6 +84,8 @@ function mountCase(caseName: string, image: string, usedBytes: number): CaseDef 
 
 export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'zufs-bench-image-'));
+  // Two 4 GiB images (sparse, but 100 MiB written): gone even when the run is killed.
+  const remove = closeOnKill(async () => rmSync(dir, { recursive: true, force: true }));
   try {
     const empty = join(dir, 'empty.img');
     const full = join(dir, '100m.img');
@@ -94,6 +97,6 @@ export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
       opts,
     );
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await remove();
   }
 }

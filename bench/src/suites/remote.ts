@@ -17,8 +17,10 @@
 // The PostgreSQL cases need a server: --pg URL or ZUFS_TEST_PG_URL; without one they are left out,
 // and the run says so.
 import { type ChildProcess, fork } from 'node:child_process';
+import { createPgDatabase } from '@zufs/example-sqlfs';
 import type { ZufsMount } from '@zufs/vfs';
 import pg from 'pg';
+import { closeOnKill } from '../cleanup.js';
 import { type SyncFs, WORKLOADS } from '../fs/workloads.js';
 import {
   type CaseResult,
@@ -30,7 +32,6 @@ import {
 } from '../measure.js';
 import {
   type Engine,
-  freshDatabase,
   openVolume,
   pgUrl,
   scratchDir,
@@ -267,12 +268,12 @@ export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
       }
       let device: string;
       if (engine === 'pg') {
-        const db = await freshDatabase(url as string);
-        closers.push(() => db.drop());
+        const db = await createPgDatabase(url as string, 'zufs_bench');
+        closers.push(closeOnKill(() => db.drop()));
         device = db.url;
       } else {
         const scratch = scratchDir();
-        closers.push(async () => scratch.remove());
+        closers.push(closeOnKill(async () => scratch.remove()));
         device = `${scratch.dir}/vol.db`;
       }
       opts.log(`  making and mounting the ${engine} volume`);

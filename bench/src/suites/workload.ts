@@ -22,8 +22,10 @@
 //
 // median_ns is per entry of the tree (per row for sqlite-insert): a sample is one whole run.
 import * as nodeFs from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
+import { closeOnKill } from '../cleanup.js';
 import type { TargetName } from '../fs/targets.js';
 import {
   type FuseMountOptions,
@@ -125,14 +127,14 @@ async function kernelCases(opts: SuiteOptions, closers: (() => Promise<void>)[])
     opts.log(`  kernel-mount cases skipped: the workload suite's kernel half ${why}`);
     return [];
   }
-  const base = nodeFs.mkdtempSync('/tmp/zufs-bench-workload-');
-  closers.push(async () => nodeFs.rmSync(base, { recursive: true, force: true }));
+  const base = nodeFs.mkdtempSync(join(tmpdir(), 'zufs-bench-workload-'));
+  closers.push(closeOnKill(async () => nodeFs.rmSync(base, { recursive: true, force: true })));
   // The tree and its tarball, on tmpfs: what tar-x reads costs the same for every target.
   const tree = loadTree(opts.quick ? QUICK_FILES : undefined);
   const srcDir = nodeFs.mkdtempSync(
     join(nodeFs.existsSync('/dev/shm') ? '/dev/shm' : base, 'zufs-bench-tree-'),
   );
-  closers.push(async () => nodeFs.rmSync(srcDir, { recursive: true, force: true }));
+  closers.push(closeOnKill(async () => nodeFs.rmSync(srcDir, { recursive: true, force: true })));
   opts.log(`  making the tree's tarball (${tree.files} files)`);
   unpack(nodeFs as unknown as FaceFs, tree, `${srcDir}/tree`);
   const src: Source = { tar: `${srcDir}/tree.tar`, sql: `${srcDir}/insert.sql`, counts: tree };

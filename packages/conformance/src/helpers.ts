@@ -2,6 +2,9 @@ import { constants as osConstants } from 'node:os';
 import { expect } from './expect.js';
 
 /** libuv's text for each errno, as Node puts it in error messages. */
+/** The user non-root cases act as (asUser). */
+export const NOBODY = { uid: 65534, gid: 65534 };
+
 export const UV_TEXT = {
   EACCES: 'permission denied',
   EBADF: 'bad file descriptor',

@@ -103,6 +103,7 @@ const departures: Record<string, string> = {
   'attrs/chown': 'chown stores -1 as the id instead of leaving it unchanged',
   'attrs/chown-clears-setuid': 'chown keeps the setuid and setgid bits of a regular file',
   'attrs/chown-times': CHMOD_MTIME,
+  'attrs/write-clears-setuid': 'a write, truncate or chown by another user keeps setuid and setgid',
   'errors/enotdir-file-as-dir': 'mkdir below a file names the file in the error, not the path given',
   'errors/dotdot-not-lexical': "resolves '..' lexically: 'file/../x' finds x instead of ENOTDIR",
   'errors/trailing-slash-file':

@@ -172,8 +172,16 @@ export class PmemDevice {
     this.u32 = new Uint32Array(desc.data, 0, desc.size / 4);
     this.words = new Int32Array(desc.ctl);
     this.dirtyWords = (this.words.length - W_DIRTY) / 2;
-    this.mutex = new SharedMutex(this.words, W_MUTEX);
-    this.flushLock = new SharedMutex(this.words, W_FLUSH);
+    this.mutex = new SharedMutex(
+      this.words,
+      W_MUTEX,
+      `pmemfs metadata lock of ${desc.path ?? 'a memory device'}`,
+    );
+    this.flushLock = new SharedMutex(
+      this.words,
+      W_FLUSH,
+      `pmemfs flush lock of ${desc.path ?? 'a memory device'}`,
+    );
     this.runtime = this.words.subarray(W_RUNTIME, W_RUNTIME + RUNTIME_WORDS);
   }
 

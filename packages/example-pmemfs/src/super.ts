@@ -328,8 +328,11 @@ function corruptPointer(bn: number): never {
   throw new ZufsError(Errno.EIO, `corrupt block pointer ${bn}`);
 }
 
-/** Turns what a damaged image can make the code throw (RangeError, TypeError...) into EIO. */
+/**
+ * Turns what a damaged image can make the code throw (RangeError, TypeError...) into EIO. A typed
+ * errno (a LockTimeoutError's ETIMEDOUT among them) passes as it is.
+ */
 export function asIoError(e: unknown): unknown {
-  if (e instanceof ZufsError || !(e instanceof Error) || e.name === 'LockTimeoutError') return e;
+  if (e instanceof ZufsError || !(e instanceof Error)) return e;
   return new ZufsError(Errno.EIO, `corrupt metadata: ${e.message}`);
 }

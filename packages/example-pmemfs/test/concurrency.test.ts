@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { mkfs, PmemDevice, PmemFs, ROOT_INO } from '@zufs/example-pmemfs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DIR, expectClean, tempDir } from './helpers.js';
+import { DIR, expectClean, REG, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir> | null = null;
 afterEach(() => {
@@ -69,5 +69,25 @@ describe('concurrency', () => {
     expectClean(again);
     expect(again.statfs()).toEqual(state);
     again.device.close();
+  });
+
+  it('a metadata lock whose holder never lets go is ETIMEDOUT naming the lock, not EIO', () => {
+    const dev = PmemDevice.memory(4 << 20);
+    mkfs(dev);
+    const fs = PmemFs.mount(dev, { lockTimeoutMs: 30 });
+    const ino = fs.newInode(ROOT_INO, 'f', { mode: REG });
+    dev.mutex.lock(); // a holder that died with the lock
+    let err: unknown;
+    try {
+      fs.write(ino, 0, new Uint8Array(8));
+    } catch (e) {
+      err = e;
+    }
+    dev.mutex.unlock();
+    expect(err).toMatchObject({ name: 'LockTimeoutError', code: 'ETIMEDOUT', errno: 110 });
+    expect((err as Error).message).toBe(
+      'ETIMEDOUT: pmemfs metadata lock of a memory device: not acquired within 30 ms (a holder may have died)',
+    );
+    expect(fs.write(ino, 0, new Uint8Array(8))).toBe(8);
   });
 });

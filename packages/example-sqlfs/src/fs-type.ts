@@ -76,7 +76,7 @@ export function parseOptions(options: string): Parsed {
 const mounted = new Map<number, { eng: Engine; timer: NodeJS.Timeout }>();
 
 function engineFor(d: SqlfsDescriptor): Engine {
-  const writeLock = new SharedMutex(new Int32Array(d.words, 0, 1), 0);
+  const writeLock = new SharedMutex(new Int32Array(d.words, 0, 1), 0, 'sqlfs write lock');
   return openEngine(d.spec, { busyMs: d.busyMs, sync: d.sync, writeLock, timeoutMs: d.busyMs });
 }
 

@@ -13,6 +13,7 @@ export {
 export { type CheckReport, fsck } from './fsck.js';
 export { type FsConfig, ROOT_INO, SqlFs } from './ops.js';
 export { PgEngine, type PgOptions } from './pg.js';
+export { createPgDatabase, type PgDatabase, withDatabase } from './pg-database.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { SqliteEngine, type SqliteOptions } from './sqlite.js';
 export {

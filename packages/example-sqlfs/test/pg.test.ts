@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   Caches,
+  createPgDatabase,
   fsck,
   GEN_WORDS,
   mkfs,
@@ -68,6 +69,25 @@ const FILE = api.S_IFREG | 0o644;
 const DIR = api.S_IFDIR | 0o755;
 
 describe.skipIf(!URL_)('sqlfs on PostgreSQL', { timeout: 120_000 }, () => {
+  it('createPgDatabase makes a database named by its prefix, a volume fits in it, drop() removes it', async () => {
+    const admin = new pg.Client({ connectionString: URL_ });
+    await admin.connect();
+    try {
+      const exists = async (db: string) =>
+        (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount;
+      const db = await createPgDatabase(URL_ as string, 'sqlfs_made');
+      expect(db.name).toMatch(/^sqlfs_made_[0-9a-f]{12}$/);
+      expect(dbOf(db.url)).toBe(db.name);
+      expect(await exists(db.name)).toBe(1);
+      await mkfs(db.url);
+      await db.drop();
+      expect(await exists(db.name)).toBe(0);
+      await expect(createPgDatabase(URL_ as string, 'no; DROP')).rejects.toThrow(/lowercase SQL name/);
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('mkfs makes a volume fsck finds clean; a second mkfs and a newer schema are refused', async () => {
     const url = await freshDb();
     await mkfs(url);

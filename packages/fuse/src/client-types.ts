@@ -4,7 +4,7 @@
  */
 import type { InodeClient } from '@zufs/vfs';
 
-export { type InodeAttr, type LookupResult, newAttr, type SetAttr } from '@zufs/vfs';
+export { type InodeAttr, type LookupResult, modeAfterKillPriv, newAttr, type SetAttr } from '@zufs/vfs';
 export { isZufsError } from '@zufs/zuf-core';
 export {
   Errno,

@@ -14,11 +14,11 @@ import {
   Errno,
   isZufsError,
   type LookupResult,
+  modeAfterKillPriv,
   newAttr,
   S_IFDIR,
   S_IFMT,
   S_ISGID,
-  S_ISUID,
   type SetAttr,
   STATX_ATIME,
   STATX_CTIME,
@@ -725,21 +725,26 @@ export class FuseHandler {
       a.ctimeNs = now;
       mask |= STATX_CTIME;
     }
+    // KILLPRIV_V2: a chown drops setuid/setgid (unless this very request sets the mode), judged on
+    // the inode before the change (its old group), in the same SETATTR.
+    if (this.killPrivV2 && valid & (FATTR_UID | FATTR_GID) && !(valid & FATTR_MODE)) {
+      const cur = this.client.getattr(ii, this.attr).mode;
+      const mode = modeAfterKillPriv(cur, this.uid === 0, this.gid === this.attr.gid, true);
+      if (mode !== cur) {
+        a.mode = mode;
+        mask |= STATX_MODE;
+      }
+    }
     this.client.setattr(ii, mask, a, this.attr);
-    // KILLPRIV_V2: a truncate kills suid/sgid when the kernel says so, a chown always (not of a
-    // directory), unless this very request sets the mode; both drop file capabilities.
+    // A truncate drops them when the kernel says so (it says so on every chown too: done above);
+    // a truncate and a chown drop file capabilities.
     if (this.killPrivV2 && valid & (FATTR_SIZE | FATTR_UID | FATTR_GID)) {
-      const chown = (valid & (FATTR_UID | FATTR_GID)) !== 0 && (this.attr.mode & S_IFMT) !== S_IFDIR;
-      this.killPriv(ii, !(valid & FATTR_MODE) && (chown || (valid & FATTR_KILL_SUIDGID) !== 0));
+      const chown = valid & (FATTR_UID | FATTR_GID);
+      this.killPriv(ii, !(valid & FATTR_MODE) && !chown && (valid & FATTR_KILL_SUIDGID) !== 0);
     }
     this.replyAttr(mask & ~STATX_SIZE ? this.attr : this.client.getattr(ii, this.attr));
   }
 
-  /**
-   * What FUSE_HANDLE_KILLPRIV_V2 leaves to us after a write, truncate or chown: the file's
-   * capabilities go (security.capability), and with `suidgid` the suid bit and the sgid bit (the
-   * latter only with group execute, as Linux does: otherwise it marks mandatory locking).
-   */
   /**
    * OPEN, OPENDIR. With FUSE_ATOMIC_O_TRUNC agreed, an O_TRUNC open truncates here, so the kernel
    * sends no SETATTR after it.
@@ -762,6 +767,13 @@ export class FuseHandler {
     return (Atomics.load(this.session, 0) & FUSE_HANDLE_KILLPRIV_V2) !== 0;
   }
 
+  /**
+   * What FUSE_HANDLE_KILLPRIV_V2 leaves to us after a write, truncate or chown: the file's
+   * capabilities go (security.capability), and with `suidgid` the setuid and setgid bits as Linux
+   * drops them (modeAfterKillPriv): the kernel asks (the flag) only for a caller without
+   * CAP_FSETID. Whether the caller is in the file's group is judged by the request's gid (the
+   * kernel does not send supplementary groups). A chown's are dropped in setattr().
+   */
   private killPriv(ii: number, suidgid: boolean): void {
     const a = this.client.getattr(ii, this.attr);
     if (a.xattrs) {
@@ -772,8 +784,7 @@ export class FuseHandler {
       }
     }
     if (!suidgid) return;
-    let mode = a.mode & ~S_ISUID;
-    if (mode & 0o010) mode &= ~S_ISGID; // group execute
+    const mode = modeAfterKillPriv(a.mode, false, this.gid === a.gid, false);
     if (mode !== a.mode)
       this.client.setattr(ii, STATX_MODE | STATX_CTIME, { mode, ctimeNs: Date.now() * 1e6 }, this.attr);
   }

@@ -268,6 +268,12 @@ describe('INIT', () => {
     new DataView(w.buffer).setUint32(WriteIn.write_flags, FUSE_WRITE_KILL_SUIDGID, true);
     ok(b.send(FUSE_WRITE, f, w), 8);
     expect(attrOf(b.send(FUSE_GETATTR, f, new Uint8Array(16))).mode).toBe(0o100755);
+    // Setgid without group execute goes only for a writer outside the file's group (Linux 6.x).
+    const g = u64(b.send(FUSE_CREATE, 1, createIn('kg', 0o2745), { uid: 5, gid: 7 }).dv, EntryOut.nodeid);
+    ok(b.send(FUSE_WRITE, g, w, { uid: 5, gid: 7 }), 8);
+    expect(attrOf(b.send(FUSE_GETATTR, g, new Uint8Array(16))).mode).toBe(0o102745);
+    ok(b.send(FUSE_WRITE, g, w, { uid: 5, gid: 8 }), 8);
+    expect(attrOf(b.send(FUSE_GETATTR, g, new Uint8Array(16))).mode).toBe(0o100745);
   });
 
   it('maps owners: stored ids go out as the host sees them, callers and chown come in mapped back', () => {

@@ -32,6 +32,15 @@ function mountError(o: Parameters<typeof mount>[1]): NodeJS.ErrnoException {
   throw new Error('expected the mount to fail');
 }
 
+function thrown(fn: () => unknown): NodeJS.ErrnoException {
+  try {
+    fn();
+  } catch (e) {
+    return e as NodeJS.ErrnoException;
+  }
+  throw new Error('expected a throw');
+}
+
 describe('mount failures carry their cause', () => {
   it('a missing image is ENOENT: no such image IMG', () => {
     const e = mountError({ type: 'pmemfs', device: join(dir, 'none.img') });
@@ -76,9 +85,43 @@ describe('mount failures carry their cause', () => {
   it('remount says why it refuses', () => {
     const fs = mount(server.root, { type: 'pmemfs', device: image });
     try {
-      expect(() => fs.remount('image=/elsewhere')).toThrow(/pmemfs remount: image cannot change/);
+      const e = thrown(() => fs.remount('image=/elsewhere'));
+      expect(e).toBeInstanceOf(Error);
+      expect(e).toMatchObject({
+        name: 'Error',
+        code: 'EINVAL',
+        errno: -22,
+        syscall: 'mount',
+        message: 'EINVAL: pmemfs remount: image cannot change (only commit=<seconds>)',
+      });
+      expect(thrown(() => fs.remount(`commit=${'1'.repeat(1 << 20)}`))).toMatchObject({
+        code: 'E2BIG',
+        errno: -7,
+        syscall: 'mount',
+        message: 'E2BIG: remount options too long',
+      });
+      fs.remount('commit=1');
     } finally {
       fs.umount();
     }
+  });
+
+  it('remount and umount of a mount that is gone are Node-shaped EINVAL saying so', () => {
+    const fs = mount(server.root, { type: 'pmemfs', device: image });
+    fs.umount();
+    expect(thrown(() => fs.remount('commit=1'))).toMatchObject({
+      name: 'Error',
+      code: 'EINVAL',
+      errno: -22,
+      syscall: 'mount',
+      message: 'EINVAL: not mounted',
+    });
+    expect(thrown(() => fs.umount())).toMatchObject({
+      name: 'Error',
+      code: 'EINVAL',
+      errno: -22,
+      syscall: 'umount',
+      message: 'EINVAL: not mounted',
+    });
   });
 });

@@ -23,10 +23,12 @@ export class ZufsError extends Error {
   }
 }
 
-/** True for a ZufsError (also one made by another copy of this package). */
+/** True for a ZufsError (also one made by another copy of this package, and its LockTimeoutError). */
 export function isZufsError(e: unknown): e is ZufsError {
   return (
     e instanceof ZufsError ||
-    (e instanceof Error && typeof (e as ZufsError).errno === 'number' && e.name === 'ZufsError')
+    (e instanceof Error &&
+      typeof (e as ZufsError).errno === 'number' &&
+      (e.name === 'ZufsError' || e.name === 'LockTimeoutError'))
   );
 }

@@ -4,6 +4,8 @@
  */
 
 import { WaitClock } from '@zufs/relay';
+import { Errno } from './api/index.js';
+import { ZufsError } from './errors.js';
 
 const SPIN = 64;
 const SLICE_MS = 50;
@@ -11,10 +13,16 @@ const SLICE_MS = 50;
 /** Lock waits time out by the time they waited, not by the wall clock (a stopped process). */
 const clock = new WaitClock(SLICE_MS);
 
-export class LockTimeoutError extends Error {
-  readonly code = 'ETIMEDOUT';
-  constructor(what: string, ms: number, detail?: string) {
-    super(detail ? `${what}: ${detail}` : `${what}: not acquired within ${ms} ms (a holder may have died)`);
+/**
+ * A lock wait that gave up: ETIMEDOUT (a ZufsError, so a ZT answers the operation with that errno
+ * rather than EIO), its message naming the lock. `lock` is the lock's name and the hold it wanted.
+ */
+export class LockTimeoutError extends ZufsError {
+  readonly lock: string;
+  constructor(lock: string, ms: number, detail?: string) {
+    super(Errno.ETIMEDOUT, `${lock}: ${detail ?? `not acquired within ${ms} ms (a holder may have died)`}`);
+    this.name = 'LockTimeoutError';
+    this.lock = lock;
   }
 }
 
@@ -26,10 +34,13 @@ export class SharedMutex {
   static readonly WORDS = 1;
   private readonly w: Int32Array;
   private readonly i: number;
+  /** What a timeout's message calls this lock ('pmemfs metadata lock'). */
+  readonly name: string;
 
-  constructor(words: Int32Array, index: number) {
+  constructor(words: Int32Array, index: number, name = 'mutex') {
     this.w = words;
     this.i = index;
+    this.name = name;
   }
 
   tryLock(): boolean {
@@ -47,7 +58,7 @@ export class SharedMutex {
     // Mark contended; whoever sees 0 here owns the lock (in the contended state, to be safe).
     while (Atomics.exchange(w, i, 2) !== 0) {
       const left = clock.left(timeoutMs);
-      if (left <= 0) throw new LockTimeoutError('mutex', timeoutMs);
+      if (left <= 0) throw new LockTimeoutError(this.name, timeoutMs);
       Atomics.wait(w, i, 2, Math.min(SLICE_MS, left));
     }
   }
@@ -87,11 +98,14 @@ export class SharedRwLock {
   static readonly WORDS = 2;
   private readonly w: Int32Array;
   private readonly i: number;
+  /** What a timeout's message calls this lock. */
+  readonly name: string;
 
-  constructor(words: Int32Array, index: number) {
+  constructor(words: Int32Array, index: number, name = 'rwlock') {
     if (index < 0 || index + SharedRwLock.WORDS > words.length) throw new RangeError('SharedRwLock: index');
     this.w = words;
     this.i = index;
+    this.name = name;
   }
 
   /** Takes a read hold if no writer holds or waits; never waits. */
@@ -125,7 +139,7 @@ export class SharedRwLock {
         continue;
       }
       const left = clock.left(timeoutMs);
-      if (left <= 0) throw new LockTimeoutError('rwlock read', timeoutMs);
+      if (left <= 0) throw new LockTimeoutError(`${this.name} (read)`, timeoutMs);
       this.park(s, left);
     }
   }
@@ -150,7 +164,7 @@ export class SharedRwLock {
         // Readers held back by our waiting may be parked: let them re-check.
         Atomics.sub(w, i, WAITER);
         this.wake();
-        throw new LockTimeoutError('rwlock write', timeoutMs);
+        throw new LockTimeoutError(`${this.name} (write)`, timeoutMs);
       }
       this.park(s, left);
     }
@@ -239,11 +253,14 @@ export class SharedSeqlock {
   static readonly WORDS = 2;
   private readonly w: Int32Array;
   private readonly i: number;
+  /** What a timeout's message calls this lock. */
+  readonly name: string;
 
-  constructor(words: Int32Array, index: number) {
+  constructor(words: Int32Array, index: number, name = 'seqlock') {
     if (index < 0 || index + SharedSeqlock.WORDS > words.length) throw new RangeError('SharedSeqlock: index');
     this.w = words;
     this.i = index;
+    this.name = name;
   }
 
   /** Begins a write if no other writer is writing; never waits. */
@@ -257,7 +274,7 @@ export class SharedSeqlock {
     if (this.tryWriteBegin()) return;
     clock.start();
     for (;;) {
-      const s = this.waitEven(timeoutMs, 'seqlock write');
+      const s = this.waitEven(timeoutMs, `${this.name} (write)`);
       if (Atomics.compareExchange(this.w, this.i, s, s + 1) === s) return;
     }
   }
@@ -277,7 +294,7 @@ export class SharedSeqlock {
     const s = Atomics.load(this.w, this.i);
     if ((s & 1) === 0) return s;
     clock.start();
-    return this.waitEven(timeoutMs, 'seqlock read');
+    return this.waitEven(timeoutMs, `${this.name} (read)`);
   }
 
   /** True when a write began since readBegin() returned `seq`: what was read may be torn. */
@@ -301,7 +318,11 @@ export class SharedSeqlock {
       }
       if (!this.readRetry(seq)) return v;
     }
-    throw new LockTimeoutError('seqlock read', timeoutMs, `no consistent snapshot in ${maxTries} tries`);
+    throw new LockTimeoutError(
+      `${this.name} (read)`,
+      timeoutMs,
+      `no consistent snapshot in ${maxTries} tries`,
+    );
   }
 
   /** The current sequence (odd: a write is in progress). */

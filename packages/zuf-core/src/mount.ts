@@ -102,6 +102,8 @@ function mountOp(
   const ch = dispatcherFor(root).acquireMount();
   try {
     const v = ch.op;
+    if (IocMount.mount_options + opts.length > ch.capacity)
+      throw new ZufsError(7 /* E2BIG */, `${what} options too long`, what);
     ch.opBytes.fill(0, 0, IocMount.mount_options);
     ch.begin(
       op,
@@ -114,7 +116,7 @@ function mountOp(
     v.setUint32(IocMount.mount_options_len, opts.length, true);
     ch.opBytes.set(opts, IocMount.mount_options);
     const err = ch.call();
-    if (err) throw ZufsError.fromErrno(err, what, mountErrorMessage(v) || undefined);
+    if (err) throw ZufsError.fromErrno(err, what, mountErrorMessage(v) || `${what} failed`);
   } finally {
     ch.release();
   }

@@ -18,6 +18,15 @@ export interface Mounted {
   readonly readOnly: boolean;
 }
 
+/** True when a detach of `sbId` follows notice `i`. */
+function detachedAfter(notices: readonly InlineNotice[], i: number, sbId: number): boolean {
+  for (let j = i + 1; j < notices.length; j++) {
+    const n = notices[j];
+    if (n.type === 'detach' && n.sbId === sbId) return true;
+  }
+  return false;
+}
+
 /** A superblock with none of the operations that change a filesystem. */
 export function isReadOnly(sb: SuperBlock): boolean {
   return !(
@@ -34,6 +43,8 @@ export function isReadOnly(sb: SuperBlock): boolean {
 export class MountTable {
   private readonly mounts = new Map<number, Mounted>();
   private gen = 0;
+  /** A mount was let go of since takeReleased(): its memory waits for a garbage collection. */
+  private released = false;
   /** Mounts attached here whose type is remote (FsType.remote): the thread then never blocks. */
   remote = 0;
 
@@ -52,19 +63,41 @@ export class MountTable {
 
   /** The superblock of a mount in this thread (attached on first use; gone once unmounted). */
   get(sbId: number): Mounted | undefined {
-    // One load per operation: a changed generation means mount notices wait on the port.
-    if (Atomics.load(this.root.ctl, CTL_MOUNT_GEN) !== this.gen) this.drainNotices();
+    this.poll();
     return this.mounts.get(sbId);
   }
 
-  /** Pulls mount notices the mount thread posted (synchronously: a ZT may never idle in its event loop). */
+  /** Applies the notices waiting, if any: one load when there are none (each operation, an idle wake). */
+  poll(): void {
+    if (Atomics.load(this.root.ctl, CTL_MOUNT_GEN) !== this.gen) this.drainNotices();
+  }
+
+  /**
+   * Pulls mount notices the mount thread posted (synchronously: a ZT may never idle in its event
+   * loop). A mount attached and detached within the notices is skipped: never attached here.
+   */
   private drainNotices(): void {
     this.gen = Atomics.load(this.root.ctl, CTL_MOUNT_GEN);
     // Node reads a BroadcastChannel this way too (its types only name MessagePort).
     const port = this.port as MessagePort;
-    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-      this.notice(m.message as InlineNotice);
+    const notices: InlineNotice[] = [];
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port))
+      notices.push(m.message as InlineNotice);
+    for (let i = 0; i < notices.length; i++) {
+      const n = notices[i];
+      if (n.type === 'attach' && !this.mounts.has(n.sbId) && detachedAfter(notices, i, n.sbId)) {
+        this.released = true; // the notice itself held the descriptor
+        continue;
+      }
+      this.notice(n);
     }
+  }
+
+  /** True once after a mount was let go of here (see collect.ts). */
+  takeReleased(): boolean {
+    const r = this.released;
+    this.released = false;
+    return r;
   }
 
   /**
@@ -91,6 +124,7 @@ export class MountTable {
     } else if (n.type === 'detach') {
       const m = this.mounts.get(n.sbId);
       this.mounts.delete(n.sbId);
+      this.released = true;
       if (m?.type.remote === true) this.remote--;
       try {
         m?.sb.detach?.();

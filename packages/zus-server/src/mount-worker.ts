@@ -28,6 +28,7 @@ import {
   ZUFS_M_REMOUNT,
   ZUFS_M_UMOUNT,
 } from '@zufs/zuf-core/api';
+import { collectGarbage } from './collect.js';
 import { iiCookie } from './cookies.js';
 import { loadFsTypes } from './fs-loader.js';
 import type { RestartPlan } from './generation.js';
@@ -150,11 +151,14 @@ async function mount(v: DataView): Promise<number> {
 
 async function umount(sbId: number): Promise<number> {
   const m = mounts.get(sbId);
-  if (!m) return -Errno.EINVAL;
+  if (!m) throw new ZufsError(Errno.EINVAL, 'not mounted');
   mounts.delete(sbId);
   data.control.postMessage({ type: 'unmounted', sbId } satisfies LedgerMessage);
   notify({ type: 'detach', sbId });
   await m.type.umount?.(m.descriptor);
+  // The mount's memory goes once this thread's heap lets go of it: this thread allocates too little
+  // for V8 to collect on its own (collect.ts). Once this call's frame is gone.
+  setImmediate(collectGarbage);
   return 0;
 }
 
@@ -213,8 +217,8 @@ async function handle(): Promise<void> {
     else if (op === ZUFS_M_UMOUNT) err = await umount(getU64(v, IocMount.zus_sbi));
     else if (op === ZUFS_M_REMOUNT) {
       const m = mounts.get(getU64(v, IocMount.zus_sbi));
-      if (!m) err = -Errno.EINVAL;
-      else await m.type.remount?.(m.descriptor, readOptions(v), getU64(v, IocMount.remount_flags));
+      if (!m) throw new ZufsError(Errno.EINVAL, 'not mounted');
+      await m.type.remount?.(m.descriptor, readOptions(v), getU64(v, IocMount.remount_flags));
     } else err = -Errno.ENOTSUP;
   } catch (e) {
     [err, why] = failure(e);

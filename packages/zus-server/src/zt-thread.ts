@@ -12,6 +12,7 @@
  */
 import { RELAY_BROKEN, RELAY_TIMEOUT } from '@zufs/relay';
 import { notifyChannelFreed, STATE_RESTARTING, type ZufRoot } from '@zufs/zuf-core';
+import { collectGarbage } from './collect.js';
 import { DONE, PENDING, STOP, type Zt } from './zt.js';
 
 /** Spin budget of a thread that serves several channels (relayDefaults.maxSpinUs; one thread's is 50). */
@@ -19,6 +20,21 @@ export const SHARED_THREAD_SPIN_US = 5;
 
 /** How often a thread with pending operations looks at their interrupts and deadlines. */
 export const PENDING_TICK_MS = 5;
+
+/**
+ * An idle channel wakes this often to apply the mount thread's notices, and to collect what an
+ * unmount left (collect.ts). Notices wait on the thread's port until an operation asks for a
+ * mount, and an attach notice holds the mount's memory (its SharedArrayBuffers) as does the
+ * attached superblock: a thread that served nothing since an unmount would keep the volume's
+ * memory until the server stops.
+ */
+export const IDLE_NOTICES_MS = 1000;
+
+/** An idle wake: the mount notices, then a collection if a mount was let go of. */
+function idle(zt: Zt): void {
+  zt.mounts.poll();
+  if (zt.mounts.takeReleased()) collectGarbage();
+}
 
 /** One channel as this thread serves it, with its callbacks made once. */
 interface Served {
@@ -111,12 +127,15 @@ export class ZtThread {
     const zt = s.zt;
     const relay = zt.slot.relay;
     for (;;) {
-      const r = relay.fssWait();
+      const r = relay.fssWait(IDLE_NOTICES_MS);
       if (r & RELAY_BROKEN) {
         this.stop(s);
         return;
       }
-      if (r & RELAY_TIMEOUT) continue;
+      if (r & RELAY_TIMEOUT) {
+        idle(zt);
+        continue;
+      }
       const res = zt.handle();
       if (res === PENDING) {
         this.track(s);
@@ -133,7 +152,7 @@ export class ZtThread {
 
   /** Waits for the channel's next request from the event loop. */
   private arm(s: Served): void {
-    s.zt.slot.relay.fssWaitAsync().then(s.posted);
+    s.zt.slot.relay.fssWaitAsync(IDLE_NOTICES_MS).then(s.posted);
   }
 
   private posted(s: Served, r: number): void {
@@ -142,6 +161,7 @@ export class ZtThread {
       return;
     }
     if (r & RELAY_TIMEOUT) {
+      idle(s.zt);
       this.arm(s);
       return;
     }

@@ -371,9 +371,15 @@ export class Zt {
         : APP_COPY_COPYING;
   }
 
-  /** A thrown typed errno becomes that errno; anything else is EIO and a log line. */
+  /**
+   * A thrown typed errno becomes that errno; anything else is EIO and a log line. A lock that timed
+   * out is logged too: the app sees only ETIMEDOUT, the log says which lock (its holder may have died).
+   */
   failedOp(op: number, e: unknown): number {
-    if (isZufsError(e) && e.errno > 0 && e.errno < 4096) return -e.errno;
+    if (isZufsError(e) && e.errno > 0 && e.errno < 4096) {
+      if (e.name === 'LockTimeoutError') this.log('error', `ZT ${this.index}: ${opName(op)}: ${e.message}`);
+      return -e.errno;
+    }
     const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
     this.log('error', `ZT ${this.index}: ${opName(op)} threw: ${msg}`);
     return EIO;

@@ -237,6 +237,16 @@ describe('the plugin path', () => {
     expect(logs.join('\n')).toMatch(/IOCTL threw: Error: boom/);
   });
 
+  it('a lock that timed out is ETIMEDOUT, not EIO, and the log names the lock', async () => {
+    const logs: string[] = [];
+    const s = await start({ zts: 1, channels: 1, onLog: (_l, m) => logs.push(m) });
+    const m = mountFs(s.zufRoot, 'testfs');
+    expect(ioctl(s.zufRoot, m.rootIi, 10).err).toBe(-Errno.ETIMEDOUT);
+    expect(ioctl(s.zufRoot, m.rootIi, 1).err).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(logs.join('\n')).toMatch(/IOCTL: ETIMEDOUT: testfs lock: not acquired within 20 ms/);
+  });
+
   it('a reply past the operation buffer is EIO (malformed), logged', async () => {
     const logs: string[] = [];
     const s = await start({ zts: 1, channels: 1, onLog: (_l, m) => logs.push(m) });

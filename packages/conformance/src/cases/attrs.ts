@@ -1,6 +1,6 @@
 import type { Case } from '../case.js';
 import { expect } from '../expect.js';
-import { expectSyncUv, nowFloorMs, PAST_S, tick } from '../helpers.js';
+import { expectSyncUv, NOBODY, nowFloorMs, PAST_S, tick } from '../helpers.js';
 
 /** stat and attributes: stat/lstat/fstat fields, bigint, chmod, chown, utimes, timestamps, statfs. */
 export const attrCases: Case[] = [
@@ -250,6 +250,37 @@ export const attrCases: Case[] = [
       fs.chmodSync(p('d'), 0o2755);
       fs.chownSync(p('d'), 0, 0);
       expect(fs.statSync(p('d')).mode & 0o7777).toBe(0o2755);
+    },
+  },
+  {
+    id: 'attrs/write-clears-setuid',
+    title:
+      'a non-root write, truncate or O_TRUNC open clears setuid, and setgid when the group may execute or the writer is not in it; root keeps both',
+    root: true,
+    run({ fs, p, asUser }) {
+      const mode = (f: string) => fs.statSync(p(f)).mode & 0o7777;
+      const make = (f: string, m: number, gid = NOBODY.gid) => {
+        fs.writeFileSync(p(f), 'x');
+        fs.chownSync(p(f), NOBODY.uid, gid);
+        fs.chmodSync(p(f), m);
+      };
+      fs.chmodSync(p(), 0o755);
+      for (const f of ['root', 'write', 'truncate', 'open']) make(f, 0o6755);
+      make('ingroup', 0o2745);
+      make('outgroup', 0o2745, 4242);
+      make('chown', 0o2745, 4242);
+      fs.appendFileSync(p('root'), 'y'); // root has CAP_FSETID
+      asUser(NOBODY, (u) => {
+        u.appendFileSync(p('write'), 'y');
+        u.truncateSync(p('truncate'), 1);
+        u.closeSync(u.openSync(p('open'), 'w'));
+        u.appendFileSync(p('ingroup'), 'y');
+        u.appendFileSync(p('outgroup'), 'y');
+        u.chownSync(p('chown'), -1, NOBODY.gid); // the file's group was not the caller's
+      });
+      expect(['root', 'write', 'truncate', 'open', 'ingroup', 'outgroup', 'chown'].map(mode)).toEqual([
+        0o6755, 0o755, 0o755, 0o755, 0o2745, 0o745, 0o745,
+      ]);
     },
   },
   {

@@ -1,9 +1,7 @@
 import type { Case } from '../case.js';
 import { expect } from '../expect.js';
-import { expectPairUv, sorted, thrown, type UvShape } from '../helpers.js';
+import { expectPairUv, NOBODY, sorted, thrown, type UvShape } from '../helpers.js';
 import type { FsLike } from '../target.js';
-
-const NOBODY = { uid: 65534, gid: 65534 };
 
 /** copyFileSync(src, dest, mode) must fail with `code`, naming both paths. */
 function copyFails(fs: FsLike, code: UvShape['code'], src: string, dest: string, mode?: number): void {

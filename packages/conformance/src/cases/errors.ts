@@ -1,9 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type { Case } from '../case.js';
 import { expect } from '../expect.js';
-import { cb, expectAsyncUv, expectSyncUv, expectUvError, rejected, thrown } from '../helpers.js';
-
-const NOBODY = { uid: 65534, gid: 65534 };
+import { cb, expectAsyncUv, expectSyncUv, expectUvError, NOBODY, rejected, thrown } from '../helpers.js';
 
 /** Error shapes and Linux path semantics: ENOTDIR, trailing slashes, name limits, permissions. */
 export const errorCases: Case[] = [

@@ -15,5 +15,6 @@ export {
 } from './mount.js';
 export { OpenCounts, openCountsBytes } from './open-counts.js';
 export { type Cred, Resolver } from './paths.js';
+export { modeAfterKillPriv } from './permissions.js';
 export { BigIntStats, Dirent, Stats } from './stats.js';
 export { type Volume, ZufsSync } from './sync.js';

@@ -125,7 +125,13 @@ export function mount(root: ZufRootDescriptor | ZufRoot, o: MountOptions): ZufsM
   // pmemEpoch: a thread given this later knows whether a restart has replaced that pmem since.
   const info = { ...m, shared, pmem, pmemEpoch: Atomics.load(r.ctl, CTL_SHARED_EPOCH) } as MountInfo;
   const d: MountDescriptor = { root: r.descriptor, mount: info, shared, pmem };
-  return face(r, d, o, () => umountFs(r, m.sbId));
+  return face(r, d, o, () => {
+    try {
+      umountFs(r, m.sbId);
+    } catch (e) {
+      throw reasonError(e, 'umount');
+    }
+  });
 }
 
 /**
@@ -186,6 +192,13 @@ function face(r: ZufRoot, d: MountDescriptor, o: Partial<Cred>, umount: () => vo
       return old;
     },
     umount,
-    remount: (options: string) => remountFs(r, d.mount.sbId, options),
+    remount(options: string) {
+      // mount(2) with MS_REMOUNT, as Linux names it.
+      try {
+        remountFs(r, d.mount.sbId, options);
+      } catch (e) {
+        throw reasonError(e, 'mount');
+      }
+    },
   });
 }

@@ -11,6 +11,26 @@ const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 
+/**
+ * The mode left after Linux drops privileges for a write, truncate or chown of an inode of mode
+ * `mode` (its setattr_should_drop_suidgid, 6.x). A write or truncate by `privileged` (root:
+ * CAP_FSETID) keeps everything; otherwise, and on any chown, setuid goes, and setgid goes when the
+ * group may execute, or when the caller is neither in the file's group (`inGroup`) nor privileged
+ * (setgid without group execute marks mandatory locking, which the group may keep). A directory
+ * keeps both.
+ */
+export function modeAfterKillPriv(
+  mode: number,
+  privileged: boolean,
+  inGroup: boolean,
+  chown: boolean,
+): number {
+  if ((mode & S_IFMT) === S_IFDIR || (privileged && !chown) || !(mode & 0o6000)) return mode;
+  let m = mode & ~0o4000;
+  if (m & 0o2000 && (m & 0o010 || (!inGroup && !privileged))) m &= ~0o2000;
+  return m;
+}
+
 /** Root, or the inode's owner: who may chmod, utimes and (as Linux's inode_owner_or_capable) more. */
 export function isOwner(cred: Cred, a: InodeAttr): boolean {
   return cred.uid === 0 || cred.uid === a.uid;

@@ -29,7 +29,7 @@ import {
   W_OK,
   X_OK,
 } from './paths.js';
-import { chmodBits, isOwner, mayChown, mayHardlink, mayModify } from './permissions.js';
+import { chmodBits, isOwner, mayChown, mayHardlink, mayModify, modeAfterKillPriv } from './permissions.js';
 import { type BigIntStats, Dirent, dtToMode, makeStats, type Stats } from './stats.js';
 import {
   accessMode,
@@ -102,6 +102,8 @@ export class ZufsSync {
   readonly fds: FdTable;
   /** Scratch attributes for stat (makeStats copies them out). */
   private readonly scratch = newAttr();
+  /** Scratch attributes for killPriv (a write must not allocate). */
+  private readonly privScratch = newAttr();
 
   constructor(
     readonly vol: Volume,
@@ -116,6 +118,20 @@ export class ZufsSync {
 
   private umask(): number {
     return this.cred.umask ?? this.vol.umask;
+  }
+
+  /**
+   * Before a write or truncate, as Linux's file_remove_privs: a caller without CAP_FSETID (not
+   * root) takes the setuid bit off, and the setgid bit as modeAfterKillPriv says. Root's writes
+   * skip even the getattr. Throws the client's ZufsError (the caller's wrap names the syscall).
+   */
+  private killPriv(ii: number): void {
+    if (this.cred.uid === 0) return;
+    const a = this.c.getattr(ii, this.privScratch);
+    if (!(a.mode & 0o6000)) return;
+    const mode = modeAfterKillPriv(a.mode, false, this.cred.gid === a.gid, false);
+    if (mode !== a.mode)
+      this.c.setattr(ii, STATX_MODE | STATX_CTIME, { mode, ctimeNs: Date.now() * 1e6 }, this.privScratch);
   }
 
   /** The last close of `f`'s inode (in this thread, or in all with shared counts): free it if it is unlinked. */
@@ -235,11 +251,8 @@ export class ZufsSync {
     const u = uid === -1 ? a.uid : uid;
     const g = gid === -1 ? a.gid : gid;
     mayChown(this.cred, a, uid, gid, syscall, path);
-    let mode = a.mode;
-    if ((mode & S_IFMT) === S_IFREG && (uid !== -1 || gid !== -1)) {
-      mode &= ~0o4000;
-      if (mode & 0o010) mode &= ~0o2000;
-    }
+    // Linux drops privileges on every chown of a non-directory, even chown(-1, -1) by root.
+    const mode = modeAfterKillPriv(a.mode, this.cred.uid === 0, this.cred.gid === a.gid, true);
     wrap(
       () =>
         this.c.setattr(n.ii, STATX_UID | STATX_GID | STATX_MODE | STATX_CTIME, {
@@ -433,7 +446,7 @@ export class ZufsSync {
       const want =
         (acc === O_RDONLY ? R_OK : acc === O_WRONLY ? W_OK : R_OK | W_OK) | (fl & O_TRUNC ? W_OK : 0);
       if (!permits(a, this.cred, want)) fail('EACCES', 'open', p);
-      truncate = (fl & O_TRUNC) !== 0 && acc !== O_RDONLY && (a.mode & S_IFMT) === S_IFREG && a.size > 0;
+      truncate = (fl & O_TRUNC) !== 0 && acc !== O_RDONLY && (a.mode & S_IFMT) === S_IFREG;
     }
     const fd = this.fds.add({
       ii: node.ii,
@@ -451,7 +464,11 @@ export class ZufsSync {
       // ESTALE: the path methods run once more (forms.ts retryStale), so the open ends as the walk
       // finds the name now: ENOENT, another file, or (O_CREAT) a new one.
       if (gen && Atomics.load(gen, 0) !== g0 && !this.sameInode(node)) throw uvError(Errno.ESTALE, 'open', p);
-      if (truncate) wrap(() => this.c.truncate(node.ii, 0), 'open', p);
+      if (truncate) {
+        // An O_TRUNC open truncates (and drops privileges) even a file that is empty already.
+        if (a.size > 0) wrap(() => this.c.truncate(node.ii, 0), 'open', p);
+        if (a.mode & 0o6000) wrap(() => this.killPriv(node.ii), 'open', p);
+      }
     } catch (e) {
       this.closeSync(fd);
       throw e;
@@ -534,6 +551,7 @@ export class ZufsSync {
     if (!f.writable) fail('EBADF', 'write');
     const usePos = writePosition(position);
     try {
+      if (src.length > 0) this.killPriv(f.ii);
       // An append's start is the server's to pick: its count is the whole buffer unless it fails.
       if (f.append) f.pos = this.c.write(f.ii, 0, src, true);
       else {
@@ -622,7 +640,10 @@ export class ZufsSync {
     validateInteger(len, 'len');
     const f = this.fds.get(fd, 'ftruncate');
     if (!f.writable) fail('EINVAL', 'ftruncate');
-    wrap(() => this.c.truncate(f.ii, Math.max(0, len)), 'ftruncate');
+    wrap(() => {
+      this.killPriv(f.ii);
+      this.c.truncate(f.ii, Math.max(0, len));
+    }, 'ftruncate');
   }
 
   truncateSync(path: unknown, len?: unknown): void {
