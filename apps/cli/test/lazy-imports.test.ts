@@ -46,7 +46,7 @@ describe('without @zufs/bench', () => {
     const r = await zufs(['@zufs/bench'], 'bench', 'nope');
     expect(r.code).toBe(2);
     expect(r.err).toContain(
-      "unknown suite 'nope' (suites: relay, dispatch, idle, fs, fuse, image, workload, remote)",
+      "unknown suite 'nope' (suites: relay, dispatch, idle, fs, fuse, image, workload, remote, restart)",
     );
   });
 });
