@@ -14,7 +14,16 @@ import {
 } from '@zufs/zuf-core/api';
 import { type InodeAttr, type InodeClient, type LookupResult, newAttr } from '../inode/client.js';
 import { copyFile, cp } from './copy.js';
-import { errnoFrom, fail, invalidArgType, invalidArgValue, systemError, uvError, wrap } from './errors.js';
+import {
+  errnoFrom,
+  fail,
+  invalidArgType,
+  invalidArgValue,
+  systemError,
+  untilAborted,
+  uvError,
+  wrap,
+} from './errors.js';
 import { checkFd, type FdTable, type OpenFile, parseFlags } from './fds.js';
 import {
   type Cred,
@@ -448,6 +457,7 @@ export class ZufsSync {
       if (!permits(a, this.cred, want)) fail('EACCES', 'open', p);
       truncate = (fl & O_TRUNC) !== 0 && acc !== O_RDONLY && (a.mode & S_IFMT) === S_IFREG;
     }
+    this.c.settle(); // an fd is a change: a call in soon mode cannot run again past here
     const fd = this.fds.add({
       ii: node.ii,
       flags: fl,
@@ -692,10 +702,82 @@ export class ZufsSync {
         if (n === 0) break;
         total += n;
       }
-      chunks.push(buf.subarray(0, total));
-      const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      const enc = op.encoding as Encoding;
-      return enc && enc !== 'buffer' ? all.toString(enc) : all;
+      return joined(chunks, buf.subarray(0, total), op.encoding as Encoding);
+    } finally {
+      if (!isFd) this.closeSync(fd);
+    }
+  }
+
+  /**
+   * readFile's promise and callback forms: readFileSync, but `open` may wait without holding the
+   * event loop (forms.ts runs it in soon mode) and each read whose reply outlives the spin is
+   * awaited (InodeClient.readSoon). `signal` rejects the wait with AbortError at once and raises
+   * the channel's abort flag, so the server's operation may stop early.
+   */
+  readFileSoon(
+    path: unknown,
+    o: unknown,
+    open: (path: unknown, flag: unknown) => number | Promise<number>,
+  ): Promise<string | Buffer> {
+    // Bad arguments throw now, as Node's do (the open checks the path).
+    const op = opts(o, { flag: 'r' });
+    const isFd = typeof path === 'number';
+    if (isFd) checkFd(path);
+    return this.readFileFrom(isFd ? (path as number) : open(path, op.flag), isFd, op);
+  }
+
+  private async readFileFrom(
+    opening: number | Promise<number>,
+    isFd: boolean,
+    op: Opts,
+  ): Promise<string | Buffer> {
+    const signal = op.signal as AbortSignal | undefined;
+    let fd: number;
+    if (typeof opening === 'number') fd = opening;
+    else {
+      try {
+        fd = await untilAborted(opening, signal);
+      } catch (e) {
+        // Aborted while the open was under way: its fd is closed when it comes.
+        if ((e as { name?: unknown }).name === 'AbortError')
+          opening.then(
+            (n) => this.closeSync(n),
+            () => {},
+          );
+        throw e;
+      }
+    }
+    const wait = signal ? { signal } : undefined;
+    try {
+      const f = this.fds.get(fd, 'read');
+      if (f.isDir) fail('EISDIR', 'read');
+      const chunks: Buffer[] = [];
+      let buf = Buffer.allocUnsafe(64 * 1024);
+      let total = 0;
+      let pos = isFd ? f.pos : 0;
+      for (;;) {
+        if (total === buf.length) {
+          chunks.push(buf);
+          buf = Buffer.allocUnsafe(Math.min(buf.length * 2, 4 * 1024 * 1024));
+          total = 0;
+        }
+        const want = buf.length - total;
+        let n: number | Promise<number>;
+        try {
+          n = this.c.readSoon(f.ii, pos, buf.subarray(total), wait);
+          if (typeof n !== 'number') n = await untilAborted(n, signal);
+        } catch (e) {
+          if ((e as { name?: unknown }).name === 'AbortError') throw e;
+          throw uvError(errnoFrom(e), 'read');
+        }
+        total += n;
+        pos += n;
+        if (isFd) f.pos = pos;
+        // A short read is the end of the file (as the client's READ takes it): on a remote
+        // filesystem one more READ would be one more round trip.
+        if (n < want) break;
+      }
+      return joined(chunks, buf.subarray(0, total), op.encoding as Encoding);
     } finally {
       if (!isFd) this.closeSync(fd);
     }
@@ -1135,6 +1217,13 @@ export class ZufsSync {
   cpSync(src: unknown, dest: unknown, o?: unknown): void {
     cp(this, toPath(src, 'src'), toPath(dest, 'dest'), opts(o, { force: true }));
   }
+}
+
+/** A file read in chunks, as readFile gives it: a Buffer, or a string in `enc`. */
+function joined(chunks: Buffer[], last: Buffer, enc: Encoding): string | Buffer {
+  chunks.push(last);
+  const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  return enc && enc !== 'buffer' ? all.toString(enc) : all;
 }
 
 function errnoFrom2(err: unknown): number {

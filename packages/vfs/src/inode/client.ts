@@ -8,6 +8,7 @@
  * (and getattr needs no dispatch).
  */
 import {
+  type CallOptions,
   type Channel,
   CTL_EPOCH,
   CTL_SHARED_EPOCH,
@@ -195,6 +196,32 @@ function fail(err: number, syscall: string, what?: string): never {
   throw ZufsError.fromErrno(err, syscall, what);
 }
 
+/**
+ * Thrown, in soon mode (InodeClient.beginSoon), by a read that a walk needs (LOOKUP, a getattr)
+ * when its reply did not come within the spin: the request is in flight, and `done` settles once
+ * its result is kept for the next attempt. The caller awaits it and runs its call again; the reads
+ * it had made are answered from what was kept, so nothing is asked twice.
+ */
+export class Pending {
+  constructor(readonly done: Promise<void>) {}
+}
+
+/** A kept reply of soon mode: the result, or what it threw. */
+type Kept<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+const settle = <T>(fn: () => T): Kept<T> => {
+  try {
+    return { ok: true, value: fn() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+};
+
+const unkept = <T>(k: Kept<T>): T => {
+  if (!k.ok) throw k.error;
+  return k.value;
+};
+
 export class InodeClient {
   readonly rootIi: number;
   readonly sbId: number;
@@ -240,6 +267,24 @@ export class InodeClient {
   /** Reads the current map served without a GET_MULTY of their own. */
   private mapHits = 0;
   private pmemBytes: SharedBytes | null;
+  /** The filesystem type declared itself remote (FsType.remote): soon mode waits without spinning. */
+  readonly remote: boolean;
+  /**
+   * Soon mode (beginSoon): the reads a walk makes (LOOKUP, getattr) do not hold the thread past a
+   * spin; they throw Pending instead, until the first change (settle()).
+   */
+  private soon = false;
+  /** Replies of soon mode's reads, kept for the call's next attempts (until endSoon). */
+  private readonly keptFinds = new Map<string, Kept<LookupResult | null>>();
+  private readonly keptAttrs = new Map<number, Kept<InodeAttr>>();
+  /** The channel of a soon-mode read whose reply is still to come (callOrKeep). */
+  private held: Channel | null = null;
+  /**
+   * The Pending of this call's attempt, once one was thrown: a caller that caught it (a face helper
+   * that turns errors into answers) cannot go on to change anything, since every later request, and
+   * settle(), throws it again; runSoon takes it (takePending) whatever the attempt returned.
+   */
+  private pendingNow: Pending | null = null;
 
   constructor(
     readonly root: ZufRoot,
@@ -252,6 +297,7 @@ export class InodeClient {
     this.epoch = -1;
     this.sharedEpoch =
       (mount as MountInfo & { pmemEpoch?: number }).pmemEpoch ?? Atomics.load(root.ctl, CTL_SHARED_EPOCH);
+    this.remote = mount.fsType.remote === true;
     this.d = dispatcherFor(root);
     // vfs's mount() puts the namespace word and the published pmem on the MountInfo it hands out,
     // so a client built in any thread from that (posted) MountInfo shares them.
@@ -289,18 +335,99 @@ export class InodeClient {
 
   /** lookup(), with null for a name that is not there (no error built: ENOENT is common). */
   find(dirIi: number, name: string, out?: LookupResult): LookupResult | null {
+    const key = this.keptFinds.size > 0 || this.soon ? `${dirIi}/${name}` : '';
+    if (this.keptFinds.size > 0) {
+      const k = this.keptFinds.get(key);
+      if (k) return copyLookup(unkept(k), out);
+    }
     const ch = this.begin(ZUFS_OP_LOOKUP, IocLookup.SIZE, IocLookup._zi, ZI_COPY.LOOKUP + ZUFS_INODE_SIZE);
     try {
-      const v = ch.op;
-      setU64(v, IocLookup.dir_ii, dirIi);
-      this.name(v, IocLookup.str, name, 'lookup');
-      const err = ch.call();
-      if (err === -Errno.ENOENT) return null;
-      if (err) fail(err, 'lookup', name);
-      return this.inodeReply(v, IocLookup.zus_ii, IocLookup._zi, ZI_COPY.LOOKUP, out);
+      setU64(ch.op, IocLookup.dir_ii, dirIi);
+      this.name(ch.op, IocLookup.str, name, 'lookup');
+      const err = this.callOrKeep(ch, (e) =>
+        this.keptFinds.set(
+          key,
+          settle(() => this.findReply(ch, e, name)),
+        ),
+      );
+      return this.findReply(ch, err, name, out);
     } finally {
-      ch.release();
+      this.releaseUnlessHeld(ch);
     }
+  }
+
+  private findReply(ch: Channel, err: number, name: string, out?: LookupResult): LookupResult | null {
+    if (err === -Errno.ENOENT) return null;
+    if (err) fail(err, 'lookup', name);
+    return this.inodeReply(ch.op, IocLookup.zus_ii, IocLookup._zi, ZI_COPY.LOOKUP, out);
+  }
+
+  /**
+   * ch.call(); in soon mode, callSoon(): a reply that outlives the spin throws Pending, and when it
+   * comes `keep` keeps the result and the channel is released (until then the caller leaves it:
+   * releaseUnlessHeld).
+   */
+  private callOrKeep(ch: Channel, keep: (err: number) => void): number {
+    if (!this.soon) return ch.call();
+    const r = ch.callSoon(undefined, this.remote);
+    if (typeof r === 'number') return r;
+    this.held = ch;
+    throw (this.pendingNow = new Pending(
+      r.then((err) => {
+        try {
+          keep(err);
+        } finally {
+          ch.release();
+        }
+      }),
+    ));
+  }
+
+  /** The Pending this attempt threw, if any (then its result is void: the call runs again). */
+  takePending(): Pending | null {
+    const p = this.pendingNow;
+    this.pendingNow = null;
+    return p;
+  }
+
+  /** Releases `ch`, unless its reply is still to come (callOrKeep threw Pending). */
+  private releaseUnlessHeld(ch: Channel): void {
+    if (this.held === ch) this.held = null;
+    else ch.release();
+  }
+
+  /**
+   * Soon mode, for a caller that keeps its event loop (the face's promise and callback forms): from
+   * now until settle() or endSoon(), a LOOKUP or getattr whose reply outlives the spin (at once on a
+   * remote filesystem) throws Pending instead of waiting; the caller awaits it and calls again.
+   */
+  beginSoon(): void {
+    this.soon = true;
+  }
+
+  /**
+   * A change is coming (an fd taken, a request that is not a walk's read): from now on reads wait
+   * as usual, since a call that changed something cannot be run again.
+   */
+  settle(): void {
+    if (this.pendingNow !== null) throw this.pendingNow;
+    if (this.soon) this.forgetKept();
+  }
+
+  /** The call is over: soon mode ends and what it kept is forgotten. */
+  endSoon(): void {
+    this.pendingNow = null;
+    this.forgetKept();
+  }
+
+  /**
+   * Soon mode ends: what it kept is forgotten too, since the change that ends it may void it (a
+   * name kept absent that the call then makes).
+   */
+  private forgetKept(): void {
+    this.soon = false;
+    if (this.keptFinds.size > 0) this.keptFinds.clear();
+    if (this.keptAttrs.size > 0) this.keptAttrs.clear();
   }
 
   /** The inode's attributes (a SETATTR with an empty mask, or a read of pmem). */
@@ -308,6 +435,10 @@ export class InodeClient {
     this.restarted();
     const dpp = this.ziDpps.get(ii);
     if (dpp && this.pmemView && this.tryPmemInode(dppOffset(dpp), out)) return out;
+    if (this.keptAttrs.size > 0) {
+      const k = this.keptAttrs.get(ii);
+      if (k) return Object.assign(out, unkept(k));
+    }
     return this.setattrOp(ii, 0, undefined, out);
   }
 
@@ -380,6 +511,7 @@ export class InodeClient {
   }
 
   private setattrOp(ii: number, mask: number, a: SetAttr | undefined, out: InodeAttr): InodeAttr {
+    if (mask !== 0 && this.soon) this.forgetKept();
     const ch = this.begin(ZUFS_OP_SETATTR, ZI_COPY.SETATTR_END, 0, ZI_COPY.SETATTR_END);
     try {
       const v = ch.op;
@@ -394,13 +526,24 @@ export class InodeClient {
         if (mask & STATX_MTIME) setTimeNs(v, z + ZusInode.i_mtime, a.mtimeNs ?? 0);
         if (mask & STATX_CTIME) setTimeNs(v, z + ZusInode.i_ctime, a.ctimeNs ?? 0);
       }
-      this.call(ch, mask ? 'setattr' : 'getattr');
-      if (mask & (STATX_MODE | STATX_UID | STATX_GID)) this.bumpNs();
-      this.rememberZi(ii, getU64(v, ZI_COPY.SETATTR_ZI));
-      return readZusInode(v, z, out);
+      const err = this.callOrKeep(ch, (e) =>
+        this.keptAttrs.set(
+          ii,
+          settle(() => this.attrReply(ch, e, ii, mask, newAttr())),
+        ),
+      );
+      return this.attrReply(ch, err, ii, mask, out);
     } finally {
-      ch.release();
+      this.releaseUnlessHeld(ch);
     }
+  }
+
+  private attrReply(ch: Channel, err: number, ii: number, mask: number, out: InodeAttr): InodeAttr {
+    if (err) fail(err, mask ? 'setattr' : 'getattr');
+    const v = ch.op;
+    if (mask & (STATX_MODE | STATX_UID | STATX_GID)) this.bumpNs();
+    this.rememberZi(ii, getU64(v, ZI_COPY.SETATTR_ZI));
+    return readZusInode(v, ZI_COPY.SETATTR, out);
   }
 
   create(dirIi: number, name: string, mode = 0o644, uid = 0, gid = 0): LookupResult {
@@ -662,6 +805,63 @@ export class InodeClient {
   }
 
   /**
+   * read() for a caller that keeps its event loop: the bytes read when the reply came within the
+   * spin, else a Promise of them (at once on a remote filesystem). `opts.signal` interrupts the
+   * server's operation (the channel's abort flag). A `dest` larger than the window is read by
+   * read(), waiting.
+   */
+  readSoon(ii: number, pos: number, dest: Uint8Array, opts?: CallOptions): number | Promise<number> {
+    if (this.nio && dest.length > 0) {
+      const n = this.nioRead(ii, pos, dest);
+      if (n >= 0) return n;
+    }
+    const ch = this.begin(ZUFS_OP_READ, IocIO.SIZE, IocIO.last_pos, 8);
+    if (dest.length > ch.window.byteLength) {
+      ch.release();
+      return this.read(ii, pos, dest);
+    }
+    let inFlight = false;
+    try {
+      this.ioRequest(ch, ii, pos, 0);
+      ch.setData(0, dest.length);
+      const r = ch.callSoon(opts, this.remote);
+      if (typeof r === 'number') return this.readReply(ch, r, pos, dest);
+      inFlight = true;
+      return r.then(
+        (err) => {
+          try {
+            return this.readReply(ch, err, pos, dest);
+          } finally {
+            ch.release();
+          }
+        },
+        (e) => {
+          ch.release();
+          throw e;
+        },
+      );
+    } finally {
+      if (!inFlight) ch.release();
+    }
+  }
+
+  private readReply(ch: Channel, err: number, pos: number, dest: Uint8Array): number {
+    if (err) fail(err, 'read');
+    const got = getU64(ch.op, IocIO.last_pos) - pos;
+    if (got > 0) copyShared(dest, ch.window.subarray(0, got), 0);
+    return got > 0 ? got : 0;
+  }
+
+  /** The zufs_ioc_IO of a READ or WRITE of `ii` at `pos` (the data's place is the caller's). */
+  private ioRequest(ch: Channel, ii: number, pos: number, rw: number): void {
+    const v = ch.op;
+    clearOp(ch, IocIO.zus_ii, IocIO.SIZE);
+    setU64(v, IocIO.zus_ii, ii);
+    setU64(v, IocIO.filepos, pos);
+    v.setUint32(IocIO.rw, rw, true);
+  }
+
+  /**
    * NIO read, as ZUFS's: GET_MULTY asks where the file's blocks are in pmem, and the bytes are
    * copied from there straight into `dest` (one copy, no window). Valid only if no change was served
    * meanwhile (the change seqlock stands in for the block references ZUFS's GET_MULTY took: a
@@ -759,10 +959,7 @@ export class InodeClient {
         const byApp = appCopy && n >= APP_COPY_MIN;
         if (done > 0 || redo) ch.begin(op, IocIO.SIZE, IocIO.last_pos, 8);
         redo = false;
-        clearOp(ch, IocIO.zus_ii, IocIO.SIZE);
-        setU64(v, IocIO.zus_ii, ii);
-        setU64(v, IocIO.filepos, pos);
-        v.setUint32(IocIO.rw, rw, true);
+        this.ioRequest(ch, ii, pos, rw);
         if (pool) {
           v.setUint32(IocIO.pool, pool, true);
           ch.setData(buf.byteOffset - this.root.pools[pool]!.bytes.byteOffset, n);
@@ -1069,6 +1266,10 @@ export class InodeClient {
   // ~~~ plumbing ~~~
 
   private begin(op: number, inLen: number, outStart = 0, outMax = 0): Channel {
+    // After a Pending nothing is asked (see pendingNow); any request but a walk's read may change
+    // something: soon mode ends (see settle()).
+    if (this.pendingNow !== null) throw this.pendingNow;
+    if (this.soon && op !== ZUFS_OP_LOOKUP && op !== ZUFS_OP_SETATTR) this.forgetKept();
     const ch = this.d.acquire();
     ch.begin(op, inLen, outStart, outMax);
     return ch;
@@ -1108,6 +1309,15 @@ export class InodeClient {
     r.ino = r.attr.ino;
     return r;
   }
+}
+
+/** `r` into `out` when one is given (lookup()'s contract), else `r` itself. */
+function copyLookup(r: LookupResult | null, out?: LookupResult): LookupResult | null {
+  if (r === null || out === undefined) return r;
+  out.ii = r.ii;
+  out.ino = r.ino;
+  Object.assign(out.attr, r.attr);
+  return out;
 }
 
 /**
