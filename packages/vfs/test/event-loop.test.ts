@@ -197,4 +197,15 @@ describe('calls that run again after each slow read (a remote filesystem whose L
     expect(fs.readFileSync('/a/x/f', 'utf8')).toBe('twelve bytes');
     expect(await p().readFile('/a/x/f', 'utf8')).toBe('twelve bytes');
   });
+
+  it('a sync call made while a promise call waits is the sync call it always was', async () => {
+    const face = fs.asUser({ uid: 0, gid: 0 });
+    const stat = face.promises.stat('/a/b');
+    // The promise call is waiting for a LOOKUP: these walk and change on the same client.
+    expect(face.existsSync('/a/b/new')).toBe(false);
+    face.mkdirSync('/a/b/new');
+    expect(face.statSync('/a/b/new').isDirectory()).toBe(true);
+    expect((await stat).isDirectory()).toBe(true);
+    expect(await face.promises.readdir('/a/b')).toEqual(['new']);
+  });
 });

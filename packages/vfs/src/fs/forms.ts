@@ -135,7 +135,7 @@ async function soonAgain(s: ZufsSync, sync: AnyFn, args: unknown[], p: Pending):
   try {
     for (let next: Pending | null = p; ; ) {
       await next.done;
-      c.beginSoon();
+      c.beginSoon(next.kept);
       let r: unknown;
       try {
         r = sync(...args);

@@ -203,7 +203,17 @@ function fail(err: number, syscall: string, what?: string): never {
  * it had made are answered from what was kept, so nothing is asked twice.
  */
 export class Pending {
-  constructor(readonly done: Promise<void>) {}
+  constructor(
+    readonly done: Promise<void>,
+    /** Where the call's replies are kept: its next attempts run with it (beginSoon). */
+    readonly kept: SoonKept,
+  ) {}
+}
+
+/** The replies one call in soon mode kept, by request: its own, never another call's. */
+export class SoonKept {
+  readonly finds = new Map<string, Kept<LookupResult | null>>();
+  readonly attrs = new Map<number, Kept<InodeAttr>>();
 }
 
 /** A kept reply of soon mode: the result, or what it threw. */
@@ -274,9 +284,8 @@ export class InodeClient {
    * spin; they throw Pending instead, until the first change (settle()).
    */
   private soon = false;
-  /** Replies of soon mode's reads, kept for the call's next attempts (until endSoon). */
-  private readonly keptFinds = new Map<string, Kept<LookupResult | null>>();
-  private readonly keptAttrs = new Map<number, Kept<InodeAttr>>();
+  /** The replies the call in soon mode kept (made at its first Pending; null until then). */
+  private kept: SoonKept | null = null;
   /** The channel of a soon-mode read whose reply is still to come (callOrKeep). */
   private held: Channel | null = null;
   /**
@@ -335,17 +344,17 @@ export class InodeClient {
 
   /** lookup(), with null for a name that is not there (no error built: ENOENT is common). */
   find(dirIi: number, name: string, out?: LookupResult): LookupResult | null {
-    const key = this.keptFinds.size > 0 || this.soon ? `${dirIi}/${name}` : '';
-    if (this.keptFinds.size > 0) {
-      const k = this.keptFinds.get(key);
+    const key = this.soon ? `${dirIi}/${name}` : '';
+    if (this.kept !== null) {
+      const k = this.kept.finds.get(key);
       if (k) return copyLookup(unkept(k), out);
     }
     const ch = this.begin(ZUFS_OP_LOOKUP, IocLookup.SIZE, IocLookup._zi, ZI_COPY.LOOKUP + ZUFS_INODE_SIZE);
     try {
       setU64(ch.op, IocLookup.dir_ii, dirIi);
       this.name(ch.op, IocLookup.str, name, 'lookup');
-      const err = this.callOrKeep(ch, (e) =>
-        this.keptFinds.set(
+      const err = this.callOrKeep(ch, (e, kept) =>
+        kept.finds.set(
           key,
           settle(() => this.findReply(ch, e, name)),
         ),
@@ -367,26 +376,28 @@ export class InodeClient {
    * comes `keep` keeps the result and the channel is released (until then the caller leaves it:
    * releaseUnlessHeld).
    */
-  private callOrKeep(ch: Channel, keep: (err: number) => void): number {
+  private callOrKeep(ch: Channel, keep: (err: number, kept: SoonKept) => void): number {
     if (!this.soon) return ch.call();
     const r = ch.callSoon(undefined, this.remote);
     if (typeof r === 'number') return r;
     this.held = ch;
+    const kept = (this.kept ??= new SoonKept());
     throw (this.pendingNow = new Pending(
       r.then((err) => {
         try {
-          keep(err);
+          keep(err, kept);
         } finally {
           ch.release();
         }
       }),
+      kept,
     ));
   }
 
   /** The Pending this attempt threw, if any (then its result is void: the call runs again). */
   takePending(): Pending | null {
     const p = this.pendingNow;
-    this.pendingNow = null;
+    this.endSoon();
     return p;
   }
 
@@ -401,8 +412,9 @@ export class InodeClient {
    * now until settle() or endSoon(), a LOOKUP or getattr whose reply outlives the spin (at once on a
    * remote filesystem) throws Pending instead of waiting; the caller awaits it and calls again.
    */
-  beginSoon(): void {
+  beginSoon(kept: SoonKept | null = null): void {
     this.soon = true;
+    this.kept = kept;
   }
 
   /**
@@ -414,20 +426,22 @@ export class InodeClient {
     if (this.soon) this.forgetKept();
   }
 
-  /** The call is over: soon mode ends and what it kept is forgotten. */
+  /**
+   * The attempt is over (it answered, or threw Pending: then the call's next attempt begins soon
+   * mode again with what it kept): this thread's other calls meanwhile are not in soon mode.
+   */
   endSoon(): void {
     this.pendingNow = null;
     this.forgetKept();
   }
 
   /**
-   * Soon mode ends: what it kept is forgotten too, since the change that ends it may void it (a
-   * name kept absent that the call then makes).
+   * Soon mode ends: what the call kept is no longer looked at, since the change that ends it may
+   * void it (a name kept absent that the call then makes).
    */
   private forgetKept(): void {
     this.soon = false;
-    if (this.keptFinds.size > 0) this.keptFinds.clear();
-    if (this.keptAttrs.size > 0) this.keptAttrs.clear();
+    this.kept = null;
   }
 
   /** The inode's attributes (a SETATTR with an empty mask, or a read of pmem). */
@@ -435,8 +449,8 @@ export class InodeClient {
     this.restarted();
     const dpp = this.ziDpps.get(ii);
     if (dpp && this.pmemView && this.tryPmemInode(dppOffset(dpp), out)) return out;
-    if (this.keptAttrs.size > 0) {
-      const k = this.keptAttrs.get(ii);
+    if (this.kept !== null) {
+      const k = this.kept.attrs.get(ii);
       if (k) return Object.assign(out, unkept(k));
     }
     return this.setattrOp(ii, 0, undefined, out);
@@ -526,8 +540,8 @@ export class InodeClient {
         if (mask & STATX_MTIME) setTimeNs(v, z + ZusInode.i_mtime, a.mtimeNs ?? 0);
         if (mask & STATX_CTIME) setTimeNs(v, z + ZusInode.i_ctime, a.ctimeNs ?? 0);
       }
-      const err = this.callOrKeep(ch, (e) =>
-        this.keptAttrs.set(
+      const err = this.callOrKeep(ch, (e, kept) =>
+        kept.attrs.set(
           ii,
           settle(() => this.attrReply(ch, e, ii, mask, newAttr())),
         ),
