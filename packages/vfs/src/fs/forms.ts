@@ -351,13 +351,20 @@ export function makeFs(s: ZufsSync): ZufsFs {
     fs[base] = callbackForm(later, undefined, s);
     promises[base] = async (...args: unknown[]) => runSoon(s, later, args);
   }
-  // readFile awaits its reads too (they are where a slow filesystem spends its time), and its
-  // signal aborts the wait.
-  const openSoon = (path: unknown, flag: unknown) =>
-    runSoon(s, fs.openSync as AnyFn, [path, flag]) as number | Promise<number>;
-  const readFile = abortable((path: unknown, o?: unknown) => s.readFileSoon(path, o, openSoon));
-  promises.readFile = async (...args: unknown[]) => readFile(...args);
-  fs.readFile = callbackForm(readFile);
+  // readFile and writeFile await their reads and writes too (where a slow filesystem spends its
+  // time), and their signal aborts the wait.
+  const openSoon = (path: unknown, flag: unknown, mode?: unknown) =>
+    runSoon(s, fs.openSync as AnyFn, [path, flag, mode]) as number | Promise<number>;
+  const soonForms: Record<string, AnyFn> = {
+    readFile: (path: unknown, o?: unknown) => s.readFileSoon(path, o, openSoon),
+    writeFile: (path: unknown, data: unknown, o?: unknown) => s.writeFileSoon(path, data, o, openSoon),
+    appendFile: (path: unknown, data: unknown, o?: unknown) => s.writeFileSoon(path, data, o, openSoon, 'a'),
+  };
+  for (const [name, soon] of Object.entries(soonForms)) {
+    const later = abortable(soon);
+    promises[name] = async (...args: unknown[]) => later(...args);
+    fs[name] = callbackForm(later);
+  }
   for (const name of ['existsSync', 'readSync', 'writeSync', 'readvSync', 'writevSync'])
     fs[name] = bind(name);
   const cp = cpLater(s, fs.cpSync as AnyFn);

@@ -15,6 +15,7 @@ import {
 import { type InodeAttr, type InodeClient, type LookupResult, newAttr } from '../inode/client.js';
 import { copyFile, cp } from './copy.js';
 import {
+  abortError,
   errnoFrom,
   fail,
   invalidArgType,
@@ -732,21 +733,7 @@ export class ZufsSync {
     op: Opts,
   ): Promise<string | Buffer> {
     const signal = op.signal as AbortSignal | undefined;
-    let fd: number;
-    if (typeof opening === 'number') fd = opening;
-    else {
-      try {
-        fd = await untilAborted(opening, signal);
-      } catch (e) {
-        // Aborted while the open was under way: its fd is closed when it comes.
-        if ((e as { name?: unknown }).name === 'AbortError')
-          opening.then(
-            (n) => this.closeSync(n),
-            () => {},
-          );
-        throw e;
-      }
-    }
+    const fd = await this.opened(opening, signal);
     const wait = signal ? { signal } : undefined;
     try {
       const f = this.fds.get(fd, 'read');
@@ -761,10 +748,11 @@ export class ZufsSync {
           buf = Buffer.allocUnsafe(Math.min(buf.length * 2, 4 * 1024 * 1024));
           total = 0;
         }
-        const want = buf.length - total;
+        // At most a window a READ: a longer one would wait on this thread (readSoon).
+        const want = Math.min(buf.length - total, this.c.ioChunk);
         let n: number | Promise<number>;
         try {
-          n = this.c.readSoon(f.ii, pos, buf.subarray(total), wait);
+          n = this.c.readSoon(f.ii, pos, buf.subarray(total, total + want), wait);
           if (typeof n !== 'number') n = await untilAborted(n, signal);
         } catch (e) {
           if ((e as { name?: unknown }).name === 'AbortError') throw e;
@@ -778,6 +766,78 @@ export class ZufsSync {
         if (n < want) break;
       }
       return joined(chunks, buf.subarray(0, total), op.encoding as Encoding);
+    } finally {
+      if (!isFd) this.closeSync(fd);
+    }
+  }
+
+  /** The fd `opening` gives; AbortError once `signal` aborts (an fd that comes later is closed). */
+  private async opened(opening: number | Promise<number>, signal: AbortSignal | undefined): Promise<number> {
+    if (typeof opening === 'number') return opening;
+    try {
+      return await untilAborted(opening, signal);
+    } catch (e) {
+      if ((e as { name?: unknown }).name === 'AbortError')
+        opening.then(
+          (n) => this.closeSync(n),
+          () => {},
+        );
+      throw e;
+    }
+  }
+
+  /**
+   * writeFile's (and appendFile's, `flag` 'a') promise and callback forms: writeFileSync, but `open`
+   * may wait without holding the event loop (forms.ts runs it in soon mode) and each WRITE whose
+   * reply outlives the spin is awaited (InodeClient.writeSoon). `signal` raises the channel's abort
+   * flag, and the call ends with AbortError before its next WRITE.
+   */
+  writeFileSoon(
+    path: unknown,
+    data: unknown,
+    o: unknown,
+    open: (path: string, flag: unknown, mode: unknown) => number | Promise<number>,
+    flag = 'w',
+  ): Promise<void> {
+    // Bad arguments throw now, as Node's do.
+    const op = opts(o, { flag, mode: 0o666, encoding: 'utf8' });
+    const bytes = toBytes(data, op.encoding);
+    const isFd = typeof path === 'number';
+    if (isFd) checkFd(path);
+    const opening = isFd ? (path as number) : open(toPath(path, 'file'), op.flag, op.mode);
+    return this.writeFileTo(opening, isFd, bytes, op.signal as AbortSignal | undefined);
+  }
+
+  private async writeFileTo(
+    opening: number | Promise<number>,
+    isFd: boolean,
+    bytes: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const fd = await this.opened(opening, signal);
+    const wait = signal ? { signal } : undefined;
+    try {
+      const f = this.fds.at(fd, 'write');
+      if (!f.writable) fail('EBADF', 'write');
+      // As writeFileSync: until all of it is written, a window a WRITE.
+      for (let off = 0; off < bytes.length; ) {
+        if (signal?.aborted) throw abortError(signal.reason);
+        const chunk = bytes.subarray(off, off + this.c.ioChunk);
+        const start = f.pos;
+        let end: number | Promise<number>;
+        try {
+          end = this.c.writeSoon(f.ii, start, chunk, f.append, wait);
+          if (typeof end !== 'number') end = await end;
+        } catch (e) {
+          if (signal?.aborted) throw abortError(signal.reason);
+          throw uvError(errnoFrom(e), 'write');
+        }
+        // An append's start is the server's to pick: its count is the whole chunk.
+        const n = f.append ? chunk.length : end - start;
+        f.pos = end;
+        if (n <= 0) fail('ENOSPC', 'write');
+        off += n;
+      }
     } finally {
       if (!isFd) this.closeSync(fd);
     }

@@ -214,7 +214,11 @@ export class Pending {
 export class SoonKept {
   readonly finds = new Map<string, Kept<LookupResult | null>>();
   readonly attrs = new Map<number, Kept<InodeAttr>>();
+  readonly batches = new Map<string, Kept<ReaddirBatch>>();
 }
+
+/** One READDIR's entries: names, and (ino, type, cookie after it) for each; more to come. */
+type ReaddirBatch = { names: string[]; nums: number[]; more: boolean };
 
 /** A kept reply of soon mode: the result, or what it threw. */
 type Kept<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -280,8 +284,8 @@ export class InodeClient {
   /** The filesystem type declared itself remote (FsType.remote): soon mode waits without spinning. */
   readonly remote: boolean;
   /**
-   * Soon mode (beginSoon): the reads a walk makes (LOOKUP, getattr) do not hold the thread past a
-   * spin; they throw Pending instead, until the first change (settle()).
+   * Soon mode (beginSoon): the reads that change nothing (LOOKUP, getattr, READDIR) do not hold the
+   * thread past a spin; they throw Pending instead, until the first change (settle()).
    */
   private soon = false;
   /** The replies the call in soon mode kept (made at its first Pending; null until then). */
@@ -409,8 +413,9 @@ export class InodeClient {
 
   /**
    * Soon mode, for a caller that keeps its event loop (the face's promise and callback forms): from
-   * now until settle() or endSoon(), a LOOKUP or getattr whose reply outlives the spin (at once on a
-   * remote filesystem) throws Pending instead of waiting; the caller awaits it and calls again.
+   * now until settle() or endSoon(), a LOOKUP, getattr or READDIR whose reply outlives the spin (at
+   * once on a remote filesystem) throws Pending instead of waiting; the caller awaits it and calls
+   * again.
    */
   beginSoon(kept: SoonKept | null = null): void {
     this.soon = true;
@@ -418,8 +423,8 @@ export class InodeClient {
   }
 
   /**
-   * A change is coming (an fd taken, a request that is not a walk's read): from now on reads wait
-   * as usual, since a call that changed something cannot be run again.
+   * A change is coming (an fd taken, any other request): from now on reads wait as usual, since a
+   * call that changed something cannot be run again.
    */
   settle(): void {
     if (this.pendingNow !== null) throw this.pendingNow;
@@ -771,31 +776,7 @@ export class InodeClient {
     cb: (name: string, ino: number, type: number, next: number) => unknown,
   ): number {
     for (;;) {
-      const ch = this.begin(
-        ZUFS_OP_READDIR,
-        IocReaddir.SIZE,
-        IocReaddir.more,
-        IocReaddir.SIZE - IocReaddir.more,
-      );
-      let more: boolean;
-      const names: string[] = [];
-      const nums: number[] = [];
-      try {
-        const v = ch.op;
-        setU64(v, IocReaddir.dir_ii, dirIi);
-        setU64(v, IocReaddir.pos, pos);
-        v.setUint8(IocReaddir.more, 0);
-        ch.setData(0, this.readdirBytes);
-        this.call(ch, 'readdir');
-        more = v.getUint8(IocReaddir.more) !== 0;
-        const it = zdeIterInit(ch.windowView, 0, this.readdirBytes, this.iter);
-        for (let e = zdeNext(it, this.ent); e; e = zdeNext(it, this.ent)) {
-          names.push(e.name);
-          nums.push(e.ino, e.type, e.pos);
-        }
-      } finally {
-        ch.release();
-      }
+      const { names, nums, more } = this.readdirBatch(dirIi, pos);
       // Callbacks run with the channel given back: they may call this client again.
       for (let i = 0; i < names.length; i++) {
         pos = nums[i * 3 + 2];
@@ -804,6 +785,49 @@ export class InodeClient {
       if (!more) return -1;
       if (names.length === 0) fail(Errno.EINVAL, 'readdir', 'an entry does not fit the buffer');
     }
+  }
+
+  /** One READDIR from cookie `pos` (in soon mode a read like LOOKUP: kept by directory and cookie). */
+  private readdirBatch(dirIi: number, pos: number): ReaddirBatch {
+    const key = this.soon ? `${dirIi}@${pos}` : '';
+    if (this.kept !== null) {
+      const k = this.kept.batches.get(key);
+      if (k) return unkept(k);
+    }
+    const ch = this.begin(
+      ZUFS_OP_READDIR,
+      IocReaddir.SIZE,
+      IocReaddir.more,
+      IocReaddir.SIZE - IocReaddir.more,
+    );
+    try {
+      const v = ch.op;
+      setU64(v, IocReaddir.dir_ii, dirIi);
+      setU64(v, IocReaddir.pos, pos);
+      v.setUint8(IocReaddir.more, 0);
+      ch.setData(0, this.readdirBytes);
+      const err = this.callOrKeep(ch, (e, kept) =>
+        kept.batches.set(
+          key,
+          settle(() => this.readdirReply(ch, e)),
+        ),
+      );
+      return this.readdirReply(ch, err);
+    } finally {
+      this.releaseUnlessHeld(ch);
+    }
+  }
+
+  private readdirReply(ch: Channel, err: number): ReaddirBatch {
+    if (err) fail(err, 'readdir');
+    const names: string[] = [];
+    const nums: number[] = [];
+    const it = zdeIterInit(ch.windowView, 0, this.readdirBytes, this.iter);
+    for (let e = zdeNext(it, this.ent); e; e = zdeNext(it, this.ent)) {
+      names.push(e.name);
+      nums.push(e.ino, e.type, e.pos);
+    }
+    return { names, nums, more: ch.op.getUint8(IocReaddir.more) !== 0 };
   }
 
   // ~~~ data ~~~
@@ -834,17 +858,65 @@ export class InodeClient {
       ch.release();
       return this.read(ii, pos, dest);
     }
+    this.ioRequest(ch, ii, pos, 0);
+    ch.setData(0, dest.length);
+    return this.callSoon(ch, opts, (err) => {
+      if (err) fail(err, 'read');
+      const got = getU64(ch.op, IocIO.last_pos) - pos;
+      if (got > 0) copyShared(dest, ch.window.subarray(0, got), 0);
+      return got > 0 ? got : 0;
+    });
+  }
+
+  /**
+   * write() for a caller that keeps its event loop: one WRITE of `src` (at most ioChunk bytes) at
+   * `pos`, or at the end with `append`; the file position after it when the reply came within the
+   * spin, else a Promise of it (at once on a remote filesystem). A write the app copies into pmem
+   * is write()'s: the filesystem holds its lock until the app copies, which it must not put off.
+   */
+  writeSoon(
+    ii: number,
+    pos: number,
+    src: Uint8Array,
+    append: boolean,
+    opts?: CallOptions,
+  ): number | Promise<number> {
+    const rw = append ? ZUFS_RW_APPEND : 0;
+    if (src.length >= APP_COPY_MIN && this.appCopy && !append && this.pmemBytes !== null)
+      return this.write(ii, pos, src, append);
+    const ch = this.begin(ZUFS_OP_WRITE, IocIO.SIZE, IocIO.last_pos, 8);
+    if (src.length > ch.window.byteLength) {
+      ch.release();
+      throw new RangeError(`writeSoon: ${src.length} bytes, past the window (${ch.window.byteLength})`);
+    }
+    this.ioRequest(ch, ii, pos, rw);
+    ch.setData(0, src.length);
+    copyShared(ch.window, src, 0);
+    return this.callSoon(ch, opts, (err) => {
+      if (err) fail(err, 'write');
+      return getU64(ch.op, IocIO.last_pos);
+    });
+  }
+
+  /** The largest write writeSoon takes (the window). */
+  get ioChunk(): number {
+    return this.root.slots[0].window.byteLength;
+  }
+
+  /**
+   * Calls `ch` for a caller that keeps its event loop: `reply(err)` at once when the reply came
+   * within the spin, else a Promise of it; the channel is released once the reply is read.
+   */
+  private callSoon<T>(ch: Channel, opts: CallOptions | undefined, reply: (err: number) => T): T | Promise<T> {
     let inFlight = false;
     try {
-      this.ioRequest(ch, ii, pos, 0);
-      ch.setData(0, dest.length);
       const r = ch.callSoon(opts, this.remote);
-      if (typeof r === 'number') return this.readReply(ch, r, pos, dest);
+      if (typeof r === 'number') return reply(r);
       inFlight = true;
       return r.then(
         (err) => {
           try {
-            return this.readReply(ch, err, pos, dest);
+            return reply(err);
           } finally {
             ch.release();
           }
@@ -857,13 +929,6 @@ export class InodeClient {
     } finally {
       if (!inFlight) ch.release();
     }
-  }
-
-  private readReply(ch: Channel, err: number, pos: number, dest: Uint8Array): number {
-    if (err) fail(err, 'read');
-    const got = getU64(ch.op, IocIO.last_pos) - pos;
-    if (got > 0) copyShared(dest, ch.window.subarray(0, got), 0);
-    return got > 0 ? got : 0;
   }
 
   /** The zufs_ioc_IO of a READ or WRITE of `ii` at `pos` (the data's place is the caller's). */
@@ -1280,10 +1345,11 @@ export class InodeClient {
   // ~~~ plumbing ~~~
 
   private begin(op: number, inLen: number, outStart = 0, outMax = 0): Channel {
-    // After a Pending nothing is asked (see pendingNow); any request but a walk's read may change
-    // something: soon mode ends (see settle()).
+    // After a Pending nothing is asked (see pendingNow); any request but LOOKUP, getattr and READDIR
+    // may change something: soon mode ends (see settle()).
     if (this.pendingNow !== null) throw this.pendingNow;
-    if (this.soon && op !== ZUFS_OP_LOOKUP && op !== ZUFS_OP_SETATTR) this.forgetKept();
+    if (this.soon && op !== ZUFS_OP_LOOKUP && op !== ZUFS_OP_SETATTR && op !== ZUFS_OP_READDIR)
+      this.forgetKept();
     const ch = this.d.acquire();
     ch.begin(op, inLen, outStart, outMax);
     return ch;
