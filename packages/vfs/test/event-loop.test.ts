@@ -270,6 +270,38 @@ describe('calls that run again after each slow read (a remote filesystem whose L
   });
 });
 
+describe('calls still waiting when their face is unmounted (a remote filesystem whose LOOKUP is slow)', () => {
+  const options = 'inodes=64,slot=8192,slow_ms=50,slow_lookup=1';
+
+  it('fail with EIO, not with what the server says of a superblock it no longer has (EINVAL)', async () => {
+    const fs = mount(server.root, { type: 'slowremotefs', options, uid: 0, gid: 0 });
+    fs.writeFileSync('/old', 'old');
+    const face = fs.asUser({ uid: 0, gid: 0 }); // an empty name cache: its walks wait for LOOKUPs
+    const settled = (p: Promise<unknown>) =>
+      p.then(
+        () => null,
+        (e: NodeJS.ErrnoException) => e,
+      );
+    // Three: a fourth would find every channel but one held by this thread's waits, and wait as
+    // the sync form does (Channel.callSoon), done before the umount.
+    const waiting = [
+      settled(face.promises.writeFile('/new', 'lost')),
+      settled(callback((cb) => face.writeFile('/old', 'lost', cb as never))),
+      settled(face.promises.readdir('/')),
+    ];
+    // A test's afterEach does this while a call still waits (the load made a LOOKUP outlive the spin).
+    fs.umount();
+    for (const err of await Promise.all(waiting)) expect(err).toMatchObject({ code: 'EIO' });
+    expect(() => fs.statSync('/old')).toThrow(expect.objectContaining({ code: 'EIO' }));
+    expect(() => face.writeFileSync('/old', 'x')).toThrow(expect.objectContaining({ code: 'EIO' }));
+    // The server serves the next mount of the type as ever.
+    const again = mount(server.root, { type: 'slowremotefs', options, uid: 0, gid: 0 });
+    await again.promises.writeFile('/g', 'fine');
+    expect(await again.promises.readFile('/g', 'utf8')).toBe('fine');
+    again.umount();
+  });
+});
+
 describe('writeFile after a Pending, on pmemfs declared remote (every LOOKUP is awaited)', () => {
   let fs: ZufsMount;
 

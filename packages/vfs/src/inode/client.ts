@@ -51,6 +51,7 @@ import {
   iomT1Bn,
   isDir,
   newZusInodeAttr,
+  opName,
   RENAME_EXCHANGE,
   readUtf8,
   S_IFDIR,
@@ -298,6 +299,12 @@ export class InodeClient {
    * settle(), throws it again; runSoon takes it (takePending) whatever the attempt returned.
    */
   private pendingNow: Pending | null = null;
+  /**
+   * The face unmounted the filesystem (unmounted()): a request now would name a superblock the
+   * server no longer has (it answers EINVAL); a call that began before, and waited past the umount
+   * (soon mode), fails with EIO instead.
+   */
+  private gone = false;
 
   constructor(
     readonly root: ZufRoot,
@@ -418,6 +425,8 @@ export class InodeClient {
    * again.
    */
   beginSoon(kept: SoonKept | null = null): void {
+    // A call that waited past the umount does not answer from what it had kept.
+    if (this.gone) fail(Errno.EIO, 'dispatch', 'the filesystem was unmounted');
     this.soon = true;
     this.kept = kept;
   }
@@ -447,6 +456,16 @@ export class InodeClient {
   private forgetKept(): void {
     this.soon = false;
     this.kept = null;
+  }
+
+  /**
+   * The filesystem was unmounted: every later request fails with EIO, and nothing is read from its
+   * pmem (it may be another mount's by now). Replies still to come are taken and dropped.
+   */
+  unmounted(): void {
+    this.gone = true;
+    this.ziDpps.clear();
+    this.nio = false;
   }
 
   /** The inode's attributes (a SETATTR with an empty mask, or a read of pmem). */
@@ -1348,6 +1367,7 @@ export class InodeClient {
     // After a Pending nothing is asked (see pendingNow); any request but LOOKUP, getattr and READDIR
     // may change something: soon mode ends (see settle()).
     if (this.pendingNow !== null) throw this.pendingNow;
+    if (this.gone) fail(Errno.EIO, opName(op), 'the filesystem was unmounted');
     if (this.soon && op !== ZUFS_OP_LOOKUP && op !== ZUFS_OP_SETATTR && op !== ZUFS_OP_READDIR)
       this.forgetKept();
     const ch = this.d.acquire();
