@@ -5,9 +5,11 @@
 // slow-tiny-fs: its READ (and, with slow_lookup, slow_write, slow_readdir, its LOOKUP, WRITE,
 // READDIR) blocks its ZT. Its type either says nothing (the face spins, then waits asynchronously)
 // or declares itself remote (no spin at all).
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const SLOW_FS = new URL('../../zus-server/test/fixtures/slow-tiny-fs.mjs', import.meta.url);
 const SLOW_REMOTE_FS = new URL('../../zus-server/test/fixtures/slow-remote-tiny-fs.mjs', import.meta.url);
 const REMOTE_PMEMFS = new URL('./fixtures/remote-pmemfs.mjs', import.meta.url);
+const MANY_WAITS = new URL('./fixtures/many-waits-worker.mjs', import.meta.url);
 const SLOW_MS = 500;
 /**
  * The interval's largest gap allowed while an operation is pending: 5 ms on a machine with a core to
@@ -300,6 +303,37 @@ describe('calls still waiting when their face is unmounted (a remote filesystem 
     expect(await again.promises.readFile('/g', 'utf8')).toBe('fine');
     again.umount();
   });
+});
+
+describe('more calls waiting at once than the grid has channels (a remote filesystem whose LOOKUP is slow)', () => {
+  let fs: ZufsMount;
+
+  beforeAll(() => {
+    fs = mount(server.root, {
+      type: 'slowremotefs',
+      options: 'inodes=64,slot=8192,slow_ms=20,slow_lookup=1',
+      uid: 0,
+      gid: 0,
+    });
+    fs.mkdirSync('/a/b', { recursive: true });
+    fs.writeFileSync('/a/b/f', 'twelve bytes');
+  });
+  afterAll(() => fs?.umount());
+
+  it('all answer, and a sync call after them too: the thread never holds every channel', async () => {
+    // In a worker: a thread that waited for ever in an acquire could not be timed out from within.
+    const calls = 3 * server.root.zts * server.root.channels;
+    const worker = new Worker(MANY_WAITS, { workerData: { descriptor: fs.descriptor, calls } });
+    const bound = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 60_000).unref());
+    try {
+      const answered = await Promise.race([once(worker, 'message').then(([m]) => m as unknown[]), bound]);
+      expect(answered, 'the worker still waits after 60 s').not.toBe('stuck');
+      const expected = [12, 'twelve bytes', ['f']];
+      expect(answered).toEqual([...Array.from({ length: calls }, () => expected).flat(), 12]);
+    } finally {
+      await worker.terminate();
+    }
+  }, 90_000);
 });
 
 describe('writeFile after a Pending, on pmemfs declared remote (every LOOKUP is awaited)', () => {
