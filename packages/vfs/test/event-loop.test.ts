@@ -72,6 +72,15 @@ async function until(cond: () => boolean): Promise<void> {
 const callback = <T>(fn: (cb: (err: unknown, v?: T) => void) => void): Promise<T> =>
   new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
 
+/** A mount of slowremotefs whose LOOKUP takes `ms`, holding /a/b/f ('twelve bytes'). */
+function slowLookups(ms: number): ZufsMount {
+  const options = `inodes=64,slot=8192,slow_ms=${ms},slow_lookup=1`;
+  const fs = mount(server.root, { type: 'slowremotefs', options, uid: 0, gid: 0 });
+  fs.mkdirSync('/a/b', { recursive: true });
+  fs.writeFileSync('/a/b/f', 'twelve bytes');
+  return fs;
+}
+
 describe.each([
   { kind: 'a slow filesystem', type: 'slowtinyfs' },
   { kind: 'a remote filesystem', type: 'slowremotefs' },
@@ -201,15 +210,7 @@ describe('the face on a remote filesystem whose LOOKUP is slow', () => {
   let fs: ZufsMount;
 
   beforeAll(() => {
-    fs = mount(server.root, {
-      type: 'slowremotefs',
-      options: `inodes=64,slot=8192,slow_ms=${SLOW_MS},slow_lookup=1`,
-      uid: 0,
-      gid: 0,
-    });
-    fs.mkdirSync('/a');
-    fs.mkdirSync('/a/b');
-    fs.writeFileSync('/a/b/f', 'twelve bytes');
+    fs = slowLookups(SLOW_MS);
     return fs.asUser({ uid: 0, gid: 0 }).promises.stat('/a/b/f');
   });
   afterAll(() => fs?.umount());
@@ -235,14 +236,7 @@ describe('calls that run again after each slow read (a remote filesystem whose L
   let fs: ZufsMount;
 
   beforeAll(() => {
-    fs = mount(server.root, {
-      type: 'slowremotefs',
-      options: 'inodes=64,slot=8192,slow_ms=5,slow_lookup=1',
-      uid: 0,
-      gid: 0,
-    });
-    fs.mkdirSync('/a/b', { recursive: true });
-    fs.writeFileSync('/a/b/f', 'twelve bytes');
+    fs = slowLookups(5);
   });
   afterAll(() => fs?.umount());
 
@@ -274,10 +268,8 @@ describe('calls that run again after each slow read (a remote filesystem whose L
 });
 
 describe('calls still waiting when their face is unmounted (a remote filesystem whose LOOKUP is slow)', () => {
-  const options = 'inodes=64,slot=8192,slow_ms=50,slow_lookup=1';
-
   it('fail with EIO, not with what the server says of a superblock it no longer has (EINVAL)', async () => {
-    const fs = mount(server.root, { type: 'slowremotefs', options, uid: 0, gid: 0 });
+    const fs = slowLookups(50);
     fs.writeFileSync('/old', 'old');
     const face = fs.asUser({ uid: 0, gid: 0 }); // an empty name cache: its walks wait for LOOKUPs
     const settled = (p: Promise<unknown>) =>
@@ -298,7 +290,7 @@ describe('calls still waiting when their face is unmounted (a remote filesystem 
     expect(() => fs.statSync('/old')).toThrow(expect.objectContaining({ code: 'EIO' }));
     expect(() => face.writeFileSync('/old', 'x')).toThrow(expect.objectContaining({ code: 'EIO' }));
     // The server serves the next mount of the type as ever.
-    const again = mount(server.root, { type: 'slowremotefs', options, uid: 0, gid: 0 });
+    const again = slowLookups(50);
     await again.promises.writeFile('/g', 'fine');
     expect(await again.promises.readFile('/g', 'utf8')).toBe('fine');
     again.umount();
@@ -309,14 +301,7 @@ describe('more calls waiting at once than the grid has channels (a remote filesy
   let fs: ZufsMount;
 
   beforeAll(() => {
-    fs = mount(server.root, {
-      type: 'slowremotefs',
-      options: 'inodes=64,slot=8192,slow_ms=20,slow_lookup=1',
-      uid: 0,
-      gid: 0,
-    });
-    fs.mkdirSync('/a/b', { recursive: true });
-    fs.writeFileSync('/a/b/f', 'twelve bytes');
+    fs = slowLookups(20);
   });
   afterAll(() => fs?.umount());
 
