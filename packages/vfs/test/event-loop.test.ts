@@ -73,8 +73,8 @@ const callback = <T>(fn: (cb: (err: unknown, v?: T) => void) => void): Promise<T
   new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
 
 /** A mount of slowremotefs whose LOOKUP takes `ms`, holding /a/b/f ('twelve bytes'). */
-function slowLookups(ms: number): ZufsMount {
-  const options = `inodes=64,slot=8192,slow_ms=${ms},slow_lookup=1`;
+function slowLookups(ms: number, more = ''): ZufsMount {
+  const options = `inodes=64,slot=8192,slow_ms=${ms},slow_lookup=1${more}`;
   const fs = mount(server.root, { type: 'slowremotefs', options, uid: 0, gid: 0 });
   fs.mkdirSync('/a/b', { recursive: true });
   fs.writeFileSync('/a/b/f', 'twelve bytes');
@@ -264,6 +264,29 @@ describe('calls that run again after each slow read (a remote filesystem whose L
     expect(face.statSync('/a/b/new').isDirectory()).toBe(true);
     expect((await stat).isDirectory()).toBe(true);
     expect(await face.promises.readdir('/a/b')).toEqual(['new']);
+  });
+});
+
+describe('a call whose walk waited while names changed (a remote filesystem whose LOOKUP is slow)', () => {
+  it('asks again: what it kept may name an inode that moved, which its write would reach', async () => {
+    const notes = join(dir, 'lookups');
+    const fs = slowLookups(SLOW_MS, `,aborts=${notes}`);
+    try {
+      const face = fs.asUser({ uid: 0, gid: 0 });
+      face.statSync('/a/b'); // its walk's prefix is cached: the LOOKUP of f is what waits
+      const noted = () => readFileSync(notes, 'utf8');
+      const start = noted().length;
+      const writing = face.promises.writeFile('/a/b/f', 'new');
+      // Once the LOOKUP of f has answered the inode (its reply then takes SLOW_MS to come), the
+      // name moves; the call runs again after that.
+      await until(() => noted().slice(start).includes('lookup f answered'));
+      fs.renameSync('/a/b/f', '/a/b/g');
+      await writing;
+      expect(fs.readFileSync('/a/b/g', 'utf8')).toBe('twelve bytes');
+      expect(fs.readFileSync('/a/b/f', 'utf8')).toBe('new');
+    } finally {
+      fs.umount();
+    }
   });
 });
 

@@ -216,7 +216,17 @@ export class SoonKept {
   readonly finds = new Map<string, Kept<LookupResult | null>>();
   readonly attrs = new Map<number, Kept<InodeAttr>>();
   readonly batches = new Map<string, Kept<ReaddirBatch>>();
+
+  constructor(
+    /** The namespace word (nsGen[0]) when the call's attempt that asked first began (-1: none). */
+    readonly names: number,
+    /** How often the call dropped what it had kept because names changed while it waited. */
+    readonly drops = 0,
+  ) {}
 }
+
+/** Drops of a call's kept replies (names kept changing while it waited) before it waits on the thread. */
+const SOON_DROPS_MAX = 3;
 
 /** One READDIR's entries: names, and (ino, type, cookie after it) for each; more to come. */
 type ReaddirBatch = { names: string[]; nums: number[]; more: boolean };
@@ -291,6 +301,8 @@ export class InodeClient {
   private soon = false;
   /** The replies the call in soon mode kept (made at its first Pending; null until then). */
   private kept: SoonKept | null = null;
+  /** The namespace word when the attempt in soon mode began (what a SoonKept made now records). */
+  private soonNames = -1;
   /** The channel of a soon-mode read whose reply is still to come (callOrKeep). */
   private held: Channel | null = null;
   /**
@@ -392,7 +404,7 @@ export class InodeClient {
     const r = ch.callSoon(undefined, this.remote);
     if (typeof r === 'number') return r;
     this.held = ch;
-    const kept = (this.kept ??= new SoonKept());
+    const kept = (this.kept ??= new SoonKept(this.soonNames));
     throw (this.pendingNow = new Pending(
       r.then((err) => {
         try {
@@ -427,8 +439,18 @@ export class InodeClient {
   beginSoon(kept: SoonKept | null = null): void {
     // A call that waited past the umount does not answer from what it had kept.
     if (this.gone) fail(Errno.EIO, 'dispatch', 'the filesystem was unmounted');
+    const names = this.nsGen === null ? -1 : Atomics.load(this.nsGen, 0);
+    if (kept !== null && kept.names !== names) {
+      // A name went or moved while the call waited (any thread's unlink, rename, chmod...): what it
+      // kept may name an inode freed, moved or reused, which its change would then reach. It asks
+      // again; a call whose names keep changing waits on the thread instead, as the sync form does.
+      // (A name added meanwhile may be missed, as by a sync walk a moment earlier.)
+      if (kept.drops >= SOON_DROPS_MAX) return;
+      kept = new SoonKept(names, kept.drops + 1);
+    }
     this.soon = true;
     this.kept = kept;
+    this.soonNames = names;
   }
 
   /**
