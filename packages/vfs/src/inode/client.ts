@@ -406,13 +406,20 @@ export class InodeClient {
     this.held = ch;
     const kept = (this.kept ??= new SoonKept(this.soonNames));
     throw (this.pendingNow = new Pending(
-      r.then((err) => {
-        try {
-          keep(err, kept);
-        } finally {
+      r.then(
+        (err) => {
+          try {
+            keep(err, kept);
+          } finally {
+            ch.release();
+          }
+        },
+        (e) => {
+          // The wait itself failed: the call fails with it, and the channel goes back.
           ch.release();
-        }
-      }),
+          throw e;
+        },
+      ),
       kept,
     ));
   }
