@@ -917,7 +917,7 @@ export class InodeClient {
   }
 
   /**
-   * write() for a caller that keeps its event loop: one WRITE of `src` (at most ioChunk bytes) at
+   * write() for a caller that keeps its event loop: one WRITE of `src` (up to ioChunk bytes) at
    * `pos`, or at the end with `append`; the file position after it when the reply came within the
    * spin, else a Promise of it (at once on a remote filesystem). A write the app copies into pmem
    * is write()'s: the filesystem holds its lock until the app copies, which it must not put off.
@@ -934,8 +934,8 @@ export class InodeClient {
       return this.write(ii, pos, src, append);
     const ch = this.begin(ZUFS_OP_WRITE, IocIO.SIZE, IocIO.last_pos, 8);
     if (src.length > ch.window.byteLength) {
-      ch.release();
-      throw new RangeError(`writeSoon: ${src.length} bytes, past the window (${ch.window.byteLength})`);
+      ch.release(); // a smaller window than ioChunk (an inline slot's): write() takes it in pieces
+      return this.write(ii, pos, src, append);
     }
     this.ioRequest(ch, ii, pos, rw);
     ch.setData(0, src.length);
