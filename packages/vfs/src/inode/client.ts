@@ -897,6 +897,7 @@ export class InodeClient {
    * read(), waiting.
    */
   readSoon(ii: number, pos: number, dest: Uint8Array, opts?: CallOptions): number | Promise<number> {
+    this.restarted();
     if (this.nio && dest.length > 0) {
       const n = this.nioRead(ii, pos, dest);
       if (n >= 0) return n;
@@ -930,6 +931,7 @@ export class InodeClient {
     opts?: CallOptions,
   ): number | Promise<number> {
     const rw = append ? ZUFS_RW_APPEND : 0;
+    this.restarted(); // a restart may have taken the pmem an app copy would fill
     if (src.length >= APP_COPY_MIN && this.appCopy && !append && this.pmemBytes !== null)
       return this.write(ii, pos, src, append);
     const ch = this.begin(ZUFS_OP_WRITE, IocIO.SIZE, IocIO.last_pos, 8);
