@@ -56,6 +56,11 @@ export interface CallOptions {
 /** How often an EZUFS_RETRY without a handler is dispatched again before the call gives up with EBUSY. */
 export const MAX_RETRIES = 64;
 const PARK_SLICE_MS = 50;
+/**
+ * Channels this thread holds while it awaits their replies from its event loop (callSoon), over
+ * every root view it has: their server is the same one or not, the count only errs towards caution.
+ */
+let soonWaits = 0;
 
 export class Channel {
   readonly op: DataView;
@@ -65,6 +70,8 @@ export class Channel {
   /** True when the last call's wait was interrupted (timeout or abort) before the reply came. */
   interrupted = false;
   private readonly waitOpts: AppWaitOptions;
+  /** A callSoon() reply is awaited on this channel (counted in soonWaits). */
+  private soonHeld = false;
 
   constructor(
     protected readonly root: ZufRoot,
@@ -201,12 +208,23 @@ export class Channel {
    * remote filesystem: the spin would not catch its reply).
    */
   callSoon(opts?: CallOptions, async = false): number | Promise<number> {
-    if (async || !this.root.isServing()) return this.callAsync(opts);
+    // What this thread holds so only its event loop gives back: with every channel but one held,
+    // the next wait is call()'s, so that a blocking acquire of this thread always finds a channel
+    // that does not wait on its own event loop (else it would wait for ever).
+    if (soonWaits >= this.root.gridSize - 1) return this.call(opts);
+    if (async || !this.root.isServing()) return this.heldSoon(this.callAsync(opts));
     const w = this.prepareWait(opts);
     if (this.dispatcher.pigyLen > 0) this.attachPigy();
     const r = this.slot.relay.appWakeupAndWaitSoon(w);
-    if (typeof r !== 'number') return r.then((x) => this.afterSoon(x, opts));
+    if (typeof r !== 'number') return this.heldSoon(r.then((x) => this.afterSoon(x, opts)));
     return this.afterSoon(r, opts);
+  }
+
+  /** callSoon's reply is awaited: the channel counts in soonWaits until release(). */
+  private heldSoon(p: Promise<number>): Promise<number> {
+    this.soonHeld = true;
+    soonWaits++;
+    return p;
   }
 
   /** callSoon's first reply: the result, or the retries that EZUFS_RETRY asks for, through callAsync. */
@@ -260,6 +278,10 @@ export class Channel {
 
   /** Gives the channel back to the grid; wakes one thread parked for a free channel, if any. */
   release(): void {
+    if (this.soonHeld) {
+      this.soonHeld = false;
+      soonWaits--;
+    }
     this.slot.relay.appRelease();
     this.dispatcher.channelFreed();
   }

@@ -156,3 +156,32 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
   err.code = 'ERR_OUT_OF_RANGE';
   return err;
 }
+
+/** Node's AbortError, as its fs methods reject with when their `signal` aborts. */
+export function abortError(reason: unknown): Error {
+  const err = new Error('The operation was aborted', { cause: reason });
+  return Object.assign(err, { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
+/**
+ * `p`, or AbortError as soon as `signal` aborts (what `p` settles to later is dropped: the caller
+ * has been answered).
+ */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(abortError(signal.reason));
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', abort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', abort);
+        reject(e);
+      },
+    );
+  });
+}

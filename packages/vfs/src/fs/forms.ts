@@ -4,8 +4,9 @@
  * promise). Streams are Node's own, given this face's open/read/write/close.
  */
 import * as nodeFs from 'node:fs';
+import type { Pending } from '../inode/client.js';
 import { Dir } from './dir.js';
-import { invalidArgType, uvError } from './errors.js';
+import { abortError, invalidArgType, uvError } from './errors.js';
 import { FileHandle } from './file-handle.js';
 import { toPath } from './paths.js';
 import { BigIntStats, Dirent, Stats } from './stats.js';
@@ -99,18 +100,86 @@ function isArgError(e: unknown): boolean {
   return typeof code === 'string' && code.startsWith('ERR_') && !code.startsWith('ERR_FS_');
 }
 
-function callbackForm(sync: AnyFn, results: (r: unknown, args: unknown[]) => unknown[] = (r) => [r]): AnyFn {
+/**
+ * `sync` run for a caller that keeps its event loop (the promise and callback forms): in the
+ * client's soon mode, a read its walk needs that outlives the spin (every one, on a remote
+ * filesystem) throws Pending instead of holding the thread; then the call runs again once the
+ * reply is in, with what it had read kept (nothing is asked twice), as often as it takes. The
+ * first attempt runs now: the result, or what it throws, comes at once when nothing had to wait
+ * (a pmemfs call costs what its sync form costs); otherwise a Promise. Soon mode ends at the
+ * call's first change (see InodeClient.settle): what follows waits as the sync form does.
+ */
+function runSoon(s: ZufsSync, sync: AnyFn, args: unknown[]): unknown {
+  const c = s.c;
+  c.beginSoon();
+  let r: unknown;
+  try {
+    r = sync(...args);
+  } catch (e) {
+    // A Pending thrown, even one a helper caught and turned into another answer, voids the attempt.
+    const p = c.takePending();
+    if (p === null) {
+      c.endSoon();
+      throw e;
+    }
+    return soonAgain(s, sync, args, p);
+  }
+  const p = c.takePending();
+  if (p !== null) return soonAgain(s, sync, args, p);
+  c.endSoon();
+  return r;
+}
+
+async function soonAgain(s: ZufsSync, sync: AnyFn, args: unknown[], p: Pending): Promise<unknown> {
+  const c = s.c;
+  try {
+    for (let next: Pending | null = p; ; ) {
+      await next.done;
+      c.beginSoon(next.kept);
+      let r: unknown;
+      try {
+        r = sync(...args);
+      } catch (e) {
+        next = c.takePending();
+        if (next === null) throw e;
+        continue;
+      }
+      next = c.takePending();
+      if (next === null) return r;
+    }
+  } finally {
+    c.endSoon();
+  }
+}
+
+/** Calls cb with (null, ...results) or (error), after the call, never within it. */
+function answer(cb: AnyFn, r: unknown, args: unknown[], results: Results): void {
+  if (r instanceof Promise)
+    r.then(
+      (v) => cb(null, ...results(v, args)),
+      (e) => cb(e),
+    );
+  else {
+    const out = [null, ...results(r, args)];
+    process.nextTick(() => cb(...out));
+  }
+}
+
+type Results = (r: unknown, args: unknown[]) => unknown[];
+
+function callbackForm(sync: AnyFn, results: Results = (r) => [r], s?: ZufsSync): AnyFn {
   return (...args: unknown[]) => {
     const cb = args.pop();
     if (typeof cb !== 'function') throw invalidArgType('cb', 'of type function', cb);
-    let out: unknown[];
+    let r: unknown;
     try {
-      out = [null, ...results(sync(...args), args)];
+      r = s ? runSoon(s, sync, args) : sync(...args);
     } catch (e) {
       if (isArgError(e)) throw e;
-      out = [e];
+      process.nextTick(() => (cb as AnyFn)(e));
+      return;
     }
-    process.nextTick(() => (cb as AnyFn)(...out));
+    answer(cb as AnyFn, r, args, results);
   };
 }
 
@@ -153,10 +222,7 @@ function abortable(sync: AnyFn): AnyFn {
       if (signal === undefined) continue;
       if (!(signal instanceof AbortSignal))
         throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
-      if (signal.aborted) {
-        const err = new Error('The operation was aborted', { cause: signal.reason });
-        throw Object.assign(err, { name: 'AbortError', code: 'ABORT_ERR' });
-      }
+      if (signal.aborted) throw abortError(signal.reason);
     }
     return sync(...args);
   };
@@ -282,8 +348,22 @@ export function makeFs(s: ZufsSync): ZufsFs {
     const sync = takesPath(base) ? retryStale(s, bind(`${base}Sync`)) : bind(`${base}Sync`);
     fs[`${base}Sync`] = sync;
     const later = TAKES_SIGNAL.has(base) ? abortable(sync) : sync;
-    fs[base] = callbackForm(later);
-    promises[base] = async (...args: unknown[]) => later(...args);
+    fs[base] = callbackForm(later, undefined, s);
+    promises[base] = async (...args: unknown[]) => runSoon(s, later, args);
+  }
+  // readFile and writeFile await their reads and writes too (where a slow filesystem spends its
+  // time), and their signal aborts the wait.
+  const openSoon = (path: unknown, flag: unknown, mode?: unknown) =>
+    runSoon(s, fs.openSync as AnyFn, [path, flag, mode]) as number | Promise<number>;
+  const soonForms: Record<string, AnyFn> = {
+    readFile: (path: unknown, o?: unknown) => s.readFileSoon(path, o, openSoon),
+    writeFile: (path: unknown, data: unknown, o?: unknown) => s.writeFileSoon(path, data, o, openSoon),
+    appendFile: (path: unknown, data: unknown, o?: unknown) => s.writeFileSoon(path, data, o, openSoon, 'a'),
+  };
+  for (const [name, soon] of Object.entries(soonForms)) {
+    const later = abortable(soon);
+    promises[name] = async (...args: unknown[]) => later(...args);
+    fs[name] = callbackForm(later);
   }
   for (const name of ['existsSync', 'readSync', 'writeSync', 'readvSync', 'writevSync'])
     fs[name] = bind(name);

@@ -66,7 +66,10 @@ export type ZufsMount = ZufsFs & {
    * given (this thread's face only; it does not touch the process's).
    */
   umask(mask?: number | string): number;
-  /** Unmounts the filesystem (open descriptors are dropped). */
+  /**
+   * Unmounts the filesystem: open descriptors are dropped, and a call of the promise or callback
+   * forms still waiting fails with EIO.
+   */
   umount(): void;
   /**
    * Changes mount options the filesystem lets change while mounted (pmemfs: `commit=<seconds>`);
@@ -191,7 +194,11 @@ function face(r: ZufRoot, d: MountDescriptor, o: Partial<Cred>, umount: () => vo
       if (mask !== undefined) vol.umask = checkUmask(mask);
       return old;
     },
-    umount,
+    umount() {
+      umount();
+      // A call of the promise forms still waiting (soon mode) fails with EIO when it resumes.
+      c.unmounted();
+    },
     remount(options: string) {
       // mount(2) with MS_REMOUNT, as Linux names it.
       try {

@@ -14,7 +14,17 @@ import {
 } from '@zufs/zuf-core/api';
 import { type InodeAttr, type InodeClient, type LookupResult, newAttr } from '../inode/client.js';
 import { copyFile, cp } from './copy.js';
-import { errnoFrom, fail, invalidArgType, invalidArgValue, systemError, uvError, wrap } from './errors.js';
+import {
+  abortError,
+  errnoFrom,
+  fail,
+  invalidArgType,
+  invalidArgValue,
+  systemError,
+  untilAborted,
+  uvError,
+  wrap,
+} from './errors.js';
 import { checkFd, type FdTable, type OpenFile, parseFlags } from './fds.js';
 import {
   type Cred,
@@ -448,6 +458,7 @@ export class ZufsSync {
       if (!permits(a, this.cred, want)) fail('EACCES', 'open', p);
       truncate = (fl & O_TRUNC) !== 0 && acc !== O_RDONLY && (a.mode & S_IFMT) === S_IFREG;
     }
+    this.c.settle(); // an fd is a change: a call in soon mode cannot run again past here
     const fd = this.fds.add({
       ii: node.ii,
       flags: fl,
@@ -692,10 +703,141 @@ export class ZufsSync {
         if (n === 0) break;
         total += n;
       }
-      chunks.push(buf.subarray(0, total));
-      const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      const enc = op.encoding as Encoding;
-      return enc && enc !== 'buffer' ? all.toString(enc) : all;
+      return joined(chunks, buf.subarray(0, total), op.encoding as Encoding);
+    } finally {
+      if (!isFd) this.closeSync(fd);
+    }
+  }
+
+  /**
+   * readFile's promise and callback forms: readFileSync, but `open` may wait without holding the
+   * event loop (forms.ts runs it in soon mode) and each read whose reply outlives the spin is
+   * awaited (InodeClient.readSoon). `signal` rejects the wait with AbortError at once and raises
+   * the channel's abort flag, so the server's operation may stop early.
+   */
+  readFileSoon(
+    path: unknown,
+    o: unknown,
+    open: (path: unknown, flag: unknown) => number | Promise<number>,
+  ): Promise<string | Buffer> {
+    // Bad arguments throw now, as Node's do (the open checks the path).
+    const op = opts(o, { flag: 'r' });
+    const isFd = typeof path === 'number';
+    if (isFd) checkFd(path);
+    return this.readFileFrom(isFd ? (path as number) : open(path, op.flag), isFd, op);
+  }
+
+  private async readFileFrom(
+    opening: number | Promise<number>,
+    isFd: boolean,
+    op: Opts,
+  ): Promise<string | Buffer> {
+    const signal = op.signal as AbortSignal | undefined;
+    const fd = await this.opened(opening, signal);
+    const wait = signal ? { signal } : undefined;
+    try {
+      const f = this.fds.get(fd, 'read');
+      if (f.isDir) fail('EISDIR', 'read');
+      const chunks: Buffer[] = [];
+      let buf = Buffer.allocUnsafe(64 * 1024);
+      let total = 0;
+      let pos = isFd ? f.pos : 0;
+      for (;;) {
+        if (total === buf.length) {
+          chunks.push(buf);
+          buf = Buffer.allocUnsafe(Math.min(buf.length * 2, 4 * 1024 * 1024));
+          total = 0;
+        }
+        // At most a window a READ: a longer one would wait on this thread (readSoon).
+        const want = Math.min(buf.length - total, this.c.ioChunk);
+        let n: number | Promise<number>;
+        try {
+          n = this.c.readSoon(f.ii, pos, buf.subarray(total, total + want), wait);
+          if (typeof n !== 'number') n = await untilAborted(n, signal);
+        } catch (e) {
+          if ((e as { name?: unknown }).name === 'AbortError') throw e;
+          throw uvError(errnoFrom(e), 'read');
+        }
+        total += n;
+        pos += n;
+        if (isFd) f.pos = pos;
+        // A short read is the end of the file (as the client's READ takes it): on a remote
+        // filesystem one more READ would be one more round trip.
+        if (n < want) break;
+      }
+      return joined(chunks, buf.subarray(0, total), op.encoding as Encoding);
+    } finally {
+      if (!isFd) this.closeSync(fd);
+    }
+  }
+
+  /** The fd `opening` gives; AbortError once `signal` aborts (an fd that comes later is closed). */
+  private async opened(opening: number | Promise<number>, signal: AbortSignal | undefined): Promise<number> {
+    if (typeof opening === 'number') return opening;
+    try {
+      return await untilAborted(opening, signal);
+    } catch (e) {
+      if ((e as { name?: unknown }).name === 'AbortError')
+        opening.then(
+          (n) => this.closeSync(n),
+          () => {},
+        );
+      throw e;
+    }
+  }
+
+  /**
+   * writeFile's (and appendFile's, `flag` 'a') promise and callback forms: writeFileSync, but `open`
+   * may wait without holding the event loop (forms.ts runs it in soon mode) and each WRITE whose
+   * reply outlives the spin is awaited (InodeClient.writeSoon). `signal` raises the channel's abort
+   * flag, and the call ends with AbortError before its next WRITE.
+   */
+  writeFileSoon(
+    path: unknown,
+    data: unknown,
+    o: unknown,
+    open: (path: string, flag: unknown, mode: unknown) => number | Promise<number>,
+    flag = 'w',
+  ): Promise<void> {
+    // Bad arguments throw now, as Node's do.
+    const op = opts(o, { flag, mode: 0o666, encoding: 'utf8' });
+    const bytes = toBytes(data, op.encoding);
+    const isFd = typeof path === 'number';
+    if (isFd) checkFd(path);
+    const opening = isFd ? (path as number) : open(toPath(path, 'file'), op.flag, op.mode);
+    return this.writeFileTo(opening, isFd, bytes, op.signal as AbortSignal | undefined);
+  }
+
+  private async writeFileTo(
+    opening: number | Promise<number>,
+    isFd: boolean,
+    bytes: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const fd = await this.opened(opening, signal);
+    const wait = signal ? { signal } : undefined;
+    try {
+      const f = this.fds.at(fd, 'write');
+      if (!f.writable) fail('EBADF', 'write');
+      // As writeFileSync: until all of it is written, a window a WRITE.
+      for (let off = 0; off < bytes.length; ) {
+        if (signal?.aborted) throw abortError(signal.reason);
+        const chunk = bytes.subarray(off, off + this.c.ioChunk);
+        const start = f.pos;
+        let end: number | Promise<number>;
+        try {
+          end = this.c.writeSoon(f.ii, start, chunk, f.append, wait);
+          if (typeof end !== 'number') end = await end;
+        } catch (e) {
+          if (signal?.aborted) throw abortError(signal.reason);
+          throw uvError(errnoFrom(e), 'write');
+        }
+        // An append's start is the server's to pick: its count is the whole chunk.
+        const n = f.append ? chunk.length : end - start;
+        f.pos = end;
+        if (n <= 0) fail('ENOSPC', 'write');
+        off += n;
+      }
     } finally {
       if (!isFd) this.closeSync(fd);
     }
@@ -1135,6 +1277,13 @@ export class ZufsSync {
   cpSync(src: unknown, dest: unknown, o?: unknown): void {
     cp(this, toPath(src, 'src'), toPath(dest, 'dest'), opts(o, { force: true }));
   }
+}
+
+/** A file read in chunks, as readFile gives it: a Buffer, or a string in `enc`. */
+function joined(chunks: Buffer[], last: Buffer, enc: Encoding): string | Buffer {
+  chunks.push(last);
+  const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  return enc && enc !== 'buffer' ? all.toString(enc) : all;
 }
 
 function errnoFrom2(err: unknown): number {

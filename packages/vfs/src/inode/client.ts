@@ -8,6 +8,7 @@
  * (and getattr needs no dispatch).
  */
 import {
+  type CallOptions,
   type Channel,
   CTL_EPOCH,
   CTL_SHARED_EPOCH,
@@ -50,6 +51,7 @@ import {
   iomT1Bn,
   isDir,
   newZusInodeAttr,
+  opName,
   RENAME_EXCHANGE,
   readUtf8,
   S_IFDIR,
@@ -195,6 +197,56 @@ function fail(err: number, syscall: string, what?: string): never {
   throw ZufsError.fromErrno(err, syscall, what);
 }
 
+/**
+ * Thrown, in soon mode (InodeClient.beginSoon), by a read that a walk needs (LOOKUP, a getattr)
+ * when its reply did not come within the spin: the request is in flight, and `done` settles once
+ * its result is kept for the next attempt. The caller awaits it and runs its call again; the reads
+ * it had made are answered from what was kept, so nothing is asked twice.
+ */
+export class Pending {
+  constructor(
+    readonly done: Promise<void>,
+    /** Where the call's replies are kept: its next attempts run with it (beginSoon). */
+    readonly kept: SoonKept,
+  ) {}
+}
+
+/** The replies one call in soon mode kept, by request: its own, never another call's. */
+export class SoonKept {
+  readonly finds = new Map<string, Kept<LookupResult | null>>();
+  readonly attrs = new Map<number, Kept<InodeAttr>>();
+  readonly batches = new Map<string, Kept<ReaddirBatch>>();
+
+  constructor(
+    /** The namespace word (nsGen[0]) when the call's attempt that asked first began (-1: none). */
+    readonly names: number,
+    /** How often the call dropped what it had kept because names changed while it waited. */
+    readonly drops = 0,
+  ) {}
+}
+
+/** Drops of a call's kept replies (names kept changing while it waited) before it waits on the thread. */
+const SOON_DROPS_MAX = 3;
+
+/** One READDIR's entries: names, and (ino, type, cookie after it) for each; more to come. */
+type ReaddirBatch = { names: string[]; nums: number[]; more: boolean };
+
+/** A kept reply of soon mode: the result, or what it threw. */
+type Kept<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+const settle = <T>(fn: () => T): Kept<T> => {
+  try {
+    return { ok: true, value: fn() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+};
+
+const unkept = <T>(k: Kept<T>): T => {
+  if (!k.ok) throw k.error;
+  return k.value;
+};
+
 export class InodeClient {
   readonly rootIi: number;
   readonly sbId: number;
@@ -240,6 +292,31 @@ export class InodeClient {
   /** Reads the current map served without a GET_MULTY of their own. */
   private mapHits = 0;
   private pmemBytes: SharedBytes | null;
+  /** The filesystem type declared itself remote (FsType.remote): soon mode waits without spinning. */
+  readonly remote: boolean;
+  /**
+   * Soon mode (beginSoon): the reads that change nothing (LOOKUP, getattr, READDIR) do not hold the
+   * thread past a spin; they throw Pending instead, until the first change (settle()).
+   */
+  private soon = false;
+  /** The replies the call in soon mode kept (made at its first Pending; null until then). */
+  private kept: SoonKept | null = null;
+  /** The namespace word when the attempt in soon mode began (what a SoonKept made now records). */
+  private soonNames = -1;
+  /** The channel of a soon-mode read whose reply is still to come (callOrKeep). */
+  private held: Channel | null = null;
+  /**
+   * The Pending of this call's attempt, once one was thrown: a caller that caught it (a face helper
+   * that turns errors into answers) cannot go on to change anything, since every later request, and
+   * settle(), throws it again; runSoon takes it (takePending) whatever the attempt returned.
+   */
+  private pendingNow: Pending | null = null;
+  /**
+   * The face unmounted the filesystem (unmounted()): a request now would name a superblock the
+   * server no longer has (it answers EINVAL); a call that began before, and waited past the umount
+   * (soon mode), fails with EIO instead.
+   */
+  private gone = false;
 
   constructor(
     readonly root: ZufRoot,
@@ -252,6 +329,7 @@ export class InodeClient {
     this.epoch = -1;
     this.sharedEpoch =
       (mount as MountInfo & { pmemEpoch?: number }).pmemEpoch ?? Atomics.load(root.ctl, CTL_SHARED_EPOCH);
+    this.remote = mount.fsType.remote === true;
     this.d = dispatcherFor(root);
     // vfs's mount() puts the namespace word and the published pmem on the MountInfo it hands out,
     // so a client built in any thread from that (posted) MountInfo shares them.
@@ -289,18 +367,134 @@ export class InodeClient {
 
   /** lookup(), with null for a name that is not there (no error built: ENOENT is common). */
   find(dirIi: number, name: string, out?: LookupResult): LookupResult | null {
+    const key = this.soon ? `${dirIi}/${name}` : '';
+    if (this.kept !== null) {
+      const k = this.kept.finds.get(key);
+      if (k) return copyLookup(unkept(k), out);
+    }
     const ch = this.begin(ZUFS_OP_LOOKUP, IocLookup.SIZE, IocLookup._zi, ZI_COPY.LOOKUP + ZUFS_INODE_SIZE);
     try {
-      const v = ch.op;
-      setU64(v, IocLookup.dir_ii, dirIi);
-      this.name(v, IocLookup.str, name, 'lookup');
-      const err = ch.call();
-      if (err === -Errno.ENOENT) return null;
-      if (err) fail(err, 'lookup', name);
-      return this.inodeReply(v, IocLookup.zus_ii, IocLookup._zi, ZI_COPY.LOOKUP, out);
+      setU64(ch.op, IocLookup.dir_ii, dirIi);
+      this.name(ch.op, IocLookup.str, name, 'lookup');
+      const err = this.callOrKeep(ch, (e, kept) =>
+        kept.finds.set(
+          key,
+          settle(() => this.findReply(ch, e, name)),
+        ),
+      );
+      return this.findReply(ch, err, name, out);
     } finally {
-      ch.release();
+      this.releaseUnlessHeld(ch);
     }
+  }
+
+  private findReply(ch: Channel, err: number, name: string, out?: LookupResult): LookupResult | null {
+    if (err === -Errno.ENOENT) return null;
+    if (err) fail(err, 'lookup', name);
+    return this.inodeReply(ch.op, IocLookup.zus_ii, IocLookup._zi, ZI_COPY.LOOKUP, out);
+  }
+
+  /**
+   * ch.call(); in soon mode, callSoon(): a reply that outlives the spin throws Pending, and when it
+   * comes `keep` keeps the result and the channel is released (until then the caller leaves it:
+   * releaseUnlessHeld).
+   */
+  private callOrKeep(ch: Channel, keep: (err: number, kept: SoonKept) => void): number {
+    if (!this.soon) return ch.call();
+    const r = ch.callSoon(undefined, this.remote);
+    if (typeof r === 'number') return r;
+    this.held = ch;
+    const kept = (this.kept ??= new SoonKept(this.soonNames));
+    throw (this.pendingNow = new Pending(
+      r.then(
+        (err) => {
+          try {
+            keep(err, kept);
+          } finally {
+            ch.release();
+          }
+        },
+        (e) => {
+          // The wait itself failed: the call fails with it, and the channel goes back.
+          ch.release();
+          throw e;
+        },
+      ),
+      kept,
+    ));
+  }
+
+  /** The Pending this attempt threw, if any (then its result is void: the call runs again). */
+  takePending(): Pending | null {
+    const p = this.pendingNow;
+    this.endSoon();
+    return p;
+  }
+
+  /** Releases `ch`, unless its reply is still to come (callOrKeep threw Pending). */
+  private releaseUnlessHeld(ch: Channel): void {
+    if (this.held === ch) this.held = null;
+    else ch.release();
+  }
+
+  /**
+   * Soon mode, for a caller that keeps its event loop (the face's promise and callback forms): from
+   * now until settle() or endSoon(), a LOOKUP, getattr or READDIR whose reply outlives the spin (at
+   * once on a remote filesystem) throws Pending instead of waiting; the caller awaits it and calls
+   * again.
+   */
+  beginSoon(kept: SoonKept | null = null): void {
+    // A call that waited past the umount does not answer from what it had kept.
+    if (this.gone) fail(Errno.EIO, 'dispatch', 'the filesystem was unmounted');
+    const names = this.nsGen === null ? -1 : Atomics.load(this.nsGen, 0);
+    if (kept !== null && kept.names !== names) {
+      // A name went or moved while the call waited (any thread's unlink, rename, chmod...): what it
+      // kept may name an inode freed, moved or reused, which its change would then reach. It asks
+      // again; a call whose names keep changing waits on the thread instead, as the sync form does.
+      // (A name added meanwhile may be missed, as by a sync walk a moment earlier.)
+      if (kept.drops >= SOON_DROPS_MAX) return;
+      kept = new SoonKept(names, kept.drops + 1);
+    }
+    this.soon = true;
+    this.kept = kept;
+    this.soonNames = names;
+  }
+
+  /**
+   * A change is coming (an fd taken, any other request): from now on reads wait as usual, since a
+   * call that changed something cannot be run again.
+   */
+  settle(): void {
+    if (this.pendingNow !== null) throw this.pendingNow;
+    if (this.soon) this.forgetKept();
+  }
+
+  /**
+   * The attempt is over (it answered, or threw Pending: then the call's next attempt begins soon
+   * mode again with what it kept): this thread's other calls meanwhile are not in soon mode.
+   */
+  endSoon(): void {
+    this.pendingNow = null;
+    this.forgetKept();
+  }
+
+  /**
+   * Soon mode ends: what the call kept is no longer looked at, since the change that ends it may
+   * void it (a name kept absent that the call then makes).
+   */
+  private forgetKept(): void {
+    this.soon = false;
+    this.kept = null;
+  }
+
+  /**
+   * The filesystem was unmounted: every later request fails with EIO, and nothing is read from its
+   * pmem (it may be another mount's by now). Replies still to come are taken and dropped.
+   */
+  unmounted(): void {
+    this.gone = true;
+    this.ziDpps.clear();
+    this.nio = false;
   }
 
   /** The inode's attributes (a SETATTR with an empty mask, or a read of pmem). */
@@ -308,6 +502,10 @@ export class InodeClient {
     this.restarted();
     const dpp = this.ziDpps.get(ii);
     if (dpp && this.pmemView && this.tryPmemInode(dppOffset(dpp), out)) return out;
+    if (this.kept !== null) {
+      const k = this.kept.attrs.get(ii);
+      if (k) return Object.assign(out, unkept(k));
+    }
     return this.setattrOp(ii, 0, undefined, out);
   }
 
@@ -380,6 +578,7 @@ export class InodeClient {
   }
 
   private setattrOp(ii: number, mask: number, a: SetAttr | undefined, out: InodeAttr): InodeAttr {
+    if (mask !== 0 && this.soon) this.forgetKept();
     const ch = this.begin(ZUFS_OP_SETATTR, ZI_COPY.SETATTR_END, 0, ZI_COPY.SETATTR_END);
     try {
       const v = ch.op;
@@ -394,13 +593,24 @@ export class InodeClient {
         if (mask & STATX_MTIME) setTimeNs(v, z + ZusInode.i_mtime, a.mtimeNs ?? 0);
         if (mask & STATX_CTIME) setTimeNs(v, z + ZusInode.i_ctime, a.ctimeNs ?? 0);
       }
-      this.call(ch, mask ? 'setattr' : 'getattr');
-      if (mask & (STATX_MODE | STATX_UID | STATX_GID)) this.bumpNs();
-      this.rememberZi(ii, getU64(v, ZI_COPY.SETATTR_ZI));
-      return readZusInode(v, z, out);
+      const err = this.callOrKeep(ch, (e, kept) =>
+        kept.attrs.set(
+          ii,
+          settle(() => this.attrReply(ch, e, ii, mask, newAttr())),
+        ),
+      );
+      return this.attrReply(ch, err, ii, mask, out);
     } finally {
-      ch.release();
+      this.releaseUnlessHeld(ch);
     }
+  }
+
+  private attrReply(ch: Channel, err: number, ii: number, mask: number, out: InodeAttr): InodeAttr {
+    if (err) fail(err, mask ? 'setattr' : 'getattr');
+    const v = ch.op;
+    if (mask & (STATX_MODE | STATX_UID | STATX_GID)) this.bumpNs();
+    this.rememberZi(ii, getU64(v, ZI_COPY.SETATTR_ZI));
+    return readZusInode(v, ZI_COPY.SETATTR, out);
   }
 
   create(dirIi: number, name: string, mode = 0o644, uid = 0, gid = 0): LookupResult {
@@ -614,31 +824,7 @@ export class InodeClient {
     cb: (name: string, ino: number, type: number, next: number) => unknown,
   ): number {
     for (;;) {
-      const ch = this.begin(
-        ZUFS_OP_READDIR,
-        IocReaddir.SIZE,
-        IocReaddir.more,
-        IocReaddir.SIZE - IocReaddir.more,
-      );
-      let more: boolean;
-      const names: string[] = [];
-      const nums: number[] = [];
-      try {
-        const v = ch.op;
-        setU64(v, IocReaddir.dir_ii, dirIi);
-        setU64(v, IocReaddir.pos, pos);
-        v.setUint8(IocReaddir.more, 0);
-        ch.setData(0, this.readdirBytes);
-        this.call(ch, 'readdir');
-        more = v.getUint8(IocReaddir.more) !== 0;
-        const it = zdeIterInit(ch.windowView, 0, this.readdirBytes, this.iter);
-        for (let e = zdeNext(it, this.ent); e; e = zdeNext(it, this.ent)) {
-          names.push(e.name);
-          nums.push(e.ino, e.type, e.pos);
-        }
-      } finally {
-        ch.release();
-      }
+      const { names, nums, more } = this.readdirBatch(dirIi, pos);
       // Callbacks run with the channel given back: they may call this client again.
       for (let i = 0; i < names.length; i++) {
         pos = nums[i * 3 + 2];
@@ -647,6 +833,49 @@ export class InodeClient {
       if (!more) return -1;
       if (names.length === 0) fail(Errno.EINVAL, 'readdir', 'an entry does not fit the buffer');
     }
+  }
+
+  /** One READDIR from cookie `pos` (in soon mode a read like LOOKUP: kept by directory and cookie). */
+  private readdirBatch(dirIi: number, pos: number): ReaddirBatch {
+    const key = this.soon ? `${dirIi}@${pos}` : '';
+    if (this.kept !== null) {
+      const k = this.kept.batches.get(key);
+      if (k) return unkept(k);
+    }
+    const ch = this.begin(
+      ZUFS_OP_READDIR,
+      IocReaddir.SIZE,
+      IocReaddir.more,
+      IocReaddir.SIZE - IocReaddir.more,
+    );
+    try {
+      const v = ch.op;
+      setU64(v, IocReaddir.dir_ii, dirIi);
+      setU64(v, IocReaddir.pos, pos);
+      v.setUint8(IocReaddir.more, 0);
+      ch.setData(0, this.readdirBytes);
+      const err = this.callOrKeep(ch, (e, kept) =>
+        kept.batches.set(
+          key,
+          settle(() => this.readdirReply(ch, e)),
+        ),
+      );
+      return this.readdirReply(ch, err);
+    } finally {
+      this.releaseUnlessHeld(ch);
+    }
+  }
+
+  private readdirReply(ch: Channel, err: number): ReaddirBatch {
+    if (err) fail(err, 'readdir');
+    const names: string[] = [];
+    const nums: number[] = [];
+    const it = zdeIterInit(ch.windowView, 0, this.readdirBytes, this.iter);
+    for (let e = zdeNext(it, this.ent); e; e = zdeNext(it, this.ent)) {
+      names.push(e.name);
+      nums.push(e.ino, e.type, e.pos);
+    }
+    return { names, nums, more: ch.op.getUint8(IocReaddir.more) !== 0 };
   }
 
   // ~~~ data ~~~
@@ -659,6 +888,106 @@ export class InodeClient {
       if (n >= 0) return n;
     }
     return this.io(ZUFS_OP_READ, ii, pos, dest, 0, 'read');
+  }
+
+  /**
+   * read() for a caller that keeps its event loop: the bytes read when the reply came within the
+   * spin, else a Promise of them (at once on a remote filesystem). `opts.signal` interrupts the
+   * server's operation (the channel's abort flag). A `dest` larger than the window is read by
+   * read(), waiting.
+   */
+  readSoon(ii: number, pos: number, dest: Uint8Array, opts?: CallOptions): number | Promise<number> {
+    this.restarted();
+    if (this.nio && dest.length > 0) {
+      const n = this.nioRead(ii, pos, dest);
+      if (n >= 0) return n;
+    }
+    const ch = this.begin(ZUFS_OP_READ, IocIO.SIZE, IocIO.last_pos, 8);
+    if (dest.length > ch.window.byteLength) {
+      ch.release();
+      return this.read(ii, pos, dest);
+    }
+    this.ioRequest(ch, ii, pos, 0);
+    ch.setData(0, dest.length);
+    return this.callSoon(ch, opts, (err) => {
+      if (err) fail(err, 'read');
+      const got = getU64(ch.op, IocIO.last_pos) - pos;
+      if (got > 0) copyShared(dest, ch.window.subarray(0, got), 0);
+      return got > 0 ? got : 0;
+    });
+  }
+
+  /**
+   * write() for a caller that keeps its event loop: one WRITE of `src` (up to ioChunk bytes) at
+   * `pos`, or at the end with `append`; the file position after it when the reply came within the
+   * spin, else a Promise of it (at once on a remote filesystem). A write the app copies into pmem
+   * is write()'s: the filesystem holds its lock until the app copies, which it must not put off.
+   */
+  writeSoon(
+    ii: number,
+    pos: number,
+    src: Uint8Array,
+    append: boolean,
+    opts?: CallOptions,
+  ): number | Promise<number> {
+    const rw = append ? ZUFS_RW_APPEND : 0;
+    this.restarted(); // a restart may have taken the pmem an app copy would fill
+    if (src.length >= APP_COPY_MIN && this.appCopy && !append && this.pmemBytes !== null)
+      return this.write(ii, pos, src, append);
+    const ch = this.begin(ZUFS_OP_WRITE, IocIO.SIZE, IocIO.last_pos, 8);
+    if (src.length > ch.window.byteLength) {
+      ch.release(); // a smaller window than ioChunk (an inline slot's): write() takes it in pieces
+      return this.write(ii, pos, src, append);
+    }
+    this.ioRequest(ch, ii, pos, rw);
+    ch.setData(0, src.length);
+    copyShared(ch.window, src, 0);
+    return this.callSoon(ch, opts, (err) => {
+      if (err) fail(err, 'write');
+      return getU64(ch.op, IocIO.last_pos);
+    });
+  }
+
+  /** The largest write writeSoon takes (the window). */
+  get ioChunk(): number {
+    return this.root.slots[0].window.byteLength;
+  }
+
+  /**
+   * Calls `ch` for a caller that keeps its event loop: `reply(err)` at once when the reply came
+   * within the spin, else a Promise of it; the channel is released once the reply is read.
+   */
+  private callSoon<T>(ch: Channel, opts: CallOptions | undefined, reply: (err: number) => T): T | Promise<T> {
+    let inFlight = false;
+    try {
+      const r = ch.callSoon(opts, this.remote);
+      if (typeof r === 'number') return reply(r);
+      inFlight = true;
+      return r.then(
+        (err) => {
+          try {
+            return reply(err);
+          } finally {
+            ch.release();
+          }
+        },
+        (e) => {
+          ch.release();
+          throw e;
+        },
+      );
+    } finally {
+      if (!inFlight) ch.release();
+    }
+  }
+
+  /** The zufs_ioc_IO of a READ or WRITE of `ii` at `pos` (the data's place is the caller's). */
+  private ioRequest(ch: Channel, ii: number, pos: number, rw: number): void {
+    const v = ch.op;
+    clearOp(ch, IocIO.zus_ii, IocIO.SIZE);
+    setU64(v, IocIO.zus_ii, ii);
+    setU64(v, IocIO.filepos, pos);
+    v.setUint32(IocIO.rw, rw, true);
   }
 
   /**
@@ -759,10 +1088,7 @@ export class InodeClient {
         const byApp = appCopy && n >= APP_COPY_MIN;
         if (done > 0 || redo) ch.begin(op, IocIO.SIZE, IocIO.last_pos, 8);
         redo = false;
-        clearOp(ch, IocIO.zus_ii, IocIO.SIZE);
-        setU64(v, IocIO.zus_ii, ii);
-        setU64(v, IocIO.filepos, pos);
-        v.setUint32(IocIO.rw, rw, true);
+        this.ioRequest(ch, ii, pos, rw);
         if (pool) {
           v.setUint32(IocIO.pool, pool, true);
           ch.setData(buf.byteOffset - this.root.pools[pool]!.bytes.byteOffset, n);
@@ -1069,6 +1395,12 @@ export class InodeClient {
   // ~~~ plumbing ~~~
 
   private begin(op: number, inLen: number, outStart = 0, outMax = 0): Channel {
+    // After a Pending nothing is asked (see pendingNow); any request but LOOKUP, getattr and READDIR
+    // may change something: soon mode ends (see settle()).
+    if (this.pendingNow !== null) throw this.pendingNow;
+    if (this.gone) fail(Errno.EIO, opName(op), 'the filesystem was unmounted');
+    if (this.soon && op !== ZUFS_OP_LOOKUP && op !== ZUFS_OP_SETATTR && op !== ZUFS_OP_READDIR)
+      this.forgetKept();
     const ch = this.d.acquire();
     ch.begin(op, inLen, outStart, outMax);
     return ch;
@@ -1108,6 +1440,15 @@ export class InodeClient {
     r.ino = r.attr.ino;
     return r;
   }
+}
+
+/** `r` into `out` when one is given (lookup()'s contract), else `r` itself. */
+function copyLookup(r: LookupResult | null, out?: LookupResult): LookupResult | null {
+  if (r === null || out === undefined) return r;
+  out.ii = r.ii;
+  out.ino = r.ino;
+  Object.assign(out.attr, r.attr);
+  return out;
 }
 
 /**
