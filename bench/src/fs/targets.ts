@@ -5,6 +5,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
+import type { RelayCounters } from '@zufs/relay';
 import { importBase } from '../base.js';
 import type { AsyncFs, SyncFs } from './workloads.js';
 
@@ -15,6 +16,11 @@ export interface Target {
   async?: AsyncFs;
   /** What another thread needs to reach the same filesystem (attachTarget): zufs's mount descriptor. */
   share?: unknown;
+  /**
+   * zufs's relay counters summed over the grid (zuf-core's app and ZT sides): what a case reports
+   * per operation (handoffs, parks, futex wakes) to show where a crossing's time goes.
+   */
+  counters?(): RelayCounters;
   close(): Promise<void>;
 }
 
@@ -92,6 +98,7 @@ async function zufs(inline: boolean, o: TargetOptions, base = false): Promise<Ta
     root: '',
     sync: fs as unknown as SyncFs,
     share: fs.descriptor,
+    counters: () => gridCounters(fs.root.slots.slice(0, fs.root.gridSize)),
     async close() {
       served?.close();
       fs.umount();
@@ -99,6 +106,23 @@ async function zufs(inline: boolean, o: TargetOptions, base = false): Promise<Ta
       nodeFs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The relay counters of `slots`, summed. */
+function gridCounters(slots: readonly { relay: { counters(): RelayCounters } }[]): RelayCounters {
+  const sum: RelayCounters = {
+    fssSpins: 0,
+    fssParks: 0,
+    fssWakeups: 0,
+    appSpins: 0,
+    appParks: 0,
+    appWakeups: 0,
+  };
+  for (const s of slots) {
+    const c = s.relay.counters();
+    for (const k in sum) sum[k as keyof RelayCounters] += c[k as keyof RelayCounters];
+  }
+  return sum;
 }
 
 /**

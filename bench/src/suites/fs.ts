@@ -83,7 +83,7 @@ class Runner {
     const name = `${this.target}:${op}`;
     const request: RunnerRequest = { measure: op, cfg: opts.cfg };
     const r = await askWorker<RunnerReply>(this.w, request, name, REPLY_TIMEOUT_MS);
-    return resultFromSamples(name, r.samples, r.batchOps, r.cpuPct);
+    return resultFromSamples(name, r.samples, r.batchOps, r.cpuPct, r.extra);
   }
 
   stop(): Promise<void> {

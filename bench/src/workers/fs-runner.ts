@@ -1,14 +1,15 @@
 // One fs suite target, in a thread of its own: sets the target up, then measures the cases the suite
 // asks for (one at a time) and posts back the samples, so the suite pools rounds as for its own cases.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { RelayCounters } from '@zufs/relay';
 import { openTarget, type Target, type TargetName } from '../fs/targets.js';
 import { type Batch, WORKLOADS } from '../fs/workloads.js';
-import { type MeasureConfig, measureBatches, samplesOfResult } from '../measure.js';
+import { type MeasureConfig, measureBatches, type SamplingHooks, samplesOfResult } from '../measure.js';
 
 export type RunnerRequest = { measure: string; cfg: MeasureConfig } | { stop: true };
 export type RunnerReply =
   | { ready: true }
-  | { samples: number[]; batchOps: number; cpuPct: number }
+  | { samples: number[]; batchOps: number; cpuPct: number; extra: Record<string, number> }
   | { error: string };
 
 const port = parentPort!;
@@ -29,6 +30,30 @@ async function batchFor(op: string): Promise<Batch> {
   return b;
 }
 
+/**
+ * zufs's crossings per operation over the sampling phase, from the grid's relay counters: handoffs
+ * (the app's waits for a reply), those that parked on either side, and the futex wakes they cost.
+ */
+function crossingHooks(): SamplingHooks {
+  const counters = target.counters;
+  if (!counters) return {};
+  let before: RelayCounters;
+  return {
+    beforeSampling() {
+      before = counters();
+    },
+    afterSampling(ops) {
+      const c = counters();
+      const per = (k: keyof RelayCounters) => (ops > 0 ? (c[k] - before[k]) / ops : 0);
+      return {
+        crossings_per_op: per('appSpins') + per('appParks'),
+        app_parks_per_op: per('appParks'),
+        zt_parks_per_op: per('fssParks'),
+      };
+    },
+  };
+}
+
 port.on('message', async (m: RunnerRequest) => {
   if ('stop' in m) {
     await target.close();
@@ -36,11 +61,15 @@ port.on('message', async (m: RunnerRequest) => {
     return;
   }
   try {
-    const r = await measureBatches(m.measure, await batchFor(m.measure), m.cfg);
+    const r = await measureBatches(m.measure, await batchFor(m.measure), m.cfg, crossingHooks());
+    const extra: Record<string, number> = {};
+    for (const k of ['crossings_per_op', 'app_parks_per_op', 'zt_parks_per_op'])
+      if (typeof r[k] === 'number') extra[k] = r[k];
     port.postMessage({
       samples: samplesOfResult(r) ?? [],
       batchOps: r.batch_ops,
       cpuPct: r.cpu_pct,
+      extra,
     } satisfies RunnerReply);
   } catch (e) {
     port.postMessage({
