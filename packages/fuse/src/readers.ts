@@ -36,6 +36,19 @@ export function readerPoolWords(maxReaders: number): SharedArrayBuffer {
   return sab;
 }
 
+/**
+ * The request reader `index` was serving when it died (its two unique halves), cleared; null when
+ * it served none. The session answers it, so that the kernel does not wait for it for ever.
+ */
+export function takeServed(words: SharedArrayBuffer, index: number): [number, number] | null {
+  const w = new Int32Array(words);
+  const at = HEAD_WORDS + index * READER_WORDS;
+  const lo = Atomics.exchange(w, at + UNIQUE_LO, 0) >>> 0;
+  const hi = Atomics.exchange(w, at + UNIQUE_HI, 0) >>> 0;
+  Atomics.store(w, at + SLOT, NOT_IN_FLIGHT);
+  return lo || hi ? [lo, hi] : null;
+}
+
 /** One reader thread's view of the pool. */
 export class ReaderPool {
   private readonly w: Int32Array;

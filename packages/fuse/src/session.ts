@@ -4,14 +4,17 @@
  * superblock), then reader worker threads serve the device. No libfuse, no fusermount: this needs root.
  */
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type MessagePort, Worker } from 'node:worker_threads';
 import { type MountDescriptor, mount as vfsMount, type ZufsMount } from '@zufs/vfs';
 import type { ZufRootDescriptor } from '@zufs/zuf-core';
+import { Errno } from '@zufs/zuf-core/api';
+import { writeOutHeader } from './codec.js';
 import { countsByOp, type HandlerOptions, type IdMap, requestCounters, sessionWords } from './handler.js';
 import { LookupTable } from './lookups.js';
-import { readerPoolWords } from './readers.js';
+import { OutHeader } from './protocol.js';
+import { readerPoolWords, takeServed } from './readers.js';
 
 export interface FuseMountOptions {
   /**
@@ -321,8 +324,23 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
       blksize: 2 ** (descriptor.mount.blocksizeBits || 12),
     },
   };
-  const start = (standby: boolean) => {
-    const i = readers.length;
+  /**
+   * A reader that died serving a request (a plugin that called process.exit or ran out of memory in
+   * an inline ZT): its request is answered EIO here, or the kernel would wait for it for ever, and a
+   * new reader takes its place. One that died serving nothing is not replaced (no crash loop).
+   */
+  const died = (i: number, code: number): boolean => {
+    const unique = takeServed(data.pool, i);
+    if (!unique) return false;
+    const reply = new DataView(new ArrayBuffer(OutHeader.SIZE));
+    writeOutHeader(reply, OutHeader.SIZE, -Errno.EIO, unique[1] * 2 ** 32 + unique[0]);
+    try {
+      writeSync(fd, new Uint8Array(reply.buffer));
+    } catch {} // ENOENT: the kernel gave up on it (interrupted), or the connection is gone.
+    log(`reader ${i} died (exit code ${code}) serving a request: answered EIO; a new reader replaces it`);
+    return true;
+  };
+  const start = (standby: boolean, i = readers.length) => {
     const inline = o.server && { port: o.server.inlinePort(), module: o.server.inlineModule };
     const w = new Worker(new URL('./reader-worker.js', import.meta.url), {
       workerData: { ...data, index: i, inline, standby, inlineSlots },
@@ -338,10 +356,11 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
       } else if (m.type === 'promoted' && !unmounting && readers.length < maxReaders) start(true);
     });
     w.on('error', (e) => log(`reader ${i} failed: ${e.stack ?? e.message}`));
-    w.on('exit', () => {
-      if (++exited === readers.length) void finish();
+    w.on('exit', (code) => {
+      if (code !== 0 && !unmounting && died(i, code)) start(false, i);
+      else if (++exited === readers.length) void finish();
     });
-    readers.push(w);
+    readers[i] = w;
   };
   for (let i = 0; i < n; i++) start(false);
   if (maxReaders > n) start(true);
