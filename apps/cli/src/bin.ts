@@ -18,10 +18,10 @@ const MODULES: { names: readonly string[]; load: () => Promise<Command[]> }[] = 
     },
   },
   {
-    names: ['mount', 'umount'],
+    names: ['mount', 'umount', 'reload'],
     load: async () => {
       const m = await import('./commands/mount.js');
-      return [m.mountCommand(), m.umountCommand()];
+      return [m.mountCommand(), m.umountCommand(), m.reloadCommand()];
     },
   },
   {

@@ -4,12 +4,15 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import {
   chmodSync,
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
+  readSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -74,6 +77,54 @@ describe.skipIf(why !== undefined)(`zufs mount / umount${why ? ` (skipped: ${why
     expect((await zufs('fsck', 'fs.img')).stdout).toMatch(/fs\.img: clean/);
     expect((await zufs('cat', 'fs.img:/hello.txt')).stdout).toBe('through the kernel\n');
     await expect(zufs('umount', mnt)).rejects.toMatchObject({ stderr: expect.stringMatching(/not mounted/) });
+  });
+
+  it('zufs reload (and SIGHUP) reloads the serving process without unmounting: a writer sees no error, an open fd reads on', async () => {
+    await zufs('mount', '--daemon', 'fs.img', mnt);
+    const fd = openSync(join(mnt, 'hello.txt'), 'r');
+    // Appends numbered lines until told to stop; any failed write ends it with that error.
+    const writer = spawn(
+      'bash',
+      ['-c', 'i=0; until [ -e ../stop ]; do echo $i >> lines || exit 1; i=$((i+1)); done; echo $i'],
+      { cwd: mnt, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    writer.stdout.on('data', (b) => (out += b));
+    writer.stderr.on('data', (b) => (out += b));
+    try {
+      const r = await zufs('reload', mnt);
+      expect(r.stdout).toMatch(/mnt: reloaded pmemfs \(pid (\d+)\)\n$/);
+      const pid = Number(/\(pid (\d+)\)/.exec(r.stdout)![1]);
+      // SIGHUP itself, as a service manager sends it: the process counts a second reload.
+      const before = JSON.parse(readFileSync(`/run/zufs/reload-${pid}.json`, 'utf8')).done;
+      process.kill(pid, 'SIGHUP');
+      await expect
+        .poll(() => JSON.parse(readFileSync(`/run/zufs/reload-${pid}.json`, 'utf8')).done, {
+          timeout: 60_000,
+        })
+        .toBe(before + 1);
+      expect(readFileSync(`/run/zufs/reload-${pid}.json`, 'utf8')).toContain('"ok":true');
+      expect((await zufs('reload', mnt)).stdout).toMatch(/reloaded pmemfs/);
+    } finally {
+      writeFileSync(join(dir, 'stop'), '');
+    }
+    const [code] = await once(writer, 'close');
+    expect(code, out).toBe(0);
+    const written = Number(out.trim());
+    const lines = readFileSync(join(mnt, 'lines'), 'utf8').trim().split('\n').map(Number);
+    expect(lines).toEqual(Array.from({ length: written }, (_, i) => i));
+    expect(readSync(fd, Buffer.alloc(64), 0, 64, 0)).toBe('through the kernel\n'.length);
+    closeSync(fd);
+    rmSync(join(dir, 'stop'));
+    // Not a zufs mount, nothing mounted: exit 1 with the reason.
+    await expect(zufs('reload', dir)).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/reload: .*: not mounted/),
+    });
+    await zufs('umount', mnt);
+    expect((await zufs('fsck', 'fs.img')).stdout).toMatch(/fs\.img: clean/);
+    // The status file goes with the process.
+    expect(readdirSync('/run/zufs').filter((f) => f.startsWith('reload-'))).toEqual([]);
   });
 
   it('umount --lazy of a busy mount says what is pending; the image is released when its last user goes', async () => {

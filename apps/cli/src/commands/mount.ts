@@ -1,7 +1,8 @@
 /**
  * `zufs mount IMAGE MOUNTPOINT` and `zufs umount MOUNTPOINT`: an image served to every program on the
  * machine through the kernel's FUSE (@zufs/fuse). The mount runs in the foreground until Ctrl-C,
- * SIGTERM or a umount; `--daemon` leaves it running in a detached process.
+ * SIGTERM or a umount; `--daemon` leaves it running in a detached process. SIGHUP, or `zufs reload
+ * MOUNTPOINT`, reloads its filesystem modules without unmounting (reload.ts).
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { CliError } from '../errors.js';
 import { checkImage as checkZufsImage, holderName, openFailure } from '../image.js';
 import { mountImage } from '../image-mount.js';
 import { applyOptions, defaultSettings, idPair, type MountSettings, optionString } from '../mount-options.js';
+import { askReload, reloadOnHangup } from '../reload.js';
 import { shownVolume, volumeDevice, volumeType } from '../volume-type.js';
 
 /** The zufs command itself: a background mount runs it again (also from the mount helper). */
@@ -189,9 +191,11 @@ export async function runMount(
     throw openFailure(e, 'mount');
   });
   console.log(`mounted ${shownVolume(image)} on ${dir}; unmount with Ctrl-C or: zufs umount ${dir}`);
+  const stopReloads = reloadOnHangup(m.server, (line) => console.log(line));
   // Ends after Ctrl-C, SIGTERM, zufs umount or the system's umount: the connection ends, the image is
   // written back and unlocked, and the server stopped (mountImage).
   await m.done;
+  stopReloads();
   console.log(`unmounted ${dir}`);
 }
 
@@ -298,5 +302,45 @@ export function umountCommand(): Command {
           `umount: ${dir} is unmounted, but ${image} is still held by ${served} after ${RELEASE_WAIT_MS / 1000} s (still committing? it is in use until that process lets go)`,
         );
       console.log(`unmounted ${dir}; ${image} is released`);
+    });
+}
+
+/** How long `zufs reload` waits for the serving process to say how its reload went. */
+const RELOAD_WAIT_MS = 60_000;
+
+export function reloadCommand(): Command {
+  return new Command('reload')
+    .description(
+      'reload the filesystem modules of the process serving a zufs mount, without unmounting (as SIGHUP to it)',
+    )
+    .argument('<mountpoint>', 'where the image is mounted')
+    .addHelpText(
+      'after',
+      '\nOperations wait while the threads restart on the new code; applications see no error. A reload that\n' +
+        'would change a mounted format is refused (exit 1) and the old code serves on.\n' +
+        '\nExample:\n  zufs reload /mnt/z\n',
+    )
+    .action(async (dirArg: string) => {
+      const dir = resolve(dirArg);
+      const top = mountsOn(dir).at(-1);
+      if (!top) throw new CliError(`reload: ${dir}: not mounted`);
+      if (top.type !== 'fuse.zufs') throw new CliError(`reload: ${dir}: not a zufs mount (${top.type})`);
+      if (process.getuid?.() !== 0) throw new CliError('reload: needs root');
+      // The mount's source is its image: its lock names the process serving it.
+      const holder = imageHolder(top.source);
+      if (holder?.who !== holderName(`mount ${dir}`))
+        throw new CliError(
+          `reload: ${dir}: no zufs mount process holds ${top.source}` +
+            (holder
+              ? ` (${holder.who}, pid ${holder.pid} does)`
+              : ' (an sqlfs volume has no lock: send SIGHUP to its zufs mount)'),
+        );
+      const s = await askReload(holder.pid, RELOAD_WAIT_MS);
+      if (!s)
+        throw new CliError(
+          `reload: ${dir}: no answer from pid ${holder.pid} within ${RELOAD_WAIT_MS / 1000} s`,
+        );
+      if (!s.ok) throw new CliError(`reload: ${dir}: refused: ${s.message} (the old code serves on)`);
+      console.log(`${dir}: ${s.message} (pid ${holder.pid})`);
     });
 }
