@@ -18,6 +18,11 @@ export interface ImageMountOptions extends Omit<FuseMountOptions, 'root' | 'type
   options?: string;
   /** ZT rows of the server (default 2). */
   zts?: number;
+  /**
+   * Readers hand operations to the server's ZT threads instead of running the plugin themselves
+   * (default false: inline). A plugin's crash then ends a server thread, which the server restarts.
+   */
+  grid?: boolean;
   /** Unmount on SIGINT and SIGTERM (default true). */
   handleSignals?: boolean;
 }
@@ -32,7 +37,7 @@ export interface ImageMount {
 }
 
 export async function mountImage(o: ImageMountOptions): Promise<ImageMount> {
-  const { image, type = 'pmemfs', options, zts, handleSignals, ...fuseOpts } = o;
+  const { image, type = 'pmemfs', options, zts, grid, handleSignals, ...fuseOpts } = o;
   // sqlfs (and its SQLite addon) loads only for its volumes.
   const fsType = type === 'sqlfs' ? (await import('@zufs/example-sqlfs')).SQLFS_TYPE : PMEMFS_TYPE;
   const server = await startServer({ zts: zts ?? 2, filesystems: [fsType] });
@@ -42,7 +47,7 @@ export async function mountImage(o: ImageMountOptions): Promise<ImageMount> {
     fuse = await mountFuse({
       ...fuseOpts,
       root: server.root,
-      server,
+      server: grid ? undefined : server,
       type,
       options: options ? `${volume},${options}` : volume,
       fsName: fuseOpts.fsName ?? shownVolume(image),

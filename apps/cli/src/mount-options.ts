@@ -22,6 +22,12 @@ export interface MountSettings {
   mountFlags: string[];
   /** Options for pmemfs (`commit=5`), after `image=PATH`. */
   fsOptions: string[];
+  /**
+   * Where the plugin's code runs: in the reader threads (inline, one hop fewer per request), or in
+   * the server's ZT threads (grid: a plugin that crashes takes a server thread, which the server
+   * restarts with the volume's state checked, instead of a reader).
+   */
+  serve: 'inline' | 'grid';
 }
 
 export const defaultSettings = (): MountSettings => ({
@@ -34,6 +40,7 @@ export const defaultSettings = (): MountSettings => ({
   idMap: { uid: [], gid: [] },
   mountFlags: [],
   fsOptions: [],
+  serve: 'inline',
 });
 
 /** Generic mount(8) flags the kernel applies to any mount. */
@@ -128,6 +135,11 @@ export function applyOptions(s: MountSettings, list: string, sloppy = false): Mo
         if (!value) throw usageError("mount: option 'fsname' needs a value (fsname=NAME)");
         s.fsName = value;
         break;
+      case 'serve':
+        if (value !== 'inline' && value !== 'grid')
+          throw usageError(`mount: option 'serve' takes inline or grid (got '${value ?? ''}')`);
+        s.serve = value;
+        break;
       case 'map_uid':
         s.idMap.uid.push(idPair(value ?? '', 'map_uid'));
         break;
@@ -152,6 +164,7 @@ export function optionString(s: MountSettings): string {
   if (s.allowOther) o.push('allow_other');
   if (s.fsName) o.push(`fsname=${s.fsName}`);
   if (s.maxWrite) o.push(`max_write=${s.maxWrite}`);
+  if (s.serve === 'grid') o.push('serve=grid');
   for (const [a, b] of s.idMap.uid) o.push(`map_uid=${a}:${b}`);
   for (const [a, b] of s.idMap.gid) o.push(`map_gid=${a}:${b}`);
   o.push(...s.mountFlags, ...s.fsOptions);

@@ -127,6 +127,21 @@ describe.skipIf(why !== undefined)(`zufs mount / umount${why ? ` (skipped: ${why
     expect(readdirSync('/run/zufs').filter((f) => f.startsWith('reload-'))).toEqual([]);
   });
 
+  it('-o serve=grid runs the plugin in server threads: it serves, and reloads; a bad value is a usage error', async () => {
+    await expect(zufs('mount', '-o', 'serve=sideways', 'fs.img', mnt)).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/option 'serve' takes inline or grid \(got 'sideways'\)/),
+    });
+    await zufs('mount', '--daemon', '-o', 'serve=grid', 'fs.img', mnt);
+    try {
+      writeFileSync(join(mnt, 'grid.txt'), 'served by a ZT\n');
+      expect((await zufs('reload', mnt)).stdout).toMatch(/reloaded pmemfs/);
+      expect(readFileSync(join(mnt, 'grid.txt'), 'utf8')).toBe('served by a ZT\n');
+    } finally {
+      await zufs('umount', mnt);
+    }
+  });
+
   it('umount --lazy of a busy mount says what is pending; the image is released when its last user goes', async () => {
     await zufs('mount', '--daemon', 'fs.img', mnt);
     // A program with a file open on the mount keeps it busy.

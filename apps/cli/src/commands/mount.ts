@@ -178,6 +178,7 @@ export async function runMount(
       ',',
     ),
     readers: s.readers,
+    grid: s.serve === 'grid',
     attrTimeout: s.attrTimeout,
     entryTimeout: s.entryTimeout,
     readOnly: s.readOnly,
@@ -241,6 +242,8 @@ export function mountCommand(): Command {
         '  entry_timeout=S          seconds the kernel caches names (default 1)\n' +
         '  readers=N                reader threads, 1 to 16 (default 2)\n' +
         '  max_write=BYTES          largest write the kernel sends (default and at most 1 MiB)\n' +
+        '  serve=inline|grid        run the plugin in the readers (default) or in server threads,\n' +
+        '                           which the server restarts if the plugin crashes\n' +
         '  fsname=NAME              the source shown by df and /proc/mounts (default the image)\n' +
         '  map_uid=I:H, map_gid=I:H ids of the image shown as ids of the host\n' +
         '  nosuid, nodev, noexec, noatime...   as for any mount\n' +
