@@ -6,7 +6,7 @@
 // hang, the connection stays, each crash costs each program at most the operation it had in flight
 // (EIO), sqlite3's database passes integrity_check and the image checks clean.
 // Needs root and /dev/fuse: skipped without them, failed instead when ZUFS_REQUIRE_PRIVILEGED_TESTS=1.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,13 +22,27 @@ import { have, REQUIRED } from './privileged.js';
 const CRASHY = new URL('../../vfs/test/fixtures/crashy-pmemfs.mjs', import.meta.url);
 const CRASHES = Number(process.env.ZUFS_RESTART_ROUNDS ?? 3);
 
+/** Programs still running, killed if the test fails (they would keep the mount busy). */
+const running = new Set<ChildProcess>();
+
 /** A program run by bash, its exit code and output once it ends. */
 function run(script: string, cwd: string): Promise<{ code: number; out: string }> {
-  const child = spawn('bash', ['-c', script], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-c', script], { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   let out = '';
   child.stdout!.on('data', (b) => (out += b));
   child.stderr!.on('data', (b) => (out += b));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, out })));
+}
+
+/** `p`, or a failure naming `what` after `ms` (a request the bridge lost would hang it for ever). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** A tree of 12 directories of 20 files, 1 to 96 KiB of random bytes each. */
@@ -54,6 +68,7 @@ kernelSuites('the kernel mount across plugin crashes, operations served $serving
     const t: { m?: FuseMount; mnt?: string; face?: ZufsMount; server?: ZusServer; dir: string } = { dir };
     const logs: string[] = [];
     let restarts = 0;
+    let passed = false;
     try {
       const mnt = (t.mnt = join(dir, 'mnt'));
       mkdirSync(mnt);
@@ -97,8 +112,7 @@ kernelSuites('the kernel mount across plugin crashes, operations served $serving
       for (let i = 0; i < CRASHES; i++) {
         await new Promise((r) => setTimeout(r, 400)); // let the programs work a little
         const before = served();
-        // Killed after 60 s if nobody answers its LOOKUP (a lost request would hang it for ever).
-        const stat = await run('timeout -s KILL 60 stat __crash__', mnt);
+        const stat = await within(run('stat __crash__', mnt), 60_000, `crash ${i + 1}: stat __crash__`);
         expect(stat.out, `the crashing LOOKUP (exit code ${stat.code})`).toMatch(/Input\/output error/);
         // The crash is handled (a restart, or a new reader) before the next one.
         for (let n = 0; served() === before && n < 3000; n++) await new Promise((r) => setTimeout(r, 10));
@@ -106,7 +120,11 @@ kernelSuites('the kernel mount across plugin crashes, operations served $serving
       }
       await new Promise((r) => setTimeout(r, 400)); // the programs go on after the last crash
       writeFileSync(join(dir, 'stop'), '');
-      const [copies, writes] = await Promise.all([cp, sql]);
+      const [copies, writes] = await within(
+        Promise.all([cp, sql]),
+        120_000,
+        'cp and sqlite3 after the crashes',
+      );
       expect(copies.code).toBe(0);
       expect(writes.code).toBe(0);
 
@@ -142,7 +160,15 @@ kernelSuites('the kernel mount across plugin crashes, operations served $serving
       expect(+txs).toBeGreaterThanOrEqual(ok);
       expect(+txs).toBeLessThanOrEqual(ok + failed);
       expect(inline ? restarts : served()).toBe(inline ? 0 : CRASHES);
+      passed = true;
     } finally {
+      // A program left waiting on a lost request cannot even be killed: end the connection.
+      if (!passed) await t.m?.abort().catch(() => {});
+      // Each program's whole group (bash and the cp or sqlite3 it runs).
+      for (const c of running)
+        try {
+          process.kill(-c.pid!, 'SIGKILL');
+        } catch {} // gone meanwhile
       await teardown({ ...t, dir: undefined });
     }
     // Unmounted and the server stopped: the image checks clean.
