@@ -4,7 +4,8 @@
 // Through the ZT grid that thread is a server ZT: the server restarts under the mount. Inline, it
 // is the reader: the session answers its request EIO and starts another reader. Either way: no
 // hang, the connection stays, each crash costs each program at most the operation it had in flight
-// (EIO), sqlite3's database passes integrity_check and the image checks clean.
+// (EIO), sqlite3's database passes integrity_check and the image checks clean. ZUFS_RESTART_ROUNDS
+// sets the number of crashes (default 3; `pnpm test:restart --rounds 200` runs the long version).
 // Needs root and /dev/fuse: skipped without them, failed instead when ZUFS_REQUIRE_PRIVILEGED_TESTS=1.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -62,125 +63,129 @@ kernelSuites('the kernel mount across plugin crashes, operations served $serving
     it.skip(`cp -a and sqlite3 across crashes (skipped: ${needs.join(', ')} not installed)`, () => {});
     return;
   }
-  it(`cp -a and a sqlite3 writer across ${CRASHES} crashes: no hang, at most one EIO per crash, integrity_check ok, fsck clean`, async () => {
-    expect(needs, 'programs the test runs').toEqual([]);
-    const dir = mkdtempSync(join(tmpdir(), 'zufs-fuse-restart-'));
-    const t: { m?: FuseMount; mnt?: string; face?: ZufsMount; server?: ZusServer; dir: string } = { dir };
-    const logs: string[] = [];
-    let restarts = 0;
-    let passed = false;
-    try {
-      const mnt = (t.mnt = join(dir, 'mnt'));
-      mkdirSync(mnt);
-      sourceTree(join(dir, 'src'));
-      const image = join(dir, 'fs.img');
-      const dev = PmemDevice.createFile(image, 64 * 1024 * 1024);
-      mkfs(dev, { inodes: 8192 });
-      dev.flush();
-      dev.close();
-      t.server = await startServer({
-        zts: 2,
-        channels: 3,
-        filesystems: [CRASHY],
-        maxRestarts: CRASHES + 5,
-        onLog: () => {},
-        onRestart: () => restarts++,
-      });
-      t.face = mount(t.server.root, { type: 'pmemfs', device: image });
-      t.m = await mountFuse({
-        root: t.face.descriptor,
-        server: inline ? t.server : undefined,
-        mountpoint: mnt,
-        readers: 2,
-        log: (s) => logs.push(s),
-      });
-      // Rounds of cp -a into copy1, copy2... until told to stop; each round's status is printed.
-      const cp = run(
-        `i=0; until [ -e ../stop ]; do i=$((i+1)); cp -a ../src copy$i 2>&1; echo "round $i: $?"; done`,
-        mnt,
-      );
-      // Transactions of two rows each; a failed one is counted, the loop goes on.
-      const sql = run(
-        `sqlite3 db.sqlite 'PRAGMA journal_mode=DELETE; CREATE TABLE t(n INTEGER, pad TEXT);' >/dev/null
+  it(
+    `cp -a and a sqlite3 writer across ${CRASHES} crashes: no hang, at most one EIO per crash, integrity_check ok, fsck clean`,
+    async () => {
+      expect(needs, 'programs the test runs').toEqual([]);
+      const dir = mkdtempSync(join(tmpdir(), 'zufs-fuse-restart-'));
+      const t: { m?: FuseMount; mnt?: string; face?: ZufsMount; server?: ZusServer; dir: string } = { dir };
+      const logs: string[] = [];
+      let restarts = 0;
+      let passed = false;
+      try {
+        const mnt = (t.mnt = join(dir, 'mnt'));
+        mkdirSync(mnt);
+        sourceTree(join(dir, 'src'));
+        const image = join(dir, 'fs.img');
+        const dev = PmemDevice.createFile(image, 64 * 1024 * 1024);
+        mkfs(dev, { inodes: 8192 });
+        dev.flush();
+        dev.close();
+        t.server = await startServer({
+          zts: 2,
+          channels: 3,
+          filesystems: [CRASHY],
+          maxRestarts: CRASHES + 5,
+          onLog: () => {},
+          onRestart: () => restarts++,
+        });
+        t.face = mount(t.server.root, { type: 'pmemfs', device: image });
+        t.m = await mountFuse({
+          root: t.face.descriptor,
+          server: inline ? t.server : undefined,
+          mountpoint: mnt,
+          readers: 2,
+          log: (s) => logs.push(s),
+        });
+        // Rounds of cp -a into copy1, copy2... until told to stop; each round's status is printed.
+        const cp = run(
+          `i=0; until [ -e ../stop ]; do i=$((i+1)); cp -a ../src copy$i 2>&1; echo "round $i: $?"; done`,
+          mnt,
+        );
+        // Transactions of two rows each; a failed one is counted, the loop goes on.
+        const sql = run(
+          `sqlite3 db.sqlite 'PRAGMA journal_mode=DELETE; CREATE TABLE t(n INTEGER, pad TEXT);' >/dev/null
          ok=0; failed=0; n=0
          until [ -e ../stop ]; do n=$((n+1))
            if sqlite3 db.sqlite "BEGIN; INSERT INTO t VALUES($n, hex(randomblob(300))); INSERT INTO t VALUES($n, 'b'); COMMIT;" 2>&1; then ok=$((ok+1)); else failed=$((failed+1)); fi
          done; echo "ok=$ok failed=$failed"`,
-        mnt,
-      );
-      const served = () => (inline ? logs.filter((l) => / died .* answered EIO/.test(l)).length : restarts);
-      for (let i = 0; i < CRASHES; i++) {
-        await new Promise((r) => setTimeout(r, 400)); // let the programs work a little
-        const before = served();
-        const stat = await within(run('stat __crash__', mnt), 60_000, `crash ${i + 1}: stat __crash__`);
-        expect(stat.out, `the crashing LOOKUP (exit code ${stat.code})`).toMatch(/Input\/output error/);
-        // The crash is handled (a restart, or a new reader) before the next one.
-        for (let n = 0; served() === before && n < 3000; n++) await new Promise((r) => setTimeout(r, 10));
-        expect(served(), `crash ${i + 1} handled`).toBe(before + 1);
-      }
-      await new Promise((r) => setTimeout(r, 400)); // the programs go on after the last crash
-      writeFileSync(join(dir, 'stop'), '');
-      const [copies, writes] = await within(
-        Promise.all([cp, sql]),
-        120_000,
-        'cp and sqlite3 after the crashes',
-      );
-      expect(copies.code).toBe(0);
-      expect(writes.code).toBe(0);
+          mnt,
+        );
+        const served = () => (inline ? logs.filter((l) => / died .* answered EIO/.test(l)).length : restarts);
+        for (let i = 0; i < CRASHES; i++) {
+          await new Promise((r) => setTimeout(r, 400)); // let the programs work a little
+          const before = served();
+          const stat = await within(run('stat __crash__', mnt), 60_000, `crash ${i + 1}: stat __crash__`);
+          expect(stat.out, `the crashing LOOKUP (exit code ${stat.code})`).toMatch(/Input\/output error/);
+          // The crash is handled (a restart, or a new reader) before the next one.
+          for (let n = 0; served() === before && n < 3000; n++) await new Promise((r) => setTimeout(r, 10));
+          expect(served(), `crash ${i + 1} handled`).toBe(before + 1);
+        }
+        await new Promise((r) => setTimeout(r, 400)); // the programs go on after the last crash
+        writeFileSync(join(dir, 'stop'), '');
+        const [copies, writes] = await within(
+          Promise.all([cp, sql]),
+          120_000,
+          'cp and sqlite3 after the crashes',
+        );
+        expect(copies.code).toBe(0);
+        expect(writes.code).toBe(0);
 
-      // cp: each round completed, or failed on the files an EIO line names (those in flight at a
-      // crash), and differs from the source in those alone.
-      const rounds = copies.out.split(/^round \d+: \d+$/m);
-      const codes = [...copies.out.matchAll(/^round (\d+): (\d+)$/gm)].map((r) => +r[2]);
-      expect(codes.length).toBeGreaterThan(0);
-      let eioLines = 0;
-      for (const [i, code] of codes.entries()) {
-        const lines = rounds[i].split('\n').filter(Boolean);
-        expect(lines.filter((l) => !/Input\/output error/.test(l))).toEqual([]);
-        eioLines += lines.length;
-        expect(code === 0, `round ${i + 1}: ${rounds[i]}`).toBe(lines.length === 0);
-        const diff = await run(`diff -r ../src copy${i + 1}`, mnt);
-        expect(diff.out.split('\n').filter(Boolean).length, diff.out).toBeLessThanOrEqual(lines.length);
-      }
-      expect(eioLines).toBeLessThanOrEqual(CRASHES);
+        // cp: each round completed, or failed on the files an EIO line names (those in flight at a
+        // crash), and differs from the source in those alone.
+        const rounds = copies.out.split(/^round \d+: \d+$/m);
+        const codes = [...copies.out.matchAll(/^round (\d+): (\d+)$/gm)].map((r) => +r[2]);
+        expect(codes.length).toBeGreaterThan(0);
+        let eioLines = 0;
+        for (const [i, code] of codes.entries()) {
+          const lines = rounds[i].split('\n').filter(Boolean);
+          expect(lines.filter((l) => !/Input\/output error/.test(l))).toEqual([]);
+          eioLines += lines.length;
+          expect(code === 0, `round ${i + 1}: ${rounds[i]}`).toBe(lines.length === 0);
+          const diff = await run(`diff -r ../src copy${i + 1}`, mnt);
+          expect(diff.out.split('\n').filter(Boolean).length, diff.out).toBeLessThanOrEqual(lines.length);
+        }
+        expect(eioLines).toBeLessThanOrEqual(CRASHES);
 
-      // sqlite3: each failed transaction is one a crash broke; committed ones are all there.
-      const counts = /ok=(\d+) failed=(\d+)/.exec(writes.out);
-      expect(counts, writes.out).not.toBeNull();
-      const [ok, failed] = [+counts![1], +counts![2]];
-      expect(ok).toBeGreaterThan(CRASHES);
-      expect(failed).toBeLessThanOrEqual(CRASHES);
-      const check = await run(
-        `sqlite3 db.sqlite 'PRAGMA integrity_check; SELECT count(*) FROM t; SELECT count(DISTINCT n) FROM t;'`,
-        mnt,
-      );
-      const [integrity, rows, txs] = check.out.trim().split('\n');
-      expect(integrity).toBe('ok');
-      expect(+rows).toBe(2 * +txs); // no half transaction
-      expect(+txs).toBeGreaterThanOrEqual(ok);
-      expect(+txs).toBeLessThanOrEqual(ok + failed);
-      expect(inline ? restarts : served()).toBe(inline ? 0 : CRASHES);
-      passed = true;
-    } finally {
-      // A program left waiting on a lost request cannot even be killed: end the connection.
-      if (!passed) await t.m?.abort().catch(() => {});
-      // Each program's whole group (bash and the cp or sqlite3 it runs).
-      for (const c of running)
-        try {
-          process.kill(-c.pid!, 'SIGKILL');
-        } catch {} // gone meanwhile
-      await teardown({ ...t, dir: undefined });
-    }
-    // Unmounted and the server stopped: the image checks clean.
-    try {
-      const dev = PmemDevice.openFile(join(dir, 'fs.img'), { sparse: true });
-      try {
-        expect(fsck(dev).problems).toEqual([]);
+        // sqlite3: each failed transaction is one a crash broke; committed ones are all there.
+        const counts = /ok=(\d+) failed=(\d+)/.exec(writes.out);
+        expect(counts, writes.out).not.toBeNull();
+        const [ok, failed] = [+counts![1], +counts![2]];
+        expect(ok).toBeGreaterThan(CRASHES);
+        expect(failed).toBeLessThanOrEqual(CRASHES);
+        const check = await run(
+          `sqlite3 db.sqlite 'PRAGMA integrity_check; SELECT count(*) FROM t; SELECT count(DISTINCT n) FROM t;'`,
+          mnt,
+        );
+        const [integrity, rows, txs] = check.out.trim().split('\n');
+        expect(integrity).toBe('ok');
+        expect(+rows).toBe(2 * +txs); // no half transaction
+        expect(+txs).toBeGreaterThanOrEqual(ok);
+        expect(+txs).toBeLessThanOrEqual(ok + failed);
+        expect(inline ? restarts : served()).toBe(inline ? 0 : CRASHES);
+        passed = true;
       } finally {
-        dev.close();
+        // A program left waiting on a lost request cannot even be killed: end the connection.
+        if (!passed) await t.m?.abort().catch(() => {});
+        // Each program's whole group (bash and the cp or sqlite3 it runs).
+        for (const c of running)
+          try {
+            process.kill(-c.pid!, 'SIGKILL');
+          } catch {} // gone meanwhile
+        await teardown({ ...t, dir: undefined });
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 300_000);
+      // Unmounted and the server stopped: the image checks clean.
+      try {
+        const dev = PmemDevice.openFile(join(dir, 'fs.img'), { sparse: true });
+        try {
+          expect(fsck(dev).problems).toEqual([]);
+        } finally {
+          dev.close();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    120_000 + CRASHES * 10_000,
+  );
 });
