@@ -9,7 +9,7 @@
 // Needs root and /dev/fuse: skipped without them, failed instead when ZUFS_REQUIRE_PRIVILEGED_TESTS=1.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fsck, mkfs, PmemDevice } from '@zufs/example-pmemfs';
@@ -44,6 +44,24 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** Waits until `ready()` (a program's progress, counted in a file); fails naming `what` after 120 s. */
+async function until(ready: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 120_000;
+  while (!ready()) {
+    if (Date.now() > end) throw new Error(`${what}: not within 120 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The number a program last wrote to `file` (0 before it wrote one). */
+function counted(file: string): number {
+  try {
+    return Number(readFileSync(file, 'utf8')) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** A tree of 12 directories of 20 files, 1 to 96 KiB of random bytes each. */
@@ -97,31 +115,41 @@ kernelSuites('the kernel mount across plugin crashes, operations served $serving
           readers: 2,
           log: (s) => logs.push(s),
         });
-        // Rounds of cp -a into copy1, copy2... until told to stop; each round's status is printed.
+        // Rounds of cp -a into copy1, copy2... until told to stop; each round's status is printed,
+        // and the rounds done counted in ../cp.done.
         const cp = run(
-          `i=0; until [ -e ../stop ]; do i=$((i+1)); cp -a ../src copy$i 2>&1; echo "round $i: $?"; done`,
+          `i=0; until [ -e ../stop ]; do i=$((i+1)); cp -a ../src copy$i 2>&1; echo "round $i: $?"; echo $i > ../cp.done; done`,
           mnt,
         );
-        // Transactions of two rows each; a failed one is counted, the loop goes on.
+        // Transactions of two rows each; a failed one is counted, the loop goes on; those that
+        // succeeded are counted in ../sql.ok.
         const sql = run(
           `sqlite3 db.sqlite 'PRAGMA journal_mode=DELETE; CREATE TABLE t(n INTEGER, pad TEXT);' >/dev/null
          ok=0; failed=0; n=0
          until [ -e ../stop ]; do n=$((n+1))
-           if sqlite3 db.sqlite "BEGIN; INSERT INTO t VALUES($n, hex(randomblob(300))); INSERT INTO t VALUES($n, 'b'); COMMIT;" 2>&1; then ok=$((ok+1)); else failed=$((failed+1)); fi
+           if sqlite3 db.sqlite "BEGIN; INSERT INTO t VALUES($n, hex(randomblob(300))); INSERT INTO t VALUES($n, 'b'); COMMIT;" 2>&1; then ok=$((ok+1)); echo $ok > ../sql.ok; else failed=$((failed+1)); fi
          done; echo "ok=$ok failed=$failed"`,
           mnt,
         );
         const served = () => (inline ? logs.filter((l) => / died .* answered EIO/.test(l)).length : restarts);
+        const committed = () => counted(join(dir, 'sql.ok'));
+        const roundsDone = () => counted(join(dir, 'cp.done'));
+        let committedBefore = 0;
         for (let i = 0; i < CRASHES; i++) {
-          await new Promise((r) => setTimeout(r, 400)); // let the programs work a little
+          // The writer commits between two crashes: requests are served again after each.
+          await until(() => committed() > committedBefore, `sqlite3's commits before crash ${i + 1}`);
+          committedBefore = committed();
           const before = served();
           const stat = await within(run('stat __crash__', mnt), 60_000, `crash ${i + 1}: stat __crash__`);
           expect(stat.out, `the crashing LOOKUP (exit code ${stat.code})`).toMatch(/Input\/output error/);
           // The crash is handled (a restart, or a new reader) before the next one.
-          for (let n = 0; served() === before && n < 3000; n++) await new Promise((r) => setTimeout(r, 10));
-          expect(served(), `crash ${i + 1} handled`).toBe(before + 1);
+          await until(() => served() > before, `crash ${i + 1} handled`);
+          expect(served(), `crash ${i + 1} handled once`).toBe(before + 1);
         }
-        await new Promise((r) => setTimeout(r, 400)); // the programs go on after the last crash
+        // Both programs go on after the last crash: a commit, and a cp round ends.
+        const roundsBefore = roundsDone();
+        await until(() => committed() > committedBefore, "sqlite3's commits after the last crash");
+        await until(() => roundsDone() > roundsBefore, 'a cp round after the last crash');
         writeFileSync(join(dir, 'stop'), '');
         const [copies, writes] = await within(
           Promise.all([cp, sql]),
@@ -145,13 +173,13 @@ kernelSuites('the kernel mount across plugin crashes, operations served $serving
           const diff = await run(`diff -r ../src copy${i + 1}`, mnt);
           expect(diff.out.split('\n').filter(Boolean).length, diff.out).toBeLessThanOrEqual(lines.length);
         }
-        expect(eioLines).toBeLessThanOrEqual(CRASHES);
+        expect(eioLines, copies.out).toBeLessThanOrEqual(CRASHES);
 
         // sqlite3: each failed transaction is one a crash broke; committed ones are all there.
         const counts = /ok=(\d+) failed=(\d+)/.exec(writes.out);
         expect(counts, writes.out).not.toBeNull();
         const [ok, failed] = [+counts![1], +counts![2]];
-        expect(ok).toBeGreaterThan(CRASHES);
+        expect(ok).toBeGreaterThan(CRASHES); // one at least before each crash, and after the last
         expect(failed).toBeLessThanOrEqual(CRASHES);
         const check = await run(
           `sqlite3 db.sqlite 'PRAGMA integrity_check; SELECT count(*) FROM t; SELECT count(DISTINCT n) FROM t;'`,
