@@ -16,9 +16,8 @@ import { fsck, mkfs, PmemDevice } from '@zufs/example-pmemfs';
 import { type FuseMount, mountFuse } from '@zufs/fuse';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import { startServer, type ZusServer } from '@zufs/zus-server';
-import { expect, it } from 'vitest';
-import { kernelSuites, teardown } from './kernel-mount.js';
-import { have, REQUIRED } from './privileged.js';
+import { expect } from 'vitest';
+import { itWith, kernelSuites, teardown } from './kernel-mount.js';
 
 const CRASHY = new URL('../../vfs/test/fixtures/crashy-pmemfs.mjs', import.meta.url);
 const CRASHES = Number(process.env.ZUFS_RESTART_ROUNDS ?? 3);
@@ -76,15 +75,10 @@ function sourceTree(at: string): void {
 }
 
 kernelSuites('the kernel mount across plugin crashes, operations served $serving', ({ inline }) => {
-  const needs = ['sqlite3', 'cp', 'diff'].filter((t) => !have(t));
-  if (needs.length && !REQUIRED) {
-    it.skip(`cp -a and sqlite3 across crashes (skipped: ${needs.join(', ')} not installed)`, () => {});
-    return;
-  }
-  it(
+  itWith(
+    ['sqlite3', 'cp', 'diff'],
     `cp -a and a sqlite3 writer across ${CRASHES} crashes: no hang, at most one EIO per crash, integrity_check ok, fsck clean`,
     async () => {
-      expect(needs, 'programs the test runs').toEqual([]);
       const dir = mkdtempSync(join(tmpdir(), 'zufs-fuse-restart-'));
       const t: { m?: FuseMount; mnt?: string; face?: ZufsMount; server?: ZusServer; dir: string } = { dir };
       const logs: string[] = [];
