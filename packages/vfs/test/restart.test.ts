@@ -2,8 +2,9 @@
  * The face across server restarts: app threads doing mixed operations with fsync on an image-backed
  * pmemfs while a ZT is made to crash again and again (a LOOKUP of `__crash__` ends its thread). No
  * hang, every operation right or EIO, every fsync'd byte intact, an fd held open from start to end
- * still working, and the image checks clean at the end. ZUFS_RESTART_ROUNDS sets the number of
- * crashes (default 20; `pnpm test:restart --rounds 200` runs the long version).
+ * still working, and the image checks clean at the end; the same load across live reloads fails no
+ * operation at all. ZUFS_RESTART_ROUNDS sets the number of crashes and of reloads
+ * (default 20; `pnpm test:restart --rounds 200` runs the long version).
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,82 +35,89 @@ function makeImage(name: string): string {
   return image;
 }
 
+/**
+ * 4 app threads (fixtures/restart-worker.mjs) on the face while the server is replaced ROUNDS
+ * times: by crashes (a ZT ends in the plugin) or by live reloads. Returns what the threads saw.
+ */
+async function underLoad(kind: 'crash' | 'reload'): Promise<void> {
+  const image = makeImage(`${kind}.img`);
+  const restarts: ServerRestart[] = [];
+  let next: (() => void) | null = null;
+  const server = await startServer({
+    zts: 2,
+    channels: 2,
+    windowSize: 256 * 1024,
+    filesystems: [CRASHY],
+    maxRestarts: ROUNDS + 10,
+    onLog: () => {},
+    onRestart: (r) => {
+      restarts.push(r);
+      next?.();
+    },
+  });
+  const fs = mount(server.root, { type: 'pmemfs', device: image });
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  type Report = { ok: number; eio: number; other: string[]; synced: Record<string, string>; rounds: number };
+  const reports = Array.from({ length: 4 }, (_, id) => {
+    const w = new Worker(WORKER, { workerData: { descriptor: fs.descriptor, id, stop: stop.buffer } });
+    return new Promise<Report>((resolve, reject) => {
+      w.on('message', resolve);
+      w.on('error', reject);
+    });
+  });
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      await new Promise((r) => setTimeout(r, 20)); // let the app threads work a little
+      if (kind === 'reload') {
+        await server.reload();
+        continue;
+      }
+      const restarted = new Promise<void>((r) => (next = r));
+      expect(() => fs.statSync('/__crash__')).toThrow(expect.objectContaining({ code: 'EIO' }));
+      await restarted;
+    }
+    Atomics.store(stop, 0, 1);
+    const rs = await Promise.all(reports);
+    for (const r of rs) {
+      expect(r.other).toEqual([]);
+      expect(r.ok).toBeGreaterThan(ROUNDS);
+      if (kind === 'reload') expect(r.eio).toBe(0); // a reload fails no operation
+    }
+    expect(restarts).toHaveLength(ROUNDS);
+    const who = kind === 'crash' ? /^zufs-zt-/ : /^reload$/;
+    expect(restarts.every((r) => r.reason === kind && who.test(r.who))).toBe(true);
+    // Everything each thread fsync'd reads back as written, through a face made before the crashes.
+    rs.forEach((r, id) => {
+      for (const [name, digest] of Object.entries(r.synced)) {
+        const got = createHash('sha256')
+          .update(fs.readFileSync(`/w${id}/${name}`))
+          .digest('hex');
+        expect(got, `/w${id}/${name}`).toBe(digest);
+      }
+    });
+    fs.umount();
+  } finally {
+    Atomics.store(stop, 0, 1);
+    await server.stop();
+  }
+  const dev = PmemDevice.openFile(image, { sparse: true });
+  try {
+    expect(fsck(dev).problems).toEqual([]);
+  } finally {
+    dev.close();
+  }
+}
+
 describe('the face across server restarts', () => {
   it(
     `4 app threads with fsync across ${ROUNDS} ZT crashes: nothing hangs, nothing fsync'd is lost, fds live on`,
-    async () => {
-      const image = makeImage('crash.img');
-      const restarts: ServerRestart[] = [];
-      let next: (() => void) | null = null;
-      const server = await startServer({
-        zts: 2,
-        channels: 2,
-        windowSize: 256 * 1024,
-        filesystems: [CRASHY],
-        maxRestarts: ROUNDS + 10,
-        onLog: () => {},
-        onRestart: (r) => {
-          restarts.push(r);
-          next?.();
-        },
-      });
-      const fs = mount(server.root, { type: 'pmemfs', device: image });
-      const stop = new Int32Array(new SharedArrayBuffer(4));
-      const workers = Array.from(
-        { length: 4 },
-        (_, id) => new Worker(WORKER, { workerData: { descriptor: fs.descriptor, id, stop: stop.buffer } }),
-      );
-      type Report = {
-        ok: number;
-        eio: number;
-        other: string[];
-        synced: Record<string, string>;
-        rounds: number;
-      };
-      const reports = workers.map(
-        (w) =>
-          new Promise<Report>((resolve, reject) => {
-            w.on('message', resolve);
-            w.on('error', reject);
-          }),
-      );
-      try {
-        for (let i = 0; i < ROUNDS; i++) {
-          await new Promise((r) => setTimeout(r, 20)); // let the app threads work a little
-          const restarted = new Promise<void>((r) => (next = r));
-          expect(() => fs.statSync('/__crash__')).toThrow(expect.objectContaining({ code: 'EIO' }));
-          await restarted;
-        }
-        Atomics.store(stop, 0, 1);
-        const rs = await Promise.all(reports);
-        for (const r of rs) {
-          expect(r.other).toEqual([]);
-          expect(r.ok).toBeGreaterThan(ROUNDS);
-        }
-        expect(restarts).toHaveLength(ROUNDS);
-        expect(restarts.every((r) => r.reason === 'crash' && /^zufs-zt-/.test(r.who))).toBe(true);
-        // Everything each thread fsync'd reads back as written, through a face made before the crashes.
-        rs.forEach((r, id) => {
-          for (const [name, digest] of Object.entries(r.synced)) {
-            const got = createHash('sha256')
-              .update(fs.readFileSync(`/w${id}/${name}`))
-              .digest('hex');
-            expect(got, `/w${id}/${name}`).toBe(digest);
-          }
-        });
-        fs.umount();
-      } finally {
-        Atomics.store(stop, 0, 1);
-        await server.stop();
-      }
-      const dev = PmemDevice.openFile(image, { sparse: true });
-      try {
-        const report = fsck(dev);
-        expect(report.problems).toEqual([]);
-      } finally {
-        dev.close();
-      }
-    },
+    () => underLoad('crash'),
+    60_000 + ROUNDS * 5_000,
+  );
+
+  it(
+    `the same 4 app threads across ${ROUNDS} live reloads: not one operation fails`,
+    () => underLoad('reload'),
     60_000 + ROUNDS * 5_000,
   );
 
