@@ -212,11 +212,36 @@ function connectionOf(dev: number): number {
 }
 
 /**
+ * True when a mount of this process's namespace has device 0:`conn` at a path other than
+ * `mountpoint` (with no `mountpoint`: at all): the number belongs to that mount now.
+ */
+function mountedElsewhere(conn: number, mountpoint: string | undefined): boolean {
+  let info: string;
+  try {
+    info = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return false;
+  }
+  const dev = `0:${conn}`;
+  for (const line of info.split('\n')) {
+    const f = line.split(' ');
+    if (f[2] !== dev) continue;
+    // Field 5 is the mount point, with spaces and such escaped as octal (\040).
+    const at = f[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+    if (mountpoint === undefined || at !== mountpoint) return true;
+  }
+  return false;
+}
+
+/**
  * Aborts FUSE connection `conn` (FuseMount.connection) through fusectl, mounting fusectl first
  * when it is not: a request waiting on it fails ECONNABORTED, later ones ENOTCONN, and its readers
  * exit. Any thread may call it (a watchdog, while the mount's owner is blocked in a call on it).
  */
-export async function abortConnection(conn: number): Promise<void> {
+export async function abortConnection(conn: number, mountpoint?: string): Promise<void> {
+  // Connection numbers are reused as soon as a connection ends: one that is now another mount's
+  // (mounted somewhere else) is left alone, or aborting ours late would kill someone else's.
+  if (mountedElsewhere(conn, mountpoint)) return;
   const file = `${CONNECTIONS}/${conn}/abort`;
   const fusectl = () => readFileSync('/proc/mounts', 'utf8').includes(` ${CONNECTIONS} fusectl `);
   if (!existsSync(file)) {
@@ -399,7 +424,7 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
     (abortP ??= (async () => {
       if (exited < readers.length) {
         unmounting = true;
-        await abortConnection(connection);
+        await abortConnection(connection, mountpoint);
         await run('umount', ['-l', mountpoint]);
       }
       await done;

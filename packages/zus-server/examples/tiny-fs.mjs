@@ -30,9 +30,7 @@ function open({ mem, inodes, slot }) {
   const isDir = (ino) => (mode(ino) & S_IFMT) === S_IFDIR;
   const size = (ino) => getU64(dv, zi(ino) + i_size);
   const links = (ino, n) => dv.setUint32(zi(ino) + i_nlink, dv.getUint32(zi(ino) + i_nlink, true) + n, true);
-  const touch = (ino, ...fields) => {
-    for (const f of fields) setTimeNs(dv, zi(ino) + f, Date.now() * 1e6);
-  };
+  const touch = (ino, ...fields) => fields.map((f) => setTimeNs(dv, zi(ino) + f, Date.now() * 1e6));
   const live = (ino) => (ino > 0 && ino < inodes && mode(ino) ? ino : fail(Errno.ESTALE, `inode ${ino}`));
   const dir = (ino) => (isDir(live(ino)) ? ino : fail(Errno.ENOTDIR, `inode ${ino}`));
   const file = (ino) => (isDir(live(ino)) ? fail(Errno.EISDIR, `inode ${ino}`) : ino);

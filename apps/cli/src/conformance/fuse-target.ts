@@ -95,7 +95,7 @@ export function fuseTarget(o: FuseTargetOptions): Target {
       throw e;
     }
     const words = new SharedArrayBuffer(8);
-    const data: WatchdogData = { words, connection: fuse.connection, hangMs };
+    const data: WatchdogData = { words, connection: fuse.connection, mountpoint, hangMs };
     const watchdog = new Worker(new URL('./fuse-watchdog.js', import.meta.url), { workerData: data });
     watchdog.on('message', (m) => process.stderr.write(`${o.name ?? `fuse:${o.type}`} watchdog: ${m}\n`));
     watchdog.unref();

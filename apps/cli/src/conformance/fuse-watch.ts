@@ -8,5 +8,7 @@ export const WATCH_ABORTED = 1;
 export interface WatchdogData {
   words: SharedArrayBuffer;
   connection: number;
+  /** The mount's path: the watchdog aborts the connection only while it is this mount's. */
+  mountpoint: string;
   hangMs: number;
 }

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { abortConnection } from '@zufs/fuse';
 import { WATCH_ABORTED, WATCH_CASE, type WatchdogData } from './fuse-watch.js';
 
-const { words, connection, hangMs } = workerData as WatchdogData;
+const { words, connection, mountpoint, hangMs } = workerData as WatchdogData;
 const watch = new Int32Array(words);
 const STEP_MS = 250;
 
@@ -23,7 +23,9 @@ for (;;) {
     since = Date.now();
   } else if (now !== 0 && Date.now() - since >= hangMs) {
     Atomics.store(watch, WATCH_ABORTED, 1);
-    await abortConnection(connection).catch((e) => parentPort?.postMessage(`abort: ${(e as Error).message}`));
+    await abortConnection(connection, mountpoint).catch((e) =>
+      parentPort?.postMessage(`abort: ${(e as Error).message}`),
+    );
     break;
   }
 }
