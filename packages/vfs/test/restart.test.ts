@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fsck, mkfs, PmemDevice } from '@zufs/example-pmemfs';
 import { mount } from '@zufs/vfs';
-import { type ServerRestart, startServer } from '@zufs/zus-server';
+import { type ServerRestart, startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CRASHY = new URL('./fixtures/crashy-pmemfs.mjs', import.meta.url);
@@ -108,6 +108,28 @@ async function underLoad(kind: 'crash' | 'reload'): Promise<void> {
   }
 }
 
+/** One ZT row on crashy pmemfs; crash(path) makes a ZT die in a LOOKUP of it and awaits the restart. */
+async function crashyServer(): Promise<{
+  server: ZusServer;
+  crash: (fs: { statSync(p: string): unknown }, path: string) => Promise<void>;
+}> {
+  let next: (() => void) | null = null;
+  const server = await startServer({
+    zts: 1,
+    channels: 2,
+    windowSize: 256 * 1024,
+    filesystems: [CRASHY],
+    onLog: () => {},
+    onRestart: () => next?.(),
+  });
+  const crash = async (fs: { statSync(p: string): unknown }, path: string) => {
+    const restarted = new Promise<void>((r) => (next = r));
+    expect(() => fs.statSync(path)).toThrow(expect.objectContaining({ code: 'EIO' }));
+    await restarted;
+  };
+  return { server, crash };
+}
+
 describe('the face across server restarts', () => {
   it(
     `4 app threads with fsync across ${ROUNDS} ZT crashes: nothing hangs, nothing fsync'd is lost, fds live on`,
@@ -123,24 +145,14 @@ describe('the face across server restarts', () => {
 
   it('an unlinked file still open stays readable across a restart, and is freed by its last close', async () => {
     const image = makeImage('unlinked.img');
-    let next: (() => void) | null = null;
-    const server = await startServer({
-      zts: 1,
-      channels: 2,
-      windowSize: 256 * 1024,
-      filesystems: [CRASHY],
-      onLog: () => {},
-      onRestart: () => next?.(),
-    });
+    const { server, crash } = await crashyServer();
     try {
       const fs = mount(server.root, { type: 'pmemfs', device: image });
       fs.writeFileSync('/gone', 'still here');
       const fd = fs.openSync('/gone', 'r');
       fs.unlinkSync('/gone');
       const free = fs.statfsSync('/').ffree;
-      const restarted = new Promise<void>((r) => (next = r));
-      expect(() => fs.statSync('/__crash__')).toThrow(expect.objectContaining({ code: 'EIO' }));
-      await restarted;
+      await crash(fs, '/__crash__');
       const b = Buffer.alloc(10);
       expect(fs.readSync(fd, b, 0, 10, 0)).toBe(10);
       expect(b.toString()).toBe('still here');
@@ -154,15 +166,7 @@ describe('the face across server restarts', () => {
 
   it('a restart that finds the device mid-change rolls back to the last commit: fsync’d data stays, the face asks the server', async () => {
     const image = makeImage('rollback.img');
-    let next: (() => void) | null = null;
-    const server = await startServer({
-      zts: 1,
-      channels: 2,
-      windowSize: 256 * 1024,
-      filesystems: [CRASHY],
-      onLog: () => {},
-      onRestart: () => next?.(),
-    });
+    const { server, crash } = await crashyServer();
     try {
       const fs = mount(server.root, { type: 'pmemfs', device: image, options: 'commit=0' });
       fs.writeFileSync('/kept', 'fsynced');
@@ -172,9 +176,7 @@ describe('the face across server restarts', () => {
       const lost = fs.openSync('/lost', 'r');
       expect(fs.statSync('/kept').size).toBe(7); // read from pmem, without a dispatch
       // A thread that dies holding pmemfs's metadata lock: the memory it leaves is not trusted.
-      const restarted = new Promise<void>((r) => (next = r));
-      expect(() => fs.statSync('/__crash_locked__')).toThrow(expect.objectContaining({ code: 'EIO' }));
-      await restarted;
+      await crash(fs, '/__crash_locked__');
       expect(fs.readFileSync('/kept', 'utf8')).toBe('fsynced');
       expect(fs.existsSync('/lost')).toBe(false);
       // The fd of the file the rollback lost is stale; the other one reads on.
