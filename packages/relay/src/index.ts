@@ -12,5 +12,11 @@ export {
   type RelayPlacement,
   RelayWord,
 } from './relay.js';
-export { PROBE_EVERY, type RelayOptions, relayDefaults, spinItersPerUs } from './spin.js';
+export {
+  PROBE_EVERY,
+  type RelayOptions,
+  relayDefaults,
+  spinCalibration,
+  useSpinCalibration,
+} from './spin.js';
 export { WaitClock } from './wait-clock.js';

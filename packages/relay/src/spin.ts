@@ -5,7 +5,7 @@
 // side: it doubles when a wait was answered while spinning and halves when the wait had to park.
 // Budgets are counted in loop iterations (no clock read on the hot path), calibrated once at load.
 
-/** Spin and park tuning. Microsecond figures are converted to iterations with `spinItersPerUs`. */
+/** Spin and park tuning. Microsecond figures are converted to iterations with `spinCalibration()`. */
 export interface RelayOptions {
   /** Smallest spin budget, in microseconds (a parked-every-time side spins this long). */
   minSpinUs?: number;
@@ -60,11 +60,11 @@ export function shrink(budget: number, min: number): number {
 /** Converts microseconds to spin iterations of `spinWhile`. */
 export function usToIters(us: number): number {
   if (!(us >= 0)) throw new RangeError(`spin budget must be >= 0 us, got ${us}`);
-  return Math.min(MAX_ITERS, Math.round(us * spinItersPerUs));
+  return Math.min(MAX_ITERS, Math.round(us * spinCalibration()));
 }
 
 // Times the real loop on a private word that never changes; the fastest round is the optimized code
-// (earlier rounds also warm it up). Costs ~1-2 ms per thread, once.
+// (earlier rounds also warm it up). Costs 3-5 ms of CPU, mostly in the rounds before V8 optimizes.
 function calibrate(): number {
   const w = new Int32Array(new SharedArrayBuffer(4));
   const n = 16_384;
@@ -80,5 +80,24 @@ function calibrate(): number {
   return Math.max(1, Math.min(2000, perUs));
 }
 
-/** Spin iterations per microsecond on this machine, measured when the module loaded. */
-export const spinItersPerUs: number = calibrate();
+let itersPerUs = 0; // 0: not calibrated in this thread yet
+
+/**
+ * Spin iterations of `spinWhile` per microsecond on this machine: measured in this thread the first
+ * time a budget is converted, unless `useSpinCalibration` gave it first.
+ */
+export function spinCalibration(): number {
+  if (itersPerUs === 0) itersPerUs = calibrate();
+  return itersPerUs;
+}
+
+/**
+ * Takes the calibration another thread measured (its `spinCalibration()`), so that this thread does
+ * not measure again: the loop is the same code on the same cores (threads measure it within 0.5% of
+ * each other), and a server starts several threads at once, each of which would pay the CPU.
+ */
+export function useSpinCalibration(perUs: number): void {
+  if (!(perUs >= 1 && perUs <= 2000))
+    throw new RangeError(`spin calibration must be 1..2000 iterations/us, got ${perUs}`);
+  itersPerUs = perUs;
+}

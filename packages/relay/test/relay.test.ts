@@ -9,7 +9,7 @@ import {
   Relay,
   RelayWord,
   relayDefaults,
-  spinItersPerUs,
+  spinCalibration,
 } from '@zufs/relay';
 import { describe, expect, it } from 'vitest';
 
@@ -21,7 +21,7 @@ describe('Relay basics', () => {
     expect([RELAY_OK, RELAY_INTR, RELAY_BROKEN, RELAY_TIMEOUT]).toEqual([0, 1, 2, 4]);
     expect(Object.values(RelayWord).every((i) => i >= 0 && i < RELAY_BYTES / 4)).toBe(true);
     expect(new Set(Object.values(RelayWord)).size).toBe(Object.keys(RelayWord).length);
-    expect(spinItersPerUs).toBeGreaterThanOrEqual(1);
+    expect(spinCalibration()).toBeGreaterThanOrEqual(1);
     expect(PROBE_EVERY).toBeGreaterThan(1);
     expect(relayDefaults.maxSpinUs).toBeLessThanOrEqual(100);
   });

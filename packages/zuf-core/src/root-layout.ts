@@ -18,7 +18,7 @@
  * pools:       shared buffer pools 1..6 (the ALLOC_BUFFER analog), see pools.ts
  */
 import { threadId } from 'node:worker_threads';
-import { RELAY_HOT_BYTES, Relay, type RelayPlacement } from '@zufs/relay';
+import { RELAY_HOT_BYTES, Relay, type RelayPlacement, spinCalibration } from '@zufs/relay';
 import { ZUFS_MAX_ZT_CHANNELS, ZUS_API_MAP_MAX_SIZE } from './api/index.js';
 import { type PoolDescriptor, SharedPool } from './pools.js';
 
@@ -71,6 +71,11 @@ export const CHANGE_SEQ = 17;
  * of threads spawned for restart N stops taking channels over once N + 1 began.
  */
 export const CTL_RESTARTS_BEGUN = 18;
+/**
+ * The creating thread's spin calibration (relay `spinCalibration()`, x1000): a thread that attaches
+ * takes it instead of measuring its own (3-5 ms of CPU in each of a server's threads as they start).
+ */
+export const CTL_SPIN_CALIBRATION = 19;
 const HEADER_BYTES = 128;
 
 export const MAX_FS_TYPES = 16;
@@ -144,6 +149,7 @@ export function createZufRoot(opts: ZufRootOptions): ZufRootDescriptor {
   ctl[CTL_CHANNELS] = channels;
   ctl[CTL_MAX_COMMAND] = maxCommand;
   ctl[CTL_WINDOW_SIZE] = windowSize;
+  ctl[CTL_SPIN_CALIBRATION] = Math.round(spinCalibration() * 1000);
   for (let i = 0; i < slots; i++)
     Relay.init(ops, slotOffset(i, maxCommand), undefined, relayPlacement(i, maxCommand));
   const pools: (PoolDescriptor | null)[] = [null];

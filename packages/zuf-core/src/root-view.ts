@@ -2,7 +2,7 @@
  * A thread's view of a zuf-root: the control words, the slots (relay + operation buffer + map
  * window) of the ZT grid and the mount channel, the shared pools, the filesystem registry.
  */
-import { Relay } from '@zufs/relay';
+import { Relay, useSpinCalibration } from '@zufs/relay';
 import { DPP_POOL_PMEM, DPP_POOL_WINDOW, dppOffset, dppPool, IocIO } from './api/index.js';
 import { SharedPool } from './pools.js';
 import {
@@ -13,6 +13,7 @@ import {
   CTL_GRID_GEN,
   CTL_RESTART_WAIT_MS,
   CTL_RESTARTS_BEGUN,
+  CTL_SPIN_CALIBRATION,
   CTL_STATE,
   CTL_STATE_GEN,
   checkDescriptor,
@@ -120,6 +121,9 @@ export class ZufRoot {
 
   constructor(readonly descriptor: ZufRootDescriptor) {
     this.ctl = new Int32Array(descriptor.control);
+    // Before the slots' relays convert their budgets: this thread then never measures its own.
+    const spin = this.ctl[CTL_SPIN_CALIBRATION] / 1000;
+    if (spin >= 1) useSpinCalibration(spin);
     this.zts = descriptor.zts;
     this.channels = descriptor.channels;
     const n = this.zts * this.channels + 1;
