@@ -11,7 +11,7 @@
  *   ...    data blocks (to the end of the device)
  * The root directory is inode ROOT_INO (1).
  */
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Errno, S_IFDIR } from '@zufs/zuf-core/api';
 import { ZusError as ZufsError } from '@zufs/zus-server';
 import { MAX_DEVICE_SIZE, type PmemDevice } from './device.js';
@@ -27,6 +27,14 @@ import {
   Super,
   writeSuperblocks,
 } from './super.js';
+
+// node:crypto is loaded on the first mkfs, not with the module: every server thread loads pmemfs,
+// and loading node:crypto costs a thread ~6 ms of CPU.
+let crypto: typeof import('node:crypto') | undefined;
+function randomBytes(n: number): Buffer {
+  crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return crypto.randomBytes(n);
+}
 
 export interface MkfsOptions {
   /** Inode slots (rounded up to a multiple of 32). Default: one per 16 KiB of device, at least 64. */
