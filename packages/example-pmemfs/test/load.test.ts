@@ -4,6 +4,7 @@
 // files' data on the file until an operation needs it (lazy pages).
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { BLOCK_SIZE, fsck, type Geometry, mkfs, PmemDevice, PmemFs, ROOT_INO } from '@zufs/example-pmemfs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIR, enc, expectBytes, expectClean, listDir, REG, tempDir } from './helpers.js';
@@ -209,5 +210,32 @@ describe('file data a mount leaves lazy', () => {
     expectBytes(back, expected);
     expectClean(again);
     again.close();
+  });
+
+  it('threads racing to read the same lazy pages all read the data', async () => {
+    tmp = tempDir();
+    const path = join(tmp.dir, 'f.img');
+    staleImage(path);
+    const dev = PmemDevice.openFile(path, { sparse: true });
+    const fs = PmemFs.mount(dev, { commitIntervalMs: 0 });
+    const dir = fs.lookup(ROOT_INO, 'docs');
+    expect(dev.lazyPages).toBeGreaterThan(0);
+    const url = new URL('./fixtures/lazy-reader.mjs', import.meta.url);
+    const results = await Promise.all(
+      [0, 1, 2, 3].map(
+        (id) =>
+          new Promise<{ bad: string[] }>((resolve, reject) => {
+            const w = new Worker(url, { workerData: { desc: fs.descriptor(), id, dir, files: 50 } });
+            w.once('message', resolve);
+            w.once('error', reject);
+            w.once('exit', (code) => code !== 0 && reject(new Error(`reader ${id} exited with ${code}`)));
+          }),
+      ),
+    );
+    expect(results.map((r) => r.bad)).toEqual([[], [], [], []]);
+    expect(dev.lazyPages).toBe(0);
+    expect(dev.quiescent(100)).toBe(true); // the lazy-load lock was let go
+    expectClean(fs);
+    fs.close();
   });
 });
