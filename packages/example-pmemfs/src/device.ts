@@ -306,13 +306,20 @@ export class PmemDevice {
     const un = this.unloaded;
     if (un === null || this.path === null) return;
     const lazy = this.lazyMap;
+    const end = Math.min(first + count, this.size / PAGE_SIZE);
     let n = 0;
-    for (let p = first, end = Math.min(first + count, this.size / PAGE_SIZE); p < end; p++) {
-      const bit = 1 << (p & 31);
-      if ((un[p >>> 5] & bit) === 0) continue;
-      un[p >>> 5] &= ~bit;
-      Atomics.or(lazy, p >>> 5, bit);
-      n++;
+    // A word of each map at a time: the pages of [first, end) in word w, those still unread.
+    for (let p = first; p < end; ) {
+      const w = p >>> 5;
+      const hi = Math.min(end - (w << 5), 32);
+      const range = (hi === 32 ? -1 : (1 << hi) - 1) & ~((1 << (p & 31)) - 1);
+      const bits = un[w] & range;
+      if (bits !== 0) {
+        un[w] &= ~bits;
+        Atomics.or(lazy, w, bits);
+        for (let b = bits; b !== 0; b &= b - 1) n++;
+      }
+      p = (w + 1) << 5;
     }
     Atomics.add(this.words, W_LAZY, n);
   }

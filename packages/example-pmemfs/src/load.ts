@@ -68,11 +68,20 @@ export function loadUsed(dev: PmemDevice, g: Geometry, lazyData = false): void {
 function leaveFileData(dev: PmemDevice, g: Geometry): void {
   const sb = new Super(dev, g);
   const ibm = (g.ibmStart * BLOCK_SIZE) / 4;
-  const bbm = (g.bbmStart * BLOCK_SIZE) / 4;
+  // Blocks one after another (as the allocator places a file's) are left as one run.
+  let first = 0;
+  let count = 0;
+  const leave = () => {
+    if (count > 0) dev.leaveLazy(first, count);
+    count = 0;
+  };
   const onPtr = (bn: number) => dev.loadPages(bn, 1);
   const onData = (_idx: number, bn: number) => {
-    const i = bn - g.dataStart;
-    if ((dev.u32[bbm + (i >>> 5)] >>> (i & 31)) & 1) dev.leaveLazy(bn, 1);
+    if (bn !== first + count) {
+      leave();
+      first = bn;
+    }
+    count++;
     return true;
   };
   for (let ino = 1; ino < g.inodeCount; ino++) {
@@ -90,4 +99,5 @@ function leaveFileData(dev: PmemDevice, g: Geometry): void {
       // A damaged map: what it reaches past here is read eagerly.
     }
   }
+  leave();
 }
