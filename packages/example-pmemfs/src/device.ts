@@ -300,7 +300,8 @@ export class PmemDevice {
   /**
    * While loading: leaves pages [first, first + count) on the file, those not read yet, to be read
    * when first needed (loadLazy()). For file data only: pmemfs reads and changes it through
-   * file.ts, which calls loadLazy() first, and allocating a block drops its lazy page (dropLazy()).
+   * file.ts, which calls loadLazy() first, and freeing or allocating a block drops its lazy page
+   * (dropLazy()).
    */
   leaveLazy(first: number, count: number): void {
     const un = this.unloaded;
@@ -334,7 +335,7 @@ export class PmemDevice {
    * it reads or changes them). One word read when no page is lazy, as on every device loaded whole.
    */
   loadLazy(at: number, len: number): void {
-    if (this.words[W_LAZY] === 0 || len <= 0) return;
+    if (Atomics.load(this.words, W_LAZY) === 0 || len <= 0) return;
     const lazy = this.lazyMap;
     const first = Math.floor(at / PAGE_SIZE);
     const end = Math.floor((at + len - 1) / PAGE_SIZE) + 1;
@@ -346,9 +347,9 @@ export class PmemDevice {
     }
   }
 
-  /** Allocating block `p` (free data: its bytes on the file are nobody's): it is never read. */
+  /** Block `p` was freed or allocated: its bytes on the file are nobody's, never to be read. */
   dropLazy(p: number): void {
-    if (this.words[W_LAZY] === 0) return;
+    if (Atomics.load(this.words, W_LAZY) === 0) return;
     const bit = 1 << (p & 31);
     if ((Atomics.load(this.lazyMap, p >>> 5) & bit) === 0) return;
     // Under the lock: a read of this page under way (a stale map's) must not land after our writes.
