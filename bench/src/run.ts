@@ -3,6 +3,7 @@
 //
 // A suite is a module in src/suites/<name>.ts (built to dist/suites/<name>.js); its file name is the
 // suite's name. Adding a suite is adding that one file: registry.ts lists the directory.
+import { signalled } from './cleanup.js';
 import { listSuites, runSuite } from './registry.js';
 
 const USAGE =
@@ -50,6 +51,9 @@ function parseArgs(argv: string[]): Args {
 class UsageError extends Error {}
 
 function exit(code: number): void {
+  // Signalled: the handler undoes what is up and exits with the signal's code; the suite may end
+  // (or fail, its mounts gone) meanwhile, which is not the run's result.
+  if (signalled()) return;
   // stdout may be a pipe: let it drain before leaving (a synckit worker is unref'd, others are stopped).
   process.stdout.write('', () => process.exit(code));
 }
@@ -100,6 +104,7 @@ async function main(): Promise<number> {
 }
 
 main().then(exit, (e) => {
+  if (signalled()) return;
   console.error('bench: failed:', e);
   exit(1);
 });

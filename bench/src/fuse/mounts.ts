@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fuseUnavailable as whyNoFuse } from '@zufs/fuse';
-import { closeOnKill } from '../cleanup.js';
+import { closeOnKill, holdSetupForTest, setUp } from '../cleanup.js';
 import { nativeProgram } from './native.js';
 
 const exec = promisify(execFile);
@@ -64,6 +64,7 @@ async function spawnServer(what: string, bin: string, args: string[], dir: strin
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+  await holdSetupForTest();
   return child;
 }
 
@@ -74,7 +75,18 @@ function stopServer(dir: string, child: ChildProcess) {
   });
 }
 
-export async function mountLibfuseLl(base: string, o: FuseMountOptions): Promise<KernelTarget> {
+// Each mount is a setUp (cleanup.ts): a signal arriving while it comes up waits for it, then
+// takes it down with the rest.
+export const mountLibfuseLl = (base: string, o: FuseMountOptions): Promise<KernelTarget> =>
+  setUp(() => startLibfuseLl(base, o));
+export const mountPassthroughLl = (base: string, o: FuseMountOptions): Promise<KernelTarget> =>
+  setUp(() => startPassthroughLl(base, o));
+export const mountZufsFuse = (
+  base: string,
+  o: FuseMountOptions & { memoryBytes: number },
+): Promise<KernelTarget> => setUp(() => startZufsFuse(base, o));
+
+async function startLibfuseLl(base: string, o: FuseMountOptions): Promise<KernelTarget> {
   const dir = join(base, 'libfuse-ll');
   mkdirSync(dir);
   const args = [dir, '--attr-timeout', String(o.attrTimeout)];
@@ -87,7 +99,7 @@ export async function mountLibfuseLl(base: string, o: FuseMountOptions): Promise
  * libfuse's passthrough_ll example (built from libfuse3-dev's examples) over a tmpfs directory: a
  * server whose every operation is a system call on tmpfs, written by libfuse's authors.
  */
-export async function mountPassthroughLl(base: string, o: FuseMountOptions): Promise<KernelTarget> {
+async function startPassthroughLl(base: string, o: FuseMountOptions): Promise<KernelTarget> {
   const dir = join(base, 'passthrough-ll');
   mkdirSync(dir);
   const source = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : base, 'zufs-bench-passthrough-'));
@@ -113,7 +125,7 @@ export async function mountPassthroughLl(base: string, o: FuseMountOptions): Pro
 }
 
 /** pmemfs on a memory device served through @zufs/fuse, two reader threads serving inline. */
-export async function mountZufsFuse(
+async function startZufsFuse(
   base: string,
   o: FuseMountOptions & { memoryBytes: number },
 ): Promise<KernelTarget> {

@@ -1,7 +1,8 @@
 // Suite "image": what mounting a large image costs, cold, in a fresh process per sample
 // (workers/image-mount.ts): the time from mount() until the first operation is answered and the
-// image unmounted, and the process RSS then. Mounting reads only what the image uses (pmemfs
-// load.ts), so both should follow the used space, not the image size.
+// image unmounted, and the process RSS then. Mounting reads only the metadata the image uses and
+// leaves file data on the image until an operation needs it (pmemfs load.ts), so both should
+// follow the used metadata, not the image size or the data.
 //
 //   mount-4g-empty  a 4 GiB image (a sparse file in the OS temp directory) holding nothing
 //   mount-4g-100m   the same holding 100 MiB of files (100 x 1 MiB)

@@ -148,6 +148,7 @@ export function allocBlock(sb: Super, zi: number, goal: number, zero: boolean, l
   rt[RT_FREE_BLOCKS]--;
   if (big && idx < sb.lowEnd - sb.dataStart) rt[RT_FREE_LOW]--;
   const bn = sb.dataStart + idx;
+  sb.dev.dropLazy(bn); // freeBlock dropped it; a block freed otherwise (fsck's repair) may not have
   if (zero) sb.zeroBlock(bn);
   addBlocks(sb, zi, 1);
   return bn;
@@ -156,6 +157,7 @@ export function allocBlock(sb: Super, zi: number, goal: number, zero: boolean, l
 /** Frees block `bn` of inode `zi`. */
 export function freeBlock(sb: Super, zi: number, bn: number): void {
   const idx = bn - sb.dataStart;
+  sb.dev.dropLazy(bn); // its bytes on the image are nobody's now: never read
   clearBit(sb, sb.bbmOff, idx);
   sb.rt[RT_FREE_BLOCKS]++;
   if (sb.lowEnd < sb.dataEnd && idx < sb.lowEnd - sb.dataStart) {

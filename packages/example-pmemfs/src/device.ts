@@ -11,6 +11,9 @@
  *   a flush runs keeps (or gets back) its bit, so the next flush writes it.
  * - the journal's state (journal.ts): whether flushes are journaled commits yet, the last commit's
  *   sequence number, and the committed block map (which data blocks the last durable commit uses).
+ * - the lazy map (a device opened sparse): one bit per page of file data still on the file only,
+ *   read by whichever thread first needs it (loadLazy(), under its own lock), and the count of
+ *   those pages (0: nothing to check).
  *
  * Until a filesystem is mounted on it (PmemFs.mount replays the journal and turns journaling on),
  * flush() writes dirty pages in place: that is mkfs's path, and a raw image tool's.
@@ -41,7 +44,9 @@ const W_JSEQ = 3; // sequence number of the last commit
 // the last commit uses): how big the next transaction is growing (PmemFs commits early on it).
 const W_JDIRTY = 4;
 const W_JDATA = 5; // journal mode: the first data page (pages below it are metadata)
-const W_RUNTIME = 6;
+const W_LAZY = 6; // pages still lazy (the lazy map's set bits)
+const W_LAZY_LOCK = 7; // taken around reading a lazy page (and dropping one)
+const W_RUNTIME = 8;
 const W_DIRTY = W_RUNTIME + RUNTIME_WORDS;
 
 const FLUSH_LOCK_MS = 120_000;
@@ -86,9 +91,10 @@ function checkSize(size: number): void {
 }
 
 function newCtl(size: number, tracked: boolean): SharedArrayBuffer {
-  // The dirty map, then the committed block map (same size: a bit per page bounds a bit per block).
+  // The dirty map, the committed block map (same size: a bit per page bounds a bit per block), then
+  // the lazy map.
   const dirtyWords = tracked ? Math.ceil(size / PAGE_SIZE / 32) : 0;
-  return new SharedArrayBuffer((W_DIRTY + 2 * dirtyWords) * 4);
+  return new SharedArrayBuffer((W_DIRTY + 3 * dirtyWords) * 4);
 }
 
 /** Writes up to `len` bytes of the device at `off` to the same place of the image file (up to 64 MiB). */
@@ -154,6 +160,9 @@ export class PmemDevice {
   private readonly words: Int32Array;
   private readonly dirtyWords: number;
   private readonly flushLock: SharedMutex;
+  private readonly lazyLock: SharedMutex;
+  /** The lazy map (see the top): one bit per page, set while the page is on the file only. */
+  private readonly lazyMap: Int32Array;
   private fd: number | null = null;
   private closed = false;
   /** The image's lock, held by the view that opened the file (attached views hold none). */
@@ -171,7 +180,8 @@ export class PmemDevice {
     this.dv = new DataView(desc.data, 0, desc.size);
     this.u32 = new Uint32Array(desc.data, 0, desc.size / 4);
     this.words = new Int32Array(desc.ctl);
-    this.dirtyWords = (this.words.length - W_DIRTY) / 2;
+    this.dirtyWords = (this.words.length - W_DIRTY) / 3;
+    this.lazyMap = this.words.subarray(W_DIRTY + 2 * this.dirtyWords);
     this.mutex = new SharedMutex(
       this.words,
       W_MUTEX,
@@ -181,6 +191,11 @@ export class PmemDevice {
       this.words,
       W_FLUSH,
       `pmemfs flush lock of ${desc.path ?? 'a memory device'}`,
+    );
+    this.lazyLock = new SharedMutex(
+      this.words,
+      W_LAZY_LOCK,
+      `pmemfs lazy-load lock of ${desc.path ?? 'a memory device'}`,
     );
     this.runtime = this.words.subarray(W_RUNTIME, W_RUNTIME + RUNTIME_WORDS);
   }
@@ -283,6 +298,95 @@ export class PmemDevice {
   }
 
   /**
+   * While loading: leaves pages [first, first + count) on the file, those not read yet, to be read
+   * when first needed (loadLazy()). For file data only: pmemfs reads and changes it through
+   * file.ts, which calls loadLazy() first, and freeing or allocating a block drops its lazy page
+   * (dropLazy()).
+   */
+  leaveLazy(first: number, count: number): void {
+    const un = this.unloaded;
+    if (un === null || this.path === null) return;
+    const lazy = this.lazyMap;
+    const end = Math.min(first + count, this.size / PAGE_SIZE);
+    let n = 0;
+    // A word of each map at a time: the pages of [first, end) in word w, those still unread.
+    for (let p = first; p < end; ) {
+      const w = p >>> 5;
+      const hi = Math.min(end - (w << 5), 32);
+      const range = (hi === 32 ? -1 : (1 << hi) - 1) & ~((1 << (p & 31)) - 1);
+      const bits = un[w] & range;
+      if (bits !== 0) {
+        un[w] &= ~bits;
+        Atomics.or(lazy, w, bits);
+        for (let b = bits; b !== 0; b &= b - 1) n++;
+      }
+      p = (w + 1) << 5;
+    }
+    Atomics.add(this.words, W_LAZY, n);
+  }
+
+  /** Pages still lazy: on the file only, read by the first loadLazy() that covers them. */
+  get lazyPages(): number {
+    return Atomics.load(this.words, W_LAZY);
+  }
+
+  /**
+   * Reads the lazy pages of the byte range [at, at + len) from the image file (any thread, before
+   * it reads or changes them). One word read when no page is lazy, as on every device loaded whole.
+   */
+  loadLazy(at: number, len: number): void {
+    if (Atomics.load(this.words, W_LAZY) === 0 || len <= 0) return;
+    const lazy = this.lazyMap;
+    const first = Math.floor(at / PAGE_SIZE);
+    const end = Math.floor((at + len - 1) / PAGE_SIZE) + 1;
+    for (let p = first; p < end; p++) {
+      if ((Atomics.load(lazy, p >>> 5) & (1 << (p & 31))) !== 0) {
+        this.readLazy(p, end);
+        return;
+      }
+    }
+  }
+
+  /** Block `p` was freed or allocated: its bytes on the file are nobody's, never to be read. */
+  dropLazy(p: number): void {
+    if (Atomics.load(this.words, W_LAZY) === 0) return;
+    const bit = 1 << (p & 31);
+    if ((Atomics.load(this.lazyMap, p >>> 5) & bit) === 0) return;
+    // Under the lock: a read of this page under way (a stale map's) must not land after our writes.
+    this.lazyLock.lock(FLUSH_LOCK_MS);
+    try {
+      if (Atomics.and(this.lazyMap, p >>> 5, ~bit) & bit) Atomics.sub(this.words, W_LAZY, 1);
+    } finally {
+      this.lazyLock.unlock();
+    }
+  }
+
+  /** loadLazy's slow path: reads each run of lazy pages in [first, end) with one pread. */
+  private readLazy(first: number, end: number): void {
+    const lazy = this.lazyMap;
+    const isLazy = (p: number) => (Atomics.load(lazy, p >>> 5) & (1 << (p & 31))) !== 0;
+    this.checkOpen();
+    this.lazyLock.lock(FLUSH_LOCK_MS);
+    try {
+      for (let p = first; p < end; ) {
+        if (!isLazy(p)) {
+          p++;
+          continue;
+        }
+        let e = p + 1;
+        while (e < end && isLazy(e)) e++;
+        this.readImage(p * PAGE_SIZE, (e - p) * PAGE_SIZE);
+        // Cleared after the read: a thread that sees the bit clear sees the bytes.
+        for (let q = p; q < e; q++) Atomics.and(lazy, q >>> 5, ~(1 << (q & 31)));
+        Atomics.sub(this.words, W_LAZY, e - p);
+        p = e;
+      }
+    } finally {
+      this.lazyLock.unlock();
+    }
+  }
+
+  /**
    * Ends loading: pages not read stay zero for good (the filesystem uses none of them, and a page
    * it starts using is written whole by the next flush), so a later loadPages() cannot overwrite
    * what changed since.
@@ -309,9 +413,10 @@ export class PmemDevice {
   }
 
   /**
-   * True when no thread is inside a change or a commit of this device: its metadata lock and its
-   * flush lock can both be taken within `waitMs` (a live holder lets go in microseconds; one whose
-   * thread died never does). Both are let go again before it returns.
+   * True when no thread is inside a change, a commit or a lazy read of this device: its metadata
+   * lock, its flush lock and its lazy-load lock can all be taken within `waitMs` (a live holder
+   * lets go in microseconds; one whose thread died never does). All are let go again before it
+   * returns.
    */
   quiescent(waitMs: number): boolean {
     const deadline = performance.now() + waitMs;
@@ -326,6 +431,8 @@ export class PmemDevice {
     try {
       if (!take(this.mutex)) return false;
       this.mutex.unlock();
+      if (!take(this.lazyLock)) return false;
+      this.lazyLock.unlock();
       return true;
     } finally {
       this.flushLock.unlock();
@@ -482,7 +589,7 @@ export class PmemDevice {
 
   /** @internal the committed block map: one bit per data block, set = used by the last commit. */
   get committedMap(): Int32Array {
-    return this.words.subarray(W_DIRTY + this.dirtyWords);
+    return this.words.subarray(W_DIRTY + this.dirtyWords, W_DIRTY + 2 * this.dirtyWords);
   }
 
   /** @internal this thread's file descriptor of the image (null for memory devices). */

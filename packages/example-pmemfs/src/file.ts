@@ -317,7 +317,6 @@ export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): 
   const sz = size(sb, zi);
   if (off >= sz) return 0;
   const n = Math.min(dest.length, sz - off);
-  const bytes = sb.bytes;
   // The run to copy: pmem from runAt goes to dest[runFrom, done); runAt -1: none.
   let runAt = -1;
   let runFrom = 0;
@@ -329,7 +328,7 @@ export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): 
     const bn = mapGet(sb, zi, Math.floor(pos / BLOCK_SIZE));
     const at = bn === 0 ? -1 : bn * BLOCK_SIZE + inner;
     if (runAt < 0 || at !== runAt + (done - runFrom)) {
-      if (runAt >= 0) bytes.read(runAt, dest, runFrom, done - runFrom);
+      if (runAt >= 0) readRun(sb, runAt, dest, runFrom, done - runFrom);
       runAt = at;
       runFrom = done;
     }
@@ -337,8 +336,14 @@ export function fileRead(sb: Super, zi: number, off: number, dest: Uint8Array): 
     if (bn === 0) zeroShared(dest, done, len);
     done += len;
   }
-  if (runAt >= 0) bytes.read(runAt, dest, runFrom, done - runFrom);
+  if (runAt >= 0) readRun(sb, runAt, dest, runFrom, done - runFrom);
   return n;
+}
+
+/** Copies `len` bytes of pmem at `at` into dest[from...], read from the image first if lazy. */
+function readRun(sb: Super, at: number, dest: Uint8Array, from: number, len: number): void {
+  sb.dev.loadLazy(at, len);
+  sb.bytes.read(at, dest, from, len);
 }
 
 /** Where writeRange puts each run of contiguous pmem: src[from, to) belongs at pmem byte `at`. */
@@ -374,7 +379,7 @@ function writeRange(
       if (mapCost(sb, zi, idx) > freeBlockCount(sb)) break;
       if (goal === 0 && idx > 0) goal = mapGet(sb, zi, idx - 1) + 1;
       bn = mapEnsure(sb, zi, idx, goal, zeroNew || n < BLOCK_SIZE);
-    }
+    } else sb.dev.loadLazy(bn * BLOCK_SIZE, BLOCK_SIZE); // what the write leaves stays the file's
     const at = bn * BLOCK_SIZE + inner;
     if (at !== runAt + (done - runFrom)) {
       if (done > runFrom) sink(sb, src, runFrom, done, runAt);
@@ -494,6 +499,7 @@ function zeroMapped(sb: Super, zi: number, off: number, len: number): void {
     const bn = mapGet(sb, zi, Math.floor(pos / BLOCK_SIZE));
     if (bn !== 0) {
       const at = bn * BLOCK_SIZE + inner;
+      sb.dev.loadLazy(at, n);
       sb.zero(at, n);
       sb.touch(at, n);
     }
@@ -608,7 +614,17 @@ export function fileGetMulty(
   const first = Math.floor(off / BLOCK_SIZE);
   const n = Math.min(out.length, Math.ceil(end / BLOCK_SIZE) - first);
   mapGetRange(sb, zi, first, n, out);
-  for (let i = 0; i < n; i++) out[i] *= BLOCK_SIZE;
+  // The reader copies from pmem itself: what is still on the image file is read first, a run of
+  // blocks that lie one after another at a time.
+  let run = 0;
+  for (let i = 0; i < n; i++) {
+    out[i] *= BLOCK_SIZE;
+    if (i > run && out[i] !== out[i - 1] + BLOCK_SIZE) {
+      if (out[run] !== 0) sb.dev.loadLazy(out[run], (i - run) * BLOCK_SIZE);
+      run = i;
+    }
+  }
+  if (n > 0 && out[run] !== 0) sb.dev.loadLazy(out[run], (n - run) * BLOCK_SIZE);
   return n;
 }
 
@@ -639,6 +655,7 @@ export function fileCopy(
     const bn = mapGet(sb, src, Math.floor(s / BLOCK_SIZE));
     if (bn === 0) zeroMapped(sb, dst, d, n);
     else {
+      sb.dev.loadLazy(bn * BLOCK_SIZE + (s % BLOCK_SIZE), n);
       const at = bn * BLOCK_SIZE + (s % BLOCK_SIZE) - sb.bytes.base(bn * BLOCK_SIZE);
       const from = sb.bytes.view(bn * BLOCK_SIZE).subarray(at, at + n);
       if (writeRange(sb, dst, d, n, from, copyRun, false) < n) break;

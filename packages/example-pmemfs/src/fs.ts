@@ -260,7 +260,7 @@ export class PmemFs {
     if (first) {
       report.recovery = journalRecover(device, g, device.path !== null);
       if (report.recovery.replayed > 0) g = loadSuperblock(device).g;
-      loadUsed(device, g);
+      loadUsed(device, g, true);
       if (g.version < FORMAT_VERSION) {
         g = { ...g, version: FORMAT_VERSION };
         writeSuperblocks(device, g);
