@@ -46,7 +46,9 @@ const W_JDIRTY = 4;
 const W_JDATA = 5; // journal mode: the first data page (pages below it are metadata)
 const W_LAZY = 6; // pages still lazy (the lazy map's set bits)
 const W_LAZY_LOCK = 7; // taken around reading a lazy page (and dropping one)
-const W_RUNTIME = 8;
+const W_JSLOT = 8; // the commit slot of the last commit
+const W_JCKPT = 9; // 1: the last commit's pages went home without an fdatasync yet
+const W_RUNTIME = 10;
 const W_DIRTY = W_RUNTIME + RUNTIME_WORDS;
 
 const FLUSH_LOCK_MS = 120_000;
@@ -571,8 +573,10 @@ export class PmemDevice {
    * @internal journal.ts: turns journaled commits on (or off, for mkfs), with the sequence number
    * of the last commit on the image.
    */
-  setJournalMode(on: boolean, seq = 0, dataStart = 0): void {
+  setJournalMode(on: boolean, seq = 0, dataStart = 0, slot = 1): void {
     Atomics.store(this.words, W_JSEQ, seq | 0);
+    Atomics.store(this.words, W_JSLOT, slot);
+    Atomics.store(this.words, W_JCKPT, 0);
     Atomics.store(this.words, W_JDATA, on ? dataStart : 0);
     Atomics.store(this.words, W_JDIRTY, 0);
     Atomics.store(this.words, W_JMODE, on ? 1 : 0);
@@ -585,6 +589,24 @@ export class PmemDevice {
 
   set journalSeq(seq: number) {
     Atomics.store(this.words, W_JSEQ, seq | 0);
+  }
+
+  /** @internal the commit slot (0 or 1) of the last commit: the next commit uses the other. */
+  get journalSlot(): number {
+    return Atomics.load(this.words, W_JSLOT);
+  }
+
+  set journalSlot(slot: number) {
+    Atomics.store(this.words, W_JSLOT, slot);
+  }
+
+  /** @internal the last commit's pages went home and no fdatasync followed yet. */
+  get checkpointPending(): boolean {
+    return Atomics.load(this.words, W_JCKPT) === 1;
+  }
+
+  set checkpointPending(pending: boolean) {
+    Atomics.store(this.words, W_JCKPT, pending ? 1 : 0);
   }
 
   /** @internal the committed block map: one bit per data block, set = used by the last commit. */

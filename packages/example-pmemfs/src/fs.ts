@@ -264,11 +264,14 @@ export class PmemFs {
       if (g.version < FORMAT_VERSION) {
         g = { ...g, version: FORMAT_VERSION };
         writeSuperblocks(device, g);
+        // In place and synced, before the journal is on: an older zufs must refuse the image
+        // before any commit of the newer format can be on it.
+        device.flush();
         report.upgraded = true;
       }
       if (device.path !== null) {
         initCommittedMap(device, g);
-        device.setJournalMode(true, report.recovery.seq, g.dataStart);
+        device.setJournalMode(true, report.recovery.seq, g.dataStart, report.recovery.slot);
       }
     }
     const sb = new Super(device, g);

@@ -14,20 +14,33 @@
  *      did not reach the disk before a crash fails a CRC at recovery, so no fdatasync is needed
  *      between them (when step 1's pages do not fit in the descriptors, they are left out and an
  *      fdatasync before the commit block orders them instead);
- *   4. the journaled pages go home; fdatasync; the committed block map becomes the snapshot's.
- * A 4 KiB overwrite + fsync thus costs two fdatasyncs (and five pwrites: descriptor, copies,
- * commit block, two pages home).
+ *   4. the journaled pages go home, with no fdatasync of their own: the next commit's fdatasync
+ *      covers them. The committed block map becomes the snapshot's.
+ * A 4 KiB overwrite + fsync thus costs one fdatasync (and five pwrites: descriptor, copies, commit
+ * block, two pages home).
  *
- * Journal storage is the journal region past its block 0, then, when that is not enough, blocks that
- * are free both in the committed state and in the snapshot: nothing durable or about to be durable
+ * Two commit slots (journal blocks 0 and 1) and two halves of the journal's storage, used in turn:
+ * a commit never overwrites the slot and the copies of the commit before it, whose pages may not be
+ * home on the disk yet (step 4 was not synced), only those of the one before that, which the last
+ * commit's fdatasync made durable at home. Recovery replays the newest whole commit of the two
+ * slots (its predecessor's pages are durable at home: its fdatasync came after them). A commit whose copies overflow into free data blocks
+ * (below) syncs its step 4 as before, since the next commit may allocate those blocks, and empties
+ * the other slot: once its copies are overwritten, an older commit still whole there would be
+ * replayed over a newer state. A journal of fewer than four blocks has one slot and always syncs
+ * step 4.
+ *
+ * Journal storage is the commit's half of the journal region past its slots, then, when that is not
+ * enough, blocks that are free both in the committed state and in the snapshot: nothing durable or about to be durable
  * lives there, so a transaction never has to be split (splitting would break atomicity).
  *
  * Recovery (mount) validates the commit block, every descriptor block and every copy before it
  * writes anything; then writes each copy home. Replay is idempotent (the copies are never home
  * pages of the same transaction), so a crash during recovery just means recovering again. A commit
- * block whose transaction is torn (a bad CRC anywhere) is discarded whole: its predecessor was
- * already written home (step 4 of a commit ends before the next commit starts), and a stale commit
- * block whose storage a later transaction reused fails its CRCs the same way.
+ * block whose transaction is torn (a bad CRC anywhere) is discarded whole: its predecessor is whole
+ * in the other slot (or was durable at home), and a stale commit block whose storage a later
+ * transaction reused fails its CRCs the same way. Once it found a whole commit, recovery fdatasyncs
+ * the image: what it read may have been only in the page cache, and the next commit may overwrite
+ * the other slot's copies.
  */
 import * as fs from 'node:fs';
 import { Errno } from '@zufs/zuf-core/api';
@@ -56,6 +69,22 @@ const MAX_DESC = (BLOCK_SIZE - C_LIST) / 4;
 const LISTED_NEW_MAX = 256;
 /** Most pages one commit can journal (~1.3 GiB). */
 export const MAX_JOURNALED_PAGES = MAX_DESC * PER_DESC;
+/** The smallest journal with two commit slots (a slot and a block of storage for each half). */
+const TWO_SLOTS_MIN = 4;
+
+/** Where commit slot `slot` (0 or 1) keeps its commit block and its storage, in journal blocks. */
+function slotPlace(g: Geometry, slot: number): { commit: number; from: number; to: number } {
+  const start = g.journalStart;
+  if (g.journalBlocks < TWO_SLOTS_MIN) return { commit: start, from: start + 1, to: start + g.journalBlocks };
+  const half = (g.journalBlocks - 2) >>> 1;
+  const from = start + 2 + slot * half;
+  return { commit: start + slot, from, to: from + half };
+}
+
+/** The slot of the commit after one in `slot`. */
+function nextSlot(g: Geometry, slot: number): number {
+  return g.journalBlocks < TWO_SLOTS_MIN ? 0 : 1 - slot;
+}
 
 // A commit waits this long for the metadata lock (an operation holds it for microseconds to a big
 // write's duration; a dead holder becomes a LockTimeoutError, not a hang).
@@ -86,7 +115,8 @@ export function initCommittedMap(dev: PmemDevice, g: Geometry): void {
  */
 export function journalRoom(dev: PmemDevice, g: Geometry, pages: number, overflow = true): number {
   const need = Math.ceil(pages / PER_DESC) + pages;
-  let room = g.journalBlocks - 1;
+  const place = slotPlace(g, nextSlot(g, dev.journalSlot));
+  let room = place.to - place.from;
   if (room >= need || !overflow) return room - need;
   const cm = dev.committedMap;
   const at = (g.bbmStart * BLOCK_SIZE) / 4;
@@ -135,20 +165,29 @@ export function journalCommit(dev: PmemDevice, fd: number): number {
   const g = imageGeometry(dev);
   const bbmWords = Math.ceil(g.dataBlocks / 32);
   let pages: Uint32Array;
-  let snap: Uint8Array;
-  let bbm: Uint32Array;
+  let snap = new Uint8Array(0);
+  let bbm = new Uint32Array(0);
   dev.mutex.lock(LOCK_MS);
   try {
     pages = dev.takeDirtyPages();
-    if (pages.length === 0) return 0;
-    snap = new Uint8Array(pages.length * BLOCK_SIZE);
-    for (let i = 0; i < pages.length; i++) {
-      snap.set(dev.page(pages[i]), i * BLOCK_SIZE);
+    if (pages.length > 0) {
+      snap = new Uint8Array(pages.length * BLOCK_SIZE);
+      for (let i = 0; i < pages.length; i++) {
+        snap.set(dev.page(pages[i]), i * BLOCK_SIZE);
+      }
+      const w0 = (g.bbmStart * BLOCK_SIZE) / 4;
+      bbm = dev.u32.slice(w0, w0 + bbmWords);
     }
-    const w0 = (g.bbmStart * BLOCK_SIZE) / 4;
-    bbm = dev.u32.slice(w0, w0 + bbmWords);
   } finally {
     dev.mutex.unlock();
+  }
+  if (pages.length === 0) {
+    // Idle: make the last commit's pages durable at home (an unmount leaves nothing pending).
+    if (dev.checkpointPending) {
+      fs.fdatasyncSync(fd);
+      dev.checkpointPending = false;
+    }
+    return 0;
   }
   try {
     return commitSnapshot(dev, fd, g, pages, snap, bbm);
@@ -193,11 +232,14 @@ function commitSnapshot(
     );
   }
   const nDescAll = Math.ceil((jnl.length + home.length) / PER_DESC);
-  // Storage: the journal region past the commit block, then blocks free before and after.
+  // Storage: this slot's half of the journal region, then blocks free before and after.
+  const slot = nextSlot(g, dev.journalSlot);
+  const place = slotPlace(g, slot);
   const want = Math.max(nDescAll, nDescJournaled) + jnl.length;
   const store = new Uint32Array(want);
   let n = 0;
-  for (let b = g.journalStart + 1; b < jEnd && n < want; b++) store[n++] = b;
+  for (let b = place.from; b < place.to && n < want; b++) store[n++] = b;
+  const inJournal = n;
   for (let i = 0; i < g.dataBlocks && n < want; i++) {
     if (!bit(cm, i) && !bit(bbm, i)) store[n++] = g.dataStart + i;
   }
@@ -206,6 +248,9 @@ function commitSnapshot(
   const need = nDesc + jnl.length;
   if (n < need) throw new ZufsError(Errno.ENOSPC, `journal: no room for a ${need}-block transaction`);
   const entries = listHome ? jnl.length + home.length : jnl.length;
+  // Copies in free data blocks: the next commit may allocate them, so this one's pages must be
+  // durable at home before it ends (step 4 synced), as must be any commit's in a one-slot journal.
+  const syncCheckpoint = need > inJournal || nextSlot(g, slot) === slot;
 
   // 1. New blocks home first.
   const homeIdx = Uint32Array.from(home);
@@ -240,11 +285,14 @@ function commitSnapshot(
   cdv.setUint32(C_DESC_CSUM, descCrc(desc, entries), true);
   for (let k = 0; k < nDesc; k++) cdv.setUint32(C_LIST + 4 * k, store[k], true);
   cdv.setUint32(C_CSUM, crc32c(commit, 0, C_LIST + 4 * nDesc), true);
-  writeAll(fd, commit, 0, BLOCK_SIZE, g.journalStart * BLOCK_SIZE);
+  writeAll(fd, commit, 0, BLOCK_SIZE, place.commit * BLOCK_SIZE);
+  // Also makes the previous commit's step 4 durable: the slot after this one may now be reused.
   fs.fdatasyncSync(fd);
   dev.journalSeq = seq;
+  dev.journalSlot = slot;
+  dev.checkpointPending = false;
 
-  // 4. Checkpoint: the journaled pages home.
+  // 4. Checkpoint: the journaled pages home (synced by the next commit, or now: syncCheckpoint).
   writePages(
     fd,
     snap,
@@ -252,7 +300,14 @@ function commitSnapshot(
     jnlIdx.map((i) => pages[i]),
     jnlIdx.length,
   );
-  fs.fdatasyncSync(fd);
+  if (syncCheckpoint) {
+    // The other slot's commit is older than what is now home: recovery must not replay it once a
+    // later commit reuses this one's storage (its copies then fail their CRCs, and the other's
+    // would not). Emptied before the same fdatasync.
+    const other = slotPlace(g, nextSlot(g, slot)).commit;
+    if (other !== place.commit) writeAll(fd, new Uint8Array(BLOCK_SIZE), 0, BLOCK_SIZE, other * BLOCK_SIZE);
+    fs.fdatasyncSync(fd);
+  } else dev.checkpointPending = jnlIdx.length > 0;
   for (let i = 0; i < bbm.length && i < cm.length; i++) cm[i] = bbm[i] | 0;
   return (home.length + jnl.length) * BLOCK_SIZE;
 }
@@ -272,29 +327,86 @@ function descCrc(desc: Uint8Array, entries: number): number {
 export interface RecoveryResult {
   /** The last commit's sequence number (0: none). */
   seq: number;
+  /** The commit slot (0 or 1) the last whole commit is in: the next commit uses the other. */
+  slot: number;
   /** Pages whose home differed from the journal and were written back. */
   replayed: number;
   /** Why a commit block was discarded (torn transaction), if one was. */
   discarded?: string;
 }
 
+/** A slot's commit, checked whole: the pages to replay. */
+interface WholeCommit {
+  seq: number;
+  slot: number;
+  homes: Uint32Array;
+  copies: Uint32Array;
+}
+
 /**
- * Finds the last commit in `dev`'s journal and, when it is whole, replays it into the image in
- * memory and, when `write`, to the image file (then fdatasync). Never reads or writes outside the
+ * Finds the newest whole commit in `dev`'s journal and replays it into the image in memory and,
+ * when `write`, to the image file (then fdatasync). Never reads or writes outside the
  * device; never replays part of a transaction.
  */
 export function journalRecover(dev: PmemDevice, g: Geometry, write: boolean): RecoveryResult {
+  let last: WholeCommit | undefined;
+  let torn: { seq: number; slot: number; why: string } | undefined;
+  for (const slot of g.journalBlocks < TWO_SLOTS_MIN ? [0] : [0, 1]) {
+    const c = readCommit(dev, g, slot);
+    if (c === null) continue;
+    if ('torn' in c) {
+      if (!torn || c.seq > torn.seq) torn = { seq: c.seq, slot, why: c.torn };
+    } else if (!last || c.seq > last.seq) last = c;
+  }
+  // Only the newest whole commit: the fdatasync that made it durable made its predecessor's pages
+  // durable at home too. Replaying the predecessor as well would undo what the newest wrote
+  // straight home (a block freed and allocated again) and lists only by its CRC.
+  let replayed = 0;
+  const fd = write ? dev.fileFd() : null;
+  if (last) {
+    // A copy is never another entry's home (copies are in free blocks).
+    for (let k = 0; k < last.homes.length; k++) {
+      const src = dev.page(last.copies[k]);
+      const dst = dev.page(last.homes[k]);
+      dev.loadPages(last.homes[k], 1);
+      if (Buffer.compare(src, dst) === 0) continue;
+      dst.set(src);
+      if (fd !== null) writeAll(fd, dst, 0, BLOCK_SIZE, last.homes[k] * BLOCK_SIZE);
+      replayed++;
+    }
+  }
+  // What was read may sit only in the page cache (the last commit's unsynced step 4): durable now,
+  // before a commit overwrites the other slot's copies.
+  if (fd !== null && (last || torn)) fs.fdatasyncSync(fd);
+  // The next commit goes to the slot the newest whole commit is not in, with a number above any
+  // seen. A torn commit older than the whole one is only storage the newer one reused.
+  const out: RecoveryResult = {
+    seq: Math.max(last?.seq ?? 0, torn?.seq ?? 0),
+    slot: last?.slot ?? 1,
+    replayed,
+  };
+  if (torn && (!last || torn.seq > last.seq))
+    out.discarded = g.journalBlocks < TWO_SLOTS_MIN ? torn.why : `slot ${torn.slot}: ${torn.why}`;
+  return out;
+}
+
+/** The commit in `slot`: null when there is none (no magic), or why it is torn. */
+function readCommit(
+  dev: PmemDevice,
+  g: Geometry,
+  slot: number,
+): WholeCommit | { seq: number; torn: string } | null {
   const u8 = dev.u8;
   const total = Math.min(g.totalBlocks, dev.size / BLOCK_SIZE);
   const jEnd = g.journalStart + g.journalBlocks;
-  const cAt = g.journalStart * BLOCK_SIZE;
-  if (cAt + BLOCK_SIZE > dev.size) return { seq: 0, replayed: 0, discarded: 'journal outside the device' };
+  const cAt = slotPlace(g, slot).commit * BLOCK_SIZE;
+  if (cAt + BLOCK_SIZE > dev.size) return { seq: 0, torn: 'journal outside the device' };
   // A device opened sparse reads each page recovery looks at, first (load.ts).
-  dev.loadPages(g.journalStart, 1);
+  dev.loadPages(cAt / BLOCK_SIZE, 1);
   const cdv = new DataView(u8.buffer, u8.byteOffset + cAt, BLOCK_SIZE);
-  if (cdv.getUint32(C_MAGIC, true) !== JOURNAL_MAGIC) return { seq: 0, replayed: 0 };
+  if (cdv.getUint32(C_MAGIC, true) !== JOURNAL_MAGIC) return null;
   const seq = cdv.getUint32(C_SEQ, true);
-  const torn = (why: string): RecoveryResult => ({ seq, replayed: 0, discarded: why });
+  const torn = (why: string) => ({ seq, torn: why });
   if (cdv.getUint32(C_VERSION, true) !== JOURNAL_VERSION) return torn('unknown journal version');
   const nDesc = cdv.getUint32(C_NDESC, true);
   const entries = cdv.getUint32(C_NENTRIES, true);
@@ -304,7 +416,8 @@ export function journalRecover(dev: PmemDevice, g: Geometry, write: boolean): Re
   const head = u8.slice(cAt, cAt + C_LIST + 4 * nDesc);
   new DataView(head.buffer).setUint32(C_CSUM, 0, true);
   if (crc32c(head) !== cdv.getUint32(C_CSUM, true)) return torn('commit block checksum');
-  // Copies live in the journal region or the data region, never in the other metadata.
+  // Copies live in the journal region past block 0 (block 1 too: a one-slot journal's, as images of
+  // format 2 wrote) or the data region, never elsewhere.
   const storeOk = (b: number) => (b > g.journalStart && b < jEnd) || (b >= g.dataStart && b < total);
   const desc = new Uint8Array(Math.max(1, nDesc) * BLOCK_SIZE);
   for (let k = 0; k < nDesc; k++) {
@@ -331,18 +444,5 @@ export function journalRecover(dev: PmemDevice, g: Geometry, write: boolean): Re
     homes[k] = home;
     copies[k] = copy;
   }
-  // Whole: replay. A copy is never another entry's home (copies are in free blocks).
-  let replayed = 0;
-  const fd = write ? dev.fileFd() : null;
-  for (let k = 0; k < entries; k++) {
-    const src = dev.page(copies[k]);
-    const dst = dev.page(homes[k]);
-    dev.loadPages(homes[k], 1);
-    if (Buffer.compare(src, dst) === 0) continue;
-    dst.set(src);
-    if (fd !== null) writeAll(fd, dst, 0, BLOCK_SIZE, homes[k] * BLOCK_SIZE);
-    replayed++;
-  }
-  if (fd !== null && replayed > 0) fs.fdatasyncSync(fd);
-  return { seq, replayed };
+  return { seq, slot, homes, copies };
 }

@@ -113,7 +113,7 @@ export function fsck(dev: PmemDevice, opts: FsckOptions = {}): FsckReport {
   if (repair && dev.path !== null) {
     // Repairs go through the journal: a crash during repair leaves the old image or the new one.
     initCommittedMap(dev, g);
-    dev.setJournalMode(true, recovery.seq, g.dataStart);
+    dev.setJournalMode(true, recovery.seq, g.dataStart, recovery.slot);
   }
   const sb = new Super(dev, g);
   Atomics.store(dev.runtime, RT_STATE, 0);

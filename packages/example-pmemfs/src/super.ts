@@ -24,9 +24,11 @@ export const PMEMFS_MAGIC = 0x464d505a;
 /**
  * The on-pmem format this code writes; an image of a newer format is refused. Version 2 uses the
  * journal region (journal.ts): version-1 code would ignore a pending transaction, so it must refuse.
- * A version-1 image (same layout, journal zero) is upgraded when mounted.
+ * Version 3 commits in two slots in turn (journal.ts): version-2 code would replay only the first,
+ * maybe an older commit than the other's. An image of version 1 or 2 (same layout) is upgraded
+ * when mounted, and the upgrade is durable before the first commit of version 3.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** The root directory's inode number (FUSE's root nodeid is 1 too, so the bridge maps it as is). */
 export const ROOT_INO = 1;
 export const INODE_SIZE = 128;
