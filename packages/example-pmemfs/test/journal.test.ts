@@ -93,6 +93,38 @@ function mountSparseCopy(image: Uint8Array, path: string): PmemFs {
   return PmemFs.mount(PmemDevice.openFile(path, { sparse: true }), { commitIntervalMs: 0 });
 }
 
+/**
+ * The crash images of one segment of `writes` (those from `from` to `to`, after an fdatasync): all
+ * before `from` applied to `base`, then a subset of the segment, in every way that matters: all,
+ * none, each one alone, each one missing, and `randoms` random ones (a fixed seed).
+ */
+function segmentImages(
+  base: Uint8Array,
+  writes: { pos: number; bytes: Uint8Array }[],
+  from: number,
+  to: number,
+  randoms: number,
+): { img: Uint8Array; what: string }[] {
+  let seed = 12345 + from;
+  const random = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const n = to - from;
+  const subsets: boolean[][] = [Array(n).fill(true), Array(n).fill(false)];
+  for (let i = 0; i < n; i++) {
+    subsets.push(Array.from({ length: n }, (_, k) => k === i));
+    subsets.push(Array.from({ length: n }, (_, k) => k !== i));
+  }
+  for (let r = 0; r < randoms; r++) subsets.push(Array.from({ length: n }, () => random() < 0.5));
+  return subsets.map((kept) => {
+    const img = new Uint8Array(base);
+    for (let i = 0; i < from; i++) img.set(writes[i].bytes, writes[i].pos);
+    for (let i = 0; i < n; i++) if (kept[i]) img.set(writes[from + i].bytes, writes[from + i].pos);
+    return { img, what: `writes ${from}..${to}, kept ${kept.map((k) => (k ? 1 : 0)).join('')}` };
+  });
+}
+
 describe('journal', () => {
   /**
    * A committed image, then a transaction of everything in memory: overwrites of committed blocks
@@ -174,28 +206,9 @@ describe('journal', () => {
     const { fs, base, before, after } = bigTransaction(512 * 1024); // new blocks the descriptors list
     const { writes, syncs } = recordIo(() => fs.sync());
     expect(syncs.length).toBe(2); // the commit block's, the checkpoint's
-    let seed = 12345;
-    const random = () => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed / 2 ** 32;
-    };
     const seen = { old: 0, new: 0 };
     for (let j = 0; j < syncs.length; j++) {
-      const from = j === 0 ? 0 : syncs[j - 1];
-      const to = syncs[j];
-      const n = to - from;
-      // Each write of the segment kept or not: all, none, each one alone, each one missing, random.
-      const subsets: boolean[][] = [Array(n).fill(true), Array(n).fill(false)];
-      for (let i = 0; i < n; i++) {
-        subsets.push(Array.from({ length: n }, (_, k) => k === i));
-        subsets.push(Array.from({ length: n }, (_, k) => k !== i));
-      }
-      for (let r = 0; r < 40; r++) subsets.push(Array.from({ length: n }, () => random() < 0.5));
-      for (const kept of subsets) {
-        const img = new Uint8Array(base);
-        for (let i = 0; i < from; i++) img.set(writes[i].bytes, writes[i].pos);
-        for (let i = 0; i < n; i++) if (kept[i]) img.set(writes[from + i].bytes, writes[from + i].pos);
-        const what = `segment ${j}, kept ${kept.map((k) => (k ? 1 : 0)).join('')}`;
+      for (const { img, what } of segmentImages(base, writes, j === 0 ? 0 : syncs[j - 1], syncs[j], 40)) {
         const state = stateAfterCrash(img, before, after, what);
         expect(state, what).not.toBeNull();
         seen[state!]++;
@@ -415,31 +428,15 @@ describe('journal', () => {
       states.push(dump(fs));
     });
     expect(syncs).toHaveLength(2); // one a commit
-    let seed = 99;
-    const random = () => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed / 2 ** 32;
-    };
     const names = ['before', 'A', 'B'];
     const seen = new Set<string>();
     // Segment j: the writes after the j-th fdatasync (all before it reached the disk), up to the next.
     for (let j = 0; j <= syncs.length; j++) {
       const from = j === 0 ? 0 : syncs[j - 1];
       const to = j < syncs.length ? syncs[j] : writes.length;
-      const n = to - from;
-      const subsets: boolean[][] = [Array(n).fill(true), Array(n).fill(false)];
-      for (let i = 0; i < n; i++) {
-        subsets.push(Array.from({ length: n }, (_, k) => k === i));
-        subsets.push(Array.from({ length: n }, (_, k) => k !== i));
-      }
-      for (let r = 0; r < 60; r++) subsets.push(Array.from({ length: n }, () => random() < 0.5));
       // Durable before the segment: the commit its fdatasync ended (none for the first).
       const allowed = j === 0 ? [0, 1] : j === 1 ? [1, 2] : [2];
-      for (const kept of subsets) {
-        const img = new Uint8Array(base);
-        for (let i = 0; i < from; i++) img.set(writes[i].bytes, writes[i].pos);
-        for (let i = 0; i < n; i++) if (kept[i]) img.set(writes[from + i].bytes, writes[from + i].pos);
-        const what = `segment ${j}, kept ${kept.map((k) => (k ? 1 : 0)).join('')}`;
+      for (const { img, what } of segmentImages(base, writes, from, to, 60)) {
         const crashed = mountCopy(img);
         expect(crashed.check(), what).toEqual([]);
         const got = JSON.stringify([...dump(crashed)]);
