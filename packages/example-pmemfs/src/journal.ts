@@ -99,6 +99,20 @@ export function imageGeometry(dev: PmemDevice): Geometry {
   throw new ZufsError(Errno.EIO, 'journal: no valid superblock on the device');
 }
 
+// A commit needs only the layout, which never changes after mkfs: decoding the superblock (a CRC,
+// its strings) at every commit, so at every fsync, is work for nothing. Kept per device view,
+// checked against copy 0's checksum word (byte 8), which any change to the superblock changes.
+const layouts = new WeakMap<PmemDevice, { csum: number; g: Geometry }>();
+
+function commitGeometry(dev: PmemDevice): Geometry {
+  const csum = dev.u32[2];
+  const known = layouts.get(dev);
+  if (known !== undefined && known.csum === csum) return known.g;
+  const g = imageGeometry(dev);
+  layouts.set(dev, { csum, g });
+  return g;
+}
+
 /** Sets the committed block map from the block bitmap now in memory (first mount, after recovery). */
 export function initCommittedMap(dev: PmemDevice, g: Geometry): void {
   const words = Math.ceil(g.dataBlocks / 32);
@@ -162,7 +176,7 @@ const bit = (words: ArrayLike<number>, i: number) => (words[i >>> 5] & (1 << (i 
  * bytes written home. On failure the pages get their dirty bits back and the error is thrown.
  */
 export function journalCommit(dev: PmemDevice, fd: number): number {
-  const g = imageGeometry(dev);
+  const g = commitGeometry(dev);
   const bbmWords = Math.ceil(g.dataBlocks / 32);
   let pages: Uint32Array;
   let snap = new Uint8Array(0);
