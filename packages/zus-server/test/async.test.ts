@@ -143,7 +143,9 @@ describe('nothing waits forever', () => {
     expect(r.err).toBe(-Errno.EIO);
     expect(r.at - t0).toBeGreaterThanOrEqual(DEADLINE_MS - 5);
     expect(r.at - t0).toBeLessThan(DEADLINE_MS + 1000);
-    expect(others).toBeGreaterThan(10);
+    // The others went on: several round trips while the stuck one waited (thousands on a quiet
+    // machine, under ten on one loaded past its cores, where each waits for a core).
+    expect(others).toBeGreaterThan(2);
     const [, , aborts, reason] = pluginState(s.zufRoot, m.rootIi);
     expect([aborts, reason]).toEqual([1, 1]); // one abort, a TimeoutError
     // The log line travels through the supervisor's port: wait for it (bounded).
