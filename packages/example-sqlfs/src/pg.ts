@@ -10,7 +10,7 @@
  * for ever, and the next operation connects again.
  */
 
-import { Errno, ZusError } from '@zufs/zus-server';
+import { Errno, isZusError, ZusError } from '@zufs/zus-server';
 import pg from 'pg';
 import { type Engine, type Op, pgText, type Rows } from './engine.js';
 
@@ -39,6 +39,8 @@ export class PgEngine implements Engine {
   readonly dialect = 'pg' as const;
   readonly sync = false;
   readonly pool: pg.Pool;
+  /** Transactions begun again (a serialization failure, a deadlock, a lost connection): a test's gauge. */
+  retries = 0;
   private readonly texts: string[] = [];
 
   constructor(
@@ -67,6 +69,7 @@ export class PgEngine implements Engine {
         client = await this.pool.connect();
       } catch (e) {
         if (attempt < RETRIES && gone(e)) {
+          this.retries++;
           await pause(attempt);
           continue;
         }
@@ -97,6 +100,7 @@ export class PgEngine implements Engine {
         if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
         const code = (e as { code?: string }).code ?? '';
         if (attempt < RETRIES && (RETRYABLE.has(code) || broken)) {
+          this.retries++;
           await pause(attempt);
           continue;
         }
@@ -127,7 +131,14 @@ export class PgEngine implements Engine {
   }
 }
 
+/**
+ * The connection failed (lost, refused, timed out): worth a retry on a new one. Never the operation's
+ * own answer, a ZusError: its code is an errno name (ENOENT for a name not there), the same words as
+ * a socket's errors, and taking it for one retried every lookup of a missing name 8 times on fresh
+ * connections (~0.5-1 s each create or rename: docs/decisions.md).
+ */
 const gone = (e: unknown) => {
+  if (isZusError(e)) return false;
   const code = String((e as { code?: string }).code ?? '');
   const msg = String((e as Error)?.message ?? '');
   return GONE.test(code) || GONE_NET.has(code) || /terminat|Connection|timeout/i.test(msg);
