@@ -67,14 +67,18 @@ export class PgSchemas {
   }
 }
 
-/** Every conformance case on `target`, each a test (the ones that need root skip, saying so, elsewhere). */
-export function conformanceSuite(target: Target): void {
+/**
+ * Every conformance case on `target`, each a test (the ones that need root skip, saying so,
+ * elsewhere). `timeoutMs`: the safety net of one case, past vitest's default for an engine whose
+ * matrix cases (hundreds of transactions) take tens of seconds on a loaded machine.
+ */
+export function conformanceSuite(target: Target, timeoutMs?: number): void {
   const isRoot = process.geteuid?.() === 0;
   describe(target.name, () => {
     for (const c of cases) {
       const name = `${c.id}: ${c.title}`;
       if (c.root && !isRoot) it.skip(`${name} [needs root]`, () => {});
-      else it(name, () => runCase(target, c));
+      else it(name, { timeout: timeoutMs }, () => runCase(target, c));
     }
   });
 }
