@@ -41,6 +41,8 @@ export class PgEngine implements Engine {
   readonly pool: pg.Pool;
   /** Transactions begun again (a serialization failure, a deadlock, a lost connection): a test's gauge. */
   retries = 0;
+  /** Statements sent, BEGIN, COMMIT and ROLLBACK too: each is a round trip (a test's gauge). */
+  roundTrips = 0;
   private readonly texts: string[] = [];
 
   constructor(
@@ -62,7 +64,7 @@ export class PgEngine implements Engine {
     this.pool.on('connect', (c) => c.on('error', () => {}));
   }
 
-  async run<T>(op: () => Op<T>, write: boolean): Promise<T> {
+  async run<T>(op: () => Op<T>, write: boolean, alone = false): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       let client: pg.PoolClient;
       try {
@@ -77,15 +79,18 @@ export class PgEngine implements Engine {
       }
       let broken = false;
       try {
-        await client.query(
-          write ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
-        );
+        if (!alone)
+          await this.send(
+            client,
+            write ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+          );
         const g = op();
         let r = g.next();
-        while (!r.done) {
+        for (let n = 0; !r.done; n++) {
+          if (alone && n > 0) throw new Error('sqlfs: an operation run alone yielded a second statement');
           const s = r.value.sql;
           const text = (this.texts[s.id] ??= pgText(s.text));
-          const res = await client.query({
+          const res = await this.send(client, {
             name: `s${s.id}`,
             text,
             values: r.value.params as unknown[],
@@ -93,11 +98,11 @@ export class PgEngine implements Engine {
           });
           r = g.next(res.rows as Rows);
         }
-        await client.query('COMMIT');
+        if (!alone) await this.send(client, 'COMMIT');
         return r.value;
       } catch (e) {
         broken = gone(e);
-        if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+        if (!broken && !alone) await this.send(client, 'ROLLBACK').catch(() => (broken = true));
         const code = (e as { code?: string }).code ?? '';
         if (attempt < RETRIES && (RETRYABLE.has(code) || broken)) {
           this.retries++;
@@ -109,6 +114,11 @@ export class PgEngine implements Engine {
         client.release(broken);
       }
     }
+  }
+
+  private send(client: pg.PoolClient, q: string | pg.QueryArrayConfig): Promise<pg.QueryResult> {
+    this.roundTrips++;
+    return typeof q === 'string' ? client.query(q) : client.query(q);
   }
 
   /** Statements outside any operation (mkfs, migrations), in one transaction. */

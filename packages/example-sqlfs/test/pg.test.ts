@@ -15,6 +15,7 @@ import {
   SCHEMA_VERSION,
   SQLFS_TYPE,
   SqlFs,
+  type Step,
 } from '@zufs/example-sqlfs';
 import { mount } from '@zufs/vfs';
 import * as api from '@zufs/zuf-core/api';
@@ -184,6 +185,37 @@ describe.skipIf(!URL_)('sqlfs on PostgreSQL', { timeout: 120_000 }, () => {
     // An errno's name is no lost connection: each answer was one transaction, on a connection kept.
     expect(a.eng.retries).toBe(0);
     expect(connects).toBe(0);
+  });
+
+  it('a lookup or a getattr the cache cannot answer is one round trip: one statement, no BEGIN or COMMIT', async () => {
+    const url = await freshDb();
+    await mkfs(url);
+    const a = await machine(url, 0);
+    const f = await a.fs.newInode(ROOT_INO, name('f'), zi(FILE), 0, null);
+    const trips = async (fn: () => unknown) => {
+      const before = a.eng.roundTrips;
+      await Promise.resolve()
+        .then(fn)
+        .catch(() => {});
+      return a.eng.roundTrips - before;
+    };
+    expect(await trips(() => a.fs.lookup(ROOT_INO, name('f')))).toBe(1);
+    expect(await trips(() => a.fs.lookup(ROOT_INO, name('missing')))).toBe(1);
+    expect(await trips(() => a.fs.getattr(f, new DataView(new ArrayBuffer(128))))).toBe(1);
+    // A change is a transaction: BEGIN, its statements, COMMIT.
+    expect(await trips(() => a.fs.rename(ROOT_INO, name('f'), ROOT_INO, name('g'), 0, 0))).toBeGreaterThan(3);
+    // An operation that says it is one statement and yields two is refused, not run without a snapshot.
+    const step = (id: number): Step => ({ sql: { id, text: `SELECT ${id}` }, params: [] });
+    await expect(
+      a.eng.run(
+        function* () {
+          yield step(1_000_001);
+          yield step(1_000_002);
+        },
+        false,
+        true,
+      ),
+    ).rejects.toThrow('yielded a second statement');
   });
 
   it('opens with O_CREAT|O_TRUNC and renames of new names through the face: no retry stall', async () => {
