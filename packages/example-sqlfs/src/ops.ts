@@ -155,8 +155,9 @@ export class SqlFs {
     readonly cfg: FsConfig,
   ) {}
 
-  private look<T>(op: () => Op<T>): T | Promise<T> {
-    return this.eng.run(op, false);
+  /** A read; `alone` when it is one statement (no transaction around it: engine.ts). */
+  private look<T>(op: () => Op<T>, alone = false): T | Promise<T> {
+    return this.eng.run(op, false, alone);
   }
 
   /** A change: afterwards (committed or not) every ZT's cached copies of the inodes in `touched` go. */
@@ -194,7 +195,7 @@ export class SqlFs {
       const row = yield* self.attrOf(ino);
       c.putAttr(ino, row, gen);
       encodeAttr(row, zi, self.cfg.blockSize);
-    });
+    }, true);
   }
 
   lookup(dir: number, name: ZName): number | Promise<number> {
@@ -211,7 +212,7 @@ export class SqlFs {
       c.putName(dir, key, ino, gd);
       c.putAttr(ino, row, c.gen(ino));
       return ino;
-    });
+    }, true);
   }
 
   readdir(dir: number, pos: number, it: api.ZdeIter): void | Promise<void> {

@@ -67,20 +67,23 @@ export class SqliteEngine implements Engine {
     return new SqliteEngine(file);
   }
 
-  run<T>(op: () => Op<T>, write: boolean): T {
+  run<T>(op: () => Op<T>, write: boolean, alone = false): T {
     const lock = write ? this.o.writeLock : undefined;
     if (lock) lock.lock(this.busyMs);
     try {
       try {
-        (write ? this.beginWrite : this.begin).run();
+        if (!alone) (write ? this.beginWrite : this.begin).run();
       } catch (e) {
         throw dbError(e, this.file);
       }
       try {
         const g = op();
         let r = g.next();
-        while (!r.done) r = g.next(this.exec(r.value));
-        this.commit.run();
+        for (let n = 0; !r.done; n++) {
+          if (alone && n > 0) throw new Error('sqlfs: an operation run alone yielded a second statement');
+          r = g.next(this.exec(r.value));
+        }
+        if (!alone) this.commit.run();
         return r.value;
       } catch (e) {
         if (this.db.inTransaction) this.rollback.run();
