@@ -64,10 +64,11 @@ export async function openImage(imageArg: string, cmd: string): Promise<ImageSes
   if (!sqlfs) checkImage(image, cmd);
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    // One ZT: this thread is the only app, one operation at a time; each server thread is an
-    // isolate to start (and the bench's server-start-stop measures this shape).
+    // One channel, served by the mount thread (no ZT thread): this thread is the only app, one
+    // operation at a time, and each server thread is an isolate to start, which costs more than
+    // every crossing of a command (the bench's server-start-stop measures this shape).
     const fsType = sqlfs ? (await import('@zufs/example-sqlfs')).SQLFS_TYPE : PMEMFS_TYPE;
-    server = await startServer({ zts: 1, channels: 1, filesystems: [fsType] });
+    server = await startServer({ zts: 1, channels: 1, ztThreads: 0, filesystems: [fsType] });
     const fs = sqlfs
       ? mount(server.root, { type: 'sqlfs', options: `device=${image}` })
       : mount(server.root, { type: 'pmemfs', device: image, options: `holder=${holderName(cmd)}` });

@@ -6,7 +6,8 @@
 //                      second of wall time, over windows of 2 s (0.5 s with --quick).
 //   server-start-stop  startServer with pmemfs, mount a 64 MiB image file (@zufs/vfs mount), unmount,
 //                      stop(): what every `zufs` command that opens an image pays, in its shape (one
-//                      ZT, one channel). Target: median under 150 ms.
+//                      channel, served by the mount thread: ztThreads 0). Target: median under 150 ms.
+//   server-start-stop-zt-thread  the same with a ZT thread of its own (ztThreads 1): one isolate more.
 //   cli-ls             a whole `zufs ls IMG:/` process on a 4 MiB image holding three files, from
 //                      spawn to exit. Target: under 2 x node-e0 + 150 ms (target_ns, same run).
 //   node-e0            a `node -e 0` process, from spawn to exit: the floor of any Node.js command.
@@ -35,7 +36,7 @@ const START_STOP_TARGET_NS = 150e6;
 /** cli-ls's target: at most 2 x node-e0 plus this. */
 const CLI_OVER_NODE_NS = 150e6;
 /** The server shape of the CLI's image commands (apps/cli/src/image.ts). */
-const CLI_SERVER = { zts: 1, channels: 1 } as const;
+const CLI_SERVER = { zts: 1, channels: 1, ztThreads: 0 } as const;
 /** The installed `zufs` bin: @zufs/cli's entry and its bin sit side by side in its dist/. */
 const ZUFS_BIN = fileURLToPath(new URL('./bin.js', import.meta.resolve('@zufs/cli')));
 const FILES = ['a.txt', 'b.txt', 'c.txt'];
@@ -48,10 +49,13 @@ export async function run(opts: SuiteOptions): Promise<CaseResult[]> {
     const big = makeImage(join(dir, 'start-stop.img'), 64 * MiB);
     const small = makeImage(join(dir, 'ls.img'), 4 * MiB);
     await putFiles(small);
-    const cases = await runCases([nodeCase('node-e0', ['-e', '0']), cliLsCase(small), startStopCase(big)], {
-      ...opts,
-      cfg: processConfig(opts),
-    });
+    const cases = await runCases(
+      [nodeCase('node-e0', ['-e', '0']), cliLsCase(small), startStopCase(big), startStopCase(big, 1)],
+      {
+        ...opts,
+        cfg: processConfig(opts),
+      },
+    );
     out.push(...cases);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -125,14 +129,15 @@ function cliLsCase(image: string): CaseDef {
   });
 }
 
-function startStopCase(image: string): CaseDef {
+function startStopCase(image: string, ztThreads: number = CLI_SERVER.ztThreads): CaseDef {
+  const name = ztThreads === CLI_SERVER.ztThreads ? 'server-start-stop' : 'server-start-stop-zt-thread';
   return {
-    name: 'server-start-stop',
+    name,
     run: (opts) =>
       measureEach(
-        'server-start-stop',
+        name,
         async () => {
-          const server = await startServer({ ...CLI_SERVER, filesystems: [PMEMFS_TYPE] });
+          const server = await startServer({ ...CLI_SERVER, ztThreads, filesystems: [PMEMFS_TYPE] });
           try {
             mount(server.root, { type: 'pmemfs', device: image }).umount();
           } finally {

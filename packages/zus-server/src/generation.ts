@@ -9,12 +9,16 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { ZufRootDescriptor } from '@zufs/zuf-core';
 import type { LedgerEntry } from './messages.js';
+import type { ZtThreadData } from './zt-boot.js';
 
 /** What every generation is made from (the server's options, as the threads need them). */
 export interface GenerationConfig {
   filesystems: string[];
   appCopyWaitMs: number;
-  /** ZT worker threads; the grid's channels are dealt to them in contiguous runs. */
+  /**
+   * ZT worker threads; the grid's channels are dealt to them in contiguous runs. 0: none, the mount
+   * thread serves the grid too (one server thread in all, for a short-lived server).
+   */
   ztThreads: number;
 }
 
@@ -31,6 +35,7 @@ export interface RestartPlan {
 }
 
 export interface Generation {
+  /** The threads that serve the grid (the mount thread alone, when ztThreads is 0). */
   zts: Worker[];
   mount: Worker;
   /** The supervisor's ends of the threads' life ports, and the threads' names, in the same order. */
@@ -38,6 +43,22 @@ export interface Generation {
   names: string[];
   /** The supervisor's end of the mount thread's control port (ledger up, inline ports down). */
   control: MessagePort;
+}
+
+/** What the mount thread is given (its workerData). */
+export interface MountThreadData {
+  root: ZufRootDescriptor;
+  filesystems: string[];
+  /** The ZT threads' ports: each mount's notices go down them. */
+  ztPorts: MessagePort[];
+  /** Held, never used: it closes when this thread ends, which tells the supervisor. */
+  life: MessagePort;
+  /** To the supervisor: the ledger of mounts goes up, inline ZTs' ports come down. */
+  control: MessagePort;
+  /** A standby generation's thread: it waits for the supervisor's go and its restart plan. */
+  standby: boolean;
+  /** The grid this thread serves as well, when the server has no ZT thread (ztThreads 0). */
+  zt?: ZtThreadData;
 }
 
 /** Spawns a worker of this package by file name; the caller hears its events. */
@@ -78,8 +99,7 @@ export function spawnGeneration(
   };
   const gridSize = root.zts * root.channels;
   const ztPorts: MessagePort[] = [];
-  // With n = zts threads, a ZT row each (ZUFS's shape).
-  const zts = ztSlots(gridSize, config.ztThreads).map((slots) => {
+  const ztData = (slots: number[]): { name: string; wd: ZtThreadData } => {
     const name = slots.length === 1 ? `zufs-zt-${slots[0]}` : `zufs-zt-${slots[0]}-${slots.at(-1)}`;
     const ch = new MessageChannel();
     ztPorts.push(ch.port2);
@@ -93,18 +113,30 @@ export function spawnGeneration(
       appCopyWaitMs: config.appCopyWaitMs,
       standby,
     };
-    return spawn('./zt-worker.js', name, wd, [ch.port1, lifePort]);
-  });
+    return { name, wd };
+  };
+  // With n = zts threads, a ZT row each (ZUFS's shape).
+  const zts =
+    config.ztThreads === 0
+      ? []
+      : ztSlots(gridSize, config.ztThreads).map((slots) => {
+          const { name, wd } = ztData(slots);
+          return spawn('./zt-worker.js', name, wd, [wd.port, wd.life]);
+        });
+  // No ZT thread: the mount thread serves the whole grid besides its channel.
+  const zt = config.ztThreads === 0 ? ztData(ztSlots(gridSize, 1)[0]).wd : undefined;
   const mountLife = life('zufs-mount');
   const control = new MessageChannel();
-  const mwd = {
+  const mwd: MountThreadData = {
     root,
     filesystems: config.filesystems,
     ztPorts,
     life: mountLife,
     control: control.port1,
     standby,
+    zt,
   };
-  const mount = spawn('./mount-worker.js', 'zufs-mount', mwd, [...ztPorts, mountLife, control.port1]);
-  return { zts, mount, lives, names, control: control.port2 };
+  const transfer = [...ztPorts, mountLife, control.port1, ...(zt ? [zt.port, zt.life] : [])];
+  const mount = spawn('./mount-worker.js', 'zufs-mount', mwd, transfer);
+  return { zts: zt ? [mount] : zts, mount, lives, names, control: control.port2 };
 }

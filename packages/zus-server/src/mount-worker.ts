@@ -3,7 +3,7 @@
  * (ZUFS_M_MOUNT / UMOUNT / REMOUNT). It keeps its event loop (Atomics.waitAsync), so a filesystem's
  * mount() may be async. A mount's descriptor is posted to every ZT's port.
  */
-import { BroadcastChannel, type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { RELAY_BROKEN, RELAY_TIMEOUT, relayDefaults } from '@zufs/relay';
 import {
   attachZufRoot,
@@ -14,7 +14,6 @@ import {
   notifyChannelFreed,
   publishFsTypes,
   STATE_RESTARTING,
-  type ZufRootDescriptor,
   ZufsError,
 } from '@zufs/zuf-core';
 import {
@@ -31,7 +30,7 @@ import {
 import { collectGarbage } from './collect.js';
 import { iiCookie } from './cookies.js';
 import { loadFsTypes } from './fs-loader.js';
-import type { RestartPlan } from './generation.js';
+import type { MountThreadData, RestartPlan } from './generation.js';
 import {
   type GoMessage,
   type InlineNotice,
@@ -43,22 +42,18 @@ import {
 } from './messages.js';
 import type { FsType, MountResult } from './plugin.js';
 import { IDLE_PARK_SLICE_MS } from './zt.js';
+import type { ZtThreadData } from './zt-boot.js';
+import { SHARED_THREAD_SPIN_US } from './zt-thread.js';
 
-const data = workerData as {
-  root: ZufRootDescriptor;
-  filesystems: string[];
-  ztPorts: MessagePort[];
-  /** Held, never used: it closes when this thread ends, which tells the supervisor. */
-  life: MessagePort;
-  /** To the supervisor: the ledger of mounts goes up, inline ZTs' ports come down. */
-  control: MessagePort;
-  /** A standby generation's thread: it waits for the supervisor's go and its restart plan. */
-  standby: boolean;
-};
+const data = workerData as MountThreadData;
 const post = (e: WorkerEvent) => parentPort!.postMessage(e);
 const log = (level: 'warn' | 'error', message: string) => post({ type: 'log', level, message });
 relayDefaults.parkSliceMs = IDLE_PARK_SLICE_MS;
+/** How long after an unmount the mount thread collects its garbage (collectSoon). */
+const COLLECT_DELAY_MS = 200;
+let collecting: NodeJS.Timeout | undefined;
 const root = attachZufRoot(data.root);
+if (data.zt) serveGrid(data.zt);
 const types = await loadFsTypes(data.filesystems);
 /** A standby generation's restart plan, once the supervisor says go (the old threads have ended). */
 const restart = data.standby ? await waitGo() : null;
@@ -156,10 +151,23 @@ async function umount(sbId: number): Promise<number> {
   data.control.postMessage({ type: 'unmounted', sbId } satisfies LedgerMessage);
   notify({ type: 'detach', sbId });
   await m.type.umount?.(m.descriptor);
-  // The mount's memory goes once this thread's heap lets go of it: this thread allocates too little
-  // for V8 to collect on its own (collect.ts). Once this call's frame is gone.
-  setImmediate(collectGarbage);
+  collectSoon();
   return 0;
+}
+
+/**
+ * The mount's memory goes once this thread's heap lets go of it: this thread allocates too little
+ * for V8 to collect on its own (collect.ts). A while later, not at once: a full collection costs a
+ * few ms of CPU and a server that stops meanwhile (each `zufs` command unmounts, then stops) needs
+ * none; the timer does not hold the thread up.
+ */
+function collectSoon(): void {
+  if (collecting) return;
+  collecting = setTimeout(() => {
+    collecting = undefined;
+    collectGarbage();
+  }, COLLECT_DELAY_MS);
+  collecting.unref();
 }
 
 /**
@@ -247,6 +255,19 @@ function failure(e: unknown): [number, string] {
 
 if (restart) await mountAgain(restart);
 post({ type: 'registered', fsTypes: types.map((t) => t.name) });
+
+/**
+ * No ZT thread (ztThreads 0): this thread serves the grid too, from its event loop (zt-boot.ts).
+ * It ends as a ZT thread does: a failure there is this thread's death.
+ */
+function serveGrid(zt: ZtThreadData): void {
+  relayDefaults.maxSpinUs = SHARED_THREAD_SPIN_US;
+  void import('./zt-boot.js')
+    .then(({ runZtThread }) => runZtThread(zt, true))
+    .then(() => {
+      if (root.state() === STATE_RESTARTING) process.exit(0);
+    });
+}
 
 /** The supervisor's go: post `standby`, then wait for the plan (the event loop stays free). */
 function waitGo(): Promise<RestartPlan> {

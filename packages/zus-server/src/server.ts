@@ -34,6 +34,9 @@ export interface ServerOptions {
    * filesystem has nothing pending (the fastest path); a thread with several channels waits on them
    * from its event loop (Atomics.waitAsync), which suits a remote filesystem: many operations in
    * flight on the network, few threads. See the guide, "Asynchronous operations".
+   * 0: no ZT thread, the mount thread serves the grid as well (from its event loop): one server
+   * thread to boot instead of two, for a short-lived server such as a `zufs` command, where a
+   * thread's start costs more than its operations.
    */
   ztThreads?: number;
   /** Operation buffer size per channel. Default 64 KiB. */
@@ -124,8 +127,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<ZusServer> 
   });
   const gridSize = root.zts * root.channels;
   const ztThreads = opts.ztThreads ?? gridSize;
-  if (!Number.isInteger(ztThreads) || ztThreads < 1 || ztThreads > gridSize) {
-    throw new RangeError(`ztThreads must be 1..${gridSize} (the grid's channels), got ${ztThreads}`);
+  if (!Number.isInteger(ztThreads) || ztThreads < 0 || ztThreads > gridSize) {
+    throw new RangeError(`ztThreads must be 0..${gridSize} (the grid's channels), got ${ztThreads}`);
   }
   const filesystems = (opts.filesystems ?? []).map(normalizeSpecifier);
   const log = opts.onLog ?? ((level, message) => console.error(`zufs ${level}: ${message}`));

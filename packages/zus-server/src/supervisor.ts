@@ -239,11 +239,13 @@ function prepare(filesystems: string[]): Prepared {
       });
       w.on('error', (e) => errors.set(name, errText(e)));
       booted.push(expect(w, name, 'standby'));
-      serving.push(expect(w, name, file === './mount-worker.js' ? 'registered' : 'ready'));
       return w;
     },
     true,
   );
+  // (Listened to in the tick that spawned them: nothing they post can have arrived yet.)
+  for (const w of spawned.zts) serving.push(expect(w, names.get(w)!, 'ready'));
+  serving.push(expect(spawned.mount, 'zufs-mount', 'registered'));
   const all = (ps: Promise<void>[]) => {
     const x = Promise.all(ps).then(() => {});
     x.catch(() => {}); // a rejection nobody waits for is not unhandled

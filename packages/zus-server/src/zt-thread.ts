@@ -62,10 +62,14 @@ export class ZtThread {
     this.finished = resolve;
   });
 
-  /** @param zts the thread's channels, which share one MountTable */
+  /**
+   * @param zts the thread's channels, which share one MountTable
+   * @param shared the thread has other work on its event loop (the mount channel): it never blocks
+   */
   constructor(
     private readonly root: ZufRoot,
     zts: readonly Zt[],
+    private readonly shared = false,
   ) {
     this.served = zts.map((zt) => {
       const s: Served = {
@@ -115,11 +119,14 @@ export class ZtThread {
   }
 
   /**
-   * Today's synchronous path: one channel, nothing pending, no remote filesystem mounted (its
-   * client library's sockets and timers must run between operations: FsType.remote).
+   * Today's synchronous path: a thread of its own, one channel, nothing pending, no remote
+   * filesystem mounted (its client library's sockets and timers must run between operations:
+   * FsType.remote).
    */
   private blocks(): boolean {
-    return this.served.length === 1 && this.inFlight === 0 && this.served[0].zt.mounts.remote === 0;
+    return (
+      !this.shared && this.served.length === 1 && this.inFlight === 0 && this.served[0].zt.mounts.remote === 0
+    );
   }
 
   /** Serves one channel synchronously until an operation goes pending (or the ZT stops). */

@@ -250,7 +250,7 @@ describe('remote filesystem types', () => {
 
   it('validates ztThreads against the grid', async () => {
     await expect(startServer({ zts: 1, channels: 2, ztThreads: 3 })).rejects.toThrow(
-      /ztThreads must be 1..2/,
+      /ztThreads must be 0..2/,
     );
   });
 });

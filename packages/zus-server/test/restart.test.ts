@@ -248,3 +248,43 @@ describe('live reload', () => {
     }
   });
 });
+
+describe('a server with no ZT thread (ztThreads 0: the mount thread serves the grid)', () => {
+  it('serves app threads in a loop across crashes and reloads, then stops with no thread left', async () => {
+    const r = restarts();
+    const s = await start({ zts: 1, channels: 2, ztThreads: 0, maxRestarts: 100, onRestart: r.on });
+    const m = mountFs(s.zufRoot, 'testfs');
+    // zt 0: the grid's ZT, in the mount thread
+    expect(ioctl(s.zufRoot, m.rootIi, IOCTL_COUNT).words[2]).toBe(0);
+    const { stop, results } = loopers(s, m.rootIi);
+    for (let i = 0; i < 3; i++) {
+      const done = r.next();
+      expect(ioctl(s.zufRoot, m.rootIi, IOCTL_EXIT).err).toBe(-Errno.EIO);
+      const info = await done;
+      // One thread held both roles: whichever end the supervisor heard first names it.
+      expect(info.who).toMatch(/^zufs-(zt-0-1|mount)$/);
+      expect(ioctl(s.zufRoot, m.rootIi, IOCTL_COUNT).err).toBe(0);
+    }
+    // Each crash mounted the volume again (the same sbId, its state kept): the counters say so.
+    expect(ioctl(s.zufRoot, m.rootIi, IOCTL_COUNTERS).words[7]).toBe(3);
+    for (let i = 0; i < 3; i++) await s.reload();
+    // Past the standby's delay, a crash takes the standby generation over.
+    await new Promise((res) => setTimeout(res, 1500));
+    const done = r.next();
+    expect(ioctl(s.zufRoot, m.rootIi, IOCTL_EXIT).err).toBe(-Errno.EIO);
+    await done;
+    Atomics.store(stop, 0, 1);
+    const rs = await Promise.all(results);
+    for (const x of rs) {
+      expect(x.other).toEqual([]);
+      expect(x.ok).toBeGreaterThan(0);
+    }
+    expect(s.restarts).toBe(7);
+    expect(ioctl(s.zufRoot, m.rootIi, IOCTL_COUNT).err).toBe(0);
+    const before = threadCount();
+    const t0 = performance.now();
+    await s.stop();
+    expect(performance.now() - t0).toBeLessThan(1500); // not the 2 s force timer
+    expect(threadCount()).toBeLessThan(before);
+  }, 120_000);
+});
