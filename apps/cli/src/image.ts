@@ -7,11 +7,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { FORMAT_VERSION, PMEMFS_MAGIC, PMEMFS_TYPE } from '@zufs/example-pmemfs';
-import { mount, type ZufsMount } from '@zufs/vfs';
+import type { ZufsMount } from '@zufs/vfs';
 import { startServer } from '@zufs/zus-server';
 import { CliError } from './errors.js';
-import { readHead, volumeDevice, volumeType } from './volume-type.js';
+import { volumeDevice, volumeType } from './volume-type.js';
 
 export interface ImageSession {
   readonly image: string;
@@ -26,17 +25,10 @@ export function parseSpec(spec: string): { image?: string; path: string } {
   return { image: resolve(spec.slice(0, i)), path: spec.slice(i + 1) };
 }
 
-/** One clear error for a file that is not a pmemfs image we can open. */
-export function checkImage(image: string, cmd: string): void {
+/** The path is a file (the first of checkImage's checks, image-check.ts: it needs no pmemfs). */
+export function checkImageFile(image: string, cmd: string): void {
   if (!existsSync(image)) throw new CliError(`${cmd}: ${image}: no such image`);
   if (!statSync(image).isFile()) throw new CliError(`${cmd}: ${image}: not a file`);
-  const head = readHead(image, 8);
-  if (head.readUInt32LE(0) !== PMEMFS_MAGIC) throw new CliError(`${cmd}: ${image}: not a zufs image`);
-  const version = head.readUInt32LE(4);
-  if (version > FORMAT_VERSION)
-    throw new CliError(
-      `${cmd}: ${image}: made by a newer zufs (format version ${version}; this one reads up to ${FORMAT_VERSION})`,
-    );
 }
 
 /** Who an image's lock names for this command ("zufs put"): mount options cannot hold commas. */
@@ -61,18 +53,31 @@ export function openFailure(e: unknown, cmd: string): unknown {
 export async function openImage(imageArg: string, cmd: string): Promise<ImageSession> {
   const sqlfs = volumeType(imageArg) === 'sqlfs';
   const image = volumeDevice(imageArg);
-  if (!sqlfs) checkImage(image, cmd);
+  if (!sqlfs) checkImageFile(image, cmd);
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     // One channel, served by the mount thread (no ZT thread): this thread is the only app, one
     // operation at a time, and each server thread is an isolate to start, which costs more than
-    // every crossing of a command (the bench's server-start-stop measures this shape).
-    const fsType = sqlfs ? (await import('@zufs/example-sqlfs')).SQLFS_TYPE : PMEMFS_TYPE;
-    server = await startServer({ zts: 1, channels: 1, ztThreads: 0, filesystems: [fsType] });
+    // every crossing of a command (the bench's server-start-stop measures this shape). The thread
+    // boots on the other core while this one loads the face and checks the image.
+    const fsType = sqlfs
+      ? (await import('@zufs/example-sqlfs')).SQLFS_TYPE
+      : import.meta.resolve('@zufs/example-pmemfs/fs-type');
+    const [started, checked, face] = await Promise.allSettled([
+      startServer({ zts: 1, channels: 1, ztThreads: 0, filesystems: [fsType] }),
+      sqlfs ? undefined : import('./image-check.js').then((c) => c.checkImage(image, cmd)),
+      import('@zufs/vfs'),
+    ]);
+    if (started.status === 'fulfilled') server = started.value;
+    // The image's own fault first: it says more than a server that could not start.
+    if (checked.status === 'rejected') throw checked.reason;
+    if (started.status === 'rejected') throw started.reason;
+    if (face.status === 'rejected') throw face.reason;
+    const s = started.value;
+    const { mount } = face.value;
     const fs = sqlfs
-      ? mount(server.root, { type: 'sqlfs', options: `device=${image}` })
-      : mount(server.root, { type: 'pmemfs', device: image, options: `holder=${holderName(cmd)}` });
-    const s = server;
+      ? mount(s.root, { type: 'sqlfs', options: `device=${image}` })
+      : mount(s.root, { type: 'pmemfs', device: image, options: `holder=${holderName(cmd)}` });
     let closed: Promise<void> | undefined;
     return {
       image,

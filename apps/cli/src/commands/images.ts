@@ -16,7 +16,8 @@ import {
 } from '@zufs/example-pmemfs';
 import { Command, Option } from 'commander';
 import { CliError, codeOf, errnoWords, usageError } from '../errors.js';
-import { checkImage, holderName, openFailure } from '../image.js';
+import { holderName, openFailure } from '../image.js';
+import { checkImage } from '../image-check.js';
 import { progressBar } from '../progress.js';
 import {
   isPgUrl,

@@ -13,7 +13,8 @@ import { imageHolder, type LockHolder, readLockHolder } from '@zufs/example-pmem
 import { fuseUnavailable } from '@zufs/fuse';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError } from '../errors.js';
-import { checkImage as checkZufsImage, holderName, openFailure } from '../image.js';
+import { holderName, openFailure } from '../image.js';
+import { checkImage as checkZufsImage } from '../image-check.js';
 import { mountImage } from '../image-mount.js';
 import { applyOptions, defaultSettings, idPair, type MountSettings, optionString } from '../mount-options.js';
 import { askReload, reloadOnHangup } from '../reload.js';
