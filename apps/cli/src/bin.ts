@@ -1,15 +1,25 @@
 #!/usr/bin/env node
 /** zufs-cli (also installed as `zufs`): one command for everything zufs. */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
-import { CliError, describe } from './errors.js';
+import type { Command as CommandType } from 'commander';
+
+/** The commands on files in an image (commands/files.ts): they open it through a server. */
+const FILE_COMMANDS = ['ls', 'stat', 'cat', 'cp', 'get', 'put', 'rm', 'mkdir', 'mv', 'ln'] as const;
+const named = process.argv[2];
+// A command on an image starts its server first, before anything else loads: the server thread
+// boots on the other core while this one loads the command (image.ts, startEarly).
+const image = (FILE_COMMANDS as readonly string[]).includes(named) ? await import('./image.js') : undefined;
+image?.startEarly(process.argv.slice(3));
+
+const { Command, CommanderError } = await import('commander');
+const { CliError, describe } = await import('./errors.js');
 
 /**
  * The commands by module, loaded lazily: each module imports what its commands need (the server and
  * pmemfs, FUSE, the benchmarks), and a command imports only its own module (`zufs ls` never loads
  * FUSE). A command name missing here still works: then every module is loaded, as for the help.
  */
-const MODULES: { names: readonly string[]; load: () => Promise<Command[]> }[] = [
+const MODULES: { names: readonly string[]; load: () => Promise<CommandType[]> }[] = [
   {
     names: ['mkfs', 'fsck', 'info'],
     load: async () => {
@@ -25,7 +35,7 @@ const MODULES: { names: readonly string[]; load: () => Promise<Command[]> }[] = 
     },
   },
   {
-    names: ['ls', 'stat', 'cat', 'cp', 'get', 'put', 'rm', 'mkdir', 'mv', 'ln'],
+    names: FILE_COMMANDS,
     load: async () => (await import('./commands/files.js')).fileCommands(),
   },
   { names: ['demo'], load: async () => [(await import('./commands/demo.js')).demoCommand()] },
@@ -52,7 +62,6 @@ const program = new Command()
   .configureOutput({ outputError: (s, write) => write(usageLine('zufs', s)) })
   .exitOverride();
 
-const named = process.argv[2];
 const only = MODULES.find((m) => m.names.includes(named));
 // --version needs no command at all.
 const version = named === '--version' || named === '-V';
@@ -83,4 +92,6 @@ try {
     console.error(`zufs: ${describe(e, cmd)}`);
     process.exitCode = e instanceof CliError ? e.exitCode : 1;
   }
+} finally {
+  await image?.stopEarly();
 }

@@ -8,7 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ZufsMount } from '@zufs/vfs';
-import { startServer } from '@zufs/zus-server';
+import { startServer, type ZusServer } from '@zufs/zus-server';
 import { CliError } from './errors.js';
 import { volumeDevice, volumeType } from './volume-type.js';
 
@@ -50,21 +50,58 @@ export function openFailure(e: unknown, cmd: string): unknown {
   return new CliError(`${cmd}: ${reason}`);
 }
 
+/**
+ * The server of a command's image, started before the command's modules load (startEarly): its
+ * thread boots on the other core meanwhile. Taken by the first openImage of that image.
+ */
+let early: { image: string; server: Promise<ZusServer> } | undefined;
+
+/** How every image command serves its image: one channel, served by the mount thread. */
+function startCommandServer(fsType: string): Promise<ZusServer> {
+  // No ZT thread: this thread is the only app, one operation at a time, and each server thread is
+  // an isolate to start, which costs more than every crossing of a command (the bench's
+  // server-start-stop measures this shape).
+  return startServer({ zts: 1, channels: 1, ztThreads: 0, filesystems: [fsType] });
+}
+
+const PMEMFS_TYPE_MODULE = () => import.meta.resolve('@zufs/example-pmemfs/fs-type');
+
+/**
+ * Starts the server for the first `IMAGE:/path` operand of a command's arguments, if that is a
+ * pmemfs image (a file that is no SQLite database; openImage checks it whole). Arguments are not
+ * parsed yet: a guess, which costs a server start when it is wrong (stopEarly).
+ */
+export function startEarly(args: readonly string[]): void {
+  const spec = args.find((a) => !a.startsWith('-') && parseSpec(a).image !== undefined);
+  const image = spec === undefined ? undefined : parseSpec(spec).image;
+  if (image === undefined || !existsSync(image) || !statSync(image).isFile()) return;
+  if (volumeType(image) !== 'pmemfs') return;
+  const server = startCommandServer(PMEMFS_TYPE_MODULE());
+  server.catch(() => {}); // openImage reports it; unused, stopEarly ignores it
+  early = { image, server };
+}
+
+/** Stops the early server if no command took it (a usage error, --help). */
+export async function stopEarly(): Promise<void> {
+  const e = early;
+  early = undefined;
+  await (await e?.server.catch(() => undefined))?.stop();
+}
+
 export async function openImage(imageArg: string, cmd: string): Promise<ImageSession> {
   const sqlfs = volumeType(imageArg) === 'sqlfs';
   const image = volumeDevice(imageArg);
   if (!sqlfs) checkImageFile(image, cmd);
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    // One channel, served by the mount thread (no ZT thread): this thread is the only app, one
-    // operation at a time, and each server thread is an isolate to start, which costs more than
-    // every crossing of a command (the bench's server-start-stop measures this shape). The thread
-    // boots on the other core while this one loads the face and checks the image.
-    const fsType = sqlfs
-      ? (await import('@zufs/example-sqlfs')).SQLFS_TYPE
-      : import.meta.resolve('@zufs/example-pmemfs/fs-type');
+    // The server thread boots on the other core while this one loads the face and checks the image.
+    let starting = early?.image === image ? early.server : undefined;
+    if (starting) early = undefined;
+    starting ??= startCommandServer(
+      sqlfs ? (await import('@zufs/example-sqlfs')).SQLFS_TYPE : PMEMFS_TYPE_MODULE(),
+    );
     const [started, checked, face] = await Promise.allSettled([
-      startServer({ zts: 1, channels: 1, ztThreads: 0, filesystems: [fsType] }),
+      starting,
       sqlfs ? undefined : import('./image-check.js').then((c) => c.checkImage(image, cmd)),
       import('@zufs/vfs'),
     ]);

@@ -269,6 +269,16 @@ describe('usage errors exit 2, on every command', () => {
     expect(r.err).toMatch(message);
   });
 
+  it('on an image that exists: the server started for it early is stopped, the process ends', async () => {
+    expect((await zufs('mkfs', 'early.img', '--size', '4M')).code).toBe(0);
+    for (const args of [['ls', '-x', 'early.img:/'], ['cp', 'early.img:/a']]) {
+      const r = await zufs(...args);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/unknown option '-x'|missing required argument 'dst'/);
+    }
+    expect((await zufs('ls', 'early.img:/')).code).toBe(0); // nothing left holding the image
+  });
+
   it('--version and -V print the version of the package', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
     for (const flag of ['--version', '-V']) {
