@@ -119,8 +119,10 @@ describe('pnpm bench idle', () => {
       'node-e0',
       'server-idle-cpu',
       'server-start-stop',
+      'server-start-stop-zt-thread',
     ]);
     expect(byName['server-start-stop'].target_ns).toBe(150e6);
+    expect(byName['server-start-stop-zt-thread'].target_ns).toBeUndefined();
     expect(byName['cli-ls'].target_ns).toBe(Math.round(2 * byName['node-e0'].median_ns + 150e6));
     expect(typeof byName['cli-ls'].met).toBe('boolean');
     expect(report.ratios['cli-ls/node-e0']).toBeGreaterThan(0);

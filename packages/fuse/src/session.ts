@@ -143,6 +143,9 @@ export interface ReaderData {
 const DEVICE = '/dev/fuse';
 const CONNECTIONS = '/sys/fs/fuse/connections';
 const INIT_TIMEOUT_MS = 10_000;
+/** A standby reader that could not start is tried again this many times a session, this far apart. */
+const MAX_STANDBY_RETRIES = 5;
+const STANDBY_RETRY_MS = 100;
 
 /** Thrown when this process cannot mount: not root, or no /dev/fuse. */
 export class FuseUnavailableError extends Error {
@@ -365,6 +368,10 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
     log(`reader ${i} died (exit code ${code}) serving a request: answered EIO; a new reader replaces it`);
     return true;
   };
+  let standbyRetries = 0;
+  const gone = () => {
+    if (++exited === readers.length) void finish();
+  };
   const start = (standby: boolean, i = readers.length) => {
     const inline = o.server && { port: o.server.inlinePort(), module: o.server.inlineModule };
     const w = new Worker(new URL('./reader-worker.js', import.meta.url), {
@@ -383,7 +390,12 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
     w.on('error', (e) => log(`reader ${i} failed: ${e.stack ?? e.message}`));
     w.on('exit', (code) => {
       if (code !== 0 && !unmounting && died(i, code)) start(false, i);
-      else if (++exited === readers.length) void finish();
+      else if (code !== 0 && !unmounting && standby && standbyRetries < MAX_STANDBY_RETRIES) {
+        // A standby that could not start (its thread booted while this process acted as another
+        // user, say, and could not read its modules): the readers would stay one short. Again, soon.
+        standbyRetries++;
+        setTimeout(() => (unmounting ? gone() : start(true, i)), STANDBY_RETRY_MS);
+      } else gone();
     });
     readers[i] = w;
   };
