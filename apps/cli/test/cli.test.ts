@@ -271,7 +271,10 @@ describe('usage errors exit 2, on every command', () => {
 
   it('on an image that exists: the server started for it early is stopped, the process ends', async () => {
     expect((await zufs('mkfs', 'early.img', '--size', '4M')).code).toBe(0);
-    for (const args of [['ls', '-x', 'early.img:/'], ['cp', 'early.img:/a']]) {
+    for (const args of [
+      ['ls', '-x', 'early.img:/'],
+      ['cp', 'early.img:/a'],
+    ]) {
       const r = await zufs(...args);
       expect(r.code).toBe(2);
       expect(r.err).toMatch(/unknown option '-x'|missing required argument 'dst'/);
