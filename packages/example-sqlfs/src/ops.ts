@@ -43,6 +43,11 @@ const S = {
   attr: sql(`SELECT ${ATTR} FROM inode WHERE ino = ?`),
   attrLocked: sql(`SELECT ${ATTR} FROM inode WHERE ino = ? FOR UPDATE`),
   lookup: sql(`SELECT d.ino, d.id FROM dentry d WHERE d.parent = ? AND d.name = ?`),
+  /** A directory's mode and link count, locked, with its entry of a name: ino and dentry id (or NULLs). */
+  lockDir: sql(`SELECT mode, nlink,
+    (SELECT d.ino FROM dentry d WHERE d.parent = inode.ino AND d.name = ?),
+    (SELECT d.id FROM dentry d WHERE d.parent = inode.ino AND d.name = ?)
+    FROM inode WHERE ino = ? FOR UPDATE`),
   lookupAttr: sql(`SELECT ${attrCols('i.')} FROM dentry d JOIN inode i ON i.ino = d.ino
     WHERE d.parent = ? AND d.name = ?`),
   newInode: sql(`INSERT INTO inode (mode, uid, gid, nlink, size, rdev, flags, parent, atime, mtime, ctime)
@@ -394,12 +399,15 @@ export class SqlFs {
 
   // ~~~ changes ~~~
 
-  /** The directory `dir`, locked, or ENOENT (removed) / ENOTDIR. */
-  private *lockDir(dir: number): Op<AttrRow> {
-    const d = yield* this.attrOf(dir, true);
-    if (!isDirMode(num(d[A_MODE]))) fail(Errno.ENOTDIR, `inode ${dir}`);
-    if (num(d[A_NLINK]) === 0) fail(Errno.ENOENT, `directory ${dir} was removed`);
-    return d;
+  /**
+   * Locks directory `dir` (ENOENT: removed, ENOTDIR) and answers its entry `name` ([ino, dentry id],
+   * or undefined; none asked when null), in one statement.
+   */
+  private *lockDir(dir: number, name: Buffer | null): Op<[number, number] | undefined> {
+    const d = ((yield q(S.lockDir, name, name, dir)) as Rows)[0] ?? fail(Errno.ESTALE, `inode ${dir}`);
+    if (!isDirMode(num(d[0]))) fail(Errno.ENOTDIR, `inode ${dir}`);
+    if (num(d[1]) === 0) fail(Errno.ENOENT, `directory ${dir} was removed`);
+    return d[2] === null ? undefined : [num(d[2]), num(d[3])];
   }
 
   /** The entry `name` of `dir`: [ino, dentry id], or undefined. */
@@ -422,8 +430,7 @@ export class SqlFs {
     const self = this;
     const c = this.cache;
     return this.change(function* (touched) {
-      yield* self.lockDir(dir);
-      if (key && (yield* self.entry(dir, key))) fail(Errno.EEXIST, name?.str());
+      if (yield* self.lockDir(dir, key)) fail(Errno.EEXIST, name?.str());
       const ns = nowNs();
       const rdev = (mode & S_IFMT) === S_IFREG || dirMode ? 0 : zi.getUint32(Z.i_rdev, true);
       const row = (
@@ -458,11 +465,11 @@ export class SqlFs {
     const key = nameBytes(name);
     const self = this;
     return this.change(function* (touched) {
-      yield* self.lockDir(dir);
+      const taken = yield* self.lockDir(dir, key);
       const a = yield* self.attrOf(ino, true);
       const mode = num(a[A_MODE]);
       if (isDirMode(mode)) fail(Errno.EPERM, 'a hard link to a directory');
-      if (yield* self.entry(dir, key)) fail(Errno.EEXIST, name.str());
+      if (taken) fail(Errno.EEXIST, name.str());
       const ns = nowNs();
       yield q(S.addName, dir, key, ino, api.modeToDtype(mode));
       if (num(a[A_NLINK]) === 0) yield q(S.unorphan, ino); // an O_TMPFILE given a name
@@ -492,8 +499,7 @@ export class SqlFs {
     const key = nameBytes(name);
     const self = this;
     return this.change(function* (touched) {
-      yield* self.lockDir(dir);
-      const e = yield* self.entry(dir, key);
+      const e = yield* self.lockDir(dir, key);
       if (!e || e[0] !== ino) fail(Errno.ENOENT, name.str()); // the app looks again
       const a = yield* self.attrOf(ino, true);
       if (isDirMode(num(a[A_MODE]))) yield* self.mustBeEmpty(ino, name.str());
@@ -507,9 +513,20 @@ export class SqlFs {
     const self = this;
     return this.change(function* (touched): Op<number> {
       // Both directories locked in inode order: two renames between the same two never deadlock.
-      for (const d of oldDir < newDir ? [oldDir, newDir] : [newDir, oldDir]) yield* self.lockDir(d);
-      const src = (yield* self.entry(oldDir, ok)) ?? fail(Errno.ENOENT, oldName.str());
-      const dst = yield* self.entry(newDir, nk);
+      // Each directory's entry is read by the statement that locks it.
+      let found: [number, number] | undefined;
+      let dst: [number, number] | undefined;
+      if (oldDir === newDir) {
+        found = yield* self.lockDir(oldDir, ok);
+        dst = yield* self.entry(newDir, nk);
+      } else if (oldDir < newDir) {
+        found = yield* self.lockDir(oldDir, ok);
+        dst = yield* self.lockDir(newDir, nk);
+      } else {
+        dst = yield* self.lockDir(newDir, nk);
+        found = yield* self.lockDir(oldDir, ok);
+      }
+      const src = found ?? fail(Errno.ENOENT, oldName.str());
       const sa = yield* self.attrOf(src[0], true);
       const srcDir = isDirMode(num(sa[A_MODE]));
       touched.push(oldDir, newDir, src[0]);

@@ -264,6 +264,9 @@ describe.skipIf(!URL_)('sqlfs on PostgreSQL', { timeout: 120_000 }, () => {
     await cached.fs.getattr(f, mine);
     await strict.fs.getattr(f, attr);
     expect(Buffer.from(mine.buffer).equals(Buffer.from(attr.buffer))).toBe(true);
+    // A create: BEGIN, the directory locked with the name's entry read, the inode, the name, the
+    // directory's counts, COMMIT.
+    expect(await trips(cached, () => cached.fs.newInode(d, name('g'), zi(FILE), 0, null))).toBe(6);
     expect((await fsck(cached.eng)).problems).toEqual([]);
   });
 
