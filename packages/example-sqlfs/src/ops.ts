@@ -109,8 +109,8 @@ const S = {
 const IFMT = `mode & ${S_IFMT}`;
 /**
  * PostgreSQL only (data-modifying WITH clauses, which SQLite lacks; SQLite runs the same change as
- * several statements, each as cheap as a function call): the two changes every small write of a
- * file makes, each as one statement, so one round trip with no BEGIN or COMMIT (pg.ts). Each locks
+ * several statements, each as cheap as a function call): a create, and the two changes every small
+ * write of a file makes, each as one statement, so one round trip with no BEGIN or COMMIT (pg.ts). Each locks
  * the inode row first (`a`), changes only the rows of an inode it may change (`ok`: not a directory;
  * a truncate: a regular file), and answers the mode it saw (no row: no such inode; a mode but NULL
  * attributes: nothing changed) and the attributes after the change. Every sub-statement reads the snapshot from before the statement.
@@ -134,6 +134,23 @@ const PG = {
       mtime = $6 * 4294967296 + $7, ctime = $6 * 4294967296 + $7
       WHERE ino = $1 AND EXISTS (SELECT 1 FROM ok) RETURNING ${ATTR})
     SELECT a.mode, u.* FROM a LEFT JOIN u ON true`),
+  /**
+   * A create of a name (not a symlink, not O_TMPFILE): $1 the directory, $2 the name, $3-$15
+   * S.newInode's parameters, $16 the entry's DT_* type, $17 the subdirectories it adds (1 for a
+   * directory), $18 $19 the directory's new times. Answers the directory's mode and link count (no
+   * row: no such directory), then the new inode's attributes (NULL: the name exists, nothing made).
+   * A create of the same name by another transaction meanwhile: 23505 (EEXIST) or 40001 (retried).
+   */
+  create: sql(`WITH d AS (SELECT mode, nlink FROM inode WHERE ino = $1 FOR UPDATE),
+    ok AS (SELECT 1 FROM d WHERE ${IFMT} = ${S_IFDIR} AND nlink > 0
+      AND NOT EXISTS (SELECT 1 FROM dentry WHERE parent = $1 AND name = $2)),
+    i AS (INSERT INTO inode (mode, uid, gid, nlink, size, rdev, flags, parent, atime, mtime, ctime)
+      SELECT $3, $4, $5, $6, $7, $8, 0, $9, $10 * 4294967296 + $11, $12 * 4294967296 + $13,
+        $14 * 4294967296 + $15 FROM ok RETURNING ${ATTR}),
+    n AS (INSERT INTO dentry (parent, name, ino, type) SELECT $1, $2, ino, $16 FROM i RETURNING 1),
+    u AS (UPDATE inode SET nlink = nlink + $17, size = size + 1, mtime = $18 * 4294967296 + $19,
+      ctime = $18 * 4294967296 + $19 WHERE ino = $1 AND EXISTS (SELECT 1 FROM i) RETURNING 1)
+    SELECT d.mode, d.nlink, i.* FROM d LEFT JOIN i ON true`),
   /**
    * A truncate to $2 bytes: $1 ino, $3 the blocks kept (those below it go), $4 the bytes the last
    * kept block keeps (0: all), $5 $6 the time's halves.
@@ -429,25 +446,38 @@ export class SqlFs {
     const dirMode = isDirMode(mode);
     const self = this;
     const c = this.cache;
+    /** S.newInode's parameters (and PG.create's after the directory and the name). */
+    const inode = () => [
+      mode,
+      zi.getUint32(Z.i_uid, true),
+      zi.getUint32(Z.i_gid, true),
+      tmp ? 0 : dirMode ? 2 : 1,
+      target ? target.length : 0,
+      (mode & S_IFMT) === S_IFREG || dirMode ? 0 : zi.getUint32(Z.i_rdev, true),
+      dirMode ? dir : 0,
+      ...ziTime(zi, Z.i_atime),
+      ...ziTime(zi, Z.i_mtime),
+      ...ziTime(zi, Z.i_ctime),
+    ];
+    if (this.eng.dialect === 'pg' && key && !tmp && !target)
+      // A name for a file, a directory or a device: one statement (PG.create).
+      return this.change(function* (touched) {
+        touched.push(dir);
+        const ns = nowNs();
+        const args = [...inode(), api.modeToDtype(mode), dirMode ? 1 : 0, hi(ns), lo(ns)];
+        const r = ((yield q(PG.create, dir, key, ...args)) as Rows)[0] ?? fail(Errno.ESTALE, `inode ${dir}`);
+        if (!isDirMode(num(r[0]))) fail(Errno.ENOTDIR, `inode ${dir}`);
+        if (num(r[1]) === 0) fail(Errno.ENOENT, `directory ${dir} was removed`);
+        if (r[2] === null) fail(Errno.EEXIST, name?.str());
+        const row = r.slice(2);
+        const ino = num(row[0]);
+        c.putAttr(ino, row, c.gen(ino));
+        return ino;
+      }, true);
     return this.change(function* (touched) {
       if (yield* self.lockDir(dir, key)) fail(Errno.EEXIST, name?.str());
       const ns = nowNs();
-      const rdev = (mode & S_IFMT) === S_IFREG || dirMode ? 0 : zi.getUint32(Z.i_rdev, true);
-      const row = (
-        (yield q(
-          S.newInode,
-          mode,
-          zi.getUint32(Z.i_uid, true),
-          zi.getUint32(Z.i_gid, true),
-          tmp ? 0 : dirMode ? 2 : 1,
-          target ? target.length : 0,
-          rdev,
-          dirMode ? dir : 0,
-          ...ziTime(zi, Z.i_atime),
-          ...ziTime(zi, Z.i_mtime),
-          ...ziTime(zi, Z.i_ctime),
-        )) as Rows
-      )[0];
+      const row = ((yield q(S.newInode, ...inode())) as Rows)[0];
       const ino = num(row[0]);
       if (target) yield q(S.symlinkAdd, ino, target);
       if (tmp) yield q(S.orphan, ino, self.cfg.session);

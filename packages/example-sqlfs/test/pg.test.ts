@@ -264,9 +264,20 @@ describe.skipIf(!URL_)('sqlfs on PostgreSQL', { timeout: 120_000 }, () => {
     await cached.fs.getattr(f, mine);
     await strict.fs.getattr(f, attr);
     expect(Buffer.from(mine.buffer).equals(Buffer.from(attr.buffer))).toBe(true);
-    // A create: BEGIN, the directory locked with the name's entry read, the inode, the name, the
-    // directory's counts, COMMIT.
-    expect(await trips(cached, () => cached.fs.newInode(d, name('g'), zi(FILE), 0, null))).toBe(6);
+    // A create is one statement too; so is its refusal (the name taken, the directory a file).
+    expect(await trips(cached, () => cached.fs.newInode(d, name('g'), zi(FILE), 0, null))).toBe(1);
+    const code = (p: unknown) => Promise.resolve(p).then(String, (e) => (e as { code?: string }).code);
+    expect(await trips(cached, () => code(cached.fs.newInode(d, name('g'), zi(DIR), 0, null)))).toBe(1);
+    expect(await code(cached.fs.newInode(d, name('g'), zi(DIR), 0, null))).toBe('EEXIST');
+    expect(await code(cached.fs.newInode(f, name('x'), zi(FILE), 0, null))).toBe('ENOTDIR');
+    // A symlink (its target's row too) is a transaction: BEGIN, the directory locked with the
+    // name's entry read, the inode, the target, the name, the directory's counts, COMMIT.
+    const link = () => cached.fs.newInode(d, name('l'), zi(api.S_IFLNK | 0o777), 0, Buffer.from('f'));
+    expect(await trips(cached, link)).toBe(7);
+    const out = new DataView(new ArrayBuffer(128));
+    await strict.fs.getattr(d, out);
+    expect(out.getUint32(api.ZusInode.i_nlink, true)).toBe(2);
+    expect(Number(api.getU64(out, api.ZusInode.i_size))).toBe(3); // f, g, l
     expect((await fsck(cached.eng)).problems).toEqual([]);
   });
 
