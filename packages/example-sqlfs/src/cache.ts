@@ -46,6 +46,15 @@ export class Caches {
     Atomics.add(this.gens, ino & MASK, 1);
   }
 
+  /**
+   * After this server changed `ino` to attributes `row` (committed), read under generation `gen`:
+   * every ZT's copies are void, and `row` is this ZT's, unless another change of `ino` (or of an
+   * inode sharing its word) moved the word meanwhile: then which one is newer is not known.
+   */
+  changedTo(ino: number, gen: number, row: AttrRow): void {
+    if (Atomics.add(this.gens, ino & MASK, 1) === gen) this.putAttr(ino, row, (gen + 1) | 0);
+  }
+
   private fresh<T>(c: Cached<T> | undefined, ino: number): c is Cached<T> {
     return (
       c !== undefined &&

@@ -41,9 +41,10 @@ export interface Engine {
    * Runs `op` as one transaction and answers its result: committed when it returns, rolled back when
    * it throws. `write`: the transaction changes something (SQLite takes the write lock first;
    * PostgreSQL retries it whole on a serialization failure). A database error becomes a ZusError
-   * (EEXIST for a unique key taken, EIO for a database that does not answer). `alone`: a read of
-   * exactly one statement, run without BEGIN and COMMIT (one statement is atomic and reads one
-   * snapshot by itself): on PostgreSQL one round trip instead of three.
+   * (EEXIST for a unique key taken, EIO for a database that does not answer). `alone`: an operation
+   * of exactly one statement (a read, or a change made by one statement), run without BEGIN and
+   * COMMIT (one statement is atomic and reads one snapshot by itself): on PostgreSQL one round trip
+   * instead of three.
    */
   run<T>(op: () => Op<T>, write: boolean, alone?: boolean): T | Promise<T>;
   close(): void | Promise<void>;

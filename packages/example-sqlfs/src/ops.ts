@@ -11,7 +11,7 @@
 import * as api from '@zufs/zuf-core/api';
 import { Errno, type SuperBlock, type ZName, ZusError } from '@zufs/zus-server';
 import type { AttrRow, Caches } from './cache.js';
-import { type Engine, type Op, q, type Rows, sql } from './engine.js';
+import { type Engine, type Op, q, type Rows, type Sql, sql } from './engine.js';
 
 const { ZusInode: Z, S_IFMT, S_IFDIR, S_IFLNK, S_IFREG } = api;
 export const ROOT_INO = 1;
@@ -34,6 +34,8 @@ const A_PARENT = 9;
 const A_ATIME = 10;
 const A_MTIME = 12;
 const A_CTIME = 14;
+/** After the attributes, in S.readRows: a block's index and data. */
+const A_BLOCK = 16;
 /** A time parameter: two halves. */
 const T = '? * 4294967296 + ?';
 
@@ -41,6 +43,11 @@ const S = {
   attr: sql(`SELECT ${ATTR} FROM inode WHERE ino = ?`),
   attrLocked: sql(`SELECT ${ATTR} FROM inode WHERE ino = ? FOR UPDATE`),
   lookup: sql(`SELECT d.ino, d.id FROM dentry d WHERE d.parent = ? AND d.name = ?`),
+  /** A directory's mode and link count, locked, with its entry of a name: ino and dentry id (or NULLs). */
+  lockDir: sql(`SELECT mode, nlink,
+    (SELECT d.ino FROM dentry d WHERE d.parent = inode.ino AND d.name = ?),
+    (SELECT d.id FROM dentry d WHERE d.parent = inode.ino AND d.name = ?)
+    FROM inode WHERE ino = ? FOR UPDATE`),
   lookupAttr: sql(`SELECT ${attrCols('i.')} FROM dentry d JOIN inode i ON i.ino = d.ino
     WHERE d.parent = ? AND d.name = ?`),
   newInode: sql(`INSERT INTO inode (mode, uid, gid, nlink, size, rdev, flags, parent, atime, mtime, ctime)
@@ -65,8 +72,6 @@ const S = {
   orphan: sql('INSERT INTO orphan (ino, session) VALUES (?, ?) ON CONFLICT (ino) DO NOTHING'),
   unorphan: sql('DELETE FROM orphan WHERE ino = ?'),
   symlinkAdd: sql('INSERT INTO symlink (ino, target) VALUES (?, ?)'),
-  symlink: sql('SELECT target FROM symlink WHERE ino = ?'),
-  blocksIn: sql('SELECT idx, data FROM block WHERE ino = ? AND idx >= ? AND idx <= ? ORDER BY idx'),
   /** The rows a write covers; the data only of its two ends (what a partial write keeps). */
   blocksCovered: sql(`SELECT idx, CASE WHEN idx = ? OR idx = ? THEN data END FROM block
     WHERE ino = ? AND idx >= ? AND idx <= ?`),
@@ -83,9 +88,83 @@ const S = {
   xput: sql(`INSERT INTO xattr (ino, type, name, value) VALUES (?, ?, ?, ?)
     ON CONFLICT (ino, type, name) DO UPDATE SET value = excluded.value`),
   xdel: sql('DELETE FROM xattr WHERE ino = ? AND type = ? AND name = ? RETURNING type'),
-  xlist: sql('SELECT type, name FROM xattr WHERE ino = ? ORDER BY type, name'),
-  countInodes: sql('SELECT count(*) FROM inode'),
-  countBlocks: sql('SELECT count(*) FROM block'),
+  counts: sql('SELECT (SELECT count(*) FROM inode), (SELECT count(*) FROM block)'),
+  /**
+   * A read: the attributes, and each block of the range (idx, data) or the symlink's target (NULL
+   * idx), in one statement. A file with no block in the range: one row of NULLs after the attributes.
+   */
+  readRows: sql(`SELECT ${attrCols('i.')}, b.idx, coalesce(b.data, s.target) FROM inode i
+    LEFT JOIN block b ON b.ino = i.ino AND b.idx >= ? AND b.idx <= ?
+    LEFT JOIN symlink s ON s.ino = i.ino
+    WHERE i.ino = ? ORDER BY b.idx`),
+  /** The inode (its number, or no row) and its xattr's value (NULL when it has none of that name). */
+  xgetOf: sql(`SELECT i.ino, x.value FROM inode i
+    LEFT JOIN xattr x ON x.ino = i.ino AND x.type = ? AND x.name = ? WHERE i.ino = ?`),
+  /** The inode (its number, or no row) and its xattrs' names (NULL type when it has none). */
+  xlistOf: sql(`SELECT i.ino, x.type, x.name FROM inode i LEFT JOIN xattr x ON x.ino = i.ino
+    WHERE i.ino = ? ORDER BY x.type, x.name`),
+};
+
+/** The mode's type bits, as SQL compares them (S_IFMT, S_IFDIR, S_IFREG). */
+const IFMT = `mode & ${S_IFMT}`;
+/**
+ * PostgreSQL only (data-modifying WITH clauses, which SQLite lacks; SQLite runs the same change as
+ * several statements, each as cheap as a function call): a create, and the two changes every small
+ * write of a file makes, each as one statement, so one round trip with no BEGIN or COMMIT (pg.ts). Each locks
+ * the inode row first (`a`), changes only the rows of an inode it may change (`ok`: not a directory;
+ * a truncate: a regular file), and answers the mode it saw (no row: no such inode; a mode but NULL
+ * attributes: nothing changed) and the attributes after the change. Every sub-statement reads the snapshot from before the statement.
+ */
+const PG = {
+  /**
+   * A write within one block: $1 ino, $2 block index, $3 where the write begins in the block,
+   * $4 the bytes, $5 the file's end after the write, $6 $7 the time's halves. An existing block keeps
+   * its bytes around the written ones (a block shorter than $3 is first padded with zeros).
+   */
+  writeBlock: sql(`WITH a AS (SELECT mode FROM inode WHERE ino = $1 FOR UPDATE),
+    ok AS (SELECT 1 FROM a WHERE ${IFMT} <> ${S_IFDIR}),
+    had AS (SELECT count(*) AS n FROM block WHERE ino = $1 AND idx = $2),
+    b AS (INSERT INTO block (ino, idx, data)
+      SELECT $1, $2, decode(repeat('00', $3::int), 'hex') || $4::bytea FROM ok
+      ON CONFLICT (ino, idx) DO UPDATE SET data = substring(block.data FROM 1 FOR $3::int)
+        || decode(repeat('00', greatest(0, $3::int - length(block.data))), 'hex') || $4::bytea
+        || substring(block.data FROM $3::int + length($4::bytea) + 1)
+      RETURNING 1),
+    u AS (UPDATE inode SET size = greatest(size, $5), blocks = blocks + 1 - (SELECT n FROM had),
+      mtime = $6 * 4294967296 + $7, ctime = $6 * 4294967296 + $7
+      WHERE ino = $1 AND EXISTS (SELECT 1 FROM ok) RETURNING ${ATTR})
+    SELECT a.mode, u.* FROM a LEFT JOIN u ON true`),
+  /**
+   * A create of a name (not a symlink, not O_TMPFILE): $1 the directory, $2 the name, $3-$15
+   * S.newInode's parameters, $16 the entry's DT_* type, $17 the subdirectories it adds (1 for a
+   * directory), $18 $19 the directory's new times. Answers the directory's mode and link count (no
+   * row: no such directory), then the new inode's attributes (NULL: the name exists, nothing made).
+   * A create of the same name by another transaction meanwhile: 23505 (EEXIST) or 40001 (retried).
+   */
+  create: sql(`WITH d AS (SELECT mode, nlink FROM inode WHERE ino = $1 FOR UPDATE),
+    ok AS (SELECT 1 FROM d WHERE ${IFMT} = ${S_IFDIR} AND nlink > 0
+      AND NOT EXISTS (SELECT 1 FROM dentry WHERE parent = $1 AND name = $2)),
+    i AS (INSERT INTO inode (mode, uid, gid, nlink, size, rdev, flags, parent, atime, mtime, ctime)
+      SELECT $3, $4, $5, $6, $7, $8, 0, $9, $10 * 4294967296 + $11, $12 * 4294967296 + $13,
+        $14 * 4294967296 + $15 FROM ok RETURNING ${ATTR}),
+    n AS (INSERT INTO dentry (parent, name, ino, type) SELECT $1, $2, ino, $16 FROM i RETURNING 1),
+    u AS (UPDATE inode SET nlink = nlink + $17, size = size + 1, mtime = $18 * 4294967296 + $19,
+      ctime = $18 * 4294967296 + $19 WHERE ino = $1 AND EXISTS (SELECT 1 FROM i) RETURNING 1)
+    SELECT d.mode, d.nlink, i.* FROM d LEFT JOIN i ON true`),
+  /**
+   * A truncate to $2 bytes: $1 ino, $3 the blocks kept (those below it go), $4 the bytes the last
+   * kept block keeps (0: all), $5 $6 the time's halves.
+   */
+  truncate: sql(`WITH a AS (SELECT mode FROM inode WHERE ino = $1 FOR UPDATE),
+    ok AS (SELECT 1 FROM a WHERE ${IFMT} = ${S_IFREG}),
+    d AS (DELETE FROM block WHERE ino = $1 AND idx >= $3 AND EXISTS (SELECT 1 FROM ok) RETURNING 1),
+    c AS (UPDATE block SET data = substring(data FROM 1 FOR $4::int)
+      WHERE ino = $1 AND idx = $3 - 1 AND $4::int > 0 AND length(data) > $4::int AND EXISTS (SELECT 1 FROM ok)
+      RETURNING 1),
+    u AS (UPDATE inode SET size = $2, blocks = blocks - (SELECT count(*) FROM d),
+      mtime = $5 * 4294967296 + $6, ctime = $5 * 4294967296 + $6
+      WHERE ino = $1 AND EXISTS (SELECT 1 FROM ok) RETURNING ${ATTR})
+    SELECT a.mode, u.* FROM a LEFT JOIN u ON true`),
 };
 
 const fail = (errno: number, what?: string): never => {
@@ -99,6 +178,13 @@ const lo = (ns: number) => ns - Math.floor(ns / TWO32) * TWO32;
 const nowNs = () => Date.now() * 1e6;
 /** Namespaces' prefixes by ZUF_XF_* (listxattr answers full names). */
 const XF_PREFIX = ['', 'security.', 'system.', 'trusted.', 'user.'].map((p) => Buffer.from(p));
+
+/** The attributes a change left on `ino`, read under generation `gen` (taken before its statement). */
+interface Kept {
+  ino: number;
+  gen: number;
+  row: AttrRow;
+}
 
 export interface FsConfig {
   readonly blockSize: number;
@@ -160,15 +246,21 @@ export class SqlFs {
     return this.eng.run(op, false, alone);
   }
 
-  /** A change: afterwards (committed or not) every ZT's cached copies of the inodes in `touched` go. */
-  private change<T>(op: (touched: number[]) => Op<T>): T | Promise<T> {
+  /**
+   * A change: afterwards (committed or not) every ZT's cached copies of the inodes in `touched` go;
+   * those of `kept` (the attributes the change left, read by it) are then this ZT's copies, so the
+   * open after a write needs no LOOKUP of the database. `alone`: the change is one statement.
+   */
+  private change<T>(op: (touched: number[], kept: Kept[]) => Op<T>, alone = false): T | Promise<T> {
     const touched: number[] = [];
+    const kept: Kept[] = [];
     const done = () => {
-      for (const ino of touched) this.cache.changed(ino);
+      for (const ino of touched) if (!kept.some((k) => k.ino === ino)) this.cache.changed(ino);
+      for (const k of kept) this.cache.changedTo(k.ino, k.gen, k.row);
     };
     let r: T | Promise<T>;
     try {
-      r = this.eng.run(() => op(touched), true);
+      r = this.eng.run(() => op(touched, kept), true, alone);
     } catch (e) {
       done();
       throw e;
@@ -232,15 +324,17 @@ export class SqlFs {
 
   read(ino: number, pos: number, len: number, buf: Uint8Array, at: number): number | Promise<number> {
     const bs = this.cfg.blockSize;
-    const self = this;
     // Never from the cache: a read sees the size and blocks committed when it runs (close-to-open).
+    // One statement (attributes, and the blocks of the range or a symlink's target): one snapshot.
+    const first = Math.floor(pos / bs);
+    const last = len > 0 ? Math.floor((pos + len - 1) / bs) : first - 1;
     return this.look(function* () {
-      const a = yield* self.attrOf(ino);
+      const rows: Rows = yield q(S.readRows, first, last, ino);
+      const a = rows[0] ?? fail(Errno.ESTALE, `inode ${ino}`);
       const mode = num(a[A_MODE]);
       if (isDirMode(mode)) fail(Errno.EISDIR, `inode ${ino}`);
       if ((mode & S_IFMT) === S_IFLNK) {
-        const t = ((yield q(S.symlink, ino)) as Rows)[0]?.[0] as Uint8Array | undefined;
-        const target = t ?? new Uint8Array(0);
+        const target = (a[A_BLOCK + 1] as Uint8Array | null) ?? new Uint8Array(0);
         const n = Math.max(0, Math.min(len, target.length - pos));
         buf.set(target.subarray(pos, pos + n), at);
         return n;
@@ -248,23 +342,22 @@ export class SqlFs {
       const n = Math.max(0, Math.min(len, num(a[A_SIZE]) - pos));
       if (n === 0) return 0;
       buf.fill(0, at, at + n); // holes read as zeros
-      const rows: Rows = yield q(S.blocksIn, ino, Math.floor(pos / bs), Math.floor((pos + n - 1) / bs));
       for (const r of rows) {
-        const start = num(r[0]) * bs;
-        const data = r[1] as Uint8Array;
+        if (r[A_BLOCK] === null) continue; // no block in the range
+        const start = num(r[A_BLOCK]) * bs;
+        const data = r[A_BLOCK + 1] as Uint8Array;
         const from = Math.max(pos, start);
         const to = Math.min(pos + n, start + data.length);
         if (to > from) buf.set(data.subarray(from - start, to - start), at + from - pos);
       }
       return n;
-    });
+    }, true);
   }
 
   statfs(out: api.Statfs): void | Promise<void> {
     const bs = this.cfg.blockSize;
     return this.look(function* () {
-      const files = num(((yield q(S.countInodes)) as Rows)[0][0]);
-      const blocks = num(((yield q(S.countBlocks)) as Rows)[0][0]);
+      const [files, blocks] = ((yield q(S.counts)) as Rows)[0].map(num);
       // No fixed capacity: the database's. Say 2^40 bytes, so df shows room.
       const total = Math.max(blocks, Math.floor(2 ** 40 / bs));
       out.bsize = out.frsize = bs;
@@ -273,7 +366,7 @@ export class SqlFs {
       out.files = 2 ** 32;
       out.ffree = 2 ** 32 - files;
       out.namelen = 255;
-    });
+    }, true);
   }
 
   showOptions(): string {
@@ -286,24 +379,24 @@ export class SqlFs {
 
   getxattr(ino: number, type: number, name: ZName, out: Uint8Array, at: number, max: number) {
     const key = nameBytes(name);
-    const self = this;
     return this.look(function* () {
-      yield* self.attrOf(ino);
-      const v = ((yield q(S.xget, ino, type, key)) as Rows)[0]?.[0] as Uint8Array | undefined;
+      const r = ((yield q(S.xgetOf, type, key, ino)) as Rows)[0] ?? fail(Errno.ESTALE, `inode ${ino}`);
+      const v = r[1] as Uint8Array | null;
       if (!v) return fail(Errno.ENODATA, name.str());
       if (max === 0) return v.length;
       if (v.length > max) fail(Errno.ERANGE);
       out.set(v, at);
       return v.length;
-    });
+    }, true);
   }
 
   listxattr(ino: number, out: Uint8Array, at: number, max: number, trusted: boolean) {
-    const self = this;
     return this.look(function* () {
-      yield* self.attrOf(ino);
+      const rows: Rows = yield q(S.xlistOf, ino);
+      if (rows.length === 0) fail(Errno.ESTALE, `inode ${ino}`);
       let n = 0;
-      for (const [type, name] of (yield q(S.xlist, ino)) as Rows) {
+      for (const [, type, name] of rows) {
+        if (type === null) continue; // none
         const t = num(type);
         if (t === api.ZUF_XF_TRUSTED && !trusted) continue;
         const pre = XF_PREFIX[t] ?? XF_PREFIX[0];
@@ -318,17 +411,20 @@ export class SqlFs {
         n += len;
       }
       return n;
-    });
+    }, true);
   }
 
   // ~~~ changes ~~~
 
-  /** The directory `dir`, locked, or ENOENT (removed) / ENOTDIR. */
-  private *lockDir(dir: number): Op<AttrRow> {
-    const d = yield* this.attrOf(dir, true);
-    if (!isDirMode(num(d[A_MODE]))) fail(Errno.ENOTDIR, `inode ${dir}`);
-    if (num(d[A_NLINK]) === 0) fail(Errno.ENOENT, `directory ${dir} was removed`);
-    return d;
+  /**
+   * Locks directory `dir` (ENOENT: removed, ENOTDIR) and answers its entry `name` ([ino, dentry id],
+   * or undefined; none asked when null), in one statement.
+   */
+  private *lockDir(dir: number, name: Buffer | null): Op<[number, number] | undefined> {
+    const d = ((yield q(S.lockDir, name, name, dir)) as Rows)[0] ?? fail(Errno.ESTALE, `inode ${dir}`);
+    if (!isDirMode(num(d[0]))) fail(Errno.ENOTDIR, `inode ${dir}`);
+    if (num(d[1]) === 0) fail(Errno.ENOENT, `directory ${dir} was removed`);
+    return d[2] === null ? undefined : [num(d[2]), num(d[3])];
   }
 
   /** The entry `name` of `dir`: [ino, dentry id], or undefined. */
@@ -350,26 +446,38 @@ export class SqlFs {
     const dirMode = isDirMode(mode);
     const self = this;
     const c = this.cache;
+    /** S.newInode's parameters (and PG.create's after the directory and the name). */
+    const inode = () => [
+      mode,
+      zi.getUint32(Z.i_uid, true),
+      zi.getUint32(Z.i_gid, true),
+      tmp ? 0 : dirMode ? 2 : 1,
+      target ? target.length : 0,
+      (mode & S_IFMT) === S_IFREG || dirMode ? 0 : zi.getUint32(Z.i_rdev, true),
+      dirMode ? dir : 0,
+      ...ziTime(zi, Z.i_atime),
+      ...ziTime(zi, Z.i_mtime),
+      ...ziTime(zi, Z.i_ctime),
+    ];
+    if (this.eng.dialect === 'pg' && key && !tmp && !target)
+      // A name for a file, a directory or a device: one statement (PG.create).
+      return this.change(function* (touched) {
+        touched.push(dir);
+        const ns = nowNs();
+        const args = [...inode(), api.modeToDtype(mode), dirMode ? 1 : 0, hi(ns), lo(ns)];
+        const r = ((yield q(PG.create, dir, key, ...args)) as Rows)[0] ?? fail(Errno.ESTALE, `inode ${dir}`);
+        if (!isDirMode(num(r[0]))) fail(Errno.ENOTDIR, `inode ${dir}`);
+        if (num(r[1]) === 0) fail(Errno.ENOENT, `directory ${dir} was removed`);
+        if (r[2] === null) fail(Errno.EEXIST, name?.str());
+        const row = r.slice(2);
+        const ino = num(row[0]);
+        c.putAttr(ino, row, c.gen(ino));
+        return ino;
+      }, true);
     return this.change(function* (touched) {
-      yield* self.lockDir(dir);
-      if (key && (yield* self.entry(dir, key))) fail(Errno.EEXIST, name?.str());
+      if (yield* self.lockDir(dir, key)) fail(Errno.EEXIST, name?.str());
       const ns = nowNs();
-      const rdev = (mode & S_IFMT) === S_IFREG || dirMode ? 0 : zi.getUint32(Z.i_rdev, true);
-      const row = (
-        (yield q(
-          S.newInode,
-          mode,
-          zi.getUint32(Z.i_uid, true),
-          zi.getUint32(Z.i_gid, true),
-          tmp ? 0 : dirMode ? 2 : 1,
-          target ? target.length : 0,
-          rdev,
-          dirMode ? dir : 0,
-          ...ziTime(zi, Z.i_atime),
-          ...ziTime(zi, Z.i_mtime),
-          ...ziTime(zi, Z.i_ctime),
-        )) as Rows
-      )[0];
+      const row = ((yield q(S.newInode, ...inode())) as Rows)[0];
       const ino = num(row[0]);
       if (target) yield q(S.symlinkAdd, ino, target);
       if (tmp) yield q(S.orphan, ino, self.cfg.session);
@@ -387,11 +495,11 @@ export class SqlFs {
     const key = nameBytes(name);
     const self = this;
     return this.change(function* (touched) {
-      yield* self.lockDir(dir);
+      const taken = yield* self.lockDir(dir, key);
       const a = yield* self.attrOf(ino, true);
       const mode = num(a[A_MODE]);
       if (isDirMode(mode)) fail(Errno.EPERM, 'a hard link to a directory');
-      if (yield* self.entry(dir, key)) fail(Errno.EEXIST, name.str());
+      if (taken) fail(Errno.EEXIST, name.str());
       const ns = nowNs();
       yield q(S.addName, dir, key, ino, api.modeToDtype(mode));
       if (num(a[A_NLINK]) === 0) yield q(S.unorphan, ino); // an O_TMPFILE given a name
@@ -421,8 +529,7 @@ export class SqlFs {
     const key = nameBytes(name);
     const self = this;
     return this.change(function* (touched) {
-      yield* self.lockDir(dir);
-      const e = yield* self.entry(dir, key);
+      const e = yield* self.lockDir(dir, key);
       if (!e || e[0] !== ino) fail(Errno.ENOENT, name.str()); // the app looks again
       const a = yield* self.attrOf(ino, true);
       if (isDirMode(num(a[A_MODE]))) yield* self.mustBeEmpty(ino, name.str());
@@ -436,9 +543,20 @@ export class SqlFs {
     const self = this;
     return this.change(function* (touched): Op<number> {
       // Both directories locked in inode order: two renames between the same two never deadlock.
-      for (const d of oldDir < newDir ? [oldDir, newDir] : [newDir, oldDir]) yield* self.lockDir(d);
-      const src = (yield* self.entry(oldDir, ok)) ?? fail(Errno.ENOENT, oldName.str());
-      const dst = yield* self.entry(newDir, nk);
+      // Each directory's entry is read by the statement that locks it.
+      let found: [number, number] | undefined;
+      let dst: [number, number] | undefined;
+      if (oldDir === newDir) {
+        found = yield* self.lockDir(oldDir, ok);
+        dst = yield* self.entry(newDir, nk);
+      } else if (oldDir < newDir) {
+        found = yield* self.lockDir(oldDir, ok);
+        dst = yield* self.lockDir(newDir, nk);
+      } else {
+        dst = yield* self.lockDir(newDir, nk);
+        found = yield* self.lockDir(oldDir, ok);
+      }
+      const src = found ?? fail(Errno.ENOENT, oldName.str());
       const sa = yield* self.attrOf(src[0], true);
       const srcDir = isDirMode(num(sa[A_MODE]));
       touched.push(oldDir, newDir, src[0]);
@@ -532,6 +650,7 @@ export class SqlFs {
   }
 
   fallocate(ino: number, mode: number, pos: number, end: number) {
+    if (mode === api.ZUFS_FL_TRUNCATE && this.eng.dialect === 'pg') return this.truncateAlone(ino, pos);
     const self = this;
     return this.change(function* (touched) {
       const a = yield* self.attrOf(ino, true);
@@ -544,6 +663,30 @@ export class SqlFs {
         yield q(S.resize, end, num(a[A_BLOCKS]), hi(ns), lo(ns), hi(ns), lo(ns), ino);
       }
     });
+  }
+
+  /**
+   * A change of one statement of PG (PG.writeBlock, PG.truncate): the inode's row after it is kept
+   * in the cache. `args` follow the inode number.
+   */
+  private alone(ino: number, stmt: Sql, args: unknown[]): Promise<void> {
+    const c = this.cache;
+    return this.change(function* (touched, kept) {
+      touched.push(ino); // its copies go, even if the answer is lost after the commit
+      const gen = c.gen(ino);
+      const r = ((yield q(stmt, ino, ...args)) as Rows)[0] ?? fail(Errno.ESTALE, `inode ${ino}`);
+      const mode = num(r[0]);
+      if (isDirMode(mode)) fail(Errno.EISDIR, `inode ${ino}`);
+      if (r[1] === null) fail(Errno.EINVAL, `inode ${ino} is not a regular file`);
+      kept.push({ ino, gen, row: r.slice(1) });
+    }, true) as Promise<void>;
+  }
+
+  /** PostgreSQL: truncate in one statement (PG.truncate). */
+  private truncateAlone(ino: number, size: number): Promise<void> {
+    const bs = this.cfg.blockSize;
+    const ns = nowNs();
+    return this.alone(ino, PG.truncate, [size, Math.ceil(size / bs), size % bs, hi(ns), lo(ns)]);
   }
 
   /** Sets the size of the regular file `a` to `size`: blocks past it go, the last one is cut. */
@@ -572,6 +715,19 @@ export class SqlFs {
     // An engine that sends later (PostgreSQL) gets a copy: the window is the next request's after the reply.
     const src = this.eng.sync ? buf : Buffer.from(buf.subarray(at, at + len));
     const base = this.eng.sync ? at : 0;
+    const first = Math.floor(pos / bs);
+    if (
+      this.eng.dialect === 'pg' &&
+      !(rw & api.ZUFS_RW_APPEND) &&
+      len > 0 &&
+      first === Math.floor((pos + len - 1) / bs)
+    ) {
+      // Within one block (the common small write): one statement (PG.writeBlock).
+      const ns = nowNs();
+      return this.alone(ino, PG.writeBlock, [first, pos - first * bs, src, pos + len, hi(ns), lo(ns)]).then(
+        () => pos + len,
+      );
+    }
     const self = this;
     return this.change(function* (touched): Op<number> {
       const a = yield* self.attrOf(ino, true);

@@ -6,6 +6,12 @@
  * require; reads run at a snapshot (REPEATABLE READ, READ ONLY). Only row locks (SELECT ... FOR
  * UPDATE), no advisory locks.
  *
+ * Round trips: each statement is one (node-pg sends one and waits for its answer), BEGIN and COMMIT
+ * too. So an operation that is one statement runs `alone`, without them: a read, or a change written
+ * as one statement (data-modifying WITH clauses, ops.ts). The session's isolation is REPEATABLE READ,
+ * so such a statement reads one snapshot and, having locked its inode row FOR UPDATE, fails with
+ * 40001 (and is retried) if another transaction changed that row meanwhile, as a transaction would.
+ *
  * A database that goes away: connecting and every statement have deadlines (`timeoutMs`), a lost
  * connection is retried a bounded number of times, then the operation answers EIO. Nothing waits
  * for ever, and the next operation connects again.
@@ -52,6 +58,8 @@ export class PgEngine implements Engine {
   /** Statements sent, BEGIN, COMMIT and ROLLBACK too: each is a round trip (a test's gauge). */
   roundTrips = 0;
   private readonly texts: string[] = [];
+  /** Connections whose session was set up (isolation of statements run alone). */
+  private readonly ready = new WeakSet<pg.PoolClient>();
 
   constructor(
     readonly url: string,
@@ -89,6 +97,15 @@ export class PgEngine implements Engine {
       }
       let broken = false;
       try {
+        if (!this.ready.has(client)) {
+          // Once a connection: a statement run alone (no BEGIN) is then a transaction at one snapshot
+          // whose row locks fail with 40001 on a concurrent update (retried below), not READ COMMITTED.
+          await this.send(
+            client,
+            'SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ',
+          );
+          this.ready.add(client);
+        }
         if (!alone)
           await this.send(
             client,

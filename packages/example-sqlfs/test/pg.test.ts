@@ -218,6 +218,111 @@ describe.skipIf(!URL_)('sqlfs on PostgreSQL', { timeout: 120_000 }, () => {
     ).rejects.toThrow('yielded a second statement');
   });
 
+  it('round trips per operation: what the requests of stat-strict and create-write-4k-close send', async () => {
+    const url = await freshDb();
+    await mkfs(url, { blockSize: 16384 });
+    const strict = await machine(url, 0);
+    const cached = await machine(url);
+    const d = await strict.fs.newInode(ROOT_INO, name('d'), zi(DIR), 0, null);
+    const f = await strict.fs.newInode(d, name('f'), zi(FILE), 0, null);
+    const trips = async (m: Machine, fn: () => unknown) => {
+      const before = m.eng.roundTrips;
+      await fn();
+      return m.eng.roundTrips - before;
+    };
+    const attr = new DataView(new ArrayBuffer(128));
+    await trips(strict, () => strict.fs.getattr(ROOT_INO, attr)); // the connection's session is set up
+    // stat-strict (ttl=0): the face walks / -> d -> f, a getattr and a LOOKUP each: one statement each.
+    expect(await trips(strict, () => strict.fs.getattr(ROOT_INO, attr))).toBe(1);
+    expect(await trips(strict, () => strict.fs.lookup(ROOT_INO, name('d')))).toBe(1);
+    expect(await trips(strict, () => strict.fs.lookup(d, name('f')))).toBe(1);
+    expect(await trips(strict, () => strict.fs.getattr(f, attr))).toBe(1);
+    // create-write-4k-close on an existing name (default ttl): LOOKUP, FALLOCATE (O_TRUNC), WRITE.
+    const page = randomBytes(4096);
+    const cycle = async () => [
+      await trips(cached, () => cached.fs.lookup(d, name('f'))),
+      await trips(cached, () => cached.fs.fallocate(f, api.ZUFS_FL_TRUNCATE, 0, 0)),
+      await trips(cached, () => cached.fs.write(f, 0, page.length, page, 0, 0)),
+    ];
+    await cycle(); // the connection's session is set up; the names are cached
+    // The truncate and the write are one statement each, with no BEGIN or COMMIT, and the write
+    // leaves the file's new attributes in the cache: the next open asks the database nothing.
+    expect(await cycle()).toEqual([0, 1, 1]);
+    expect(await trips(cached, () => cached.fs.read(f, 0, 8192, Buffer.alloc(8192), 0))).toBe(1);
+    expect(await trips(cached, () => cached.fs.statfs({} as api.Statfs))).toBe(1);
+    const xattr = name('user.k');
+    await cached.fs.setxattr(f, api.ZUF_XF_USER, xattr, Buffer.from('v'), 0, 1, 0);
+    expect(
+      await trips(cached, () => cached.fs.getxattr(f, api.ZUF_XF_USER, xattr, Buffer.alloc(8), 0, 8)),
+    ).toBe(1);
+    expect(await trips(cached, () => cached.fs.listxattr(f, Buffer.alloc(64), 0, 64, false))).toBe(1);
+    // What another machine reads: every byte, and the attributes the write's statement left.
+    const got = Buffer.alloc(5000);
+    expect(await strict.fs.read(f, 0, got.length, got, 0)).toBe(4096);
+    expect(got.subarray(0, 4096).equals(page)).toBe(true);
+    const mine = new DataView(new ArrayBuffer(128));
+    await cached.fs.getattr(f, mine);
+    await strict.fs.getattr(f, attr);
+    expect(Buffer.from(mine.buffer).equals(Buffer.from(attr.buffer))).toBe(true);
+    // A create is one statement too; so is its refusal (the name taken, the directory a file).
+    expect(await trips(cached, () => cached.fs.newInode(d, name('g'), zi(FILE), 0, null))).toBe(1);
+    const code = (p: unknown) => Promise.resolve(p).then(String, (e) => (e as { code?: string }).code);
+    expect(await trips(cached, () => code(cached.fs.newInode(d, name('g'), zi(DIR), 0, null)))).toBe(1);
+    expect(await code(cached.fs.newInode(d, name('g'), zi(DIR), 0, null))).toBe('EEXIST');
+    expect(await code(cached.fs.newInode(f, name('x'), zi(FILE), 0, null))).toBe('ENOTDIR');
+    // A symlink (its target's row too) is a transaction: BEGIN, the directory locked with the
+    // name's entry read, the inode, the target, the name, the directory's counts, COMMIT.
+    const link = () => cached.fs.newInode(d, name('l'), zi(api.S_IFLNK | 0o777), 0, Buffer.from('f'));
+    expect(await trips(cached, link)).toBe(7);
+    const out = new DataView(new ArrayBuffer(128));
+    await strict.fs.getattr(d, out);
+    expect(out.getUint32(api.ZusInode.i_nlink, true)).toBe(2);
+    expect(Number(api.getU64(out, api.ZusInode.i_size))).toBe(3); // f, g, l
+    expect((await fsck(cached.eng)).problems).toEqual([]);
+  });
+
+  it('writes within a block and truncates (one statement each) keep every byte, as the general path does', async () => {
+    const url = await freshDb();
+    const bs = 4096;
+    await mkfs(url, { blockSize: bs });
+    const a = await machine(url, 0);
+    const f = await a.fs.newInode(ROOT_INO, name('f'), zi(FILE), 0, null);
+    const model = Buffer.alloc(6 * bs);
+    let size = 0;
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let i = 0; i < 60; i++) {
+      if (i % 7 === 6) {
+        const to = rand(5 * bs);
+        await a.fs.fallocate(f, api.ZUFS_FL_TRUNCATE, to, 0);
+        if (to < size) model.fill(0, to);
+        size = to;
+      } else {
+        // Mostly within one block (one statement), now and then across two (the general path).
+        const pos = rand(5 * bs);
+        const len = 1 + (i % 5 === 4 ? rand(bs) + bs - (pos % bs) : rand(bs - (pos % bs)));
+        const data = randomBytes(len);
+        expect(await a.fs.write(f, pos, len, data, 0, 0)).toBe(pos + len);
+        data.copy(model, pos);
+        size = Math.max(size, pos + len);
+      }
+      const got = Buffer.alloc(model.length);
+      expect(await a.fs.read(f, 0, got.length, got, 0)).toBe(size);
+      expect(got.subarray(0, size).equals(model.subarray(0, size))).toBe(true);
+    }
+    const out = new DataView(new ArrayBuffer(128));
+    await a.fs.getattr(f, out);
+    expect(Number(api.getU64(out, api.ZusInode.i_size))).toBe(size);
+    // Blocks counted right (fsck checks each inode's count against its rows); a directory refused.
+    expect((await fsck(a.eng)).problems).toEqual([]);
+    const d = await a.fs.newInode(ROOT_INO, name('d'), zi(DIR), 0, null);
+    await expect(a.fs.write(d, 0, 1, Buffer.from('x'), 0, 0)).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(a.fs.fallocate(d, api.ZUFS_FL_TRUNCATE, 0, 0)).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+
   it('opens with O_CREAT|O_TRUNC and renames of new names through the face: no retry stall', async () => {
     const url = await freshDb();
     await mkfs(url);
