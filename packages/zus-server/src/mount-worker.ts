@@ -6,10 +6,13 @@
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { RELAY_BROKEN, RELAY_TIMEOUT, relayDefaults } from '@zufs/relay';
 import {
+  APP_OFFER_OPTION,
+  type AppCacheOffer,
   attachZufRoot,
   CTL_MOUNT_GEN,
   CTL_ROOT_ID,
   CTL_SHARED_EPOCH,
+  InodeGens,
   isZufsError,
   notifyChannelFreed,
   publishFsTypes,
@@ -23,6 +26,7 @@ import {
   IocMount,
   putMountError,
   setU64,
+  ZUFS_FSC_APP_CACHE,
   ZUFS_M_MOUNT,
   ZUFS_M_REMOUNT,
   ZUFS_M_UMOUNT,
@@ -138,10 +142,27 @@ async function mount(v: DataView): Promise<number> {
   setU64(v, IocMount.zus_sbi, sbId);
   setU64(v, IocMount.zus_ii, iiCookie(sbId, res.rootIno));
   setU64(v, IocMount._zi, res.rootZi ?? 0);
-  v.setUint32(IocMount.fs_caps, res.caps ?? 0, true);
+  v.setUint32(IocMount.fs_caps, (res.caps ?? 0) | offerAppCache(options, res), true);
   v.setUint32(IocMount.s_blocksize_bits, res.blocksizeBits ?? 12, true);
   v.setUint16(IocHdr.out_len, IocMount.mount_options - IocMount.zus_sbi, true);
   return 0;
+}
+
+/**
+ * A filesystem that lets apps cache (MountResult.appCache): its words and TTL go to the channel the
+ * app offered (the face's `zufs_pmem=<name>` option, which pmemfs answers with its pmem), and the
+ * reply's ZUFS_FSC_APP_CACHE says they are there. Not after a restart: the app asks the server then.
+ */
+function offerAppCache(options: string, res: MountResult<unknown>): number {
+  const c = res.appCache;
+  if (!c || !(c.ttlMs > 0)) return 0;
+  new InodeGens(c.gens); // a bad description fails the mount here, not in the app
+  const offer = options.split(',').find((o) => o.startsWith(`${APP_OFFER_OPTION}=`));
+  if (!offer) return 0;
+  const bc = new BroadcastChannel(offer.slice(APP_OFFER_OPTION.length + 1));
+  bc.postMessage({ type: 'zufs-app-cache', gens: c.gens, ttlMs: c.ttlMs } satisfies AppCacheOffer);
+  bc.close();
+  return ZUFS_FSC_APP_CACHE;
 }
 
 async function umount(sbId: number): Promise<number> {
