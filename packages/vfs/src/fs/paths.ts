@@ -365,6 +365,7 @@ export class Resolver {
         this.paths[follow ? 1 : 0].delete(path);
       }
     }
+    if (this.c.answersKept()) return this.walkPath(path, follow, syscall);
     const dirs: number[] = [];
     ec.walkBegin();
     const n = this.walkPath(path, follow, syscall, dirs);

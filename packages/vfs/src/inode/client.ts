@@ -537,6 +537,14 @@ export class InodeClient {
     return this.entries;
   }
 
+  /**
+   * This attempt of a call in soon mode answers from replies an earlier attempt kept (beginSoon):
+   * they may predate a change, so a walk now cannot be kept as a path (EntryCache.walkEnd).
+   */
+  answersKept(): boolean {
+    return this.kept !== null;
+  }
+
   /** The inode's attributes (a SETATTR with an empty mask, or a read of pmem). */
   getattr(ii: number, out: InodeAttr = newAttr()): InodeAttr {
     this.restarted();
