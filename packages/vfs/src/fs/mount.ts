@@ -184,8 +184,8 @@ function checkUmask(mask: unknown): number {
 
 function face(r: ZufRoot, d: MountDescriptor, o: Partial<Cred>, umount: () => void): ZufsMount {
   const counts = mountOpenCounts(d);
-  // pmemEpoch kept
-  const info: MountInfo = { ...d.mount, shared: d.shared, pmem: d.pmem, appCache: d.appCache } as MountInfo;
+  // d.mount's pmemEpoch is kept.
+  const info = { ...d.mount, shared: d.shared, pmem: d.pmem, appCache: d.appCache } as MountInfo;
   // An inode whose last link goes while a thread has it open is freed by the last close.
   const c = new InodeClient(r, info, { inUse: (ii) => counts.keepIfOpen(ii) });
   // A server restart that rolled the filesystem back to its last commit (CTL_SHARED_EPOCH moves)
