@@ -5,17 +5,21 @@
  * `ttl`, 1 s by default, 0: no cache), so a change made elsewhere is seen within the TTL, as NFS and
  * JuiceFS promise (close-to-open; reads of file data always go to the database).
  *
- * This machine: every ZT of the server keeps its own cache (a ZT is an isolate), so a change made
- * through one ZT must void the others' copies at once. `gens` is a table of generation words in
- * shared memory, one per inode number modulo its size: a change bumps the word of each inode it
- * touched (after its commit), and a cached copy is good only while the word it was read under has
- * not moved. A thread thus sees its own writes, and its server's, at once.
+ * This machine: every ZT of the server keeps its own cache (a ZT is an isolate), and so may every app
+ * thread's face (MountResult.appCache), so a change made through one ZT must void the others' copies
+ * at once. `gens` (zus-server's InodeGens) are generation words in shared memory, one per inode
+ * number modulo their count: a change bumps the word of each inode it touched (after its commit,
+ * before its reply), and a cached copy is good only while the word it was read under has not moved.
+ * A thread thus sees its own writes, and its server's, at once.
+ *
+ * The TTL is shared out: a ZT keeps a copy half the mount's `ttl`, and an app's face keeps what a
+ * ZT answered (maybe from its cache) the other half, so a change elsewhere is seen within `ttl`.
  */
+import type { InodeGens } from '@zufs/zus-server';
 import type { Rows } from './engine.js';
 
 /** Generation words: a power of two, one 4-byte word each (16 KiB). */
 export const GEN_WORDS = 4096;
-const MASK = GEN_WORDS - 1;
 /** Past this many entries a cache is dropped whole (a bounded memory, a rare cost). */
 const MAX_ENTRIES = 65536;
 
@@ -32,18 +36,18 @@ export class Caches {
   private readonly names = new Map<string, Cached<number>>();
 
   constructor(
-    private readonly gens: Int32Array,
+    private readonly gens: InodeGens,
     readonly ttlMs: number,
   ) {}
 
   /** The word to read `ino` under: take it before the read whose result will be cached. */
   gen(ino: number): number {
-    return Atomics.load(this.gens, ino & MASK);
+    return this.gens.gen(ino);
   }
 
   /** After this server changed `ino` (committed): every ZT's copies of it are void. */
   changed(ino: number): void {
-    Atomics.add(this.gens, ino & MASK, 1);
+    this.gens.changed(ino);
   }
 
   /**
@@ -52,15 +56,11 @@ export class Caches {
    * inode sharing its word) moved the word meanwhile: then which one is newer is not known.
    */
   changedTo(ino: number, gen: number, row: AttrRow): void {
-    if (Atomics.add(this.gens, ino & MASK, 1) === gen) this.putAttr(ino, row, (gen + 1) | 0);
+    if (this.gens.changedFrom(ino, gen)) this.putAttr(ino, row, (gen + 1) | 0);
   }
 
   private fresh<T>(c: Cached<T> | undefined, ino: number): c is Cached<T> {
-    return (
-      c !== undefined &&
-      performance.now() - c.at < this.ttlMs &&
-      Atomics.load(this.gens, ino & MASK) === c.gen
-    );
+    return c !== undefined && performance.now() - c.at < this.ttlMs && this.gens.gen(ino) === c.gen;
   }
 
   attr(ino: number): AttrRow | undefined {

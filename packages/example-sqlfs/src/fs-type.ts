@@ -11,7 +11,7 @@
  * 5000), `sync=normal|full` (SQLite durability).
  */
 import { ZUFS_FSC_SHARED } from '@zufs/zuf-core/api';
-import { defineFsType, Errno, SharedMutex, ZusError } from '@zufs/zus-server';
+import { defineFsType, Errno, InodeGens, SharedMutex, ZusError } from '@zufs/zus-server';
 import { Caches, GEN_WORDS } from './cache.js';
 import type { Engine } from './engine.js';
 import { ROOT_INO, SqlFs } from './ops.js';
@@ -38,7 +38,7 @@ export interface SqlfsDescriptor {
   readonly sync: 'normal' | 'full';
   readonly session: number;
   readonly options: string;
-  /** [0]: the ZTs' write lock; [1..]: cache generation words. */
+  /** [0]: the ZTs' write lock; from byte 4: the cache generation words (InodeGens). */
   readonly words: SharedArrayBuffer;
 }
 
@@ -75,6 +75,10 @@ export function parseOptions(options: string): Parsed {
 /** Per mount, in the mount thread: its engine and heartbeat, closed by umount(). */
 const mounted = new Map<number, { eng: Engine; timer: NodeJS.Timeout }>();
 
+/** Where the generation words start in `words` (after the write lock). */
+const GENS_AT = 4;
+const gensOf = (words: SharedArrayBuffer) => ({ buffer: words, byteOffset: GENS_AT, inodes: GEN_WORDS });
+
 function engineFor(d: SqlfsDescriptor): Engine {
   const writeLock = new SharedMutex(new Int32Array(d.words, 0, 1), 0, 'sqlfs write lock');
   return openEngine(d.spec, { busyMs: d.busyMs, sync: d.sync, writeLock, timeoutMs: d.busyMs });
@@ -86,7 +90,7 @@ export default defineFsType<SqlfsDescriptor>({
   async mount({ options }) {
     const o = parseOptions(options);
     const spec = volumeSpec(o.device);
-    const words = new SharedArrayBuffer(4 * (1 + GEN_WORDS));
+    const words = new SharedArrayBuffer(GENS_AT + InodeGens.bytes(GEN_WORDS));
     const base = { spec, ttlMs: o.ttlMs, busyMs: o.busyMs, sync: o.sync, words, options };
     const eng = engineFor({ ...base, blockSize: 0, session: 0 });
     try {
@@ -99,15 +103,17 @@ export default defineFsType<SqlfsDescriptor>({
       }, HEARTBEAT_MS).unref();
       const descriptor: SqlfsDescriptor = { ...base, blockSize, session };
       mounted.set(session, { eng, timer });
-      // Shared: other servers change the names too, so the app side must not cache them itself.
-      return { descriptor, rootIno: ROOT_INO, caps: ZUFS_FSC_SHARED };
+      // Shared: other servers change the names too, so the app side keeps no name cache of its
+      // own; it may keep entries and attributes for half the TTL (the ZTs' caches the other half).
+      const appCache = { gens: gensOf(words), ttlMs: o.ttlMs / 2 };
+      return { descriptor, rootIno: ROOT_INO, caps: ZUFS_FSC_SHARED, appCache };
     } catch (e) {
       await eng.close();
       throw e;
     }
   },
   attach(d) {
-    const fs = new SqlFs(engineFor(d), new Caches(new Int32Array(d.words, 4), d.ttlMs), {
+    const fs = new SqlFs(engineFor(d), new Caches(new InodeGens(gensOf(d.words)), d.ttlMs / 2), {
       blockSize: d.blockSize,
       session: d.session,
       options: d.options,

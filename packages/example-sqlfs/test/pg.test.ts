@@ -19,7 +19,7 @@ import {
 } from '@zufs/example-sqlfs';
 import { mount } from '@zufs/vfs';
 import * as api from '@zufs/zuf-core/api';
-import { startServer } from '@zufs/zus-server';
+import { InodeGens, startServer } from '@zufs/zus-server';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropTestDbs, freshDb, PG_URL } from './helpers.js';
@@ -56,11 +56,22 @@ afterAll(async () => {
 async function machine(url: string, ttlMs = 1000): Promise<Machine> {
   const eng = new PgEngine(url, { timeoutMs: 5000 });
   const { blockSize } = await openVolume(eng, url);
-  const fs = new SqlFs(eng, new Caches(new Int32Array(new SharedArrayBuffer(4 * GEN_WORDS)), ttlMs), {
-    blockSize,
-    session: 0,
-    options: '',
-  });
+  const fs = new SqlFs(
+    eng,
+    new Caches(
+      new InodeGens({
+        buffer: new SharedArrayBuffer(InodeGens.bytes(GEN_WORDS)),
+        byteOffset: 0,
+        inodes: GEN_WORDS,
+      }),
+      ttlMs,
+    ),
+    {
+      blockSize,
+      session: 0,
+      options: '',
+    },
+  );
   const m = { fs, eng };
   machines.push(m);
   return m;

@@ -12,6 +12,7 @@ import { mkfs, PMEMFS_TYPE, PmemDevice, PmemFs } from '@zufs/example-pmemfs';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { code, pingpong } from './pingpong.js';
 
 const WORKER = new URL('./fixtures/fs-worker.mjs', import.meta.url);
 const DIRS = ['/shared/d0', '/shared/d1', '/shared/d2', '/shared/d0/sub1', '/shared/d1/sub2'];
@@ -53,44 +54,12 @@ function runWorker(data: Record<string, unknown>): Promise<Record<string, unknow
   });
 }
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    const c = (e as NodeJS.ErrnoException).code;
-    if (!c) throw e;
-    return c;
-  }
-}
-
 describe('concurrency', () => {
   it('a rename, unlink or write in one thread is seen by the very next call in another', async () => {
     const f = fs!;
     const rounds = 150;
-    f.mkdirSync('/pp');
-    for (let k = 0; k < rounds; k++) {
-      for (const n of ['m', 'u', 'w', 'v']) f.writeFileSync(`/pp/${n}${k}`, n);
-    }
-    const flag = new SharedArrayBuffer(4);
-    const fl = new Int32Array(flag);
-    const done = runWorker({ mode: 'pingpong', flag, rounds });
-    const bad: string[] = [];
-    for (let k = 0; k < rounds; k++) {
-      f.renameSync(`/pp/m${k}`, `/pp/n${k}`);
-      f.unlinkSync(`/pp/u${k}`);
-      Atomics.store(fl, 0, 2 * k + 1);
-      Atomics.notify(fl, 0);
-      expect(Atomics.wait(fl, 0, 2 * k + 1, 10_000)).not.toBe('timed-out');
-      // The worker just renamed w -> x, unlinked v and wrote s (k + 1 bytes).
-      if (code(() => f.statSync(`/pp/w${k}`)) !== 'ENOENT') bad.push(`main sees /pp/w${k}`);
-      if (code(() => f.statSync(`/pp/x${k}`)) !== 'ok') bad.push(`main misses /pp/x${k}`);
-      if (code(() => f.statSync(`/pp/v${k}`)) !== 'ENOENT') bad.push(`main sees /pp/v${k}`);
-      if (f.statSync(`/pp/s${k}`).size !== k + 1) bad.push(`main sees a stale size for /pp/s${k}`);
-      if (f.readFileSync(`/pp/s${k}`, 'utf8') !== 'z'.repeat(k + 1)) bad.push(`main reads stale /pp/s${k}`);
-    }
-    const r = await done;
-    expect([...bad, ...(r.bad as string[])]).toEqual([]);
+    const bad = await pingpong(f, rounds, (flag) => runWorker({ mode: 'pingpong', flag, rounds }));
+    expect(bad).toEqual([]);
     expect(f.readdirSync('/pp').length).toBe(3 * rounds);
   });
 

@@ -16,8 +16,17 @@ export {
   type OverflowHandler,
 } from './dispatch.js';
 export { isZufsError, ZufsError } from './errors.js';
+export { InodeGens, type InodeGensDescriptor } from './inode-gens.js';
 export { LockTimeoutError, SharedMutex, SharedRwLock, SharedSeqlock } from './locks.js';
-export { fsTypes, type MountInfo, mountFs, remountFs, umountFs } from './mount.js';
+export {
+  APP_OFFER_OPTION,
+  type AppCacheOffer,
+  fsTypes,
+  type MountInfo,
+  mountFs,
+  remountFs,
+  umountFs,
+} from './mount.js';
 export { POOL_PAGE, type PoolDescriptor, SharedPool } from './pools.js';
 export { publishFsTypes, type RegisteredFsType, readFsInfo } from './registry.js';
 export * from './root-layout.js';

@@ -14,6 +14,7 @@ import {
 } from './api/index.js';
 import { dispatcherFor } from './dispatch.js';
 import { ZufsError } from './errors.js';
+import type { InodeGensDescriptor } from './inode-gens.js';
 import { type RegisteredFsType, readFsInfo } from './registry.js';
 import { CTL_FS_TYPES, MAX_FS_TYPES, registryOffset, STATE_READY, STATE_STARTING } from './root-layout.js';
 import type { ZufRoot } from './root-view.js';
@@ -28,6 +29,20 @@ export interface MountInfo {
   readonly caps: number;
   readonly blocksizeBits: number;
   readonly fsType: RegisteredFsType;
+}
+
+/**
+ * The option by which an app offers the server a channel (a BroadcastChannel's name) for shared
+ * memory it cannot get through the mount channel: pmemfs posts its pmem there (a SharedArrayBuffer),
+ * the mount thread a filesystem's AppCacheOffer (and sets ZUFS_FSC_APP_CACHE in the reply).
+ */
+export const APP_OFFER_OPTION = 'zufs_pmem';
+
+/** Posted on the app's offered channel: the filesystem lets the app cache (MountResult.appCache). */
+export interface AppCacheOffer {
+  readonly type: 'zufs-app-cache';
+  readonly gens: InodeGensDescriptor;
+  readonly ttlMs: number;
 }
 
 const encoder = new TextEncoder();

@@ -6,6 +6,8 @@
 // copies into shared memory, so a plugin imports this package and the api only.
 export {
   copyShared,
+  InodeGens,
+  type InodeGensDescriptor,
   isZufsError as isZusError,
   LockTimeoutError,
   SharedBytes,

@@ -6,10 +6,13 @@
 import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { RELAY_BROKEN, RELAY_TIMEOUT, relayDefaults } from '@zufs/relay';
 import {
+  APP_OFFER_OPTION,
+  type AppCacheOffer,
   attachZufRoot,
   CTL_MOUNT_GEN,
   CTL_ROOT_ID,
   CTL_SHARED_EPOCH,
+  InodeGens,
   isZufsError,
   notifyChannelFreed,
   publishFsTypes,
@@ -23,6 +26,7 @@ import {
   IocMount,
   putMountError,
   setU64,
+  ZUFS_FSC_APP_CACHE,
   ZUFS_M_MOUNT,
   ZUFS_M_REMOUNT,
   ZUFS_M_UMOUNT,
@@ -131,6 +135,13 @@ async function mount(v: DataView): Promise<number> {
   const options = readOptions(v);
   const flags = getU64(v, IocMount.mount_flags);
   const res = checkResult(type, (await type.mount({ sbId, options, flags })) as MountResult<unknown>);
+  let caps: number;
+  try {
+    caps = (res.caps ?? 0) | offerAppCache(options, res, type);
+  } catch (e) {
+    await type.umount?.(res.descriptor); // a plugin's mistake: what it mounted goes again
+    throw e;
+  }
   const m = { type, fsIndex, descriptor: res.descriptor, epoch: root.epoch() };
   mounts.set(sbId, m);
   record(sbId, m, options, flags);
@@ -138,10 +149,31 @@ async function mount(v: DataView): Promise<number> {
   setU64(v, IocMount.zus_sbi, sbId);
   setU64(v, IocMount.zus_ii, iiCookie(sbId, res.rootIno));
   setU64(v, IocMount._zi, res.rootZi ?? 0);
-  v.setUint32(IocMount.fs_caps, res.caps ?? 0, true);
+  v.setUint32(IocMount.fs_caps, caps, true);
   v.setUint32(IocMount.s_blocksize_bits, res.blocksizeBits ?? 12, true);
   v.setUint16(IocHdr.out_len, IocMount.mount_options - IocMount.zus_sbi, true);
   return 0;
+}
+
+/**
+ * A filesystem that lets apps cache (MountResult.appCache): its words and TTL go to the channel the
+ * app offered (the face's `zufs_pmem=<name>` option, which pmemfs answers with its pmem), and the
+ * reply's ZUFS_FSC_APP_CACHE says they are there. Not after a restart: the app asks the server then.
+ */
+function offerAppCache(options: string, res: MountResult<unknown>, type: FsType): number {
+  const c = res.appCache;
+  if (!c || !(c.ttlMs > 0)) return 0;
+  try {
+    new InodeGens(c.gens); // a bad description fails the mount here, not in the app
+  } catch (e) {
+    throw new ZufsError(Errno.EIO, `${type.name}: appCache: ${e instanceof Error ? e.message : e}`);
+  }
+  const offer = options.split(',').find((o) => o.startsWith(`${APP_OFFER_OPTION}=`));
+  if (!offer) return 0;
+  const bc = new BroadcastChannel(offer.slice(APP_OFFER_OPTION.length + 1));
+  bc.postMessage({ type: 'zufs-app-cache', gens: c.gens, ttlMs: c.ttlMs } satisfies AppCacheOffer);
+  bc.close();
+  return ZUFS_FSC_APP_CACHE;
 }
 
 async function umount(sbId: number): Promise<number> {

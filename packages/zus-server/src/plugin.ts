@@ -6,7 +6,7 @@
  * returns a descriptor made of plain data and SharedArrayBuffers; every ZT `attach()`es to it and gets
  * its own superblock object. State that every ZT must see lives in shared memory.
  */
-import type { ZufRoot } from '@zufs/zuf-core';
+import type { InodeGensDescriptor, ZufRoot } from '@zufs/zuf-core';
 import type {
   APP_COPY_ABANDONED,
   APP_COPY_COPYING,
@@ -67,6 +67,16 @@ export interface MountResult<D> {
    * Otherwise they drop them and ask the server until they are given the new memory.
    */
   readonly sharedKept?: boolean;
+  /**
+   * The app side may cache this mount's entries and attributes (the face's walk then makes no
+   * crossing): `gens` are generation words the filesystem bumps (InodeGens.changed) for every inode
+   * a change touches, after its commit and before its reply, so every thread of this process sees
+   * its own and the others' changes at once; `ttlMs` (> 0) is how long the app may keep an answer,
+   * which bounds how late it sees changes made where the words do not reach (other machines). A
+   * filesystem with caches of its own in the ZTs counts their age in its promise: sqlfs gives each
+   * side half its `ttl`. Absent (or ttlMs 0): the app caches nothing and asks every time.
+   */
+  readonly appCache?: { readonly gens: InodeGensDescriptor; readonly ttlMs: number };
 }
 
 /** What a ZT knows when it attaches to a mount. */

@@ -2,6 +2,8 @@
 
 import { BroadcastChannel, type MessagePort, receiveMessageOnPort, threadId } from 'node:worker_threads';
 import {
+  APP_OFFER_OPTION,
+  type AppCacheOffer,
   attachZufRoot,
   CTL_SHARED_EPOCH,
   type MountInfo,
@@ -11,6 +13,7 @@ import {
   ZufRoot,
   type ZufRootDescriptor,
 } from '@zufs/zuf-core';
+import { ZUFS_FSC_APP_CACHE } from '@zufs/zuf-core/api';
 import { InodeClient } from '../inode/client.js';
 import { reasonError } from './errors.js';
 import { FdTable } from './fds.js';
@@ -44,13 +47,16 @@ export interface MountOptions {
 /**
  * What another thread needs to use the same mount (structured-cloneable: post it to a worker and
  * call attachMount() there). `shared` holds the mount's namespace generation word, which every
- * thread's name cache watches; `pmem` is the filesystem's shared zus_inodes when it publishes them.
+ * thread's name cache watches; `pmem` is the filesystem's shared zus_inodes when it publishes them;
+ * `appCache` the generation words and TTL of a filesystem that lets the app cache its entries and
+ * attributes (sqlfs: each thread's walk then makes no crossing while they hold).
  */
 export interface MountDescriptor {
   readonly root: ZufRootDescriptor;
   readonly mount: MountInfo;
   readonly shared: SharedArrayBuffer;
   readonly pmem?: SharedArrayBuffer;
+  readonly appCache?: AppCacheOffer;
 }
 
 export type ZufsMount = ZufsFs & {
@@ -93,6 +99,7 @@ export const NS_GEN = 0;
 /** Bumped by every name added (create, mkdir, symlink, mknod, link). */
 export const NS_ADD = 1;
 let mounts = 0;
+const receive = (bc: BroadcastChannel) => receiveMessageOnPort(bc as unknown as MessagePort);
 
 export function mount(root: ZufRootDescriptor | ZufRoot, o: MountOptions): ZufsMount {
   const r = root instanceof ZufRoot ? root : attachZufRoot(root);
@@ -101,6 +108,7 @@ export function mount(root: ZufRootDescriptor | ZufRoot, o: MountOptions): ZufsM
   const bc = new BroadcastChannel(token);
   let m: MountInfo;
   let pmem: SharedArrayBuffer | undefined;
+  let appCache: AppCacheOffer | undefined;
   try {
     if (o.device !== undefined && (typeof o.device !== 'string' || o.device.includes(',')))
       throw new TypeError(`mount: device must be a path without commas, got ${String(o.device)}`);
@@ -108,7 +116,8 @@ export function mount(root: ZufRootDescriptor | ZufRoot, o: MountOptions): ZufsM
       .filter(Boolean)
       .join(',');
     try {
-      m = mountFs(r, o.type, opts ? `${opts},zufs_pmem=${token}` : `zufs_pmem=${token}`);
+      const offer = `${APP_OFFER_OPTION}=${token}`;
+      m = mountFs(r, o.type, opts ? `${opts},${offer}` : offer);
     } catch (e) {
       // A filesystem strict about its options: mount without the offer.
       if ((e as { errno?: number }).errno !== 22) throw reasonError(e, 'mount');
@@ -118,16 +127,27 @@ export function mount(root: ZufRootDescriptor | ZufRoot, o: MountOptions): ZufsM
         throw reasonError(e2, 'mount');
       }
     }
-    const msg = m.rootZi ? receiveMessageOnPort(bc as unknown as MessagePort) : undefined;
-    if (msg && msg.message instanceof SharedArrayBuffer) pmem = msg.message;
+    // What the filesystem (its pmem) and the server (an AppCacheOffer) posted before replying.
+    if (m.rootZi || m.caps & ZUFS_FSC_APP_CACHE)
+      for (let msg = receive(bc); msg; msg = receive(bc)) {
+        const x = msg.message as SharedArrayBuffer | AppCacheOffer;
+        if (x instanceof SharedArrayBuffer) pmem = x;
+        else if (x?.type === 'zufs-app-cache') appCache = x;
+      }
   } finally {
     bc.close();
   }
   const shared = new SharedArrayBuffer(SHARED_BYTES);
   // The MountInfo carries them too: a thread given only (zuf-root descriptor, MountInfo) shares them.
   // pmemEpoch: a thread given this later knows whether a restart has replaced that pmem since.
-  const info = { ...m, shared, pmem, pmemEpoch: Atomics.load(r.ctl, CTL_SHARED_EPOCH) } as MountInfo;
-  const d: MountDescriptor = { root: r.descriptor, mount: info, shared, pmem };
+  const info = {
+    ...m,
+    shared,
+    pmem,
+    appCache,
+    pmemEpoch: Atomics.load(r.ctl, CTL_SHARED_EPOCH),
+  } as MountInfo;
+  const d: MountDescriptor = { root: r.descriptor, mount: info, shared, pmem, appCache };
   return face(r, d, o, () => {
     try {
       umountFs(r, m.sbId);
@@ -164,7 +184,8 @@ function checkUmask(mask: unknown): number {
 
 function face(r: ZufRoot, d: MountDescriptor, o: Partial<Cred>, umount: () => void): ZufsMount {
   const counts = mountOpenCounts(d);
-  const info: MountInfo = { ...d.mount, shared: d.shared, pmem: d.pmem } as MountInfo; // pmemEpoch kept
+  // d.mount's pmemEpoch is kept.
+  const info = { ...d.mount, shared: d.shared, pmem: d.pmem, appCache: d.appCache } as MountInfo;
   // An inode whose last link goes while a thread has it open is freed by the last close.
   const c = new InodeClient(r, info, { inUse: (ii) => counts.keepIfOpen(ii) });
   // A server restart that rolled the filesystem back to its last commit (CTL_SHARED_EPOCH moves)

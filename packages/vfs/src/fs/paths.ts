@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { InodeAttr, InodeClient, LookupResult } from '../inode/client.js';
+import { type CachedPath, copyAttr, type EntryCache } from '../inode/entry-cache.js';
 import { errnoFrom, fail, invalidArgType, invalidArgValue, uvError } from './errors.js';
 
 const S_IFMT = 0o170000;
@@ -135,6 +136,12 @@ export class Resolver {
   private vacated = '';
   private vacatedGen = -1;
   private vacatedAdds = -1;
+  /**
+   * On a filesystem that lets the app cache (InodeClient.entryCache()), whose names change elsewhere
+   * too: paths resolved, not followed [0] and followed [1], each with the directories it went
+   * through (EntryCache.pathGood), so a stat of a cached path is a few loads and no walk.
+   */
+  private readonly paths = [new Map<string, CachedPath>(), new Map<string, CachedPath>()];
 
   constructor(
     readonly c: InodeClient,
@@ -160,6 +167,8 @@ export class Resolver {
 
   /** Forgets every cached name. */
   drop(): void {
+    this.paths[0].clear();
+    this.paths[1].clear();
     this.followed.clear();
     this.unfollowed.clear();
     this.dirs.clear();
@@ -250,7 +259,17 @@ export class Resolver {
    * Same errors as resolve().
    */
   statPath(path: string, follow: boolean, syscall: string, out: InodeAttr): InodeAttr {
-    if (this.fresh()) {
+    const ec = this.c.entryCache();
+    if (ec !== null) {
+      const ii = this.pathHit(ec, path, follow);
+      if (ii >= 0) {
+        try {
+          return this.c.getattr(ii, out);
+        } catch {
+          this.paths[follow ? 1 : 0].delete(path);
+        }
+      }
+    } else if (this.fresh()) {
       const ii = this.hit(follow ? this.followed : this.unfollowed, path);
       if (ii !== undefined) {
         try {
@@ -260,22 +279,7 @@ export class Resolver {
         }
       }
     }
-    const n = this.resolve(path, follow, syscall);
-    const a = n.attr;
-    out.ino = a.ino;
-    out.mode = a.mode;
-    out.nlink = a.nlink;
-    out.size = a.size;
-    out.blocks = a.blocks;
-    out.uid = a.uid;
-    out.gid = a.gid;
-    out.rdev = a.rdev;
-    out.flags = a.flags;
-    out.generation = a.generation;
-    out.atimeNs = a.atimeNs;
-    out.mtimeNs = a.mtimeNs;
-    out.ctimeNs = a.ctimeNs;
-    return out;
+    return copyAttr(this.resolve(path, follow, syscall).attr, out);
   }
 
   root(): Node {
@@ -304,11 +308,20 @@ export class Resolver {
    * Walks `comps` from `stack` (the directories down to where the walk stands), following symlinks
    * in every component (and in the last when `followLast`). Returns the stack ending at the result.
    */
-  private walk(stack: Node[], comps: string[], followLast: boolean, syscall: string, path: string): Node[] {
+  private walk(
+    stack: Node[],
+    comps: string[],
+    followLast: boolean,
+    syscall: string,
+    path: string,
+    dirs: number[] | null = null,
+  ): Node[] {
     let links = 0;
     const todo = comps.slice().reverse();
     while (todo.length) {
       const name = todo.pop()!;
+      // Every directory whose type, permissions or names the walk depends on.
+      if (dirs !== null) dirs.push(stack[stack.length - 1].attr.ino);
       if (name === '' || name === '.') {
         if (!isDirMode(stack[stack.length - 1].attr.mode)) fail('ENOTDIR', syscall, path);
         continue;
@@ -336,8 +349,39 @@ export class Resolver {
     return stack;
   }
 
+  /** The inode of `path` in `paths`, if it is still good there, or -1. */
+  private pathHit(ec: EntryCache, path: string, follow: boolean): number {
+    const p = this.paths[follow ? 1 : 0].get(path);
+    return p !== undefined && ec.pathGood(p) ? p.ii : -1;
+  }
+
+  /** resolve() on a filesystem that lets the app cache: the path walked once, then kept. */
+  private resolveKept(ec: EntryCache, path: string, follow: boolean, syscall: string): Node {
+    const ii = this.pathHit(ec, path, follow);
+    if (ii >= 0) {
+      try {
+        return { ii, attr: this.c.getattr(ii) };
+      } catch {
+        this.paths[follow ? 1 : 0].delete(path);
+      }
+    }
+    if (this.c.answersKept()) return this.walkPath(path, follow, syscall);
+    const dirs: number[] = [];
+    ec.walkBegin();
+    const n = this.walkPath(path, follow, syscall, dirs);
+    const kept = ec.walkEnd(n.ii, dirs);
+    if (kept !== null) {
+      const m = this.paths[follow ? 1 : 0];
+      evictOldest(m);
+      m.set(path, kept);
+    }
+    return n;
+  }
+
   /** The inode `path` names (`follow`: through a final symlink). A trailing slash needs a directory. */
   resolve(path: string, follow: boolean, syscall: string): Node {
+    const ec = this.c.entryCache();
+    if (ec !== null) return this.resolveKept(ec, path, follow, syscall);
     const cached = this.fresh();
     if (cached) {
       const ii = this.hit(follow ? this.followed : this.unfollowed, path);
@@ -354,11 +398,11 @@ export class Resolver {
     return n;
   }
 
-  private walkPath(path: string, follow: boolean, syscall: string): Node {
+  private walkPath(path: string, follow: boolean, syscall: string, dirs: number[] | null = null): Node {
     this.check(path, syscall);
     const trailing = /\/\.?$/.test(path) && path !== '/';
     const comps = path.split('/');
-    const stack = this.walk([this.root()], comps, follow || trailing, syscall, path);
+    const stack = this.walk([this.root()], comps, follow || trailing, syscall, path, dirs);
     const n = stack[stack.length - 1];
     if (trailing && !isDirMode(n.attr.mode)) fail('ENOTDIR', syscall, path);
     return n;

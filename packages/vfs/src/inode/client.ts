@@ -8,6 +8,7 @@
  * (and getattr needs no dispatch).
  */
 import {
+  type AppCacheOffer,
   type CallOptions,
   type Channel,
   CTL_EPOCH,
@@ -123,6 +124,7 @@ import {
   zdeIterInit,
   zdeNext,
 } from '@zufs/zuf-core/api';
+import { type Asked, EntryCache } from './entry-cache.js';
 
 /** A decoded zus_inode (the api's ZusInodeAttr). */
 export type InodeAttr = ZusInodeAttr;
@@ -317,6 +319,11 @@ export class InodeClient {
    * (soon mode), fails with EIO instead.
    */
   private gone = false;
+  /**
+   * Entries and attributes kept on this side, for a filesystem that allows it (MountResult.appCache,
+   * ZUFS_FSC_APP_CACHE): null otherwise, and from a restart that replaced its shared memory on.
+   */
+  private entries: EntryCache | null;
 
   constructor(
     readonly root: ZufRoot,
@@ -351,6 +358,8 @@ export class InodeClient {
     this.nio = this.pmemBytes !== null;
     this.nsGen = opts.nsGen ?? (shared.shared ? new Int32Array(shared.shared, 0, 2) : null);
     this.namesChangeElsewhere = (mount.caps & ZUFS_FSC_SHARED) !== 0;
+    const offer = (mount as MountInfo & { appCache?: AppCacheOffer }).appCache;
+    this.entries = offer ? new EntryCache(offer) : null;
     if (mount.rootZi && p) this.ziDpps.set(mount.rootIi, mount.rootZi);
     this.readdirBytes = Math.min(opts.readdirBytes ?? 32 * 1024, root.slots[0].window.byteLength);
     this.iter = zdeIterInit(new DataView(new ArrayBuffer(0)), 0, 0);
@@ -367,7 +376,26 @@ export class InodeClient {
 
   /** lookup(), with null for a name that is not there (no error built: ENOENT is common). */
   find(dirIi: number, name: string, out?: LookupResult): LookupResult | null {
-    const key = this.soon ? `${dirIi}/${name}` : '';
+    let ec = this.entries;
+    if (ec !== null && this.restarted()) ec = this.entries;
+    const key = this.soon || ec !== null ? `${dirIi}/${name}` : '';
+    let dirIno = -1;
+    let asked: Asked | null = null;
+    if (ec !== null) {
+      const ii = ec.name(key);
+      if (ii === 0) return null;
+      if (ii > 0) {
+        const r = out ?? { ii: 0, ino: 0, attr: newAttr() };
+        if (ec.attr(ii, r.attr)) {
+          r.ii = ii;
+          r.ino = r.attr.ino;
+          return r;
+        }
+      }
+      // Kept under its directory's word: a directory this cache has not met is asked each time.
+      dirIno = ec.inoOf(dirIi);
+      if (dirIno >= 0) asked = ec.begin();
+    }
     if (this.kept !== null) {
       const k = this.kept.finds.get(key);
       if (k) return copyLookup(unkept(k), out);
@@ -382,7 +410,12 @@ export class InodeClient {
           settle(() => this.findReply(ch, e, name)),
         ),
       );
-      return this.findReply(ch, err, name, out);
+      const r = this.findReply(ch, err, name, out);
+      if (asked !== null) {
+        ec!.putName(key, dirIno, r === null ? 0 : r.ii, asked);
+        if (r !== null) ec!.putAttr(r.ii, r.attr, asked);
+      }
+      return r;
     } finally {
       this.releaseUnlessHeld(ch);
     }
@@ -493,13 +526,38 @@ export class InodeClient {
    */
   unmounted(): void {
     this.gone = true;
+    this.entries = null;
     this.ziDpps.clear();
     this.nio = false;
+  }
+
+  /** The app-side entry cache, when the filesystem allows one (after a restart check: one load). */
+  entryCache(): EntryCache | null {
+    if (this.entries !== null) this.restarted();
+    return this.entries;
+  }
+
+  /**
+   * This attempt of a call in soon mode answers from replies an earlier attempt kept (beginSoon):
+   * they may predate a change, so a walk now cannot be kept as a path (EntryCache.walkEnd).
+   */
+  answersKept(): boolean {
+    return this.kept !== null;
   }
 
   /** The inode's attributes (a SETATTR with an empty mask, or a read of pmem). */
   getattr(ii: number, out: InodeAttr = newAttr()): InodeAttr {
     this.restarted();
+    const ec = this.entries;
+    if (ec !== null) {
+      if (ec.attr(ii, out)) return out;
+      if (this.kept === null) {
+        const asked = ec.begin();
+        this.setattrOp(ii, 0, undefined, out);
+        ec.putAttr(ii, out, asked);
+        return out;
+      }
+    }
     const dpp = this.ziDpps.get(ii);
     if (dpp && this.pmemView && this.tryPmemInode(dppOffset(dpp), out)) return out;
     if (this.kept !== null) {
@@ -546,6 +604,8 @@ export class InodeClient {
       this.nio = false;
       this.ziDpps.clear();
       this.map.ii = -1;
+      // The filesystem's generation words went with it: nothing kept here can be checked now.
+      this.entries = null;
       this.bumpNs();
     }
     return true;

@@ -37,6 +37,12 @@ export const ZUFS_FSC_NIO_WRITES = 0x4;
  * asks the filesystem, whose caches expire (zufs's own bit, not Linux's).
  */
 export const ZUFS_FSC_SHARED = 0x8;
+/**
+ * The filesystem lets the app side cache entries and attributes (MountResult.appCache): the mount
+ * thread posted its inode generation words and TTL on the channel the app offered (`zufs_pmem=`).
+ * Set by the server when it posted them, so an app looks for the message only then (zufs's own bit).
+ */
+export const ZUFS_FSC_APP_CACHE = 0x10;
 
 export const RegisterFsInfoLayout = defineStruct('register_fs_info', [
   /*  0 */ field.cstr('fsname', 16), //     NUL terminated, at most 15 bytes
