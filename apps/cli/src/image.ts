@@ -5,11 +5,11 @@
  * unmounts (pmemfs commits the image and lets go of the lock) and stops the server, whatever
  * happened before.
  */
-import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ZufsMount } from '@zufs/vfs';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { CliError } from './errors.js';
+import { checkImage } from './image-check.js';
 import { volumeDevice, volumeType } from './volume-type.js';
 
 export interface ImageSession {
@@ -23,12 +23,6 @@ export function parseSpec(spec: string): { image?: string; path: string } {
   const i = spec.indexOf(':/');
   if (i <= 0) return { path: spec };
   return { image: resolve(spec.slice(0, i)), path: spec.slice(i + 1) };
-}
-
-/** The path is a file (the first of checkImage's checks, image-check.ts: it needs no pmemfs). */
-export function checkImageFile(image: string, cmd: string): void {
-  if (!existsSync(image)) throw new CliError(`${cmd}: ${image}: no such image`);
-  if (!statSync(image).isFile()) throw new CliError(`${cmd}: ${image}: not a file`);
 }
 
 /** Who an image's lock names for this command ("zufs put"): mount options cannot hold commas. */
@@ -68,14 +62,18 @@ const PMEMFS_TYPE_MODULE = () => import.meta.resolve('@zufs/example-pmemfs/fs-ty
 
 /**
  * Starts the server for the first `IMAGE:/path` operand of a command's arguments, if that is a
- * pmemfs image (a file that is no SQLite database; openImage checks it whole). Arguments are not
- * parsed yet: a guess, which costs a server start when it is wrong (stopEarly).
+ * pmemfs image. Arguments are not parsed yet: a guess, which costs a server start when it is wrong
+ * (stopEarly).
  */
 export function startEarly(args: readonly string[]): void {
   const spec = args.find((a) => !a.startsWith('-') && parseSpec(a).image !== undefined);
   const image = spec === undefined ? undefined : parseSpec(spec).image;
-  if (image === undefined || !existsSync(image) || !statSync(image).isFile()) return;
-  if (volumeType(image) !== 'pmemfs') return;
+  if (image === undefined) return;
+  try {
+    checkImage(image, 'zufs');
+  } catch {
+    return; // no pmemfs image this zufs opens: the command says why, with no server
+  }
   const server = startCommandServer(PMEMFS_TYPE_MODULE());
   server.catch(() => {}); // openImage reports it; unused, stopEarly ignores it
   early = { image, server };
@@ -91,23 +89,17 @@ export async function stopEarly(): Promise<void> {
 export async function openImage(imageArg: string, cmd: string): Promise<ImageSession> {
   const sqlfs = volumeType(imageArg) === 'sqlfs';
   const image = volumeDevice(imageArg);
-  if (!sqlfs) checkImageFile(image, cmd);
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  if (!sqlfs) checkImage(image, cmd);
+  let server: ZusServer | undefined;
   try {
-    // The server thread boots on the other core while this one loads the face and checks the image.
+    // The server thread boots on the other core while this one loads the face.
     let starting = early?.image === image ? early.server : undefined;
     if (starting) early = undefined;
     starting ??= startCommandServer(
       sqlfs ? (await import('@zufs/example-sqlfs')).SQLFS_TYPE : PMEMFS_TYPE_MODULE(),
     );
-    const [started, checked, face] = await Promise.allSettled([
-      starting,
-      sqlfs ? undefined : import('./image-check.js').then((c) => c.checkImage(image, cmd)),
-      import('@zufs/vfs'),
-    ]);
+    const [started, face] = await Promise.allSettled([starting, import('@zufs/vfs')]);
     if (started.status === 'fulfilled') server = started.value;
-    // The image's own fault first: it says more than a server that could not start.
-    if (checked.status === 'rejected') throw checked.reason;
     if (started.status === 'rejected') throw started.reason;
     if (face.status === 'rejected') throw face.reason;
     const s = started.value;

@@ -10,6 +10,7 @@ import { Errno, getTimeNs, setTimeNs } from '@zufs/zuf-core/api';
 import { type SharedBytes, ZusError as ZufsError } from '@zufs/zus-server';
 import { crc32c } from './crc32c.js';
 import type { PmemDevice } from './device.js';
+import { FORMAT_VERSION, MAGIC_OFFSET, PMEMFS_MAGIC, VERSION_OFFSET } from './format.js';
 
 export const BLOCK_SHIFT = 12;
 /**
@@ -18,17 +19,8 @@ export const BLOCK_SHIFT = 12;
  * this module (scripts/bundle.mjs refuses import cycles).
  */
 export const LOW_BYTES = 2 ** 32;
+export { FORMAT_VERSION, PMEMFS_MAGIC };
 export const BLOCK_SIZE = 1 << BLOCK_SHIFT;
-/** statfs f_type, and the superblock's first word: "ZPMF" in little-endian ASCII. */
-export const PMEMFS_MAGIC = 0x464d505a;
-/**
- * The on-pmem format this code writes; an image of a newer format is refused. Version 2 uses the
- * journal region (journal.ts): version-1 code would ignore a pending transaction, so it must refuse.
- * Version 3 commits in two slots in turn (journal.ts): version-2 code would replay only the first,
- * maybe an older commit than the other's. An image of version 1 or 2 (same layout) is upgraded
- * when mounted, and the upgrade is durable before the first commit of version 3.
- */
-export const FORMAT_VERSION = 3;
 /** The root directory's inode number (FUSE's root nodeid is 1 too, so the bridge maps it as is). */
 export const ROOT_INO = 1;
 export const INODE_SIZE = 128;
@@ -39,8 +31,8 @@ export const LABEL_MAX = 63;
 
 /** Superblock field offsets. */
 const SB = Object.freeze({
-  magic: 0, // u32 PMEMFS_MAGIC
-  version: 4, // u32 FORMAT_VERSION
+  magic: MAGIC_OFFSET, // u32 PMEMFS_MAGIC
+  version: VERSION_OFFSET, // u32 FORMAT_VERSION
   csum: 8, // u32 crc32c of the SB_BYTES with this field zero
   bytes: 12, // u32 SB_BYTES
   devSize: 16, // u64 bytes of the image
