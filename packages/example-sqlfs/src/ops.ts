@@ -9,7 +9,7 @@
  * times are nanoseconds in a 64-bit integer, read as two 32-bit halves (exact, no BigInt).
  */
 import * as api from '@zufs/zuf-core/api';
-import { Errno, type SuperBlock, type ZName, ZusError } from '@zufs/zus-server';
+import { Errno, type OpContext, type SuperBlock, type ZName, ZusError } from '@zufs/zus-server';
 import type { AttrRow, Caches } from './cache.js';
 import { type Engine, type Op, q, type Rows, type Sql, sql } from './engine.js';
 
@@ -235,6 +235,13 @@ const ziTime = (zi: DataView, f: number) => [zi.getUint32(f + 4, true), zi.getUi
  * SQLite and with a Promise on PostgreSQL (the engine decides; the logic is the same generators).
  */
 export class SqlFs {
+  /**
+   * With no cache (ttl 0): the row a LOOKUP read, for the inode copy its reply carries (the server
+   * asks getattr for it in the same operation). Keyed by the operation's signal, one per operation:
+   * never another operation's row, so a strict stat reads each inode once, not twice.
+   */
+  private readonly lookedUp = new WeakMap<AbortSignal, AttrRow>();
+
   constructor(
     readonly eng: Engine,
     readonly cache: Caches,
@@ -277,9 +284,13 @@ export class SqlFs {
     return rows[0] ?? fail(Errno.ESTALE, `inode ${ino}`);
   }
 
-  getattr(ino: number, zi: DataView): void | Promise<void> {
+  getattr(ino: number, zi: DataView, ctx?: OpContext): void | Promise<void> {
     const hit = this.cache.attr(ino);
     if (hit) return encodeAttr(hit, zi, this.cfg.blockSize);
+    if (ctx && this.cache.ttlMs <= 0) {
+      const row = this.lookedUp.get(ctx.signal);
+      if (row !== undefined && num(row[0]) === ino) return encodeAttr(row, zi, this.cfg.blockSize);
+    }
     const c = this.cache;
     const self = this;
     return this.look(function* () {
@@ -290,12 +301,13 @@ export class SqlFs {
     }, true);
   }
 
-  lookup(dir: number, name: ZName): number | Promise<number> {
+  lookup(dir: number, name: ZName, ctx?: OpContext): number | Promise<number> {
     const key = name.str();
     const hit = this.cache.name(dir, key);
     if (hit !== undefined && this.cache.attr(hit)) return hit;
     const c = this.cache;
     const bytes = nameBytes(name);
+    const lookedUp = ctx && c.ttlMs <= 0 ? this.lookedUp : null;
     return this.look(function* () {
       const gd = c.gen(dir);
       const rows: Rows = yield q(S.lookupAttr, dir, bytes);
@@ -303,6 +315,7 @@ export class SqlFs {
       const ino = num(row[0]);
       c.putName(dir, key, ino, gd);
       c.putAttr(ino, row, c.gen(ino));
+      lookedUp?.set(ctx!.signal, row);
       return ino;
     }, true);
   }

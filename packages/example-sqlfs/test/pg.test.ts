@@ -19,7 +19,7 @@ import {
 } from '@zufs/example-sqlfs';
 import { mount } from '@zufs/vfs';
 import * as api from '@zufs/zuf-core/api';
-import { InodeGens, startServer } from '@zufs/zus-server';
+import { InodeGens, type OpContext, startServer } from '@zufs/zus-server';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropTestDbs, freshDb, PG_URL } from './helpers.js';
@@ -248,6 +248,18 @@ describe.skipIf(!URL_)('sqlfs on PostgreSQL', { timeout: 120_000 }, () => {
     expect(await trips(strict, () => strict.fs.lookup(ROOT_INO, name('d')))).toBe(1);
     expect(await trips(strict, () => strict.fs.lookup(d, name('f')))).toBe(1);
     expect(await trips(strict, () => strict.fs.getattr(f, attr))).toBe(1);
+    // Through the server a LOOKUP's reply carries the inode: the getattr that fills it, in the same
+    // operation (the same ctx.signal), reads nothing more; another operation's getattr reads again.
+    const op = () => ({ signal: new AbortController().signal }) as unknown as OpContext;
+    const one = op();
+    const looked = async () => {
+      await strict.fs.lookup(d, name('f'), one);
+      await strict.fs.getattr(f, attr, one);
+    };
+    expect(await trips(strict, looked)).toBe(1);
+    expect(await trips(strict, () => strict.fs.getattr(f, attr, one))).toBe(0);
+    expect(await trips(strict, () => strict.fs.getattr(f, attr, op()))).toBe(1);
+    expect(await trips(strict, () => strict.fs.getattr(d, attr, one))).toBe(1); // another inode
     // create-write-4k-close on an existing name (default ttl): LOOKUP, FALLOCATE (O_TRUNC), WRITE.
     const page = randomBytes(4096);
     const cycle = async () => [
