@@ -185,12 +185,13 @@ export class ZufRoot {
   }
 
   /**
-   * A restart begins: operations wait from now on (waitServing), those in flight get EIO at once
-   * (every relay is broken; with `breakRelays` false, a reload's, they finish first) and every channel is out of reach until the new ZT that serves it
-   * revives it (Relay.quarantine, Relay.revive). False when the server is not serving (failed,
-   * stopping: it stays so).
+   * A restart begins: operations wait from now on (waitServing), and every channel is out of reach
+   * until the new ZT that serves it revives it (Relay.quarantine, Relay.revive). Those in flight
+   * go on: the caller breaks the channels it knows nobody will answer, lets the others finish
+   * (their apps release into quarantine), then breaks them all (breakAll). False when the server is
+   * not serving (failed, stopping: it stays so).
    */
-  beginRestart(breakRelays = true): boolean {
+  beginRestart(): boolean {
     const ctl = this.ctl;
     const s = Atomics.load(ctl, CTL_STATE);
     if (s !== STATE_READY && s !== STATE_MOUNT_READY) return false;
@@ -199,8 +200,6 @@ export class ZufRoot {
     Atomics.add(ctl, CTL_RESTARTS_BEGUN, 1); // before any channel is quarantined or broken
     Atomics.add(ctl, CTL_STATE_GEN, 1);
     for (const slot of this.slots) slot.relay.quarantine();
-    // A reload lets operations in flight finish first (their apps release into quarantine).
-    if (breakRelays) this.breakAll();
     return true;
   }
 

@@ -38,9 +38,13 @@ export interface Generation {
   /** The threads that serve the grid (the mount thread alone, when ztThreads is 0). */
   zts: Worker[];
   mount: Worker;
-  /** The supervisor's ends of the threads' life ports, and the threads' names, in the same order. */
+  /**
+   * The supervisor's ends of the threads' life ports, the threads' names, and the root's slots each
+   * thread serves (grid slots; the mount thread's channel for zufs-mount), in the same order.
+   */
   lives: MessagePort[];
   names: string[];
+  served: number[][];
   /** The supervisor's end of the mount thread's control port (ledger up, inline ports down). */
   control: MessagePort;
 }
@@ -91,10 +95,12 @@ export function spawnGeneration(
 ): Generation {
   const lives: MessagePort[] = [];
   const names: string[] = [];
-  const life = (name: string): MessagePort => {
+  const served: number[][] = [];
+  const life = (name: string, slots: number[]): MessagePort => {
     const ch = new MessageChannel();
     lives.push(ch.port2);
     names.push(name);
+    served.push(slots);
     return ch.port1;
   };
   const gridSize = root.zts * root.channels;
@@ -103,7 +109,7 @@ export function spawnGeneration(
     const name = slots.length === 1 ? `zufs-zt-${slots[0]}` : `zufs-zt-${slots[0]}-${slots.at(-1)}`;
     const ch = new MessageChannel();
     ztPorts.push(ch.port2);
-    const lifePort = life(name);
+    const lifePort = life(name, slots);
     const wd = {
       root,
       slots,
@@ -125,7 +131,7 @@ export function spawnGeneration(
         });
   // No ZT thread: the mount thread serves the whole grid besides its channel.
   const zt = config.ztThreads === 0 ? ztData(ztSlots(gridSize, 1)[0]).wd : undefined;
-  const mountLife = life('zufs-mount');
+  const mountLife = life('zufs-mount', [gridSize]); // the mount channel follows the grid's slots
   const control = new MessageChannel();
   const mwd: MountThreadData = {
     root,
@@ -138,5 +144,5 @@ export function spawnGeneration(
   };
   const transfer = [...ztPorts, mountLife, control.port1, ...(zt ? [zt.port, zt.life] : [])];
   const mount = spawn('./mount-worker.js', 'zufs-mount', mwd, transfer);
-  return { zts: zt ? [mount] : zts, mount, lives, names, control: control.port2 };
+  return { zts: zt ? [mount] : zts, mount, lives, names, served, control: control.port2 };
 }

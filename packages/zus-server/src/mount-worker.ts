@@ -228,7 +228,14 @@ async function mountAgain(plan: RestartPlan): Promise<void> {
           restart,
         })) as MountResult<unknown>,
       );
-      if (res.sharedKept !== true) sharedLost = true;
+      if (res.sharedKept !== true) {
+        sharedLost = true;
+        // Worth a line: what was written since the volume's last commit may be gone.
+        log(
+          'warn',
+          `restart: ${e.type} superblock ${e.sbId} was mounted again without the memory its previous threads left`,
+        );
+      }
       const m = { type, fsIndex, descriptor: res.descriptor, epoch: plan.epoch };
       mounts.set(e.sbId, m);
       record(e.sbId, m, e.options, e.flags);

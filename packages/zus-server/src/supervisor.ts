@@ -10,8 +10,9 @@
  *
  * A close while the server serves is a death. Within the restart budget (at most maxRestarts in
  * restartPeriodMs, as Erlang/OTP's intensity and period or systemd's StartLimitBurst) the server
- * restarts: the zuf-root goes to RESTARTING (new operations wait, bounded), every relay breaks
- * (operations in flight get EIO), the old threads end (their loops end on the broken relays), and a
+ * restarts: the zuf-root goes to RESTARTING (new operations wait, bounded), the dead thread's
+ * channels break (its operations get EIO), the operations in flight on the others finish (bounded),
+ * then every relay breaks, the old threads end (their loops end on the broken relays), and a
  * new generation is spawned here: its mount thread mounts every volume again from the ledger (what
  * each mount was: type, options, descriptor), its ZTs revive their channels, and the root serves
  * again with a new epoch. Past the budget, or when the server was not serving, the server is failed
@@ -41,6 +42,12 @@ import type {
 
 /** How long after the server serves (or serves again) the standby generation is spawned. */
 const STANDBY_DELAY_MS = 1000;
+/**
+ * How long, after a thread died, the operations in flight on the others may take to finish before
+ * every channel breaks (EIO): a synchronous plugin answers in microseconds, one that awaits the
+ * network in milliseconds.
+ */
+const CRASH_DRAIN_MS = 1000;
 
 export interface RestartPolicy {
   /** Restarts allowed within periodMs; one more fails the server for good. 0: never restart. */
@@ -59,6 +66,7 @@ const data = workerData as {
   /** The first generation, spawned by the starting thread: its life ports, names, control port. */
   lives: MessagePort[];
   names: string[];
+  served: number[][];
   control: MessagePort;
 };
 const root = attachZufRoot(data.root);
@@ -90,7 +98,14 @@ interface Gen {
   errors: Map<string, string>;
 }
 let gen: Gen = watch(
-  { lives: data.lives, names: data.names, control: data.control, zts: [], mount: null as unknown as Worker },
+  {
+    lives: data.lives,
+    names: data.names,
+    served: data.served,
+    control: data.control,
+    zts: [],
+    mount: null as unknown as Worker,
+  },
   [],
 );
 
@@ -115,7 +130,12 @@ function watch(
     port.once('close', () => {
       port.off('message', keepAlive);
       if (--me.running === 0) endAll();
-      if (gen === me) died(g.names[i], me.errors.get(g.names[i]) ?? '');
+      if (gen !== me) return;
+      died(g.names[i], me.errors.get(g.names[i]) ?? '');
+      // In a restart, its operations in flight can never be answered: EIO now (after died()
+      // quarantined the channels, so that no app grabs a broken one meanwhile); the other
+      // threads' finish. (A stop breaks each channel itself.)
+      if (restarting) for (const k of g.served[i]) root.slots[k].relay.break();
     });
   });
   g.control.on('message', (m: LedgerMessage) => {
@@ -147,11 +167,31 @@ function died(who: string, message: string): void {
     return;
   }
   restarts.push(now);
+  // New operations wait; those in flight on the threads still alive finish (drain) before the
+  // relays break, so that an application's EIO means the operation did not happen: only the dead
+  // thread's operations fail (the caller breaks its channels).
   if (!root.beginRestart()) return;
+  restarting = true;
+  const t0 = performance.now();
   post({ type: 'restarting', who, message, reason: 'crash' });
-  void replace('crash', performance.now()).catch((e) =>
-    fail('zufs-supervisor', `restart failed: ${errText(e)}`),
-  );
+  void drain(CRASH_DRAIN_MS)
+    .then(() => {
+      root.breakAll();
+      return replace('crash', t0);
+    })
+    .catch((e) => fail('zufs-supervisor', `restart failed: ${errText(e)}`));
+}
+
+/**
+ * Waits until no application holds a channel of the quarantined grid (their operations were
+ * answered and released), at most `ms`: one stuck past it (say, on a lock a dead thread held) gets
+ * EIO from the break that follows.
+ */
+async function drain(ms: number): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!root.slots.every((s) => s.relay.isRetiredFree()) && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }
 
 function fail(who: string, message: string): void {
@@ -376,7 +416,7 @@ async function reload(id: number, filesystems: string[]): Promise<void> {
     }),
     policy.timeoutMs,
   );
-  if (!booted || bootError || next.dead || failed || !root.beginRestart(false)) {
+  if (!booted || bootError || next.dead || failed || !root.beginRestart()) {
     discard(next);
     restarting = false;
     const why =
@@ -388,10 +428,7 @@ async function reload(id: number, filesystems: string[]): Promise<void> {
   }
   post({ type: 'restarting', who: 'reload', message: '', reason: 'reload' });
   // Operations in flight finish (their apps release their channels); then the threads are broken.
-  const deadline = performance.now() + policy.timeoutMs;
-  while (!root.slots.every((s) => s.relay.isRetiredFree()) && performance.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  await drain(policy.timeoutMs);
   root.breakAll();
   config.filesystems = [...filesystems];
   try {

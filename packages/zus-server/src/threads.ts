@@ -82,6 +82,7 @@ export class ServerThreads {
       policy: o.policy,
       lives: first.lives,
       names: first.names,
+      served: first.served,
       control: first.control,
     };
     this.supervisor = this.spawn('./supervisor.js', 'zufs-supervisor', swd, [...first.lives, first.control]);

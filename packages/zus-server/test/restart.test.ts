@@ -16,6 +16,7 @@ const IOCTL_COUNT = 1;
 const IOCTL_EXIT = 4;
 const IOCTL_COUNTERS = 9;
 const LOOP = new URL('./fixtures/ioctl-loop.mjs', import.meta.url);
+const SLOW_IOCTL = new URL('./fixtures/slow-ioctl.mjs', import.meta.url);
 
 const servers: ZusServer[] = [];
 const dirs: string[] = [];
@@ -95,6 +96,26 @@ describe('restart after a crash', () => {
     const info = r.list[0] ?? (await r.next());
     expect(info).toMatchObject({ reason: 'crash', epoch: 1, who: expect.stringMatching(/^zufs-zt-/) });
     expect(info.ms).toBeGreaterThan(0);
+  });
+
+  it("an operation in flight on another ZT is answered, not EIO: only the dead thread's operations fail", async () => {
+    const r = restarts();
+    const s = await start({ zts: 2, channels: 1, onRestart: r.on });
+    const m = mountFs(s.zufRoot, 'testfs');
+    // One ZT sleeps 300 ms in the plugin for another app thread; the other dies meanwhile.
+    const w = new Worker(SLOW_IOCTL, { workerData: { root: s.root, ii: m.rootIi, ms: 300 } });
+    const slow = new Promise<{ err: number }>((resolve) =>
+      w.on('message', (x) => x !== 'waiting' && resolve(x)),
+    );
+    await new Promise<void>((resolve) => w.once('message', () => resolve()));
+    await new Promise((r) => setTimeout(r, 50)); // the ZT is in the plugin now
+    const done = r.next();
+    expect(ioctl(s.zufRoot, m.rootIi, IOCTL_EXIT).err).toBe(-Errno.EIO);
+    expect((await slow).err).toBe(0); // it ran to the end: its app is told so
+    await done;
+    expect(s.restarts).toBe(1);
+    expect(ioctl(s.zufRoot, m.rootIi, IOCTL_COUNT).err).toBe(0);
+    await w.terminate();
   });
 
   it('the mount thread dying in mount() fails that mount only; the server restarts and mounts again', async () => {
