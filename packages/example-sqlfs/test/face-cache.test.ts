@@ -256,6 +256,27 @@ for (const engine of engines) {
       }
     });
 
+    it('ttl=0: a stat crosses once a component; uid 0 needs nothing of the root, another user its x bits', () => {
+      const strict = mount(server.root, { type: 'sqlfs', options: `device=${device},ttl=0` });
+      try {
+        strict.mkdirSync('/s1/s2', { recursive: true });
+        strict.writeFileSync('/s1/s2/f', 'x', { mode: 0o644 });
+        let before = appWaits(strict);
+        expect(strict.statSync('/s1/s2/f').size).toBe(1);
+        expect(appWaits(strict) - before).toBe(3); // a LOOKUP a component
+        const user = strict.asUser({ uid: 1000, gid: 1000 });
+        before = appWaits(strict);
+        expect(user.statSync('/s1/s2/f').size).toBe(1);
+        expect(appWaits(strict) - before).toBe(4); // and the root's attributes
+        strict.chmodSync('/', 0o700);
+        expect(() => user.statSync('/s1/s2/f')).toThrow(expect.objectContaining({ code: 'EACCES' }));
+        expect(strict.statSync('/s1/s2/f').size).toBe(1);
+        strict.chmodSync('/', 0o755);
+      } finally {
+        strict.umount();
+      }
+    });
+
     it('a change made in the database is seen once the TTL has passed, not before', async () => {
       const long = mount(server.root, { type: 'sqlfs', options: `device=${device},ttl=60` });
       const short = mount(server.root, { type: 'sqlfs', options: `device=${device},ttl=0.3` });

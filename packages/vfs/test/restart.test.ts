@@ -42,6 +42,7 @@ function makeImage(name: string): string {
 async function underLoad(kind: 'crash' | 'reload'): Promise<void> {
   const image = makeImage(`${kind}.img`);
   const restarts: ServerRestart[] = [];
+  const logs: string[] = []; // the server's, for a failure's message
   let next: (() => void) | null = null;
   const server = await startServer({
     zts: 2,
@@ -49,7 +50,7 @@ async function underLoad(kind: 'crash' | 'reload'): Promise<void> {
     windowSize: 256 * 1024,
     filesystems: [CRASHY],
     maxRestarts: ROUNDS + 10,
-    onLog: () => {},
+    onLog: (level, message) => logs.push(`${level}: ${message}`),
     onRestart: (r) => {
       restarts.push(r);
       next?.();
@@ -57,7 +58,14 @@ async function underLoad(kind: 'crash' | 'reload'): Promise<void> {
   });
   const fs = mount(server.root, { type: 'pmemfs', device: image });
   const stop = new Int32Array(new SharedArrayBuffer(4));
-  type Report = { ok: number; eio: number; other: string[]; synced: Record<string, string>; rounds: number };
+  type Report = {
+    ok: number;
+    eio: number;
+    eioWhat: string[];
+    other: string[];
+    synced: Record<string, string>;
+    rounds: number;
+  };
   const reports = Array.from({ length: 4 }, (_, id) => {
     const w = new Worker(WORKER, { workerData: { descriptor: fs.descriptor, id, stop: stop.buffer } });
     return new Promise<Report>((resolve, reject) => {
@@ -79,9 +87,9 @@ async function underLoad(kind: 'crash' | 'reload'): Promise<void> {
     Atomics.store(stop, 0, 1);
     const rs = await Promise.all(reports);
     for (const r of rs) {
-      expect(r.other).toEqual([]);
+      expect(r.other, logs.join('\n')).toEqual([]);
       expect(r.ok).toBeGreaterThan(ROUNDS);
-      if (kind === 'reload') expect(r.eio).toBe(0); // a reload fails no operation
+      if (kind === 'reload') expect(r.eio, `${r.eioWhat.join('\n')}\n${logs.join('\n')}`).toBe(0); // a reload fails no operation
     }
     expect(restarts).toHaveLength(ROUNDS);
     const who = kind === 'crash' ? /^zufs-zt-/ : /^reload$/;

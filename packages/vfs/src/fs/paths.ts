@@ -282,8 +282,20 @@ export class Resolver {
     return copyAttr(this.resolve(path, follow, syscall).attr, out);
   }
 
+  /**
+   * The mount's root, its attributes read when first asked for: a walk by uid 0 never asks (see
+   * walk), which saves a crossing per path on a filesystem that keeps nothing (sqlfs with ttl=0).
+   */
   root(): Node {
-    return { ii: this.c.rootIi, attr: this.c.getattr(this.c.rootIi) };
+    const c = this.c;
+    let attr: InodeAttr | undefined;
+    return {
+      ii: c.rootIi,
+      get attr() {
+        attr ??= c.getattr(c.rootIi);
+        return attr;
+      },
+    };
   }
 
   private check(path: string, syscall: string): void {
@@ -322,13 +334,14 @@ export class Resolver {
       const name = todo.pop()!;
       // Every directory whose type, permissions or names the walk depends on.
       if (dirs !== null) dirs.push(stack[stack.length - 1].attr.ino);
-      if (name === '' || name === '.') {
-        if (!isDirMode(stack[stack.length - 1].attr.mode)) fail('ENOTDIR', syscall, path);
-        continue;
-      }
       const cur = stack[stack.length - 1];
-      if (!isDirMode(cur.attr.mode)) fail('ENOTDIR', syscall, path);
-      if (!permits(cur.attr, this.cred, X_OK)) fail('EACCES', syscall, path);
+      // The root is a directory (its attributes are not asked for that), and uid 0 may search any
+      // directory (permits): a walk by root from the root needs nothing of it.
+      const atRoot = cur.ii === this.c.rootIi;
+      if (!atRoot && !isDirMode(cur.attr.mode)) fail('ENOTDIR', syscall, path);
+      if (name === '' || name === '.') continue;
+      if (!(atRoot && this.cred.uid === 0) && !permits(cur.attr, this.cred, X_OK))
+        fail('EACCES', syscall, path);
       if (name === '..') {
         if (stack.length > 1) stack.pop();
         continue;
