@@ -33,6 +33,16 @@ export type Op<T> = Generator<Step, T, Rows>;
 
 export const q = (s: Sql, ...params: unknown[]): Step => ({ sql: s, params });
 
+/**
+ * How an operation runs: in a transaction (false), or as one statement (true: its reads at one
+ * snapshot; a row it locks that changed since fails the statement, which is run again). 'latest':
+ * one statement whose row lock waits for the holder's commit and then reads that row as committed,
+ * while its other reads stay at the snapshot. Only for a statement whose decisions rest on the
+ * rows it locks and on unique keys (PG.create): writers of one hot row (a directory many create
+ * in) then queue on its lock instead of failing and being run again after a pause.
+ */
+export type Alone = boolean | 'latest';
+
 export interface Engine {
   readonly dialect: Dialect;
   /** True when run() answers at once (SQLite); false when it returns a Promise (PostgreSQL). */
@@ -44,9 +54,10 @@ export interface Engine {
    * (EEXIST for a unique key taken, EIO for a database that does not answer). `alone`: an operation
    * of exactly one statement (a read, or a change made by one statement), run without BEGIN and
    * COMMIT (one statement is atomic and reads one snapshot by itself): on PostgreSQL one round trip
-   * instead of three.
+   * instead of three. `'latest'`: such a change that may read the rows it locks as another
+   * transaction committed them (READ COMMITTED on PostgreSQL: Alone).
    */
-  run<T>(op: () => Op<T>, write: boolean, alone?: boolean): T | Promise<T>;
+  run<T>(op: () => Op<T>, write: boolean, alone?: Alone): T | Promise<T>;
   close(): void | Promise<void>;
 }
 

@@ -11,7 +11,7 @@
 import * as api from '@zufs/zuf-core/api';
 import { Errno, type OpContext, type SuperBlock, type ZName, ZusError } from '@zufs/zus-server';
 import type { AttrRow, Caches } from './cache.js';
-import { type Engine, type Op, q, type Rows, type Sql, sql } from './engine.js';
+import { type Alone, type Engine, type Op, q, type Rows, type Sql, sql } from './engine.js';
 
 const { ZusInode: Z, S_IFMT, S_IFDIR, S_IFLNK, S_IFREG } = api;
 export const ROOT_INO = 1;
@@ -139,7 +139,10 @@ const PG = {
    * S.newInode's parameters, $16 the entry's DT_* type, $17 the subdirectories it adds (1 for a
    * directory), $18 $19 the directory's new times. Answers the directory's mode and link count (no
    * row: no such directory), then the new inode's attributes (NULL: the name exists, nothing made).
-   * A create of the same name by another transaction meanwhile: 23505 (EEXIST) or 40001 (retried).
+   * Run at READ COMMITTED (Alone 'latest'): `d` waits for the directory's row lock and reads the row
+   * as committed (a removed directory: no row, or nlink 0); the name's check reads the snapshot, so
+   * a name another transaction made meanwhile fails the insert on the unique key (23505: EEXIST),
+   * and `u` adds to the counts as committed.
    */
   create: sql(`WITH d AS (SELECT mode, nlink FROM inode WHERE ino = $1 FOR UPDATE),
     ok AS (SELECT 1 FROM d WHERE ${IFMT} = ${S_IFDIR} AND nlink > 0
@@ -258,7 +261,7 @@ export class SqlFs {
    * those of `kept` (the attributes the change left, read by it) are then this ZT's copies, so the
    * open after a write needs no LOOKUP of the database. `alone`: the change is one statement.
    */
-  private change<T>(op: (touched: number[], kept: Kept[]) => Op<T>, alone = false): T | Promise<T> {
+  private change<T>(op: (touched: number[], kept: Kept[]) => Op<T>, alone: Alone = false): T | Promise<T> {
     const touched: number[] = [];
     const kept: Kept[] = [];
     const done = () => {
@@ -486,7 +489,7 @@ export class SqlFs {
         const ino = num(row[0]);
         c.putAttr(ino, row, c.gen(ino));
         return ino;
-      }, true);
+      }, 'latest');
     return this.change(function* (touched) {
       if (yield* self.lockDir(dir, key)) fail(Errno.EEXIST, name?.str());
       const ns = nowNs();

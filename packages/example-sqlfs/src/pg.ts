@@ -11,6 +11,8 @@
  * as one statement (data-modifying WITH clauses, ops.ts). The session's isolation is REPEATABLE READ,
  * so such a statement reads one snapshot and, having locked its inode row FOR UPDATE, fails with
  * 40001 (and is retried) if another transaction changed that row meanwhile, as a transaction would.
+ * A create runs on a second pool whose sessions are READ COMMITTED (Alone 'latest'): creators of one
+ * directory queue on its row lock, where at REPEATABLE READ every waiter but one failed and paused.
  *
  * A database that goes away: connecting and every statement have deadlines (`timeoutMs`), a lost
  * connection is retried a bounded number of times, then the operation answers EIO. Nothing waits
@@ -19,7 +21,7 @@
 
 import { Errno, isZusError, ZusError } from '@zufs/zus-server';
 import pg from 'pg';
-import { type Engine, type Op, pgText, type Rows } from './engine.js';
+import { type Alone, type Engine, type Op, pgText, type Rows } from './engine.js';
 
 export interface PgOptions {
   /** Connections per engine (per ZT). */
@@ -46,6 +48,9 @@ export class PgEngine implements Engine {
   readonly dialect = 'pg' as const;
   readonly sync = false;
   readonly pool: pg.Pool;
+  /** Connections for statements run alone at READ COMMITTED (Alone 'latest'), opened when first needed. */
+  private latestPool: pg.Pool | null = null;
+  private readonly poolConfig: pg.PoolConfig;
   /**
    * How long a transaction that keeps losing serialization races (40001, 40P01) is begun again (ms):
    * the mount's `busy`, as SQLite waits for another's write. Not a count: writers of one hot row
@@ -67,26 +72,34 @@ export class PgEngine implements Engine {
   ) {
     const timeout = o.timeoutMs ?? 10_000;
     this.busyMs = timeout;
-    this.pool = new pg.Pool({
+    this.poolConfig = {
       connectionString: url,
       max: o.max ?? 4,
       connectionTimeoutMillis: timeout,
       query_timeout: timeout,
       idleTimeoutMillis: 30_000,
       types,
-    });
-    // An idle connection the server dropped (a restart): the pool forgets it; the next run connects.
-    this.pool.on('error', () => {});
-    // One dropped while a run holds it: that run's next statement fails, and it retries.
-    this.pool.on('connect', (c) => c.on('error', () => {}));
+    };
+    this.pool = this.newPool();
   }
 
-  async run<T>(op: () => Op<T>, write: boolean, alone = false): Promise<T> {
+  private newPool(): pg.Pool {
+    const p = new pg.Pool(this.poolConfig);
+    // An idle connection the server dropped (a restart): the pool forgets it; the next run connects.
+    p.on('error', () => {});
+    // One dropped while a run holds it: that run's next statement fails, and it retries.
+    p.on('connect', (c) => c.on('error', () => {}));
+    return p;
+  }
+
+  async run<T>(op: () => Op<T>, write: boolean, alone: Alone = false): Promise<T> {
     const started = performance.now();
+    const latest = alone === 'latest';
+    const pool = latest ? (this.latestPool ??= this.newPool()) : this.pool;
     for (let attempt = 0; ; attempt++) {
       let client: pg.PoolClient;
       try {
-        client = await this.pool.connect();
+        client = await pool.connect();
       } catch (e) {
         if (attempt < RETRIES && gone(e)) {
           this.retries++;
@@ -99,10 +112,11 @@ export class PgEngine implements Engine {
       try {
         if (!this.ready.has(client)) {
           // Once a connection: a statement run alone (no BEGIN) is then a transaction at one snapshot
-          // whose row locks fail with 40001 on a concurrent update (retried below), not READ COMMITTED.
+          // whose row locks fail with 40001 on a concurrent update (retried below); on the latest
+          // pool, READ COMMITTED whatever the server's default.
           await this.send(
             client,
-            'SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ',
+            `SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL ${latest ? 'READ COMMITTED' : 'REPEATABLE READ'}`,
           );
           this.ready.add(client);
         }
@@ -165,7 +179,7 @@ export class PgEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.latestPool?.end()]);
   }
 }
 

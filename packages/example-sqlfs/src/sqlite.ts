@@ -11,7 +11,7 @@
 
 import { Errno, type SharedMutex, ZusError } from '@zufs/zus-server';
 import Database from 'better-sqlite3';
-import { type Engine, type Op, type Rows, type Step, sqliteText } from './engine.js';
+import { type Alone, type Engine, type Op, type Rows, type Step, sqliteText } from './engine.js';
 
 export interface SqliteOptions {
   /** How long a write waits for another process's transaction (ms) before EIO. */
@@ -67,7 +67,7 @@ export class SqliteEngine implements Engine {
     return new SqliteEngine(file);
   }
 
-  run<T>(op: () => Op<T>, write: boolean, alone = false): T {
+  run<T>(op: () => Op<T>, write: boolean, alone: Alone = false): T {
     const lock = write ? this.o.writeLock : undefined;
     if (lock) lock.lock(this.busyMs);
     try {
