@@ -163,9 +163,9 @@ export class Channel {
   private waitRestart(): boolean {
     const relay = this.slot.relay;
     if (relay.isBroken()) return false;
-    // Quarantined while this app held it: a reload drains, and the ZT that serves it still does.
+    // Quarantined while this app held it: a restart drains, and the ZT that serves it still does.
     if (relay.isRetired()) return true;
-    return this.root.waitServing();
+    return this.root.waitServing(relay);
   }
 
   /** call(), with the slot published in Dispatcher.inFlight while the call is on it. */
@@ -188,10 +188,10 @@ export class Channel {
     const w = this.prepareWait(opts);
     let retries = 0;
     for (;;) {
+      const relay = this.slot.relay;
       if (
         !this.root.isServing() &&
-        (this.slot.relay.isBroken() ||
-          (!this.slot.relay.isRetired() && !(await this.root.waitServingAsync())))
+        (relay.isBroken() || (!relay.isRetired() && !(await this.root.waitServingAsync(relay))))
       )
         return EIO;
       if (this.dispatcher.pigyLen > 0) this.attachPigy();

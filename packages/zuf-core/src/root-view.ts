@@ -156,32 +156,44 @@ export class ZufRoot {
   /**
    * While the server restarts, waits (blocking) until it serves again, at most the server's
    * restart wait. True when it serves (at once if it was not restarting); false when it failed,
-   * stopped or the wait ran out: the caller answers EIO.
+   * stopped or the wait ran out: the caller answers EIO. `held`: the channel the caller holds (a
+   * new ZT revived it during the restart). Quarantined meanwhile by the next restart, which drains
+   * it while its ZT still serves, the caller goes on at once (true): waiting for that restart to
+   * end would wait for itself. Broken meanwhile (its ZT died), false at once.
    */
-  waitServing(): boolean {
-    if (this.isServing()) return true;
-    if (this.state() !== STATE_RESTARTING) return false;
-    this.waitStateChange(STATE_RESTARTING, Atomics.load(this.ctl, CTL_RESTART_WAIT_MS));
-    return this.isServing();
-  }
-
-  /** waitServing() for a thread that keeps its event loop (Atomics.waitAsync). */
-  async waitServingAsync(): Promise<boolean> {
-    if (this.isServing()) return true;
+  waitServing(held?: Relay): boolean {
     const deadline = performance.now() + Atomics.load(this.ctl, CTL_RESTART_WAIT_MS);
     for (;;) {
       const gen = Atomics.load(this.ctl, CTL_STATE_GEN);
-      if (this.state() !== STATE_RESTARTING) return this.isServing();
-      const left = deadline - performance.now();
-      if (left <= 0) return false;
-      const w = (Atomics as unknown as AsyncWaiter).waitAsync(
-        this.ctl,
-        CTL_STATE_GEN,
-        gen,
-        Math.min(left, 50),
-      );
+      const r = this.servingNow(held, deadline);
+      if (r !== null) return r;
+      Atomics.wait(this.ctl, CTL_STATE_GEN, gen, Math.min(deadline - performance.now(), 50));
+    }
+  }
+
+  /** waitServing() for a thread that keeps its event loop (Atomics.waitAsync). */
+  async waitServingAsync(held?: Relay): Promise<boolean> {
+    const deadline = performance.now() + Atomics.load(this.ctl, CTL_RESTART_WAIT_MS);
+    for (;;) {
+      const gen = Atomics.load(this.ctl, CTL_STATE_GEN);
+      const r = this.servingNow(held, deadline);
+      if (r !== null) return r;
+      const left = Math.min(deadline - performance.now(), 50);
+      const w = (Atomics as unknown as AsyncWaiter).waitAsync(this.ctl, CTL_STATE_GEN, gen, left);
       if (w.async) await w.value;
     }
+  }
+
+  /**
+   * One look of waitServing: its answer (the held channel's say first: quarantined goes, broken
+   * stops), or null to wait for the next state change.
+   */
+  private servingNow(held: Relay | undefined, deadline: number): boolean | null {
+    if (this.isServing()) return true;
+    if (held?.isBroken()) return false;
+    if (held?.isRetired()) return true;
+    if (this.state() !== STATE_RESTARTING) return false;
+    return performance.now() >= deadline ? false : null;
   }
 
   /**
@@ -200,7 +212,17 @@ export class ZufRoot {
     Atomics.add(ctl, CTL_RESTARTS_BEGUN, 1); // before any channel is quarantined or broken
     Atomics.add(ctl, CTL_STATE_GEN, 1);
     for (const slot of this.slots) slot.relay.quarantine();
+    // Wakes a caller waiting for the last restart's end on a channel now quarantined (waitServing).
+    Atomics.add(ctl, CTL_STATE_GEN, 1);
+    Atomics.notify(ctl, CTL_STATE_GEN);
     return true;
+  }
+
+  /** Breaks these channels (their ZT died): their callers get EIO, those waiting too (waitServing). */
+  breakSlots(indices: readonly number[]): void {
+    for (const i of indices) this.slots[i].relay.break();
+    Atomics.add(this.ctl, CTL_STATE_GEN, 1);
+    Atomics.notify(this.ctl, CTL_STATE_GEN);
   }
 
   /**

@@ -135,7 +135,7 @@ function watch(
       // In a restart, its operations in flight can never be answered: EIO now (after died()
       // quarantined the channels, so that no app grabs a broken one meanwhile); the other
       // threads' finish. (A stop breaks each channel itself.)
-      if (restarting) for (const k of g.served[i]) root.slots[k].relay.break();
+      if (restarting) root.breakSlots(g.served[i]);
     });
   });
   g.control.on('message', (m: LedgerMessage) => {
