@@ -30,15 +30,22 @@ function expectKernel(out: string, counts: RegExp): void {
   }
 }
 
+/** A run of the kit: a whole suite takes ~35 s here; one past RUN_LIMIT_MS is killed and shown. */
+const RUN_LIMIT_MS = 300_000;
+
 async function testPlugin(...args: string[]): Promise<{ code: number; out: string }> {
   try {
     const r = await run(process.execPath, [BIN, 'test-plugin', ...args], {
-      timeout: 600_000,
+      timeout: RUN_LIMIT_MS,
+      killSignal: 'SIGKILL',
       maxBuffer: 1 << 26,
     });
     return { code: 0, out: r.stdout };
   } catch (e) {
-    const x = e as { code?: unknown; stdout?: string; stderr?: string };
+    const x = e as { code?: unknown; killed?: boolean; stdout?: string; stderr?: string };
+    // What it printed up to there names the case it was in.
+    if (x.killed)
+      throw new Error(`zufs test-plugin still ran after ${RUN_LIMIT_MS / 1000} s:\n${x.stdout}${x.stderr}`);
     if (typeof x.code !== 'number') throw e;
     return { code: x.code, out: `${x.stdout}${x.stderr}` };
   }
