@@ -210,17 +210,20 @@ export class ZufRoot {
     // A stop or a failure that came meanwhile wins.
     if (Atomics.compareExchange(ctl, CTL_STATE, s, STATE_RESTARTING) !== s) return false;
     Atomics.add(ctl, CTL_RESTARTS_BEGUN, 1); // before any channel is quarantined or broken
-    Atomics.add(ctl, CTL_STATE_GEN, 1);
     for (const slot of this.slots) slot.relay.quarantine();
-    // Wakes a caller waiting for the last restart's end on a channel now quarantined (waitServing).
-    Atomics.add(ctl, CTL_STATE_GEN, 1);
-    Atomics.notify(ctl, CTL_STATE_GEN);
+    // Also wakes a caller waiting for the last restart's end on a channel now quarantined.
+    this.stateMoved();
     return true;
   }
 
   /** Breaks these channels (their ZT died): their callers get EIO, those waiting too (waitServing). */
   breakSlots(indices: readonly number[]): void {
     for (const i of indices) this.slots[i].relay.break();
+    this.stateMoved();
+  }
+
+  /** The state, or a channel a waiter holds, changed: whoever waits for that looks again. */
+  private stateMoved(): void {
     Atomics.add(this.ctl, CTL_STATE_GEN, 1);
     Atomics.notify(this.ctl, CTL_STATE_GEN);
   }
@@ -257,8 +260,7 @@ export class ZufRoot {
     const cur = Atomics.load(this.ctl, CTL_STATE);
     if (cur === STATE_FAILED || cur === STATE_STOPPED) return;
     Atomics.store(this.ctl, CTL_STATE, state);
-    Atomics.add(this.ctl, CTL_STATE_GEN, 1);
-    Atomics.notify(this.ctl, CTL_STATE_GEN);
+    this.stateMoved();
   }
 
   /**
@@ -284,8 +286,7 @@ export class ZufRoot {
     for (const s of this.slots) s.relay.break();
     Atomics.add(this.ctl, CTL_GRID_GEN, 1);
     Atomics.notify(this.ctl, CTL_GRID_GEN);
-    Atomics.add(this.ctl, CTL_STATE_GEN, 1);
-    Atomics.notify(this.ctl, CTL_STATE_GEN);
+    this.stateMoved();
   }
 
   /** Waits (blocking) until the state leaves `from`, or the timeout passes. Returns the state. */
