@@ -1,6 +1,16 @@
 import type { Case } from '../case.js';
 import { expect } from '../expect.js';
-import { cb, expectSyncUv, expectSystemError, nowFloorMs, PAST_S, sorted, thrown, tick } from '../helpers.js';
+import {
+  cb,
+  expectSyncUv,
+  expectSystemError,
+  expectUvError,
+  nowFloorMs,
+  PAST_S,
+  sorted,
+  thrown,
+  tick,
+} from '../helpers.js';
 
 /** Directories: mkdir, mkdtemp, readdir, opendir, rmdir, rm, cp. */
 export const dirCases: Case[] = [
@@ -445,6 +455,28 @@ export const dirCases: Case[] = [
         },
       );
       expect(fs.readFileSync(p('b'), 'utf8')).toBe('B');
+    },
+  },
+  {
+    id: 'dirs/cp-link-onto-link',
+    title: 'cpSync of a symlink onto a symlink replaces it, but fails ENOENT (stat) when the old one dangles',
+    run({ fs, p }) {
+      fs.writeFileSync(p('t'), 'T');
+      fs.symlinkSync('t', p('live'));
+      fs.symlinkSync('gone', p('dangling'));
+      fs.symlinkSync('nowhere', p('src'));
+      // As Node: the destination link's target is stat()ed before it is replaced.
+      expectUvError(
+        thrown(() => fs.cpSync(p('src'), p('dangling'))),
+        {
+          code: 'ENOENT',
+          syscall: 'stat',
+          path: p('dangling'),
+        },
+      );
+      expect(fs.readlinkSync(p('dangling'))).toBe('gone');
+      fs.cpSync(p('src'), p('live'));
+      expect(fs.readlinkSync(p('live'))).toBe(p('nowhere'));
     },
   },
   {

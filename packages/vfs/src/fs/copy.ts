@@ -134,8 +134,9 @@ export function cp(z: ZufsSync, s: string, d: string, op: Opts, top = true): voi
         `${posix.resolve('/', b)}/`.startsWith(`${posix.resolve('/', a)}/`);
       if (within(t, to))
         throw cpError('ERR_FS_CP_EINVAL', `cannot copy ${t} to a subdirectory of self ${to}`, d);
-      const target = z.statAttr(d); // the destination link's target, as Node's statSync(dest)
-      if (target && isDirMode(target.mode) && within(to, t))
+      // The destination link's target, as Node's statSync(dest): a dangling one fails (ENOENT).
+      const target = z.r.resolve(d, true, 'stat').attr;
+      if (isDirMode(target.mode) && within(to, t))
         throw cpError('ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY', `cannot overwrite ${to} with ${t}`, d);
       z.unlinkSync(d);
     }
