@@ -182,4 +182,72 @@ describe('name cache', () => {
     expect(fs.readFileSync('/w/x/old', 'utf8')).toBe('new file');
     expect(fs.statSync('/w/x/old').ino).not.toBe(fs.statSync('/w/x/new').ino);
   });
+
+  it('makes a new name with one dispatch: no LOOKUP before the create, no walk from the root', () => {
+    fs.mkdirSync('/u/a/b/c', { recursive: true });
+    // A directory this thread just made, and names in it the cache has never seen: open(O_CREAT),
+    // mkdir and symlink each send their NEW_INODE first (it answers EEXIST itself).
+    const made = opsDuring(fs, () => {
+      fs.mkdirSync('/u/a/b/c/d');
+      fs.writeFileSync('/u/a/b/c/d/f', 'x');
+      fs.symlinkSync('f', '/u/a/b/c/d/l');
+      fs.mkdirSync('/u/a/b/c/d/e');
+      fs.writeFileSync('/u/a/b/c/d/e/g', '');
+    });
+    expect(made).toEqual({ ZUFS_OP_NEW_INODE: 5, ZUFS_OP_WRITE: 1 });
+    expect(fs.readlinkSync('/u/a/b/c/d/l')).toBe('f');
+    expect(fs.readFileSync('/u/a/b/c/d/l', 'utf8')).toBe('x');
+  });
+
+  it('opens a name it did not know is there: O_CREAT keeps it, O_EXCL and symlink fail, as node:fs', () => {
+    fs.mkdirSync('/k');
+    fs.writeFileSync('/k/f', 'kept');
+    fs.chmodSync('/k/f', 0o666);
+    // Another face of the same thread knows nothing of /k/f: its create is answered EEXIST, then
+    // the name is looked up and opened (appended to, not replaced).
+    const other = attachMount(fs.descriptor);
+    other.appendFileSync('/k/f', '+more');
+    expect(fs.readFileSync('/k/f', 'utf8')).toBe('kept+more');
+    expect(attachMount(fs.descriptor).statSync('/k/f').nlink).toBe(1);
+    expect(code(() => attachMount(fs.descriptor).openSync('/k/f', 'wx'))).toBe('EEXIST');
+    const sym = (() => {
+      try {
+        attachMount(fs.descriptor).symlinkSync('t', '/k/f');
+      } catch (e) {
+        return e as NodeJS.ErrnoException;
+      }
+      return null;
+    })();
+    expect(sym?.code).toBe('EEXIST');
+    expect(sym?.message).toBe("EEXIST: file already exists, symlink 't' -> '/k/f'");
+    // A user who may not write the directory still opens a file there it may write.
+    fs.chmodSync('/k', 0o755);
+    const user = attachMount(fs.descriptor).asUser({ uid: 1000, gid: 1000 });
+    user.writeFileSync('/k/f', 'user');
+    expect(fs.readFileSync('/k/f', 'utf8')).toBe('user');
+    expect(code(() => user.writeFileSync('/k/new', 'no'))).toBe('EACCES');
+    expect(code(() => user.symlinkSync('t', '/k/new'))).toBe('EACCES');
+    expect(fs.readdirSync('/k')).toEqual(['f']);
+  });
+
+  it('a first scan by a face that knows nothing costs a LOOKUP a name, not one a component', () => {
+    fs.mkdirSync('/deep/a/b/c/d/e', { recursive: true });
+    for (let f = 0; f < 50; f++) fs.writeFileSync(`/deep/a/b/c/d/e/f${f}`, 'x');
+    const other = attachMount(fs.descriptor);
+    let names = 0;
+    const scan = opsDuring(fs, () => {
+      const walk = (d: string): void => {
+        for (const e of other.readdirSync(d, { withFileTypes: true })) {
+          const p = `${d}/${e.name}`;
+          names++;
+          if (other.lstatSync(p).isDirectory()) walk(p);
+          else expect(other.readFileSync(p, 'utf8')).toBe('x');
+        }
+      };
+      walk('/deep');
+    });
+    expect(names).toBe(55);
+    // One a name, and /deep's own; the walk from the root for every path was 7 a file here.
+    expect(scan.ZUFS_OP_LOOKUP).toBe(names + 1);
+  });
 });

@@ -406,9 +406,23 @@ export class Resolver {
         }
       }
     }
-    const n = this.walkPath(path, follow, syscall);
+    const n = (cached ? this.viaParent(path, follow, syscall) : null) ?? this.walkPath(path, follow, syscall);
     if (cached) this.remember(follow ? this.followed : this.unfollowed, path, n.ii);
     return n;
+  }
+
+  /**
+   * A path the cache does not hold, resolved through parent(): its directory from the cache when
+   * it is there (one LOOKUP, not one a component: a scan's first pass), then its name. Null when
+   * only a whole walk answers: a trailing slash, '.' or '..' last, a symlink to follow.
+   */
+  private viaParent(path: string, follow: boolean, syscall: string): Node | null {
+    if (path.charCodeAt(path.length - 1) === 47) return null;
+    const par = this.parent(path, syscall);
+    const e = par.entry;
+    if (par.dots || (e !== null && follow && isLinkMode(e.attr.mode))) return null;
+    if (e === null) fail('ENOENT', syscall, path);
+    return { ii: e.ii, attr: e.attr };
   }
 
   private walkPath(path: string, follow: boolean, syscall: string, dirs: number[] | null = null): Node {
@@ -439,19 +453,28 @@ export class Resolver {
     const cached = name !== '' && name !== '.' && name !== '..' && this.fresh();
     let stack: Node[] | null = null;
     if (cached) {
-      const ii = this.hit(this.dirs, dirKey);
+      let ii = this.hit(this.dirs, dirKey);
+      // Else the directory as a path of its own (one this thread made or resolved): the first
+      // name made in a new directory, or stat in a directory read, needs no walk from the root.
+      if (ii === undefined && slash > 0) {
+        const dirPath = path.slice(0, slash);
+        ii = this.hit(this.followed, dirPath) ?? this.hit(this.entries, dirPath);
+      }
       if (ii !== undefined) {
         let attr = this.dirAttrs.get(ii);
         if (attr === undefined) {
           try {
             attr = this.c.getattr(ii);
-            evictOldest(this.dirAttrs);
-            this.dirAttrs.set(ii, attr);
+            // Only a directory's attributes are kept (an entry may be a link, or a file: walk).
+            if (isDirMode(attr.mode)) {
+              evictOldest(this.dirAttrs);
+              this.dirAttrs.set(ii, attr);
+            }
           } catch {
             this.drop();
           }
         }
-        if (attr !== undefined) stack = [{ ii, attr }];
+        if (attr !== undefined && isDirMode(attr.mode)) stack = [{ ii, attr }];
       }
     }
     if (stack === null) {
@@ -474,6 +497,20 @@ export class Resolver {
 
   /** Looks up the last name of a parent() made without it; sets and returns `par.entry`. */
   entryOf(par: Parent, path: string, syscall: string): LookupResult | null {
+    let entry = this.known(par, path);
+    if (entry === undefined) {
+      entry = this.lookup(par.dir, par.name, syscall, path);
+      if (entry && this.gen !== null) this.remember(this.entries, path, entry.ii);
+    }
+    par.entry = entry;
+    return entry;
+  }
+
+  /**
+   * The last name of a parent() as far as this cache knows, with no LOOKUP: its entry, null when
+   * it is known absent, undefined when only a LOOKUP can tell.
+   */
+  known(par: Parent, path: string): LookupResult | null | undefined {
     if (par.dots) return par.entry;
     // The name this thread just removed, with no change anywhere since: absent, no LOOKUP (a
     // rename back and forth, a file unlinked and created again). Bumps come before a change's
@@ -485,27 +522,23 @@ export class Resolver {
       Atomics.load(w, 0) === this.vacatedGen &&
       Atomics.load(w, 1) === this.vacatedAdds
     ) {
-      par.entry = null;
       return null;
     }
-    const { dir, name } = par;
-    const cached = this.fresh();
-    let entry: LookupResult | null = null;
-    const ii = cached ? this.hit(this.entries, path) : undefined;
+    const ii = this.fresh() ? this.hit(this.entries, path) : undefined;
     if (ii !== undefined) {
       try {
         const attr = this.c.getattr(ii);
-        entry = { ii, ino: attr.ino, attr };
+        return { ii, ino: attr.ino, attr };
       } catch {
         this.drop();
       }
     }
-    if (entry === null) {
-      entry = this.lookup(dir, name, syscall, path);
-      if (entry && cached) this.remember(this.entries, path, entry.ii);
-    }
-    par.entry = entry;
-    return entry;
+    return undefined;
+  }
+
+  /** True when names are cached here (not on a filesystem whose names change elsewhere too). */
+  get caches(): boolean {
+    return this.gen !== null;
   }
 
   /** The canonical path of `path` (symlinks resolved). */

@@ -411,7 +411,16 @@ export class ZufsSync {
       // Linux: O_CREAT on a name with a trailing slash is EISDIR, whatever the name holds.
       if (par.trailingSlash && !par.dots) fail('EISDIR', 'open', p);
       const fresh = (fl & O_EXCL) !== 0 && !par.dots;
-      let e = fresh ? null : this.r.entryOf(par, p, 'open');
+      const mode = m & ~this.umask() & 0o7777;
+      const make = () => this.c.create(par.dir.ii, par.name, mode, this.cred.uid, this.newGid(par.dir));
+      let e = fresh ? null : this.r.known(par, p);
+      let made: LookupResult | null = null;
+      if (e === undefined) {
+        // A name the cache does not know: made first, as most such opens make a file (NEW_INODE
+        // answers EEXIST when it is there: then the LOOKUP). See createFirst().
+        if (this.createFirst()) made = this.tryCreate(par, p, 'open', make);
+        e = made === null ? this.r.entryOf(par, p, 'open') : null;
+      }
       if (e && fl & O_EXCL) fail('EEXIST', 'open', p);
       if (e && isLinkMode(e.attr.mode) && !(fl & O_NOFOLLOW)) {
         let n: Node | null = null;
@@ -438,11 +447,8 @@ export class ZufsSync {
       }
       if (e) node = { ii: e.ii, attr: e.attr };
       else {
-        const mode = m & ~this.umask() & 0o7777;
-        const r = this.createNew(par, p, 'open', () =>
-          this.c.create(par.dir.ii, par.name, mode, this.cred.uid, this.newGid(par.dir)),
-        );
-        node = { ii: r.ii, attr: r.attr };
+        made ??= this.createNew(par, p, 'open', make);
+        node = { ii: made.ii, attr: made.attr };
         created = true;
       }
     } else node = this.r.resolve(p, !(fl & O_NOFOLLOW), 'open');
@@ -934,25 +940,37 @@ export class ZufsSync {
    * name up, since an existing name wins over every other error (EACCES, ENOSPC...), as in Linux.
    */
   private createNew(par: Parent, p: string, syscall: string, make: () => LookupResult): LookupResult {
+    const r = this.tryCreate(par, p, syscall, make);
+    if (r === null) fail('EEXIST', syscall, p);
+    return r;
+  }
+
+  /** createNew(), or null when the name is there (the caller decides what that means). */
+  private tryCreate(par: Parent, p: string, syscall: string, make: () => LookupResult): LookupResult | null {
     let r: LookupResult;
     try {
       mayModify(this.cred, par.dir, null, syscall, p);
       r = make();
     } catch (e) {
       const n = (e as { errno?: number }).errno;
+      if (n !== undefined && Math.abs(n) === Errno.EEXIST && (e as { name?: string }).name === 'ZufsError')
+        return null;
       // EIO: the create was in flight when the server failed (it may have happened): say so.
-      if (
-        n !== undefined &&
-        Math.abs(n) !== Errno.EEXIST &&
-        Math.abs(n) !== Errno.EIO &&
-        this.r.entryOf(par, p, syscall)
-      ) {
-        fail('EEXIST', syscall, p);
-      }
+      if (n !== undefined && Math.abs(n) !== Errno.EIO && this.r.entryOf(par, p, syscall)) return null;
       throw (e as { name?: string }).name === 'ZufsError' ? uvError(errnoFrom(e), syscall, p) : e;
     }
     this.r.created(p, r.ii);
     return r;
+  }
+
+  /**
+   * A name the cache does not know is made before it is looked up (one dispatch for a new name, two
+   * for one that is there) where this face caches names (not on a filesystem whose names change
+   * elsewhere, which answers LOOKUPs from its own cache), and not in soon mode: there the LOOKUP
+   * may wait off the thread, and a create, a change, would make it wait on it.
+   */
+  private createFirst(): boolean {
+    return this.r.caches && !this.c.inSoonMode;
   }
 
   /** The group of a new inode in `dir`: the directory's when it is setgid, else the caller's. */
@@ -1217,7 +1235,19 @@ export class ZufsSync {
     const p = toPath(path);
     let par: ReturnType<Resolver['parent']>;
     try {
-      par = this.r.parent(p, 'symlink');
+      par = this.r.parent(p, 'symlink', false);
+      // A name the cache does not know is made first (createFirst; NEW_INODE answers EEXIST
+      // itself), as open and mkdir do; a trailing slash looks first (ENOENT).
+      if (!par.dots && !par.trailingSlash && this.createFirst() && this.r.known(par, p) === undefined) {
+        if (
+          this.tryCreate(par, p, 'symlink', () =>
+            this.c.symlink(par.dir.ii, par.name, t, this.cred.uid, this.newGid(par.dir)),
+          ) === null
+        )
+          fail('EEXIST', 'symlink', t, p);
+        return;
+      }
+      this.r.entryOf(par, p, 'symlink');
     } catch (err) {
       throw uvError(errnoFrom2(err), 'symlink', t, p);
     }

@@ -301,6 +301,10 @@ export class InodeClient {
    * thread past a spin; they throw Pending instead, until the first change (settle()).
    */
   private soon = false;
+  /** In soon mode: a LOOKUP may wait off the thread, a create (a change) would end that. */
+  get inSoonMode(): boolean {
+    return this.soon;
+  }
   /** The replies the call in soon mode kept (made at its first Pending; null until then). */
   private kept: SoonKept | null = null;
   /** The namespace word when the attempt in soon mode began (what a SoonKept made now records). */
