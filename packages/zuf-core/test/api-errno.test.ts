@@ -87,3 +87,23 @@ describe('errno', () => {
     expect(Object.isFrozen(Errno)).toBe(true);
   });
 });
+
+describe('ZufsError', () => {
+  it('carries its errno, code and message, and no stack frames (an answer, not a bug)', async () => {
+    const { ZufsError, isZufsError } = await import('@zufs/zuf-core');
+    const limit = Error.stackTraceLimit;
+    const e = new ZufsError(Errno.ENODATA, 'no such attribute', 'getxattr');
+    expect(e).toBeInstanceOf(Error);
+    expect(isZufsError(e)).toBe(true);
+    expect([e.errno, e.code, e.syscall, e.message]).toEqual([
+      Errno.ENODATA,
+      'ENODATA',
+      'getxattr',
+      'ENODATA: no such attribute',
+    ]);
+    expect(e.stack).toBe('ZufsError: ENODATA: no such attribute');
+    // Other errors keep their stacks.
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(new Error('x').stack).toContain('\n    at ');
+  });
+});
