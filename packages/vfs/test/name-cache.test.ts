@@ -230,26 +230,6 @@ describe('name cache', () => {
     expect(fs.readdirSync('/k')).toEqual(['f']);
   });
 
-  it('renames to a name it does not know with one dispatch; onto one that is there, as before', () => {
-    fs.mkdirSync('/rn');
-    fs.writeFileSync('/rn/a', 'A');
-    expect(opsDuring(fs, () => fs.renameSync('/rn/a', '/rn/b'))).toEqual({ ZUFS_OP_RENAME: 1 });
-    // A target another face made: RENAME_NOREPLACE answers EEXIST, the name is looked up, and the
-    // rename replaces it (its inode freed).
-    attachMount(fs.descriptor).writeFileSync('/rn/c', 'old');
-    const onto = opsDuring(fs, () => fs.renameSync('/rn/b', '/rn/c'));
-    expect(onto).toMatchObject({ ZUFS_OP_RENAME: 2, ZUFS_OP_LOOKUP: 1 });
-    expect(fs.readdirSync('/rn')).toEqual(['c']);
-    expect(fs.readFileSync('/rn/c', 'utf8')).toBe('A');
-    // The checks a target decides are still made: a file onto a directory, a directory onto a file.
-    attachMount(fs.descriptor).mkdirSync('/rn/d');
-    expect(code(() => fs.renameSync('/rn/c', '/rn/d'))).toBe('EISDIR');
-    fs.mkdirSync('/rn/e');
-    attachMount(fs.descriptor).writeFileSync('/rn/f', '');
-    expect(code(() => fs.renameSync('/rn/e', '/rn/f'))).toBe('ENOTDIR');
-    expect(fs.readdirSync('/rn').sort()).toEqual(['c', 'd', 'e', 'f']);
-  });
-
   it('a first scan by a face that knows nothing costs a LOOKUP a name, not one a component', () => {
     fs.mkdirSync('/deep/a/b/c/d/e', { recursive: true });
     for (let f = 0; f < 50; f++) fs.writeFileSync(`/deep/a/b/c/d/e/f${f}`, 'x');

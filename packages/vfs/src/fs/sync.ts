@@ -4,7 +4,6 @@ import { posix } from 'node:path';
 import { changeTicket } from '@zufs/zuf-core';
 import {
   Errno,
-  RENAME_NOREPLACE,
   S_ISGID,
   STATX_ATIME,
   STATX_CTIME,
@@ -1174,60 +1173,21 @@ export class ZufsSync {
     const e = (err: unknown) => uvError(errnoFrom2(err), 'rename', o, n);
     let src: ReturnType<Resolver['parent']>;
     let dst: ReturnType<Resolver['parent']>;
-    let unknown: boolean;
     try {
       // As Linux's renameat2: both directories first, '.' and '..' refused, then both names.
       src = this.r.parent(o, 'rename', false);
       dst = this.r.parent(n, 'rename', false);
       if (src.dots || dst.dots) fail('EBUSY', 'rename', o, n);
       this.r.entryOf(src, o, 'rename');
-      // A target the cache does not know (a short name: no ENAMETOOLONG to come first) is tried
-      // as absent, with RENAME_NOREPLACE: a rename to a new name is one dispatch (createFirst).
-      unknown =
-        src.entry !== null &&
-        !dst.trailingSlash &&
-        dst.name.length * 3 <= 255 &&
-        this.createFirst() &&
-        this.r.known(dst, n) === undefined;
-      if (!unknown) this.r.entryOf(dst, n, 'rename');
+      this.r.entryOf(dst, n, 'rename');
     } catch (err) {
       throw e(err);
     }
     const s = src.entry;
     if (!s) fail('ENOENT', 'rename', o, n);
-    if (unknown) {
-      try {
-        if (this.renameTo(o, n, src, dst, s, null, RENAME_NOREPLACE)) return;
-      } catch (err) {
-        // EIO: the rename may have happened. Any other failure: the whole way below says what
-        // Linux would (a name there after all, a check that the target changes).
-        if (errnoFrom2(err) === Errno.EIO) throw err;
-      }
-      try {
-        this.r.entryOf(dst, n, 'rename');
-      } catch (err) {
-        throw e(err);
-      }
-    }
-    this.renameTo(o, n, src, dst, s, dst.entry, 0);
-  }
-
-  /**
-   * rename(2) of `s` (at `src`) onto `d` (at `dst`, null: nothing there) once both are looked up.
-   * False only with RENAME_NOREPLACE when the filesystem found a name there (EEXIST).
-   */
-  private renameTo(
-    o: string,
-    n: string,
-    src: Parent,
-    dst: Parent,
-    s: LookupResult,
-    d: LookupResult | null,
-    flags: number,
-  ): boolean {
-    const e = (err: unknown) => uvError(errnoFrom2(err), 'rename', o, n);
     const sDir = isDirMode(s.attr.mode);
     if (!sDir && (src.trailingSlash || dst.trailingSlash)) fail('ENOTDIR', 'rename', o, n);
+    const d = dst.entry;
     const dDir = d !== null && isDirMode(d.attr.mode);
     const moves = src.dir.ii !== dst.dir.ii;
     // Linux's lock_rename trap, before any permission or type check: the source may not be an
@@ -1239,7 +1199,7 @@ export class ZufsSync {
       if (sDir && within(from, posix.dirname(to))) fail('EINVAL', 'rename', o, n);
       if (dDir && within(to, posix.dirname(from))) fail('ENOTEMPTY', 'rename', o, n);
     }
-    if (d && d.ino === s.ino) return true;
+    if (d && d.ino === s.ino) return;
     mayModify(this.cred, src.dir, s, 'rename', o, n);
     mayModify(this.cred, dst.dir, d, 'rename', o, n);
     if (d) {
@@ -1252,9 +1212,8 @@ export class ZufsSync {
     // The filesystem stamps the moved inode's ctime (as Linux filesystems do in their rename).
     this.r.ownChangeStart();
     try {
-      this.c.rename(src.dir.ii, src.name, dst.dir.ii, dst.name, flags, { src: s, dst: d });
+      this.c.rename(src.dir.ii, src.name, dst.dir.ii, dst.name, 0, { src: s, dst: d });
     } catch (err) {
-      if (flags & RENAME_NOREPLACE && (err as { errno?: number }).errno === Errno.EEXIST) return false;
       throw e(err);
     }
     // A file moved (no path went through it): only paths to it and to what it replaced go stale,
@@ -1268,7 +1227,6 @@ export class ZufsSync {
       this.r.ownRemoval(s.ii, false, d ? d.ii : -1, o);
       this.r.created(n, s.ii); // the file's new name: the next call on it needs no LOOKUP
     }
-    return true;
   }
 
   symlinkSync(target: unknown, path: unknown, type?: unknown): void {
