@@ -79,6 +79,15 @@ function poolBuffers(): { request: Uint8Array; reply: Uint8Array } | undefined {
   return { request: pool.bytes.subarray(a, a + reqSize), reply: pool.bytes.subarray(b, b + replySize) };
 }
 const buffers = d.sharedPool === false ? undefined : poolBuffers();
+// The session frees them when this thread has ended, whether it returned or died (a plugin that
+// called process.exit in an inline ZT): it alone frees, so that nothing is freed twice.
+if (buffers) {
+  const base = root.pools[1]!.bytes.byteOffset;
+  port.postMessage({
+    type: 'buffers',
+    offsets: [buffers.request.byteOffset - base, buffers.reply.byteOffset - base],
+  });
+}
 
 const opts: HandlerOptions = {
   ...d.handler,
@@ -170,9 +179,4 @@ else {
   pool.stop();
 }
 inline?.close();
-if (buffers) {
-  const pool = root.pools[1]!;
-  pool.free(buffers.request.byteOffset - pool.bytes.byteOffset);
-  pool.free(buffers.reply.byteOffset - pool.bytes.byteOffset);
-}
 port.postMessage({ type: 'exit', reason });

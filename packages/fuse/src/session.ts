@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync,
 import { resolve } from 'node:path';
 import { type MessagePort, Worker } from 'node:worker_threads';
 import { type MountDescriptor, mount as vfsMount, type ZufsMount } from '@zufs/vfs';
-import type { ZufRootDescriptor } from '@zufs/zuf-core';
+import { SharedPool, type ZufRootDescriptor } from '@zufs/zuf-core';
 import { Errno } from '@zufs/zuf-core/api';
 import { writeOutHeader } from './codec.js';
 import { countsByOp, type HandlerOptions, type IdMap, requestCounters, sessionWords } from './handler.js';
@@ -368,6 +368,15 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
     log(`reader ${i} died (exit code ${code}) serving a request: answered EIO; a new reader replaces it`);
     return true;
   };
+  /** Each reader's request and reply buffers in the zuf-root's pool 1, freed here once it ended. */
+  const buffers = new Map<Worker, number[]>();
+  const giveBack = (w: Worker) => {
+    const offsets = buffers.get(w);
+    if (!offsets) return;
+    buffers.delete(w);
+    const pool = new SharedPool(descriptor.root.pools[1]!);
+    for (const at of offsets) pool.free(at);
+  };
   let standbyRetries = 0;
   const gone = () => {
     if (++exited === readers.length) void finish();
@@ -378,17 +387,28 @@ export async function mountFuse(o: FuseMountOptions): Promise<FuseMount> {
       workerData: { ...data, index: i, inline, standby, inlineSlots },
       transferList: inline ? [inline.port] : [],
     });
-    w.on('message', (m: { type: string; message?: string; index?: number; ops?: SharedArrayBuffer }) => {
-      if (m.type === 'log') log(m.message!);
-      else if (m.type === 'init') resolveInit();
-      else if (m.type === 'slot') {
-        // A reader's inline slot: every reader may have to interrupt the request it serves.
-        inlineSlots.push([m.index!, m.ops!]);
-        for (const r of readers) if (r !== w) r.postMessage(m);
-      } else if (m.type === 'promoted' && !unmounting && readers.length < maxReaders) start(true);
-    });
+    w.on(
+      'message',
+      (m: {
+        type: string;
+        message?: string;
+        index?: number;
+        ops?: SharedArrayBuffer;
+        offsets?: number[];
+      }) => {
+        if (m.type === 'log') log(m.message!);
+        else if (m.type === 'buffers') buffers.set(w, m.offsets!);
+        else if (m.type === 'init') resolveInit();
+        else if (m.type === 'slot') {
+          // A reader's inline slot: every reader may have to interrupt the request it serves.
+          inlineSlots.push([m.index!, m.ops!]);
+          for (const r of readers) if (r !== w) r.postMessage(m);
+        } else if (m.type === 'promoted' && !unmounting && readers.length < maxReaders) start(true);
+      },
+    );
     w.on('error', (e) => log(`reader ${i} failed: ${e.stack ?? e.message}`));
     w.on('exit', (code) => {
+      giveBack(w);
       if (code !== 0 && !unmounting && died(i, code)) start(false, i);
       else if (code !== 0 && !unmounting && standby && standbyRetries < MAX_STANDBY_RETRIES) {
         // A standby that could not start (its thread booted while this process acted as another

@@ -2,7 +2,7 @@
 // by unmodified programs (cp, diff, tar, git, sqlite3, dd, sha256sum, coreutils, attr, df). The test
 // runs them with execFileSync: this thread blocks, the reader workers serve the mount.
 // Needs root and /dev/fuse: skipped without them, failed instead when ZUFS_REQUIRE_PRIVILEGED_TESTS=1.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import {
   closeSync,
   mkdirSync,
@@ -19,6 +19,7 @@ import { PMEMFS_TYPE } from '@zufs/example-pmemfs';
 import { SQLFS_TYPE, mkfs as sqlfsMkfs } from '@zufs/example-sqlfs';
 import { type FuseMount, mountFuse } from '@zufs/fuse';
 import { mount, type ZufsMount } from '@zufs/vfs';
+import { SharedPool } from '@zufs/zuf-core';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { itWith, kernelSuite, kernelSuites, mounted, teardown } from './kernel-mount.js';
@@ -26,6 +27,7 @@ import { itWith, kernelSuite, kernelSuites, mounted, teardown } from './kernel-m
 const VFS_SRC = resolve(new URL('../../vfs/src', import.meta.url).pathname);
 const MEMORY = 256 * 1024 * 1024;
 const HANDLES_C = new URL('./fixtures/handles.c', import.meta.url).pathname;
+const CRASHY = new URL('../../vfs/test/fixtures/crashy-pmemfs.mjs', import.meta.url);
 
 // Both ways a reader can serve: operations run in the reader (an inline ZT, the default of
 // `zufs mount`), or handed to the ZT grid; and the same programs on sqlfs (an SQLite volume).
@@ -317,4 +319,47 @@ kernelSuite('abort', () => {
       await teardown({ mnt: dir, server, dir });
     }
   });
+});
+
+kernelSuite('a reader that dies', () => {
+  it('gives its buffers in the shared pool back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zufs-fuse-reader-dies-'));
+    const mnt = join(dir, 'mnt');
+    mkdirSync(mnt);
+    const server = await startServer({ zts: 1, channels: 2, filesystems: [CRASHY], maxRestarts: 10 });
+    const face = mount(server.root, { type: 'pmemfs', options: `memory=${16 * 1024 * 1024}` });
+    const logs: string[] = [];
+    let m: FuseMount | undefined;
+    try {
+      const pool = new SharedPool(face.descriptor.root.pools[1]!);
+      const free = pool.freeBytes;
+      // Served inline: the LOOKUP of __crash__ ends the reader thread serving it.
+      m = await mountFuse({
+        root: face.descriptor,
+        server,
+        mountpoint: mnt,
+        readers: 1,
+        log: (s) => logs.push(s),
+      });
+      expect(pool.freeBytes).toBeLessThan(free); // the readers' buffers are in the pool
+      for (let i = 1; i <= 3; i++) {
+        // Not execFileSync: the dead reader's request is answered EIO by the session, on this thread.
+        const stat = await new Promise<string>((res) =>
+          execFile('stat', [join(mnt, '__crash__')], (err, _out, stderr) => res(err ? stderr : 'no error')),
+        );
+        expect(stat).toMatch(/Input\/output error/);
+        for (let t = 0; t < 200 && logs.filter((l) => / died /.test(l)).length < i; t++)
+          await new Promise((r) => setTimeout(r, 50));
+        expect(logs.filter((l) => / died /.test(l))).toHaveLength(i);
+        // The mount still answers, from another reader.
+        writeFileSync(join(mnt, `after${i}`), 'x');
+      }
+      await m.unmount();
+      m = undefined;
+      // Every reader's buffers, the dead ones' too (2 MiB each), are back.
+      expect(pool.freeBytes).toBe(free);
+    } finally {
+      await teardown({ mnt, m, face, server, dir });
+    }
+  }, 120_000);
 });
