@@ -500,7 +500,7 @@ export class Resolver {
     let entry = this.known(par, path);
     if (entry === undefined) {
       entry = this.lookup(par.dir, par.name, syscall, path);
-      if (entry && this.gen !== null) this.remember(this.entries, path, entry.ii);
+      if (entry && this.caches) this.remember(this.entries, path, entry.ii);
     }
     par.entry = entry;
     return entry;

@@ -411,14 +411,12 @@ export class ZufsSync {
       // Linux: O_CREAT on a name with a trailing slash is EISDIR, whatever the name holds.
       if (par.trailingSlash && !par.dots) fail('EISDIR', 'open', p);
       const fresh = (fl & O_EXCL) !== 0 && !par.dots;
-      const mode = m & ~this.umask() & 0o7777;
-      const make = () => this.c.create(par.dir.ii, par.name, mode, this.cred.uid, this.newGid(par.dir));
       let e = fresh ? null : this.r.known(par, p);
       let made: LookupResult | null = null;
       if (e === undefined) {
         // A name the cache does not know: made first, as most such opens make a file (NEW_INODE
         // answers EEXIST when it is there: then the LOOKUP). See createFirst().
-        if (this.createFirst()) made = this.tryCreate(par, p, 'open', make);
+        if (this.createFirst()) made = this.tryCreate(par, p, 'open', this.fileMaker(par, m));
         e = made === null ? this.r.entryOf(par, p, 'open') : null;
       }
       if (e && fl & O_EXCL) fail('EEXIST', 'open', p);
@@ -447,7 +445,7 @@ export class ZufsSync {
       }
       if (e) node = { ii: e.ii, attr: e.attr };
       else {
-        made ??= this.createNew(par, p, 'open', make);
+        made ??= this.createNew(par, p, 'open', this.fileMaker(par, m));
         node = { ii: made.ii, attr: made.attr };
         created = true;
       }
@@ -971,6 +969,12 @@ export class ZufsSync {
    */
   private createFirst(): boolean {
     return this.r.caches && !this.c.inSoonMode;
+  }
+
+  /** The create of open(O_CREAT) with mode `m`, for tryCreate(): made only when a create is sent. */
+  private fileMaker(par: Parent, m: number): () => LookupResult {
+    const mode = m & ~this.umask() & 0o7777;
+    return () => this.c.create(par.dir.ii, par.name, mode, this.cred.uid, this.newGid(par.dir));
   }
 
   /** The group of a new inode in `dir`: the directory's when it is setgid, else the caller's. */
