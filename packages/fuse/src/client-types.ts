@@ -51,4 +51,5 @@ export type FuseClient = Pick<
   | 'removexattr'
   | 'listxattr'
   | 'statfs'
+  | 'rollbacks'
 >;

@@ -319,6 +319,8 @@ export class FuseHandler {
   private readonly lr: LookupResult = { ii: 0, ino: 0, attr: newAttr() };
   private readonly child: LookupResult = { ii: 0, ino: 0, attr: newAttr() };
   private readonly attr = newAttr();
+  /** revalidate's: the request being served may hold `attr`. */
+  private readonly checkAttr = newAttr();
   /** The parent directory's attributes, while a new inode is made in it. */
   private readonly dirAttr = newAttr();
   private readonly sa: SetAttr = {};
@@ -1128,9 +1130,26 @@ export class FuseHandler {
 
   // ~~~ replies ~~~
 
+  /** The inode of a node id the kernel sent: ESTALE when a rollback lost it (LookupTable). */
   private ii(nodeid: number): number {
-    return nodeid === FUSE_ROOT_ID ? this.client.rootIi : nodeid;
+    if (nodeid === FUSE_ROOT_ID) return this.client.rootIi;
+    const epoch = this.client.rollbacks;
+    if (!this.lookups.checked(epoch)) this.lookups.revalidate(epoch, this.alive);
+    if (this.lookups.isStale(nodeid)) throw new BadRequest(Errno.ESTALE);
+    return nodeid;
   }
+
+  /** The inode `nodeid` is there with generation `gen` (revalidate's question after a rollback). */
+  private readonly alive = (nodeid: number, gen: number): boolean => {
+    try {
+      const a = this.client.getattr(nodeid, this.checkAttr);
+      return a.mode !== 0 && a.generation === gen;
+    } catch (e) {
+      // Gone (ENOENT, ESTALE...); an EIO says nothing of the inode: the check is made again later.
+      if (isZufsError(e) && e.errno !== Errno.EIO) return false;
+      throw e;
+    }
+  };
 
   private nid(ii: number): number {
     return ii === this.client.rootIi ? FUSE_ROOT_ID : ii;
@@ -1170,7 +1189,7 @@ export class FuseHandler {
   private entryAt(at: number, ii: number, a: typeof this.attr): void {
     const nodeid = this.nid(ii);
     if (nodeid !== FUSE_ROOT_ID) {
-      const count = this.lookups.add(nodeid, 1);
+      const count = this.lookups.add(nodeid, 1, a.generation);
       if (count < 0) {
         if (!this.tableFullLogged) this.log(`lookup table full (${this.lookups.capacity}): counts are lost`);
         this.tableFullLogged = true;

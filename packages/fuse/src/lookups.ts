@@ -10,15 +10,30 @@
  * the removal (which moves entries) simple to get right.
  *
  * Layout (Int32 words): [0] lock (0 free, 1 held, 2 held with waiters), [1] capacity (a power of 2),
- * [2] entries in use, [3] reserved; then `capacity` entries of 4 words: key lo, key hi, count, spare.
- * Key 0 marks a free entry (nodeid 0 is never an inode).
+ * [2] entries in use, [3] stale entries, [4] the rollback epoch the entries were last checked
+ * against, plus one (0: never), [5..7] reserved; then `capacity` entries of 6 words: key lo, key hi,
+ * count, generation lo, generation hi, stale (1). Key 0 marks a free entry (nodeid 0 is never an
+ * inode).
+ *
+ * A node id is the inode's number, and the generation tells two inodes of one number apart. A
+ * server restart that rolled the volume back to its last commit loses the inodes made since, and
+ * their numbers go to new files: the kernel may still hold the lost ones. After such a restart the
+ * first request checks every entry's inode once (revalidate); an entry whose inode is gone or has
+ * another generation is stale, and every request on it answers ESTALE, until the kernel forgets it
+ * or takes a new entry for that number (the kernel drops its old inode then: another generation).
  */
 
-const HDR = 4;
+const HDR = 8;
 const W_LOCK = 0;
 const W_CAP = 1;
 const W_USED = 2;
-const E = 4; // words per entry
+const W_STALE = 3;
+const W_CHECKED = 4;
+const E = 6; // words per entry
+const C_COUNT = 2;
+const C_GEN_LO = 3;
+const C_GEN_HI = 4;
+const C_STALE = 5;
 const SPINS = 200;
 
 const TWO32 = 2 ** 32;
@@ -59,19 +74,22 @@ export class LookupTable {
     this.lock();
     try {
       const e = this.find(nodeid);
-      return e < 0 ? 0 : this.w[e + 2];
+      return e < 0 ? 0 : this.w[e + C_COUNT];
     } finally {
       this.unlock();
     }
   }
 
   /**
-   * Adds `n` to the count of `nodeid`; returns the new count, or -1 when the table is full (the entry
-   * could not be recorded).
+   * Adds `n` to the count of `nodeid`, whose inode has generation `gen`; returns the new count, or
+   * -1 when the table is full (the entry could not be recorded). An entry for a stale node id with
+   * another generation is a new inode to the kernel, which drops its old one: the entry is live again.
    */
-  add(nodeid: number, n = 1): number {
+  add(nodeid: number, n = 1, gen = 0): number {
     const lo = nodeid >>> 0;
     const hi = Math.floor(nodeid / TWO32) | 0;
+    const genLo = gen >>> 0;
+    const genHi = Math.floor(gen / TWO32) | 0;
     this.lock();
     try {
       const w = this.w;
@@ -81,13 +99,22 @@ export class LookupTable {
           if (w[W_USED] >= this.cap - 1) return -1; // keep one free entry: probes must end
           w[e] = lo | 0;
           w[e + 1] = hi;
-          w[e + 2] = n;
+          w[e + C_COUNT] = n;
+          w[e + C_GEN_LO] = genLo | 0;
+          w[e + C_GEN_HI] = genHi;
+          w[e + C_STALE] = 0;
           w[W_USED]++;
           return n;
         }
         if (w[e] === (lo | 0) && w[e + 1] === hi) {
-          w[e + 2] += n;
-          return w[e + 2];
+          if (w[e + C_STALE] !== 0 && (w[e + C_GEN_LO] !== (genLo | 0) || w[e + C_GEN_HI] !== genHi)) {
+            w[e + C_STALE] = 0;
+            w[W_STALE]--;
+          }
+          w[e + C_GEN_LO] = genLo | 0;
+          w[e + C_GEN_HI] = genHi;
+          w[e + C_COUNT] += n;
+          return w[e + C_COUNT];
         }
       }
       return -1;
@@ -105,13 +132,60 @@ export class LookupTable {
     try {
       const e = this.find(nodeid);
       if (e < 0) return -1;
-      const left = this.w[e + 2] - n;
+      const left = this.w[e + C_COUNT] - n;
       if (left > 0) {
-        this.w[e + 2] = left;
+        this.w[e + C_COUNT] = left;
         return left;
       }
       this.remove(e);
       return 0;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** True when `nodeid`'s inode did not survive a rollback (revalidate): one load while none is stale. */
+  isStale(nodeid: number): boolean {
+    if (Atomics.load(this.w, W_STALE) === 0) return false;
+    this.lock();
+    try {
+      const e = this.find(nodeid);
+      return e >= 0 && this.w[e + C_STALE] !== 0;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** Entries marked stale. */
+  get staleCount(): number {
+    return Atomics.load(this.w, W_STALE);
+  }
+
+  /** True when the entries were checked against rollback epoch `epoch` (or need not be). */
+  checked(epoch: number): boolean {
+    return Atomics.load(this.w, W_CHECKED) === epoch + 1;
+  }
+
+  /**
+   * After a restart that rolled the volume back (its epoch `epoch`): marks stale every entry whose
+   * inode `alive(nodeid, generation)` says is gone, once per epoch whichever reader comes first (the
+   * others wait on the lock). A failure of `alive` (the server away) leaves the epoch unchecked and
+   * is thrown: the next request tries again.
+   */
+  revalidate(epoch: number, alive: (nodeid: number, gen: number) => boolean): void {
+    this.lock();
+    try {
+      const w = this.w;
+      if (w[W_CHECKED] === epoch + 1) return;
+      for (let i = 0; i < this.cap; i++) {
+        const e = HDR + i * E;
+        if ((w[e] === 0 && w[e + 1] === 0) || w[e + C_STALE] !== 0) continue;
+        const nodeid = (w[e + 1] >>> 0) * TWO32 + (w[e] >>> 0);
+        if (alive(nodeid, (w[e + C_GEN_HI] >>> 0) * TWO32 + (w[e + C_GEN_LO] >>> 0))) continue;
+        w[e + C_STALE] = 1;
+        w[W_STALE]++;
+      }
+      Atomics.store(w, W_CHECKED, epoch + 1);
     } finally {
       this.unlock();
     }
@@ -125,7 +199,7 @@ export class LookupTable {
       for (let i = 0; i < this.cap; i++) {
         const e = HDR + i * E;
         if (this.w[e] !== 0 || this.w[e + 1] !== 0)
-          out.push([(this.w[e + 1] >>> 0) * TWO32 + (this.w[e] >>> 0), this.w[e + 2]]);
+          out.push([(this.w[e + 1] >>> 0) * TWO32 + (this.w[e] >>> 0), this.w[e + C_COUNT]]);
       }
       return out;
     } finally {
@@ -157,6 +231,7 @@ export class LookupTable {
   /** Removes the entry at word `e` and shifts back the entries of its probe run. Lock held. */
   private remove(e: number): void {
     const w = this.w;
+    if (w[e + C_STALE] !== 0) w[W_STALE]--;
     let hole = (e - HDR) / E;
     let i = hole;
     for (;;) {
@@ -167,17 +242,11 @@ export class LookupTable {
       // The entry at i may move to the hole if its home is not in (hole, i] cyclically.
       const inRange = hole <= i ? home > hole && home <= i : home > hole || home <= i;
       if (!inRange) {
-        const h = HDR + hole * E;
-        w[h] = w[at];
-        w[h + 1] = w[at + 1];
-        w[h + 2] = w[at + 2];
+        w.copyWithin(HDR + hole * E, at, at + E);
         hole = i;
       }
     }
-    const h = HDR + hole * E;
-    w[h] = 0;
-    w[h + 1] = 0;
-    w[h + 2] = 0;
+    w.fill(0, HDR + hole * E, HDR + hole * E + E);
     w[W_USED]--;
   }
 

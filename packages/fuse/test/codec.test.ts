@@ -267,6 +267,56 @@ describe('lookup-count table', () => {
     expect(t.entries().length).toBe(25);
   });
 
+  it('after a rollback marks stale the entries whose inode is gone or has another generation, once per epoch', () => {
+    const t = new LookupTable(LookupTable.create(64));
+    const ids = Array.from({ length: 40 }, (_, i) => 2 ** 32 * (i % 2) + 100 + i * 13);
+    for (const [i, id] of ids.entries()) t.add(id, 1, 2 ** 33 + i); // generations past 32 bits
+    expect(t.checked(0)).toBe(false);
+    const asked: number[] = [];
+    // Even entries' inodes survived; odd ones were lost (another generation, or gone).
+    const alive = (id: number, gen: number) => {
+      asked.push(id);
+      const i = ids.indexOf(id);
+      expect(gen).toBe(2 ** 33 + i);
+      return i % 2 === 0;
+    };
+    t.revalidate(0, alive);
+    expect(asked.sort()).toEqual([...ids].sort());
+    expect(t.checked(0)).toBe(true);
+    expect(t.staleCount).toBe(20);
+    for (const [i, id] of ids.entries()) expect(t.isStale(id)).toBe(i % 2 === 1);
+    t.revalidate(0, alive); // checked: nobody asked again
+    expect(asked.length).toBe(ids.length);
+    // The next rollback asks only of the live entries.
+    t.revalidate(1, () => true);
+    expect(t.staleCount).toBe(20);
+    // The kernel takes a new entry for a stale number with the new inode's generation: live again.
+    expect(t.add(ids[1], 1, 7)).toBe(2);
+    expect(t.isStale(ids[1])).toBe(false);
+    // The same generation again is not a new inode: still stale.
+    t.add(ids[3], 1, 2 ** 33 + 3);
+    expect(t.isStale(ids[3])).toBe(true);
+    // Forgotten stale entries leave the count, whatever moved in the table meanwhile.
+    for (let i = 3; i < ids.length; i += 2) expect(t.forget(ids[i], i === 3 ? 2 : 1)).toBe(0);
+    expect(t.staleCount).toBe(0);
+    expect(t.isStale(ids[5])).toBe(false);
+    expect(t.size).toBe(21);
+  });
+
+  it('a failed check leaves the epoch to be checked again', () => {
+    const t = new LookupTable(LookupTable.create(64));
+    t.add(5, 1, 1);
+    t.add(6, 1, 1);
+    expect(() =>
+      t.revalidate(3, (id) => {
+        if (id === 6) throw new Error('server away');
+        return false;
+      }),
+    ).toThrow('server away');
+    expect(t.checked(3)).toBe(false);
+    expect(t.add(7, 1, 1)).toBe(1); // the lock was let go
+  });
+
   it('refuses past capacity instead of looping', () => {
     const t = new LookupTable(LookupTable.create(64));
     let refused = 0;

@@ -12,14 +12,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fsck, mkfs, PmemDevice } from '@zufs/example-pmemfs';
 import { type FuseMount, mountFuse } from '@zufs/fuse';
 import { mount, type ZufsMount } from '@zufs/vfs';
 import { startServer, type ZusServer } from '@zufs/zus-server';
-import { expect } from 'vitest';
-import { itWith, kernelSuites, teardown } from './kernel-mount.js';
+import { expect, it } from 'vitest';
+import { itWith, kernelSuite, kernelSuites, teardown } from './kernel-mount.js';
 
 const CRASHY = new URL('../../vfs/test/fixtures/crashy-pmemfs.mjs', import.meta.url);
 const CRASHES = Number(process.env.ZUFS_RESTART_ROUNDS ?? 3);
@@ -213,4 +214,71 @@ kernelSuites('the kernel mount across plugin crashes, operations served $serving
     },
     120_000 + CRASHES * 10_000,
   );
+});
+
+// Through the grid a ZT that dies mid-change is a restart that rolls the volume back to its last
+// commit: inodes made since are gone, and their numbers are free for new files. The kernel may still
+// hold such an inode (an open file, a cached name) by its node id, which is the inode's number.
+kernelSuite('the kernel mount after a restart that rolled the volume back', () => {
+  it("a node id whose inode the rollback lost answers ESTALE, also once its number is another file's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zufs-fuse-rollback-'));
+    const t: { m?: FuseMount; mnt?: string; face?: ZufsMount; server?: ZusServer; dir: string } = { dir };
+    try {
+      const mnt = (t.mnt = join(dir, 'mnt'));
+      mkdirSync(mnt);
+      const image = join(dir, 'fs.img');
+      const dev = PmemDevice.createFile(image, 16 * 1024 * 1024);
+      mkfs(dev, { inodes: 256 });
+      dev.flush();
+      dev.close();
+      let restarted: (() => void) | null = null;
+      t.server = await startServer({
+        zts: 1,
+        channels: 2,
+        filesystems: [CRASHY],
+        onLog: () => {},
+        onRestart: () => restarted?.(),
+      });
+      // commit=0: nothing reaches the image but an fsync.
+      t.face = mount(t.server.root, { type: 'pmemfs', device: image, options: 'commit=0' });
+      // No kernel caches: every stat and read below is a request.
+      t.m = await mountFuse({
+        root: t.face.descriptor,
+        mountpoint: mnt,
+        readers: 2,
+        attrTimeout: 0,
+        entryTimeout: 0,
+      });
+      await fsp.writeFile(join(mnt, 'kept'), 'fsynced');
+      const kept = await fsp.open(join(mnt, 'kept'), 'r+');
+      await kept.sync();
+      await kept.close();
+      await fsp.writeFile(join(mnt, 'lost'), 'never committed');
+      const lost = await fsp.open(join(mnt, 'lost'), 'r'); // nothing read yet: no page cache
+      const lostIno = (await lost.stat()).ino;
+      // A ZT dies holding pmemfs's lock: the restart mounts the image's last commit again.
+      const done = new Promise<void>((r) => (restarted = r));
+      expect(() => t.face!.statSync('/__crash_locked__')).toThrow(expect.objectContaining({ code: 'EIO' }));
+      await done;
+      // A new file takes the lost one's slot (a later generation).
+      t.face.writeFileSync('/new', 'another file, not yours');
+      expect(t.face.statSync('/new').ino).toBe(lostIno);
+      // The kernel's node of /lost is stale: neither its attributes nor its bytes are the new file's.
+      // ESTALE (Node 20's libuv has no name for it: errno -116).
+      await expect(lost.stat()).rejects.toMatchObject({ errno: -116 });
+      await expect(lost.read(Buffer.alloc(64), 0, 64, 0)).rejects.toMatchObject({ errno: -116 });
+      await lost.close();
+      await expect(fsp.stat(join(mnt, 'lost'))).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(await fsp.readFile(join(mnt, 'new'), 'utf8')).toBe('another file, not yours');
+      expect(await fsp.readFile(join(mnt, 'kept'), 'utf8')).toBe('fsynced');
+      // The kernel takes the number for the new file: a fresh node, served as any other.
+      const again = await fsp.open(join(mnt, 'new'), 'r+');
+      await again.write('ANOTHER', 0);
+      expect((await again.stat()).size).toBe(23);
+      await again.close();
+      expect(t.face.readFileSync('/new', 'utf8')).toBe('ANOTHER file, not yours');
+    } finally {
+      await teardown(t);
+    }
+  }, 60_000);
 });

@@ -592,6 +592,15 @@ export class InodeClient {
   }
 
   /**
+   * The server's rollback count (CTL_SHARED_EPOCH): it moves when a restart mounted a volume again
+   * from its last commit, losing the inodes made since. Whoever names inodes by number across calls
+   * (the kernel mount's node ids, the face's fds) checks their generations once it moved.
+   */
+  get rollbacks(): number {
+    return Atomics.load(this.root.ctl, CTL_SHARED_EPOCH);
+  }
+
+  /**
    * Called before anything read without a dispatch (pmem, the name cache): true when the server
    * restarted since this client last looked. A restart that gave a mount new shared memory (it
    * rolled back to its last commit: CTL_SHARED_EPOCH) voids what this client read from the old one:
