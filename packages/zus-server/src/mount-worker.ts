@@ -80,6 +80,9 @@ interface Mount {
   readonly fsIndex: number;
   readonly descriptor: unknown;
   readonly epoch: number;
+  /** What a restart mounts it again with: the mount's options and flags, and its remounts'. */
+  options: string;
+  readonly flags: number;
 }
 const mounts = new Map<number, Mount>();
 let nextSbId = restart?.nextSbId ?? 1;
@@ -108,8 +111,15 @@ function notify(n: MountNotice): void {
 }
 
 /** Keeps the supervisor's ledger: what to mount again after a restart. */
-function record(sbId: number, m: Mount, options: string, flags: number): void {
-  const entry = { sbId, type: m.type.name, options, flags, descriptor: m.descriptor, epoch: m.epoch };
+function record(sbId: number, m: Mount): void {
+  const entry = {
+    sbId,
+    type: m.type.name,
+    options: m.options,
+    flags: m.flags,
+    descriptor: m.descriptor,
+    epoch: m.epoch,
+  };
   data.control.postMessage({ type: 'mounted', entry } satisfies LedgerMessage);
 }
 
@@ -142,9 +152,9 @@ async function mount(v: DataView): Promise<number> {
     await type.umount?.(res.descriptor); // a plugin's mistake: what it mounted goes again
     throw e;
   }
-  const m = { type, fsIndex, descriptor: res.descriptor, epoch: root.epoch() };
+  const m = { type, fsIndex, descriptor: res.descriptor, epoch: root.epoch(), options, flags };
   mounts.set(sbId, m);
-  record(sbId, m, options, flags);
+  record(sbId, m);
   notify({ type: 'attach', sbId, fsIndex, descriptor: res.descriptor, epoch: m.epoch });
   setU64(v, IocMount.zus_sbi, sbId);
   setU64(v, IocMount.zus_ii, iiCookie(sbId, res.rootIno));
@@ -185,6 +195,41 @@ async function umount(sbId: number): Promise<number> {
   await m.type.umount?.(m.descriptor);
   collectSoon();
   return 0;
+}
+
+/**
+ * REMOUNT: the filesystem's hook, then the ledger, so that a restart mounts the volume again as it
+ * is now (a volume remounted with commit=0 does not come back with its first commit interval).
+ * Without a hook a remount changes nothing, and the ledger neither.
+ */
+async function remount(sbId: number, v: DataView): Promise<void> {
+  const m = mounts.get(sbId);
+  if (!m) throw new ZufsError(Errno.EINVAL, 'not mounted');
+  if (!m.type.remount) return;
+  const options = readOptions(v);
+  const now = await m.type.remount(m.descriptor, options, getU64(v, IocMount.remount_flags));
+  m.options = typeof now === 'string' ? now : remountedOptions(m.options, options);
+  record(sbId, m);
+}
+
+/**
+ * A volume's options after a remount gave `changes`: the mount's, each key given again taking its
+ * new value (`commit=0` replaces `commit=5`; a flag is its own key), new keys after. A filesystem
+ * whose remount means something else returns the options itself (FsType.remount).
+ */
+function remountedOptions(mounted: string, changes: string): string {
+  const key = (o: string) => {
+    const eq = o.indexOf('=');
+    return eq < 0 ? o : o.slice(0, eq);
+  };
+  const items = mounted.split(',').filter(Boolean);
+  for (const c of changes.split(',')) {
+    if (!c) continue;
+    const at = items.findIndex((o) => key(o) === key(c));
+    if (at < 0) items.push(c);
+    else items[at] = c;
+  }
+  return items.join(',');
 }
 
 /**
@@ -236,9 +281,16 @@ async function mountAgain(plan: RestartPlan): Promise<void> {
           `restart: ${e.type} superblock ${e.sbId} was mounted again without the memory its previous threads left`,
         );
       }
-      const m = { type, fsIndex, descriptor: res.descriptor, epoch: plan.epoch };
+      const m = {
+        type,
+        fsIndex,
+        descriptor: res.descriptor,
+        epoch: plan.epoch,
+        options: e.options,
+        flags: e.flags,
+      };
       mounts.set(e.sbId, m);
-      record(e.sbId, m, e.options, e.flags);
+      record(e.sbId, m);
       notify({ type: 'attach', sbId: e.sbId, fsIndex, descriptor: res.descriptor, epoch: plan.epoch });
     } catch (err) {
       sharedLost = true;
@@ -262,11 +314,8 @@ async function handle(): Promise<void> {
   try {
     if (op === ZUFS_M_MOUNT) err = await mount(v);
     else if (op === ZUFS_M_UMOUNT) err = await umount(getU64(v, IocMount.zus_sbi));
-    else if (op === ZUFS_M_REMOUNT) {
-      const m = mounts.get(getU64(v, IocMount.zus_sbi));
-      if (!m) throw new ZufsError(Errno.EINVAL, 'not mounted');
-      await m.type.remount?.(m.descriptor, readOptions(v), getU64(v, IocMount.remount_flags));
-    } else err = -Errno.ENOTSUP;
+    else if (op === ZUFS_M_REMOUNT) await remount(getU64(v, IocMount.zus_sbi), v);
+    else err = -Errno.ENOTSUP;
   } catch (e) {
     [err, why] = failure(e);
     if (err === -Errno.EIO && !isZufsError(e))

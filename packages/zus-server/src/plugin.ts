@@ -385,7 +385,13 @@ export interface FsType<D = unknown> {
   attach(descriptor: D, ctx: AttachContext): SuperBlock;
   /** In the mount thread, once, after the last operation. */
   umount?(descriptor: D): void | Promise<void>;
-  remount?(descriptor: D, options: string, flags: number): void | Promise<void>;
+  /**
+   * In the mount thread: `options` change a mounted volume (ZUFS_REM_* `flags`). A restart mounts
+   * the volume again with the mount's options, each key the remount gave taking its new value; a
+   * filesystem whose remount means something else returns the whole options to mount again with.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing (sync or async) is the usual one
+  remount?(descriptor: D, options: string, flags: number): void | string | Promise<void | string>;
 }
 
 /** Identity helper that types a plugin module's default export. */

@@ -190,7 +190,9 @@ describe('nothing waits forever', () => {
     const t1 = performance.now();
     ac.abort();
     const a = await p;
-    expect(a.at - t1).toBeLessThan(100);
+    // Answered, not EIO at the operation's deadline: the abort reached the plugin (a second covers
+    // a loaded machine's scheduling).
+    expect(a.at - t1).toBeLessThan(1000);
     expect(a).toMatchObject({ err: 0, interrupted: true, words: [1, 1] });
   });
 

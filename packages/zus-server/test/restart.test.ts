@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { mountFs, STATE_FAILED, STATE_MOUNT_READY } from '@zufs/zuf-core';
+import { mountFs, remountFs, STATE_FAILED, STATE_MOUNT_READY } from '@zufs/zuf-core';
 import { Errno } from '@zufs/zuf-core/api';
 import { type ServerRestart, serveInline, startServer, type ZusServer } from '@zufs/zus-server';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { ioctl, TEST_FS, threadCount } from './helpers.js';
 const IOCTL_COUNT = 1;
 const IOCTL_EXIT = 4;
 const IOCTL_COUNTERS = 9;
+const IOCTL_OPTIONS = 11;
 const LOOP = new URL('./fixtures/ioctl-loop.mjs', import.meta.url);
 const SLOW_IOCTL = new URL('./fixtures/slow-ioctl.mjs', import.meta.url);
 
@@ -116,6 +117,39 @@ describe('restart after a crash', () => {
     expect(s.restarts).toBe(1);
     expect(ioctl(s.zufRoot, m.rootIi, IOCTL_COUNT).err).toBe(0);
     await w.terminate();
+  });
+
+  it("a remount's options are what a restart mounts the volume again with", async () => {
+    const r = restarts();
+    const s = await start({ onRestart: r.on });
+    // The options testfs was last mounted with (IOCTL_OPTIONS: at most the 32 bytes of the arg).
+    const options = (ii: number) => {
+      const res = ioctl(s.zufRoot, ii, IOCTL_OPTIONS);
+      expect(res.err).toBe(0);
+      const bytes = new Uint8Array(new Uint32Array(res.words).buffer, 0, res.outLen);
+      return new TextDecoder().decode(bytes);
+    };
+    const crash = async (ii: number) => {
+      const done = r.next();
+      expect(ioctl(s.zufRoot, ii, IOCTL_EXIT).err).toBe(-Errno.EIO);
+      await done;
+    };
+    const m = mountFs(s.zufRoot, 'testfs', 'a=1,keep,b=2');
+    const own = mountFs(s.zufRoot, 'testfs', 'x=1');
+    remountFs(s.zufRoot, m.sbId, 'b=3,c=4');
+    // A remount the filesystem refuses changes nothing.
+    expect(() => remountFs(s.zufRoot, m.sbId, 'refuse,b=9')).toThrow(/EINVAL/);
+    // One that says its own options is taken at its word.
+    remountFs(s.zufRoot, own.sbId, 'as:y=2');
+    expect(options(m.rootIi)).toBe('a=1,keep,b=2'); // no restart yet: the first mount's
+    await crash(m.rootIi);
+    expect(options(m.rootIi)).toBe('a=1,keep,b=3,c=4');
+    expect(options(own.rootIi)).toBe('y=2');
+    // And again at the next restart: the ledger keeps them.
+    remountFs(s.zufRoot, m.sbId, 'keep,d');
+    await crash(m.rootIi);
+    expect(options(m.rootIi)).toBe('a=1,keep,b=3,c=4,d');
+    expect(s.restarts).toBe(2);
   });
 
   it('the mount thread dying in mount() fails that mount only; the server restarts and mounts again', async () => {
