@@ -3,7 +3,8 @@
 // node:fs face. A grid of 2 ZTs x 2 channels, so its state really is shared between isolates.
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { mount, type ZufsMount } from '@zufs/vfs';
+import { RENAME_NOREPLACE } from '@zufs/zuf-core/api';
+import { InodeClient, mount, type ZufsMount } from '@zufs/vfs';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -53,6 +54,19 @@ describe('tiny-fs through node:fs', () => {
     expect(fs.readdirSync('/').sort()).toEqual(['a']);
     // Past a slot: EFBIG, and the file is as it was.
     expect(code(() => fs.writeFileSync('/a/f', Buffer.alloc(70_000)))).toBe('EFBIG');
+  });
+
+  it('a rename with RENAME_NOREPLACE onto another name of the same inode is EEXIST, as Linux', () => {
+    fs.writeFileSync('/h1', 'one inode');
+    fs.linkSync('/h1', '/h2');
+    // The face's own rename does not send the flag (node:fs has none): the inode-level client does.
+    const c = new InodeClient(fs.root, fs.mount);
+    expect(() => c.rename(c.rootIi, 'h1', c.rootIi, 'h2', RENAME_NOREPLACE)).toThrow(
+      expect.objectContaining({ code: 'EEXIST' }),
+    );
+    c.rename(c.rootIi, 'h1', c.rootIi, 'h2'); // without it: nothing to do, both names stay
+    expect(fs.readdirSync('/').sort()).toEqual(['h1', 'h2']);
+    expect(fs.statSync('/h2').nlink).toBe(2);
   });
 
   it('renames within and across directories, replacing a target', () => {

@@ -108,8 +108,9 @@ function open({ mem, inodes, slot }) {
       if (flags & api.RENAME_EXCHANGE) fail(Errno.EINVAL, 'tiny-fs does not swap names');
       const ino = reads.lookup(oldDir, oldName);
       const old = names(newDir).get(newName.str()); // a name to replace (the app checked file vs directory)
+      if (old !== undefined && flags & api.RENAME_NOREPLACE) fail(Errno.EEXIST, newName.str()); // first, as Linux
       if (old === ino) return; // two names of one inode: nothing to do
-      if (old !== undefined && !(flags & api.RENAME_NOREPLACE)) unlink(newDir, old, newName); // else: EEXIST
+      if (old !== undefined) unlink(newDir, old, newName);
       add(newDir, newName, ino);
       named(newDir, ino, 1); // a directory's ".." moves with it
       unlink(oldDir, ino, oldName, { moving: true });
