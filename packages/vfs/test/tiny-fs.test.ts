@@ -3,8 +3,8 @@
 // node:fs face. A grid of 2 ZTs x 2 channels, so its state really is shared between isolates.
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { RENAME_NOREPLACE } from '@zufs/zuf-core/api';
 import { InodeClient, mount, type ZufsMount } from '@zufs/vfs';
+import { RENAME_NOREPLACE } from '@zufs/zuf-core/api';
 import { startServer, type ZusServer } from '@zufs/zus-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
