@@ -4,7 +4,7 @@ import * as nodeFs from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import type { RelayCounters } from '@zufs/relay';
 import { importBase } from '../base.js';
 import type { AsyncFs, SyncFs } from './workloads.js';
@@ -16,6 +16,11 @@ export interface Target {
   async?: AsyncFs;
   /** What another thread needs to reach the same filesystem (attachTarget): zufs's mount descriptor. */
   share?: unknown;
+  /**
+   * zufs-inline: a port for one more thread to serve its own operations (zus-server's
+   * inlinePort()), handed to attachTarget with the share; transfer it.
+   */
+  inlinePort?(): MessagePort;
   /**
    * zufs's relay counters summed over the grid (zuf-core's app and ZT sides): what a case reports
    * per operation (handoffs, parks, futex wakes) to show where a crossing's time goes.
@@ -98,6 +103,7 @@ async function zufs(inline: boolean, o: TargetOptions, base = false): Promise<Ta
     root: '',
     sync: fs as unknown as SyncFs,
     share: fs.descriptor,
+    inlinePort: inline ? () => server.inlinePort() : undefined,
     counters: () => gridCounters(fs.root.slots.slice(0, fs.root.gridSize)),
     async close() {
       served?.close();
@@ -206,11 +212,18 @@ export function openTarget(name: TargetName, o: TargetOptions = {}): Promise<Tar
  * one thread's memory, so there it is a filesystem of the thread's own. Closing it leaves the
  * filesystem to its opener.
  */
-export async function attachTarget(name: TargetName, share: unknown): Promise<Target> {
+export async function attachTarget(
+  name: TargetName,
+  share: unknown,
+  inlinePort?: MessagePort,
+): Promise<Target> {
   if (name === 'zufs' || name === 'zufs-inline') {
     const { attachMount } = await import('@zufs/vfs');
     const fs = attachMount(share as Parameters<typeof attachMount>[0]);
-    return { root: '', sync: fs as unknown as SyncFs, close: async () => {} };
+    // zufs-inline: this thread serves its own operations too, as the opener's thread does.
+    const { serveInline } = await import('@zufs/zus-server');
+    const served = name === 'zufs-inline' && inlinePort ? await serveInline(fs.root, inlinePort) : null;
+    return { root: '', sync: fs as unknown as SyncFs, close: async () => served?.close() };
   }
   if (name === 'nodefs-tmpfs')
     return { root: share as string, sync: nodeFs as unknown as SyncFs, close: async () => {} };

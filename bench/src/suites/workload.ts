@@ -56,7 +56,13 @@ export const description =
   'real workloads on a package tree: unpack, scan, churn, unpack-4t through the face; tar, find, cat, rm, sqlite through the kernel';
 export const baseline = 'zufs:unpack';
 
-const FACE_TARGETS = ['zufs', 'nodefs-tmpfs', 'memfs'] as const satisfies readonly TargetName[];
+// zufs-inline: each thread serves its own operations (zus-server serveInline), no hop to a ZT.
+const FACE_TARGETS = [
+  'zufs',
+  'zufs-inline',
+  'nodefs-tmpfs',
+  'memfs',
+] as const satisfies readonly TargetName[];
 const FACE_OPS = ['unpack', 'scan', 'churn', 'unpack-4t'];
 const KERNEL_TARGETS = ['zufs-fuse', 'libfuse-ll', 'passthrough-ll', 'tmpfs'] as const;
 type KernelTargetName = (typeof KERNEL_TARGETS)[number];
@@ -67,6 +73,7 @@ export const ratios: RatioSpec[] = [
   ...['unpack', 'scan', 'churn'].flatMap((op) => [
     { num: `zufs:${op}`, den: `nodefs-tmpfs:${op}`, target: 1 / 2 },
     { num: `zufs:${op}`, den: `memfs:${op}`, target: 1 / 1.5 },
+    { num: `zufs-inline:${op}`, den: `nodefs-tmpfs:${op}` },
   ]),
   ...FACE_TARGETS.map((t) => ({
     num: `${t}:unpack-4t`,

@@ -90,11 +90,13 @@ async function measure(
     checkCounts('scan', last!, tree);
   } else if (op === 'unpack-4t') {
     helpers ??= await Promise.all(
-      Array.from({ length: HELPERS }, (_, id) =>
-        startWorker(new URL('./workload-unpacker.js', import.meta.url), {
-          workerData: { target: name, share: target.share, quick, id },
-        }),
-      ),
+      Array.from({ length: HELPERS }, (_, id) => {
+        const inlinePort = target.inlinePort?.();
+        return startWorker(new URL('./workload-unpacker.js', import.meta.url), {
+          workerData: { target: name, share: target.share, quick, id, inlinePort },
+          transferList: inlinePort ? [inlinePort] : [],
+        });
+      }),
     );
     r = await measureEach(
       op,

@@ -9,7 +9,7 @@ export type UnpackerReply = { done: true } | { counts: TreeCounts } | { error: s
 
 const port = parentPort!;
 const tree = loadTree(workerData.quick ? QUICK_FILES : undefined);
-const target = await attachTarget(workerData.target as TargetName, workerData.share);
+const target = await attachTarget(workerData.target as TargetName, workerData.share, workerData.inlinePort);
 const fs = target.sync as unknown as FaceFs;
 
 port.on('message', async (m: UnpackerRequest) => {
