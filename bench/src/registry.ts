@@ -1,5 +1,6 @@
 // The suites, found by file name in dist/suites/, and a programmatic way to run one (zufs bench, zufs demo).
 import { readdirSync } from 'node:fs';
+import { contend } from './contend.js';
 import { formatTable, machine, makeReport, type Report, watchNoise } from './report.js';
 import { type Suite, suiteOptions } from './suite.js';
 
@@ -28,6 +29,8 @@ export interface RunSuiteOptions {
   log?: (msg: string) => void;
   /** A PostgreSQL server's URL (the remote suite; else ZUFS_TEST_PG_URL). */
   pg?: string;
+  /** Busy processes kept running beside the suite (contend.ts); the report says how many. */
+  contend?: number;
 }
 
 /** Runs a suite and returns its report (the JSON object) and its human table. */
@@ -38,9 +41,17 @@ export async function runSuite(
   const suite = await loadSuite(name);
   const opts = suiteOptions(!!o.quick, o.filter, o.rounds, o.log, o.pg);
   const m = machine();
+  const stopContending = o.contend ? await contend(o.contend) : null;
   const noise = watchNoise();
-  const cases = await suite.run(opts);
+  let cases: Awaited<ReturnType<Suite['run']>>;
+  let seen: ReturnType<typeof noise>;
+  try {
+    cases = await suite.run(opts);
+    seen = noise();
+  } finally {
+    await stopContending?.();
+  }
   if (cases.length === 0) throw new Error(`no case of suite '${suite.name}' matches --filter ${o.filter}`);
-  const report = makeReport(suite, cases, m, !!o.quick, opts.rounds, o.filter, noise());
+  const report = makeReport(suite, cases, m, !!o.quick, opts.rounds, o.filter, seen, o.contend);
   return { report, table: formatTable(report, suite) };
 }

@@ -30,6 +30,8 @@ export interface Report {
   floors?: Record<string, { value: number; min: number }>;
   /** Other load on the machine during the run (Linux only). */
   noise?: Noise;
+  /** Busy processes the run kept beside it (`--contend`): their CPU is in noise.other_cpu_pct. */
+  contenders?: number;
 }
 
 export function machine(): Machine {
@@ -56,6 +58,7 @@ export function makeReport(
   rounds: number,
   filter?: string,
   noise?: Noise,
+  contenders?: number,
 ): Report {
   const byName = new Map(cases.map((c) => [c.name, c]));
   const ratios: Record<string, number> = {};
@@ -83,6 +86,7 @@ export function makeReport(
     ratio_targets,
     ...(Object.keys(floors).length ? { floors } : {}),
     noise,
+    ...(contenders ? { contenders } : {}),
   };
 }
 
@@ -130,10 +134,17 @@ export function formatTable(report: Report, suite: Suite): string {
     `suite ${report.suite}${report.quick ? ' (quick)' : ''}, ${report.rounds} round(s): node ${m.node}, ${m.cpus} cpus (${m.cpu_model}), ` +
       `load ${m.loadavg.join(' ')}, ${report.date}`,
   );
+  if (report.contenders) {
+    lines.push(
+      `--contend ${report.contenders}: that many busy processes ran beside every case (a loaded machine)`,
+    );
+  }
   if (report.noise) {
+    // The run's own contenders are load it asked for, not noise.
+    const noisy = report.noise.other_cpu_pct - (report.contenders ?? 0) * 100 > 10;
     lines.push(
       `other processes used ${report.noise.other_cpu_pct}% of a core during the run, steal ${report.noise.steal_pct}%` +
-        (report.noise.other_cpu_pct > 10 ? ' (NOISY: figures disturbed)' : ''),
+        (noisy ? ' (NOISY: figures disturbed)' : ''),
     );
   }
   const base = report.cases.find((c) => c.name === suite.baseline);

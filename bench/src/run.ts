@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// pnpm bench <suite> [--json] [--quick] [--filter <substring>] [--rounds <n>] [--pg <url>]
+// pnpm bench <suite> [--json] [--quick] [--filter <substring>] [--rounds <n>] [--pg <url>] [--contend <n>]
 //
 // A suite is a module in src/suites/<name>.ts (built to dist/suites/<name>.js); its file name is the
 // suite's name. Adding a suite is adding that one file: registry.ts lists the directory.
@@ -7,7 +7,7 @@ import { signalled } from './cleanup.js';
 import { listSuites, runSuite } from './registry.js';
 
 const USAGE =
-  'usage: pnpm bench <suite> [--json] [--quick] [--filter <substring>] [--rounds <n>] [--pg <url>]';
+  'usage: pnpm bench <suite> [--json] [--quick] [--filter <substring>] [--rounds <n>] [--pg <url>] [--contend <n>]';
 
 interface Args {
   suite?: string;
@@ -17,6 +17,8 @@ interface Args {
   rounds?: number;
   /** PostgreSQL for the remote suite (else ZUFS_TEST_PG_URL). */
   pg?: string;
+  /** Busy processes beside the run (a loaded machine). */
+  contend?: number;
   help: boolean;
 }
 
@@ -40,6 +42,12 @@ function parseArgs(argv: string[]): Args {
       const v = a === '--pg' ? argv[++i] : a.slice('--pg='.length);
       if (!v) throw new UsageError('--pg needs a postgres:// URL');
       args.pg = v;
+    } else if (a === '--contend' || a.startsWith('--contend=')) {
+      const v = a === '--contend' ? argv[++i] : a.slice('--contend='.length);
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 64)
+        throw new UsageError('--contend needs a number of processes (0-64)');
+      args.contend = n;
     } else if (a === '--') continue;
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
     else if (args.suite === undefined) args.suite = a;
@@ -86,6 +94,7 @@ async function main(): Promise<number> {
       filter: args.filter,
       rounds: args.rounds,
       pg: args.pg,
+      contend: args.contend,
       log,
     });
   } catch (e) {

@@ -169,7 +169,7 @@ describe('pnpm bench workload', () => {
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.suite).toBe('workload');
-    const face = ['zufs', 'nodefs-tmpfs', 'memfs'].flatMap((t) =>
+    const face = ['zufs', 'zufs-inline', 'nodefs-tmpfs', 'memfs'].flatMap((t) =>
       ['unpack', 'scan', 'churn', 'unpack-4t'].map((op) => `${t}:${op}`),
     );
     let kernel: string[] = [];
@@ -193,7 +193,7 @@ describe('pnpm bench workload', () => {
       // A sample is one whole run: per entry of the quick tree, or per row of the 10 000.
       expect(c.batch_ops, c.name).toBeGreaterThanOrEqual(c.name.endsWith('churn') ? 1 : 1000);
     }
-    for (const t of ['zufs', 'nodefs-tmpfs', 'memfs']) {
+    for (const t of ['zufs', 'zufs-inline', 'nodefs-tmpfs', 'memfs']) {
       expect(byName[`${t}:unpack-4t`].threads).toBe(4);
       expect(byName[`${t}:unpack-4t`].speedup).toBeGreaterThan(0);
     }
@@ -202,6 +202,7 @@ describe('pnpm bench workload', () => {
     expect(report.ratio_targets['zufs:scan/memfs:scan']).toBeCloseTo(1 / 1.5, 5);
     expect(report.ratio_targets['zufs:unpack-4t/zufs:unpack']).toBe(0.625);
     expect(report.ratios['zufs:churn/memfs:churn']).toBeGreaterThan(0);
+    expect(report.ratios['zufs-inline:unpack/nodefs-tmpfs:unpack']).toBeGreaterThan(0);
     if (canMount) {
       expect(report.ratio_targets['zufs-fuse:tar-x/libfuse-ll:tar-x']).toBe(1.2);
       expect(byName['zufs-fuse:sqlite-insert']?.batch_ops ?? 10_000).toBe(10_000);
