@@ -101,6 +101,7 @@ describe('operations', () => {
       ZUFS_OP_GET_MULTY: 29,
       ZUFS_OP_PUT_MULTY: 30,
       ZUFS_OP_NOOP: 31,
+      ZUFS_OP_LOOKUP_PATH: 32,
     });
   });
 

@@ -1,6 +1,6 @@
 /**
- * Inodes and names: ZUFS_OP_NEW_INODE, FREE_INODE, EVICT_INODE, LOOKUP, ADD_DENTRY, REMOVE_DENTRY,
- * RENAME. Names are zufs_str (a length byte and up to 255 bytes of UTF-8).
+ * Inodes and names: ZUFS_OP_NEW_INODE, FREE_INODE, EVICT_INODE, LOOKUP, LOOKUP_PATH, ADD_DENTRY,
+ * REMOVE_DENTRY, RENAME. Names are zufs_str (a length byte and up to 255 bytes of UTF-8).
  */
 import { IocHdrLayout } from './hdr.js';
 import { ZusInodeLayout } from './inode.js';
@@ -48,6 +48,43 @@ export const IocLookupLayout = defineStruct('zufs_ioc_lookup', [
   /* 296 */ field.cookie('zus_ii'), // OUT
 ]); /* 304 */
 export const IocLookup = IocLookupLayout.off;
+
+/** LOOKUP_PATH, OUT flags: name `done` is not in the directory the walk stands in (ENOENT there). */
+export const ZUFS_LP_MISSING = 1;
+
+/** One name a LOOKUP_PATH resolved: the inode, where its zus_inode is, and a copy of it. */
+export const LookupPathStepLayout = defineStruct('zufs_lookup_path_step', [
+  /*  0 */ field.cookie('zus_ii'),
+  /*  8 */ field.dpp('_zi'), //              as LOOKUP's
+  /* 16 */ field.struct('zi', ZusInodeLayout), // the zus_inode copy, as every reply naming an inode
+]); /* 144 */
+export const LookupPathStep = LookupPathStepLayout.off;
+
+/**
+ * ZUFS_OP_LOOKUP_PATH (zufs's own): `names` names looked up one in the other from `dir_ii`, in one
+ * operation (a filesystem whose every LOOKUP is a network round trip answers a path in one). The
+ * request is this struct, `names` steps (OUT), then the names (IN) as zufs_str one after another.
+ * The walk stops before a name it cannot take: missing (ZUFS_LP_MISSING), or after an inode that is
+ * not a directory the caller (`uid`, `gid`) may search: a symlink (the app follows it), a file
+ * (ENOTDIR), a directory without the x bit for the caller (EACCES); the app sees why from the last
+ * step's copy and goes on by itself. `dir_ii` itself the app checked before it asked.
+ */
+export const IocLookupPathLayout = defineStruct('zufs_ioc_lookup_path', [
+  /*  0 */ field.struct('hdr', IocHdrLayout),
+  /* 24 */ field.cookie('dir_ii'), //   IN
+  /* 32 */ field.u32('uid'), //         IN the caller's, for search permission
+  /* 36 */ field.u32('gid'), //         IN
+  /* 40 */ field.u16('names'), //       IN how many names
+  /* 42 */ field.u16('done'), //        OUT how many steps (names resolved)
+  /* 44 */ field.u32('flags'), //       OUT ZUFS_LP_MISSING
+  /* 48 */ field.mark('steps', 8), //   OUT `names` zufs_lookup_path_step; the names after them
+]); /* 48 */
+export const IocLookupPath = IocLookupPathLayout.off;
+
+/** Where a LOOKUP_PATH of `names` names puts its names (after the steps). */
+export function lookupPathNamesAt(names: number): number {
+  return IocLookupPath.steps + names * LookupPathStep.SIZE;
+}
 
 /** ZUFS_OP_ADD_DENTRY (link `zus_ii` as `str`) and ZUFS_OP_REMOVE_DENTRY (unlink, rmdir). */
 export const IocDentryLayout = defineStruct('zufs_ioc_dentry', [

@@ -18,8 +18,10 @@ import {
   IocDentryLayout,
   IocEvictInodeLayout,
   IocLookupLayout,
+  IocLookupPathLayout,
   IocNewInodeLayout,
   IocRenameLayout,
+  LookupPathStepLayout,
 } from './dentry.js';
 import { FiemapExtentLayout, IocFiemapLayout } from './fiemap.js';
 import { IocHdrLayout } from './hdr.js';
@@ -95,6 +97,8 @@ export const ZUS_API_LAYOUTS: readonly Layout[] = Object.freeze([
   IocNewInodeLayout,
   IocEvictInodeLayout,
   IocLookupLayout,
+  LookupPathStepLayout,
+  IocLookupPathLayout,
   IocDentryLayout,
   IocRenameLayout,
   IocReaddirLayout,

@@ -91,6 +91,24 @@ export const isBlk = (mode: number) => (mode & S_IFMT) === S_IFBLK;
 export const isFifo = (mode: number) => (mode & S_IFMT) === S_IFIFO;
 export const isSock = (mode: number) => (mode & S_IFMT) === S_IFSOCK;
 
+/**
+ * Linux's generic_permission on the mode bits: may the caller `uid`:`gid` have `want` (4 r, 2 w,
+ * 1 x) on an inode of `mode` owned by `owner`:`group`? Root bypasses r and w, and x when some x bit
+ * is set (or on a directory). The app side's checks and the server's (LOOKUP_PATH) are this one.
+ */
+export function modePermits(
+  mode: number,
+  owner: number,
+  group: number,
+  uid: number,
+  gid: number,
+  want: number,
+): boolean {
+  if (uid === 0) return !(want & 1) || isDir(mode) || (mode & 0o111) !== 0;
+  const bits = owner === uid ? mode >> 6 : group === gid ? mode >> 3 : mode;
+  return (bits & want & 7) === want;
+}
+
 // ~~~ directory entry types (zufs_dir_entry.type, Dirent) ~~~
 export const DT_UNKNOWN = 0;
 export const DT_FIFO = 1;

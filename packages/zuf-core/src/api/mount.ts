@@ -43,6 +43,11 @@ export const ZUFS_FSC_SHARED = 0x8;
  * Set by the server when it posted them, so an app looks for the message only then (zufs's own bit).
  */
 export const ZUFS_FSC_APP_CACHE = 0x10;
+/**
+ * The filesystem answers ZUFS_OP_LOOKUP_PATH (the plugin's SuperBlock.lookupPath): the app side may
+ * resolve several names of a path in one operation (zufs's own bit). Without it the app never sends it.
+ */
+export const ZUFS_FSC_LOOKUP_PATH = 0x20;
 
 export const RegisterFsInfoLayout = defineStruct('register_fs_info', [
   /*  0 */ field.cstr('fsname', 16), //     NUL terminated, at most 15 bytes

@@ -7,6 +7,7 @@ import {
   IocDentryLayout,
   IocEvictInodeLayout,
   IocLookupLayout,
+  IocLookupPathLayout,
   IocNewInodeLayout,
   IocRenameLayout,
 } from './dentry.js';
@@ -50,8 +51,10 @@ export const ZUFS_OP_FIEMAP = 28;
 export const ZUFS_OP_GET_MULTY = 29;
 export const ZUFS_OP_PUT_MULTY = 30;
 export const ZUFS_OP_NOOP = 31;
+/** zufs's own: a path's names in one operation (dentry.ts); only to a mount with ZUFS_FSC_LOOKUP_PATH. */
+export const ZUFS_OP_LOOKUP_PATH = 32;
 /** One past the highest operation. */
-export const ZUFS_OP_MAX_OPT = 32;
+export const ZUFS_OP_MAX_OPT = 33;
 
 /** name -> number of every ZUFS_OP_* (without MAX_OPT). */
 export const ZUFS_OPS = Object.freeze({
@@ -85,6 +88,7 @@ export const ZUFS_OPS = Object.freeze({
   ZUFS_OP_GET_MULTY,
   ZUFS_OP_PUT_MULTY,
   ZUFS_OP_NOOP,
+  ZUFS_OP_LOOKUP_PATH,
 });
 
 const OP_NAMES: string[] = [];
@@ -127,4 +131,5 @@ export const ZUFS_OP_LAYOUT: Readonly<Record<number, Layout>> = Object.freeze({
   [ZUFS_OP_GET_MULTY]: IocIOLayout,
   [ZUFS_OP_PUT_MULTY]: IocIOLayout,
   [ZUFS_OP_NOOP]: IocHdrLayout,
+  [ZUFS_OP_LOOKUP_PATH]: IocLookupPathLayout,
 });
