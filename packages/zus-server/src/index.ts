@@ -30,6 +30,7 @@ export type {
   RestartInfo,
   SuperBlock,
   ZName,
+  ZPath,
 } from './plugin.js';
 export { defineFsType } from './plugin.js';
 export { type ServerOptions, type ServerRestart, startServer, type ZusServer } from './server.js';

@@ -21,6 +21,7 @@ import {
   IocIO,
   IocIoctl,
   IocLookup,
+  IocLookupPath,
   IocMmapClose,
   IocMountOptions,
   IocNewInode,
@@ -30,8 +31,12 @@ import {
   IocStatfs,
   IocSync,
   IocXattr,
+  isDir,
   isLnk,
   isU53,
+  LookupPathStep,
+  lookupPathNamesAt,
+  modePermits,
   S_IFMT,
   S_IFREG,
   type Statfs,
@@ -41,6 +46,7 @@ import {
   ZI_COPY,
   ZI_TMPFILE,
   ZUFS_INODE_SIZE,
+  ZUFS_LP_MISSING,
   ZUFS_MO_MAX,
   ZUFS_OP_ADD_DENTRY,
   ZUFS_OP_CLONE,
@@ -53,6 +59,7 @@ import {
   ZUFS_OP_IOCTL,
   ZUFS_OP_LLSEEK,
   ZUFS_OP_LOOKUP,
+  ZUFS_OP_LOOKUP_PATH,
   ZUFS_OP_MMAP_CLOSE,
   ZUFS_OP_NEW_INODE,
   ZUFS_OP_PRE_READ,
@@ -79,7 +86,7 @@ import {
 } from '@zufs/zuf-core/api';
 import { iiCookie, iiIno, iiSb } from './cookies.js';
 import type { Mounted } from './mount-table.js';
-import type { ZName } from './plugin.js';
+import type { ZName, ZPath } from './plugin.js';
 import type { Zt } from './zt.js';
 
 const ENOTSUP = -Errno.EOPNOTSUPP;
@@ -128,6 +135,63 @@ class ReqName implements ZName {
   }
 }
 
+/** The names of a LOOKUP_PATH request (its zufs_str after the steps) and the steps the plugin gave. */
+class ReqPath implements ZPath {
+  n = 0;
+  /** Byte offset of each name's zufs_str in the buffer. */
+  readonly at: Int32Array;
+  /** The inode each step gave (0: none yet). */
+  readonly inos: Float64Array;
+  /** A view of each step's zus_inode copy, made when first used. */
+  private readonly zis: DataView[] = [];
+
+  constructor(
+    private readonly v: DataView,
+    private readonly reqName: ReqName,
+    max: number,
+  ) {
+    this.at = new Int32Array(max);
+    this.inos = new Float64Array(max);
+  }
+
+  /** Reads the request's `n` names, up to byte `end`; false when they are malformed. */
+  set(n: number, end: number): boolean {
+    if (n < 1 || n > this.at.length) return false;
+    let at = lookupPathNamesAt(n);
+    for (let i = 0; i < n; i++) {
+      if (at >= end) return false;
+      const len = this.v.getUint8(at);
+      if (len === 0 || at + 1 + len > end) return false;
+      this.at[i] = at;
+      this.inos[i] = 0;
+      at += 1 + len;
+    }
+    this.n = n;
+    return true;
+  }
+
+  name(i: number): ZName {
+    if (!(i >= 0 && i < this.n)) throw new RangeError(`name ${i} of ${this.n}`);
+    this.reqName.set(this.at[i]);
+    return this.reqName;
+  }
+
+  step(i: number, ino: number): DataView {
+    if (!(i >= 0 && i < this.n) || !(ino > 0)) throw new RangeError(`step ${i} (inode ${ino}) of ${this.n}`);
+    this.inos[i] = ino;
+    return this.zi(i);
+  }
+
+  zi(i: number): DataView {
+    let z = this.zis[i];
+    if (z === undefined) {
+      const at = this.v.byteOffset + IocLookupPath.steps + i * LookupPathStep.SIZE + LookupPathStep.zi;
+      z = this.zis[i] = new DataView(this.v.buffer, at, ZUFS_INODE_SIZE);
+    }
+    return z;
+  }
+}
+
 /**
  * What the op handlers below return when the plugin returned a Promise: the ZT keeps the operation
  * pending (Zt.later) and runs the handler's Then step once it settles.
@@ -141,6 +205,7 @@ export type Then = (zt: Zt, m: Mounted, v: DataView, value: unknown) => number;
 export interface OpScratch {
   name1: ReqName;
   name2: ReqName;
+  path: ReqPath;
   /** Request zus_inode of NEW_INODE. */
   reqZi: DataView;
   zi: { lookup: DataView; newInode: DataView; dentry: DataView; setattr: DataView };
@@ -161,9 +226,13 @@ function makeScratch(zt: Zt, v: DataView): OpScratch {
   const zi = (at: number) => new DataView(v.buffer, v.byteOffset + at, ZUFS_INODE_SIZE);
   const w = zt.slot.window;
   const windowView = new DataView(w.buffer, w.byteOffset, w.byteLength);
+  const name1 = new ReqName(bytes);
+  // A LOOKUP_PATH's names: at most one a step and two bytes of the buffer.
+  const maxNames = Math.floor((zt.capacity - IocLookupPath.steps) / (LookupPathStep.SIZE + 2));
   zt.scratch = {
-    name1: new ReqName(bytes),
+    name1,
     name2: new ReqName(bytes),
+    path: new ReqPath(v, name1, Math.max(0, maxNames)),
     reqZi: zi(IocNewInode.zi),
     zi: {
       lookup: zi(ZI_COPY.LOOKUP),
@@ -277,6 +346,8 @@ export function handleFsOp(zt: Zt, op: number, v: DataView): number {
     }
     case ZUFS_OP_LOOKUP:
       return lookup(zt, v);
+    case ZUFS_OP_LOOKUP_PATH:
+      return lookupPath(zt, v);
     case ZUFS_OP_ADD_DENTRY:
     case ZUFS_OP_REMOVE_DENTRY:
       return dentry(zt, op, v);
@@ -526,6 +597,54 @@ const lookupDone: Then = (zt, m, v, ino) => {
   setU64(v, IocLookup.zus_ii, iiCookie(m.sbId, ino as number));
   setU64(v, IocLookup._zi, m.sb.ziDpp?.(ino as number) ?? 0);
   return ziCopy(zt, m, v, ino as number, scratchFor(zt, v).zi.lookup, ZI_COPY.LOOKUP + ZUFS_INODE_SIZE);
+};
+
+function lookupPath(zt: Zt, v: DataView): number {
+  const m = mountOf(zt, v, IocLookupPath.dir_ii);
+  if (!m) return EINVAL;
+  if (!m.sb.lookupPath) return ENOTSUP;
+  const p = scratchFor(zt, v).path;
+  const end = Math.min(v.getUint16(IocHdr.in_len, true), zt.capacity);
+  if (!p.set(v.getUint16(IocLookupPath.names, true), end)) return EINVAL;
+  const n = m.sb.lookupPath(inoAt(v, IocLookupPath.dir_ii), p, zt.context);
+  return typeof n === 'number' ? lookupPathDone(zt, m, v, n) : zt.later(m, n, lookupPathDone);
+}
+
+/**
+ * The steps the plugin gave, cut where the app's walk could not go on by what they say: after a
+ * symlink (the app follows it), a non-directory (ENOTDIR) or a directory the caller may not search
+ * (EACCES). The app checks each step again as its own walk does: the same errors, from the copies.
+ */
+const lookupPathDone: Then = (zt, m, v, k) => {
+  const p = scratchFor(zt, v).path;
+  const n = p.n;
+  if (!(Number.isInteger(k) && (k as number) >= 0 && (k as number) <= n))
+    throw new Error(`lookupPath returned ${k} for ${n} names`);
+  const uid = v.getUint32(IocLookupPath.uid, true);
+  const gid = v.getUint32(IocLookupPath.gid, true);
+  let done = k as number;
+  let cut = false;
+  for (let i = 0; i < done; i++) {
+    const ino = p.inos[i];
+    if (ino === 0) throw new Error(`lookupPath gave no step ${i} of the ${done} it counted`);
+    const at = IocLookupPath.steps + i * LookupPathStep.SIZE;
+    setU64(v, at + LookupPathStep.zus_ii, iiCookie(m.sbId, ino));
+    setU64(v, at + LookupPathStep._zi, m.sb.ziDpp?.(ino) ?? 0);
+    if (i + 1 === n) break;
+    const zi = p.zi(i);
+    const mode = zi.getUint16(ZusInode.i_mode, true);
+    const owner = zi.getUint32(ZusInode.i_uid, true);
+    const group = zi.getUint32(ZusInode.i_gid, true);
+    if (!isDir(mode) || !modePermits(mode, owner, group, uid, gid, 1)) {
+      done = i + 1;
+      cut = true;
+    }
+  }
+  v.setUint16(IocLookupPath.done, done, true);
+  // Not cut short of n: the walk stands in a directory the caller may search, without name `done`.
+  v.setUint32(IocLookupPath.flags, !cut && done < n ? ZUFS_LP_MISSING : 0, true);
+  replyTo(v, IocLookupPath.steps + done * LookupPathStep.SIZE);
+  return 0;
 };
 
 function dentry(zt: Zt, op: number, v: DataView): number {

@@ -146,6 +146,23 @@ export interface ZName {
 }
 
 /**
+ * The names of a LOOKUP_PATH request, as views of the operation buffer, and where each name's answer
+ * goes: no copy and no allocation. One object per channel, reused: valid during the call (until its
+ * Promise settles).
+ */
+export interface ZPath {
+  /** How many names (at least 1). */
+  readonly n: number;
+  /** Name `i` (0 <= i < n): one ZName object, pointed at that name each call (read it before the next). */
+  name(i: number): ZName;
+  /**
+   * Name `i` leads to inode `ino` (steps are given in order, 0 first): returns the view where its
+   * 128-byte zus_inode copy goes; write it as getattr() writes one.
+   */
+  step(i: number, ino: number): DataView;
+}
+
+/**
  * The per-ZT superblock object a plugin returns from attach(): zus_sbi_operations and
  * zus_zii_operations of zus_api.h in one object. Every operation gets primitive arguments (inode
  * numbers, not cookies), views of the shared buffers and per-channel scratch objects, and last the
@@ -192,6 +209,21 @@ export interface SuperBlock {
   freeInode?(ino: number, ctx: OpContext): MaybeAsync<void>;
   /** LOOKUP: the inode number of `name` in directory `dir`; 0 (or a thrown ENOENT) when it is not there. */
   lookup?(dir: number, name: ZName, ctx: OpContext): MaybeAsync<number>;
+  /**
+   * LOOKUP_PATH (optional; for a filesystem whose every LOOKUP costs a round trip to somewhere else):
+   * the names of `path` looked up one in the other from directory `dir`, in one call. For each name
+   * resolved, in order, call `path.step(i, ino)` and write the inode's zus_inode copy into the view
+   * it returns (the attributes a LOOKUP's reply would carry, as current). Return how many names were
+   * resolved: stop at a name that is not there (return its index; never throw ENOENT for it) and
+   * after an inode that is not a directory (nothing is under it). Check no permission: the framework
+   * cuts the walk after a symlink (the app follows it), after a non-directory, and after a directory
+   * the caller may not search (its x bits for the request's uid and gid, as the app's own walk checks:
+   * zuf-core's modePermits), from the copies you wrote, and the app goes on from there by itself; a
+   * name left missing is ENOENT to the app. Declare ZUFS_FSC_LOOKUP_PATH in MountResult.caps with it:
+   * only then does the app send it (to a superblock without this method it answers EOPNOTSUPP, and
+   * the app walks with LOOKUPs).
+   */
+  lookupPath?(dir: number, path: ZPath, ctx: OpContext): MaybeAsync<number>;
   /** ADD_DENTRY (link): link inode `ino` as `name` in `dir` and raise its i_nlink (EEXIST when taken). */
   addDentry?(dir: number, ino: number, name: ZName, ctx: OpContext): MaybeAsync<void>;
   /**

@@ -27,6 +27,8 @@ import {
   ZUFS_OP_GET_MULTY,
   ZUFS_OP_LLSEEK,
   ZUFS_OP_LOOKUP,
+  ZUFS_OP_LOOKUP_PATH,
+  ZUFS_OP_MAX_OPT,
   ZUFS_OP_NOOP,
   ZUFS_OP_NULL,
   ZUFS_OP_PRE_READ,
@@ -64,11 +66,12 @@ const EIO = -Errno.EIO;
  * zuf-core). Everything else, including operations of plugins we cannot see into (IOCTL) and READ
  * (a plugin may update atime), counts as a change.
  */
-const READS_ONLY = new Uint8Array(32);
+const READS_ONLY = new Uint8Array(ZUFS_OP_MAX_OPT);
 for (const op of [
   ZUFS_OP_STATFS,
   ZUFS_OP_SHOW_OPTIONS,
   ZUFS_OP_LOOKUP,
+  ZUFS_OP_LOOKUP_PATH,
   ZUFS_OP_READDIR,
   ZUFS_OP_PRE_READ,
   ZUFS_OP_LLSEEK,
