@@ -4,6 +4,7 @@
  * search permission on every directory passed.
  */
 import { fileURLToPath } from 'node:url';
+import { modePermits } from '@zufs/zuf-core/api';
 import type { InodeAttr, InodeClient, LookupResult } from '../inode/client.js';
 import { type CachedPath, copyAttr, type EntryCache } from '../inode/entry-cache.js';
 import { errnoFrom, fail, invalidArgType, invalidArgValue, uvError } from './errors.js';
@@ -29,17 +30,9 @@ export const X_OK = 1;
 export const isDirMode = (m: number) => (m & S_IFMT) === S_IFDIR;
 export const isLinkMode = (m: number) => (m & S_IFMT) === S_IFLNK;
 
-/** Linux's generic_permission: root bypasses r and w, and x when some x bit is set (or a directory). */
+/** Linux's generic_permission on `a`'s mode bits for `cred` (zuf-core's modePermits). */
 export function permits(a: InodeAttr, cred: Cred, want: number): boolean {
-  if (cred.uid === 0) {
-    if (!(want & X_OK)) return true;
-    return isDirMode(a.mode) || (a.mode & 0o111) !== 0;
-  }
-  let bits: number;
-  if (a.uid === cred.uid) bits = (a.mode >> 6) & 7;
-  else if (a.gid === cred.gid) bits = (a.mode >> 3) & 7;
-  else bits = a.mode & 7;
-  return (bits & want) === want;
+  return modePermits(a.mode, a.uid, a.gid, cred.uid, cred.gid, want);
 }
 
 /** A path argument (string, Buffer, file: URL) as a string; Node's argument errors otherwise. */
@@ -58,6 +51,20 @@ export function toPath(p: unknown, name = 'path'): string {
   if (s.includes('\0'))
     throw invalidArgValue(name, s, 'must be a string, Uint8Array, or URL without null bytes');
   return s;
+}
+
+/** A name longer than NAME_MAX bytes (a UTF-16 unit is at most 3: only a long one is counted). */
+const tooLong = (name: string) => name.length * 3 > NAME_MAX && Buffer.byteLength(name) > NAME_MAX;
+
+/** Names a walk asks of the filesystem in one operation at most (InodeClient.findPath). */
+const AHEAD_MAX = 64;
+
+/** The entries of the names a walk asked ahead (Resolver.lookupAhead), and the next to take. */
+interface Ahead {
+  readonly entries: LookupResult[];
+  next: number;
+  /** The name after the entries is not there. */
+  missing: boolean;
 }
 
 export interface Node {
@@ -306,7 +313,7 @@ export class Resolver {
   }
 
   lookup(dir: Node, name: string, syscall: string, path: string): LookupResult | null {
-    if (name.length * 3 > NAME_MAX && Buffer.byteLength(name) > NAME_MAX) fail('ENAMETOOLONG', syscall, path);
+    if (tooLong(name)) fail('ENAMETOOLONG', syscall, path);
     try {
       return this.c.find(dir.ii, name);
     } catch (e) {
@@ -314,6 +321,49 @@ export class Resolver {
       if (n === 2) return null;
       throw uvError(n, syscall, path);
     }
+  }
+
+  /**
+   * lookup() of `name` in `dir`, with the plain names that follow it in `todo` (popped from its
+   * end) asked in the same operation (InodeClient.findPath: one crossing for a path, not one a name).
+   * Their entries go on `ahead` (emptied first), for the walk to take in turn, each checked as it
+   * comes; `ahead.missing` says the name after them is not there. Same errors as lookup().
+   */
+  private lookupAhead(
+    dir: Node,
+    name: string,
+    todo: readonly string[],
+    ahead: Ahead,
+    syscall: string,
+    path: string,
+  ): LookupResult | null {
+    if (tooLong(name)) fail('ENAMETOOLONG', syscall, path);
+    const names = [name];
+    for (let i = todo.length - 1; i >= 0 && names.length < AHEAD_MAX; i--) {
+      const t = todo[i];
+      if (t === '' || t === '.' || t === '..' || tooLong(t)) break;
+      names.push(t);
+    }
+    ahead.entries.length = 0;
+    ahead.next = 1;
+    try {
+      ahead.missing = this.c.findPath(dir.ii, names, this.cred.uid, this.cred.gid, ahead.entries);
+    } catch (e) {
+      const n = errnoFrom(e);
+      if (n === 2) return null;
+      throw uvError(n, syscall, path);
+    }
+    if (ahead.entries.length > 0) return ahead.entries[0];
+    ahead.missing = false;
+    return null;
+  }
+
+  /** The entry of the walk's next name from what lookupAhead() got, or undefined when it has none. */
+  private takeAhead(ahead: Ahead): LookupResult | null | undefined {
+    if (ahead.next < ahead.entries.length) return ahead.entries[ahead.next++];
+    if (!ahead.missing) return undefined;
+    ahead.missing = false;
+    return null;
   }
 
   /**
@@ -330,6 +380,7 @@ export class Resolver {
   ): Node[] {
     let links = 0;
     const todo = comps.slice().reverse();
+    const ahead: Ahead = { entries: [], next: 0, missing: false };
     while (todo.length) {
       const name = todo.pop()!;
       // Every directory whose type, permissions or names the walk depends on.
@@ -346,7 +397,8 @@ export class Resolver {
         if (stack.length > 1) stack.pop();
         continue;
       }
-      const e = this.lookup(cur, name, syscall, path);
+      let e = this.takeAhead(ahead);
+      if (e === undefined) e = this.lookupAhead(cur, name, todo, ahead, syscall, path);
       if (!e) fail('ENOENT', syscall, path);
       const last = todo.length === 0;
       if (isLinkMode(e.attr.mode) && (!last || followLast)) {

@@ -41,6 +41,7 @@ import {
   IocHdr,
   IocIO,
   IocLookup,
+  IocLookupPath,
   IocMountOptions,
   IocNewInode,
   IocReaddir,
@@ -51,6 +52,8 @@ import {
   IocXattr,
   iomT1Bn,
   isDir,
+  LookupPathStep,
+  lookupPathNamesAt,
   newZusInodeAttr,
   opName,
   RENAME_EXCHANGE,
@@ -84,8 +87,10 @@ import {
   ZUF_XF_TRUSTED,
   ZUF_XF_USER,
   ZUFS_FL_TRUNCATE,
+  ZUFS_FSC_LOOKUP_PATH,
   ZUFS_FSC_SHARED,
   ZUFS_INODE_SIZE,
+  ZUFS_LP_MISSING,
   ZUFS_MAX_SYMLINK,
   ZUFS_MO_MAX,
   ZUFS_NAME_LEN,
@@ -99,6 +104,7 @@ import {
   ZUFS_OP_GET_MULTY,
   ZUFS_OP_LLSEEK,
   ZUFS_OP_LOOKUP,
+  ZUFS_OP_LOOKUP_PATH,
   ZUFS_OP_NEW_INODE,
   ZUFS_OP_READ,
   ZUFS_OP_READDIR,
@@ -270,6 +276,11 @@ export class InodeClient {
   readonly nsGen: Int32Array | null;
   /** The filesystem's names change elsewhere too (ZUFS_FSC_SHARED): paths are not cached. */
   readonly namesChangeElsewhere: boolean;
+  /**
+   * The filesystem answers LOOKUP_PATH (ZUFS_FSC_LOOKUP_PATH): findPath() asks several names of a
+   * path in one operation. Off if it answers EOPNOTSUPP.
+   */
+  private pathLookups: boolean;
   /** How often this client moved nsGen (a face tells its own changes from other threads'). */
   nsBumps = 0;
   /** The entry the last unlink or rmdir removed (after a stale `known`, not the one given). */
@@ -362,6 +373,7 @@ export class InodeClient {
     this.nio = this.pmemBytes !== null;
     this.nsGen = opts.nsGen ?? (shared.shared ? new Int32Array(shared.shared, 0, 2) : null);
     this.namesChangeElsewhere = (mount.caps & ZUFS_FSC_SHARED) !== 0;
+    this.pathLookups = (mount.caps & ZUFS_FSC_LOOKUP_PATH) !== 0;
     const offer = (mount as MountInfo & { appCache?: AppCacheOffer }).appCache;
     this.entries = offer ? new EntryCache(offer) : null;
     if (mount.rootZi && p) this.ziDpps.set(mount.rootIi, mount.rootZi);
@@ -423,6 +435,105 @@ export class InodeClient {
     } finally {
       this.releaseUnlessHeld(ch);
     }
+  }
+
+  /**
+   * `names` looked up one in the other from directory `dirIi`, for a walk by `uid`:`gid`: an entry
+   * for each name resolved is pushed on `out`, in order. The filesystem answers as many as it can in
+   * one LOOKUP_PATH and stops after a symlink, a non-directory or a directory the caller may not
+   * search (the caller's walk sees why from the last entry, and goes on by itself); a name this
+   * side's cache knows is answered from it, alone (the walk asks again for the rest). Returns true
+   * when the name after the last pushed is known to be missing. On a filesystem without
+   * LOOKUP_PATH, in soon mode (whose replies are kept by LOOKUP), or for one name: one find().
+   */
+  findPath(dirIi: number, names: readonly string[], uid: number, gid: number, out: LookupResult[]): boolean {
+    const ec = this.entryCache();
+    if (
+      names.length < 2 ||
+      !this.pathLookups ||
+      this.soon ||
+      (ec !== null && ec.name(`${dirIi}/${names[0]}`) >= 0)
+    ) {
+      const r = this.find(dirIi, names[0]);
+      if (r !== null) out.push(r);
+      return r === null;
+    }
+    // As many names as the request carries (its steps, then the names).
+    const lens: number[] = [];
+    let bytes = 0;
+    for (const name of names) {
+      const len = utf8Length(name);
+      if (len > ZUFS_NAME_LEN || len === 0) fail(Errno.ENAMETOOLONG, 'lookup', name.slice(0, 32));
+      lens.push(len);
+      bytes += 1 + len;
+    }
+    const asked = ec !== null ? ec.begin() : null;
+    const ch = this.begin(ZUFS_OP_LOOKUP_PATH, 0);
+    let missing: boolean | null;
+    try {
+      let n = names.length;
+      const room = Math.min(ch.capacity, 0xffff);
+      while (n > 1 && lookupPathNamesAt(n) + bytes > room) bytes -= 1 + lens[--n];
+      ch.begin(
+        ZUFS_OP_LOOKUP_PATH,
+        lookupPathNamesAt(n) + bytes,
+        IocLookupPath.done,
+        lookupPathNamesAt(n) - IocLookupPath.done,
+      );
+      const v = ch.op;
+      setU64(v, IocLookupPath.dir_ii, dirIi);
+      v.setUint32(IocLookupPath.uid, uid, true);
+      v.setUint32(IocLookupPath.gid, gid, true);
+      v.setUint16(IocLookupPath.names, n, true);
+      for (let i = 0, at = lookupPathNamesAt(n); i < n; at += 1 + lens[i++]) writeZstr(v, at, names[i]);
+      const err = ch.call();
+      missing = err === -Errno.EOPNOTSUPP ? null : this.pathReply(ch, err, dirIi, names, n, asked, out);
+    } finally {
+      ch.release();
+    }
+    if (missing !== null) return missing;
+    this.pathLookups = false; // a mount that declared it without the method: LOOKUPs from now on
+    return this.findPath(dirIi, names.slice(0, 1), uid, gid, out);
+  }
+
+  /** LOOKUP_PATH's reply: its entries on `out`, and into this side's cache as LOOKUP answers go. */
+  private pathReply(
+    ch: Channel,
+    err: number,
+    dirIi: number,
+    names: readonly string[],
+    n: number,
+    asked: Asked | null,
+    out: LookupResult[],
+  ): boolean {
+    if (err) fail(err, 'lookup', names[0]);
+    const v = ch.op;
+    const done = v.getUint16(IocLookupPath.done, true);
+    if (done > n) fail(Errno.EIO, 'lookup', `LOOKUP_PATH answered ${done} of ${n} names`);
+    const missing = (v.getUint32(IocLookupPath.flags, true) & ZUFS_LP_MISSING) !== 0 && done < n;
+    const ec = this.entries;
+    // A name is kept under its directory's word, when this cache knows the directory (as find()).
+    let dir = dirIi;
+    let dirIno = ec !== null ? ec.inoOf(dirIi) : -1;
+    for (let i = 0; i < done; i++) {
+      const at = IocLookupPath.steps + i * LookupPathStep.SIZE;
+      const r = this.inodeReply(
+        v,
+        at + LookupPathStep.zus_ii,
+        at + LookupPathStep._zi,
+        at + LookupPathStep.zi,
+      );
+      out.push(r);
+      if (ec !== null && asked !== null) {
+        if (dirIno >= 0) ec.putName(`${dir}/${names[i]}`, dirIno, r.ii, asked);
+        ec.putAttr(r.ii, r.attr, asked);
+      }
+      dir = r.ii;
+      dirIno = r.ino;
+    }
+    if (missing && ec !== null && asked !== null && dirIno >= 0)
+      ec.putName(`${dir}/${names[done]}`, dirIno, 0, asked);
+    return missing;
   }
 
   private findReply(ch: Channel, err: number, name: string, out?: LookupResult): LookupResult | null {
