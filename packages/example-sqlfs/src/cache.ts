@@ -45,6 +45,15 @@ export class Caches {
     return this.gens.gen(ino);
   }
 
+  /**
+   * Every change of the mount counts here: an answer read when the count stood still across its
+   * read may be kept under the words taken after it (InodeGens, "Reader"), for inodes the read
+   * itself found (a path's directories).
+   */
+  changes(): number {
+    return this.gens.changes();
+  }
+
   /** After this server changed `ino` (committed): every ZT's copies of it are void. */
   changed(ino: number): void {
     this.gens.changed(ino);

@@ -10,7 +10,7 @@
  * caches, default 1, 0: none), `busy=MS` (how long a write waits for another process's, default
  * 5000), `sync=normal|full` (SQLite durability).
  */
-import { ZUFS_FSC_SHARED } from '@zufs/zuf-core/api';
+import { ZUFS_FSC_LOOKUP_PATH, ZUFS_FSC_SHARED } from '@zufs/zuf-core/api';
 import { defineFsType, Errno, InodeGens, SharedMutex, ZusError } from '@zufs/zus-server';
 import { Caches, GEN_WORDS } from './cache.js';
 import type { Engine } from './engine.js';
@@ -105,8 +105,10 @@ export default defineFsType<SqlfsDescriptor>({
       mounted.set(session, { eng, timer });
       // Shared: other servers change the names too, so the app side keeps no name cache of its
       // own; it may keep entries and attributes for half the TTL (the ZTs' caches the other half).
+      // A path's names not cached are asked in one statement (SqlFs.lookupPath).
       const appCache = { gens: gensOf(words), ttlMs: o.ttlMs / 2 };
-      return { descriptor, rootIno: ROOT_INO, caps: ZUFS_FSC_SHARED, appCache };
+      const caps = ZUFS_FSC_SHARED | ZUFS_FSC_LOOKUP_PATH;
+      return { descriptor, rootIno: ROOT_INO, caps, appCache };
     } catch (e) {
       await eng.close();
       throw e;

@@ -9,7 +9,7 @@
  * times are nanoseconds in a 64-bit integer, read as two 32-bit halves (exact, no BigInt).
  */
 import * as api from '@zufs/zuf-core/api';
-import { Errno, type OpContext, type SuperBlock, type ZName, ZusError } from '@zufs/zus-server';
+import { Errno, type OpContext, type SuperBlock, type ZName, type ZPath, ZusError } from '@zufs/zus-server';
 import type { AttrRow, Caches } from './cache.js';
 import { type Alone, type Engine, type Op, q, type Rows, type Sql, sql } from './engine.js';
 
@@ -50,6 +50,16 @@ const S = {
     FROM inode WHERE ino = ? FOR UPDATE`),
   lookupAttr: sql(`SELECT ${attrCols('i.')} FROM dentry d JOIN inode i ON i.ino = d.ino
     WHERE d.parent = ? AND d.name = ?`),
+  /**
+   * SQLite's LOOKUP_PATH (SqlFs.lookupPath): the directory, then the names as a JSON array of hex
+   * strings (a name is bytes, not always UTF-8). One row per name resolved: its attributes, then
+   * its index from 1, in order; the walk stops at a name that is not there (nothing is under a
+   * file or a symlink either).
+   */
+  lookupPathSqlite: sql(`WITH RECURSIVE w(n, ino) AS (SELECT 0, ?
+    UNION ALL SELECT w.n + 1, d.ino FROM w JOIN dentry d ON d.parent = w.ino
+      AND d.name = unhex(json_extract(?, '$[' || w.n || ']')))
+    SELECT ${attrCols('i.')}, w.n FROM w JOIN inode i ON i.ino = w.ino WHERE w.n > 0 ORDER BY w.n`),
   newInode: sql(`INSERT INTO inode (mode, uid, gid, nlink, size, rdev, flags, parent, atime, mtime, ctime)
     VALUES (?, ?, ?, ?, ?, ?, 0, ?, ${T}, ${T}, ${T}) RETURNING ${ATTR}`),
   addName: sql('INSERT INTO dentry (parent, name, ino, type) VALUES (?, ?, ?, ?)'),
@@ -116,6 +126,11 @@ const IFMT = `mode & ${S_IFMT}`;
  * attributes: nothing changed) and the attributes after the change. Every sub-statement reads the snapshot from before the statement.
  */
 const PG = {
+  /** LOOKUP_PATH as S.lookupPathSqlite, the names as one bytea[] ($2). */
+  lookupPath: sql(`WITH RECURSIVE w(n, ino) AS (SELECT 0, $1::bigint
+    UNION ALL SELECT w.n + 1, d.ino FROM w JOIN dentry d ON d.parent = w.ino
+      AND d.name = ($2::bytea[])[w.n + 1])
+    SELECT ${attrCols('i.')}, w.n FROM w JOIN inode i ON i.ino = w.ino WHERE w.n > 0 ORDER BY w.n`),
   /**
    * A write within one block: $1 ino, $2 block index, $3 where the write begins in the block,
    * $4 the bytes, $5 the file's end after the write, $6 $7 the time's halves. An existing block keeps
@@ -320,6 +335,49 @@ export class SqlFs {
       c.putAttr(ino, row, c.gen(ino));
       lookedUp?.set(ctx!.signal, row);
       return ino;
+    }, true);
+  }
+
+  /**
+   * LOOKUP_PATH: the names the ZT's cache holds, then the rest in one statement (a recursive walk
+   * of `dentry` joined with `inode`, run alone: one round trip on PostgreSQL). The framework checks
+   * the search permission of each directory passed, from the attributes given here.
+   */
+  lookupPath(dir: number, path: ZPath): number | Promise<number> {
+    const c = this.cache;
+    const bs = this.cfg.blockSize;
+    let from = 0;
+    for (; from < path.n; from++) {
+      const ino = c.name(dir, path.name(from).str());
+      const row = ino === undefined ? undefined : c.attr(ino);
+      if (row === undefined) break;
+      encodeAttr(row, path.step(from, ino!), bs);
+      dir = ino!;
+    }
+    if (from === path.n) return from;
+    const names: Buffer[] = [];
+    for (let i = from; i < path.n; i++) names.push(nameBytes(path.name(i)));
+    const pg = this.eng.dialect === 'pg';
+    const arg = pg ? names : JSON.stringify(names.map((b) => b.toString('hex')));
+    const start = dir;
+    return this.look(function* () {
+      const changes = c.changes();
+      const rows: Rows = yield q(pg ? PG.lookupPath : S.lookupPathSqlite, start, arg);
+      // Kept as lookup() keeps its answers, when no change ran meanwhile: the words are taken after
+      // the read, since the inodes on the way are known only from it (Caches.changes).
+      const keep = c.changes() === changes;
+      let at = start;
+      for (const row of rows) {
+        const i = from + num(row[A_BLOCK]) - 1;
+        const ino = num(row[0]);
+        encodeAttr(row, path.step(i, ino), bs);
+        if (keep) {
+          c.putName(at, path.name(i).str(), ino, c.gen(at));
+          c.putAttr(ino, row, c.gen(ino));
+        }
+        at = ino;
+      }
+      return from + rows.length;
     }, true);
   }
 
@@ -823,6 +881,7 @@ export class SqlFs {
       'newInode',
       'freeInode',
       'lookup',
+      'lookupPath',
       'addDentry',
       'removeDentry',
       'rename',
