@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cases, runCase, type Target } from '@zufs/conformance';
-import { createPgDatabase, mkfs, type PgDatabase } from '@zufs/example-sqlfs';
+import { createPgDatabase, mkfs, type PgDatabase, SQLFS_TYPE } from '@zufs/example-sqlfs';
+import type { ZufsMount } from '@zufs/vfs';
+import { type ServerOptions, startServer, type ZusServer } from '@zufs/zus-server';
 import pg from 'pg';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 
 /** A temporary directory, removed after the file's tests. */
 export function tempDir(): string {
@@ -35,10 +37,40 @@ export async function freshDb(): Promise<string> {
   return db.url;
 }
 
+/** A new volume in a fresh database (freshDb): its URL. */
+export async function pgVolume(): Promise<string> {
+  const url = await freshDb();
+  await mkfs(url);
+  return url;
+}
+
 /** Drops the databases freshDb made (a test file's afterAll). */
 export async function dropTestDbs(): Promise<void> {
   for (const db of made.splice(0)) await db.drop();
 }
+
+/**
+ * A server with sqlfs for the test file, started before its tests and stopped after them (with the
+ * databases freshDb made): the getter answers it once started.
+ */
+export function sqlfsServer(opts: Partial<ServerOptions> = {}): () => ZusServer {
+  let server: ZusServer | undefined;
+  beforeAll(async () => {
+    server = await startServer({ zts: 2, filesystems: [SQLFS_TYPE], ...opts });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await dropTestDbs();
+  });
+  return () => server as ZusServer;
+}
+
+/** Calls this process's app threads made to the ZTs (each waits once on its channel's relay). */
+export const appWaits = (m: ZufsMount) =>
+  m.root.slots.reduce((n, s) => {
+    const c = s.relay.counters();
+    return n + c.appSpins + c.appParks;
+  }, 0);
 
 /**
  * Volumes in schemas of one database: fresh() makes an empty schema and answers the database's URL

@@ -19,7 +19,7 @@ import {
 } from '@zufs/example-sqlfs';
 import { mount } from '@zufs/vfs';
 import * as api from '@zufs/zuf-core/api';
-import { InodeGens, type OpContext, startServer } from '@zufs/zus-server';
+import { InodeGens, type OpContext, startServer, type ZPath } from '@zufs/zus-server';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropTestDbs, freshDb, PG_URL } from './helpers.js';
@@ -304,6 +304,63 @@ describe.skipIf(!URL_)('sqlfs on PostgreSQL', { timeout: 120_000 }, () => {
     expect(out.getUint32(api.ZusInode.i_nlink, true)).toBe(2);
     expect(Number(api.getU64(out, api.ZusInode.i_size))).toBe(4); // f, g0, g, l
     expect((await fsck(cached.eng)).problems).toEqual([]);
+  });
+
+  it('a path is one round trip (LOOKUP_PATH, one recursive statement), stops at a missing name, fills the caches', async () => {
+    const url = await freshDb();
+    await mkfs(url);
+    const strict = await machine(url, 0);
+    const cached = await machine(url);
+    const p = await strict.fs.newInode(ROOT_INO, name('p'), zi(DIR), 0, null);
+    const q = await strict.fs.newInode(p, name('q'), zi(DIR), 0, null);
+    const r = await strict.fs.newInode(q, name('r'), zi(DIR), 0, null);
+    const f = await strict.fs.newInode(r, name('f'), zi(FILE), 0, null);
+    /** A LOOKUP_PATH's names and the steps the plugin gives (what the server decodes in place). */
+    const path = (...names: string[]) => {
+      const inos: number[] = [];
+      const modes = () => zis.map((z) => z.getUint16(api.ZusInode.i_mode, true));
+      const zis: DataView[] = [];
+      const zp: ZPath = {
+        n: names.length,
+        name: (i) => name(names[i]),
+        step(i, ino) {
+          inos[i] = ino;
+          zis[i] = new DataView(new ArrayBuffer(128));
+          return zis[i];
+        },
+      };
+      return { zp, inos, modes };
+    };
+    const trips = async (m: Machine, fn: () => unknown) => {
+      const before = m.eng.roundTrips;
+      const v = await fn();
+      return [m.eng.roundTrips - before, v];
+    };
+    await strict.fs.getattr(ROOT_INO, new DataView(new ArrayBuffer(128))); // the connection's session
+    const all = path('p', 'q', 'r', 'f');
+    expect(await trips(strict, () => strict.fs.lookupPath(ROOT_INO, all.zp))).toEqual([1, 4]);
+    expect(all.inos).toEqual([p, q, r, f]);
+    expect(all.modes()).toEqual([DIR, DIR, DIR, FILE]);
+    // A missing name ends the walk: the names before it are answered, in the same statement.
+    const miss = path('p', 'nope', 'r');
+    expect(await trips(strict, () => strict.fs.lookupPath(ROOT_INO, miss.zp))).toEqual([1, 1]);
+    expect(miss.inos).toEqual([p]);
+    // Nothing is under a file: the walk ends at it.
+    expect(await trips(strict, () => strict.fs.lookupPath(q, path('r', 'f', 'x').zp))).toEqual([1, 2]);
+    // With a TTL the ZT keeps what the statement read: the same path again, or a name of it, asks nothing.
+    await cached.fs.getattr(ROOT_INO, new DataView(new ArrayBuffer(128)));
+    expect(await trips(cached, () => cached.fs.lookupPath(ROOT_INO, path('p', 'q', 'r', 'f').zp))).toEqual([
+      1, 4,
+    ]);
+    const again = path('p', 'q', 'r', 'f');
+    expect(await trips(cached, () => cached.fs.lookupPath(ROOT_INO, again.zp))).toEqual([0, 4]);
+    expect(again.modes()).toEqual([DIR, DIR, DIR, FILE]);
+    expect(await trips(cached, () => cached.fs.lookup(r, name('f')))).toEqual([0, f]);
+    // A path whose first names are cached asks the database for the rest only.
+    await cached.fs.newInode(r, name('g'), zi(FILE), 0, null);
+    const rest = path('p', 'q', 'r', 'g');
+    expect(await trips(cached, () => cached.fs.lookupPath(ROOT_INO, rest.zp))).toEqual([1, 4]);
+    expect(rest.modes()).toEqual([DIR, DIR, DIR, FILE]);
   });
 
   it('writes within a block and truncates (one statement each) keep every byte, as the general path does', async () => {

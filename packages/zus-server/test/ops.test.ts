@@ -5,17 +5,25 @@ import {
   IocAttr,
   IocHdr,
   IocLookup,
+  IocLookupPath,
   IocMountOptions,
+  IocNewInode,
   IocReaddir,
   IocSeek,
+  LookupPathStep,
+  lookupPathNamesAt,
   S_IFDIR,
+  S_IFREG,
   setU64,
   writeZstr,
   ZI_COPY,
   ZUFS_INODE_SIZE,
+  ZUFS_LP_MISSING,
   ZUFS_OP_CLONE,
   ZUFS_OP_LLSEEK,
   ZUFS_OP_LOOKUP,
+  ZUFS_OP_LOOKUP_PATH,
+  ZUFS_OP_NEW_INODE,
   ZUFS_OP_READDIR,
   ZUFS_OP_SETATTR,
   ZUFS_OP_SHOW_OPTIONS,
@@ -129,5 +137,107 @@ describe('operation switch', () => {
       setU64(v, 32, t.rootIi);
     });
     expect(xdev.err).toBe(-Errno.EXDEV);
+  });
+});
+
+describe('LOOKUP_PATH', () => {
+  /** A new inode `name` in `dir` (NEW_INODE): its cookie. */
+  function make(dir: number, name: string, mode: number, uid = 0, gid = 0): number {
+    const r = raw(ZUFS_OP_NEW_INODE, IocNewInode.SIZE, IocNewInode._zi, 1024, (v) => {
+      v.setUint16(IocNewInode.zi + ZusInode.i_mode, mode, true);
+      v.setUint32(IocNewInode.zi + ZusInode.i_uid, uid, true);
+      v.setUint32(IocNewInode.zi + ZusInode.i_gid, gid, true);
+      setU64(v, IocNewInode.dir_ii, dir);
+      writeZstr(v, IocNewInode.str, name);
+      setU64(v, IocNewInode.flags, 0);
+    });
+    expect(r.err).toBe(0);
+    return getU64(r.v, IocNewInode.zus_ii);
+  }
+
+  /** LOOKUP_PATH of `names` from `dir` for uid:gid: the error, then the steps' cookies and `missing`. */
+  function walk(dir: number, names: string[], uid = 0, gid = 0, edit?: (v: DataView) => void) {
+    const at = lookupPathNamesAt(names.length);
+    const r = raw(ZUFS_OP_LOOKUP_PATH, 0, IocLookupPath.done, at - IocLookupPath.done, (v) => {
+      setU64(v, IocLookupPath.dir_ii, dir);
+      v.setUint32(IocLookupPath.uid, uid, true);
+      v.setUint32(IocLookupPath.gid, gid, true);
+      v.setUint16(IocLookupPath.names, names.length, true);
+      let end = at;
+      for (const name of names) end += 1 + writeZstr(v, end, name);
+      v.setUint16(IocHdr.in_len, end, true);
+      edit?.(v);
+    });
+    const done = r.err ? 0 : r.v.getUint16(IocLookupPath.done, true);
+    const steps = Array.from({ length: done }, (_, i) => {
+      const s = IocLookupPath.steps + i * LookupPathStep.SIZE;
+      return {
+        ii: getU64(r.v, s + LookupPathStep.zus_ii),
+        mode: r.v.getUint16(s + LookupPathStep.zi + ZusInode.i_mode, true),
+      };
+    });
+    const missing = !r.err && (r.v.getUint32(IocLookupPath.flags, true) & ZUFS_LP_MISSING) !== 0;
+    return {
+      err: r.err,
+      steps: steps.map((s) => s.ii),
+      modes: steps.map((s) => s.mode),
+      missing,
+      outLen: r.outLen,
+    };
+  }
+
+  it('answers every name in one operation, and stops where the walk cannot go on', () => {
+    const m = mountFs(root, 'memfs', '');
+    const a = make(m.rootIi, 'a', S_IFDIR | 0o755);
+    const b = make(a, 'b', S_IFDIR | 0o755);
+    const f = make(b, 'f', S_IFREG | 0o644);
+    const locked = make(a, 'locked', S_IFDIR | 0o700);
+    const x = make(locked, 'x', S_IFREG | 0o644);
+    const grp = make(a, 'grp', S_IFDIR | 0o710, 0, 1000);
+    const y = make(grp, 'y', S_IFREG | 0o644);
+    const all = walk(m.rootIi, ['a', 'b', 'f']);
+    expect(all).toMatchObject({ err: 0, steps: [a, b, f], missing: false });
+    expect(all.modes).toEqual([S_IFDIR | 0o755, S_IFDIR | 0o755, S_IFREG | 0o644]);
+    expect(all.outLen).toBe(IocLookupPath.steps + 3 * LookupPathStep.SIZE - IocLookupPath.done);
+    // A name not there: the walk stands in the directory before it.
+    expect(walk(m.rootIi, ['a', 'nope', 'f'])).toMatchObject({ err: 0, steps: [a], missing: true });
+    expect(walk(m.rootIi, ['nope', 'b'])).toMatchObject({ err: 0, steps: [], missing: true });
+    expect(walk(m.rootIi, ['a', 'b', 'nope'])).toMatchObject({ err: 0, steps: [a, b], missing: true });
+    // A file with names after it: the walk ends at it (the app says ENOTDIR), nothing missing.
+    expect(walk(m.rootIi, ['a', 'b', 'f', 'g', 'h'])).toMatchObject({
+      err: 0,
+      steps: [a, b, f],
+      missing: false,
+    });
+    // Search permission, as the app checks it: root passes, the owner class decides for others.
+    expect(walk(m.rootIi, ['a', 'locked', 'x'])).toMatchObject({ steps: [a, locked, x] });
+    expect(walk(m.rootIi, ['a', 'locked', 'x'], 1000, 1000)).toMatchObject({
+      steps: [a, locked],
+      missing: false,
+    });
+    expect(walk(m.rootIi, ['a', 'locked', 'nope'], 1000, 1000)).toMatchObject({
+      steps: [a, locked],
+      missing: false,
+    });
+    expect(walk(m.rootIi, ['a', 'grp', 'y'], 1000, 1000)).toMatchObject({ steps: [a, grp, y] });
+    expect(walk(m.rootIi, ['a', 'grp', 'y'], 2000, 2000)).toMatchObject({ steps: [a, grp], missing: false });
+    // The last name is not searched: a directory the caller may not search may end the path.
+    expect(walk(m.rootIi, ['a', 'locked'], 1000, 1000)).toMatchObject({ steps: [a, locked], missing: false });
+  });
+
+  it('a malformed request is EINVAL; a filesystem without lookupPath answers EOPNOTSUPP', () => {
+    const m = mountFs(root, 'memfs', '');
+    make(m.rootIi, 'a', S_IFDIR | 0o755);
+    expect(walk(m.rootIi, []).err).toBe(-Errno.EINVAL);
+    expect(walk(m.rootIi, ['a', 'b'], 0, 0, (v) => v.setUint8(lookupPathNamesAt(2), 0)).err).toBe(
+      -Errno.EINVAL,
+    );
+    // More names than the request's bytes hold.
+    expect(walk(m.rootIi, ['a', 'b'], 0, 0, (v) => v.setUint16(IocLookupPath.names, 3, true)).err).toBe(
+      -Errno.EINVAL,
+    );
+    expect(walk(iiCookie(999, 1), ['a', 'b']).err).toBe(-Errno.EINVAL);
+    const t = mountFs(root, 'testfs', '');
+    expect(walk(t.rootIi, ['a', 'b']).err).toBe(-Errno.EOPNOTSUPP);
   });
 });
