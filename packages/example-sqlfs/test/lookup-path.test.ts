@@ -28,11 +28,15 @@ function walkingFace(m: ZufsMount): ZufsMount {
 }
 
 const LONG = Array.from({ length: 12 }, (_, i) => `${String(i).padStart(2, '0')}${'L'.repeat(240)}`);
+/** A name of bytes SQL arrays and JSON quote: space, comma, quotes, braces, a backslash, UTF-8. */
+const ODD = 'o d,"{q}"\\é日本';
 const DEEP = Array.from({ length: 40 }, (_, i) => `n${i}`);
 
 /** The tree every path below is asked of (made as root). */
 function makeTree(fs: ZufsFs): void {
   fs.mkdirSync('/t/a/b/d', { recursive: true });
+  fs.mkdirSync(`/t/${ODD}/${ODD}`, { recursive: true });
+  fs.writeFileSync(`/t/${ODD}/${ODD}/f`, 'odd');
   fs.writeFileSync('/t/a/b/f', 'hello');
   fs.symlinkSync('../..', '/t/a/b/up');
   fs.symlinkSync('a/b', '/t/ln');
@@ -62,6 +66,8 @@ function makeTree(fs: ZufsFs): void {
 
 const PATHS = [
   '/t/a/b/f',
+  `/t/${ODD}/${ODD}/f`,
+  `/t/${ODD}/nope/f`,
   '/t/a/b/d',
   '/t/a/b/d/',
   '/t//a///b/./f',
@@ -159,6 +165,7 @@ for (const engine of engines) {
         };
         expect(crossings(fs, fs, '/t/a/b/f')).toBe(1);
         expect(crossings(walk, walk, '/t/a/b/f')).toBe(4);
+        expect(crossings(fs, fs, `/t/${ODD}/${ODD}/f`)).toBe(1);
         // Another user: the root's attributes too (its x bits), then the path.
         const user = { uid: 1000, gid: 1000 };
         expect(crossings(fs, fs.asUser(user), '/t/a/b/f')).toBe(2);
@@ -218,6 +225,7 @@ for (const engine of engines) {
           expect(outcome(fs.asUser(USERS[1]), 'readFileSync', '/t/own/sub/k')).toBe('k');
           expect(outcome(fs, 'readFileSync', '/t/a/b/up/ln/d/../f')).toBe('hello');
           expect(outcome(fs, 'statSync', `/t/deep/${DEEP.join('/')}/f`)).toMatchObject({ size: 4 });
+          expect(outcome(fs, 'readFileSync', `/t/${ODD}/${ODD}/f`)).toBe('odd');
         } finally {
           fs.umount();
         }

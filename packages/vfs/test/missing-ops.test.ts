@@ -25,10 +25,10 @@ function error(fn: () => unknown): { code?: string; message: string } {
   throw new Error('expected the call to fail');
 }
 
-function withMount(omit: string, fn: (fs: ZufsMount) => void): void {
+function withMount(omit: string, fn: (fs: ZufsMount) => void, more = ''): void {
   const fs = mount(server.root, {
     type: 'trimmedfs',
-    options: `inodes=64,slot=4096,omit=${omit}`,
+    options: `inodes=64,slot=4096,omit=${omit}${more}`,
     uid: 0,
     gid: 0,
   });
@@ -40,6 +40,23 @@ function withMount(omit: string, fn: (fs: ZufsMount) => void): void {
 }
 
 describe('operations a plugin does not implement', () => {
+  it('LOOKUP_PATH declared without lookupPath: EOPNOTSUPP once, then the walk looks up a name at a time', () => {
+    withMount(
+      '',
+      (fs) => {
+        fs.mkdirSync('/a/b', { recursive: true });
+        fs.writeFileSync('/a/b/f', 'x');
+        const fresh = fs.asUser({ uid: 0, gid: 0 }); // names this face made are cached: a new one walks
+        expect(fs.client.asksPaths).toBe(true);
+        expect(fresh.statSync('/a/b/f').size).toBe(1);
+        expect(fs.client.asksPaths).toBe(false);
+        expect(error(() => fresh.statSync('/a/nope/f')).code).toBe('ENOENT');
+        expect(fresh.readFileSync('/a/b/f', 'utf8')).toBe('x');
+      },
+      ',lookup_path',
+    );
+  });
+
   it('xattrs are EOPNOTSUPP, worded "operation not supported"', () => {
     withMount('', (fs) => {
       fs.writeFileSync('/f', 'x');

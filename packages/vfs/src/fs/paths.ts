@@ -380,7 +380,7 @@ export class Resolver {
   ): Node[] {
     let links = 0;
     const todo = comps.slice().reverse();
-    const ahead: Ahead = { entries: [], next: 0, missing: false };
+    let ahead: Ahead | null = null;
     while (todo.length) {
       const name = todo.pop()!;
       // Every directory whose type, permissions or names the walk depends on.
@@ -397,8 +397,18 @@ export class Resolver {
         if (stack.length > 1) stack.pop();
         continue;
       }
-      let e = this.takeAhead(ahead);
-      if (e === undefined) e = this.lookupAhead(cur, name, todo, ahead, syscall, path);
+      let e = ahead === null ? undefined : this.takeAhead(ahead);
+      if (e === undefined)
+        e = this.c.asksPaths
+          ? this.lookupAhead(
+              cur,
+              name,
+              todo,
+              (ahead ??= { entries: [], next: 0, missing: false }),
+              syscall,
+              path,
+            )
+          : this.lookup(cur, name, syscall, path);
       if (!e) fail('ENOENT', syscall, path);
       const last = todo.length === 0;
       if (isLinkMode(e.attr.mode) && (!last || followLast)) {

@@ -437,6 +437,11 @@ export class InodeClient {
     }
   }
 
+  /** findPath() may ask several names in one operation now (else it is one find()). */
+  get asksPaths(): boolean {
+    return this.pathLookups && !this.soon;
+  }
+
   /**
    * `names` looked up one in the other from directory `dirIi`, for a walk by `uid`:`gid`: an entry
    * for each name resolved is pushed on `out`, in order. The filesystem answers as many as it can in
@@ -463,7 +468,8 @@ export class InodeClient {
     let bytes = 0;
     for (const name of names) {
       const len = utf8Length(name);
-      if (len > ZUFS_NAME_LEN || len === 0) fail(Errno.ENAMETOOLONG, 'lookup', name.slice(0, 32));
+      if (len > ZUFS_NAME_LEN) fail(Errno.ENAMETOOLONG, 'lookup', name.slice(0, 32));
+      if (len === 0) fail(Errno.ENOENT, 'lookup', 'empty name');
       lens.push(len);
       bytes += 1 + len;
     }
