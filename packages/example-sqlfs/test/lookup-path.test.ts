@@ -170,6 +170,14 @@ for (const engine of engines) {
         const user = { uid: 1000, gid: 1000 };
         expect(crossings(fs, fs.asUser(user), '/t/a/b/f')).toBe(2);
         expect(crossings(walk, walk.asUser(user), '/t/a/b/f')).toBe(5);
+        // An open: the directory's names and the file's in one request too (parent() asks its tail).
+        const opens = (m: ZufsMount, f: ZufsFs, path: string) => {
+          const before = appWaits(m);
+          f.closeSync(f.openSync(path, 'r'));
+          return appWaits(m) - before;
+        };
+        expect(opens(fs, fs, '/t/a/b/f')).toBe(1);
+        expect(opens(walk, walk, '/t/a/b/f')).toBe(4);
         // A symlink on the way: the walk stops at it, the face reads it and goes on from there.
         expect(crossings(fs, fs, '/t/ln/f')).toBe(3); // LOOKUP_PATH, READ of the link, LOOKUP_PATH
         // A path longer than one request carries (4 KiB buffers: 20 short names) takes several.

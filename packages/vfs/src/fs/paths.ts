@@ -65,6 +65,8 @@ interface Ahead {
   next: number;
   /** The name after the entries is not there. */
   missing: boolean;
+  /** A name to ask after the walk's last (parent(): the path's last name), or ''. */
+  readonly tail: string;
 }
 
 export interface Node {
@@ -81,6 +83,11 @@ export interface Parent {
   trailingSlash: boolean;
   /** The name was '.' or '..': `entry` is that directory. */
   dots: boolean;
+  /**
+   * The name's entry as the walk to its directory answered it in the same LOOKUP_PATH (null: not
+   * there), for entryOf(); undefined when it was not asked.
+   */
+  ahead?: LookupResult | null;
 }
 
 /**
@@ -325,9 +332,11 @@ export class Resolver {
 
   /**
    * lookup() of `name` in `dir`, with the plain names that follow it in `todo` (popped from its
-   * end) asked in the same operation (InodeClient.findPath: one crossing for a path, not one a name).
-   * Their entries go on `ahead` (emptied first), for the walk to take in turn, each checked as it
-   * comes; `ahead.missing` says the name after them is not there. Same errors as lookup().
+   * end) asked in the same operation (InodeClient.findPath: one crossing for a path, not one a name),
+   * and `ahead.tail` after them when they are all of `todo`. Their entries go on `ahead` (emptied
+   * first), for the walk to take in turn, each checked as it comes; `ahead.missing` says the name
+   * after them is not there. What the walk leaves is the tail's (Parent.ahead). Same errors as
+   * lookup().
    */
   private lookupAhead(
     dir: Node,
@@ -339,11 +348,14 @@ export class Resolver {
   ): LookupResult | null {
     if (tooLong(name)) fail('ENAMETOOLONG', syscall, path);
     const names = [name];
-    for (let i = todo.length - 1; i >= 0 && names.length < AHEAD_MAX; i--) {
+    let i = todo.length - 1;
+    for (; i >= 0 && names.length < AHEAD_MAX; i--) {
       const t = todo[i];
       if (t === '' || t === '.' || t === '..' || tooLong(t)) break;
       names.push(t);
     }
+    // Every name left is in: the caller's next name too (it is plain: parent() checked).
+    if (i < 0 && ahead.tail !== '' && names.length < AHEAD_MAX) names.push(ahead.tail);
     ahead.entries.length = 0;
     ahead.next = 1;
     try {
@@ -377,10 +389,11 @@ export class Resolver {
     syscall: string,
     path: string,
     dirs: number[] | null = null,
+    tail: Ahead | null = null,
   ): Node[] {
     let links = 0;
     const todo = comps.slice().reverse();
-    let ahead: Ahead | null = null;
+    let ahead = tail;
     while (todo.length) {
       const name = todo.pop()!;
       // Every directory whose type, permissions or names the walk depends on.
@@ -404,7 +417,7 @@ export class Resolver {
               cur,
               name,
               todo,
-              (ahead ??= { entries: [], next: 0, missing: false }),
+              (ahead ??= { entries: [], next: 0, missing: false, tail: '' }),
               syscall,
               path,
             )
@@ -539,9 +552,13 @@ export class Resolver {
         if (attr !== undefined && isDirMode(attr.mode)) stack = [{ ii, attr }];
       }
     }
+    // The last name is asked with the directory's (one LOOKUP_PATH), when it is a plain one.
+    let tail: Ahead | null = null;
     if (stack === null) {
       const comps = slash < 0 ? [] : path.slice(0, slash).split('/');
-      stack = this.walk([this.root()], comps, true, syscall, path);
+      if (this.c.asksPaths && name !== '' && name !== '.' && name !== '..' && !tooLong(name))
+        tail = { entries: [], next: 0, missing: false, tail: name };
+      stack = this.walk([this.root()], comps, true, syscall, path, null, tail);
       if (cached) this.remember(this.dirs, dirKey, stack[stack.length - 1].ii);
     }
     const dir = stack[stack.length - 1];
@@ -553,6 +570,7 @@ export class Resolver {
     }
     if (!permits(dir.attr, this.cred, X_OK)) fail('EACCES', syscall, path);
     const par: Parent = { dir, name, entry: null, trailingSlash, dots: false };
+    if (tail !== null) par.ahead = this.takeAhead(tail);
     if (lookupName) this.entryOf(par, path, syscall);
     return par;
   }
@@ -561,7 +579,9 @@ export class Resolver {
   entryOf(par: Parent, path: string, syscall: string): LookupResult | null {
     let entry = this.known(par, path);
     if (entry === undefined) {
-      entry = this.lookup(par.dir, par.name, syscall, path);
+      // What the walk's LOOKUP_PATH answered, once: a later look (after a change) asks again.
+      entry = par.ahead !== undefined ? par.ahead : this.lookup(par.dir, par.name, syscall, path);
+      par.ahead = undefined;
       if (entry && this.caches) this.remember(this.entries, path, entry.ii);
     }
     par.entry = entry;
