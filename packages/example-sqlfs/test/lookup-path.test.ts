@@ -4,6 +4,7 @@
 // face of a filesystem without the operation). The server's operation buffer is the smallest allowed
 // (4 KiB), so long paths take several requests.
 import { attachMount, mount, type ZufsFs, type ZufsMount } from '@zufs/vfs';
+import { dispatcherFor } from '@zufs/zuf-core';
 import { ZUFS_FSC_LOOKUP_PATH } from '@zufs/zuf-core/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { appWaits, PG_URL, pgVolume, sqlfsServer, sqliteVolume, tempDir } from './helpers.js';
@@ -185,6 +186,51 @@ for (const engine of engines) {
         expect(crossings(fs, fs, deep)).toBe(3); // 43 names
         expect(crossings(walk, walk, deep)).toBe(43);
         expect(crossings(fs, fs, `/t/long/${LONG.join('/')}/f`)).toBe(2); // 15 names: 9, then 6
+      } finally {
+        fs.umount();
+      }
+    });
+
+    it('ttl=0: the promise and callback forms ask a path in one request too (their replies kept across a wait)', async () => {
+      const fs = mount(server().root, { type: 'sqlfs', options: `device=${device},ttl=0` });
+      const walk = walkingFace(fs);
+      /** Requests the face's thread sends for `fn` (each takes a channel). */
+      const requests = async (m: ZufsMount, fn: () => Promise<unknown>) => {
+        const d = dispatcherFor(m.root);
+        const acquire = d.acquire;
+        let n = 0;
+        d.acquire = (timeoutMs) => {
+          n++;
+          return acquire.call(d, timeoutMs);
+        };
+        try {
+          await fn();
+        } finally {
+          d.acquire = acquire;
+        }
+        return n;
+      };
+      try {
+        const path = '/t/a/b/f';
+        expect(await requests(fs, () => fs.promises.stat(path))).toBe(1);
+        expect(await requests(walk, () => walk.promises.stat(path))).toBe(4);
+        const cb = (f: ZufsFs) => new Promise((ok, no) => f.stat(path, (e, s) => (e ? no(e) : ok(s))));
+        expect(await requests(fs, () => cb(fs))).toBe(1);
+        expect(await requests(fs, () => fs.promises.readFile(path, 'utf8'))).toBeLessThan(
+          await requests(walk, () => walk.promises.readFile(path, 'utf8')),
+        );
+        for (const p of PATHS)
+          for (const call of ['stat', 'lstat', 'readFile'] as const) {
+            const run = (f: ZufsFs) =>
+              (f.promises[call] as (p: string, o?: string) => Promise<unknown>)(
+                p,
+                call === 'readFile' ? 'utf8' : undefined,
+              ).then(
+                (v) => (v && typeof v === 'object' && 'ino' in v ? (v as { ino: number }).ino : v),
+                (e: NodeJS.ErrnoException) => `${e.code}: ${e.message}`,
+              );
+            expect(await run(fs), `${call} ${p}`).toEqual(await run(walk));
+          }
       } finally {
         fs.umount();
       }

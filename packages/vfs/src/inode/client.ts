@@ -224,6 +224,8 @@ export class SoonKept {
   readonly finds = new Map<string, Kept<LookupResult | null>>();
   readonly attrs = new Map<number, Kept<InodeAttr>>();
   readonly batches = new Map<string, Kept<ReaddirBatch>>();
+  /** LOOKUP_PATH answers, by start directory, caller and names (null: the filesystem has none). */
+  readonly paths = new Map<string, Kept<PathAnswer | null>>();
 
   constructor(
     /** The namespace word (nsGen[0]) when the call's attempt that asked first began (-1: none). */
@@ -235,6 +237,9 @@ export class SoonKept {
 
 /** Drops of a call's kept replies (names kept changing while it waited) before it waits on the thread. */
 const SOON_DROPS_MAX = 3;
+
+/** A LOOKUP_PATH's answer: an entry a name resolved; the name after them is missing. */
+type PathAnswer = { entries: LookupResult[]; missing: boolean };
 
 /** One READDIR's entries: names, and (ino, type, cookie after it) for each; more to come. */
 type ReaddirBatch = { names: string[]; nums: number[]; more: boolean };
@@ -308,7 +313,7 @@ export class InodeClient {
   /** The filesystem type declared itself remote (FsType.remote): soon mode waits without spinning. */
   readonly remote: boolean;
   /**
-   * Soon mode (beginSoon): the reads that change nothing (LOOKUP, getattr, READDIR) do not hold the
+   * Soon mode (beginSoon): the reads that change nothing (LOOKUP, LOOKUP_PATH, getattr, READDIR) do not hold the
    * thread past a spin; they throw Pending instead, until the first change (settle()).
    */
   private soon = false;
@@ -437,9 +442,9 @@ export class InodeClient {
     }
   }
 
-  /** findPath() may ask several names in one operation now (else it is one find()). */
+  /** findPath() may ask several names in one operation (else it is one find()). */
   get asksPaths(): boolean {
-    return this.pathLookups && !this.soon;
+    return this.pathLookups;
   }
 
   /**
@@ -449,20 +454,39 @@ export class InodeClient {
    * search (the caller's walk sees why from the last entry, and goes on by itself); a name this
    * side's cache knows is answered from it, alone (the walk asks again for the rest). Returns true
    * when the name after the last pushed is known to be missing. On a filesystem without
-   * LOOKUP_PATH, in soon mode (whose replies are kept by LOOKUP), or for one name: one find().
+   * LOOKUP_PATH, or for one name: one find(). In soon mode, a reply that outlives the spin throws
+   * Pending, and the call's next attempt gets it from what was kept (as find()).
    */
   findPath(dirIi: number, names: readonly string[], uid: number, gid: number, out: LookupResult[]): boolean {
     const ec = this.entryCache();
-    if (
-      names.length < 2 ||
-      !this.pathLookups ||
-      this.soon ||
-      (ec !== null && ec.name(`${dirIi}/${names[0]}`) >= 0)
-    ) {
+    if (names.length < 2 || !this.pathLookups || (ec !== null && ec.name(`${dirIi}/${names[0]}`) >= 0)) {
       const r = this.find(dirIi, names[0]);
       if (r !== null) out.push(r);
       return r === null;
     }
+    const key = this.soon ? `${dirIi}:${uid}:${gid}:${names.join('/')}` : '';
+    const k = this.kept?.paths.get(key);
+    let missing: boolean | null;
+    if (k !== undefined) {
+      const a = unkept(k);
+      if (a !== null) out.push(...a.entries);
+      missing = a === null ? null : a.missing;
+    } else missing = this.askPath(dirIi, names, uid, gid, out, key);
+    if (missing !== null) return missing;
+    this.pathLookups = false; // a mount that declared it without the method: LOOKUPs from now on
+    return this.findPath(dirIi, names.slice(0, 1), uid, gid, out);
+  }
+
+  /** findPath()'s LOOKUP_PATH; null when the filesystem has none (EOPNOTSUPP). */
+  private askPath(
+    dirIi: number,
+    names: readonly string[],
+    uid: number,
+    gid: number,
+    out: LookupResult[],
+    key: string,
+  ): boolean | null {
+    const ec = this.entries;
     // As many names as the request carries (its steps, then the names).
     const lens: number[] = [];
     let bytes = 0;
@@ -475,7 +499,6 @@ export class InodeClient {
     }
     const asked = ec !== null ? ec.begin() : null;
     const ch = this.begin(ZUFS_OP_LOOKUP_PATH, 0);
-    let missing: boolean | null;
     try {
       let n = names.length;
       const room = Math.min(ch.capacity, 0xffff);
@@ -492,14 +515,20 @@ export class InodeClient {
       v.setUint32(IocLookupPath.gid, gid, true);
       v.setUint16(IocLookupPath.names, n, true);
       for (let i = 0, at = lookupPathNamesAt(n); i < n; at += 1 + lens[i++]) writeZstr(v, at, names[i]);
-      const err = ch.call();
-      missing = err === -Errno.EOPNOTSUPP ? null : this.pathReply(ch, err, dirIi, names, n, asked, out);
+      const err = this.callOrKeep(ch, (e, kept) =>
+        kept.paths.set(
+          key,
+          settle(() => {
+            const entries: LookupResult[] = [];
+            if (e === -Errno.EOPNOTSUPP) return null;
+            return { entries, missing: this.pathReply(ch, e, dirIi, names, n, null, entries) };
+          }),
+        ),
+      );
+      return err === -Errno.EOPNOTSUPP ? null : this.pathReply(ch, err, dirIi, names, n, asked, out);
     } finally {
-      ch.release();
+      this.releaseUnlessHeld(ch);
     }
-    if (missing !== null) return missing;
-    this.pathLookups = false; // a mount that declared it without the method: LOOKUPs from now on
-    return this.findPath(dirIi, names.slice(0, 1), uid, gid, out);
   }
 
   /** LOOKUP_PATH's reply: its entries on `out`, and into this side's cache as LOOKUP answers go. */
@@ -593,7 +622,7 @@ export class InodeClient {
 
   /**
    * Soon mode, for a caller that keeps its event loop (the face's promise and callback forms): from
-   * now until settle() or endSoon(), a LOOKUP, getattr or READDIR whose reply outlives the spin (at
+   * now until settle() or endSoon(), a LOOKUP(_PATH), getattr or READDIR whose reply outlives the spin (at
    * once on a remote filesystem) throws Pending instead of waiting; the caller awaits it and calls
    * again.
    */
@@ -1585,11 +1614,17 @@ export class InodeClient {
   // ~~~ plumbing ~~~
 
   private begin(op: number, inLen: number, outStart = 0, outMax = 0): Channel {
-    // After a Pending nothing is asked (see pendingNow); any request but LOOKUP, getattr and READDIR
+    // After a Pending nothing is asked (see pendingNow); any request but LOOKUP(_PATH), getattr and READDIR
     // may change something: soon mode ends (see settle()).
     if (this.pendingNow !== null) throw this.pendingNow;
     if (this.gone) fail(Errno.EIO, opName(op), 'the filesystem was unmounted');
-    if (this.soon && op !== ZUFS_OP_LOOKUP && op !== ZUFS_OP_SETATTR && op !== ZUFS_OP_READDIR)
+    if (
+      this.soon &&
+      op !== ZUFS_OP_LOOKUP &&
+      op !== ZUFS_OP_LOOKUP_PATH &&
+      op !== ZUFS_OP_SETATTR &&
+      op !== ZUFS_OP_READDIR
+    )
       this.forgetKept();
     const ch = this.d.acquire();
     ch.begin(op, inLen, outStart, outMax);
