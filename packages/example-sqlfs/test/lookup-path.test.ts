@@ -179,6 +179,14 @@ for (const engine of engines) {
         };
         expect(opens(fs, fs, '/t/a/b/f')).toBe(1);
         expect(opens(walk, walk, '/t/a/b/f')).toBe(4);
+        // realpath's own walk too (it reads the root's attributes, as it always did).
+        const real = (m: ZufsMount, f: ZufsFs, path: string) => {
+          const before = appWaits(m);
+          expect(f.realpathSync(path)).toBe('/t/a/b/f');
+          return appWaits(m) - before;
+        };
+        expect(real(fs, fs, '/t/a/b/f')).toBe(2);
+        expect(real(walk, walk, '/t/a/b/f')).toBe(5);
         // A symlink on the way: the walk stops at it, the face reads it and goes on from there.
         expect(crossings(fs, fs, '/t/ln/f')).toBe(3); // LOOKUP_PATH, READ of the link, LOOKUP_PATH
         // A path longer than one request carries (4 KiB buffers: 20 short names) takes several.

@@ -370,12 +370,34 @@ export class Resolver {
     return null;
   }
 
+  /**
+   * The entry of a walk's next `name` in `cur`: from what the walk asked ahead (`ahead`, when the
+   * filesystem takes a path in one request), else asked now, with the names after it in `todo`.
+   */
+  private entry(
+    cur: Node,
+    name: string,
+    todo: readonly string[],
+    ahead: Ahead | null,
+    syscall: string,
+    path: string,
+  ): LookupResult | null {
+    if (ahead === null) return this.lookup(cur, name, syscall, path);
+    const e = this.takeAhead(ahead);
+    return e !== undefined ? e : this.lookupAhead(cur, name, todo, ahead, syscall, path);
+  }
+
   /** The entry of the walk's next name from what lookupAhead() got, or undefined when it has none. */
   private takeAhead(ahead: Ahead): LookupResult | null | undefined {
     if (ahead.next < ahead.entries.length) return ahead.entries[ahead.next++];
     if (!ahead.missing) return undefined;
     ahead.missing = false;
     return null;
+  }
+
+  /** A walk's names asked ahead (`tail`: the name after the walk's, or ''); null when the filesystem takes one name a request. */
+  private ahead(tail: string): Ahead | null {
+    return this.c.asksPaths ? { entries: [], next: 0, missing: false, tail } : null;
   }
 
   /**
@@ -393,7 +415,7 @@ export class Resolver {
   ): Node[] {
     let links = 0;
     const todo = comps.slice().reverse();
-    let ahead = tail;
+    const ahead = tail ?? this.ahead('');
     while (todo.length) {
       const name = todo.pop()!;
       // Every directory whose type, permissions or names the walk depends on.
@@ -410,18 +432,7 @@ export class Resolver {
         if (stack.length > 1) stack.pop();
         continue;
       }
-      let e = ahead === null ? undefined : this.takeAhead(ahead);
-      if (e === undefined)
-        e = this.c.asksPaths
-          ? this.lookupAhead(
-              cur,
-              name,
-              todo,
-              (ahead ??= { entries: [], next: 0, missing: false, tail: '' }),
-              syscall,
-              path,
-            )
-          : this.lookup(cur, name, syscall, path);
+      const e = this.entry(cur, name, todo, ahead, syscall, path);
       if (!e) fail('ENOENT', syscall, path);
       const last = todo.length === 0;
       if (isLinkMode(e.attr.mode) && (!last || followLast)) {
@@ -556,8 +567,7 @@ export class Resolver {
     let tail: Ahead | null = null;
     if (stack === null) {
       const comps = slash < 0 ? [] : path.slice(0, slash).split('/');
-      if (this.c.asksPaths && name !== '' && name !== '.' && name !== '..' && !tooLong(name))
-        tail = { entries: [], next: 0, missing: false, tail: name };
+      if (name !== '' && name !== '.' && name !== '..' && !tooLong(name)) tail = this.ahead(name);
       stack = this.walk([this.root()], comps, true, syscall, path, null, tail);
       if (cached) this.remember(this.dirs, dirKey, stack[stack.length - 1].ii);
     }
@@ -634,6 +644,7 @@ export class Resolver {
     let links = 0;
     const stack: Node[] = [this.root()];
     const todo = path.split('/').reverse();
+    const ahead = this.ahead('');
     while (todo.length) {
       const name = todo.pop()!;
       if (name === '' || name === '.') continue;
@@ -647,7 +658,7 @@ export class Resolver {
         continue;
       }
       if (!permits(cur.attr, this.cred, X_OK)) fail('EACCES', syscall, at(name));
-      const e = this.lookup(cur, name, syscall, at(name));
+      const e = this.entry(cur, name, todo, ahead, syscall, at(name));
       if (!e) fail('ENOENT', syscall, at(name));
       if (isLinkMode(e.attr.mode)) {
         if (js) this.resolve(at(name), true, 'stat');
