@@ -5,6 +5,7 @@
  * Replies that hand the app an inode carry a 128-byte zus_inode copy right after the operation's
  * struct (ziCopyAt): LOOKUP, NEW_INODE, ADD_DENTRY, REMOVE_DENTRY and SETATTR (whose copy is also the
  * request's new values; a SETATTR with an empty mask is a getattr). See docs/decisions.md.
+ * LOOKUP_PATH carries one in each step of its reply, written by the plugin's lookupPath.
  */
 import {
   Errno,

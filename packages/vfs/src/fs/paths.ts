@@ -395,7 +395,10 @@ export class Resolver {
     return null;
   }
 
-  /** A walk's names asked ahead (`tail`: the name after the walk's, or ''); null when the filesystem takes one name a request. */
+  /**
+   * Where a walk keeps the names it asked ahead (`tail`: a name to ask after the walk's, or ''); null
+   * when the filesystem takes one name a request.
+   */
   private ahead(tail: string): Ahead | null {
     return this.c.asksPaths ? { entries: [], next: 0, missing: false, tail } : null;
   }

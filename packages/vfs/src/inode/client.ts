@@ -313,8 +313,9 @@ export class InodeClient {
   /** The filesystem type declared itself remote (FsType.remote): soon mode waits without spinning. */
   readonly remote: boolean;
   /**
-   * Soon mode (beginSoon): the reads that change nothing (LOOKUP, LOOKUP_PATH, getattr, READDIR) do not hold the
-   * thread past a spin; they throw Pending instead, until the first change (settle()).
+   * Soon mode (beginSoon): the reads that change nothing (LOOKUP, LOOKUP_PATH, getattr, READDIR)
+   * do not hold the thread past a spin; they throw Pending instead, until the first change
+   * (settle()).
    */
   private soon = false;
   /** In soon mode: a LOOKUP may wait off the thread, a create (a change) would end that. */
