@@ -363,20 +363,22 @@ export class SqlFs {
     return this.look(function* () {
       const changes = c.changes();
       const rows: Rows = yield q(pg ? PG.lookupPath : S.lookupPathSqlite, start, arg);
-      // Kept as lookup() keeps its answers, when no change ran meanwhile: the words are taken after
-      // the read, since the inodes on the way are known only from it (Caches.changes).
+      // Kept as lookup() keeps its answers, under words taken after the read (the inodes on the
+      // way are known only from it), when no change ran from before the read to after the words
+      // were taken (Caches.changes; InodeGens, "Reader").
+      const gens = [c.gen(start), ...rows.map((row) => c.gen(num(row[0])))];
       const keep = c.changes() === changes;
       let at = start;
-      for (const row of rows) {
+      rows.forEach((row, j) => {
         const i = from + num(row[A_BLOCK]) - 1;
         const ino = num(row[0]);
         encodeAttr(row, path.step(i, ino), bs);
         if (keep) {
-          c.putName(at, path.name(i).str(), ino, c.gen(at));
-          c.putAttr(ino, row, c.gen(ino));
+          c.putName(at, path.name(i).str(), ino, gens[j]);
+          c.putAttr(ino, row, gens[j + 1]);
         }
         at = ino;
-      }
+      });
       return from + rows.length;
     }, true);
   }
