@@ -52,14 +52,14 @@ const S = {
     WHERE d.parent = ? AND d.name = ?`),
   /**
    * SQLite's LOOKUP_PATH (SqlFs.lookupPath): the directory, then the names as a JSON array of hex
-   * strings (a name is bytes, not always UTF-8). One row per name resolved: its attributes, then
-   * its index from 1, in order; the walk stops at a name that is not there (nothing is under a
-   * file or a symlink either).
+   * strings (a name is bytes, not always UTF-8). The directory's attributes (index 0), then one row
+   * per name resolved: its attributes and its index from 1, in order; the walk stops at a name that
+   * is not there (nothing is under a file or a symlink either).
    */
   lookupPathSqlite: sql(`WITH RECURSIVE w(n, ino) AS (SELECT 0, ?
     UNION ALL SELECT w.n + 1, d.ino FROM w JOIN dentry d ON d.parent = w.ino
       AND d.name = unhex(json_extract(?, '$[' || w.n || ']')))
-    SELECT ${attrCols('i.')}, w.n FROM w JOIN inode i ON i.ino = w.ino WHERE w.n > 0 ORDER BY w.n`),
+    SELECT ${attrCols('i.')}, w.n FROM w JOIN inode i ON i.ino = w.ino ORDER BY w.n`),
   newInode: sql(`INSERT INTO inode (mode, uid, gid, nlink, size, rdev, flags, parent, atime, mtime, ctime)
     VALUES (?, ?, ?, ?, ?, ?, 0, ?, ${T}, ${T}, ${T}) RETURNING ${ATTR}`),
   addName: sql('INSERT INTO dentry (parent, name, ino, type) VALUES (?, ?, ?, ?)'),
@@ -130,7 +130,7 @@ const PG = {
   lookupPath: sql(`WITH RECURSIVE w(n, ino) AS (SELECT 0, $1::bigint
     UNION ALL SELECT w.n + 1, d.ino FROM w JOIN dentry d ON d.parent = w.ino
       AND d.name = ($2::bytea[])[w.n + 1])
-    SELECT ${attrCols('i.')}, w.n FROM w JOIN inode i ON i.ino = w.ino WHERE w.n > 0 ORDER BY w.n`),
+    SELECT ${attrCols('i.')}, w.n FROM w JOIN inode i ON i.ino = w.ino ORDER BY w.n`),
   /**
    * A write within one block: $1 ino, $2 block index, $3 where the write begins in the block,
    * $4 the bytes, $5 the file's end after the write, $6 $7 the time's halves. An existing block keeps
@@ -343,7 +343,7 @@ export class SqlFs {
    * of `dentry` joined with `inode`, run alone: one round trip on PostgreSQL). The framework checks
    * the search permission of each directory passed, from the attributes given here.
    */
-  lookupPath(dir: number, path: ZPath): number | Promise<number> {
+  lookupPath(dir: number, path: ZPath, ctx?: OpContext): number | Promise<number> {
     const c = this.cache;
     const bs = this.cfg.blockSize;
     let from = 0;
@@ -360,26 +360,33 @@ export class SqlFs {
     const pg = this.eng.dialect === 'pg';
     const arg = pg ? names : JSON.stringify(names.map((b) => b.toString('hex')));
     const start = dir;
+    // The start's row, for the getattr the server may ask of it in this operation (ZUFS_LP_START).
+    const lookedUp = ctx && from === 0 && c.ttlMs <= 0 ? this.lookedUp : null;
     return this.look(function* () {
       const changes = c.changes();
       const rows: Rows = yield q(pg ? PG.lookupPath : S.lookupPathSqlite, start, arg);
       // Kept as lookup() keeps its answers, under words taken after the read (the inodes on the
       // way are known only from it), when no change ran from before the read to after the words
       // were taken (Caches.changes; InodeGens, "Reader").
-      const gens = [c.gen(start), ...rows.map((row) => c.gen(num(row[0])))];
+      const gens = rows.map((row) => c.gen(num(row[0])));
       const keep = c.changes() === changes;
       let at = start;
+      let steps = 0;
       rows.forEach((row, j) => {
-        const i = from + num(row[A_BLOCK]) - 1;
+        const n = num(row[A_BLOCK]);
         const ino = num(row[0]);
-        encodeAttr(row, path.step(i, ino), bs);
-        if (keep) {
-          c.putName(at, path.name(i).str(), ino, gens[j]);
-          c.putAttr(ino, row, gens[j + 1]);
+        if (keep) c.putAttr(ino, row, gens[j]);
+        if (n === 0) {
+          lookedUp?.set(ctx!.signal, row);
+          return;
         }
+        const i = from + n - 1;
+        encodeAttr(row, path.step(i, ino), bs);
+        if (keep) c.putName(at, path.name(i).str(), ino, gens[j - 1]);
         at = ino;
+        steps++;
       });
-      return from + rows.length;
+      return from + steps; // no row at all: the start is gone, its first name not there
     }, true);
   }
 

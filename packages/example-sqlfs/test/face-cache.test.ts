@@ -236,7 +236,7 @@ for (const engine of engines) {
       }
     });
 
-    it('ttl=0: a stat crosses once for its path (LOOKUP_PATH); uid 0 needs nothing of the root, another user its x bits', () => {
+    it("ttl=0: a stat crosses once for its path (LOOKUP_PATH); another user's walk gets the root's x bits with it", () => {
       const strict = mount(server().root, { type: 'sqlfs', options: `device=${device},ttl=0` });
       try {
         strict.mkdirSync('/s1/s2', { recursive: true });
@@ -247,7 +247,7 @@ for (const engine of engines) {
         const user = strict.asUser({ uid: 1000, gid: 1000 });
         before = appWaits(strict);
         expect(user.statSync('/s1/s2/f').size).toBe(1);
-        expect(appWaits(strict) - before).toBe(2); // and the root's attributes
+        expect(appWaits(strict) - before).toBe(1); // the root's attributes in the same request
         strict.chmodSync('/', 0o700);
         expect(() => user.statSync('/s1/s2/f')).toThrow(expect.objectContaining({ code: 'EACCES' }));
         expect(strict.statSync('/s1/s2/f').size).toBe(1);

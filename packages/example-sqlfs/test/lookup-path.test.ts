@@ -167,9 +167,9 @@ for (const engine of engines) {
         expect(crossings(fs, fs, '/t/a/b/f')).toBe(1);
         expect(crossings(walk, walk, '/t/a/b/f')).toBe(4);
         expect(crossings(fs, fs, `/t/${ODD}/${ODD}/f`)).toBe(1);
-        // Another user: the root's attributes too (its x bits), then the path.
+        // Another user needs the root's attributes too (its x bits): they come in the same request.
         const user = { uid: 1000, gid: 1000 };
-        expect(crossings(fs, fs.asUser(user), '/t/a/b/f')).toBe(2);
+        expect(crossings(fs, fs.asUser(user), '/t/a/b/f')).toBe(1);
         expect(crossings(walk, walk.asUser(user), '/t/a/b/f')).toBe(5);
         // An open: the directory's names and the file's in one request too (parent() asks its tail).
         const opens = (m: ZufsMount, f: ZufsFs, path: string) => {
@@ -240,6 +240,25 @@ for (const engine of engines) {
             expect(await run(fs), `${call} ${p}`).toEqual(await run(walk));
           }
       } finally {
+        fs.umount();
+      }
+    });
+
+    it("a root other users may not search: the same EACCES as the walk's, and root's walk goes on", () => {
+      const fs = mount(server().root, { type: 'sqlfs', options: `device=${device},ttl=0` });
+      const walk = walkingFace(fs);
+      try {
+        fs.chmodSync('/', 0o700);
+        for (const cred of USERS)
+          for (const path of ['/t/a/b/f', '/t', '/nope/x', `/${'x'.repeat(256)}/f`, '/t/ln/f'])
+            for (const call of CALLS) {
+              const want = outcome(walk.asUser(cred), call, path);
+              expect(outcome(fs.asUser(cred), call, path), `${call} ${path} as ${cred.uid}`).toEqual(want);
+            }
+        expect(outcome(fs.asUser(USERS[1]), 'statSync', '/t/a/b/f')).toMatchObject({ code: 'EACCES' });
+        expect(outcome(fs, 'readFileSync', '/t/a/b/f')).toBe('hello');
+      } finally {
+        fs.chmodSync('/', 0o755);
         fs.umount();
       }
     });

@@ -341,6 +341,16 @@ describe.skipIf(!URL_)('sqlfs on PostgreSQL', { timeout: 120_000 }, () => {
     expect(await trips(strict, () => strict.fs.lookupPath(ROOT_INO, all.zp))).toEqual([1, 4]);
     expect(all.inos).toEqual([p, q, r, f]);
     expect(all.modes()).toEqual([DIR, DIR, DIR, FILE]);
+    // The start's attributes, which the server asks of getattr in the same operation for a caller
+    // that must check its x bits (ZUFS_LP_START), come from the same statement.
+    const op = { signal: new AbortController().signal } as unknown as OpContext;
+    const startAttr = new DataView(new ArrayBuffer(128));
+    const both = async () => {
+      await strict.fs.lookupPath(ROOT_INO, path('p', 'q').zp, op);
+      await strict.fs.getattr(ROOT_INO, startAttr, op);
+    };
+    expect(await trips(strict, both)).toEqual([1, undefined]);
+    expect(startAttr.getUint16(api.ZusInode.i_mode, true) & api.S_IFMT).toBe(api.S_IFDIR);
     // A missing name ends the walk: the names before it are answered, in the same statement.
     const miss = path('p', 'nope', 'r');
     expect(await trips(strict, () => strict.fs.lookupPath(ROOT_INO, miss.zp))).toEqual([1, 1]);

@@ -48,6 +48,7 @@ import {
   ZI_TMPFILE,
   ZUFS_INODE_SIZE,
   ZUFS_LP_MISSING,
+  ZUFS_LP_START,
   ZUFS_MO_MAX,
   ZUFS_OP_ADD_DENTRY,
   ZUFS_OP_CLONE,
@@ -139,6 +140,10 @@ class ReqName implements ZName {
 /** The names of a LOOKUP_PATH request (its zufs_str after the steps) and the steps the plugin gave. */
 class ReqPath implements ZPath {
   n = 0;
+  /** How many names the plugin resolved (its answer, kept while the start's attributes are read). */
+  k = 0;
+  /** Where the start directory's zus_inode goes (ZUFS_LP_START). */
+  readonly start: DataView;
   /** Byte offset of each name's zufs_str in the buffer. */
   readonly at: Int32Array;
   /** The inode each step gave (0: none yet). */
@@ -153,6 +158,7 @@ class ReqPath implements ZPath {
   ) {
     this.at = new Int32Array(max);
     this.inos = new Float64Array(max);
+    this.start = new DataView(v.buffer, v.byteOffset + IocLookupPath.start, ZUFS_INODE_SIZE);
   }
 
   /** Reads the request's `n` names, up to byte `end`; false when they are malformed. */
@@ -611,32 +617,49 @@ function lookupPath(zt: Zt, v: DataView): number {
   return typeof n === 'number' ? lookupPathDone(zt, m, v, n) : zt.later(m, n, lookupPathDone);
 }
 
-/**
- * The steps the plugin gave, cut where the app's walk could not go on by what they say: after a
- * symlink (the app follows it), a non-directory (ENOTDIR) or a directory the caller may not search
- * (EACCES). The app checks each step again as its own walk does: the same errors, from the copies.
- */
+/** The plugin's answer; with ZUFS_LP_START, the start directory's attributes then (its getattr). */
 const lookupPathDone: Then = (zt, m, v, k) => {
   const p = scratchFor(zt, v).path;
-  const n = p.n;
-  if (!(Number.isInteger(k) && (k as number) >= 0 && (k as number) <= n))
-    throw new Error(`lookupPath returned ${k} for ${n} names`);
+  if (!(Number.isInteger(k) && (k as number) >= 0 && (k as number) <= p.n))
+    throw new Error(`lookupPath returned ${k} for ${p.n} names`);
+  p.k = k as number;
+  if (!(v.getUint32(IocLookupPath.flags, true) & ZUFS_LP_START)) return lookupPathCut(zt, m, v, undefined);
+  if (!m.sb.getattr) throw new Error('the filesystem has no getattr: it cannot answer an inode');
+  const r = m.sb.getattr(inoAt(v, IocLookupPath.dir_ii), p.start, zt.context);
+  return r === undefined ? lookupPathCut(zt, m, v, r) : zt.later(m, r, lookupPathCut);
+};
+
+/** May the caller of the request search the directory whose zus_inode is `zi`? */
+function searches(v: DataView, zi: DataView): boolean {
+  const mode = zi.getUint16(ZusInode.i_mode, true);
+  const owner = zi.getUint32(ZusInode.i_uid, true);
+  const group = zi.getUint32(ZusInode.i_gid, true);
   const uid = v.getUint32(IocLookupPath.uid, true);
-  const gid = v.getUint32(IocLookupPath.gid, true);
-  let done = k as number;
+  return isDir(mode) && modePermits(mode, owner, group, uid, v.getUint32(IocLookupPath.gid, true), 1);
+}
+
+/**
+ * The steps the plugin gave, cut where the app's walk could not go on by what they say: at once
+ * when the start (ZUFS_LP_START) is no directory the caller may search, else after a symlink (the
+ * app follows it), a non-directory (ENOTDIR) or a directory the caller may not search (EACCES).
+ * The app checks each step again as its own walk does: the same errors, from the copies.
+ */
+const lookupPathCut: Then = (zt, m, v) => {
+  const p = scratchFor(zt, v).path;
+  const n = p.n;
+  let done = p.k;
   let cut = false;
+  if (v.getUint32(IocLookupPath.flags, true) & ZUFS_LP_START && !searches(v, p.start)) {
+    done = 0;
+    cut = true;
+  }
   for (let i = 0; i < done; i++) {
     const ino = p.inos[i];
     if (ino === 0) throw new Error(`lookupPath gave no step ${i} of the ${done} it counted`);
     const at = IocLookupPath.steps + i * LookupPathStep.SIZE;
     setU64(v, at + LookupPathStep.zus_ii, iiCookie(m.sbId, ino));
     setU64(v, at + LookupPathStep._zi, m.sb.ziDpp?.(ino) ?? 0);
-    if (i + 1 === n) break;
-    const zi = p.zi(i);
-    const mode = zi.getUint16(ZusInode.i_mode, true);
-    const owner = zi.getUint32(ZusInode.i_uid, true);
-    const group = zi.getUint32(ZusInode.i_gid, true);
-    if (!isDir(mode) || !modePermits(mode, owner, group, uid, gid, 1)) {
+    if (i + 1 < n && !searches(v, p.zi(i))) {
       done = i + 1;
       cut = true;
     }

@@ -219,9 +219,12 @@ export interface SuperBlock {
    * cuts the walk after a symlink (the app follows it), after a non-directory, and after a directory
    * the caller may not search (its x bits for the request's uid and gid, as the app's own walk checks:
    * zuf-core's modePermits), from the copies you wrote, and the app goes on from there by itself; a
-   * name left missing is ENOENT to the app. Declare ZUFS_FSC_LOOKUP_PATH in MountResult.caps with it:
-   * only then does the app send it (to a superblock without this method it answers EOPNOTSUPP, and
-   * the app walks with LOOKUPs).
+   * name left missing is ENOENT to the app. When the app does not know `dir`'s attributes
+   * (ZUFS_LP_START), the framework asks getattr(dir) after this call, in the same operation (a
+   * filesystem may answer it from what this call read), and goes nowhere unless the caller may
+   * search it. Declare ZUFS_FSC_LOOKUP_PATH in MountResult.caps with it: only then does the app
+   * send it (to a superblock without this method it answers EOPNOTSUPP, and the app walks with
+   * LOOKUPs).
    */
   lookupPath?(dir: number, path: ZPath, ctx: OpContext): MaybeAsync<number>;
   /** ADD_DENTRY (link): link inode `ino` as `name` in `dir` and raise its i_nlink (EEXIST when taken). */

@@ -19,6 +19,7 @@ import {
   ZI_COPY,
   ZUFS_INODE_SIZE,
   ZUFS_LP_MISSING,
+  ZUFS_LP_START,
   ZUFS_OP_CLONE,
   ZUFS_OP_LLSEEK,
   ZUFS_OP_LOOKUP,
@@ -156,13 +157,14 @@ describe('LOOKUP_PATH', () => {
   }
 
   /** LOOKUP_PATH of `names` from `dir` for uid:gid: the error, then the steps' cookies and `missing`. */
-  function walk(dir: number, names: string[], uid = 0, gid = 0, edit?: (v: DataView) => void) {
+  function walk(dir: number, names: string[], uid = 0, gid = 0, edit?: (v: DataView) => void, flags = 0) {
     const at = lookupPathNamesAt(names.length);
     const r = raw(ZUFS_OP_LOOKUP_PATH, 0, IocLookupPath.done, at - IocLookupPath.done, (v) => {
       setU64(v, IocLookupPath.dir_ii, dir);
       v.setUint32(IocLookupPath.uid, uid, true);
       v.setUint32(IocLookupPath.gid, gid, true);
       v.setUint16(IocLookupPath.names, names.length, true);
+      v.setUint32(IocLookupPath.flags, flags, true);
       let end = at;
       for (const name of names) end += 1 + writeZstr(v, end, name);
       v.setUint16(IocHdr.in_len, end, true);
@@ -183,6 +185,7 @@ describe('LOOKUP_PATH', () => {
       modes: steps.map((s) => s.mode),
       missing,
       outLen: r.outLen,
+      startMode: r.v.getUint16(IocLookupPath.start + ZusInode.i_mode, true),
     };
   }
 
@@ -223,6 +226,29 @@ describe('LOOKUP_PATH', () => {
     expect(walk(m.rootIi, ['a', 'grp', 'y'], 2000, 2000)).toMatchObject({ steps: [a, grp], missing: false });
     // The last name is not searched: a directory the caller may not search may end the path.
     expect(walk(m.rootIi, ['a', 'locked'], 1000, 1000)).toMatchObject({ steps: [a, locked], missing: false });
+  });
+
+  it("ZUFS_LP_START: the start's attributes come with the steps, and the walk goes nowhere from a start the caller may not search", () => {
+    const m = mountFs(root, 'memfs', '');
+    const a = make(m.rootIi, 'a', S_IFDIR | 0o755);
+    const locked = make(a, 'locked', S_IFDIR | 0o700);
+    const x = make(locked, 'x', S_IFREG | 0o644);
+    const start = (dir: number, names: string[], uid: number) =>
+      walk(dir, names, uid, uid, undefined, ZUFS_LP_START);
+    expect(start(m.rootIi, ['a', 'locked'], 1000)).toMatchObject({
+      steps: [a, locked],
+      startMode: S_IFDIR | 0o755,
+    });
+    expect(start(locked, ['x'], 1000)).toMatchObject({
+      steps: [],
+      missing: false,
+      startMode: S_IFDIR | 0o700,
+    });
+    expect(start(locked, ['nope'], 1000)).toMatchObject({ steps: [], missing: false });
+    expect(start(locked, ['x'], 0)).toMatchObject({ steps: [x], startMode: S_IFDIR | 0o700 });
+    expect(start(locked, ['nope'], 0)).toMatchObject({ steps: [], missing: true });
+    // A start that is no directory: nothing under it.
+    expect(start(x, ['y', 'z'], 0)).toMatchObject({ steps: [], missing: false, startMode: S_IFREG | 0o644 });
   });
 
   it('a malformed request is EINVAL; a filesystem without lookupPath answers EOPNOTSUPP', () => {

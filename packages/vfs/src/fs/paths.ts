@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { modePermits } from '@zufs/zuf-core/api';
-import type { InodeAttr, InodeClient, LookupResult } from '../inode/client.js';
+import { type InodeAttr, type InodeClient, type LookupResult, newAttr } from '../inode/client.js';
 import { type CachedPath, copyAttr, type EntryCache } from '../inode/entry-cache.js';
 import { errnoFrom, fail, invalidArgType, invalidArgValue, uvError } from './errors.js';
 
@@ -72,6 +72,29 @@ interface Ahead {
 export interface Node {
   ii: number;
   attr: InodeAttr;
+}
+
+/**
+ * The mount's root as a walk starts from it: its attributes read when first asked for (a getattr),
+ * or given by the LOOKUP_PATH of its first names (ZUFS_LP_START: no crossing of their own).
+ */
+class RootNode implements Node {
+  readonly ii: number;
+  private a: InodeAttr | null = null;
+  constructor(private readonly c: InodeClient) {
+    this.ii = c.rootIi;
+  }
+  get attr(): InodeAttr {
+    this.a ??= this.c.getattr(this.ii);
+    return this.a;
+  }
+  set attr(a: InodeAttr) {
+    this.a = a;
+  }
+  /** The attributes are here (no getattr to ask). */
+  get known(): boolean {
+    return this.a !== null;
+  }
 }
 
 /** Where a path's last component lives: its directory, its name, and the entry if there is one. */
@@ -300,16 +323,8 @@ export class Resolver {
    * The mount's root, its attributes read when first asked for: a walk by uid 0 never asks (see
    * walk), which saves a crossing per path on a filesystem that keeps nothing (sqlfs with ttl=0).
    */
-  root(): Node {
-    const c = this.c;
-    let attr: InodeAttr | undefined;
-    return {
-      ii: c.rootIi,
-      get attr() {
-        attr ??= c.getattr(c.rootIi);
-        return attr;
-      },
-    };
+  root(): RootNode {
+    return new RootNode(this.c);
   }
 
   private check(path: string, syscall: string): void {
@@ -345,6 +360,7 @@ export class Resolver {
     ahead: Ahead,
     syscall: string,
     path: string,
+    root = false,
   ): LookupResult | null {
     if (tooLong(name)) fail('ENAMETOOLONG', syscall, path);
     const names = [name];
@@ -358,8 +374,10 @@ export class Resolver {
     if (i < 0 && ahead.tail !== '' && names.length < AHEAD_MAX) names.push(ahead.tail);
     ahead.entries.length = 0;
     ahead.next = 1;
+    const start = root ? newAttr() : null;
     try {
-      ahead.missing = this.c.findPath(dir.ii, names, this.cred.uid, this.cred.gid, ahead.entries);
+      ahead.missing = this.c.findPath(dir.ii, names, this.cred.uid, this.cred.gid, ahead.entries, start);
+      if (start !== null && start.ino !== 0) dir.attr = start;
     } catch (e) {
       const n = errnoFrom(e);
       if (n === 2) return null;
@@ -429,13 +447,23 @@ export class Resolver {
       const atRoot = cur.ii === this.c.rootIi;
       if (!atRoot && !isDirMode(cur.attr.mode)) fail('ENOTDIR', syscall, path);
       if (name === '' || name === '.') continue;
+      // Another user's walk needs the root's x bits: asked with the names after it, in one request.
+      const first =
+        ahead !== null &&
+        cur instanceof RootNode &&
+        !cur.known &&
+        this.cred.uid !== 0 &&
+        name !== '..' &&
+        !tooLong(name)
+          ? this.lookupAhead(cur, name, todo, ahead, syscall, path, true)
+          : undefined;
       if (!(atRoot && this.cred.uid === 0) && !permits(cur.attr, this.cred, X_OK))
         fail('EACCES', syscall, path);
       if (name === '..') {
         if (stack.length > 1) stack.pop();
         continue;
       }
-      const e = this.entry(cur, name, todo, ahead, syscall, path);
+      const e = first !== undefined ? first : this.entry(cur, name, todo, ahead, syscall, path);
       if (!e) fail('ENOENT', syscall, path);
       const last = todo.length === 0;
       if (isLinkMode(e.attr.mode) && (!last || followLast)) {

@@ -91,6 +91,7 @@ import {
   ZUFS_FSC_SHARED,
   ZUFS_INODE_SIZE,
   ZUFS_LP_MISSING,
+  ZUFS_LP_START,
   ZUFS_MAX_SYMLINK,
   ZUFS_MO_MAX,
   ZUFS_NAME_LEN,
@@ -238,8 +239,8 @@ export class SoonKept {
 /** Drops of a call's kept replies (names kept changing while it waited) before it waits on the thread. */
 const SOON_DROPS_MAX = 3;
 
-/** A LOOKUP_PATH's answer: an entry a name resolved; the name after them is missing. */
-type PathAnswer = { entries: LookupResult[]; missing: boolean };
+/** A LOOKUP_PATH's answer: an entry a name resolved; the name after them is missing; the start's attributes (ZUFS_LP_START). */
+type PathAnswer = { entries: LookupResult[]; missing: boolean; start: InodeAttr | null };
 
 /** One READDIR's entries: names, and (ino, type, cookie after it) for each; more to come. */
 type ReaddirBatch = { names: string[]; nums: number[]; more: boolean };
@@ -454,25 +455,41 @@ export class InodeClient {
    * one LOOKUP_PATH and stops after a symlink, a non-directory or a directory the caller may not
    * search (the caller's walk sees why from the last entry, and goes on by itself); a name this
    * side's cache knows is answered from it, alone (the walk asks again for the rest). Returns true
-   * when the name after the last pushed is known to be missing. On a filesystem without
-   * LOOKUP_PATH, or for one name: one find(). In soon mode, a reply that outlives the spin throws
-   * Pending, and the call's next attempt gets it from what was kept (as find()).
+   * when the name after the last pushed is known to be missing. `start`: the caller does not know
+   * `dirIi`'s attributes; they are asked in the same request (ZUFS_LP_START) and written there
+   * (its `ino` stays 0 when they were not: the caller asks getattr). On a filesystem without
+   * LOOKUP_PATH, or for one name without `start`: one find(). In soon mode, a reply that outlives
+   * the spin throws Pending, and the call's next attempt gets it from what was kept (as find()).
    */
-  findPath(dirIi: number, names: readonly string[], uid: number, gid: number, out: LookupResult[]): boolean {
+  findPath(
+    dirIi: number,
+    names: readonly string[],
+    uid: number,
+    gid: number,
+    out: LookupResult[],
+    start: InodeAttr | null = null,
+  ): boolean {
     const ec = this.entryCache();
-    if (names.length < 2 || !this.pathLookups || (ec !== null && ec.name(`${dirIi}/${names[0]}`) >= 0)) {
+    if (
+      (names.length < 2 && start === null) ||
+      !this.pathLookups ||
+      (ec !== null && ec.name(`${dirIi}/${names[0]}`) >= 0)
+    ) {
       const r = this.find(dirIi, names[0]);
       if (r !== null) out.push(r);
       return r === null;
     }
-    const key = this.soon ? `${dirIi}:${uid}:${gid}:${names.join('/')}` : '';
+    const key = this.soon ? `${dirIi}:${uid}:${gid}:${start !== null}:${names.join('/')}` : '';
     const k = this.kept?.paths.get(key);
     let missing: boolean | null;
     if (k !== undefined) {
       const a = unkept(k);
-      if (a !== null) out.push(...a.entries);
+      if (a !== null) {
+        out.push(...a.entries);
+        if (start !== null && a.start !== null) Object.assign(start, a.start);
+      }
       missing = a === null ? null : a.missing;
-    } else missing = this.askPath(dirIi, names, uid, gid, out, key);
+    } else missing = this.askPath(dirIi, names, uid, gid, out, key, start);
     if (missing !== null) return missing;
     this.pathLookups = false; // a mount that declared it without the method: LOOKUPs from now on
     return this.findPath(dirIi, names.slice(0, 1), uid, gid, out);
@@ -486,6 +503,7 @@ export class InodeClient {
     gid: number,
     out: LookupResult[],
     key: string,
+    start: InodeAttr | null,
   ): boolean | null {
     const ec = this.entries;
     // As many names as the request carries (its steps, then the names).
@@ -515,6 +533,7 @@ export class InodeClient {
       v.setUint32(IocLookupPath.uid, uid, true);
       v.setUint32(IocLookupPath.gid, gid, true);
       v.setUint16(IocLookupPath.names, n, true);
+      v.setUint32(IocLookupPath.flags, start !== null ? ZUFS_LP_START : 0, true);
       for (let i = 0, at = lookupPathNamesAt(n); i < n; at += 1 + lens[i++]) writeZstr(v, at, names[i]);
       const err = this.callOrKeep(ch, (e, kept) =>
         kept.paths.set(
@@ -522,11 +541,13 @@ export class InodeClient {
           settle(() => {
             const entries: LookupResult[] = [];
             if (e === -Errno.EOPNOTSUPP) return null;
-            return { entries, missing: this.pathReply(ch, e, dirIi, names, n, null, entries) };
+            const first = start === null ? null : newAttr();
+            const missing = this.pathReply(ch, e, dirIi, names, n, null, entries, first);
+            return { entries, missing, start: first };
           }),
         ),
       );
-      return err === -Errno.EOPNOTSUPP ? null : this.pathReply(ch, err, dirIi, names, n, asked, out);
+      return err === -Errno.EOPNOTSUPP ? null : this.pathReply(ch, err, dirIi, names, n, asked, out, start);
     } finally {
       this.releaseUnlessHeld(ch);
     }
@@ -541,6 +562,7 @@ export class InodeClient {
     n: number,
     asked: Asked | null,
     out: LookupResult[],
+    start: InodeAttr | null,
   ): boolean {
     if (err) fail(err, 'lookup', names[0]);
     const v = ch.op;
@@ -548,6 +570,10 @@ export class InodeClient {
     if (done > n) fail(Errno.EIO, 'lookup', `LOOKUP_PATH answered ${done} of ${n} names`);
     const missing = (v.getUint32(IocLookupPath.flags, true) & ZUFS_LP_MISSING) !== 0 && done < n;
     const ec = this.entries;
+    if (start !== null) {
+      readZusInode(v, IocLookupPath.start, start);
+      if (ec !== null && asked !== null) ec.putAttr(dirIi, start, asked);
+    }
     // A name is kept under its directory's word, when this cache knows the directory (as find()).
     let dir = dirIi;
     let dirIno = ec !== null ? ec.inoOf(dirIi) : -1;

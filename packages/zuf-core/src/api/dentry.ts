@@ -51,6 +51,12 @@ export const IocLookup = IocLookupLayout.off;
 
 /** LOOKUP_PATH, OUT flags: name `done` is not in the directory the walk stands in (ENOENT there). */
 export const ZUFS_LP_MISSING = 1;
+/**
+ * LOOKUP_PATH, IN flags: the app has not checked `dir_ii` (it does not know its attributes): the
+ * reply carries its zus_inode at `start`, and the walk goes nowhere (`done` 0) unless it is a
+ * directory the caller may search.
+ */
+export const ZUFS_LP_START = 2;
 
 /** One name a LOOKUP_PATH resolved: the inode, where its zus_inode is, and a copy of it. */
 export const LookupPathStepLayout = defineStruct('zufs_lookup_path_step', [
@@ -67,7 +73,8 @@ export const LookupPathStep = LookupPathStepLayout.off;
  * The walk stops before a name it cannot take: missing (ZUFS_LP_MISSING), or after an inode that is
  * not a directory the caller (`uid`, `gid`) may search: a symlink (the app follows it), a file
  * (ENOTDIR), a directory without the x bit for the caller (EACCES); the app sees why from the last
- * step's copy and goes on by itself. `dir_ii` itself the app checked before it asked.
+ * step's copy and goes on by itself. `dir_ii` itself the app checked before it asked, or it asks
+ * for its attributes with ZUFS_LP_START.
  */
 export const IocLookupPathLayout = defineStruct('zufs_ioc_lookup_path', [
   /*  0 */ field.struct('hdr', IocHdrLayout),
@@ -76,9 +83,10 @@ export const IocLookupPathLayout = defineStruct('zufs_ioc_lookup_path', [
   /* 36 */ field.u32('gid'), //         IN
   /* 40 */ field.u16('names'), //       IN how many names
   /* 42 */ field.u16('done'), //        OUT how many steps (names resolved)
-  /* 44 */ field.u32('flags'), //       OUT ZUFS_LP_MISSING
-  /* 48 */ field.mark('steps', 8), //   OUT `names` zufs_lookup_path_step; the names after them
-]); /* 48 */
+  /* 44 */ field.u32('flags'), //       IN ZUFS_LP_START; OUT ZUFS_LP_MISSING
+  /* 48 */ field.struct('start', ZusInodeLayout), // OUT with ZUFS_LP_START: dir_ii's zus_inode
+  /* 176 */ field.mark('steps', 8), //  OUT `names` zufs_lookup_path_step; the names after them
+]); /* 176 */
 export const IocLookupPath = IocLookupPathLayout.off;
 
 /** Where a LOOKUP_PATH of `names` names puts its names (after the steps). */
