@@ -221,7 +221,9 @@ for (const engine of engines) {
       try {
         const path = '/t/a/b/f';
         expect(await requests(fs, () => fs.promises.stat(path))).toBe(1);
-        expect(await requests(walk, () => walk.promises.stat(path))).toBe(4);
+        // The walk: a LOOKUP a name, and on a loaded machine more (a reply that outlives the spin
+        // sends the call round again, and the LOOKUPs answered before it are asked once more).
+        expect(await requests(walk, () => walk.promises.stat(path))).toBeGreaterThanOrEqual(4);
         const cb = (f: ZufsFs) => new Promise((ok, no) => f.stat(path, (e, s) => (e ? no(e) : ok(s))));
         expect(await requests(fs, () => cb(fs))).toBe(1);
         expect(await requests(fs, () => fs.promises.readFile(path, 'utf8'))).toBeLessThan(
