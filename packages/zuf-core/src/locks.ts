@@ -3,11 +3,21 @@
  * Every wait is bounded: a holder that died must turn into an error, never a hang.
  */
 
-import { WaitClock } from '@zufs/relay';
+import { spinCalibration, WaitClock } from '@zufs/relay';
 import { Errno } from './api/index.js';
 import { ZufsError } from './errors.js';
 
-const SPIN = 64;
+/**
+ * How long a mutex waiter spins before it parks. A critical section of a filesystem operation lasts
+ * a few microseconds and a futex wake costs ~50 us on these VMs, paid by the unlocker: a waiter
+ * that parks makes the holder slower too. With more threads than cores, a short spin (64 loads)
+ * parked nearly every waiter: four threads unpacking through one pmemfs volume inline ran at 0.6x
+ * one thread's rate.
+ */
+const MUTEX_SPIN_US = 20;
+let mutexSpin = 0;
+/** MUTEX_SPIN_US in loop iterations (the relay's calibration, measured once per thread). */
+const mutexSpinIters = () => (mutexSpin ||= Math.max(64, Math.round(MUTEX_SPIN_US * spinCalibration())));
 const SLICE_MS = 50;
 
 /** Lock waits time out by the time they waited, not by the wall clock (a stopped process). */
@@ -51,7 +61,7 @@ export class SharedMutex {
     const w = this.w;
     const i = this.i;
     if (Atomics.compareExchange(w, i, 0, 1) === 0) return;
-    for (let s = 0; s < SPIN; s++) {
+    for (let s = mutexSpinIters(); s > 0; s--) {
       if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, 1) === 0) return;
     }
     clock.start();
