@@ -51,14 +51,18 @@ const S = {
   lookupAttr: sql(`SELECT ${attrCols('i.')} FROM dentry d JOIN inode i ON i.ino = d.ino
     WHERE d.parent = ? AND d.name = ?`),
   /**
-   * SQLite's LOOKUP_PATH (SqlFs.lookupPath): the directory, then the names as a JSON array of hex
-   * strings (a name is bytes, not always UTF-8). The directory's attributes (index 0), then one row
-   * per name resolved: its attributes and its index from 1, in order; the walk stops at a name that
-   * is not there (nothing is under a file or a symlink either).
+   * SQLite's LOOKUP_PATH (SqlFs.lookupPath): the directory, then the names as one blob joined by '/'
+   * (a byte no name holds; SQLite has no array to bind, and instr and substr count a blob's bytes).
+   * The directory's attributes (index 0), then one row per name resolved: its attributes and its
+   * index from 1, in order; the walk stops at a name that is not there (nothing is under a file or a
+   * symlink either) or when no name is left.
    */
-  lookupPathSqlite: sql(`WITH RECURSIVE w(n, ino) AS (SELECT 0, ?
-    UNION ALL SELECT w.n + 1, d.ino FROM w JOIN dentry d ON d.parent = w.ino
-      AND d.name = unhex(json_extract(?, '$[' || w.n || ']')))
+  lookupPathSqlite: sql(`WITH RECURSIVE w(n, ino, rest) AS (SELECT 0, ?, ?
+    UNION ALL SELECT w.n + 1, d.ino, CASE WHEN instr(w.rest, x'2f') > 0
+        THEN substr(w.rest, instr(w.rest, x'2f') + 1) ELSE x'' END
+      FROM w JOIN dentry d ON length(w.rest) > 0 AND d.parent = w.ino
+        AND d.name = CASE WHEN instr(w.rest, x'2f') > 0
+          THEN substr(w.rest, 1, instr(w.rest, x'2f') - 1) ELSE w.rest END)
     SELECT ${attrCols('i.')}, w.n FROM w JOIN inode i ON i.ino = w.ino ORDER BY w.n`),
   newInode: sql(`INSERT INTO inode (mode, uid, gid, nlink, size, rdev, flags, parent, atime, mtime, ctime)
     VALUES (?, ?, ?, ?, ?, ?, 0, ?, ${T}, ${T}, ${T}) RETURNING ${ATTR}`),
@@ -190,6 +194,28 @@ const fail = (errno: number, what?: string): never => {
 };
 const isDirMode = (mode: number) => (mode & S_IFMT) === S_IFDIR;
 const nameBytes = (n: ZName) => Buffer.from(n.bytes.subarray(n.at, n.at + n.len)); // a copy: the view is the request's
+
+/** Names `from..` of a LOOKUP_PATH for PG.lookupPath: copies (the views are the request's). */
+function pathNames(path: ZPath, from: number): Buffer[] {
+  const names: Buffer[] = [];
+  for (let i = from; i < path.n; i++) names.push(nameBytes(path.name(i)));
+  return names;
+}
+
+/** Names `from..` joined by '/' in one buffer, for S.lookupPathSqlite (the server let no name hold one). */
+function pathBlob(path: ZPath, from: number): Buffer {
+  let len = path.n - from - 1;
+  for (let i = from; i < path.n; i++) len += path.name(i).len;
+  const b = Buffer.allocUnsafe(len);
+  for (let i = from, at = 0; i < path.n; i++) {
+    if (i > from) b[at++] = 0x2f;
+    const n = path.name(i);
+    b.set(n.bytes.subarray(n.at, n.at + n.len), at);
+    at += n.len;
+  }
+  return b;
+}
+
 const num = (v: unknown) => Number(v);
 const hi = (ns: number) => Math.floor(ns / TWO32);
 const lo = (ns: number) => ns - Math.floor(ns / TWO32) * TWO32;
@@ -355,10 +381,8 @@ export class SqlFs {
       dir = ino!;
     }
     if (from === path.n) return from;
-    const names: Buffer[] = [];
-    for (let i = from; i < path.n; i++) names.push(nameBytes(path.name(i)));
     const pg = this.eng.dialect === 'pg';
-    const arg = pg ? names : JSON.stringify(names.map((b) => b.toString('hex')));
+    const arg = pg ? pathNames(path, from) : pathBlob(path, from);
     const start = dir;
     // The start's row, for the getattr the server may ask of it in this operation (ZUFS_LP_START).
     const lookedUp = ctx && from === 0 && c.ttlMs <= 0 ? this.lookedUp : null;

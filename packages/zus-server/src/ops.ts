@@ -137,6 +137,18 @@ class ReqName implements ZName {
   }
 }
 
+/**
+ * A name of a path: no '/' and no NUL (a plugin may join a request's names with '/', as sqlfs does
+ * for SQLite; such a name is a path, which no walk sends as one name).
+ */
+function plainName(v: DataView, at: number, len: number): boolean {
+  for (let i = at; i < at + len; i++) {
+    const c = v.getUint8(i);
+    if (c === 0x2f || c === 0) return false;
+  }
+  return true;
+}
+
 /** The names of a LOOKUP_PATH request (its zufs_str after the steps) and the steps the plugin gave. */
 class ReqPath implements ZPath {
   n = 0;
@@ -168,7 +180,7 @@ class ReqPath implements ZPath {
     for (let i = 0; i < n; i++) {
       if (at >= end) return false;
       const len = this.v.getUint8(at);
-      if (len === 0 || at + 1 + len > end) return false;
+      if (len === 0 || at + 1 + len > end || !plainName(this.v, at + 1, len)) return false;
       this.at[i] = at;
       this.inos[i] = 0;
       at += 1 + len;

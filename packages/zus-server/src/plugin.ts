@@ -153,7 +153,10 @@ export interface ZName {
 export interface ZPath {
   /** How many names (at least 1). */
   readonly n: number;
-  /** Name `i` (0 <= i < n): one ZName object, pointed at that name each call (read it before the next). */
+  /**
+   * Name `i` (0 <= i < n): one ZName object, pointed at that name each call (read it before the next).
+   * Never empty, and never holding '/' or NUL (the server answers such a request EINVAL).
+   */
   name(i: number): ZName;
   /**
    * Name `i` leads to inode `ino` (steps are given in order, 0 first): returns the view where its

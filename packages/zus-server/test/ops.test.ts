@@ -258,6 +258,9 @@ describe('LOOKUP_PATH', () => {
     expect(walk(m.rootIi, ['a', 'b'], 0, 0, (v) => v.setUint8(lookupPathNamesAt(2), 0)).err).toBe(
       -Errno.EINVAL,
     );
+    // A name holding '/' or NUL is a path, not a name.
+    expect(walk(m.rootIi, ['a', 'b/c']).err).toBe(-Errno.EINVAL);
+    expect(walk(m.rootIi, ['a\0', 'b']).err).toBe(-Errno.EINVAL);
     // More names than the request's bytes hold.
     expect(walk(m.rootIi, ['a', 'b'], 0, 0, (v) => v.setUint16(IocLookupPath.names, 3, true)).err).toBe(
       -Errno.EINVAL,
