@@ -280,11 +280,12 @@ const ziTime = (zi: DataView, f: number) => [zi.getUint32(f + 4, true), zi.getUi
  */
 export class SqlFs {
   /**
-   * With no cache (ttl 0): the row a LOOKUP read, for the inode copy its reply carries (the server
-   * asks getattr for it in the same operation). Keyed by the operation's signal, one per operation:
-   * never another operation's row, so a strict stat reads each inode once, not twice.
+   * With no cache (ttl 0): by channel (OpContext.zt), the row a LOOKUP read and the operation it
+   * read it in (OpContext.seq), for the inode copy its reply carries (the server asks getattr for
+   * it in the same operation): never another operation's row, so a strict stat reads each inode
+   * once, not twice.
    */
-  private readonly lookedUp = new WeakMap<AbortSignal, AttrRow>();
+  private readonly lookedUp = new Map<number, { seq: number; row: AttrRow | undefined }>();
 
   constructor(
     readonly eng: Engine,
@@ -328,11 +329,22 @@ export class SqlFs {
     return rows[0] ?? fail(Errno.ESTALE, `inode ${ino}`);
   }
 
+  /** Keeps `row` for the getattr of the operation `ctx` (lookedUp). */
+  private keepLooked(ctx: OpContext, row: AttrRow): void {
+    const k = this.lookedUp.get(ctx.zt);
+    if (k === undefined) this.lookedUp.set(ctx.zt, { seq: ctx.seq, row });
+    else {
+      k.seq = ctx.seq;
+      k.row = row;
+    }
+  }
+
   getattr(ino: number, zi: DataView, ctx?: OpContext): void | Promise<void> {
     const hit = this.cache.attr(ino);
     if (hit) return encodeAttr(hit, zi, this.cfg.blockSize);
     if (ctx && this.cache.ttlMs <= 0) {
-      const row = this.lookedUp.get(ctx.signal);
+      const k = this.lookedUp.get(ctx.zt);
+      const row = k !== undefined && k.seq === ctx.seq ? k.row : undefined;
       if (row !== undefined && num(row[0]) === ino) return encodeAttr(row, zi, this.cfg.blockSize);
     }
     const c = this.cache;
@@ -351,7 +363,9 @@ export class SqlFs {
     if (hit !== undefined && this.cache.attr(hit)) return hit;
     const c = this.cache;
     const bytes = nameBytes(name);
-    const lookedUp = ctx && c.ttlMs <= 0 ? this.lookedUp : null;
+    // The row, for the getattr the server asks in this operation (lookedUp).
+    const strict = ctx !== undefined && c.ttlMs <= 0 ? ctx : null;
+    const self = this;
     return this.look(function* () {
       const gd = c.gen(dir);
       const rows: Rows = yield q(S.lookupAttr, dir, bytes);
@@ -359,7 +373,7 @@ export class SqlFs {
       const ino = num(row[0]);
       c.putName(dir, key, ino, gd);
       c.putAttr(ino, row, c.gen(ino));
-      lookedUp?.set(ctx!.signal, row);
+      if (strict) self.keepLooked(strict, row);
       return ino;
     }, true);
   }
@@ -385,7 +399,8 @@ export class SqlFs {
     const arg = pg ? pathNames(path, from) : pathBlob(path, from);
     const start = dir;
     // The start's row, for the getattr the server may ask of it in this operation (ZUFS_LP_START).
-    const lookedUp = ctx && from === 0 && c.ttlMs <= 0 ? this.lookedUp : null;
+    const strict = ctx !== undefined && from === 0 && c.ttlMs <= 0 ? ctx : null;
+    const self = this;
     return this.look(function* () {
       const changes = c.changes();
       const rows: Rows = yield q(pg ? PG.lookupPath : S.lookupPathSqlite, start, arg);
@@ -401,7 +416,7 @@ export class SqlFs {
         const ino = num(row[0]);
         if (keep) c.putAttr(ino, row, gens[j]);
         if (n === 0) {
-          lookedUp?.set(ctx!.signal, row);
+          if (strict) self.keepLooked(strict, row);
           return;
         }
         const i = from + n - 1;

@@ -249,8 +249,10 @@ describe.skipIf(!URL_)('sqlfs on PostgreSQL', { timeout: 120_000 }, () => {
     expect(await trips(strict, () => strict.fs.lookup(d, name('f')))).toBe(1);
     expect(await trips(strict, () => strict.fs.getattr(f, attr))).toBe(1);
     // Through the server a LOOKUP's reply carries the inode: the getattr that fills it, in the same
-    // operation (the same ctx.signal), reads nothing more; another operation's getattr reads again.
-    const op = () => ({ signal: new AbortController().signal }) as unknown as OpContext;
+    // operation (the same ctx.zt and ctx.seq), reads nothing more; another operation's getattr
+    // (the channel's next seq, or another channel) reads again.
+    let seq = 0;
+    const op = (zt = 0) => ({ zt, seq: ++seq }) as unknown as OpContext;
     const one = op();
     const looked = async () => {
       await strict.fs.lookup(d, name('f'), one);
@@ -259,6 +261,8 @@ describe.skipIf(!URL_)('sqlfs on PostgreSQL', { timeout: 120_000 }, () => {
     expect(await trips(strict, looked)).toBe(1);
     expect(await trips(strict, () => strict.fs.getattr(f, attr, one))).toBe(0);
     expect(await trips(strict, () => strict.fs.getattr(f, attr, op()))).toBe(1);
+    await strict.fs.lookup(d, name('f'), one);
+    expect(await trips(strict, () => strict.fs.getattr(f, attr, { ...one, zt: 1 }))).toBe(1);
     expect(await trips(strict, () => strict.fs.getattr(d, attr, one))).toBe(1); // another inode
     // create-write-4k-close on an existing name (default ttl): LOOKUP, FALLOCATE (O_TRUNC), WRITE.
     const page = randomBytes(4096);

@@ -103,8 +103,15 @@ export type MaybeAsync<T> = T | PromiseLike<T>;
  * One object per channel, reused: read what you need of it before your operation's first await.
  */
 export interface OpContext {
-  /** Index of the channel in the grid. */
+  /** Index of the channel in the grid (-1: an app thread serving its own operations, serveInline). */
   readonly zt: number;
+  /**
+   * Counts the channel's operations: with `zt`, it names the operation in progress, for a plugin
+   * that keeps something from one of its calls to the next within an operation (sqlfs keeps a
+   * LOOKUP's row for the getattr the server asks in the same operation). Costs nothing, where
+   * `signal` as a key costs an AbortController (~4 us).
+   */
+  readonly seq: number;
   /** True when the app's wait was interrupted (timeout, abort): a long operation may stop early. */
   interrupted(): boolean;
   /**

@@ -106,7 +106,8 @@ export class Zt {
   readonly capacity: number;
   /** The argument area of an ioctl request (fixed: the operation buffer never moves). */
   readonly ioctlArg: DataView;
-  readonly context: OpContext;
+  /** The context every plugin call of this channel gets; `seq` counts its operations. */
+  readonly context: OpContext & { seq: number };
   /** The op handlers' scratch objects for this channel (ops.ts, made on first use). */
   scratch: OpScratch | null = null;
   /** The pending operation's Promise (a plugin call returned one); null when none is pending. */
@@ -145,6 +146,7 @@ export class Zt {
     const zt = this;
     this.context = {
       zt: index,
+      seq: 0,
       interrupted: () => relay.isInterrupted(),
       copyFromApp: (runs, n) => this.copyFromApp(runs, n),
       get signal() {
@@ -205,6 +207,7 @@ export class Zt {
   handle(): number {
     const v = this.slot.op;
     const op = v.getUint16(IocHdr.operation, true);
+    this.context.seq++;
     let err = 0;
     let changing = false;
     try {

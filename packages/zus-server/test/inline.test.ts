@@ -36,6 +36,8 @@ describe('serveInline', () => {
       expect(r.words[2]).toBe(INLINE);
       expect(r.words[0]).toBe(2); // the same mount state as the grid's: second call
       expect(z.served).toBe(1);
+      expect(r.words[4]).toBe(1); // OpContext.seq: the channel's first operation, then its second
+      expect(ioctl(s.zufRoot, a.rootIi, IOCTL_COUNT).words[4]).toBe(2);
 
       // A mount made now reaches the inline ZT as it reaches the grid's; so does its umount.
       const b = mountFs(s.zufRoot, 'testfs', 'b');

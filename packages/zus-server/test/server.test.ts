@@ -193,7 +193,7 @@ describe('the plugin path', () => {
     ch.release();
 
     const r = ioctl(s.zufRoot, m.rootIi, 1);
-    expect(r).toMatchObject({ err: 0, outLen: 16 });
+    expect(r).toMatchObject({ err: 0, outLen: 20 });
     expect(r.words.slice(0, 2)).toEqual([1, 2]); // first call, root inode 2
     expect(r.words[3]).toBe(m.sbId);
     for (let i = 0; i < 100; i++) expect(ioctl(s.zufRoot, m.rootIi, 1).err).toBe(0);
