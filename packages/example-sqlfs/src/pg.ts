@@ -28,7 +28,14 @@ export interface PgOptions {
   max?: number;
   /** Deadline of a connect and of each statement (ms). */
   timeoutMs?: number;
+  /** Writes of this engine before its first ANALYZE; each next one at twice the count (plans, below). */
+  analyzeAfter?: number;
 }
+
+/** PgOptions.analyzeAfter's default: a directory of a few hundred entries already wants its index. */
+const ANALYZE_AFTER = 200;
+/** The tables a volume grows in (the others stay a few rows, or keyed by what grows with these). */
+const GROWING = ['inode', 'dentry', 'block'];
 
 /** Retries of a transaction that lost its connection (a database away: EIO soon). */
 const RETRIES = 8;
@@ -63,6 +70,19 @@ export class PgEngine implements Engine {
   /** Statements sent, BEGIN, COMMIT and ROLLBACK too: each is a round trip (a test's gauge). */
   roundTrips = 0;
   private readonly texts: string[] = [];
+  /**
+   * Writes so far, and the count at which the engine next asks ANALYZE. A connection plans a named
+   * statement once for all after five runs (PostgreSQL's generic plan), from the tables' sizes then:
+   * on a new volume, a path walk's recursive join planned on a few rows scanned whole tables once
+   * they held 50 000 (10 ms a stat, against 0.15) until autovacuum's ANALYZE, up to a minute later,
+   * made every connection plan again. Asking it at 200, 400, 800... writes keeps the plans within
+   * twice the tables' size, at a logarithmic cost; autovacuum keeps a volume's steady state.
+   */
+  private writes = 0;
+  private analyzeAt: number;
+  private analyzing = false;
+  /** ANALYZEs this engine ran (a test's gauge). */
+  analyzes = 0;
   /** Connections whose session was set up (isolation of statements run alone). */
   private readonly ready = new WeakSet<pg.PoolClient>();
 
@@ -72,6 +92,7 @@ export class PgEngine implements Engine {
   ) {
     const timeout = o.timeoutMs ?? 10_000;
     this.busyMs = timeout;
+    this.analyzeAt = o.analyzeAfter ?? ANALYZE_AFTER;
     this.poolConfig = {
       connectionString: url,
       max: o.max ?? 4,
@@ -140,6 +161,7 @@ export class PgEngine implements Engine {
           r = g.next(res.rows as Rows);
         }
         if (!alone) await this.send(client, 'COMMIT');
+        if (write && ++this.writes >= this.analyzeAt) this.analyze();
         return r.value;
       } catch (e) {
         broken = gone(e);
@@ -156,6 +178,24 @@ export class PgEngine implements Engine {
         client.release(broken);
       }
     }
+  }
+
+  /** ANALYZE of the growing tables, in the background (see `writes`); one at a time. */
+  private analyze(): void {
+    this.analyzeAt = this.writes * 2;
+    if (this.analyzing) return;
+    this.analyzing = true;
+    void (async () => {
+      try {
+        for (const t of GROWING) await this.pool.query(`ANALYZE ${t}`);
+        this.analyzes++;
+      } catch (e) {
+        // Not the tables' owner (42501): autovacuum's ANALYZEs only. Anything else: at the next count.
+        if ((e as { code?: string }).code === '42501') this.analyzeAt = Number.POSITIVE_INFINITY;
+      } finally {
+        this.analyzing = false;
+      }
+    })();
   }
 
   private send(client: pg.PoolClient, q: string | pg.QueryArrayConfig): Promise<pg.QueryResult> {

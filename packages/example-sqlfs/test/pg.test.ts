@@ -229,6 +229,31 @@ describe.skipIf(!URL_)('sqlfs on PostgreSQL', { timeout: 120_000 }, () => {
     ).rejects.toThrow('yielded a second statement');
   });
 
+  it('asks ANALYZE as the volume grows (at 200 writes of an engine, then 400): no plan outlives its tables', async () => {
+    const url = await freshDb();
+    await mkfs(url);
+    const m = await machine(url);
+    const lastAnalyze = async () =>
+      (await m.eng.pool.query("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'dentry'"))
+        .rows[0].last_analyze;
+    const analyzes = async (n: number) => {
+      for (const end = Date.now() + 20_000; m.eng.analyzes < n && Date.now() < end; )
+        await new Promise((r) => setTimeout(r, 10));
+      return m.eng.analyzes;
+    };
+    const d = await m.fs.newInode(ROOT_INO, name('d'), zi(DIR), 0, null);
+    for (let i = 1; i < 199; i++) await m.fs.newInode(d, name(`f${i}`), zi(FILE), 0, null);
+    expect(m.eng.analyzes).toBe(0);
+    expect(await lastAnalyze()).toBeNull();
+    await m.fs.newInode(d, name('f199'), zi(FILE), 0, null); // the 200th write
+    expect(await analyzes(1)).toBe(1);
+    expect(await lastAnalyze()).not.toBeNull();
+    for (let i = 200; i < 399; i++) await m.fs.newInode(d, name(`f${i}`), zi(FILE), 0, null);
+    expect(m.eng.analyzes).toBe(1);
+    await m.fs.newInode(d, name('f399'), zi(FILE), 0, null);
+    expect(await analyzes(2)).toBe(2);
+  });
+
   it('round trips per operation: what the requests of stat-strict and create-write-4k-close send', async () => {
     const url = await freshDb();
     await mkfs(url, { blockSize: 16384 });
