@@ -10,8 +10,14 @@ const SPIN =
   "process.stdin.on('close',()=>process.exit(0));process.stdin.resume();" +
   'setImmediate(function s(){const e=Date.now()+50;while(Date.now()<e);setImmediate(s)})';
 
-/** Starts `n` busy processes; the returned function stops them (also run if the bench is killed). */
-export async function contend(n: number): Promise<() => Promise<void>> {
+/** The --contend load: its processes, and how to stop them (also run if the bench is killed). */
+export interface Contenders {
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+/** Starts `n` busy processes. */
+export async function contend(n: number): Promise<Contenders> {
   const kids: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(
@@ -34,5 +40,5 @@ export async function contend(n: number): Promise<() => Promise<void>> {
       k.once('error', reject);
     });
   }
-  return close;
+  return { pids: kids.map((k) => k.pid ?? 0), stop: close };
 }

@@ -41,15 +41,15 @@ export async function runSuite(
   const suite = await loadSuite(name);
   const opts = suiteOptions(!!o.quick, o.filter, o.rounds, o.log, o.pg);
   const m = machine();
-  const stopContending = o.contend ? await contend(o.contend) : null;
-  const noise = watchNoise();
+  const load = o.contend ? await contend(o.contend) : null;
+  const noise = watchNoise(suite.peers, () => load?.pids ?? []);
   let cases: Awaited<ReturnType<Suite['run']>>;
   let seen: ReturnType<typeof noise>;
   try {
     cases = await suite.run(opts);
     seen = noise();
   } finally {
-    await stopContending?.();
+    await load?.stop();
   }
   if (cases.length === 0) throw new Error(`no case of suite '${suite.name}' matches --filter ${o.filter}`);
   const report = makeReport(suite, cases, m, !!o.quick, opts.rounds, o.filter, seen, o.contend);

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { type CaseResult, round } from './measure.js';
+import { ownCpuMs, readProcs } from './own-cpu.js';
 import type { FloorSpec, RatioSpec, Suite } from './suite.js';
 
 export interface Machine {
@@ -237,17 +238,30 @@ export interface Noise {
   steal_pct: number;
 }
 
-/** Starts watching the machine; the returned function gives the noise since then. */
-export function watchNoise(): () => Noise | undefined {
+/**
+ * Starts watching the machine; the returned function gives the noise since then. The run's own CPU
+ * (own-cpu.ts) is this process, its children but `exclude()` (the --contend load), and the
+ * processes named `peers` (a suite's database server).
+ */
+export function watchNoise(
+  peers: readonly string[] = [],
+  exclude: () => readonly number[] = () => [],
+): () => Noise | undefined {
   const t0 = performance.now();
   const m0 = readCpuTimes();
+  const own = () => {
+    const procs = readProcs();
+    return procs.length > 0 ? ownCpuMs(procs, process.pid, peers, exclude()) : undefined;
+  };
+  const o0 = own();
   const p0 = process.cpuUsage();
   return () => {
     const m1 = readCpuTimes();
     if (!m0 || !m1) return undefined;
     const wall = performance.now() - t0;
+    const o1 = o0 === undefined ? undefined : own();
     const p = process.cpuUsage(p0);
-    const ours = (p.user + p.system) / 1000;
+    const ours = o1 !== undefined && o0 !== undefined ? o1 - o0 : (p.user + p.system) / 1000;
     const pct = (ms: number): number => round(Math.max(0, (ms / wall) * 100), 1);
     return { other_cpu_pct: pct(m1.busyMs - m0.busyMs - ours), steal_pct: pct(m1.stealMs - m0.stealMs) };
   };

@@ -43,6 +43,8 @@ export interface Suite {
   baseline?: string;
   ratios?: RatioSpec[];
   floors?: FloorSpec[];
+  /** Names of processes the suite measures against (its database server): their CPU is not noise. */
+  peers?: readonly string[];
   run(opts: SuiteOptions): Promise<CaseResult[]>;
 }
 

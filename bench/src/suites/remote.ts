@@ -45,6 +45,8 @@ export const name = 'remote';
 export const description =
   'sqlfs through the face on SQLite and PostgreSQL, with the floors of PostgreSQL (a round trip, 1 MiB of blocks)';
 export const baseline = 'sqlfs-sqlite:stat';
+/** PostgreSQL's processes work for the run: their CPU is not noise (report.ts). */
+export const peers = ['postgres'];
 
 const ENGINES: readonly Engine[] = ['sqlite', 'pg'];
 const FACE_OPS = [
